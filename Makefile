@@ -1,0 +1,113 @@
+# nemu - neural emulators of retro games, in C.
+#   make deps      install the Debian packages nemu needs (apt-get, when missing)
+#   make           build ./train ./eval ./gen            (build/release)
+#   make test      build and run the test suite          (last line: N passed, N failed)
+#   make debug     -O0 -g with AddressSanitizer + UndefinedBehaviorSanitizer (build/debug)
+#   make test-debug  the test suite on the sanitized build
+#   make bench     benchmarks -> bench/results.csv
+#   make clean
+# Options: NO_OMP=1 (no OpenMP), NO_BLAS=1 (naive gemm instead of OpenBLAS), OPT='-O2'.
+
+PROGS    := train eval gen
+DEB_PKGS := build-essential pkg-config libopenblas-dev libhdf5-dev libpng-dev zlib1g-dev
+
+CC       ?= cc
+OPT      ?= -O3 -march=native
+MODE     ?= release
+BUILD    := build/$(MODE)
+
+PKGS        := hdf5-serial libpng
+ifndef NO_BLAS
+PKGS        += openblas
+endif
+PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ifeq ($(PKG_LIBS),)
+PKG_CFLAGS  := -I/usr/include/hdf5/serial -I/usr/include/x86_64-linux-gnu/openblas-pthread
+PKG_LIBS    := -L/usr/lib/x86_64-linux-gnu/hdf5/serial -lhdf5 -lpng -lopenblas
+endif
+
+CFLAGS   := -std=c11 -D_GNU_SOURCE -Wall -Wextra -I. $(PKG_CFLAGS) -MMD -MP
+LDLIBS   := $(PKG_LIBS) -lz -lm
+ifeq ($(MODE),debug)
+CFLAGS   += -O0 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=address,undefined
+else
+CFLAGS   += $(OPT) -g
+endif
+ifndef NO_OMP
+CFLAGS   += -fopenmp
+LDFLAGS  += -fopenmp
+endif
+ifdef NO_BLAS
+CFLAGS   += -DNO_BLAS
+endif
+
+LIB_SRC  := $(wildcard nn/*.c data/*.c eval/*.c) $(filter-out $(PROGS:%=src/%.c),$(wildcard src/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB      := $(BUILD)/libnemu.a
+PROG_BIN := $(PROGS:%=$(BUILD)/bin/%)
+TEST_SRC := $(wildcard tests/test_*.c)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+BENCH_SRC := $(wildcard bench/bench_*.c)
+BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all deps test debug test-debug bench clean tests
+.SUFFIXES:
+.SECONDARY:
+
+all: $(PROGS)
+
+ifeq ($(MODE),release)
+$(PROGS): %: $(BUILD)/bin/%
+	cp $< $@
+endif
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/bin/%: $(BUILD)/src/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+tests: $(PROG_BIN) $(TEST_BIN)
+
+test: tests
+	@bash tests/run.sh $(BUILD)
+
+debug:
+	$(MAKE) MODE=debug tests
+
+test-debug:
+	$(MAKE) MODE=debug test
+
+bench: $(PROGS) $(BENCH_BIN)
+	@bash bench/run.sh $(BUILD)
+
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
+	else echo "all build dependencies present"; fi
+
+clean:
+	rm -rf build $(PROGS)
+
+-include $(shell find build -name '*.d' 2>/dev/null)

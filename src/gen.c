@@ -1,0 +1,29 @@
+/*
+ * gen.c - ./gen: make and inspect episode datasets.
+ *   ./gen tetris [--episodes N --steps T --seed S --frame-skip K] --out FILE   record the built-in game
+ *   ./gen import --frames DIR --actions FILE.csv --out FILE                    PNG frames + CSV -> dataset
+ *   ./gen info FILE                                                            summary and validation
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "nn/util.h"
+#include "src/gen.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: gen tetris [--episodes N] [--steps T] [--seed S] [--frame-skip K] --out FILE.h5\n"
+            "       gen import --frames DIR --actions FILE.csv --out FILE.h5\n"
+            "       gen info FILE.h5\n");
+}
+
+int main(int argc, char **argv) {
+    set_progname(argv[0]);
+    if (argc < 2) { usage(stderr); return 2; }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help")) { usage(stdout); return 0; }
+    if (!strcmp(cmd, "tetris")) return gen_tetris_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, "import")) return gen_import_main(argc - 1, argv + 1);
+    if (!strcmp(cmd, "info")) return gen_info_main(argc - 1, argv + 1);
+    die("unknown command '%s' (expected tetris, import or info; see gen --help)", cmd);
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# tests/run.sh BUILD_DIR - runs every test binary in BUILD_DIR/tests and every tests/test_*.py
+# (those skip themselves when their Python modules are missing), adds up their closing
+# "N passed, N failed" lines and prints the total last. Exit status 1 on any failure.
+set -u
+build=${1:-build/release}
+export NEMU_BIN="$PWD/$build/bin"      # programs under test (./train, ./gen, ./eval)
+export NEMU_ROOT="$PWD"
+py=/usr/bin/python3
+passed=0 failed=0 log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+run_one() {   # name, command...
+    local name=$1; shift
+    local t0=$SECONDS
+    "$@" >"$log" 2>&1
+    local rc=$?
+    local last
+    last=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+    local p=0 f=0
+    if [ -n "$last" ]; then
+        p=$(echo "$last" | awk '{print $1}'); f=$(echo "$last" | awk '{print $3}')
+    fi
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi      # crashed or exited non-zero
+    if [ -z "$last" ] && [ "$rc" -eq 0 ]; then f=1; echo "(no summary line)" >>"$log"; fi
+    passed=$((passed + p)); failed=$((failed + f))
+    printf '%-28s %4d passed %3d failed  %3ds\n' "$name" "$p" "$f" $((SECONDS - t0))
+    if [ "$f" -ne 0 ]; then sed 's/^/    | /' "$log" | grep -E 'FAIL|error|Error|ERROR|runtime error|Sanitizer|no summary' | head -n 40; fi
+}
+for t in "$build"/tests/test_*; do
+    [ -x "$t" ] || continue
+    case "$t" in *.o|*.d) continue;; esac
+    run_one "$(basename "$t")" "$t"
+done
+for t in tests/test_*.py; do
+    [ -f "$t" ] || continue
+    run_one "$(basename "$t")" "$py" "$t"
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
