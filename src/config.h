@@ -1,0 +1,131 @@
+/*
+ * config.h - the strict INI config of ./train and ./eval (SPEC.md section 4).
+ *
+ * A config file has sections [run] [data] [model] [train] [dynamics] [eval], lines
+ * "key = value", comments starting with # or ; (a whole line, or after whitespace at the
+ * end of a line) and "include = other.ini" lines (path relative to the including file;
+ * nested; cycles are errors). Lines are applied in order, so keys after an include
+ * override the included file's values and keys before it are overridden by it. Any key
+ * can also be set with "--set section.key=value" (applied after the file, in order).
+ *
+ * Everything is fatal, with "<file>:<line>: [section] key: message" (or "--set s.k=v: ..."):
+ * unknown section or key, a line without '=', a key before any section, a key twice in one
+ * file, a number that does not parse completely (or is NaN/inf), a value out of range, an
+ * enum value not in the list, and a setting that has no effect under the rest of the
+ * config (e.g. dynamics.beta while dynamics.type = deterministic). Cross-key rules run
+ * after all includes and --set overrides, and cite where the offending key was set.
+ *
+ * One table of keys (src/config.c) drives the parser, config_write() and the Markdown key
+ * table (config_print_keys_markdown, used by the README and ./train --help-config).
+ * Relative paths in values (data.path, model.autoencoder) are relative to the working
+ * directory, not to the config file.
+ */
+#ifndef NEMU_CONFIG_H
+#define NEMU_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include "nn/util.h"
+
+#define CFG_STR 256          // capacity of string values (name, paths), including the NUL
+#define CFG_MAX_STEPS 32     // most entries in eval.steps
+#define CFG_MAX_KEYS 64      // capacity of Config.src (>= number of keys in the table)
+
+typedef enum { GEN_TETRIS, GEN_NONE } CfgGenerate;
+typedef enum { STAGE_AUTOENCODER, STAGE_DYNAMICS, STAGE_BOTH } CfgStage;
+typedef enum { OPT_ADAM, OPT_ADAMW } CfgOptimizer;
+typedef enum { DYN_DETERMINISTIC, DYN_VAE } CfgDynType;
+
+// Where a key got its value: set == 0 means the default (or, for dynamics.epochs/lr, the
+// value inherited from train.*). where is "file:line" or "--set section.key=value".
+typedef struct {
+    int set;
+    char where[CFG_STR + 64];
+} CfgSource;
+
+typedef struct {
+    struct {
+        char name[CFG_STR];     // run folder runs/<name>; default: the config file's stem
+        uint64_t seed;          // 42
+        int threads;            // 0 = all cores
+    } run;
+    struct {
+        char path[CFG_STR];     // "data/tetris.h5"
+        CfgGenerate generate;   // tetris: record `path` with the built-in game when missing
+        int height, width;      // 80, 80: frames are resized to this
+        int channels;           // 1 (grey) or 3 (RGB)
+        int test_episodes;      // 20 held-out episodes
+        double val_split;       // 0.2 of the remaining episodes
+        int gen_episodes;       // generator settings; 0 = the recorder's default
+        int gen_steps;
+        uint64_t gen_seed;
+        int gen_frame_skip;
+    } data;
+    struct {
+        int latent_dim;         // 32
+        int stages;             // 3 conv stages (each halves H and W)
+        int base_channels;      // 32
+        double latent_noise;    // 0: std of N(0, s) added to z before decoding (AE training)
+        char autoencoder[CFG_STR];  // AE checkpoint for stage = dynamics (required there)
+    } model;
+    struct {
+        CfgStage stage;         // autoencoder
+        int epochs;             // 50 (every stage; dynamics.epochs overrides for dynamics)
+        int batch_size;         // 128
+        double lr;              // 0.001 (every stage; dynamics.lr overrides for dynamics)
+        double weight_decay;    // 0
+        CfgOptimizer optimizer; // adam
+        double max_grad_norm;   // 0 = no clipping
+    } train;
+    struct {
+        CfgDynType type;        // deterministic
+        int hidden;             // 128
+        double beta;            // 0: KL weight (vae only)
+        int rollout_steps;      // 1: steps unrolled per training sample
+        double sampling_start;  // 0: scheduled-sampling probability at the first epoch...
+        double sampling_end;    // 0: ...annealed linearly to this at the last epoch
+        int epochs;             // resolved: train.epochs unless set
+        double lr;              // resolved: train.lr unless set
+    } dynamics;
+    struct {
+        int steps[CFG_MAX_STEPS];   // 1,5,10,30,60: strictly increasing, each 1..1000
+        int n_steps;
+        int starts;             // 5 start points per test episode
+        double temperature;     // 0 = the mean (vae only)
+        int samples;            // 1 sample per start (vae only)
+        int episodes;           // 0 = all test episodes
+    } eval;
+    CfgSource src[CFG_MAX_KEYS];   // per key, in table order (see config_source)
+} Config;
+
+// Every key at its default (run.name empty: config_load fills in the file stem).
+void config_defaults(Config *cfg);
+
+// Defaults, then the file at path (NULL: none; run.name then defaults to "nemu"), then
+// sets[0..n_sets) as "section.key=value", then the cross-key rules. 0, or -1 with Err.
+int config_load(Config *cfg, const char *path, int n_sets, char **sets, Err *err);
+
+// Applies one "section.key=value" to an already loaded config and re-runs the cross-key
+// rules (what config_load does for each --set). 0, or -1 with Err.
+int config_set(Config *cfg, const char *assignment, Err *err);
+
+// The resolved config as INI text: every key with a comment line giving its meaning; keys
+// that have no effect under this config are written commented out. config_load of the
+// output gives the same settings (config_equal).
+void config_write(const Config *cfg, FILE *f);
+char *config_to_string(const Config *cfg);   // the same text, malloc'ed
+
+// FNV-1a 64 of the config_write text: equal settings <=> equal hash (up to collisions).
+uint64_t config_hash(const Config *cfg);
+
+// 1 when every setting is equal (provenance in src is not compared).
+int config_equal(const Config *a, const Config *b);
+
+// Where "section.key" was set ("file:line" or "--set ..."), or NULL when it has its
+// default value. Dies (CHECK) on an unknown key name.
+const char *config_source(const Config *cfg, const char *section_dot_key);
+
+// The key table as Markdown: | section | key | default | values | meaning |.
+void config_print_keys_markdown(FILE *f);
+
+#endif
