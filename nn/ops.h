@@ -24,7 +24,10 @@ typedef struct {
 
 ConvShape conv2d_shape(int C, int H, int W, int OC, int K, int S, int P);
 ConvShape convt2d_shape(int C, int H, int W, int OC, int K, int S, int P);
-// Floats of workspace one call needs for a batch of B (im2col / col2im buffers).
+// The *_shape functions CHECK their arguments (positive sizes, kernel fits the padded input).
+// Floats of workspace one call needs for a batch of B (im2col / col2im buffers); the same
+// size serves forward and backward. Large batches are processed in chunks of samples so
+// that this stays near 16M floats (64 MiB); each chunk is one GEMM over all its samples.
 size_t conv2d_workspace(const ConvShape *s, int B);
 size_t convt2d_workspace(const ConvShape *s, int B);
 

@@ -1,0 +1,82 @@
+/*
+ * optim.c - Adam / AdamW with torch.optim's arithmetic (single-tensor path of torch 1.13),
+ * global gradient norm and clip_grad_norm_ (see optim.h).
+ *
+ * Element-wise state updates run in float, as torch does on float32 tensors; the bias
+ * corrections and the step size are computed in double (torch computes them in Python)
+ * from the decimal value of each hyper-parameter (0.999f -> 0.999), then rounded to float.
+ */
+#include "nn/optim.h"
+#include "nn/util.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+// Parallel loop over independent outputs; nothing when built without OpenMP (NO_OMP=1).
+#ifdef _OPENMP
+#define OMP_FOR _Pragma("omp parallel for schedule(static)")
+#else
+#define OMP_FOR
+#endif
+
+Adam adam_default(float lr) {
+    Adam a = {lr, 0.9f, 0.999f, 1e-8f, 0.0f, 0, 0};
+    return a;
+}
+
+// The double nearest the shortest decimal that rounds to f (0.999f -> 0.999), so that
+// hyper-parameters stored as float give the same double arithmetic as Python floats.
+static double decimal_of(float f) {
+    char buf[32];
+    for (int prec = 1; prec <= 9; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, (double)f);
+        double d = strtod(buf, NULL);
+        if ((float)d == f) return d;
+    }
+    return (double)f;
+}
+
+// p, g, m, v: [n]
+void adam_step(Adam *opt, float *p, const float *g, float *m, float *v, size_t n) {
+    CHECK(opt->lr >= 0 && opt->beta1 >= 0 && opt->beta1 < 1 && opt->beta2 >= 0 && opt->beta2 < 1 &&
+          opt->eps >= 0 && opt->weight_decay >= 0, "adam_step: bad hyper-parameters");
+    opt->t += 1;
+    const double lr = decimal_of(opt->lr), b1 = decimal_of(opt->beta1), b2 = decimal_of(opt->beta2);
+    const double wd = decimal_of(opt->weight_decay);
+    const double bc1 = 1.0 - pow(b1, (double)opt->t), bc2 = 1.0 - pow(b2, (double)opt->t);
+    const float step_size = (float)(lr / bc1);
+    const float bc2_sqrt = (float)sqrt(bc2);
+    const float fb1 = (float)b1, fb2 = (float)b2, f1b1 = (float)(1.0 - b1), f1b2 = (float)(1.0 - b2);
+    const float eps = opt->eps;
+    const float l2 = opt->decoupled ? 0.0f : (float)wd;
+    const float decay = opt->decoupled ? (float)(1.0 - lr * wd) : 1.0f;
+OMP_FOR
+    for (size_t i = 0; i < n; i++) {
+        float gi = g[i];
+        if (l2 != 0.0f) gi = gi + l2 * p[i];
+        float pi = decay != 1.0f ? p[i] * decay : p[i];
+        float mi = m[i] * fb1 + f1b1 * gi;
+        float vi = v[i] * fb2 + f1b2 * gi * gi;
+        float denom = sqrtf(vi) / bc2_sqrt + eps;
+        p[i] = pi - step_size * (mi / denom);
+        m[i] = mi;
+        v[i] = vi;
+    }
+}
+
+// g: [n]
+float grad_norm(const float *g, size_t n) {
+    double acc = 0.0;
+    for (size_t i = 0; i < n; i++) acc += (double)g[i] * g[i];
+    return (float)sqrt(acc);
+}
+
+float clip_grad_norm(float *g, size_t n, float max_norm) {
+    float norm = grad_norm(g, n);
+    if (max_norm <= 0.0f) return norm;
+    float coef = (float)((double)max_norm / ((double)norm + 1e-6));
+    if (coef < 1.0f)
+        for (size_t i = 0; i < n; i++) g[i] *= coef;
+    return norm;
+}

@@ -1,0 +1,520 @@
+/*
+ * test_ops.c - layer kernels (nn/ops.c):
+ *   1. finite differences: loss = sum(out * g) with a random upstream g; every analytic
+ *      d-buffer (dinp, dw, db) of every layer and loss against central differences on up to
+ *      FD_MAX coordinates per tensor;
+ *   2. im2col+GEMM conv / conv-transpose equal the direct loops; backward accumulates
+ *      (twice = double); NULL d-buffers are skipped; batch chunking of large convs;
+ *   3. PyTorch parity: tests/fixtures/ops.h5 (tests/make_ops_fixtures.py) outputs and grads.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "nn/h5.h"
+#include "nn/ops.h"
+#include "nn/util.h"
+#include "tests/test.h"
+
+#define FD_MAX 200
+
+// ---------------------------------------------------------------- helpers
+
+static float *rand_floats(Rng *r, size_t n, float scale) {
+    float *x = xmalloc_floats(n);
+    for (size_t i = 0; i < n; i++) x[i] = scale * rng_uniformf(r, -1.0f, 1.0f);
+    return x;
+}
+
+static double dot(const float *a, const float *b, size_t n) {
+    double acc = 0.0;
+    for (size_t i = 0; i < n; i++) acc += (double)a[i] * b[i];
+    return acc;
+}
+
+typedef double (*LossFn)(void *ctx);
+
+// Compares analytic [n] with central differences of f() in x [n], on up to FD_MAX coordinates.
+static void fd_check(const char *name, float *x, size_t n, const float *analytic, LossFn f,
+                     void *ctx, float eps, double atol, double rtol, Rng *rng) {
+    size_t m = n < FD_MAX ? n : FD_MAX;
+    float *got = xmalloc_floats(m), *want = xmalloc_floats(m);
+    for (size_t k = 0; k < m; k++) {
+        size_t i = n <= FD_MAX ? k : rng_below(rng, (uint32_t)n);
+        float v = x[i];
+        float hi = v + eps, lo = v - eps;
+        x[i] = hi;
+        double lp = f(ctx);
+        x[i] = lo;
+        double lm = f(ctx);
+        x[i] = v;
+        want[k] = (float)((lp - lm) / ((double)hi - lo));
+        got[k] = analytic[i];
+    }
+    f(ctx);   // leave the context's outputs as at the unperturbed point
+    expect_close(name, got, want, (long)m, atol, rtol);
+    free(got);
+    free(want);
+}
+
+// ---------------------------------------------------------------- conv FD
+
+typedef struct {
+    int B, transposed;
+    ConvShape s;
+    float *inp, *w, *b, *out, *g, *work;
+} ConvCtx;
+
+static size_t conv_out_n(const ConvCtx *c) { return (size_t)c->B * c->s.OC * c->s.OH * c->s.OW; }
+static size_t conv_in_n(const ConvCtx *c) { return (size_t)c->B * c->s.C * c->s.H * c->s.W; }
+static size_t conv_w_n(const ConvCtx *c) { return (size_t)c->s.OC * c->s.C * c->s.K * c->s.K; }
+
+static double conv_loss(void *p) {
+    ConvCtx *c = p;
+    if (c->transposed) convt2d_forward(c->out, c->inp, c->w, c->b, c->B, &c->s, c->work);
+    else conv2d_forward(c->out, c->inp, c->w, c->b, c->B, &c->s, c->work);
+    return dot(c->out, c->g, conv_out_n(c));
+}
+
+static void conv_backward_ctx(ConvCtx *c, float *dinp, float *dw, float *db) {
+    if (c->transposed) convt2d_backward(dinp, dw, db, c->g, c->inp, c->w, c->B, &c->s, c->work);
+    else conv2d_backward(dinp, dw, db, c->g, c->inp, c->w, c->B, &c->s, c->work);
+}
+
+static void test_conv(int transposed, int B, int C, int H, int W, int OC, int K, int S, int P, Rng *rng) {
+    ConvCtx c = {B, transposed, transposed ? convt2d_shape(C, H, W, OC, K, S, P)
+                                           : conv2d_shape(C, H, W, OC, K, S, P),
+                 NULL, NULL, NULL, NULL, NULL, NULL};
+    size_t ws = transposed ? convt2d_workspace(&c.s, B) : conv2d_workspace(&c.s, B);
+    size_t nin = conv_in_n(&c), nout = conv_out_n(&c), nw = conv_w_n(&c);
+    c.inp = rand_floats(rng, nin, 1.0f);
+    c.w = rand_floats(rng, nw, 0.5f);
+    c.b = rand_floats(rng, OC, 0.5f);
+    c.g = rand_floats(rng, nout, 1.0f);
+    c.out = xmalloc_floats(nout);
+    c.work = xmalloc_floats(ws);
+    float *ref = xmalloc_floats(nout);
+    char name[128];
+    const char *kind = transposed ? "convt2d" : "conv2d";
+
+    // fast path == direct loops
+    conv_loss(&c);
+    if (transposed) convt2d_forward_naive(ref, c.inp, c.w, c.b, B, &c.s);
+    else conv2d_forward_naive(ref, c.inp, c.w, c.b, B, &c.s);
+    snprintf(name, sizeof name, "%s K%dS%dP%d %dx%d fwd==naive", kind, K, S, P, H, W);
+    expect_close(name, c.out, ref, (long)nout, 1e-5, 1e-5);
+
+    // analytic grads, then finite differences (the layer is linear in each argument, so
+    // a large eps is exact up to float rounding)
+    float *dinp = xmalloc_floats(nin), *dw = xmalloc_floats(nw), *db = xmalloc_floats(OC);
+    conv_backward_ctx(&c, dinp, dw, db);
+    snprintf(name, sizeof name, "%s K%dS%dP%d fd dinp", kind, K, S, P);
+    fd_check(name, c.inp, nin, dinp, conv_loss, &c, 0.05f, 2e-3, 2e-3, rng);
+    snprintf(name, sizeof name, "%s K%dS%dP%d fd dw", kind, K, S, P);
+    fd_check(name, c.w, nw, dw, conv_loss, &c, 0.05f, 2e-3, 2e-3, rng);
+    snprintf(name, sizeof name, "%s K%dS%dP%d fd db", kind, K, S, P);
+    fd_check(name, c.b, OC, db, conv_loss, &c, 0.05f, 2e-3, 2e-3, rng);
+
+    // backward accumulates: a second call doubles every grad
+    float *dinp2 = xmalloc_floats(nin), *dw2 = xmalloc_floats(nw), *db2 = xmalloc_floats(OC);
+    memcpy(dinp2, dinp, nin * sizeof(float));
+    memcpy(dw2, dw, nw * sizeof(float));
+    memcpy(db2, db, OC * sizeof(float));
+    conv_backward_ctx(&c, dinp2, dw2, db2);
+    for (size_t i = 0; i < nin; i++) dinp[i] *= 2;
+    for (size_t i = 0; i < nw; i++) dw[i] *= 2;
+    for (int i = 0; i < OC; i++) db[i] *= 2;
+    int ok = 1;
+    for (size_t i = 0; i < nin; i++) ok &= fabsf(dinp2[i] - dinp[i]) <= 1e-5f * (1 + fabsf(dinp[i]));
+    for (size_t i = 0; i < nw; i++) ok &= fabsf(dw2[i] - dw[i]) <= 1e-5f * (1 + fabsf(dw[i]));
+    for (int i = 0; i < OC; i++) ok &= fabsf(db2[i] - db[i]) <= 1e-5f * (1 + fabsf(db[i]));
+    EXPECT(ok, "%s K%dS%dP%d: backward twice doubles the grads", kind, K, S, P);
+
+    // NULL dinp / dw / db are skipped and leave the others unchanged
+    memset(dw2, 0, nw * sizeof(float));
+    memset(db2, 0, OC * sizeof(float));
+    conv_backward_ctx(&c, NULL, dw2, db2);
+    for (size_t i = 0; i < nw; i++) dw2[i] *= 2;
+    for (int i = 0; i < OC; i++) db2[i] *= 2;
+    snprintf(name, sizeof name, "%s K%dS%dP%d NULL dinp: dw", kind, K, S, P);
+    expect_close(name, dw2, dw, (long)nw, 1e-6, 1e-5);
+    memset(dinp2, 0, nin * sizeof(float));
+    conv_backward_ctx(&c, dinp2, NULL, NULL);
+    for (size_t i = 0; i < nin; i++) dinp2[i] *= 2;
+    snprintf(name, sizeof name, "%s K%dS%dP%d NULL dw,db: dinp", kind, K, S, P);
+    expect_close(name, dinp2, dinp, (long)nin, 1e-6, 1e-5);
+
+    free(c.inp); free(c.w); free(c.b); free(c.g); free(c.out); free(c.work); free(ref);
+    free(dinp); free(dw); free(db); free(dinp2); free(dw2); free(db2);
+}
+
+// A conv whose workspace for one sample is over half the cap in ops.c, so B=2 runs as two
+// chunks: forward and backward against per-sample (B=1) calls (the direct-loop reference
+// is too slow at this size under the sanitizers; the small cases above compare with it).
+static void test_conv_chunked(int transposed, Rng *rng) {
+    const int B = 2, K = 8;
+    ConvShape s = transposed ? convt2d_shape(1, 360, 360, 1, K, 1, 0) : conv2d_shape(1, 367, 367, 1, K, 1, 0);
+    const char *kind = transposed ? "convt2d" : "conv2d";
+    size_t nin = (size_t)s.H * s.W, nout = (size_t)s.OH * s.OW, nw = (size_t)K * K;
+    size_t ws = transposed ? convt2d_workspace(&s, B) : conv2d_workspace(&s, B);
+    size_t ws1 = transposed ? convt2d_workspace(&s, 1) : conv2d_workspace(&s, 1);
+    EXPECT(ws == ws1, "%s: a large batch is chunked (workspace %zu floats for B=2, %zu for B=1)",
+           kind, ws, ws1);
+    float *x = rand_floats(rng, B * nin, 1.0f), *g = rand_floats(rng, B * nout, 1.0f);
+    float *w = rand_floats(rng, nw, 0.2f), b = 0.3f;
+    float *y = xmalloc_floats(B * nout), *ref = xmalloc_floats(B * nout), *work = xmalloc_floats(ws);
+    float *dx = xmalloc_floats(B * nin), *dw = xmalloc_floats(nw), db = 0;
+    float *dx1 = xmalloc_floats(B * nin), *dw1 = xmalloc_floats(nw), db1 = 0;
+    if (transposed) {
+        convt2d_forward(y, x, w, &b, B, &s, work);
+        for (int i = 0; i < B; i++) convt2d_forward(ref + i * nout, x + i * nin, w, &b, 1, &s, work);
+        convt2d_backward(dx, dw, &db, g, x, w, B, &s, work);
+        for (int i = 0; i < B; i++)
+            convt2d_backward(dx1 + i * nin, dw1, &db1, g + i * nout, x + i * nin, w, 1, &s, work);
+    } else {
+        conv2d_forward(y, x, w, &b, B, &s, work);
+        for (int i = 0; i < B; i++) conv2d_forward(ref + i * nout, x + i * nin, w, &b, 1, &s, work);
+        conv2d_backward(dx, dw, &db, g, x, w, B, &s, work);
+        for (int i = 0; i < B; i++)
+            conv2d_backward(dx1 + i * nin, dw1, &db1, g + i * nout, x + i * nin, w, 1, &s, work);
+    }
+    char name[96];
+    snprintf(name, sizeof name, "%s chunked fwd==per-sample", kind);
+    expect_close(name, y, ref, (long)(B * nout), 1e-6, 1e-5);
+    snprintf(name, sizeof name, "%s chunked dinp==per-sample", kind);
+    expect_close(name, dx, dx1, (long)(B * nin), 1e-6, 1e-5);
+    snprintf(name, sizeof name, "%s chunked dw==per-sample sum", kind);
+    expect_close(name, dw, dw1, (long)nw, 1e-3, 1e-4);
+    snprintf(name, sizeof name, "%s chunked db==per-sample sum", kind);
+    expect_close(name, &db, &db1, 1, 1e-3, 1e-4);
+    free(x); free(g); free(w); free(y); free(ref); free(work); free(dx); free(dw); free(dx1); free(dw1);
+}
+
+// ---------------------------------------------------------------- linear / layernorm FD
+
+typedef struct { int B, IN, OUT; float *inp, *w, *b, *out, *g; } LinCtx;
+
+static double lin_loss(void *p) {
+    LinCtx *c = p;
+    linear_forward(c->out, c->inp, c->w, c->b, c->B, c->IN, c->OUT);
+    return dot(c->out, c->g, (size_t)c->B * c->OUT);
+}
+
+static void test_linear(Rng *rng) {
+    LinCtx c = {4, 7, 5, NULL, NULL, NULL, NULL, NULL};
+    size_t ni = (size_t)c.B * c.IN, nw = (size_t)c.OUT * c.IN, no = (size_t)c.B * c.OUT;
+    c.inp = rand_floats(rng, ni, 1); c.w = rand_floats(rng, nw, 0.5f); c.b = rand_floats(rng, c.OUT, 0.5f);
+    c.out = xmalloc_floats(no); c.g = rand_floats(rng, no, 1);
+    float *dinp = xmalloc_floats(ni), *dw = xmalloc_floats(nw), *db = xmalloc_floats(c.OUT);
+    linear_backward(dinp, dw, db, c.g, c.inp, c.w, c.B, c.IN, c.OUT);
+    fd_check("linear fd dinp", c.inp, ni, dinp, lin_loss, &c, 0.05f, 1e-3, 1e-3, rng);
+    fd_check("linear fd dw", c.w, nw, dw, lin_loss, &c, 0.05f, 1e-3, 1e-3, rng);
+    fd_check("linear fd db", c.b, c.OUT, db, lin_loss, &c, 0.05f, 1e-3, 1e-3, rng);
+    // accumulation + NULL dinp
+    float *dw2 = xmalloc_floats(nw);
+    memcpy(dw2, dw, nw * sizeof(float));
+    linear_backward(NULL, dw2, NULL, c.g, c.inp, c.w, c.B, c.IN, c.OUT);
+    for (size_t i = 0; i < nw; i++) dw[i] *= 2;
+    expect_close("linear backward accumulates (dw x2)", dw2, dw, (long)nw, 1e-6, 1e-5);
+    // no bias
+    linear_forward(c.out, c.inp, c.w, NULL, c.B, c.IN, c.OUT);
+    float *ref = xmalloc_floats(no);
+    for (int i = 0; i < c.B; i++)
+        for (int o = 0; o < c.OUT; o++) {
+            double a = 0;
+            for (int k = 0; k < c.IN; k++) a += (double)c.inp[i * c.IN + k] * c.w[o * c.IN + k];
+            ref[i * c.OUT + o] = (float)a;
+        }
+    expect_close("linear no-bias == loops", c.out, ref, (long)no, 1e-6, 1e-5);
+    free(c.inp); free(c.w); free(c.b); free(c.out); free(c.g); free(dinp); free(dw); free(db);
+    free(dw2); free(ref);
+}
+
+typedef struct { int B, N; float *inp, *w, *b, *out, *mean, *rstd, *g; } LnCtx;
+
+static double ln_loss(void *p) {
+    LnCtx *c = p;
+    layernorm_forward(c->out, c->mean, c->rstd, c->inp, c->w, c->b, c->B, c->N);
+    return dot(c->out, c->g, (size_t)c->B * c->N);
+}
+
+static void test_layernorm(Rng *rng) {
+    LnCtx c = {3, 9, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    size_t n = (size_t)c.B * c.N;
+    c.inp = rand_floats(rng, n, 2); c.w = rand_floats(rng, c.N, 1); c.b = rand_floats(rng, c.N, 1);
+    for (int j = 0; j < c.N; j++) c.w[j] += 1.0f;
+    c.out = xmalloc_floats(n); c.g = rand_floats(rng, n, 1);
+    c.mean = xmalloc_floats(c.B); c.rstd = xmalloc_floats(c.B);
+    float *dinp = xmalloc_floats(n), *dw = xmalloc_floats(c.N), *db = xmalloc_floats(c.N);
+    ln_loss(&c);
+    layernorm_backward(dinp, dw, db, c.g, c.inp, c.mean, c.rstd, c.w, c.B, c.N);
+    fd_check("layernorm fd dinp", c.inp, n, dinp, ln_loss, &c, 1e-2f, 2e-3, 2e-2, rng);
+    fd_check("layernorm fd dw", c.w, c.N, dw, ln_loss, &c, 1e-2f, 2e-3, 2e-2, rng);
+    fd_check("layernorm fd db", c.b, c.N, db, ln_loss, &c, 1e-2f, 2e-3, 2e-2, rng);
+    free(c.inp); free(c.w); free(c.b); free(c.out); free(c.g); free(c.mean); free(c.rstd);
+    free(dinp); free(dw); free(db);
+}
+
+// ---------------------------------------------------------------- activations, losses FD
+
+typedef struct { int kind; size_t n; float *inp, *out, *g, *target; float scale; } EwCtx;
+enum { ACT_RELU, ACT_GELU, ACT_SIGMOID, LOSS_L1, LOSS_MSE };
+
+static double ew_loss(void *p) {
+    EwCtx *c = p;
+    switch (c->kind) {
+    case ACT_RELU: relu_forward(c->out, c->inp, c->n); break;
+    case ACT_GELU: gelu_forward(c->out, c->inp, c->n); break;
+    case ACT_SIGMOID: sigmoid_forward(c->out, c->inp, c->n); break;
+    case LOSS_L1: return (double)c->scale * l1_loss_forward(c->inp, c->target, c->n);
+    case LOSS_MSE: return (double)c->scale * mse_loss_forward(c->inp, c->target, c->n);
+    }
+    return dot(c->out, c->g, c->n);
+}
+
+static void test_elementwise(int kind, const char *name, Rng *rng) {
+    EwCtx c = {kind, 60, NULL, NULL, NULL, NULL, 0.75f};
+    c.inp = rand_floats(rng, c.n, 3);
+    c.target = rand_floats(rng, c.n, 3);
+    for (size_t i = 0; i < c.n; i++) {   // keep FD steps away from kinks
+        if (fabsf(c.inp[i]) < 0.1f) c.inp[i] += 0.2f;
+        if (fabsf(c.inp[i] - c.target[i]) < 0.1f) c.target[i] += 0.3f;
+    }
+    c.out = xmalloc_floats(c.n);
+    c.g = rand_floats(rng, c.n, 1);
+    float *d = xmalloc_floats(c.n);
+    ew_loss(&c);
+    switch (kind) {
+    case ACT_RELU: relu_backward(d, c.g, c.out, c.n); break;
+    case ACT_GELU: gelu_backward(d, c.g, c.inp, c.n); break;
+    case ACT_SIGMOID: sigmoid_backward(d, c.g, c.out, c.n); break;
+    case LOSS_L1: l1_loss_backward(d, c.inp, c.target, c.n, c.scale); break;
+    case LOSS_MSE: mse_loss_backward(d, c.inp, c.target, c.n, c.scale); break;
+    }
+    char buf[64];
+    snprintf(buf, sizeof buf, "%s fd dinp", name);
+    fd_check(buf, c.inp, c.n, d, ew_loss, &c, 1e-2f, 1e-3, 1e-2, rng);
+    // accumulation: a second backward on the same buffer doubles it
+    float *d2 = xmalloc_floats(c.n);
+    memcpy(d2, d, c.n * sizeof(float));
+    switch (kind) {
+    case ACT_RELU: relu_backward(d2, c.g, c.out, c.n); break;
+    case ACT_GELU: gelu_backward(d2, c.g, c.inp, c.n); break;
+    case ACT_SIGMOID: sigmoid_backward(d2, c.g, c.out, c.n); break;
+    case LOSS_L1: l1_loss_backward(d2, c.inp, c.target, c.n, c.scale); break;
+    case LOSS_MSE: mse_loss_backward(d2, c.inp, c.target, c.n, c.scale); break;
+    }
+    for (size_t i = 0; i < c.n; i++) d[i] *= 2;
+    snprintf(buf, sizeof buf, "%s backward accumulates", name);
+    expect_close(buf, d2, d, (long)c.n, 1e-7, 1e-6);
+    free(c.inp); free(c.target); free(c.out); free(c.g); free(d); free(d2);
+}
+
+static void test_known_values(void) {
+    float x[5] = {-2.0f, -0.5f, 0.0f, 0.5f, 3.0f}, y[5];
+    gelu_forward(y, x, 5);
+    // x * Phi(x) from erf tables
+    float gw[5] = {-0.04550026f, -0.15426877f, 0.0f, 0.34573123f, 2.99595031f};
+    expect_close("gelu known values", y, gw, 5, 1e-7, 1e-6);
+    sigmoid_forward(y, x, 5);
+    float sw[5] = {0.11920292f, 0.37754067f, 0.5f, 0.62245933f, 0.95257413f};
+    expect_close("sigmoid known values", y, sw, 5, 1e-7, 1e-6);
+    float big[2] = {-100.0f, 100.0f}, sb[2];
+    sigmoid_forward(sb, big, 2);
+    EXPECT(sb[0] >= 0.0f && sb[0] < 1e-40f && sb[1] == 1.0f, "sigmoid saturates without NaN");
+    float p[4] = {1, 2, 3, 4}, t[4] = {1, 0, 5, 4}, d[4] = {0};
+    EXPECT(fabsf(l1_loss_forward(p, t, 4) - 1.0f) < 1e-7f, "l1 = mean|p-t| = 1");
+    EXPECT(fabsf(mse_loss_forward(p, t, 4) - 2.0f) < 1e-7f, "mse = mean (p-t)^2 = 2");
+    l1_loss_backward(d, p, t, 4, 1.0f);
+    EXPECT(d[0] == 0.0f && d[1] == 0.25f && d[2] == -0.25f && d[3] == 0.0f,
+           "l1 grad sign(p-t)/n with sign(0) = 0: %g %g %g %g", d[0], d[1], d[2], d[3]);
+}
+
+// ---------------------------------------------------------------- PyTorch fixture
+
+typedef struct { hid_t f; const char *grp; } Fx;
+
+// Reads grp/name, which must hold n floats; on failure reports it and returns zeros.
+static float *fx_read(const Fx *fx, const char *name, size_t n) {
+    char path[128];
+    snprintf(path, sizeof path, "%s/%s", fx->grp, name);
+    Err err = {{0}};
+    int rank;
+    hsize_t dims[H5_MAX_RANK];
+    float *x = h5_read_floats_alloc(fx->f, path, &rank, dims, &err);
+    if (!x) { EXPECT(0, "fixture: %s", err.msg); return xmalloc_floats(n); }
+    size_t got = 1;
+    for (int i = 0; i < rank; i++) got *= dims[i];
+    if (got != n) {
+        EXPECT(0, "fixture %s: expected %zu floats, found %zu", path, n, got);
+        free(x);
+        return xmalloc_floats(n);
+    }
+    return x;
+}
+
+static int fx_int(const Fx *fx, const char *name) {
+    Err err = {{0}};
+    int64_t v = 0;
+    if (h5_attr_read_i64(fx->f, fx->grp, name, &v, &err) < 0) EXPECT(0, "fixture: %s", err.msg);
+    return (int)v;
+}
+
+#define PT_ATOL 1e-5
+#define PT_RTOL 1e-4
+
+static void cmp(const Fx *fx, const char *what, const float *got, const float *want, size_t n) {
+    char name[96];
+    snprintf(name, sizeof name, "torch %s %s", fx->grp, what);
+    expect_close(name, got, want, (long)n, PT_ATOL, PT_RTOL);
+}
+
+static void fixture_conv(hid_t f, const char *grp, int transposed) {
+    Fx fx = {f, grp};
+    int B = fx_int(&fx, "B"), C = fx_int(&fx, "C"), H = fx_int(&fx, "H"), W = fx_int(&fx, "W");
+    int OC = fx_int(&fx, "OC"), K = fx_int(&fx, "K"), S = fx_int(&fx, "S"), P = fx_int(&fx, "P");
+    if (B <= 0 || C <= 0 || H <= 0 || W <= 0 || OC <= 0 || K <= 0 || S <= 0 || P < 0) {
+        EXPECT(0, "fixture %s: bad shape attributes", grp);
+        return;
+    }
+    ConvShape s = transposed ? convt2d_shape(C, H, W, OC, K, S, P) : conv2d_shape(C, H, W, OC, K, S, P);
+    size_t nin = (size_t)B * C * H * W, nout = (size_t)B * OC * s.OH * s.OW, nw = (size_t)OC * C * K * K;
+    float *inp = fx_read(&fx, "inp", nin), *w = fx_read(&fx, "w", nw), *b = fx_read(&fx, "b", OC);
+    float *dout = fx_read(&fx, "dout", nout), *out_ref = fx_read(&fx, "out", nout);
+    float *dinp_ref = fx_read(&fx, "dinp", nin), *dw_ref = fx_read(&fx, "dw", nw);
+    float *db_ref = fx_read(&fx, "db", OC);
+    size_t ws = transposed ? convt2d_workspace(&s, B) : conv2d_workspace(&s, B);
+    float *work = xmalloc_floats(ws), *out = xmalloc_floats(nout), *naive = xmalloc_floats(nout);
+    float *dinp = xmalloc_floats(nin), *dw = xmalloc_floats(nw), *db = xmalloc_floats(OC);
+    if (transposed) {
+        convt2d_forward(out, inp, w, b, B, &s, work);
+        convt2d_forward_naive(naive, inp, w, b, B, &s);
+        convt2d_backward(dinp, dw, db, dout, inp, w, B, &s, work);
+    } else {
+        conv2d_forward(out, inp, w, b, B, &s, work);
+        conv2d_forward_naive(naive, inp, w, b, B, &s);
+        conv2d_backward(dinp, dw, db, dout, inp, w, B, &s, work);
+    }
+    cmp(&fx, "out", out, out_ref, nout);
+    cmp(&fx, "out (naive)", naive, out_ref, nout);
+    cmp(&fx, "dinp", dinp, dinp_ref, nin);
+    cmp(&fx, "dw", dw, dw_ref, nw);
+    cmp(&fx, "db", db, db_ref, OC);
+    free(inp); free(w); free(b); free(dout); free(out_ref); free(dinp_ref); free(dw_ref);
+    free(db_ref); free(work); free(out); free(naive); free(dinp); free(dw); free(db);
+}
+
+static void fixture_linear(hid_t f) {
+    Fx fx = {f, "linear"};
+    int B = fx_int(&fx, "B"), IN = fx_int(&fx, "IN"), OUT = fx_int(&fx, "OUT");
+    size_t ni = (size_t)B * IN, no = (size_t)B * OUT, nw = (size_t)OUT * IN;
+    float *inp = fx_read(&fx, "inp", ni), *w = fx_read(&fx, "w", nw), *b = fx_read(&fx, "b", OUT);
+    float *dout = fx_read(&fx, "dout", no), *out_ref = fx_read(&fx, "out", no);
+    float *dinp_ref = fx_read(&fx, "dinp", ni), *dw_ref = fx_read(&fx, "dw", nw), *db_ref = fx_read(&fx, "db", OUT);
+    float *out = xmalloc_floats(no), *dinp = xmalloc_floats(ni), *dw = xmalloc_floats(nw), *db = xmalloc_floats(OUT);
+    linear_forward(out, inp, w, b, B, IN, OUT);
+    linear_backward(dinp, dw, db, dout, inp, w, B, IN, OUT);
+    cmp(&fx, "out", out, out_ref, no);
+    cmp(&fx, "dinp", dinp, dinp_ref, ni);
+    cmp(&fx, "dw", dw, dw_ref, nw);
+    cmp(&fx, "db", db, db_ref, OUT);
+    free(inp); free(w); free(b); free(dout); free(out_ref); free(dinp_ref); free(dw_ref); free(db_ref);
+    free(out); free(dinp); free(dw); free(db);
+}
+
+static void fixture_layernorm(hid_t f) {
+    Fx fx = {f, "layernorm"};
+    int B = fx_int(&fx, "B"), N = fx_int(&fx, "N");
+    size_t n = (size_t)B * N;
+    float *inp = fx_read(&fx, "inp", n), *w = fx_read(&fx, "w", N), *b = fx_read(&fx, "b", N);
+    float *dout = fx_read(&fx, "dout", n), *out_ref = fx_read(&fx, "out", n);
+    float *dinp_ref = fx_read(&fx, "dinp", n), *dw_ref = fx_read(&fx, "dw", N), *db_ref = fx_read(&fx, "db", N);
+    float *out = xmalloc_floats(n), *mean = xmalloc_floats(B), *rstd = xmalloc_floats(B);
+    float *dinp = xmalloc_floats(n), *dw = xmalloc_floats(N), *db = xmalloc_floats(N);
+    layernorm_forward(out, mean, rstd, inp, w, b, B, N);
+    layernorm_backward(dinp, dw, db, dout, inp, mean, rstd, w, B, N);
+    cmp(&fx, "out", out, out_ref, n);
+    cmp(&fx, "dinp", dinp, dinp_ref, n);
+    cmp(&fx, "dw", dw, dw_ref, N);
+    cmp(&fx, "db", db, db_ref, N);
+    free(inp); free(w); free(b); free(dout); free(out_ref); free(dinp_ref); free(dw_ref); free(db_ref);
+    free(out); free(mean); free(rstd); free(dinp); free(dw); free(db);
+}
+
+static void fixture_act(hid_t f, const char *grp, int kind) {
+    Fx fx = {f, grp};
+    size_t n = (size_t)fx_int(&fx, "n");
+    float *inp = fx_read(&fx, "inp", n), *dout = fx_read(&fx, "dout", n);
+    float *out_ref = fx_read(&fx, "out", n), *dinp_ref = fx_read(&fx, "dinp", n);
+    float *out = xmalloc_floats(n), *dinp = xmalloc_floats(n);
+    switch (kind) {
+    case ACT_RELU: relu_forward(out, inp, n); relu_backward(dinp, dout, out, n); break;
+    case ACT_GELU: gelu_forward(out, inp, n); gelu_backward(dinp, dout, inp, n); break;
+    default: sigmoid_forward(out, inp, n); sigmoid_backward(dinp, dout, out, n); break;
+    }
+    cmp(&fx, "out", out, out_ref, n);
+    cmp(&fx, "dinp", dinp, dinp_ref, n);
+    free(inp); free(dout); free(out_ref); free(dinp_ref); free(out); free(dinp);
+}
+
+static void fixture_loss(hid_t f, const char *grp, int kind) {
+    Fx fx = {f, grp};
+    size_t n = (size_t)fx_int(&fx, "n");
+    float *pred = fx_read(&fx, "pred", n), *target = fx_read(&fx, "target", n);
+    float *loss_ref = fx_read(&fx, "loss", 1), *scale = fx_read(&fx, "scale", 1);
+    float *dpred_ref = fx_read(&fx, "dpred", n), *dpred = xmalloc_floats(n);
+    float loss;
+    if (kind == LOSS_L1) { loss = l1_loss_forward(pred, target, n); l1_loss_backward(dpred, pred, target, n, scale[0]); }
+    else { loss = mse_loss_forward(pred, target, n); mse_loss_backward(dpred, pred, target, n, scale[0]); }
+    cmp(&fx, "loss", &loss, loss_ref, 1);
+    cmp(&fx, "dpred", dpred, dpred_ref, n);
+    free(pred); free(target); free(loss_ref); free(scale); free(dpred_ref); free(dpred);
+}
+
+static void test_fixture(void) {
+    const char *root = getenv("NEMU_ROOT");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/fixtures/ops.h5", root ? root : ".");
+    Err err = {{0}};
+    hid_t f = h5_open(path, 0, &err);
+    EXPECT(f >= 0, "PyTorch fixture: %s (make it with /usr/bin/python3 tests/make_ops_fixtures.py)", err.msg);
+    if (f < 0) return;
+    fixture_conv(f, "conv2d_a", 0);
+    fixture_conv(f, "conv2d_b", 0);
+    fixture_conv(f, "convt2d_a", 1);
+    fixture_conv(f, "convt2d_b", 1);
+    fixture_linear(f);
+    fixture_layernorm(f);
+    fixture_act(f, "relu", ACT_RELU);
+    fixture_act(f, "gelu", ACT_GELU);
+    fixture_act(f, "sigmoid", ACT_SIGMOID);
+    fixture_loss(f, "l1", LOSS_L1);
+    fixture_loss(f, "mse", LOSS_MSE);
+    h5_close(f);
+}
+
+int main(void) {
+    Rng rng;
+    rng_seed(&rng, 7);
+    // (transposed, B, C, H, W, OC, K, S, P)
+    static const int cases[][9] = {
+        {0, 2, 3, 7, 6, 2, 4, 2, 1}, {0, 2, 2, 5, 4, 3, 3, 1, 1}, {0, 3, 2, 4, 5, 2, 1, 1, 0},
+        {0, 2, 2, 7, 5, 2, 3, 2, 0}, {0, 1, 2, 8, 7, 2, 5, 3, 2}, {0, 2, 1, 6, 6, 2, 6, 1, 0},
+        {1, 2, 3, 4, 3, 2, 4, 2, 1}, {1, 2, 2, 5, 4, 3, 3, 1, 1}, {1, 3, 2, 4, 5, 2, 1, 1, 0},
+        {1, 2, 2, 3, 5, 2, 3, 2, 0}, {1, 1, 2, 3, 4, 2, 5, 3, 2}, {1, 2, 2, 3, 2, 2, 3, 2, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const int *c = cases[i];
+        test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], &rng);
+    }
+    test_conv_chunked(0, &rng);
+    test_conv_chunked(1, &rng);
+    test_linear(&rng);
+    test_layernorm(&rng);
+    test_elementwise(ACT_RELU, "relu", &rng);
+    test_elementwise(ACT_GELU, "gelu", &rng);
+    test_elementwise(ACT_SIGMOID, "sigmoid", &rng);
+    test_elementwise(LOSS_L1, "l1", &rng);
+    test_elementwise(LOSS_MSE, "mse", &rng);
+    test_known_values();
+    test_fixture();
+    return test_summary();
+}
