@@ -1,0 +1,524 @@
+/*
+ * model.c - the autoencoder and dynamics models of model.h: parameter arenas with PyTorch
+ * state_dict names, activation buffers sized at init, explicit forward and backward passes
+ * (backward in reverse layer order), per-step rollouts with backpropagation through time.
+ */
+#include "nn/model.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/init.h"   // PyTorch default initialisations
+#include "nn/ops.h"    // layer kernels
+
+// ---------------------------------------------------------------- parameter arena
+
+// First pass: record a tensor (offsets in floats); returns its index.
+static int arena_add(ParamArena *a, int rank, const int *dims, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int arena_add(ParamArena *a, int rank, const int *dims, const char *fmt, ...) {
+    CHECK(a->n_tensors < ARENA_MAX_TENSORS, "arena: more than %d tensors", ARENA_MAX_TENSORS);
+    CHECK(rank >= 1 && rank <= TENSOR_MAX_RANK, "arena: rank %d", rank);
+    TensorInfo *t = &a->t[a->n_tensors];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(t->name, sizeof t->name, fmt, ap);
+    va_end(ap);
+    t->rank = rank;
+    t->n = 1;
+    for (int i = 0; i < rank; i++) { t->dims[i] = dims[i]; t->n *= (size_t)dims[i]; }
+    t->offset = a->n;
+    a->n += t->n;
+    return a->n_tensors++;
+}
+
+static void arena_alloc(ParamArena *a) {
+    a->params = xmalloc_floats(a->n);
+    a->grads = xmalloc_floats(a->n);
+    a->m = xmalloc_floats(a->n);
+    a->v = xmalloc_floats(a->n);
+}
+
+static void arena_free(ParamArena *a) {
+    free(a->params); free(a->grads); free(a->m); free(a->v);
+    a->params = a->grads = a->m = a->v = NULL;
+}
+
+void arena_zero_grad(ParamArena *a) { memset(a->grads, 0, a->n * sizeof(float)); }
+
+void arena_zero_adam(ParamArena *a) {
+    memset(a->m, 0, a->n * sizeof(float));
+    memset(a->v, 0, a->n * sizeof(float));
+}
+
+const TensorInfo *arena_find(const ParamArena *a, const char *name) {
+    for (int i = 0; i < a->n_tensors; i++)
+        if (strcmp(a->t[i].name, name) == 0) return &a->t[i];
+    return NULL;
+}
+
+void arena_shape_str(const TensorInfo *t, char *buf, size_t cap) {
+    size_t k = (size_t)snprintf(buf, cap, "[");
+    for (int i = 0; i < t->rank && k < cap; i++)
+        k += (size_t)snprintf(buf + k, cap - k, "%s%d", i ? "," : "", t->dims[i]);
+    if (k < cap) snprintf(buf + k, cap - k, "]");
+}
+
+static float *at(const ParamArena *a, float *base, int idx) { return base + a->t[idx].offset; }
+
+static void zero(float *x, size_t n) { memset(x, 0, n * sizeof(float)); }
+
+// ---------------------------------------------------------------- autoencoder
+
+int ae_config_check(const AEConfig *c, Err *err) {
+    if (c->H <= 0 || c->W <= 0 || (c->C != 1 && c->C != 3))
+        return err_set(err, "autoencoder: frame must be H x W x C with C 1 or 3, got %dx%dx%d", c->H, c->W, c->C);
+    if (c->stages < 1 || c->stages > AE_MAX_STAGES)
+        return err_set(err, "autoencoder: stages must be 1..%d, got %d", AE_MAX_STAGES, c->stages);
+    if (c->base_channels < 1 || c->latent_dim < 1)
+        return err_set(err, "autoencoder: base_channels and latent_dim must be >= 1, got %d and %d",
+                       c->base_channels, c->latent_dim);
+    if ((long)c->base_channels << (c->stages - 1) > 65536)
+        return err_set(err, "autoencoder: base_channels %d << %d stages is too wide", c->base_channels, c->stages);
+    int q = 1 << c->stages;
+    if (c->H % q || c->W % q)
+        return err_set(err, "autoencoder: H and W must be divisible by 2^stages = %d, got %dx%d", q, c->H, c->W);
+    if (!(c->latent_noise >= 0) || !isfinite(c->latent_noise))
+        return err_set(err, "autoencoder: latent_noise must be >= 0, got %g", c->latent_noise);
+    return 0;
+}
+
+static int ae_ch(const AEConfig *c, int i) { return i < 0 ? c->C : c->base_channels << i; }
+
+// Sets the named views of one arena buffer (params or grads).
+static void ae_point(AE *m, AEParams *p, float *base, const int *ienc, const int *idec, int ifc) {
+    for (int i = 0; i < m->cfg.stages; i++) {
+        p->enc_w[i] = at(&m->arena, base, ienc[i]);
+        p->enc_b[i] = at(&m->arena, base, ienc[i] + 1);
+        p->dec_w[i] = at(&m->arena, base, idec[i]);
+        p->dec_b[i] = at(&m->arena, base, idec[i] + 1);
+    }
+    p->fc_enc_w = at(&m->arena, base, ifc);
+    p->fc_enc_b = at(&m->arena, base, ifc + 1);
+    p->fc_dec_w = at(&m->arena, base, ifc + 2);
+    p->fc_dec_b = at(&m->arena, base, ifc + 3);
+}
+
+int ae_init(AE *m, const AEConfig *cfg, int max_B, Rng *rng, Err *err) {
+    memset(m, 0, sizeof *m);
+    if (ae_config_check(cfg, err) < 0) return -1;
+    if (max_B < 1) return err_set(err, "autoencoder: batch size must be >= 1, got %d", max_B);
+    m->cfg = *cfg;
+    m->max_B = max_B;
+    const int S = cfg->stages, Z = cfg->latent_dim, K = 4;
+    for (int i = 0; i < S; i++)
+        m->enc[i] = conv2d_shape(ae_ch(cfg, i - 1), cfg->H >> i, cfg->W >> i, ae_ch(cfg, i), K, 2, 1);
+    const int Hb = cfg->H >> S, Wb = cfg->W >> S;
+    m->F = ae_ch(cfg, S - 1) * Hb * Wb;
+    for (int i = 0; i < S; i++)   // decoder layer i: ch_{S-1-i} -> ch_{S-2-i} (C last)
+        m->dec[i] = convt2d_shape(ae_ch(cfg, S - 1 - i), Hb << i, Wb << i, ae_ch(cfg, S - 2 - i), K, 2, 1);
+
+    // parameter table, in state_dict order
+    ParamArena *a = &m->arena;
+    int ienc[AE_MAX_STAGES], idec[AE_MAX_STAGES];
+    for (int i = 0; i < S; i++) {
+        const ConvShape *s = &m->enc[i];
+        ienc[i] = arena_add(a, 4, (int[]){s->OC, s->C, K, K}, "encoder_conv.%d.weight", 2 * i);
+        arena_add(a, 1, (int[]){s->OC}, "encoder_conv.%d.bias", 2 * i);
+    }
+    int ifc = arena_add(a, 2, (int[]){Z, m->F}, "fc_enc.weight");
+    arena_add(a, 1, (int[]){Z}, "fc_enc.bias");
+    arena_add(a, 2, (int[]){m->F, Z}, "fc_dec.weight");
+    arena_add(a, 1, (int[]){m->F}, "fc_dec.bias");
+    for (int i = 0; i < S; i++) {
+        const ConvShape *s = &m->dec[i];
+        idec[i] = arena_add(a, 4, (int[]){s->C, s->OC, K, K}, "decoder_conv.%d.weight", 2 * i);
+        arena_add(a, 1, (int[]){s->OC}, "decoder_conv.%d.bias", 2 * i);
+    }
+    arena_alloc(a);
+    ae_point(m, &m->w, a->params, ienc, idec, ifc);
+    ae_point(m, &m->g, a->grads, ienc, idec, ifc);
+
+    // PyTorch default init: fan_in = weight.size(1) * K * K (ConvTranspose2d: its OC)
+    for (int i = 0; i < S; i++) {
+        const ConvShape *e = &m->enc[i], *d = &m->dec[i];
+        int fe = e->C * K * K, fd = d->OC * K * K;
+        init_kaiming_uniform(m->w.enc_w[i], (size_t)e->OC * fe, fe, rng);
+        init_bias_uniform(m->w.enc_b[i], (size_t)e->OC, fe, rng);
+        init_kaiming_uniform(m->w.dec_w[i], (size_t)d->C * fd, fd, rng);
+        init_bias_uniform(m->w.dec_b[i], (size_t)d->OC, fd, rng);
+    }
+    init_kaiming_uniform(m->w.fc_enc_w, (size_t)Z * m->F, m->F, rng);
+    init_bias_uniform(m->w.fc_enc_b, (size_t)Z, m->F, rng);
+    init_kaiming_uniform(m->w.fc_dec_w, (size_t)m->F * Z, Z, rng);
+    init_bias_uniform(m->w.fc_dec_b, (size_t)m->F, Z, rng);
+
+    // activations: per-sample sizes, then one allocation for max_B
+    size_t per = 0, largest = (size_t)cfg->C * cfg->H * cfg->W;
+    size_t enc_n[AE_MAX_STAGES], dec_n[AE_MAX_STAGES];
+    for (int i = 0; i < S; i++) {
+        enc_n[i] = (size_t)m->enc[i].OC * m->enc[i].OH * m->enc[i].OW;
+        dec_n[i] = (size_t)m->dec[i].OC * m->dec[i].OH * m->dec[i].OW;
+        per += enc_n[i] + dec_n[i];
+        if (enc_n[i] > largest) largest = enc_n[i];
+        if (dec_n[i] > largest) largest = dec_n[i];
+    }
+    if ((size_t)m->F > largest) largest = (size_t)m->F;
+    per += 3 * (size_t)Z + (size_t)m->F + 2 * largest;
+    m->acts_floats = per * (size_t)max_B;
+    size_t work = 0;
+    for (int i = 0; i < S; i++) {
+        size_t we = conv2d_workspace(&m->enc[i], max_B), wd = convt2d_workspace(&m->dec[i], max_B);
+        if (we > work) work = we;
+        if (wd > work) work = wd;
+    }
+    m->work_floats = work;
+    m->acts_mem = xmalloc_floats(m->acts_floats);
+    m->work = xmalloc_floats(work);
+    float *p = m->acts_mem;
+#define TAKE(n) (p += (size_t)(n) * max_B, p - (size_t)(n) * max_B)
+    for (int i = 0; i < S; i++) m->enc_out[i] = TAKE(enc_n[i]);
+    m->z = TAKE(Z);
+    m->zin = TAKE(Z);
+    m->dz = TAKE(Z);
+    m->h = TAKE(m->F);
+    for (int i = 0; i < S; i++) m->dec_out[i] = TAKE(dec_n[i]);
+    m->dbuf[0] = TAKE(largest);
+    m->dbuf[1] = TAKE(largest);
+#undef TAKE
+    CHECK(p == m->acts_mem + m->acts_floats, "ae_init: activation layout");
+    m->recon = m->dec_out[S - 1];
+    return 0;
+}
+
+void ae_free(AE *m) {
+    arena_free(&m->arena);
+    free(m->acts_mem);
+    free(m->work);
+    memset(m, 0, sizeof *m);
+}
+
+static size_t conv_out_n(const ConvShape *s, int B) { return (size_t)B * s->OC * s->OH * s->OW; }
+
+static void ae_encoder_forward(AE *m, const float *x, int B) {
+    CHECK(B >= 1 && B <= m->max_B, "autoencoder: batch %d outside 1..%d (max_B at init)", B, m->max_B);
+    const float *inp = x;
+    for (int i = 0; i < m->cfg.stages; i++) {
+        conv2d_forward(m->enc_out[i], inp, m->w.enc_w[i], m->w.enc_b[i], B, &m->enc[i], m->work);
+        relu_forward(m->enc_out[i], m->enc_out[i], conv_out_n(&m->enc[i], B));
+        inp = m->enc_out[i];
+    }
+    linear_forward(m->z, inp, m->w.fc_enc_w, m->w.fc_enc_b, B, m->F, m->cfg.latent_dim);
+}
+
+// zin [B,Z] -> h -> ... -> recon
+static void ae_decoder_forward(AE *m, int B) {
+    const int S = m->cfg.stages;
+    linear_forward(m->h, m->zin, m->w.fc_dec_w, m->w.fc_dec_b, B, m->cfg.latent_dim, m->F);
+    const float *inp = m->h;
+    for (int i = 0; i < S; i++) {
+        convt2d_forward(m->dec_out[i], inp, m->w.dec_w[i], m->w.dec_b[i], B, &m->dec[i], m->work);
+        size_t n = conv_out_n(&m->dec[i], B);
+        if (i < S - 1) relu_forward(m->dec_out[i], m->dec_out[i], n);
+        else sigmoid_forward(m->dec_out[i], m->dec_out[i], n);
+        inp = m->dec_out[i];
+    }
+}
+
+void ae_forward(AE *m, const float *x, int B, Rng *rng) {
+    ae_encoder_forward(m, x, B);
+    size_t nz = (size_t)B * m->cfg.latent_dim;
+    memcpy(m->zin, m->z, nz * sizeof(float));
+    if (rng && m->cfg.latent_noise > 0)
+        for (size_t i = 0; i < nz; i++) m->zin[i] += m->cfg.latent_noise * rng_normal(rng);
+    ae_decoder_forward(m, B);
+    m->x = x;
+    m->last_B = B;
+}
+
+void ae_backward(AE *m, const float *drecon, const float *dz_extra, int B) {
+    CHECK(m->x && B == m->last_B, "ae_backward: batch %d does not match the last ae_forward (%d)", B, m->last_B);
+    const int S = m->cfg.stages, Z = m->cfg.latent_dim;
+    float *d0 = m->dbuf[0], *d1 = m->dbuf[1];
+    // decoder, last layer first: d0 = dL/d(pre-sigmoid), d1 = dL/d(layer input)
+    size_t n = conv_out_n(&m->dec[S - 1], B);
+    zero(d0, n);
+    sigmoid_backward(d0, drecon, m->dec_out[S - 1], n);
+    for (int i = S - 1; i >= 0; i--) {
+        const ConvShape *s = &m->dec[i];
+        const float *inp = i > 0 ? m->dec_out[i - 1] : m->h;
+        size_t nin = (size_t)B * s->C * s->H * s->W;
+        zero(d1, nin);
+        convt2d_backward(d1, m->g.dec_w[i], m->g.dec_b[i], d0, inp, m->w.dec_w[i], B, s, m->work);
+        if (i > 0) {   // through the ReLU of layer i-1
+            zero(d0, nin);
+            relu_backward(d0, d1, m->dec_out[i - 1], nin);
+        }
+    }
+    // d1 = dL/dh
+    zero(m->dz, (size_t)B * Z);
+    if (dz_extra)
+        for (size_t k = 0; k < (size_t)B * Z; k++) m->dz[k] = dz_extra[k];
+    linear_backward(m->dz, m->g.fc_dec_w, m->g.fc_dec_b, d1, m->zin, m->w.fc_dec_w, B, Z, m->F);
+    // z -> encoder (the noise adds a constant, so dL/dz = dL/dzin)
+    zero(d0, (size_t)B * m->F);
+    linear_backward(d0, m->g.fc_enc_w, m->g.fc_enc_b, m->dz, m->enc_out[S - 1], m->w.fc_enc_w, B, m->F, Z);
+    for (int i = S - 1; i >= 0; i--) {
+        const ConvShape *s = &m->enc[i];
+        size_t nout = conv_out_n(s, B);
+        zero(d1, nout);
+        relu_backward(d1, d0, m->enc_out[i], nout);
+        const float *inp = i > 0 ? m->enc_out[i - 1] : m->x;
+        float *dinp = NULL;
+        if (i > 0) { dinp = d0; zero(d0, (size_t)B * s->C * s->H * s->W); }
+        conv2d_backward(dinp, m->g.enc_w[i], m->g.enc_b[i], d1, inp, m->w.enc_w[i], B, s, m->work);
+    }
+}
+
+void ae_encode(AE *m, const float *x, int B, float *z_out) {
+    ae_encoder_forward(m, x, B);
+    memcpy(z_out, m->z, (size_t)B * m->cfg.latent_dim * sizeof(float));
+    m->x = NULL;
+}
+
+void ae_decode(AE *m, const float *z, int B, float *out) {
+    CHECK(B >= 1 && B <= m->max_B, "autoencoder: batch %d outside 1..%d (max_B at init)", B, m->max_B);
+    memcpy(m->zin, z, (size_t)B * m->cfg.latent_dim * sizeof(float));
+    ae_decoder_forward(m, B);
+    memcpy(out, m->recon, (size_t)B * m->cfg.C * m->cfg.H * m->cfg.W * sizeof(float));
+    m->x = NULL;
+}
+
+size_t ae_bytes(const AE *m) {
+    return (4 * m->arena.n + m->acts_floats + m->work_floats) * sizeof(float);
+}
+
+static void print_row(FILE *f, const char *layer, const char *in, const char *out, size_t params, double flops) {
+    fprintf(f, "  %-22s %-16s -> %-16s %10zu %10.2f\n", layer, in, out, params, flops / 1e6);
+}
+
+void ae_print_table(const AE *m, FILE *f) {
+    const AEConfig *c = &m->cfg;
+    char in[32], out[32], name[32];
+    fprintf(f, "autoencoder %dx%dx%d, %d stages, base %d, latent %d, max batch %d\n", c->H, c->W, c->C,
+            c->stages, c->base_channels, c->latent_dim, m->max_B);
+    fprintf(f, "  %-22s %-16s    %-16s %10s %10s\n", "layer", "in", "out", "params", "MFLOP/smp");
+    double total = 0;
+    for (int i = 0; i < c->stages; i++) {
+        const ConvShape *s = &m->enc[i];
+        snprintf(name, sizeof name, "encoder_conv.%d+relu", 2 * i);
+        snprintf(in, sizeof in, "%dx%dx%d", s->C, s->H, s->W);
+        snprintf(out, sizeof out, "%dx%dx%d", s->OC, s->OH, s->OW);
+        double fl = 2.0 * s->OC * s->OH * s->OW * s->C * s->K * s->K;
+        total += fl;
+        print_row(f, name, in, out, (size_t)s->OC * s->C * s->K * s->K + s->OC, fl);
+    }
+    snprintf(in, sizeof in, "%d", m->F);
+    snprintf(out, sizeof out, "%d", c->latent_dim);
+    print_row(f, "fc_enc", in, out, (size_t)m->F * c->latent_dim + c->latent_dim, 2.0 * m->F * c->latent_dim);
+    print_row(f, "fc_dec", out, in, (size_t)m->F * c->latent_dim + m->F, 2.0 * m->F * c->latent_dim);
+    total += 4.0 * m->F * c->latent_dim;
+    for (int i = 0; i < c->stages; i++) {
+        const ConvShape *s = &m->dec[i];
+        snprintf(name, sizeof name, "decoder_conv.%d+%s", 2 * i, i < c->stages - 1 ? "relu" : "sigmoid");
+        snprintf(in, sizeof in, "%dx%dx%d", s->C, s->H, s->W);
+        snprintf(out, sizeof out, "%dx%dx%d", s->OC, s->OH, s->OW);
+        double fl = 2.0 * s->C * s->H * s->W * s->OC * s->K * s->K;
+        total += fl;
+        print_row(f, name, in, out, (size_t)s->C * s->OC * s->K * s->K + s->OC, fl);
+    }
+    fprintf(f, "  total params %zu, forward %.1f MFLOP/sample, memory %.1f MiB (params+grads+adam %.1f, "
+               "activations %.1f, workspace %.1f)\n",
+            m->arena.n, total / 1e6, ae_bytes(m) / 1048576.0, 16.0 * m->arena.n / 1048576.0,
+            4.0 * m->acts_floats / 1048576.0, 4.0 * m->work_floats / 1048576.0);
+}
+
+// ---------------------------------------------------------------- dynamics
+
+int dyn_config_check(const DynConfig *c, Err *err) {
+    if (c->latent_dim < 1 || c->n_actions < 1 || c->hidden < 1 || c->max_steps < 1)
+        return err_set(err, "dynamics: latent_dim, n_actions, hidden, max_steps must be >= 1, got %d, %d, %d, %d",
+                       c->latent_dim, c->n_actions, c->hidden, c->max_steps);
+    if (c->latent_dim > 65536 || c->n_actions > 65536 || c->hidden > 65536 || c->max_steps > 100000)
+        return err_set(err, "dynamics: sizes too large (latent_dim %d, n_actions %d, hidden %d, max_steps %d)",
+                       c->latent_dim, c->n_actions, c->hidden, c->max_steps);
+    return 0;
+}
+
+static void dyn_point(Dyn *m, DynParams *p, float *base) {
+    float **views[] = {&p->ln_w, &p->ln_b, &p->fc1_w, &p->fc1_b, &p->fc2_w, &p->fc2_b, &p->fc3_w, &p->fc3_b};
+    for (int i = 0; i < 8; i++) *views[i] = at(&m->arena, base, i);
+}
+
+int dyn_init(Dyn *m, const DynConfig *cfg, int max_B, Rng *rng, Err *err) {
+    memset(m, 0, sizeof *m);
+    if (dyn_config_check(cfg, err) < 0) return -1;
+    if (max_B < 1) return err_set(err, "dynamics: batch size must be >= 1, got %d", max_B);
+    m->cfg = *cfg;
+    m->max_B = max_B;
+    const int Z = cfg->latent_dim, Hd = cfg->hidden, T = cfg->max_steps;
+    m->IN = Z + cfg->n_actions;
+    m->OUT = Z;
+    ParamArena *a = &m->arena;
+    arena_add(a, 1, (int[]){m->IN}, "net.0.weight");
+    arena_add(a, 1, (int[]){m->IN}, "net.0.bias");
+    arena_add(a, 2, (int[]){Hd, m->IN}, "net.1.weight");
+    arena_add(a, 1, (int[]){Hd}, "net.1.bias");
+    arena_add(a, 2, (int[]){Hd, Hd}, "net.3.weight");
+    arena_add(a, 1, (int[]){Hd}, "net.3.bias");
+    arena_add(a, 2, (int[]){m->OUT, Hd}, "net.5.weight");
+    arena_add(a, 1, (int[]){m->OUT}, "net.5.bias");
+    arena_alloc(a);
+    dyn_point(m, &m->w, a->params);
+    dyn_point(m, &m->g, a->grads);
+
+    // gymemu: PyTorch defaults, then orthogonal_(net[1].weight) and zeros_(net[-1].bias)
+    init_constant(m->w.ln_w, (size_t)m->IN, 1.0f);
+    init_constant(m->w.ln_b, (size_t)m->IN, 0.0f);
+    init_kaiming_uniform(m->w.fc1_w, (size_t)Hd * m->IN, m->IN, rng);
+    init_bias_uniform(m->w.fc1_b, (size_t)Hd, m->IN, rng);
+    init_kaiming_uniform(m->w.fc2_w, (size_t)Hd * Hd, Hd, rng);
+    init_bias_uniform(m->w.fc2_b, (size_t)Hd, Hd, rng);
+    init_kaiming_uniform(m->w.fc3_w, (size_t)m->OUT * Hd, Hd, rng);
+    init_bias_uniform(m->w.fc3_b, (size_t)m->OUT, Hd, rng);
+    init_orthogonal(m->w.fc1_w, Hd, m->IN, 1.0f, rng);
+    init_constant(m->w.fc3_b, (size_t)m->OUT, 0.0f);
+
+    size_t TB = (size_t)T * max_B, B = (size_t)max_B;
+    size_t per_step = 2 * (size_t)m->IN + 2 + 4 * (size_t)Hd + m->OUT + Z;
+    size_t scratch = 2 * (size_t)m->IN + 2 * (size_t)Hd + m->OUT + 2 * (size_t)Z;
+    m->acts_floats = per_step * TB + scratch * B;
+    m->acts_mem = xmalloc_floats(m->acts_floats);
+    float *p = m->acts_mem;
+#define TAKE(n) (p += (n), p - (n))
+    m->in = TAKE(TB * m->IN);
+    m->ln = TAKE(TB * m->IN);
+    m->ln_mean = TAKE(TB);
+    m->ln_rstd = TAKE(TB);
+    m->h1 = TAKE(TB * Hd);
+    m->g1 = TAKE(TB * Hd);
+    m->h2 = TAKE(TB * Hd);
+    m->g2 = TAKE(TB * Hd);
+    m->delta = TAKE(TB * m->OUT);
+    m->znext = TAKE(TB * Z);
+    m->d_in = TAKE(B * m->IN);
+    m->d_ln = TAKE(B * m->IN);
+    m->d_h = TAKE(B * Hd);
+    m->d_g = TAKE(B * Hd);
+    m->d_out = TAKE(B * m->OUT);
+    m->dcarry[0] = TAKE(B * Z);
+    m->dcarry[1] = TAKE(B * Z);
+#undef TAKE
+    CHECK(p == m->acts_mem + m->acts_floats, "dyn_init: activation layout");
+    return 0;
+}
+
+void dyn_free(Dyn *m) {
+    arena_free(&m->arena);
+    free(m->acts_mem);
+    memset(m, 0, sizeof *m);
+}
+
+static void dyn_check_step(const Dyn *m, int t, int B) {
+    CHECK(t >= 0 && t < m->cfg.max_steps, "dynamics: step %d outside 0..%d (max_steps at init)", t, m->cfg.max_steps - 1);
+    CHECK(B >= 1 && B <= m->max_B, "dynamics: batch %d outside 1..%d (max_B at init)", B, m->max_B);
+}
+
+float *dyn_delta(Dyn *m, int t) { return m->delta + (size_t)t * m->max_B * m->OUT; }
+float *dyn_znext(Dyn *m, int t) { return m->znext + (size_t)t * m->max_B * m->cfg.latent_dim; }
+
+void dyn_forward_step(Dyn *m, int t, const float *z, const float *a, int B) {
+    dyn_check_step(m, t, B);
+    const int Z = m->cfg.latent_dim, A = m->cfg.n_actions, IN = m->IN, Hd = m->cfg.hidden;
+    const size_t s = (size_t)t * m->max_B;
+    float *in = m->in + s * IN, *ln = m->ln + s * IN, *mean = m->ln_mean + s, *rstd = m->ln_rstd + s;
+    float *h1 = m->h1 + s * Hd, *g1 = m->g1 + s * Hd, *h2 = m->h2 + s * Hd, *g2 = m->g2 + s * Hd;
+    float *delta = dyn_delta(m, t), *zn = dyn_znext(m, t);
+    for (int b = 0; b < B; b++) {
+        memcpy(in + (size_t)b * IN, z + (size_t)b * Z, (size_t)Z * sizeof(float));
+        memcpy(in + (size_t)b * IN + Z, a + (size_t)b * A, (size_t)A * sizeof(float));
+    }
+    layernorm_forward(ln, mean, rstd, in, m->w.ln_w, m->w.ln_b, B, IN);
+    linear_forward(h1, ln, m->w.fc1_w, m->w.fc1_b, B, IN, Hd);
+    gelu_forward(g1, h1, (size_t)B * Hd);
+    linear_forward(h2, g1, m->w.fc2_w, m->w.fc2_b, B, Hd, Hd);
+    gelu_forward(g2, h2, (size_t)B * Hd);
+    linear_forward(delta, g2, m->w.fc3_w, m->w.fc3_b, B, Hd, m->OUT);
+    for (int b = 0; b < B; b++)    // z read back from in[t]: z may alias a znext slice
+        for (int j = 0; j < Z; j++)
+            zn[(size_t)b * Z + j] = in[(size_t)b * IN + j] + delta[(size_t)b * m->OUT + j];
+}
+
+void dyn_backward_step(Dyn *m, int t, const float *ddelta, const float *dznext, float *dz, int B) {
+    dyn_check_step(m, t, B);
+    const int Z = m->cfg.latent_dim, IN = m->IN, Hd = m->cfg.hidden;
+    const size_t s = (size_t)t * m->max_B, nz = (size_t)B * Z, nh = (size_t)B * Hd;
+    const float *in = m->in + s * IN, *ln = m->ln + s * IN, *mean = m->ln_mean + s, *rstd = m->ln_rstd + s;
+    const float *h1 = m->h1 + s * Hd, *g1 = m->g1 + s * Hd, *h2 = m->h2 + s * Hd, *g2 = m->g2 + s * Hd;
+    // z' = z + delta: dL/ddelta = ddelta + dznext, dL/dz gets dznext directly
+    zero(m->d_out, nz);
+    for (size_t k = 0; k < nz; k++)
+        m->d_out[k] = (ddelta ? ddelta[k] : 0.0f) + (dznext ? dznext[k] : 0.0f);
+    if (dz && dznext)
+        for (size_t k = 0; k < nz; k++) dz[k] += dznext[k];
+    zero(m->d_g, nh);
+    linear_backward(m->d_g, m->g.fc3_w, m->g.fc3_b, m->d_out, g2, m->w.fc3_w, B, Hd, m->OUT);
+    zero(m->d_h, nh);
+    gelu_backward(m->d_h, m->d_g, h2, nh);
+    zero(m->d_g, nh);
+    linear_backward(m->d_g, m->g.fc2_w, m->g.fc2_b, m->d_h, g1, m->w.fc2_w, B, Hd, Hd);
+    zero(m->d_h, nh);
+    gelu_backward(m->d_h, m->d_g, h1, nh);
+    zero(m->d_ln, (size_t)B * IN);
+    linear_backward(m->d_ln, m->g.fc1_w, m->g.fc1_b, m->d_h, ln, m->w.fc1_w, B, IN, Hd);
+    float *d_in = NULL;
+    if (dz) { d_in = m->d_in; zero(d_in, (size_t)B * IN); }
+    layernorm_backward(d_in, m->g.ln_w, m->g.ln_b, m->d_ln, in, mean, rstd, m->w.ln_w, B, IN);
+    if (dz)
+        for (int b = 0; b < B; b++)
+            for (int j = 0; j < Z; j++) dz[(size_t)b * Z + j] += d_in[(size_t)b * IN + j];
+}
+
+void dyn_rollout_forward(Dyn *m, const float *z0, const float *a, int K, int B) {
+    CHECK(K >= 1 && K <= m->cfg.max_steps, "dynamics: rollout of %d steps, max_steps is %d", K, m->cfg.max_steps);
+    for (int t = 0; t < K; t++)
+        dyn_forward_step(m, t, t ? dyn_znext(m, t - 1) : z0, a + (size_t)t * B * m->cfg.n_actions, B);
+}
+
+void dyn_rollout_backward(Dyn *m, const float *dzs, int K, int B, float *dz0) {
+    CHECK(K >= 1 && K <= m->cfg.max_steps, "dynamics: rollout of %d steps, max_steps is %d", K, m->cfg.max_steps);
+    const size_t nz = (size_t)B * m->cfg.latent_dim;
+    int cur = 0;
+    zero(m->dcarry[cur], nz);     // dL/dz_{t+1} through steps after t
+    for (int t = K - 1; t >= 0; t--) {
+        float *g = m->dcarry[cur], *next = m->dcarry[1 - cur];
+        for (size_t k = 0; k < nz; k++) g[k] += dzs[(size_t)t * nz + k];
+        zero(next, nz);
+        dyn_backward_step(m, t, NULL, g, next, B);
+        cur = 1 - cur;
+    }
+    if (dz0)
+        for (size_t k = 0; k < nz; k++) dz0[k] += m->dcarry[cur][k];
+}
+
+size_t dyn_bytes(const Dyn *m) { return (4 * m->arena.n + m->acts_floats) * sizeof(float); }
+
+void dyn_print_table(const Dyn *m, FILE *f) {
+    const DynConfig *c = &m->cfg;
+    const int Hd = c->hidden;
+    char a[32], b[32];
+    fprintf(f, "dynamics latent %d + actions %d, hidden %d, max batch %d, max steps %d\n", c->latent_dim,
+            c->n_actions, Hd, m->max_B, c->max_steps);
+    fprintf(f, "  %-22s %-16s    %-16s %10s %10s\n", "layer", "in", "out", "params", "MFLOP/smp");
+    snprintf(a, sizeof a, "%d", m->IN);
+    print_row(f, "net.0 layernorm", a, a, 2 * (size_t)m->IN, 8.0 * m->IN);
+    snprintf(b, sizeof b, "%d", Hd);
+    print_row(f, "net.1+gelu", a, b, (size_t)Hd * m->IN + Hd, 2.0 * Hd * m->IN);
+    print_row(f, "net.3+gelu", b, b, (size_t)Hd * Hd + Hd, 2.0 * Hd * Hd);
+    snprintf(a, sizeof a, "%d", m->OUT);
+    print_row(f, "net.5 (delta)", b, a, (size_t)m->OUT * Hd + m->OUT, 2.0 * m->OUT * Hd);
+    fprintf(f, "  total params %zu, memory %.2f MiB (params+grads+adam %.2f, activations %.2f)\n", m->arena.n,
+            dyn_bytes(m) / 1048576.0, 16.0 * m->arena.n / 1048576.0, 4.0 * m->acts_floats / 1048576.0);
+}

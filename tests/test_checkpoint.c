@@ -1,0 +1,363 @@
+/*
+ * test_checkpoint.c - nn/checkpoint.c: bit-exact save/load round trips (params, Adam m and v,
+ * step, epoch, RNG state, extra attributes) for both models; one-line errors for a wrong
+ * shape, a missing or unexpected tensor, a wrong model kind, a truncated file, a file that
+ * is not a checkpoint, an unwritable path.
+ *
+ * Modes used by tests/test_torch_checkpoint.py (PyTorch interchange):
+ *   test_checkpoint --export DIR   writes nemu_{ae,dyn}.h5 checkpoints and nemu_{ae,dyn}_io.h5
+ *                                  (inputs and nemu's outputs) for PyTorch to check
+ *   test_checkpoint --import DIR   loads torch_{ae,dyn}.h5 (state_dicts written by PyTorch),
+ *                                  runs nemu on torch_{ae,dyn}_io.h5 inputs and compares
+ *                                  with PyTorch's outputs there
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nn/checkpoint.h"
+#include "nn/h5.h"
+#include "nn/model.h"
+#include "tests/test.h"
+
+static const AEConfig AE_CFG = {.H = 32, .W = 48, .C = 3, .stages = 3, .base_channels = 8, .latent_dim = 16,
+                                .latent_noise = 0.05f};
+static const DynConfig DYN_CFG = {.latent_dim = 16, .n_actions = 8, .hidden = 32, .max_steps = 2};
+
+static void fill(float *x, size_t n, Rng *rng, float lo, float hi) {
+    for (size_t i = 0; i < n; i++) x[i] = rng_uniformf(rng, lo, hi);
+}
+
+static int one_line(const char *s) { return s[0] && !strchr(s, '\n'); }
+
+static void test_round_trip(const char *dir) {
+    char path[1024], tmp[1100];
+    snprintf(path, sizeof path, "%s/ae.h5", dir);
+    Rng rng;
+    rng_seed(&rng, 5);
+    Err err = {{0}};
+    AE a, b;
+    CHECK(ae_init(&a, &AE_CFG, 2, &rng, &err) == 0, "%s", err.msg);
+    CHECK(ae_init(&b, &AE_CFG, 2, &rng, &err) == 0, "%s", err.msg);   // other weights
+    fill(a.arena.m, a.arena.n, &rng, -1, 1);
+    fill(a.arena.v, a.arena.n, &rng, 0, 1);
+    CkptMeta meta, got;
+    ckpt_meta_init(&meta, NULL);
+    ckpt_meta_ae(&meta, &AE_CFG);
+    meta.step = 1234;
+    meta.epoch = 7;
+    meta.has_rng = 1;
+    for (int i = 0; i < 3; i++) rng_u64(&rng);
+    meta.rng = rng;
+    ckpt_set_str(&meta, "config_hash", "9f3a77c1");
+    ckpt_set_f64(&meta, "best_val_loss", 0.0123456789);
+    ckpt_set_i64(&meta, "seed", 42);
+    int rc = checkpoint_save(path, &a.arena, &meta, &err);
+    EXPECT(rc == 0, "save: %s", err.msg);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    EXPECT(access(tmp, F_OK) != 0, "no .tmp file left after saving");
+    rc = checkpoint_load(path, &b.arena, "autoencoder", &got, &err);
+    EXPECT(rc == 0, "load: %s", err.msg);
+    EXPECT(memcmp(a.arena.params, b.arena.params, a.arena.n * sizeof(float)) == 0, "params bit-exact");
+    EXPECT(memcmp(a.arena.m, b.arena.m, a.arena.n * sizeof(float)) == 0, "Adam m bit-exact");
+    EXPECT(memcmp(a.arena.v, b.arena.v, a.arena.n * sizeof(float)) == 0, "Adam v bit-exact");
+    EXPECT(got.step == 1234 && got.epoch == 7 && got.has_optimizer, "step %ld epoch %ld", got.step, got.epoch);
+    EXPECT(got.has_rng && memcmp(&got.rng, &rng, sizeof rng) == 0, "RNG state restored");
+    Rng r1 = rng, r2 = got.rng;
+    EXPECT(rng_u64(&r1) == rng_u64(&r2), "restored RNG continues the same stream");
+    const CkptAttr *h = ckpt_get(&got, "config_hash"), *bv = ckpt_get(&got, "best_val_loss"), *sd = ckpt_get(&got, "seed");
+    EXPECT(h && h->type == CKPT_STR && strcmp(h->s, "9f3a77c1") == 0, "string attribute");
+    EXPECT(bv && bv->type == CKPT_F64 && bv->f == 0.0123456789, "float attribute");
+    EXPECT(sd && sd->type == CKPT_I64 && sd->i == 42, "integer attribute");
+    AEConfig c;
+    EXPECT(ckpt_meta_to_ae_config(&got, &c, &err) == 0 && memcmp(&c, &AE_CFG, sizeof c) == 0,
+           "config from checkpoint attributes: %s", err.msg);
+    CkptMeta only;
+    EXPECT(checkpoint_read_meta(path, &only, &err) == 0 && strcmp(only.model, "autoencoder") == 0 && only.step == 1234,
+           "checkpoint_read_meta");
+
+    // same outputs after loading (weights really in use)
+    size_t nx = 2 * 3 * 32 * 48;
+    float *x = xmalloc_floats(nx), *ra = xmalloc_floats(nx);
+    fill(x, nx, &rng, 0, 1);
+    ae_forward(&a, x, 2, NULL);
+    memcpy(ra, a.recon, nx * sizeof(float));
+    ae_forward(&b, x, 2, NULL);
+    EXPECT(memcmp(ra, b.recon, nx * sizeof(float)) == 0, "loaded model gives identical reconstructions");
+    free(x); free(ra);
+
+    // saving again over an existing file replaces it atomically
+    meta.epoch = 8;
+    EXPECT(checkpoint_save(path, &a.arena, &meta, &err) == 0, "re-save: %s", err.msg);
+    EXPECT(checkpoint_read_meta(path, &only, &err) == 0 && only.epoch == 8, "re-saved epoch 8");
+
+    // dynamics round trip
+    Dyn d, e;
+    CHECK(dyn_init(&d, &DYN_CFG, 2, &rng, &err) == 0, "%s", err.msg);
+    CHECK(dyn_init(&e, &DYN_CFG, 2, &rng, &err) == 0, "%s", err.msg);
+    fill(d.arena.m, d.arena.n, &rng, -1, 1);
+    fill(d.arena.v, d.arena.n, &rng, 0, 1);
+    CkptMeta dm;
+    ckpt_meta_init(&dm, NULL);
+    ckpt_meta_dyn(&dm, &DYN_CFG);
+    dm.step = 99;
+    snprintf(path, sizeof path, "%s/dyn.h5", dir);
+    EXPECT(checkpoint_save(path, &d.arena, &dm, &err) == 0, "dyn save: %s", err.msg);
+    EXPECT(checkpoint_load(path, &e.arena, "dynamics", &got, &err) == 0, "dyn load: %s", err.msg);
+    EXPECT(memcmp(d.arena.params, e.arena.params, d.arena.n * sizeof(float)) == 0 &&
+           memcmp(d.arena.m, e.arena.m, d.arena.n * sizeof(float)) == 0 &&
+           memcmp(d.arena.v, e.arena.v, d.arena.n * sizeof(float)) == 0 && got.step == 99 && !got.has_rng,
+           "dynamics params, m, v, step bit-exact");
+    DynConfig dc;
+    EXPECT(ckpt_meta_to_dyn_config(&got, &dc, &err) == 0 && dc.latent_dim == 16 && dc.n_actions == 8 && dc.hidden == 32,
+           "dynamics config from attributes");
+
+    // loading the dynamics file as an autoencoder
+    rc = checkpoint_load(path, &b.arena, "autoencoder", &got, &err);
+    EXPECT(rc == -1 && strstr(err.msg, "'dynamics'") && one_line(err.msg), "wrong model kind: %s", err.msg);
+    printf("  wrong kind:   %s\n", err.msg);
+    dyn_free(&d); dyn_free(&e);
+    ae_free(&a); ae_free(&b);
+}
+
+static void test_errors(const char *dir) {
+    char path[1024], bad[1100];
+    snprintf(path, sizeof path, "%s/ae.h5", dir);   // written by test_round_trip
+    Rng rng;
+    rng_seed(&rng, 6);
+    Err err = {{0}};
+    CkptMeta got;
+    // wrong shape: latent 8 instead of 16
+    AEConfig c8 = AE_CFG;
+    c8.latent_dim = 8;
+    AE m;
+    CHECK(ae_init(&m, &c8, 1, &rng, &err) == 0, "%s", err.msg);
+    float *before = xmalloc_floats(m.arena.n);
+    memcpy(before, m.arena.params, m.arena.n * sizeof(float));
+    int rc = checkpoint_load(path, &m.arena, "autoencoder", &got, &err);
+    EXPECT(rc == -1 && strstr(err.msg, "fc_enc.weight") && strstr(err.msg, "expected shape [8,768], found [16,768]") &&
+           one_line(err.msg), "shape mismatch: %s", err.msg);
+    printf("  shape:        %s\n", err.msg);
+    EXPECT(memcmp(before, m.arena.params, m.arena.n * sizeof(float)) == 0, "a failed load leaves the weights alone");
+    free(before);
+    ae_free(&m);
+
+    AE a;
+    CHECK(ae_init(&a, &AE_CFG, 1, &rng, &err) == 0, "%s", err.msg);
+    // missing tensor
+    snprintf(bad, sizeof bad, "%s/missing.h5", dir);
+    CkptMeta meta;
+    ckpt_meta_init(&meta, NULL);
+    ckpt_meta_ae(&meta, &AE_CFG);
+    CHECK(checkpoint_save(bad, &a.arena, &meta, &err) == 0, "%s", err.msg);
+    hid_t f = h5_open(bad, 1, &err);
+    CHECK(f >= 0, "%s", err.msg);
+    H5Ldelete(f, "/state_dict/decoder_conv.2.bias", H5P_DEFAULT);
+    h5_close(f);
+    rc = checkpoint_load(bad, &a.arena, "autoencoder", &got, &err);
+    EXPECT(rc == -1 && strstr(err.msg, "decoder_conv.2.bias") && strstr(err.msg, "missing") && one_line(err.msg),
+           "missing tensor: %s", err.msg);
+    printf("  missing:      %s\n", err.msg);
+
+    // unexpected tensor
+    snprintf(bad, sizeof bad, "%s/extra.h5", dir);
+    CHECK(checkpoint_save(bad, &a.arena, &meta, &err) == 0, "%s", err.msg);
+    f = h5_open(bad, 1, &err);
+    float one = 1;
+    hsize_t d1 = 1;
+    CHECK(h5_write_floats(f, "/state_dict/fc_mu.weight", &one, 1, &d1, &err) == 0, "%s", err.msg);
+    h5_close(f);
+    rc = checkpoint_load(bad, &a.arena, "autoencoder", &got, &err);
+    EXPECT(rc == -1 && strstr(err.msg, "unexpected tensor") && strstr(err.msg, "fc_mu.weight") && one_line(err.msg),
+           "unexpected tensor: %s", err.msg);
+    printf("  unexpected:   %s\n", err.msg);
+
+    // truncated file: the first half of a good checkpoint
+    snprintf(bad, sizeof bad, "%s/truncated.h5", dir);
+    FILE *in = xfopen(path, "rb"), *out = xfopen(bad, "wb");
+    fseek(in, 0, SEEK_END);
+    long size = ftell(in);
+    fseek(in, 0, SEEK_SET);
+    char *buf = xmalloc((size_t)size);
+    CHECK(fread(buf, 1, (size_t)size, in) == (size_t)size, "read %s", path);
+    fwrite(buf, 1, (size_t)size / 2, out);
+    fclose(in);
+    fclose(out);
+    free(buf);
+    rc = checkpoint_load(bad, &a.arena, "autoencoder", &got, &err);
+    EXPECT(rc == -1 && strstr(err.msg, "truncated.h5") && one_line(err.msg), "truncated file: %s", err.msg);
+    printf("  truncated:    %s\n", err.msg);
+
+    // an HDF5 file that is not a checkpoint, and a file that is not HDF5
+    const char *root = getenv("NEMU_ROOT");
+    snprintf(bad, sizeof bad, "%s/tests/fixtures/model_dyn.h5", root ? root : ".");
+    rc = checkpoint_load(bad, &a.arena, "autoencoder", &got, &err);
+    EXPECT(rc == -1 && strstr(err.msg, "not a nemu checkpoint") && one_line(err.msg), "not a checkpoint: %s", err.msg);
+    printf("  not ckpt:     %s\n", err.msg);
+    snprintf(bad, sizeof bad, "%s/text.h5", dir);
+    out = xfopen(bad, "w");
+    fputs("hello\n", out);
+    fclose(out);
+    rc = checkpoint_load(bad, &a.arena, "autoencoder", &got, &err);
+    EXPECT(rc == -1 && strstr(err.msg, "text.h5") && one_line(err.msg), "not HDF5: %s", err.msg);
+    printf("  not hdf5:     %s\n", err.msg);
+
+    // unwritable path: error, nothing left behind
+    snprintf(bad, sizeof bad, "%s/no/such/dir/ae.h5", dir);
+    rc = checkpoint_save(bad, &a.arena, &meta, &err);
+    EXPECT(rc == -1 && strstr(err.msg, "no/such/dir") && one_line(err.msg), "unwritable: %s", err.msg);
+    printf("  unwritable:   %s\n", err.msg);
+
+    // a state_dict without optimizer state loads with m = v = 0 and step 0
+    snprintf(bad, sizeof bad, "%s/noopt.h5", dir);
+    meta.step = 50;
+    fill(a.arena.m, a.arena.n, &rng, -1, 1);
+    CHECK(checkpoint_save(bad, &a.arena, &meta, &err) == 0, "%s", err.msg);
+    f = h5_open(bad, 1, &err);
+    H5Ldelete(f, "/optimizer", H5P_DEFAULT);
+    h5_close(f);
+    rc = checkpoint_load(bad, &a.arena, "autoencoder", &got, &err);
+    EXPECT(rc == 0 && !got.has_optimizer && got.step == 0 && a.arena.m[0] == 0 && a.arena.v[a.arena.n - 1] == 0,
+           "no /optimizer: fresh Adam state (%s)", err.msg);
+    ae_free(&a);
+}
+
+// ---------------------------------------------------------------- PyTorch interchange
+
+static void write_io(const char *path, const char *n1, const float *x1, int r1, const hsize_t *d1,
+                     const char *n2, const float *x2, int r2, const hsize_t *d2,
+                     const char *n3, const float *x3, int r3, const hsize_t *d3) {
+    Err err;
+    hid_t f = h5_create(path, &err);
+    CHECK(f >= 0, "%s", err.msg);
+    CHECK(h5_write_floats(f, n1, x1, r1, d1, &err) == 0 && h5_write_floats(f, n2, x2, r2, d2, &err) == 0 &&
+          h5_write_floats(f, n3, x3, r3, d3, &err) == 0, "%s", err.msg);
+    h5_close(f);
+}
+
+static int export_dir(const char *dir) {
+    char path[1024];
+    Rng rng;
+    rng_seed(&rng, 77);
+    Err err;
+    AE a;
+    CHECK(ae_init(&a, &AE_CFG, 2, &rng, &err) == 0, "%s", err.msg);
+    CkptMeta meta;
+    ckpt_meta_init(&meta, NULL);
+    ckpt_meta_ae(&meta, &AE_CFG);
+    snprintf(path, sizeof path, "%s/nemu_ae.h5", dir);
+    CHECK(checkpoint_save(path, &a.arena, &meta, &err) == 0, "%s", err.msg);
+    const int B = 2;
+    size_t nx = (size_t)B * 3 * 32 * 48;
+    float *x = xmalloc_floats(nx);
+    fill(x, nx, &rng, 0, 1);
+    ae_forward(&a, x, B, NULL);
+    hsize_t dx[4] = {B, 3, 32, 48}, dz[2] = {B, 16};
+    snprintf(path, sizeof path, "%s/nemu_ae_io.h5", dir);
+    write_io(path, "x", x, 4, dx, "recon", a.recon, 4, dx, "z", a.z, 2, dz);
+    free(x);
+    ae_free(&a);
+
+    Dyn d;
+    CHECK(dyn_init(&d, &DYN_CFG, 4, &rng, &err) == 0, "%s", err.msg);
+    for (size_t i = 0; i < d.arena.n; i++) d.arena.params[i] += 0.05f * rng_normal(&rng);   // non-trivial LN, bias
+    ckpt_meta_init(&meta, NULL);
+    ckpt_meta_dyn(&meta, &DYN_CFG);
+    snprintf(path, sizeof path, "%s/nemu_dyn.h5", dir);
+    CHECK(checkpoint_save(path, &d.arena, &meta, &err) == 0, "%s", err.msg);
+    float z[4 * 16], act[4 * 8] = {0};
+    for (int i = 0; i < 4 * 16; i++) z[i] = rng_normal(&rng);
+    for (int b = 0; b < 4; b++) act[b * 8 + rng_below(&rng, 8)] = 1;
+    dyn_forward_step(&d, 0, z, act, 4);
+    hsize_t d16[2] = {4, 16}, d8[2] = {4, 8};
+    snprintf(path, sizeof path, "%s/nemu_dyn_io.h5", dir);
+    write_io(path, "z", z, 2, d16, "a", act, 2, d8, "delta", dyn_delta(&d, 0), 2, d16);
+    dyn_free(&d);
+    printf("exported nemu checkpoints to %s\n", dir);
+    return 0;
+}
+
+static float *read_floats(hid_t f, const char *name, size_t *n, hsize_t *dims) {
+    Err err;
+    int rank;
+    float *x = h5_read_floats_alloc(f, name, &rank, dims, &err);
+    CHECK(x, "%s", err.msg);
+    *n = 1;
+    for (int i = 0; i < rank; i++) *n *= dims[i];
+    return x;
+}
+
+static int import_dir(const char *dir) {
+    char path[1024];
+    Err err;
+    CkptMeta meta;
+    Rng rng;
+    rng_seed(&rng, 1);
+    // autoencoder
+    snprintf(path, sizeof path, "%s/torch_ae.h5", dir);
+    AEConfig c;
+    EXPECT(checkpoint_read_meta(path, &meta, &err) == 0 && ckpt_meta_to_ae_config(&meta, &c, &err) == 0,
+           "torch autoencoder attributes: %s", err.msg);
+    snprintf(path, sizeof path, "%s/torch_ae_io.h5", dir);
+    hid_t f = h5_open(path, 0, &err);
+    CHECK(f >= 0, "%s", err.msg);
+    size_t nx, nr, nz;
+    hsize_t dims[H5_MAX_RANK];
+    float *x = read_floats(f, "x", &nx, dims);
+    int B = (int)dims[0];
+    float *recon = read_floats(f, "recon", &nr, dims), *z = read_floats(f, "z", &nz, dims);
+    h5_close(f);
+    AE a;
+    CHECK(ae_init(&a, &c, B, &rng, &err) == 0, "%s", err.msg);
+    snprintf(path, sizeof path, "%s/torch_ae.h5", dir);
+    EXPECT(checkpoint_load(path, &a.arena, "autoencoder", &meta, &err) == 0, "load torch autoencoder: %s", err.msg);
+    ae_forward(&a, x, B, NULL);
+    expect_close("torch->nemu autoencoder recon", a.recon, recon, (long)nr, 1e-6, 1e-4);
+    expect_close("torch->nemu autoencoder z", a.z, z, (long)nz, 1e-6, 1e-4);
+    free(x); free(recon); free(z);
+    ae_free(&a);
+    // dynamics
+    snprintf(path, sizeof path, "%s/torch_dyn.h5", dir);
+    DynConfig dc;
+    EXPECT(checkpoint_read_meta(path, &meta, &err) == 0 && ckpt_meta_to_dyn_config(&meta, &dc, &err) == 0,
+           "torch dynamics attributes: %s", err.msg);
+    snprintf(path, sizeof path, "%s/torch_dyn_io.h5", dir);
+    f = h5_open(path, 0, &err);
+    CHECK(f >= 0, "%s", err.msg);
+    size_t na, nd;
+    float *zz = read_floats(f, "z", &nz, dims);
+    B = (int)dims[0];
+    float *act = read_floats(f, "a", &na, dims), *delta = read_floats(f, "delta", &nd, dims);
+    h5_close(f);
+    Dyn d;
+    CHECK(dyn_init(&d, &dc, B, &rng, &err) == 0, "%s", err.msg);
+    snprintf(path, sizeof path, "%s/torch_dyn.h5", dir);
+    EXPECT(checkpoint_load(path, &d.arena, "dynamics", &meta, &err) == 0, "load torch dynamics: %s", err.msg);
+    dyn_forward_step(&d, 0, zz, act, B);
+    expect_close("torch->nemu dynamics delta", dyn_delta(&d, 0), delta, (long)nd, 1e-6, 1e-4);
+    free(zz); free(act); free(delta);
+    dyn_free(&d);
+    return test_summary();
+}
+
+int main(int argc, char **argv) {
+    if (argc == 3 && strcmp(argv[1], "--export") == 0) return export_dir(argv[2]);
+    if (argc == 3 && strcmp(argv[1], "--import") == 0) return import_dir(argv[2]);
+    if (argc != 1) {
+        fprintf(stderr, "usage: %s [--export DIR | --import DIR]\n", argv[0]);
+        return 2;
+    }
+    char dir[] = "/tmp/nemu_test_ckpt_XXXXXX";
+    CHECK(mkdtemp(dir), "mkdtemp");
+    test_round_trip(dir);
+    test_errors(dir);
+    const char *names[] = {"ae.h5", "dyn.h5", "missing.h5", "extra.h5", "truncated.h5", "text.h5", "noopt.h5"};
+    char path[1100];
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+    return test_summary();
+}
