@@ -36,5 +36,46 @@ int episode_writer_end(EpisodeWriter *w, const uint8_t *last_frame, Err *err);
 int episode_writer_close(EpisodeWriter *w, Err *err);
 // Abandon: close and delete the temp file. Frees w.
 void episode_writer_abort(EpisodeWriter *w);
+// Frames (observation rows) written so far, all episodes; for progress reports.
+int64_t episode_writer_frames(const EpisodeWriter *w);
+
+// ---- Reader. episode_file_open validates the whole layout (every episode's datasets,
+// ranks, dtypes, T consistency, equal H,W,C,A across episodes, sizes in range) before any
+// allocation sized from the file, then keeps the file open for the read functions.
+#define EPISODE_MIN_SIDE 16
+#define EPISODE_MAX_SIDE 4096
+#define EPISODE_MAX_ROWS 100000000     // rows per episode; more is treated as corrupt
+#define EPISODE_MAX_ACTIONS 4096       // A (buttons, or discrete n)
+
+typedef enum { ACTIONS_MULTIBINARY = 0, ACTIONS_DISCRETE = 1 } ActionKind;
+
+typedef struct {
+    int id;          // i of /episode_<i>
+    int64_t steps;   // T = rows of actions
+    int64_t frames;  // rows of observations: T+1, or T (last frame has no successor)
+} EpisodeInfo;
+
+typedef struct {
+    char path[1024];
+    int64_t file_bytes;
+    int64_t file_handle;     // hid_t of the open file
+    int n_episodes;
+    EpisodeInfo *ep;         // [n_episodes], in numeric order of id
+    int H, W, C;             // frame shape (HWC in the file)
+    int A;                   // action width: buttons, or discrete n (one-hot width)
+    ActionKind action_kind;
+    char action_dtype[16];   // "uint8", "int8", "bool", "int64", ...
+    int64_t total_steps, total_frames;
+    char action_names[512];  // root attr, "" when absent
+    char game[64];           // root attr, "" when absent
+    int64_t frame_skip;      // root attr, 0 when absent
+} EpisodeFile;
+
+int episode_file_open(EpisodeFile *f, const char *path, Err *err);
+void episode_file_close(EpisodeFile *f);
+// Rows [t0, t0+n) of episode e's observations: out [n,H,W,C] uint8 (HWC as stored).
+int episode_file_read_frames(const EpisodeFile *f, int e, int64_t t0, int64_t n, uint8_t *out, Err *err);
+// All actions of episode e as 0/1 bytes: out [steps, A] (discrete actions one-hot).
+int episode_file_read_actions(const EpisodeFile *f, int e, uint8_t *out, Err *err);
 
 #endif

@@ -1,4 +1,213 @@
-/* gen_import.c - ./gen import (not written yet). */
+/*
+ * gen_import.c - ./gen import: a folder of PNG frames plus a CSV of button states -> a
+ * one-episode dataset in the layout of SPEC.md §3.
+ *
+ * Frames are the folder's *.png files sorted by name (byte order), all the same size, grey
+ * or RGB. The CSV has a header row of button names (they become the action_names
+ * attribute) and one row of 0/1 values per frame: row t holds the buttons held during step
+ * t, from frame t to frame t+1. The last frame has no successor, so its row is ignored (it
+ * may also be left out): T = frames - 1 steps.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "data/episodes.h"
+#include "data/png.h"
 #include "nn/util.h"
 #include "src/gen.h"
-int gen_import_main(int argc, char **argv) { (void)argc; (void)argv; die("gen import: not implemented yet"); }
+
+#define MAX_BUTTONS 64
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: gen import --frames DIR --actions FILE.csv --out FILE.h5 [--game NAME] [--frame-skip K]\n"
+            "Makes a one-episode dataset from DIR/*.png (sorted by file name; all the same size,\n"
+            "grey or RGB) and a CSV of buttons: a header row of button names (e.g.\n"
+            "A,B,SELECT,START,UP,DOWN,LEFT,RIGHT), then one row of 0/1 values per frame. Row t is\n"
+            "the buttons held during step t (frame t -> frame t+1); the last frame's row is ignored\n"
+            "and may be omitted, so the episode has T = frames - 1 steps.\n");
+}
+
+static char *trim(char *s) {
+    while (*s == ' ' || *s == '\t') s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n')) s[--n] = 0;
+    return s;
+}
+
+// Splits line at commas into at most max fields (trimmed, in place); returns the count or -1.
+static int split(char *line, char **field, int max) {
+    int n = 0;
+    char *s = line;
+    for (;;) {
+        char *c = strchr(s, ',');
+        if (c) *c = 0;
+        if (n == max) return -1;
+        field[n++] = trim(s);
+        if (!c) return n;
+        s = c + 1;
+    }
+}
+
+typedef struct {
+    int A, rows;
+    char names[512];
+    uint8_t *act;   // [rows, A] 0/1
+} Csv;
+
+static int read_csv(const char *path, Csv *csv, Err *err) {
+    memset(csv, 0, sizeof *csv);
+    FILE *f = fopen(path, "r");
+    if (!f) return err_set(err, "%s: cannot open: %s", path, strerror(errno));
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    int lineno = 0, cap_rows = 0, rc = 0;
+    char *field[MAX_BUTTONS + 1];
+    while ((len = getline(&line, &cap, f)) >= 0) {
+        lineno++;
+        char *l = trim(line);
+        if (!*l) continue;   // blank lines (e.g. a trailing one) are skipped
+        int n = split(l, field, MAX_BUTTONS);
+        if (n < 0) { rc = err_set(err, "%s:%d: more than %d columns", path, lineno, MAX_BUTTONS); break; }
+        if (!csv->A) {   // header
+            size_t used = 0;
+            for (int i = 0; i < n; i++) {
+                if (!*field[i]) { rc = err_set(err, "%s:%d: header column %d has no name", path, lineno, i + 1); break; }
+                size_t fl = strlen(field[i]);
+                if (used + fl + 2 > sizeof csv->names) { rc = err_set(err, "%s:%d: header too long", path, lineno); break; }
+                if (i) csv->names[used++] = ',';
+                memcpy(csv->names + used, field[i], fl + 1);
+                used += fl;
+            }
+            if (rc) break;
+            csv->A = n;
+            continue;
+        }
+        if (n != csv->A) {
+            rc = err_set(err, "%s:%d: expected %d values (one per header column), found %d", path, lineno, csv->A, n);
+            break;
+        }
+        if (csv->rows == cap_rows) {
+            cap_rows = cap_rows ? 2 * cap_rows : 256;
+            csv->act = xrealloc(csv->act, (size_t)cap_rows * csv->A);
+        }
+        for (int i = 0; i < n; i++) {
+            if (strcmp(field[i], "0") && strcmp(field[i], "1")) {
+                rc = err_set(err, "%s:%d: column %d: expected 0 or 1, found '%s'", path, lineno, i + 1, field[i]);
+                break;
+            }
+            csv->act[(size_t)csv->rows * csv->A + i] = (uint8_t)(field[i][0] - '0');
+        }
+        if (rc) break;
+        csv->rows++;
+    }
+    free(line);
+    fclose(f);
+    if (!rc && !csv->A) rc = err_set(err, "%s: empty file (expected a header row of button names)", path);
+    if (rc) { free(csv->act); csv->act = NULL; }
+    return rc;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+// Sorted names of dir's *.png files; returns the count, or -1 with err set.
+static int list_pngs(const char *dir, char ***names_out, Err *err) {
+    DIR *d = opendir(dir);
+    if (!d) return err_set(err, "frames directory '%s': %s", dir, strerror(errno));
+    char **names = NULL;
+    int n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (l < 5 || strcasecmp(e->d_name + l - 4, ".png")) continue;
+        if (n == cap) cap = cap ? 2 * cap : 256, names = xrealloc(names, sizeof *names * (size_t)cap);
+        names[n++] = xstrdup(e->d_name);
+    }
+    closedir(d);
+    if (n) qsort(names, (size_t)n, sizeof *names, cmp_str);
+    *names_out = names;
+    return n;
+}
+
+int gen_import_main(int argc, char **argv) {
+    const char *dir = NULL, *csv_path = NULL, *out = NULL, *game = "import";
+    int K = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
+        if (strcmp(a, "--frames") && strcmp(a, "--actions") && strcmp(a, "--out") && strcmp(a, "--game") &&
+            strcmp(a, "--frame-skip"))
+            die("import: unknown option '%s' (see gen import --help)", a);
+        if (!v) die("import: %s needs a value", a);
+        i++;
+        if (!strcmp(a, "--frames")) dir = v;
+        else if (!strcmp(a, "--actions")) csv_path = v;
+        else if (!strcmp(a, "--out")) out = v;
+        else if (!strcmp(a, "--game")) game = v;
+        else {
+            char *end;
+            long k = strtol(v, &end, 10);
+            if (!*v || *end || k < 1 || k > 1000) die("import: --frame-skip expects an integer in 1..1000, got '%s'", v);
+            K = (int)k;
+        }
+    }
+    if (!dir || !csv_path || !out) die("import: --frames, --actions and --out are required (see gen import --help)");
+
+    Err err;
+    Csv csv;
+    if (read_csv(csv_path, &csv, &err)) die("import: %s", err.msg);
+    char **names = NULL;
+    int n = list_pngs(dir, &names, &err);
+    if (n < 0) { free(csv.act); die("import: %s", err.msg); }
+    if (n < 2) { free(csv.act); die("import: frames directory '%s' has %d PNG files; need at least 2", dir, n); }
+    if (csv.rows != n && csv.rows != n - 1) {
+        free(csv.act);
+        die("import: %s has %d rows of buttons but %s has %d frames (expected %d rows, one per frame, "
+            "or %d without the last)", csv_path, csv.rows, dir, n, n, n - 1);
+    }
+
+    EpisodeWriter *w = episode_writer_open(out, game, csv.names, K, &err);
+    if (!w) { free(csv.act); die("import: %s", err.msg); }
+    size_t plen = strlen(dir) + 300;
+    char *path = xmalloc(plen);
+    Image first = {0}, img = {0}, prev = {0};
+    int rc = 0;
+    for (int i = 0; i < n && !rc; i++) {
+        snprintf(path, plen, "%s/%s", dir, names[i]);
+        if (png_read(path, &img, &err)) { rc = -1; break; }
+        if (i == 0) {
+            first = img;
+            if (img.w < 16 || img.h < 16 || img.w > 4096 || img.h > 4096)
+                rc = err_set(&err, "%s: %dx%d frame; width and height must be 16..4096", path, img.w, img.h);
+            else if (episode_writer_begin(w, img.h, img.w, img.c, csv.A, &err)) rc = -1;
+        } else {
+            if (img.w != first.w || img.h != first.h || img.c != first.c)
+                rc = err_set(&err, "%s: size mismatch: %dx%d with %d channel(s), but %s is %dx%d with %d",
+                             path, img.w, img.h, img.c, names[0], first.w, first.h, first.c);
+            else if (episode_writer_step(w, prev.px, csv.act + (size_t)(i - 1) * csv.A, 0.f, 0, 0, &err))
+                rc = -1;
+            if (i > 1) image_free(&prev);
+        }
+        prev = img;
+        img = (Image){0};
+    }
+    if (!rc && episode_writer_end(w, prev.px, &err)) rc = -1;
+    if (prev.px != first.px) image_free(&prev);
+    image_free(&first);
+    image_free(&img);
+    free(path);
+    for (int i = 0; i < n; i++) free(names[i]);
+    free(names);
+    free(csv.act);
+    if (rc) {
+        episode_writer_abort(w);
+        die("import: %s", err.msg);
+    }
+    if (episode_writer_close(w, &err)) die("import: %s", err.msg);
+    fprintf(stderr, "gen import: wrote %s: 1 episode, %d steps\n", out, n - 1);
+    return 0;
+}

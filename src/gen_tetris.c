@@ -1,4 +1,194 @@
-/* gen_tetris.c - ./gen tetris (not written yet). */
+/*
+ * gen_tetris.c - ./gen tetris: record the built-in NES-style Tetris (data/tetris.h) played by
+ * the bot (data/tetris_player.h) into an episode dataset (SPEC.md §3), or draw a 4x4
+ * contact sheet of one generated game.
+ *
+ * Episode e gets its own game and player seeds drawn from --seed. About 15% of episodes
+ * start at the title screen; the rest warm up for a random 100..20100 frames first, so the
+ * data is mostly gameplay. Step t holds the bot's buttons for K = --frame-skip frames; the
+ * observation after step t is the frame after the last of them.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "data/episodes.h"
+#include "data/png.h"
+#include "data/tetris.h"
+#include "data/tetris_player.h"
 #include "nn/util.h"
 #include "src/gen.h"
-int gen_tetris_main(int argc, char **argv) { (void)argc; (void)argv; die("gen tetris: not implemented yet"); }
+
+#define FRAME_BYTES ((size_t)TETRIS_H * TETRIS_W * 3)
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: gen tetris [--episodes N] [--steps T] [--seed S] [--frame-skip K] [--out FILE.h5]\n"
+            "       gen tetris --sheet FILE.png [--seed S] [--frame-skip K]\n"
+            "Records the built-in NES-style Tetris played by a seeded bot: N episodes (default 120)\n"
+            "of T steps (default 400), each step holding the buttons for K frames (default 4),\n"
+            "observations 256x240 RGB. Default output data/tetris.h5; same seed, same file.\n"
+            "--sheet writes a 4x4 contact sheet (title, play, line clear, game over) of one game.\n");
+}
+
+static long parse_int(const char *opt, const char *v, long lo, long hi) {
+    char *end;
+    if (!v) die("tetris: %s needs a value", opt);
+    long x = strtol(v, &end, 10);
+    if (*v == 0 || *end || x < lo || x > hi) die("tetris: %s expects an integer in %ld..%ld, got '%s'", opt, lo, hi, v);
+    return x;
+}
+
+static void bits_to_action(uint8_t b, uint8_t *a) {
+    for (int i = 0; i < NES_BUTTONS; i++) a[i] = (uint8_t)((b >> i) & 1);
+}
+
+// One step: the bot decides, the game runs K frames with those buttons.
+static uint8_t advance(Tetris *g, TetrisPlayer *p, int K) {
+    uint8_t b = tetris_player_act(p, g);
+    for (int k = 0; k < K; k++) tetris_step(g, b);
+    return b;
+}
+
+// Seeds and the warm-up of episode e, the same whether recording or drawing a sheet.
+static void episode_start(Rng *master, Tetris *g, TetrisPlayer *p, int K) {
+    uint64_t gs = rng_u64(master), ps = rng_u64(master);
+    double u = rng_uniform(master);
+    uint32_t warm = u < 0.15 ? rng_below(master, 40) : 100 + rng_below(master, 20000);
+    tetris_init(g, gs);
+    tetris_player_init(p, ps);
+    for (uint32_t f = 0; f < warm; f += (uint32_t)K) advance(g, p, K);
+}
+
+static int record(const char *out, int episodes, int steps, uint64_t seed, int K) {
+    Err err;
+    EpisodeWriter *w = episode_writer_open(out, "tetris", NES_ACTION_NAMES, K, &err);
+    if (!w) die("%s", err.msg);
+    uint8_t *frame = xmalloc(FRAME_BYTES), *next = xmalloc(FRAME_BYTES);
+    Rng master;
+    rng_seed(&master, seed);
+    int tty = isatty(2);
+    double t0 = now_seconds(), t_game = 0;
+    long games_over = 0, clears = 0;
+    for (int e = 0; e < episodes; e++) {
+        Tetris g;
+        TetrisPlayer p;
+        double tg = now_seconds();
+        episode_start(&master, &g, &p, K);
+        tetris_render(&g, frame);
+        t_game += now_seconds() - tg;
+        if (episode_writer_begin(w, TETRIS_H, TETRIS_W, 3, NES_BUTTONS, &err)) goto fail;
+        for (int t = 0; t < steps; t++) {
+            int score = g.score, lines = g.lines;
+            TetrisMode mode = g.mode;
+            tg = now_seconds();
+            uint8_t b = advance(&g, &p, K), a[NES_BUTTONS];
+            tetris_render(&g, next);
+            t_game += now_seconds() - tg;
+            games_over += g.mode == TETRIS_GAMEOVER && mode != TETRIS_GAMEOVER;
+            clears += g.lines > lines;
+            bits_to_action(b, a);
+            float reward = g.mode == TETRIS_PLAY && mode == TETRIS_PLAY ? (float)(g.score - score) : 0.f;
+            if (episode_writer_step(w, frame, a, reward, 0, t == steps - 1, &err)) goto fail;
+            uint8_t *tmp = frame; frame = next; next = tmp;
+        }
+        if (episode_writer_end(w, frame, &err)) goto fail;
+        if (tty || (e + 1) % 10 == 0 || e + 1 == episodes) {
+            double dt = now_seconds() - t0;
+            fprintf(stderr, "%sgen tetris: episode %d/%d, %ld steps, %.0f steps/s, ETA %.0fs%s",
+                    tty ? "\r" : "", e + 1, episodes, (long)(e + 1) * steps, (e + 1) * steps / dt,
+                    dt / (e + 1) * (episodes - e - 1), tty && e + 1 < episodes ? "   " : "\n");
+        }
+    }
+    if (episode_writer_close(w, &err)) { free(frame), free(next); die("%s", err.msg); }
+    double dt = now_seconds() - t0;
+    fprintf(stderr, "gen tetris: wrote %s: %d episodes x %d steps (frame skip %d) in %.1fs; "
+            "%ld line clears, %ld game overs; game+render %.0f frames/s, recorder %.0f steps/s\n",
+            out, episodes, steps, K, dt, clears, games_over,
+            (double)episodes * steps * K / (t_game > 0 ? t_game : 1e-9), episodes * steps / dt);
+    free(frame), free(next);
+    return 0;
+fail:
+    episode_writer_abort(w);
+    free(frame), free(next);
+    die("%s", err.msg);
+}
+
+// A contact sheet of 16 frames of one game started at the title: the title, play at
+// several heights, a line clear, the curtain, GAME OVER and the title again.
+static int sheet(const char *out, uint64_t seed, int K) {
+    enum { MAXS = 40000, N = 16 };
+    Tetris *hist = xmalloc(sizeof(Tetris) * MAXS);
+    Rng master;
+    rng_seed(&master, seed);
+    Tetris g;
+    TetrisPlayer p;
+    tetris_init(&g, rng_u64(&master));
+    tetris_player_init(&p, rng_u64(&master));
+    int n = 0, back_to_title = -1;
+    while (n < MAXS) {
+        hist[n++] = g;
+        if (g.mode == TETRIS_TITLE && n > 1 && hist[n - 2].mode == TETRIS_GAMEOVER) {
+            back_to_title = n - 1;
+            break;
+        }
+        advance(&g, &p, K);
+    }
+    // special moments first, then evenly spaced play frames for the rest
+    int pick[N], np = 0, best_clear = -1, pause = -1, curtain = -1, over = -1;
+    for (int i = 0; i < n; i++) {
+        const Tetris *s = &hist[i];
+        if (s->mode == TETRIS_PLAY && !s->paused && s->phase == PHASE_CLEAR && s->clear_timer >= 10 &&
+            s->clear_timer <= 14 && (best_clear < 0 || s->n_clear > hist[best_clear].n_clear))
+            best_clear = i;
+        if (s->mode == TETRIS_PLAY && s->paused && pause < 0) pause = i;
+        if (s->mode == TETRIS_GAMEOVER && s->curtain >= 30 && s->curtain <= 50 && curtain < 0) curtain = i;
+        if (s->mode == TETRIS_GAMEOVER && s->curtain >= TETRIS_CURTAIN_FRAMES && over < 0) over = i;
+    }
+    pick[np++] = 0;
+    int special[5] = {best_clear, pause, curtain, over, back_to_title};
+    for (int k = 0; k < 5; k++)
+        if (special[k] >= 0) pick[np++] = special[k];
+    int play[MAXS / 8], nplay = 0;   // candidate play frames: falling piece, not paused
+    for (int i = 0; i < n && nplay < MAXS / 8; i += 4)
+        if (hist[i].mode == TETRIS_PLAY && !hist[i].paused && hist[i].phase == PHASE_FALL) play[nplay++] = i;
+    int want = N - np;
+    for (int k = 0; k < want && nplay > 0; k++) pick[np++] = play[(long)nplay * (2 * k + 1) / (2 * want)];
+    while (np < N) pick[np] = pick[np - 1], np++;
+    for (int i = 1; i < N; i++)   // time order
+        for (int j = i; j > 0 && pick[j] < pick[j - 1]; j--) { int tmp = pick[j]; pick[j] = pick[j - 1]; pick[j - 1] = tmp; }
+    int SW = 4 * TETRIS_W, SH = 4 * TETRIS_H;
+    uint8_t *img = xmalloc((size_t)SW * SH * 3), *frame = xmalloc(FRAME_BYTES);
+    for (int k = 0; k < N; k++) {
+        tetris_render(&hist[pick[k]], frame);
+        int ox = (k % 4) * TETRIS_W, oy = (k / 4) * TETRIS_H;
+        for (int y = 0; y < TETRIS_H; y++)
+            memcpy(img + ((size_t)(oy + y) * SW + ox) * 3, frame + (size_t)y * TETRIS_W * 3, TETRIS_W * 3);
+    }
+    Err err;
+    int rc = png_write(out, img, SW, SH, 3, &err);
+    free(img), free(frame), free(hist);
+    if (rc) die("%s", err.msg);
+    fprintf(stderr, "gen tetris: wrote %s (16 of %d steps of one game%s)\n", out, n,
+            over >= 0 ? ", through game over" : ", no game over within the limit");
+    return 0;
+}
+
+int gen_tetris_main(int argc, char **argv) {
+    int episodes = 120, steps = 400, K = 4;
+    uint64_t seed = 42;
+    const char *out = "data/tetris.h5", *sheet_out = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
+        else if (!strcmp(a, "--episodes")) episodes = (int)parse_int(a, v, 1, 1000000), i++;
+        else if (!strcmp(a, "--steps")) steps = (int)parse_int(a, v, 1, 10000000), i++;
+        else if (!strcmp(a, "--seed")) seed = (uint64_t)parse_int(a, v, 0, 0x7fffffffffffffffL), i++;
+        else if (!strcmp(a, "--frame-skip")) K = (int)parse_int(a, v, 1, 1000), i++;
+        else if (!strcmp(a, "--out")) { if (!v) die("tetris: --out needs a value"); out = v, i++; }
+        else if (!strcmp(a, "--sheet")) { if (!v) die("tetris: --sheet needs a value"); sheet_out = v, i++; }
+        else die("tetris: unknown option '%s' (see gen tetris --help)", a);
+    }
+    if (sheet_out) return sheet(sheet_out, seed, K);
+    return record(out, episodes, steps, seed, K);
+}
