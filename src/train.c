@@ -1,3 +1,783 @@
-/* train.c - ./train (not written yet). */
+/*
+ * train.c - ./train CONFIG [--set section.key=value ...] [--resume] [--force]
+ *
+ * Trains the stage(s) a config names (SPEC.md §5): the autoencoder (L1 reconstruction,
+ * roadmap 1.2) and/or the deterministic latent dynamics (MSE on z_{t+1} - z_t, roadmap 1.3),
+ * writing runs/<name>/: config.ini, split.txt, log.csv, {ae,dyn}_{last,best}.h5, recon.png,
+ * loss.png, rollout.png.
+ *
+ * Order of work: everything that can fail on bad input (config, data, models, checkpoint of
+ * the autoencoder a dynamics stage needs) is done before the run folder exists, so a failed
+ * start leaves nothing behind. The folder is assembled as runs/<name>.tmp.<pid> and renamed.
+ *
+ * Resume: every epoch ends with <stage>_last.h5 (weights, Adam state, noise RNG, position);
+ * SIGINT/SIGTERM also saves it mid-epoch. The shuffle of epoch e is a pure function of
+ * (seed, stage, e), so a resumed run replays exactly what the uninterrupted one would do.
+ */
+#include <errno.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "data/dataset.h"
+#include "evaluation/picture.h"
+#include "nn/checkpoint.h"
+#include "nn/gemm.h"
+#include "nn/model.h"
+#include "nn/ops.h"
+#include "nn/optim.h"
 #include "nn/util.h"
-int main(int argc, char **argv) { (void)argc; set_progname(argv[0]); die("not implemented yet"); }
+#include "src/config.h"
+#include "src/gen.h"
+#include "src/run.h"
+
+#define MAX_SETS 64
+#define MAX_EPOCHS 100000
+
+typedef enum { ST_AE = 0, ST_DYN = 1 } StageId;
+static const char *stage_name[] = {"autoencoder", "dynamics"};
+static const char *stage_prefix[] = {"ae", "dyn"};
+
+typedef struct {           // one row of log.csv
+    int stage, epoch;
+    double train, val, lr, seconds, rate;
+} LogRow;
+
+typedef struct {
+    Config cfg;
+    RunDir rd;
+    Dataset ds;
+    Split split;
+    int threads;
+    int resume;
+    LogRow *log;
+    int n_log, cap_log;
+} Trainer;
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: train CONFIG.ini [--set section.key=value ...] [--resume] [--force]\n"
+            "       train --help-config      print every config key with its default\n"
+            "Trains the stages the config names and writes runs/<run.name>/ (see README).\n"
+            "  --set k=v   override a config key (repeatable)\n"
+            "  --resume    continue runs/<name> from its last checkpoint (same config)\n"
+            "  --force     replace an existing runs/<name>\n");
+}
+
+// ---------------------------------------------------------------- helpers
+
+static const char *path_in_run(const Trainer *tr, const char *name) {
+    static char buf[4][1200];   // a few live results at once; used only on the main thread
+    static int k;
+    k = (k + 1) % 4;
+    return run_file(&tr->rd, name, buf[k], sizeof buf[k]);
+}
+
+static uint64_t epoch_seed(uint64_t seed, int stage, int epoch) {
+    uint64_t x = seed ^ (0x9e3779b97f4a7c15ull * (uint64_t)(stage + 1)) ^ ((uint64_t)epoch << 32);
+    x ^= x >> 31;
+    x *= 0xbf58476d1ce4e5b9ull;
+    return x ^ (x >> 29);
+}
+
+static double peak_rss_mb(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss / 1024.0;
+}
+
+static void log_add(Trainer *tr, LogRow r) {
+    if (tr->n_log == tr->cap_log) {
+        tr->cap_log = tr->cap_log ? 2 * tr->cap_log : 64;
+        tr->log = xrealloc(tr->log, tr->cap_log * sizeof *tr->log);
+    }
+    tr->log[tr->n_log++] = r;
+}
+
+static void log_write(const Trainer *tr) {
+    size_t cap = 128 + (size_t)tr->n_log * 160, n = 0;
+    char *s = xmalloc(cap);
+    n += snprintf(s + n, cap - n, "stage,epoch,train_loss,val_loss,lr,seconds,samples_per_s\n");
+    for (int i = 0; i < tr->n_log; i++) {
+        const LogRow *r = &tr->log[i];
+        n += snprintf(s + n, cap - n, "%s,%d,%.8g,%.8g,%.6g,%.3f,%.1f\n", stage_name[r->stage],
+                      r->epoch, r->train, r->val, r->lr, r->seconds, r->rate);
+    }
+    Err err;
+    if (write_file_atomic(path_in_run(tr, "log.csv"), s, n, &err) < 0) warn("%s", err.msg);
+    free(s);
+}
+
+// Reads log.csv of a run being resumed, keeping rows before (stage, epoch).
+static void log_read(Trainer *tr, int stage, int epoch) {
+    FILE *f = fopen(path_in_run(tr, "log.csv"), "r");
+    if (!f) return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        char st[32];
+        LogRow r = {0};
+        if (sscanf(line, "%31[^,],%d,%lf,%lf,%lf,%lf,%lf", st, &r.epoch, &r.train, &r.val, &r.lr,
+                   &r.seconds, &r.rate) != 7) continue;
+        r.stage = !strcmp(st, "dynamics") ? ST_DYN : ST_AE;
+        if (r.stage < stage || (r.stage == stage && r.epoch < epoch)) log_add(tr, r);
+    }
+    fclose(f);
+}
+
+static void loss_plot(const Trainer *tr) {
+    static const char *names[2][2] = {{"autoencoder train (L1)", "autoencoder val (L1)"},
+                                      {"dynamics train (MSE)", "dynamics val (MSE)"}};
+    size_t len = (size_t)tr->n_log + 1;
+    double *buf = xmalloc(4 * 2 * len * sizeof(double));   // (stage, train|val) x (x, y)
+    PlotSeries s[4];
+    int ns = 0;
+    for (int st = 0; st < 2; st++)
+        for (int which = 0; which < 2; which++) {
+            double *sx = buf + (size_t)ns * 2 * len, *sy = sx + len;
+            int n = 0;
+            for (int i = 0; i < tr->n_log; i++)
+                if (tr->log[i].stage == st) {
+                    sx[n] = tr->log[i].epoch + 1;
+                    sy[n] = which ? tr->log[i].val : tr->log[i].train;
+                    n++;
+                }
+            if (n) s[ns++] = (PlotSeries){names[st][which], sx, sy, n};
+        }
+    if (ns) {
+        PlotSpec p = {.title = tr->cfg.run.name, .xlabel = "epoch", .ylabel = "loss", .logy = 1};
+        Err err;
+        if (plot_lines_png(path_in_run(tr, "loss.png"), &p, s, ns, &err) < 0) warn("%s", err.msg);
+    }
+    free(buf);
+}
+
+static void ensure_data(const Config *c) {
+    if (access(c->data.path, R_OK) == 0) return;
+    if (c->data.generate == GEN_NONE)
+        die("%s: %s (set data.path to an episode file, or data.generate = tetris)", c->data.path,
+            strerror(errno));
+    char ep[32], st[32], sd[32], fs[32];
+    char *argv[16];
+    int n = 0;
+    argv[n++] = "tetris";
+    argv[n++] = "--out";
+    argv[n++] = (char *)c->data.path;
+    if (c->data.gen_episodes) { snprintf(ep, sizeof ep, "%d", c->data.gen_episodes); argv[n++] = "--episodes"; argv[n++] = ep; }
+    if (c->data.gen_steps) { snprintf(st, sizeof st, "%d", c->data.gen_steps); argv[n++] = "--steps"; argv[n++] = st; }
+    if (c->data.gen_seed) { snprintf(sd, sizeof sd, "%llu", (unsigned long long)c->data.gen_seed); argv[n++] = "--seed"; argv[n++] = sd; }
+    if (c->data.gen_frame_skip) { snprintf(fs, sizeof fs, "%d", c->data.gen_frame_skip); argv[n++] = "--frame-skip"; argv[n++] = fs; }
+    argv[n] = NULL;
+    // the data folder may not exist yet
+    char dir[CFG_STR];
+    snprintf(dir, sizeof dir, "%s", c->data.path);
+    char *slash = strrchr(dir, '/');
+    if (slash) { *slash = 0; mkdir(dir, 0777); }
+    fprintf(stderr, "%s: %s is missing: generating it with the built-in Tetris game\n", progname(), c->data.path);
+    int rc = gen_tetris_main(n, argv);
+    if (rc != 0) die("generating %s failed", c->data.path);
+}
+
+static void print_memory(const char *what, size_t bytes) {
+    printf("  %-28s %8.1f MB\n", what, bytes / 1048576.0);
+}
+
+// Saves <stage>_last.h5 (and copies to best when asked) with the position to resume from.
+static void save_ckpt(const Trainer *tr, const char *file, const ParamArena *a, CkptMeta *meta) {
+    Err err;
+    ckpt_set_i64(meta, "config_hash", (int64_t)config_hash(&tr->cfg));
+    if (checkpoint_save(path_in_run(tr, file), a, meta, &err) < 0) die("%s", err.msg);
+}
+
+static int stopped(const Trainer *tr, StageId st, int epoch, long batch, const ParamArena *a,
+                   CkptMeta *meta, Progress *pg) {
+    int sig = signals_stop_requested();
+    if (!sig) return 0;
+    progress_clear(pg);
+    meta->epoch = epoch;
+    ckpt_set_i64(meta, "batch", batch);
+    char file[64];
+    snprintf(file, sizeof file, "%s_last.h5", stage_prefix[st]);
+    save_ckpt(tr, file, a, meta);
+    fprintf(stderr, "%s: stopped by %s in %s epoch %d at batch %ld; saved %s; continue with --resume\n",
+            progname(), sig == SIGINT ? "SIGINT" : "SIGTERM", stage_name[st], epoch + 1, batch,
+            path_in_run(tr, file));
+    exit(128 + sig);
+}
+
+static void nan_stop(const Trainer *tr, StageId st, int epoch, long batch, float loss) {
+    char file[64];
+    snprintf(file, sizeof file, "%s_last.h5", stage_prefix[st]);
+    die("%s loss is %s at epoch %d, batch %ld: training stopped; the last good checkpoint is %s",
+        stage_name[st], isnan(loss) ? "NaN" : "Inf", epoch + 1, batch, path_in_run(tr, file));
+}
+
+static Adam make_adam(const Config *c, double lr) {
+    Adam o = adam_default((float)lr);
+    o.weight_decay = (float)c->train.weight_decay;
+    o.decoupled = c->train.optimizer == OPT_ADAMW;
+    return o;
+}
+
+// Resume position of a stage: reads <prefix>_last.h5 into the arena. Returns 1 if found.
+static int resume_stage(const Trainer *tr, StageId st, ParamArena *a, CkptMeta *meta, int *epoch, long *batch) {
+    char file[64];
+    snprintf(file, sizeof file, "%s_last.h5", stage_prefix[st]);
+    const char *p = path_in_run(tr, file);
+    if (access(p, R_OK) != 0) return 0;
+    Err err;
+    if (checkpoint_load(p, a, stage_name[st], meta, &err) < 0) die("%s", err.msg);
+    const CkptAttr *b = ckpt_get(meta, "batch");
+    *epoch = (int)meta->epoch;
+    *batch = b ? (long)b->i : 0;
+    return 1;
+}
+
+// ---------------------------------------------------------------- autoencoder stage
+
+static void ae_val_and_pictures(Trainer *tr, AE *ae, Sampler *vs, float *x, double *val_out, int write_png) {
+    int B = tr->cfg.train.batch_size;
+    size_t fsz = (size_t)tr->ds.C * tr->ds.H * tr->ds.W;
+    double sum = 0;
+    int64_t n = 0;
+    for (int64_t i = 0; i < sampler_batches(vs, B); i++) {
+        int nb = sampler_batch(vs, i, B, x, NULL, NULL);
+        ae_forward(ae, x, nb, NULL);
+        sum += (double)l1_loss_forward(ae->recon, x, (size_t)nb * fsz) * nb;
+        n += nb;
+    }
+    *val_out = n ? sum / n : NAN;
+    if (!write_png) return;
+    // recon.png: 16 validation frames spread over the validation set (unshuffled order)
+    int k = (int)(vs->n < 16 ? vs->n : 16);
+    float *truth = xmalloc_floats((size_t)k * fsz), *rec = xmalloc_floats((size_t)k * fsz);
+    for (int j = 0; j < k; j++) {
+        SampleRef r = vs->items[(vs->n * j) / k];
+        dataset_frame(&tr->ds, r.e, r.t, truth + j * fsz);
+    }
+    ae_forward(ae, truth, k, NULL);
+    memcpy(rec, ae->recon, (size_t)k * fsz * sizeof(float));
+    Err err;
+    if (picture_recon(path_in_run(tr, "recon.png"), truth, rec, k, tr->ds.C, tr->ds.H, tr->ds.W, &err) < 0)
+        warn("%s", err.msg);
+    free(truth);
+    free(rec);
+}
+
+static void train_autoencoder(Trainer *tr) {
+    const Config *c = &tr->cfg;
+    int B = c->train.batch_size, epochs = c->train.epochs;
+    Err err;
+    AEConfig ac = {tr->ds.H, tr->ds.W, tr->ds.C, c->model.stages, c->model.base_channels,
+                   c->model.latent_dim, (float)c->model.latent_noise};
+    Rng rng;
+    rng_seed(&rng, c->run.seed);
+    AE ae;
+    if (ae_init(&ae, &ac, B, &rng, &err) < 0) die("%s", err.msg);
+    Sampler ts, vs;
+    if (sampler_init(&ts, &tr->ds, tr->split.train, tr->split.n_train, SAMPLE_FRAMES, 0, &err) < 0) die("%s", err.msg);
+    if (sampler_init(&vs, &tr->ds, tr->split.val, tr->split.n_val, SAMPLE_FRAMES, 0, &err) < 0) die("%s", err.msg);
+    size_t fsz = (size_t)tr->ds.C * tr->ds.H * tr->ds.W;
+    float *x = xmalloc_floats((size_t)B * fsz), *drecon = xmalloc_floats((size_t)B * fsz);
+    Adam opt = make_adam(c, c->train.lr);
+    CkptMeta meta;
+    ckpt_meta_init(&meta, "autoencoder");
+    ckpt_meta_ae(&meta, &ac);
+    int epoch0 = 0;
+    long batch0 = 0;
+    double best = INFINITY;
+    Rng noise;   // latent noise; its state travels in the checkpoint
+    rng_seed(&noise, epoch_seed(c->run.seed, 100, 0));
+    if (tr->resume && resume_stage(tr, ST_AE, &ae.arena, &meta, &epoch0, &batch0)) {
+        opt.t = meta.step;
+        if (meta.has_rng) noise = meta.rng;
+        const CkptAttr *b = ckpt_get(&meta, "best_val");
+        if (b) best = b->f;
+        printf("resuming autoencoder at epoch %d, batch %ld\n", epoch0 + 1, batch0);
+    }
+    Progress pg;
+    progress_init(&pg, "autoencoder", epochs);
+    // replay the shuffles of finished epochs so epoch e sees the same order as unbroken runs
+    for (int e = 0; e < epoch0; e++) {
+        Rng er;
+        rng_seed(&er, epoch_seed(c->run.seed, ST_AE, e));
+        sampler_shuffle(&ts, &er);
+    }
+    long nb = (long)sampler_batches(&ts, B);
+    for (int e = epoch0; e < epochs; e++) {
+        Rng er;
+        rng_seed(&er, epoch_seed(c->run.seed, ST_AE, e));
+        sampler_shuffle(&ts, &er);
+        progress_epoch_start(&pg, e + 1, nb);
+        double t0 = now_seconds(), sum = 0;
+        long samples = 0;
+        for (long i = (e == epoch0 ? batch0 : 0); i < nb; i++) {
+            meta.rng = noise;
+            meta.has_rng = 1;
+            meta.step = opt.t;
+            if (stopped(tr, ST_AE, e, i, &ae.arena, &meta, &pg)) return;
+            int n = sampler_batch(&ts, i, B, x, NULL, NULL);
+            arena_zero_grad(&ae.arena);
+            ae_forward(&ae, x, n, c->model.latent_noise > 0 ? &noise : NULL);
+            float loss = l1_loss_forward(ae.recon, x, (size_t)n * fsz);
+            if (!isfinite(loss)) nan_stop(tr, ST_AE, e, i, loss);
+            memset(drecon, 0, (size_t)n * fsz * sizeof(float));
+            l1_loss_backward(drecon, ae.recon, x, (size_t)n * fsz, 1.0f);
+            ae_backward(&ae, drecon, NULL, n);
+            if (c->train.max_grad_norm > 0) clip_grad_norm(ae.arena.grads, ae.arena.n, (float)c->train.max_grad_norm);
+            adam_step(&opt, ae.arena.params, ae.arena.grads, ae.arena.m, ae.arena.v, ae.arena.n);
+            sum += (double)loss * n;
+            samples += n;
+            progress_update(&pg, i + 1, (float)(sum / samples), samples);
+        }
+        double secs = now_seconds() - t0;
+        progress_clear(&pg);
+        double val;
+        ae_val_and_pictures(tr, &ae, &vs, x, &val, 1);
+        if (!isfinite(val)) nan_stop(tr, ST_AE, e, nb, (float)val);
+        int is_best = val < best;
+        if (is_best) best = val;
+        LogRow r = {ST_AE, e, samples ? sum / samples : NAN, val, c->train.lr, secs, samples / (secs > 0 ? secs : 1)};
+        log_add(tr, r);
+        log_write(tr);
+        loss_plot(tr);
+        printf("autoencoder epoch %d/%d  train L1 %.5f  val L1 %.5f  %.1fs  %.0f samples/s%s\n", e + 1, epochs,
+               r.train, val, secs, r.rate, is_best ? "  (best)" : "");
+        fflush(stdout);
+        meta.epoch = e + 1;
+        meta.step = opt.t;
+        meta.rng = noise;
+        meta.has_rng = 1;
+        ckpt_set_i64(&meta, "batch", 0);
+        ckpt_set_f64(&meta, "best_val", best);
+        ckpt_set_f64(&meta, "val_loss", val);
+        if (is_best) save_ckpt(tr, "ae_best.h5", &ae.arena, &meta);
+        save_ckpt(tr, "ae_last.h5", &ae.arena, &meta);
+    }
+    if (epochs == 0) save_ckpt(tr, "ae_best.h5", &ae.arena, &meta);
+    printf("autoencoder done: best val L1 %.5f  peak RSS %.0f MB\n", best, peak_rss_mb());
+    free(x);
+    free(drecon);
+    sampler_free(&ts);
+    sampler_free(&vs);
+    ae_free(&ae);
+}
+
+// ---------------------------------------------------------------- dynamics stage
+
+static void load_autoencoder(const char *path, const Dataset *ds, AE *ae, int max_B) {
+    Err err;
+    CkptMeta meta;
+    AEConfig ac;
+    if (checkpoint_read_meta(path, &meta, &err) < 0) die("%s", err.msg);
+    if (ckpt_meta_to_ae_config(&meta, &ac, &err) < 0) die("%s: %s", path, err.msg);
+    if (ac.H != ds->H || ac.W != ds->W || ac.C != ds->C)
+        die("%s: the autoencoder takes %dx%dx%d frames but the config's data are %dx%dx%d (data.height, width, channels)",
+            path, ac.H, ac.W, ac.C, ds->H, ds->W, ds->C);
+    Rng rng;
+    rng_seed(&rng, 0);
+    if (ae_init(ae, &ac, max_B, &rng, &err) < 0) die("%s: %s", path, err.msg);
+    if (checkpoint_load(path, &ae->arena, "autoencoder", &meta, &err) < 0) die("%s", err.msg);
+}
+
+// Encodes every frame of the dataset: returns Z [n_frames, Z].
+static float *encode_all(const Dataset *ds, AE *ae, int B) {
+    int Z = ae->cfg.latent_dim;
+    size_t fsz = (size_t)ds->C * ds->H * ds->W;
+    float *zs = xmalloc_floats((size_t)ds->n_frames * Z);
+    float *x = xmalloc_floats((size_t)B * fsz);
+    double t0 = now_seconds();
+    for (int64_t f0 = 0; f0 < ds->n_frames; f0 += B) {
+        int n = (int)(ds->n_frames - f0 < B ? ds->n_frames - f0 : B);
+        for (int j = 0; j < n; j++) {
+            const uint8_t *u = ds->frames + (size_t)(f0 + j) * fsz;
+            for (size_t k = 0; k < fsz; k++) x[j * fsz + k] = u[k] * (1.0f / 255.0f);
+        }
+        ae_encode(ae, x, n, zs + (size_t)f0 * Z);
+    }
+    printf("encoded %lld frames with the frozen autoencoder in %.1fs\n", (long long)ds->n_frames, now_seconds() - t0);
+    free(x);
+    return zs;
+}
+
+static void dyn_batch(const Dataset *ds, const Sampler *s, const float *zs, int Z, int64_t i, int B,
+                      float *z, float *a, float *target, int *n_out) {
+    int64_t lo = i * B, hi = lo + B < s->n ? lo + B : s->n;
+    int n = (int)(hi - lo);
+    for (int j = 0; j < n; j++) {
+        SampleRef r = s->items[lo + j];
+        int64_t f = ds->frame_off[r.e] + r.t;
+        memcpy(z + (size_t)j * Z, zs + (size_t)f * Z, Z * sizeof(float));
+        for (int k = 0; k < Z; k++) target[(size_t)j * Z + k] = zs[(size_t)(f + 1) * Z + k] - zs[(size_t)f * Z + k];
+        dataset_action(ds, r.e, r.t, a + (size_t)j * ds->A);
+    }
+    *n_out = n;
+}
+
+static double dyn_val_loss(const Dataset *ds, Dyn *dyn, const Sampler *vs, const float *zs, int B,
+                           float *z, float *a, float *target) {
+    int Z = dyn->cfg.latent_dim;
+    double sum = 0;
+    int64_t cnt = 0;
+    for (int64_t i = 0; i < sampler_batches(vs, B); i++) {
+        int n;
+        dyn_batch(ds, vs, zs, Z, i, B, z, a, target, &n);
+        dyn_forward_step(dyn, 0, z, a, n);
+        sum += (double)mse_loss_forward(dyn_delta(dyn, 0), target, (size_t)n * Z) * n;
+        cnt += n;
+    }
+    return cnt ? sum / cnt : NAN;
+}
+
+// Phase-1 checks of roadmap 1.3 and rollout.png, on validation episodes.
+static void dyn_report(Trainer *tr, AE *ae, Dyn *dyn, const float *zs) {
+    const Dataset *ds = &tr->ds;
+    int Z = dyn->cfg.latent_dim, A = ds->A;
+    size_t fsz = (size_t)ds->C * ds->H * ds->W;
+    Rng rng;
+    rng_seed(&rng, epoch_seed(tr->cfg.run.seed, 7, 0));
+    // (1) one-step decoded L1 over 100 random validation transitions
+    // (2) mean |delta| for the zero action vs the recorded actions, same frames
+    int N = 100;
+    float *z = xmalloc_floats((size_t)N * Z), *a = xmalloc_floats((size_t)N * A), *a0 = xmalloc_floats((size_t)N * A);
+    float *truth = xmalloc_floats((size_t)N * fsz), *pred = xmalloc_floats((size_t)N * fsz);
+    float *zn = xmalloc_floats((size_t)N * Z);
+    int n = 0;
+    for (int tries = 0; n < N && tries < 100 * N && tr->split.n_val > 0; tries++) {
+        int e = tr->split.val[rng_below(&rng, tr->split.n_val)];
+        int64_t T = dataset_ep_transitions(ds, e);
+        if (T < 1) continue;
+        int64_t t = rng_below(&rng, (uint32_t)T);
+        int64_t f = ds->frame_off[e] + t;
+        memcpy(z + (size_t)n * Z, zs + (size_t)f * Z, Z * sizeof(float));
+        dataset_action(ds, e, t, a + (size_t)n * A);
+        dataset_frame(ds, e, t + 1, truth + (size_t)n * fsz);
+        n++;
+    }
+    if (n == 0) goto done;
+    double mag_real = 0, mag_zero = 0, l1 = 0, l1_copy = 0;
+    int cap = dyn->max_B;
+    for (int j0 = 0; j0 < n; j0 += cap) {
+        int m = n - j0 < cap ? n - j0 : cap;
+        dyn_forward_step(dyn, 0, z + (size_t)j0 * Z, a + (size_t)j0 * A, m);
+        for (int k = 0; k < m * Z; k++) mag_real += fabsf(dyn_delta(dyn, 0)[k]);
+        memcpy(zn + (size_t)j0 * Z, dyn_znext(dyn, 0), (size_t)m * Z * sizeof(float));
+        dyn_forward_step(dyn, 0, z + (size_t)j0 * Z, a0 + (size_t)j0 * A, m);
+        for (int k = 0; k < m * Z; k++) mag_zero += fabsf(dyn_delta(dyn, 0)[k]);
+    }
+    for (int j0 = 0; j0 < n; j0 += ae->max_B) {
+        int m = n - j0 < ae->max_B ? n - j0 : ae->max_B;
+        ae_decode(ae, zn + (size_t)j0 * Z, m, pred + (size_t)j0 * fsz);
+    }
+    l1 = l1_loss_forward(pred, truth, (size_t)n * fsz);
+    // copy baseline: the decoded start frame itself
+    for (int j0 = 0; j0 < n; j0 += ae->max_B) {
+        int m = n - j0 < ae->max_B ? n - j0 : ae->max_B;
+        ae_decode(ae, z + (size_t)j0 * Z, m, pred + (size_t)j0 * fsz);
+    }
+    l1_copy = l1_loss_forward(pred, truth, (size_t)n * fsz);
+    mag_real /= (double)n * Z;
+    mag_zero /= (double)n * Z;
+    char text[1024];
+    int len = snprintf(text, sizeof text,
+                       "# roadmap 1.3 checks on %d random validation transitions\n"
+                       "one_step_decoded_l1 = %.5f\n"
+                       "decoded_start_frame_l1 = %.5f\n"
+                       "mean_abs_delta_real_actions = %.6f\n"
+                       "mean_abs_delta_zero_action = %.6f\n",
+                       n, l1, l1_copy, mag_real, mag_zero);
+    Err err;
+    if (write_file_atomic(path_in_run(tr, "dynamics_checks.txt"), text, len, &err) < 0) warn("%s", err.msg);
+    printf("one-step decoded L1 %.5f (decoded start frame: %.5f); mean |delta| real actions %.5f, zero action %.5f\n",
+           l1, l1_copy, mag_real, mag_zero);
+
+    // rollout.png: 4 validation sequences, open loop from a real frame with the recorded actions
+    {
+        static const int steps[] = {1, 2, 4, 8, 16};
+        int ns = 5, K = 16, starts = 4, got = 0;
+        float *tru = xmalloc_floats((size_t)starts * ns * fsz), *prd = xmalloc_floats((size_t)starts * ns * fsz);
+        float *zc = xmalloc_floats(Z), *act = xmalloc_floats(A);
+        for (int tries = 0; got < starts && tries < 1000 && tr->split.n_val > 0; tries++) {
+            int e = tr->split.val[rng_below(&rng, tr->split.n_val)];
+            int64_t T = dataset_ep_transitions(ds, e);
+            if (T < K) continue;
+            int64_t t0 = rng_below(&rng, (uint32_t)(T - K + 1));
+            memcpy(zc, zs + (size_t)(ds->frame_off[e] + t0) * Z, Z * sizeof(float));
+            int si = 0;
+            for (int k = 1; k <= K; k++) {
+                dataset_action(ds, e, t0 + k - 1, act);
+                dyn_forward_step(dyn, 0, zc, act, 1);
+                memcpy(zc, dyn_znext(dyn, 0), Z * sizeof(float));
+                if (si < ns && steps[si] == k) {
+                    dataset_frame(ds, e, t0 + k, tru + ((size_t)got * ns + si) * fsz);
+                    ae_decode(ae, zc, 1, prd + ((size_t)got * ns + si) * fsz);
+                    si++;
+                }
+            }
+            got++;
+        }
+        if (got && picture_rollouts(path_in_run(tr, "rollout.png"), tru, prd, got, ns, steps, ds->C, ds->H, ds->W, &err) < 0)
+            warn("%s", err.msg);
+        free(tru); free(prd); free(zc); free(act);
+    }
+done:
+    free(z); free(a); free(a0); free(truth); free(pred); free(zn);
+}
+
+static void train_dynamics(Trainer *tr) {
+    const Config *c = &tr->cfg;
+    if (c->dynamics.type != DYN_DETERMINISTIC) die("dynamics.type = vae is not built yet (roadmap 3.1)");
+    if (c->dynamics.rollout_steps != 1) die("dynamics.rollout_steps > 1 is not built yet (roadmap 3.3)");
+    int B = c->train.batch_size, epochs = c->dynamics.epochs;
+    Err err;
+    char aepath[1200];
+    if (c->train.stage == STAGE_BOTH) snprintf(aepath, sizeof aepath, "%s", path_in_run(tr, "ae_best.h5"));
+    else snprintf(aepath, sizeof aepath, "%s", c->model.autoencoder);
+    AE ae;
+    load_autoencoder(aepath, &tr->ds, &ae, B);
+    int Z = ae.cfg.latent_dim, A = tr->ds.A;
+    float *zs = encode_all(&tr->ds, &ae, B);
+
+    DynConfig dc = {Z, A, c->dynamics.hidden, 1};
+    Rng rng;
+    rng_seed(&rng, epoch_seed(c->run.seed, ST_DYN, -1));
+    Dyn dyn;
+    if (dyn_init(&dyn, &dc, B, &rng, &err) < 0) die("%s", err.msg);
+    Sampler ts, vs;
+    if (sampler_init(&ts, &tr->ds, tr->split.train, tr->split.n_train, SAMPLE_TRANSITIONS, 1, &err) < 0) die("%s", err.msg);
+    if (sampler_init(&vs, &tr->ds, tr->split.val, tr->split.n_val, SAMPLE_TRANSITIONS, 1, &err) < 0) die("%s", err.msg);
+    float *z = xmalloc_floats((size_t)B * Z), *a = xmalloc_floats((size_t)B * A);
+    float *target = xmalloc_floats((size_t)B * Z), *dd = xmalloc_floats((size_t)B * Z);
+    Adam opt = make_adam(c, c->dynamics.lr);
+    CkptMeta meta;
+    ckpt_meta_init(&meta, "dynamics");
+    ckpt_meta_dyn(&meta, &dc);
+    ckpt_set_str(&meta, "autoencoder", aepath);
+    int epoch0 = 0;
+    long batch0 = 0;
+    double best = INFINITY;
+    if (tr->resume && resume_stage(tr, ST_DYN, &dyn.arena, &meta, &epoch0, &batch0)) {
+        opt.t = meta.step;
+        const CkptAttr *b = ckpt_get(&meta, "best_val");
+        if (b) best = b->f;
+        printf("resuming dynamics at epoch %d, batch %ld\n", epoch0 + 1, batch0);
+    }
+    Progress pg;
+    progress_init(&pg, "dynamics", epochs);
+    for (int e = 0; e < epoch0; e++) {
+        Rng er;
+        rng_seed(&er, epoch_seed(c->run.seed, ST_DYN, e));
+        sampler_shuffle(&ts, &er);
+    }
+    long nb = (long)sampler_batches(&ts, B);
+    for (int e = epoch0; e < epochs; e++) {
+        Rng er;
+        rng_seed(&er, epoch_seed(c->run.seed, ST_DYN, e));
+        sampler_shuffle(&ts, &er);
+        progress_epoch_start(&pg, e + 1, nb);
+        double t0 = now_seconds(), sum = 0;
+        long samples = 0;
+        for (long i = (e == epoch0 ? batch0 : 0); i < nb; i++) {
+            meta.step = opt.t;
+            if (stopped(tr, ST_DYN, e, i, &dyn.arena, &meta, &pg)) return;
+            int n;
+            dyn_batch(&tr->ds, &ts, zs, Z, i, B, z, a, target, &n);
+            arena_zero_grad(&dyn.arena);
+            dyn_forward_step(&dyn, 0, z, a, n);
+            float loss = mse_loss_forward(dyn_delta(&dyn, 0), target, (size_t)n * Z);
+            if (!isfinite(loss)) nan_stop(tr, ST_DYN, e, i, loss);
+            memset(dd, 0, (size_t)n * Z * sizeof(float));
+            mse_loss_backward(dd, dyn_delta(&dyn, 0), target, (size_t)n * Z, 1.0f);
+            dyn_backward_step(&dyn, 0, dd, NULL, NULL, n);
+            if (c->train.max_grad_norm > 0) clip_grad_norm(dyn.arena.grads, dyn.arena.n, (float)c->train.max_grad_norm);
+            adam_step(&opt, dyn.arena.params, dyn.arena.grads, dyn.arena.m, dyn.arena.v, dyn.arena.n);
+            sum += (double)loss * n;
+            samples += n;
+            progress_update(&pg, i + 1, (float)(sum / samples), samples);
+        }
+        double secs = now_seconds() - t0;
+        progress_clear(&pg);
+        double val = dyn_val_loss(&tr->ds, &dyn, &vs, zs, B, z, a, target);
+        if (!isfinite(val)) nan_stop(tr, ST_DYN, e, nb, (float)val);
+        int is_best = val < best;
+        if (is_best) best = val;
+        LogRow r = {ST_DYN, e, samples ? sum / samples : NAN, val, c->dynamics.lr, secs, samples / (secs > 0 ? secs : 1)};
+        log_add(tr, r);
+        log_write(tr);
+        loss_plot(tr);
+        printf("dynamics epoch %d/%d  train MSE %.6f  val MSE %.6f  %.1fs  %.0f samples/s%s\n", e + 1, epochs,
+               r.train, val, secs, r.rate, is_best ? "  (best)" : "");
+        fflush(stdout);
+        meta.epoch = e + 1;
+        meta.step = opt.t;
+        ckpt_set_i64(&meta, "batch", 0);
+        ckpt_set_f64(&meta, "best_val", best);
+        ckpt_set_f64(&meta, "val_loss", val);
+        if (is_best) save_ckpt(tr, "dyn_best.h5", &dyn.arena, &meta);
+        save_ckpt(tr, "dyn_last.h5", &dyn.arena, &meta);
+    }
+    if (epochs == 0) save_ckpt(tr, "dyn_best.h5", &dyn.arena, &meta);
+    // report with the best weights
+    CkptMeta bm;
+    if (checkpoint_load(path_in_run(tr, "dyn_best.h5"), &dyn.arena, "dynamics", &bm, &err) < 0) die("%s", err.msg);
+    dyn_report(tr, &ae, &dyn, zs);
+    printf("dynamics done: best val MSE %.6f  peak RSS %.0f MB\n", best, peak_rss_mb());
+    free(z); free(a); free(target); free(dd); free(zs);
+    sampler_free(&ts);
+    sampler_free(&vs);
+    dyn_free(&dyn);
+    ae_free(&ae);
+}
+
+// ---------------------------------------------------------------- main
+
+int main(int argc, char **argv) {
+    set_progname(argv[0]);
+    blas_init(argc, argv);
+    const char *cfg_path = NULL;
+    char *sets[MAX_SETS];
+    int n_sets = 0, resume = 0, force = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
+        else if (!strcmp(a, "--help-config")) { config_print_keys_markdown(stdout); return 0; }
+        else if (!strcmp(a, "--resume")) resume = 1;
+        else if (!strcmp(a, "--force")) force = 1;
+        else if (!strcmp(a, "--set")) {
+            if (i + 1 >= argc) die("--set needs section.key=value");
+            if (n_sets == MAX_SETS) die("too many --set options (at most %d)", MAX_SETS);
+            sets[n_sets++] = argv[++i];
+        } else if (!strncmp(a, "--set=", 6)) {
+            if (n_sets == MAX_SETS) die("too many --set options (at most %d)", MAX_SETS);
+            sets[n_sets++] = (char *)a + 6;
+        } else if (a[0] == '-') die("unknown option '%s' (see train --help)", a);
+        else if (cfg_path) die("more than one config given ('%s' and '%s')", cfg_path, a);
+        else cfg_path = a;
+    }
+    if (!cfg_path) { usage(stderr); return 2; }
+    if (resume && force) die("--resume and --force exclude each other");
+
+    Trainer tr;
+    memset(&tr, 0, sizeof tr);
+    tr.resume = resume;
+    Err err;
+    if (config_load(&tr.cfg, cfg_path, n_sets, sets, &err) < 0) die("%s", err.msg);
+    Config *c = &tr.cfg;
+    char rundir[CFG_STR + 16];
+    snprintf(rundir, sizeof rundir, "runs/%s", c->run.name);
+    if (resume) {
+        // the run's own config.ini is the truth; the given one must resolve to the same
+        if (run_dir_open(&tr.rd, rundir, &err) < 0) die("%s", err.msg);
+        Config saved;
+        char p[1200];
+        if (config_load(&saved, run_file(&tr.rd, "config.ini", p, sizeof p), 0, NULL, &err) < 0) die("%s", err.msg);
+        if (!config_equal(&saved, c))
+            die("%s differs from %s: resume with the same config and --set options", cfg_path, p);
+    }
+    tr.threads = c->run.threads > 0 ? c->run.threads : omp_get_num_procs();
+    omp_set_num_threads(tr.threads);
+    blas_set_threads(tr.threads);
+
+    ensure_data(c);
+    Preprocess pp = {c->data.height, c->data.width, c->data.channels};
+    double t0 = now_seconds();
+    if (dataset_load(&tr.ds, c->data.path, &pp, &err) < 0) die("%s", err.msg);
+    double tload = now_seconds() - t0;
+    if (dataset_split(&tr.split, tr.ds.n_episodes, c->data.test_episodes, c->data.val_split, c->run.seed, &err) < 0)
+        die("%s: %s", c->data.path, err.msg);
+    if (tr.split.n_val == 0) die("%s: no validation episodes (data.val_split = 0 or too few episodes)", c->data.path);
+    if (c->train.stage == STAGE_DYNAMICS && access(c->model.autoencoder, R_OK) != 0)
+        die("model.autoencoder = %s: %s", c->model.autoencoder, strerror(errno));
+
+    // ---- what this run is: config, data, models, memory
+    printf("nemu train: %s  (BLAS core %s, %d threads)\n", cfg_path, blas_core(), tr.threads);
+    printf("---- resolved config\n");
+    config_write(c, stdout);
+    printf("---- data\n%s: %d episodes, %lld frames, %lld steps, preprocessed to %dx%dx%d, %d actions (%.1fs)\n",
+           c->data.path, tr.ds.n_episodes, (long long)tr.ds.n_frames, (long long)tr.ds.n_steps, tr.ds.H, tr.ds.W,
+           tr.ds.C, tr.ds.A, tload);
+    printf("split (seed %llu): %d train, %d val, %d test episodes\n", (unsigned long long)c->run.seed,
+           tr.split.n_train, tr.split.n_val, tr.split.n_test);
+    size_t fsz = (size_t)tr.ds.C * tr.ds.H * tr.ds.W;
+    size_t total = (size_t)tr.ds.n_frames * fsz + (size_t)tr.ds.n_steps * tr.ds.A;
+    printf("---- models and memory\n");
+    print_memory("dataset (uint8 frames)", total);
+    int B = c->train.batch_size;
+    {
+        Rng r0;
+        rng_seed(&r0, 1);
+        AE ae;
+        AEConfig ac = {tr.ds.H, tr.ds.W, tr.ds.C, c->model.stages, c->model.base_channels, c->model.latent_dim,
+                       (float)c->model.latent_noise};
+        int have_ae = 0;
+        if (c->train.stage == STAGE_DYNAMICS) {
+            load_autoencoder(c->model.autoencoder, &tr.ds, &ae, B);
+            have_ae = 1;
+        } else if (ae_init(&ae, &ac, B, &r0, &err) < 0) die("%s", err.msg);
+        else have_ae = 1;
+        if (have_ae) {
+            ae_print_table(&ae, stdout);
+            print_memory("autoencoder (all buffers)", ae_bytes(&ae));
+            total += ae_bytes(&ae) + 2 * (size_t)B * fsz * sizeof(float);
+        }
+        if (c->train.stage != STAGE_AUTOENCODER) {
+            DynConfig dc = {ae.cfg.latent_dim, tr.ds.A, c->dynamics.hidden, 1};
+            Dyn dyn;
+            if (dyn_init(&dyn, &dc, B, &r0, &err) < 0) die("%s", err.msg);
+            dyn_print_table(&dyn, stdout);
+            print_memory("dynamics (all buffers)", dyn_bytes(&dyn));
+            print_memory("latents of every frame", (size_t)tr.ds.n_frames * dc.latent_dim * sizeof(float));
+            total += dyn_bytes(&dyn) + (size_t)tr.ds.n_frames * dc.latent_dim * sizeof(float);
+            dyn_free(&dyn);
+        }
+        ae_free(&ae);
+    }
+    print_memory("estimated total", total);
+    printf("memory so far (peak RSS): %.0f MB\n", peak_rss_mb());
+    fflush(stdout);
+
+    // ---- the run folder: created whole or not at all
+    if (!resume) {
+        if (run_dir_create(&tr.rd, rundir, force, &err) < 0) die("%s", err.msg);
+        char *text = config_to_string(c);
+        char p[1200];
+        int ok = write_file_atomic(run_file(&tr.rd, "config.ini", p, sizeof p), text, strlen(text), &err) == 0 &&
+                 split_write(&tr.split, &tr.ds, run_file(&tr.rd, "split.txt", p, sizeof p), &err) == 0 &&
+                 run_dir_commit(&tr.rd, &err) == 0;
+        free(text);
+        if (!ok) {
+            run_dir_abort(&tr.rd);
+            die("%s", err.msg);
+        }
+        printf("run folder: %s\n", tr.rd.path);
+    } else {
+        int stage = ST_AE, epoch = 0;
+        // position: the dynamics stage if it has a checkpoint, else the autoencoder's
+        CkptMeta m;
+        char p[1200];
+        if (checkpoint_read_meta(run_file(&tr.rd, "dyn_last.h5", p, sizeof p), &m, &err) == 0) stage = ST_DYN, epoch = (int)m.epoch;
+        else if (checkpoint_read_meta(run_file(&tr.rd, "ae_last.h5", p, sizeof p), &m, &err) == 0) epoch = (int)m.epoch;
+        else if (c->train.stage == STAGE_DYNAMICS) stage = ST_DYN;
+        log_read(&tr, stage, epoch);
+    }
+    signals_install();
+
+    int do_ae = c->train.stage != STAGE_DYNAMICS, do_dyn = c->train.stage != STAGE_AUTOENCODER;
+    if (do_ae) {
+        int skip = 0;
+        if (resume && do_dyn) {   // autoencoder finished earlier and dynamics under way
+            char p[1200];
+            skip = access(run_file(&tr.rd, "dyn_last.h5", p, sizeof p), R_OK) == 0;
+        }
+        if (!skip) train_autoencoder(&tr);
+    }
+    if (do_dyn) train_dynamics(&tr);
+    printf("done: %s (peak RSS %.0f MB)\n", tr.rd.path, peak_rss_mb());
+    dataset_free(&tr.ds);
+    split_free(&tr.split);
+    free(tr.log);
+    return 0;
+}
