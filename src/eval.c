@@ -1,13 +1,50 @@
 /*
- * eval.c - ./eval: evaluate trained emulators.
+ * eval.c - ./eval: evaluate trained emulators (SPEC.md section 6).
+ *
  *   ./eval --compare A.png B.png    L1, SSIM and PSNR of two images (evaluation/compare.c)
- *   ./eval [--run DIR] ...          open-loop rollout evaluation (not built yet)
+ *   ./eval [--run DIR] [--steps 1,5,10,30,60] [--episodes N] [--starts N] [--seed S]
+ *          [--data FILE] [--out DIR] [--temperature T] [--samples N]
+ *                                   open-loop rollout evaluation (evaluation/rollout.c)
+ *
+ * The run (default: the runs/<name>/ whose dyn_best.h5 is newest) supplies config.ini (data
+ * file, preprocessing, split, eval defaults), dyn_best.h5 and its autoencoder (ae_best.h5 of
+ * a stage = both run, else the checkpoint the dynamics file names). The test episodes are
+ * recomputed with dataset_split exactly as ./train made them and checked against the run's
+ * split.txt. With --data FILE of another file every episode of FILE is evaluated (none of
+ * them was seen in training); the same file under another name keeps the run's split.
+ *
+ * Output: the Markdown table on stdout (same command, same table), and in results/<run>/
+ * (or --out DIR): eval.md, eval.csv, eval.json, rollouts.png, eval_plot.png. All five are
+ * written only after every computation succeeded, first as "<name>.part" and then renamed,
+ * so a failure leaves no partial result and never replaces an old one halfway.
+ * The time taken goes to stderr, so stdout stays reproducible.
  */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
-#include "evaluation/compare.h"
-#include "nn/util.h"
+#include "data/dataset.h"           // Dataset, Split
+#include "evaluation/compare.h"     // --compare
+#include "evaluation/picture.h"     // picture_rollouts
+#include "evaluation/report.h"      // tables, JSON, plot
+#include "evaluation/rollout.h"     // start points, rollouts, intervals
+#include "nn/checkpoint.h"          // checkpoint_read_meta, checkpoint_load
+#include "nn/gemm.h"                // blas_set_threads
+#include "nn/model.h"               // AE, Dyn
+#include "nn/util.h"                // die, Err, xmalloc
+#include "src/config.h"             // Config, config_load, config_hash
+#include "src/run.h"                // write_file_atomic
+
+#define EVAL_BATCH 64   // rollouts per batch through the models
+#define EVAL_PICS 4     // start points shown in rollouts.png
 
 static int compare_main(int argc, char **argv) {
     if (argc != 4) die("usage: eval --compare A.png B.png");
@@ -18,8 +55,415 @@ static int compare_main(int argc, char **argv) {
     return 0;
 }
 
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: eval [--run DIR] [--steps 1,5,10,30,60] [--episodes N] [--starts N] [--seed S]\n"
+            "            [--data FILE] [--out DIR] [--temperature T] [--samples N]\n"
+            "       eval --compare A.png B.png\n"
+            "Open-loop rollouts of a trained emulator on the held-out test episodes: from a real\n"
+            "frame, encode once, apply the dynamics with the recorded actions, decode at each step\n"
+            "and compare with the real frame (L1, SSIM, PSNR; mean and 95%% Student-t interval over\n"
+            "start points), beside the copy (start frame repeated) and recon (decode(encode(frame)))\n"
+            "reference rows. Defaults come from the run's config.ini [eval] section.\n"
+            "  --run DIR        run folder (default: the runs/*/ with the newest dyn_best.h5)\n"
+            "  --steps LIST     rollout steps to report, strictly increasing, each 1..1000\n"
+            "  --episodes N     evaluate the first N test episodes (0 = all)\n"
+            "  --starts N       start points per episode\n"
+            "  --seed S         start-point seed (default: the run's run.seed)\n"
+            "  --data FILE      evaluate on FILE with the run's preprocessing\n"
+            "  --out DIR        result folder (default: results/<run name>)\n"
+            "  --temperature T, --samples N   for stochastic (vae) dynamics only\n"
+            "Writes eval.md, eval.csv, eval.json, rollouts.png and eval_plot.png.\n");
+}
+
+// ---------------------------------------------------------------- option values
+
+static long parse_long(const char *opt, const char *v, long lo, long hi) {
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (!*v || *end || errno || x < lo || x > hi) die("%s expects an integer in %ld..%ld, got '%s'", opt, lo, hi, v);
+    return x;
+}
+
+static uint64_t parse_u64(const char *opt, const char *v) {
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (!*v || *end || errno || v[0] == '-') die("%s expects a non-negative integer, got '%s'", opt, v);
+    return (uint64_t)x;
+}
+
+static double parse_double(const char *opt, const char *v, double lo, double hi) {
+    char *end;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (!*v || *end || errno || !(x >= lo && x <= hi)) die("%s expects a number in %g..%g, got '%s'", opt, lo, hi, v);
+    return x;
+}
+
+// "1,5,10" -> steps (strictly increasing, each 1..1000, at most CFG_MAX_STEPS).
+static int parse_steps(const char *v, int *steps) {
+    int n = 0;
+    const char *p = v;
+    for (;;) {
+        char *end;
+        errno = 0;
+        long x = strtol(p, &end, 10);
+        if (end == p || errno || x < 1 || x > 1000)
+            die("--steps expects comma-separated integers in 1..1000 (e.g. 1,5,10,30,60), got '%s'", v);
+        if (n == CFG_MAX_STEPS) die("--steps: at most %d steps, got '%s'", CFG_MAX_STEPS, v);
+        if (n > 0 && x <= steps[n - 1]) die("--steps must be strictly increasing, got '%s'", v);
+        steps[n++] = (int)x;
+        if (*end == 0) break;
+        if (*end != ',') die("--steps expects comma-separated integers in 1..1000, got '%s'", v);
+        p = end + 1;
+    }
+    return n;
+}
+
+// ---------------------------------------------------------------- the run
+
+static int readable(const char *path) { return path && path[0] && access(path, R_OK) == 0; }
+
+// The runs/*/ whose dyn_best.h5 was modified last (ties: the greater name), into dir.
+static void find_last_run(char *dir, size_t cap) {
+    DIR *d = opendir("runs");
+    if (!d) die("no runs/ folder in %s: train a dynamics model first (e.g. ./train configs/tetris_quick.ini) or pass --run DIR",
+                getcwd(dir, cap) ? dir : ".");
+    struct dirent *ent;
+    int n_runs = 0, found = 0;
+    struct timespec best = {0, 0};
+    char best_name[256] = "";
+    while ((ent = readdir(d))) {
+        if (ent->d_name[0] == '.' || strstr(ent->d_name, ".tmp.")) continue;
+        char p[PATH_MAX];
+        struct stat st;
+        snprintf(p, sizeof p, "runs/%s", ent->d_name);
+        if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+        n_runs++;
+        snprintf(p, sizeof p, "runs/%s/dyn_best.h5", ent->d_name);
+        if (stat(p, &st) != 0) continue;
+        struct timespec t = st.st_mtim;
+        int newer = !found || t.tv_sec > best.tv_sec || (t.tv_sec == best.tv_sec && t.tv_nsec > best.tv_nsec) ||
+                    (t.tv_sec == best.tv_sec && t.tv_nsec == best.tv_nsec && strcmp(ent->d_name, best_name) > 0);
+        if (newer && strlen(ent->d_name) < sizeof best_name) {
+            best = t, found = 1;
+            snprintf(best_name, sizeof best_name, "%s", ent->d_name);
+        }
+    }
+    closedir(d);
+    if (!n_runs) die("runs/ holds no run: train a dynamics model first (e.g. ./train configs/tetris_quick.ini) or pass --run DIR");
+    if (!found)
+        die("none of the %d runs in runs/ has a dynamics checkpoint (dyn_best.h5): train one (train.stage = dynamics "
+            "or both) or pass --run DIR", n_runs);
+    snprintf(dir, cap, "runs/%s", best_name);
+}
+
+static void same_file_check(const char *a, const char *b, int *same) {
+    struct stat sa, sb;
+    *same = stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+// Reads the "test:" line of split.txt into ids (malloc'ed); -1 when the file or line is absent.
+static int read_split_test(const char *path, int **ids) {
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    char *line = NULL;
+    size_t cap = 0;
+    int n = -1;
+    *ids = NULL;
+    while (getline(&line, &cap, f) > 0) {
+        if (strncmp(line, "test:", 5)) continue;
+        n = 0;
+        int cap_ids = 16;
+        *ids = xmalloc((size_t)cap_ids * sizeof(int));
+        char *p = line + 5, *end;
+        for (;;) {
+            long x = strtol(p, &end, 10);
+            if (end == p) break;
+            if (n == cap_ids) *ids = xrealloc(*ids, (size_t)(cap_ids *= 2) * sizeof(int));
+            (*ids)[n++] = (int)x;
+            p = end;
+        }
+        break;
+    }
+    free(line);
+    fclose(f);
+    return n;
+}
+
+static int mkdir_p(const char *dir) {
+    char buf[PATH_MAX];
+    snprintf(buf, sizeof buf, "%s", dir);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
+    struct stat st;
+    return stat(buf, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
+}
+
+// ---------------------------------------------------------------- main
+
+typedef struct {
+    const char *run, *steps, *data, *out;
+    long episodes, starts, samples;
+    int has_seed, has_temperature;
+    uint64_t seed;
+    double temperature;
+} Options;
+
+static void parse_options(int argc, char **argv, Options *o) {
+    memset(o, 0, sizeof *o);
+    o->episodes = o->starts = o->samples = -1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(stdout); exit(0); }
+        if (strncmp(a, "--", 2)) die("unexpected argument '%s' (see eval --help)", a);
+        char name[32];
+        const char *v = strchr(a, '=');
+        size_t len = v ? (size_t)(v - a) : strlen(a);
+        if (len >= sizeof name) die("unknown option '%s' (see eval --help)", a);
+        memcpy(name, a, len);
+        name[len] = 0;
+        static const char *const known[] = {"--run", "--steps", "--episodes", "--starts", "--seed", "--data",
+                                            "--out", "--temperature", "--samples"};
+        int ok = 0;
+        for (size_t k = 0; k < sizeof known / sizeof *known; k++) ok |= !strcmp(name, known[k]);
+        if (!ok) die("unknown option '%s' (see eval --help)", a);
+        if (v) v++;
+        else if (i + 1 < argc) v = argv[++i];
+        else die("%s needs a value (see eval --help)", name);
+        if (!strcmp(name, "--run")) o->run = v;
+        else if (!strcmp(name, "--steps")) o->steps = v;
+        else if (!strcmp(name, "--data")) o->data = v;
+        else if (!strcmp(name, "--out")) o->out = v;
+        else if (!strcmp(name, "--episodes")) o->episodes = parse_long(name, v, 0, 1000000);
+        else if (!strcmp(name, "--starts")) o->starts = parse_long(name, v, 1, 100000);
+        else if (!strcmp(name, "--samples")) o->samples = parse_long(name, v, 1, 1000);
+        else if (!strcmp(name, "--seed")) o->seed = parse_u64(name, v), o->has_seed = 1;
+        else if (!strcmp(name, "--temperature")) o->temperature = parse_double(name, v, 0, 1e6), o->has_temperature = 1;
+        if (!*v) die("%s needs a value (see eval --help)", name);
+    }
+}
+
 int main(int argc, char **argv) {
     set_progname(argv[0]);
     if (argc >= 2 && !strcmp(argv[1], "--compare")) return compare_main(argc, argv);
-    die("rollout evaluation is not built yet");
+    double t_start = now_seconds();
+    Options o;
+    parse_options(argc, argv, &o);
+    Err err = {{0}};
+
+    // ---- the run and its config
+    char run_dir[PATH_MAX];
+    if (o.run) {
+        snprintf(run_dir, sizeof run_dir, "%s", o.run);
+        size_t n = strlen(run_dir);
+        while (n > 1 && run_dir[n - 1] == '/') run_dir[--n] = 0;
+        struct stat st;
+        if (stat(run_dir, &st) != 0 || !S_ISDIR(st.st_mode)) die("--run %s: no such run folder", o.run);
+    } else {
+        find_last_run(run_dir, sizeof run_dir);
+    }
+    const char *run_name = strrchr(run_dir, '/') ? strrchr(run_dir, '/') + 1 : run_dir;
+    char dyn_path[PATH_MAX + 32], cfg_path[PATH_MAX + 32], split_path[PATH_MAX + 32];
+    snprintf(dyn_path, sizeof dyn_path, "%s/dyn_best.h5", run_dir);
+    snprintf(cfg_path, sizeof cfg_path, "%s/config.ini", run_dir);
+    snprintf(split_path, sizeof split_path, "%s/split.txt", run_dir);
+    if (!readable(dyn_path))
+        die("%s: no dynamics checkpoint (dyn_best.h5): an autoencoder-only or unfinished run; evaluate a run "
+            "trained with train.stage = dynamics or both", run_dir);
+    if (!readable(cfg_path)) die("%s: no config.ini: not a run folder of ./train", run_dir);
+    Config cfg;
+    if (config_load(&cfg, cfg_path, 0, NULL, &err) < 0) die("%s", err.msg);
+    uint64_t chash = config_hash(&cfg);
+    if (cfg.train.stage == STAGE_AUTOENCODER) die("%s: config.ini says train.stage = autoencoder: no dynamics to evaluate", run_dir);
+
+    // ---- evaluation settings: the run's [eval] section, then the options
+    int steps[CFG_MAX_STEPS], n_steps = cfg.eval.n_steps;
+    memcpy(steps, cfg.eval.steps, sizeof steps);
+    if (o.steps) n_steps = parse_steps(o.steps, steps);
+    int starts = o.starts > 0 ? (int)o.starts : cfg.eval.starts;
+    int episodes = o.episodes >= 0 ? (int)o.episodes : cfg.eval.episodes;
+    double temperature = o.has_temperature ? o.temperature : cfg.eval.temperature;
+    int samples = o.samples > 0 ? (int)o.samples : cfg.eval.samples;
+    uint64_t seed = o.has_seed ? o.seed : cfg.run.seed;
+    if (cfg.dynamics.type != DYN_DETERMINISTIC)
+        die("%s: stochastic (dynamics.type = vae) models are not supported by ./eval yet", run_dir);
+    if (temperature > 0)
+        die("temperature %g: the dynamics model of %s is deterministic (dynamics.type = deterministic); "
+            "temperature and samples apply to dynamics.type = vae only", temperature, run_dir);
+    if (samples > 1)
+        die("samples %d: the dynamics model of %s is deterministic (dynamics.type = deterministic); every sample "
+            "would be the same rollout", samples, run_dir);
+    const int K = steps[n_steps - 1];
+#ifdef _OPENMP
+    int threads = cfg.run.threads > 0 ? cfg.run.threads : omp_get_num_procs();
+    omp_set_num_threads(threads);
+#else
+    int threads = cfg.run.threads > 0 ? cfg.run.threads : 1;
+#endif
+    blas_set_threads(threads);
+
+    // ---- checkpoints: dynamics, then its autoencoder
+    CkptMeta dmeta, ameta;
+    DynConfig dc;
+    AEConfig ac;
+    if (checkpoint_read_meta(dyn_path, &dmeta, &err) < 0) die("%s", err.msg);
+    if (strcmp(dmeta.model, "dynamics")) die("%s: a '%s' checkpoint, expected dynamics", dyn_path, dmeta.model);
+    if (ckpt_meta_to_dyn_config(&dmeta, &dc, &err) < 0) die("%s: %s", dyn_path, err.msg);
+    const CkptAttr *hattr = ckpt_get(&dmeta, "config_hash");
+    if (hattr && hattr->type == CKPT_I64 && (uint64_t)hattr->i != chash)
+        warn("%s was trained with another config than %s (config hash %016llx, file %016llx)", dyn_path, cfg_path,
+             (unsigned long long)(uint64_t)hattr->i, (unsigned long long)chash);
+    char ae_path[PATH_MAX + 32] = "", run_ae[PATH_MAX + 32];
+    snprintf(run_ae, sizeof run_ae, "%s/ae_best.h5", run_dir);
+    const CkptAttr *aattr = ckpt_get(&dmeta, "autoencoder");
+    const char *named = aattr && aattr->type == CKPT_STR ? aattr->s : cfg.model.autoencoder;
+    const char *cands[3] = {cfg.train.stage == STAGE_BOTH ? run_ae : NULL, named, run_ae};
+    for (int i = 0; i < 3 && !ae_path[0]; i++)
+        if (readable(cands[i])) snprintf(ae_path, sizeof ae_path, "%s", cands[i]);
+    if (!ae_path[0])
+        die("%s: cannot find its autoencoder: '%s' is not readable here and %s has no ae_best.h5 (run ./eval from "
+            "the folder ./train ran in)", dyn_path, named, run_dir);
+    if (checkpoint_read_meta(ae_path, &ameta, &err) < 0) die("%s", err.msg);
+    if (ckpt_meta_to_ae_config(&ameta, &ac, &err) < 0) die("%s: %s", ae_path, err.msg);
+    if (ac.latent_dim != dc.latent_dim)
+        die("%s has latent_dim %d but the dynamics model %s takes %d", ae_path, ac.latent_dim, dyn_path, dc.latent_dim);
+
+    // ---- data, with the run's preprocessing
+    const char *data_path = o.data ? o.data : cfg.data.path;
+    if (!readable(data_path)) {
+        if (o.data) die("--data %s: %s", o.data, strerror(errno));
+        die("%s: data.path = %s (from %s) is not readable here: run ./eval from the folder ./train ran in, or pass "
+            "--data FILE", run_dir, cfg.data.path, cfg_path);
+    }
+    int own_data = 1;
+    if (o.data) same_file_check(o.data, cfg.data.path, &own_data);
+    Preprocess pp = {cfg.data.height, cfg.data.width, cfg.data.channels};
+    Dataset ds;
+    if (dataset_load(&ds, data_path, &pp, &err) < 0) {
+        if (o.data) die("%s (the run's autoencoder takes %dx%dx%d frames, HxWxC)", err.msg, ac.H, ac.W, ac.C);
+        die("%s", err.msg);
+    }
+    if (ds.H != ac.H || ds.W != ac.W || ds.C != ac.C)
+        die("%s: frames are %dx%dx%d (HxWxC) after the run's preprocessing, but the autoencoder %s takes %dx%dx%d",
+            data_path, ds.H, ds.W, ds.C, ae_path, ac.H, ac.W, ac.C);
+    if (ds.A != dc.n_actions)
+        die("%s: %d action buttons per step, but the dynamics model %s takes %d", data_path, ds.A, dyn_path,
+            dc.n_actions);
+
+    // ---- episodes: the run's held-out test episodes (or all of another file)
+    int *eval_eps = NULL, n_pool = 0;
+    const char *split_kind = own_data ? "test" : "all";
+    if (own_data) {
+        Split split;
+        if (dataset_split(&split, ds.n_episodes, cfg.data.test_episodes, cfg.data.val_split, cfg.run.seed, &err) < 0)
+            die("%s: %s", data_path, err.msg);
+        int *ids = NULL;
+        int n_ids = read_split_test(split_path, &ids);
+        if (n_ids >= 0) {   // the trainer's own record must agree
+            int same = n_ids == split.n_test;
+            for (int i = 0; same && i < n_ids; i++) same = ids[i] == ds.ep_id[split.test[i]];
+            if (!same)
+                die("%s: its test episodes differ from the split of %s recomputed with the run's settings: the data "
+                    "file changed since training", split_path, data_path);
+        }
+        free(ids);
+        n_pool = split.n_test;
+        eval_eps = xmalloc((size_t)(n_pool > 0 ? n_pool : 1) * sizeof(int));
+        memcpy(eval_eps, split.test, (size_t)n_pool * sizeof(int));
+        split_free(&split);
+        if (n_pool == 0) die("%s: the run holds out no test episodes (data.test_episodes = 0)", run_dir);
+    } else {
+        n_pool = ds.n_episodes;
+        eval_eps = xmalloc((size_t)n_pool * sizeof(int));
+        for (int i = 0; i < n_pool; i++) eval_eps[i] = i;
+    }
+    if (episodes > n_pool)
+        die("--episodes %d: %s has only %d%s episodes", episodes, own_data ? run_dir : data_path, n_pool,
+            own_data ? " test" : "");
+    int n_eval = episodes > 0 ? episodes : n_pool;
+    StartPoint *sp;
+    int N;
+    if (select_starts(&ds, eval_eps, n_eval, starts, K, seed, &sp, &N, &err) < 0) die("%s", err.msg);
+    int skipped = 0;
+    for (int i = 0; i < n_eval; i++) skipped += dataset_ep_transitions(&ds, eval_eps[i]) < K;
+
+    // ---- models
+    int B = N < EVAL_BATCH ? N : EVAL_BATCH;
+    Rng rng;
+    rng_seed(&rng, 0);
+    AE ae;
+    Dyn dyn;
+    if (ae_init(&ae, &ac, B, &rng, &err) < 0) die("%s: %s", ae_path, err.msg);
+    if (checkpoint_load(ae_path, &ae.arena, "autoencoder", &ameta, &err) < 0) die("%s", err.msg);
+    dc.max_steps = 1;
+    if (dyn_init(&dyn, &dc, B, &rng, &err) < 0) die("%s: %s", dyn_path, err.msg);
+    if (checkpoint_load(dyn_path, &dyn.arena, "dynamics", &dmeta, &err) < 0) die("%s", err.msg);
+
+    // ---- rollouts and statistics
+    double t_roll = now_seconds();
+    int n_pic = N < EVAL_PICS ? N : EVAL_PICS;
+    RolloutResult rr;
+    rollout_eval(&ae, &dyn, &ds, sp, N, steps, n_steps, n_pic, &rr);
+    t_roll = now_seconds() - t_roll;
+
+    int *eval_ids = xmalloc((size_t)n_eval * sizeof(int));
+    for (int i = 0; i < n_eval; i++) eval_ids[i] = ds.ep_id[eval_eps[i]];
+    int *sp_ids = xmalloc((size_t)N * sizeof(int));
+    for (int i = 0; i < N; i++) sp_ids[i] = ds.ep_id[sp[i].e];
+    EvalReport rep = {
+        .run_dir = run_dir, .run_name = run_name, .dyn_ckpt = dyn_path, .ae_ckpt = ae_path, .config_hash = chash,
+        .data_path = data_path, .C = ds.C, .H = ds.H, .W = ds.W, .split_kind = split_kind,
+        .split_seed = cfg.run.seed, .eval_ids = eval_ids, .n_eval_eps = n_eval, .n_split_eps = n_pool,
+        .skipped_eps = skipped, .seed = seed, .starts = starts, .sp = sp, .sp_ids = sp_ids, .n_starts = N,
+        .steps = steps, .n_steps = n_steps, .rows = report_rows(&rr)};
+    char *md = report_markdown(&rep), *csv = report_csv(&rep), *json = report_json(&rep);
+
+    // ---- results: everything as .part files first, then renamed
+    char out_dir[PATH_MAX];
+    int len = o.out ? snprintf(out_dir, sizeof out_dir, "%s", o.out)
+                    : snprintf(out_dir, sizeof out_dir, "results/%s", run_name);
+    if (len < 0 || (size_t)len >= sizeof out_dir) die("--out %s: path too long", o.out ? o.out : run_name);
+    if (mkdir_p(out_dir) != 0) die("--out %s: cannot create the folder: %s", out_dir, strerror(errno));
+    enum { F_MD, F_CSV, F_JSON, F_ROLL, F_PLOT, F_N };
+    static const char *const names[F_N] = {"eval.md", "eval.csv", "eval.json", "rollouts.png", "eval_plot.png"};
+    char final[F_N][PATH_MAX + 32], part[F_N][PATH_MAX + 48];
+    for (int i = 0; i < F_N; i++) {
+        snprintf(final[i], sizeof final[i], "%s/%s", out_dir, names[i]);
+        snprintf(part[i], sizeof part[i], "%s.part", final[i]);
+    }
+    int ok = write_file_atomic(part[F_MD], md, strlen(md), &err) == 0 &&
+             write_file_atomic(part[F_CSV], csv, strlen(csv), &err) == 0 &&
+             write_file_atomic(part[F_JSON], json, strlen(json), &err) == 0 &&
+             picture_rollouts(part[F_ROLL], rr.pic_truth, rr.pic_pred, n_pic, n_steps, steps, ds.C, ds.H, ds.W,
+                              &err) == 0 &&
+             report_plot(part[F_PLOT], &rep, &err) == 0;
+    for (int i = 0; ok && i < F_N; i++)
+        if (rename(part[i], final[i]) != 0) {
+            err_set(&err, "cannot write %s: %s", final[i], strerror(errno));
+            ok = 0;
+        }
+    if (!ok) {
+        for (int i = 0; i < F_N; i++) unlink(part[i]);
+        die("%s", err.msg);
+    }
+    fputs(md, stdout);
+    fflush(stdout);
+    fprintf(stderr, "eval: %d rollouts of %d steps in %.2fs (%.2fs in all); results in %s/\n", N, K, t_roll,
+            now_seconds() - t_start, out_dir);
+
+    free(md), free(csv), free(json), free(rep.rows);
+    free(eval_ids), free(sp_ids), free(sp), free(eval_eps);
+    rollout_result_free(&rr);
+    ae_free(&ae);
+    dyn_free(&dyn);
+    dataset_free(&ds);
+    return 0;
 }

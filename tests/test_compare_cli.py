@@ -126,9 +126,9 @@ def main():
         Image.fromarray(a[:8, :8]).save(small)
         bad(["--compare", small, small], "8x8 image", "11x11")
         bad(["--compare", pa], "one argument", "usage")
-        r = run()
-        check(r.returncode != 0 and r.stderr.strip() == "eval: rollout evaluation is not built yet",
-              f"plain eval: {r.stderr!r}")
+        # plain eval in a folder without runs/: one line naming the problem
+        r = subprocess.run([EVAL], cwd=tmp, capture_output=True, text=True)
+        check(r.returncode != 0 and r.stderr.count("\n") == 1 and "runs" in r.stderr, f"plain eval: {r.stderr!r}")
         left = sorted(os.listdir(tmp))
         check(not any(n.endswith(".tmp") for n in left), f"no temp files: {left}")
     print(f"{passed} passed, {failed} failed")

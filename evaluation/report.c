@@ -1,0 +1,228 @@
+/*
+ * report.c - ./eval's Markdown table, CSV, JSON and SSIM/L1 plot (see report.h).
+ */
+#include "evaluation/report.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "evaluation/picture.h"
+
+const char *row_name(RowKind k) {
+    static const char *const names[ROW_KINDS] = {"model", "copy", "recon"};
+    CHECK(k >= 0 && k < ROW_KINDS, "row kind %d", (int)k);
+    return names[k];
+}
+
+// ---------------------------------------------------------------- a growing string
+
+typedef struct { char *s; size_t n, cap; } StrBuf;
+
+__attribute__((format(printf, 2, 3))) static void sb_printf(StrBuf *b, const char *fmt, ...) {
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int k = vsnprintf(b->s ? b->s + b->n : NULL, b->s ? b->cap - b->n : 0, fmt, ap);
+        va_end(ap);
+        CHECK(k >= 0, "vsnprintf failed");
+        if (b->s && b->n + (size_t)k < b->cap) { b->n += (size_t)k; return; }
+        size_t cap = b->cap ? b->cap : 1024;
+        while (cap <= b->n + (size_t)k) cap *= 2;
+        b->s = xrealloc(b->s, cap);
+        b->cap = cap;
+        if (b->n == 0) b->s[0] = 0;
+    }
+}
+
+// ---------------------------------------------------------------- rows
+
+RowStats *report_rows(const RolloutResult *r) {
+    RowStats *rows = xmalloc((size_t)r->n_steps * ROW_KINDS * sizeof *rows);
+    for (int j = 0; j < r->n_steps; j++) {
+        const Metrics *src[ROW_KINDS] = {r->model + (size_t)j * r->N, r->copy + (size_t)j * r->N,
+                                         r->recon + (size_t)j * r->N};
+        for (int k = 0; k < ROW_KINDS; k++) {
+            RowStats *s = &rows[j * ROW_KINDS + k];
+            s->l1 = interval95_metric(src[k], r->N, METRIC_L1);
+            s->ssim = interval95_metric(src[k], r->N, METRIC_SSIM);
+            s->psnr = interval95_metric(src[k], r->N, METRIC_PSNR);
+        }
+    }
+    return rows;
+}
+
+// ---------------------------------------------------------------- Markdown
+
+static void md_cell(StrBuf *b, const Interval *iv, int dec) {
+    if (iv->n > 1) sb_printf(b, " %.*f ± %.*f |", dec, iv->mean, dec, iv->half);
+    else sb_printf(b, " %.*f |", dec, iv->mean);
+}
+
+char *report_markdown(const EvalReport *rep) {
+    StrBuf b = {0};
+    sb_printf(&b, "# nemu eval: %s\n\n", rep->run_name);
+    sb_printf(&b, "- run: %s (config hash %016llx)\n", rep->run_dir, (unsigned long long)rep->config_hash);
+    sb_printf(&b, "- models: dynamics %s, autoencoder %s\n", rep->dyn_ckpt, rep->ae_ckpt);
+    sb_printf(&b, "- data: %s, frames %dx%dx%d after preprocessing\n", rep->data_path, rep->H, rep->W, rep->C);
+    if (!strcmp(rep->split_kind, "test"))
+        sb_printf(&b, "- episodes: %d of the run's %d held-out test episodes (split seed %llu)", rep->n_eval_eps,
+                  rep->n_split_eps, (unsigned long long)rep->split_seed);
+    else
+        sb_printf(&b, "- episodes: %d of the %d episodes of another file than the run's data", rep->n_eval_eps,
+                  rep->n_split_eps);
+    if (rep->skipped_eps) sb_printf(&b, "; %d too short for %d steps", rep->skipped_eps, rep->steps[rep->n_steps - 1]);
+    sb_printf(&b, "\n- start points: %d (up to %d per episode, seed %llu), open-loop rollouts of %d steps\n",
+              rep->n_starts, rep->starts, (unsigned long long)rep->seed, rep->steps[rep->n_steps - 1]);
+    sb_printf(&b, "- cells: mean ± half-width of the 95%% Student-t interval over start points; "
+                  "copy = start frame repeated, recon = decode(encode(true frame))\n\n");
+    sb_printf(&b, "| step | row | L1 | SSIM | PSNR (dB) |\n|---:|---|---:|---:|---:|\n");
+    for (int j = 0; j < rep->n_steps; j++)
+        for (int k = 0; k < ROW_KINDS; k++) {
+            const RowStats *s = &rep->rows[j * ROW_KINDS + k];
+            sb_printf(&b, "| %d | %s |", rep->steps[j], row_name((RowKind)k));
+            md_cell(&b, &s->l1, 4);
+            md_cell(&b, &s->ssim, 4);
+            md_cell(&b, &s->psnr, 2);
+            sb_printf(&b, "\n");
+        }
+    return b.s;
+}
+
+// ---------------------------------------------------------------- CSV
+
+static void csv_num(StrBuf *b, double v) {
+    if (isfinite(v)) sb_printf(b, ",%.9g", v);
+    else sb_printf(b, ",");
+}
+
+char *report_csv(const EvalReport *rep) {
+    StrBuf b = {0};
+    sb_printf(&b, "step,row,n");
+    const char *m[3] = {"l1", "ssim", "psnr"};
+    for (int i = 0; i < 3; i++) sb_printf(&b, ",%s_mean,%s_sd,%s_ci95,%s_lo,%s_hi", m[i], m[i], m[i], m[i], m[i]);
+    sb_printf(&b, "\n");
+    for (int j = 0; j < rep->n_steps; j++)
+        for (int k = 0; k < ROW_KINDS; k++) {
+            const RowStats *s = &rep->rows[j * ROW_KINDS + k];
+            sb_printf(&b, "%d,%s,%d", rep->steps[j], row_name((RowKind)k), s->l1.n);
+            const Interval *iv[3] = {&s->l1, &s->ssim, &s->psnr};
+            for (int i = 0; i < 3; i++) {
+                csv_num(&b, iv[i]->mean), csv_num(&b, iv[i]->sd), csv_num(&b, iv[i]->half);
+                csv_num(&b, iv[i]->lo), csv_num(&b, iv[i]->hi);
+            }
+            sb_printf(&b, "\n");
+        }
+    return b.s;
+}
+
+// ---------------------------------------------------------------- JSON
+
+static void json_str(StrBuf *b, const char *s) {
+    sb_printf(b, "\"");
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') sb_printf(b, "\\%c", *p);
+        else if (*p < 0x20) sb_printf(b, "\\u%04x", *p);
+        else sb_printf(b, "%c", *p);
+    }
+    sb_printf(b, "\"");
+}
+
+static void json_num(StrBuf *b, double v) {
+    if (isfinite(v)) sb_printf(b, "%.9g", v);
+    else sb_printf(b, "null");
+}
+
+static void json_interval(StrBuf *b, const char *name, const Interval *iv) {
+    sb_printf(b, "\"%s\": {\"mean\": ", name);
+    json_num(b, iv->mean);
+    sb_printf(b, ", \"sd\": ");
+    json_num(b, iv->sd);
+    sb_printf(b, ", \"ci95\": ");
+    json_num(b, iv->half);
+    sb_printf(b, ", \"lo\": ");
+    json_num(b, iv->lo);
+    sb_printf(b, ", \"hi\": ");
+    json_num(b, iv->hi);
+    sb_printf(b, "}");
+}
+
+char *report_json(const EvalReport *rep) {
+    StrBuf b = {0};
+    sb_printf(&b, "{\n  \"format\": \"nemu-eval\",\n  \"version\": 1,\n  \"run\": ");
+    json_str(&b, rep->run_dir);
+    sb_printf(&b, ",\n  \"run_name\": ");
+    json_str(&b, rep->run_name);
+    sb_printf(&b, ",\n  \"config_hash\": \"%016llx\",\n  \"dynamics_checkpoint\": ", (unsigned long long)rep->config_hash);
+    json_str(&b, rep->dyn_ckpt);
+    sb_printf(&b, ",\n  \"autoencoder_checkpoint\": ");
+    json_str(&b, rep->ae_ckpt);
+    sb_printf(&b, ",\n  \"data\": ");
+    json_str(&b, rep->data_path);
+    sb_printf(&b, ",\n  \"frame\": {\"channels\": %d, \"height\": %d, \"width\": %d}", rep->C, rep->H, rep->W);
+    sb_printf(&b, ",\n  \"split\": {\"kind\": \"%s\", \"seed\": %llu, \"episodes_in_split\": %d, \"evaluated_ids\": [",
+              rep->split_kind, (unsigned long long)rep->split_seed, rep->n_split_eps);
+    for (int i = 0; i < rep->n_eval_eps; i++) sb_printf(&b, "%s%d", i ? ", " : "", rep->eval_ids[i]);
+    sb_printf(&b, "], \"too_short\": %d}", rep->skipped_eps);
+    sb_printf(&b, ",\n  \"seed\": %llu,\n  \"steps\": [", (unsigned long long)rep->seed);
+    for (int j = 0; j < rep->n_steps; j++) sb_printf(&b, "%s%d", j ? ", " : "", rep->steps[j]);
+    sb_printf(&b, "],\n  \"starts_per_episode\": %d,\n  \"n_starts\": %d,\n  \"start_points\": [", rep->starts,
+              rep->n_starts);
+    for (int i = 0; i < rep->n_starts; i++)
+        sb_printf(&b, "%s[%d, %d]", i ? ", " : "", rep->sp_ids[i], rep->sp[i].t);
+    sb_printf(&b, "],\n  \"interval\": \"95%% Student-t over start points: mean +- t(0.975, n-1) * sd / sqrt(n)\",\n"
+                  "  \"rows\": [\n");
+    for (int j = 0; j < rep->n_steps; j++)
+        for (int k = 0; k < ROW_KINDS; k++) {
+            const RowStats *s = &rep->rows[j * ROW_KINDS + k];
+            sb_printf(&b, "    {\"step\": %d, \"row\": \"%s\", \"n\": %d, ", rep->steps[j], row_name((RowKind)k), s->l1.n);
+            json_interval(&b, "l1", &s->l1);
+            sb_printf(&b, ", ");
+            json_interval(&b, "ssim", &s->ssim);
+            sb_printf(&b, ", ");
+            json_interval(&b, "psnr", &s->psnr);
+            sb_printf(&b, "}%s\n", j == rep->n_steps - 1 && k == ROW_KINDS - 1 ? "" : ",");
+        }
+    sb_printf(&b, "  ]\n}\n");
+    return b.s;
+}
+
+// ---------------------------------------------------------------- plot
+
+int report_plot(const char *path, const EvalReport *rep, Err *err) {
+    const int n = rep->n_steps;
+    double *x = xmalloc((size_t)n * sizeof(double));
+    double *y = xmalloc((size_t)2 * ROW_KINDS * n * sizeof(double));   // [metric][kind][step]
+    for (int j = 0; j < n; j++) x[j] = rep->steps[j];
+    for (int k = 0; k < ROW_KINDS; k++)
+        for (int j = 0; j < n; j++) {
+            y[(0 * ROW_KINDS + k) * n + j] = rep->rows[j * ROW_KINDS + k].ssim.mean;
+            y[(1 * ROW_KINDS + k) * n + j] = rep->rows[j * ROW_KINDS + k].l1.mean;
+        }
+    Canvas part[2];
+    const char *ylab[2] = {"SSIM", "L1"};
+    char title[2][320];
+    snprintf(title[0], sizeof title[0], "%s: SSIM against rollout step", rep->run_name);
+    snprintf(title[1], sizeof title[1], "%s: L1 against rollout step", rep->run_name);
+    for (int m = 0; m < 2; m++) {
+        PlotSeries s[ROW_KINDS];
+        for (int k = 0; k < ROW_KINDS; k++)
+            s[k] = (PlotSeries){row_name((RowKind)k), x, y + (size_t)(m * ROW_KINDS + k) * n, n};
+        PlotSpec p = {.title = title[m], .xlabel = "step", .ylabel = ylab[m], .width = 640, .height = 400};
+        plot_lines(&part[m], &p, s, ROW_KINDS);
+    }
+    int w = part[0].w > part[1].w ? part[0].w : part[1].w;
+    Canvas cv;
+    canvas_init(&cv, w, part[0].h + part[1].h, RGB_WHITE);
+    for (int m = 0, y0 = 0; m < 2; y0 += part[m].h, m++)
+        for (int r = 0; r < part[m].h; r++)
+            memcpy(cv.px + ((size_t)(y0 + r) * cv.w) * 3, part[m].px + (size_t)r * part[m].w * 3, (size_t)part[m].w * 3);
+    int rc = canvas_write_png(&cv, path, err);
+    canvas_free(&cv);
+    canvas_free(&part[0]);
+    canvas_free(&part[1]);
+    free(x);
+    free(y);
+    return rc;
+}

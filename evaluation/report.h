@@ -1,0 +1,58 @@
+/*
+ * report.h - the result files of ./eval (SPEC.md section 6) built from a RolloutResult:
+ *
+ *   report_markdown  a short provenance list and the table | step | row | L1 | SSIM | PSNR |,
+ *                    three rows (model, copy, recon) per requested step, each cell
+ *                    "mean ± half-width of the 95% Student-t interval" over start points
+ *                    (printed on stdout and saved as eval.md)
+ *   report_csv       step,row,n,{l1,ssim,psnr}_{mean,sd,ci95,lo,hi}  one line per table row
+ *   report_json      everything machine-readable: run, checkpoints, config hash, data file,
+ *                    split, seed, steps, start points, per-row statistics (NaN -> null)
+ *   report_plot      SSIM (top) and L1 (bottom) against step for model, copy and recon
+ * The text builders return malloc'ed NUL-terminated strings; nothing here touches the disk
+ * except report_plot (atomic PNG write).
+ */
+#ifndef NEMU_REPORT_H
+#define NEMU_REPORT_H
+
+#include <stdint.h>
+#include "evaluation/rollout.h"
+#include "nn/util.h"
+
+typedef enum { ROW_MODEL, ROW_COPY, ROW_RECON, ROW_KINDS } RowKind;
+const char *row_name(RowKind k);   // "model", "copy", "recon"
+
+typedef struct { Interval l1, ssim, psnr; } RowStats;
+
+typedef struct {
+    // provenance (strings are borrowed)
+    const char *run_dir, *run_name;   // runs/<name>, <name>
+    const char *dyn_ckpt, *ae_ckpt;
+    uint64_t config_hash;             // config_hash() of the run's config.ini
+    const char *data_path;
+    int C, H, W;                      // frames after preprocessing
+    const char *split_kind;           // "test" (the run's held-out episodes) or "all" (--data: another file)
+    uint64_t split_seed;              // run.seed that made the split
+    const int *eval_ids;              // file ids (the i of /episode_<i>) of the episodes evaluated
+    int n_eval_eps;
+    int n_split_eps;                  // episodes in the split's test list (or all of the file)
+    int skipped_eps;                  // evaluated episodes too short for the longest step
+    uint64_t seed;                    // start-point seed
+    int starts;                       // start points per episode asked for
+    const StartPoint *sp;             // [n_starts] (e = episode index)
+    const int *sp_ids;                // [n_starts] file id of each start's episode
+    int n_starts;
+    const int *steps;
+    int n_steps;
+    RowStats *rows;                   // [n_steps][ROW_KINDS]
+} EvalReport;
+
+// rows[j * ROW_KINDS + k] from a RolloutResult (malloc'ed; free()).
+RowStats *report_rows(const RolloutResult *r);
+
+char *report_markdown(const EvalReport *rep);
+char *report_csv(const EvalReport *rep);
+char *report_json(const EvalReport *rep);
+int report_plot(const char *path, const EvalReport *rep, Err *err);
+
+#endif

@@ -1,0 +1,221 @@
+/*
+ * rollout.c - seeded start points, Student-t intervals and the batched open-loop rollouts
+ * of ./eval (see rollout.h).
+ */
+#include "evaluation/rollout.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+// ---------------------------------------------------------------- start points
+
+static int cmp_int(const void *a, const void *b) {
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+int select_starts(const Dataset *d, const int *episodes, int n_episodes, int starts, int max_step,
+                  uint64_t seed, StartPoint **out, int *n_out, Err *err) {
+    *out = NULL;
+    *n_out = 0;
+    if (starts < 1) return err_set(err, "expected at least 1 start point per episode, found %d", starts);
+    if (max_step < 1) return err_set(err, "expected a rollout of at least 1 step, found %d", max_step);
+    if (n_episodes < 1) return err_set(err, "%s: no episodes to evaluate", d->path);
+    size_t cap = (size_t)n_episodes * (size_t)starts;
+    StartPoint *sp = xmalloc(cap * sizeof *sp);
+    int n = 0, longest = -1;
+    for (int i = 0; i < n_episodes; i++) {
+        int e = episodes[i];
+        CHECK(e >= 0 && e < d->n_episodes, "episode index %d of %d", e, d->n_episodes);
+        if (longest < 0 || dataset_ep_frames(d, e) > dataset_ep_frames(d, longest)) longest = e;
+        int64_t P = dataset_ep_transitions(d, e) - max_step + 1;   // valid t: 0..P-1
+        if (P <= 0) continue;
+        int take = P < starts ? (int)P : starts;
+        int *pos = xmalloc((size_t)P * sizeof(int));
+        for (int64_t k = 0; k < P; k++) pos[k] = (int)k;
+        Rng rng;
+        rng_seed(&rng, seed ^ (0x9e3779b97f4a7c15ull * (uint64_t)(e + 1)));
+        // partial Fisher-Yates: the first `take` entries become a uniform random subset
+        for (int k = 0; k < take && take < P; k++) {
+            int j = k + (int)rng_below(&rng, (uint32_t)(P - k));
+            int tmp = pos[k];
+            pos[k] = pos[j], pos[j] = tmp;
+        }
+        qsort(pos, (size_t)take, sizeof(int), cmp_int);
+        for (int k = 0; k < take; k++) sp[n++] = (StartPoint){e, pos[k]};
+        free(pos);
+    }
+    if (n == 0) {
+        free(sp);
+        return err_set(err, "rollouts of %d steps need episodes of at least %d frames, but the longest of the %d "
+                       "episodes evaluated (/episode_%d of %s) has %lld frames: use steps of at most %lld",
+                       max_step, max_step + 1, n_episodes, d->ep_id[longest], d->path,
+                       (long long)dataset_ep_frames(d, longest), (long long)dataset_ep_transitions(d, longest));
+    }
+    *out = sp;
+    *n_out = n;
+    return 0;
+}
+
+// ---------------------------------------------------------------- Student t
+
+// Continued fraction of the incomplete beta function (modified Lentz), for x < (a+1)/(a+b+2).
+static double beta_cf(double a, double b, double x) {
+    const double tiny = 1e-300, eps = 1e-15;
+    double qab = a + b, qap = a + 1, qam = a - 1;
+    double c = 1, dd = 1 - qab * x / qap;
+    if (fabs(dd) < tiny) dd = tiny;
+    dd = 1 / dd;
+    double h = dd;
+    for (int m = 1; m <= 500; m++) {
+        int m2 = 2 * m;
+        double aa = m * (b - m) * x / ((qam + m2) * (a + m2));
+        dd = 1 + aa * dd;
+        if (fabs(dd) < tiny) dd = tiny;
+        c = 1 + aa / c;
+        if (fabs(c) < tiny) c = tiny;
+        dd = 1 / dd;
+        h *= dd * c;
+        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
+        dd = 1 + aa * dd;
+        if (fabs(dd) < tiny) dd = tiny;
+        c = 1 + aa / c;
+        if (fabs(c) < tiny) c = tiny;
+        dd = 1 / dd;
+        double del = dd * c;
+        h *= del;
+        if (fabs(del - 1) < eps) break;
+    }
+    return h;
+}
+
+// Regularised incomplete beta I_x(a, b).
+static double beta_inc(double a, double b, double x) {
+    if (x <= 0) return 0;
+    if (x >= 1) return 1;
+    double lbt = lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(x) + b * log1p(-x);
+    double bt = exp(lbt);
+    if (x < (a + 1) / (a + b + 2)) return bt * beta_cf(a, b, x) / a;
+    return 1 - bt * beta_cf(b, a, 1 - x) / b;
+}
+
+double student_t_cdf(double t, int df) {
+    double v = df;
+    double tail = 0.5 * beta_inc(v / 2, 0.5, v / (v + t * t));   // P(T > |t|)
+    return t >= 0 ? 1 - tail : tail;
+}
+
+double student_t_quantile(double p, int df) {
+    CHECK(p > 0 && p < 1 && df >= 1, "student_t_quantile(%g, %d)", p, df);
+    if (p == 0.5) return 0;
+    if (p < 0.5) return -student_t_quantile(1 - p, df);
+    double lo = 0, hi = 1;
+    while (student_t_cdf(hi, df) < p && hi < 1e12) hi *= 2;
+    for (int i = 0; i < 200 && hi - lo > 1e-12 * (1 + hi); i++) {
+        double mid = 0.5 * (lo + hi);
+        if (student_t_cdf(mid, df) < p) lo = mid;
+        else hi = mid;
+    }
+    return 0.5 * (lo + hi);
+}
+
+Interval interval95(const double *x, int n) {
+    Interval iv = {.n = n, .mean = NAN, .sd = NAN, .half = NAN, .lo = NAN, .hi = NAN};
+    if (n < 1) return iv;
+    double s = 0;
+    for (int i = 0; i < n; i++) s += x[i];
+    iv.mean = s / n;
+    double ss = 0;
+    for (int i = 0; i < n; i++) ss += (x[i] - iv.mean) * (x[i] - iv.mean);
+    iv.sd = n > 1 ? sqrt(ss / (n - 1)) : 0;
+    if (n > 1) {
+        iv.half = student_t_quantile(0.975, n - 1) * iv.sd / sqrt((double)n);
+        iv.lo = iv.mean - iv.half;
+        iv.hi = iv.mean + iv.half;
+    }
+    return iv;
+}
+
+Interval interval95_metric(const Metrics *m, int n, MetricKind kind) {
+    double *x = xmalloc((size_t)(n > 0 ? n : 1) * sizeof(double));
+    for (int i = 0; i < n; i++)
+        x[i] = kind == METRIC_L1 ? m[i].l1 : kind == METRIC_SSIM ? m[i].ssim : m[i].psnr;
+    Interval iv = interval95(x, n);
+    free(x);
+    return iv;
+}
+
+// ---------------------------------------------------------------- rollouts
+
+void rollout_eval(AE *ae, Dyn *dyn, const Dataset *d, const StartPoint *sp, int N, const int *steps,
+                  int n_steps, int n_pic, RolloutResult *r) {
+    CHECK(N >= 1 && n_steps >= 1 && n_pic >= 0 && n_pic <= N, "N %d n_steps %d n_pic %d", N, n_steps, n_pic);
+    CHECK(ae->cfg.C == d->C && ae->cfg.H == d->H && ae->cfg.W == d->W, "autoencoder does not fit the data");
+    CHECK(dyn->cfg.latent_dim == ae->cfg.latent_dim && dyn->cfg.n_actions == d->A, "dynamics does not fit");
+    for (int j = 0; j < n_steps; j++) CHECK(steps[j] >= 1 && (j == 0 || steps[j] > steps[j - 1]), "steps");
+    const int C = d->C, H = d->H, W = d->W, Z = ae->cfg.latent_dim, A = d->A;
+    const size_t F = (size_t)C * H * W;
+    const int K = steps[n_steps - 1];
+    const int B = ae->max_B < dyn->max_B ? ae->max_B : dyn->max_B;
+
+    memset(r, 0, sizeof *r);
+    r->N = N, r->n_steps = n_steps, r->C = C, r->H = H, r->W = W, r->n_pic = n_pic;
+    r->model = xmalloc((size_t)n_steps * N * sizeof(Metrics));
+    r->copy = xmalloc((size_t)n_steps * N * sizeof(Metrics));
+    r->recon = xmalloc((size_t)n_steps * N * sizeof(Metrics));
+    r->pic_idx = xmalloc((size_t)(n_pic > 0 ? n_pic : 1) * sizeof(int));
+    r->pic_truth = xmalloc_floats((size_t)n_pic * n_steps * F);
+    r->pic_pred = xmalloc_floats((size_t)n_pic * n_steps * F);
+    int *slot = xmalloc((size_t)N * sizeof(int));   // start index -> picture row, or -1
+    for (int i = 0; i < N; i++) slot[i] = -1;
+    for (int p = 0; p < n_pic; p++) {   // an even spread over the start list (distinct as n_pic <= N)
+        r->pic_idx[p] = (int)((int64_t)p * N / n_pic);
+        slot[r->pic_idx[p]] = p;
+    }
+
+    float *x0 = xmalloc_floats((size_t)B * F);      // [B,C,H,W] start frames
+    float *truth = xmalloc_floats((size_t)B * F);   // [B,C,H,W] frames t+k
+    float *pred = xmalloc_floats((size_t)B * F);    // [B,C,H,W] decode(z_k)
+    float *rec = xmalloc_floats((size_t)B * F);     // [B,C,H,W] decode(encode(truth))
+    float *z = xmalloc_floats((size_t)B * Z);       // [B,Z] rollout state
+    float *zr = xmalloc_floats((size_t)B * Z);      // [B,Z] encode(truth)
+    float *a = xmalloc_floats((size_t)B * A);       // [B,A] actions of one step
+
+    for (int base = 0; base < N; base += B) {
+        int n = N - base < B ? N - base : B;
+        for (int i = 0; i < n; i++) dataset_frame(d, sp[base + i].e, sp[base + i].t, x0 + i * F);
+        ae_encode(ae, x0, n, z);
+        int j = 0;   // next requested step
+        for (int k = 1; k <= K; k++) {
+            for (int i = 0; i < n; i++) dataset_action(d, sp[base + i].e, sp[base + i].t + k - 1, a + (size_t)i * A);
+            dyn_forward_step(dyn, 0, z, a, n);
+            memcpy(z, dyn_znext(dyn, 0), (size_t)n * Z * sizeof(float));
+            if (k != steps[j]) continue;
+            for (int i = 0; i < n; i++) dataset_frame(d, sp[base + i].e, sp[base + i].t + k, truth + i * F);
+            ae_decode(ae, z, n, pred);
+            ae_encode(ae, truth, n, zr);
+            ae_decode(ae, zr, n, rec);
+            size_t off = (size_t)j * N + base;
+            metrics_batch(pred, truth, n, C, H, W, r->model + off);
+            metrics_batch(x0, truth, n, C, H, W, r->copy + off);
+            metrics_batch(rec, truth, n, C, H, W, r->recon + off);
+            for (int i = 0; i < n; i++) {
+                int p = slot[base + i];
+                if (p < 0) continue;
+                size_t o = ((size_t)p * n_steps + j) * F;
+                memcpy(r->pic_truth + o, truth + i * F, F * sizeof(float));
+                memcpy(r->pic_pred + o, pred + i * F, F * sizeof(float));
+            }
+            j++;
+        }
+    }
+    free(slot);
+    free(x0), free(truth), free(pred), free(rec), free(z), free(zr), free(a);
+}
+
+void rollout_result_free(RolloutResult *r) {
+    free(r->model), free(r->copy), free(r->recon);
+    free(r->pic_idx), free(r->pic_truth), free(r->pic_pred);
+    memset(r, 0, sizeof *r);
+}

@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+"""test_eval_cli.py - `./eval` rollout evaluation end to end.
+
+In a temp dir (the cwd of every command, so runs/ and results/ land there): records a tiny
+Tetris dataset with $NEMU_BIN/gen, trains a tiny stage=both run with $NEMU_BIN/train (32x32
+RGB, latent 8, base 4 channels, 1 epoch each, 2 test episodes), then checks:
+  - ./eval with no options finds the run, prints the Markdown table, writes eval.md (= stdout),
+    eval.csv, eval.json (parses; run, config hash, data, split, seed, steps, rows), rollouts.png
+    and eval_plot.png; the [eval] section of the run's config gives the defaults
+  - the same command twice prints the same table; another --seed other start points
+  - --out DIR, --episodes, --starts; --data with another file (all its episodes)
+  - bad input: one line on stderr, non-zero exit, nothing on stdout, old results untouched:
+    steps longer than every test episode, a run folder without dyn_best.h5, no runs at all,
+    a --data file whose frames cannot become the run's (grey file, RGB run; needs h5py),
+    temperature/samples for a deterministic model, bad option values
+Only the standard library is needed (h5py for the one --data check).
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.environ.get("NEMU_ROOT", os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.environ.get("NEMU_BIN", os.path.join(ROOT, "build/release/bin"))
+passed = failed = 0
+
+
+def check(cond, msg):
+    global passed, failed
+    if cond:
+        passed += 1
+    else:
+        failed += 1
+        print("FAIL", msg)
+
+
+def run(prog, *args, cwd):
+    return subprocess.run([os.path.join(BIN, prog), *map(str, args)], capture_output=True, text=True,
+                          timeout=300, cwd=cwd)
+
+
+def table(out):
+    return [l for l in out.splitlines() if l.startswith("|")]
+
+
+def bad(r, what, words=()):
+    lines = r.stderr.strip().splitlines()
+    ok = r.returncode != 0 and len(lines) == 1 and r.stdout == "" and all(w in r.stderr for w in words)
+    check(ok, f"{what}: expected one error line containing {list(words)}, got rc {r.returncode}, "
+              f"stderr {r.stderr!r}, stdout {r.stdout[:200]!r}")
+
+
+CONFIG = """[run]
+name = {name}
+seed = 7
+threads = 1
+[data]
+path = {data}
+generate = none
+height = 32
+width = 32
+channels = 3
+test_episodes = 2
+[model]
+latent_dim = 8
+base_channels = 4
+[train]
+stage = both
+epochs = 1
+batch_size = 16
+[eval]
+steps = 1,5,10,30
+starts = 3
+"""
+
+
+def main():
+    for prog in ("gen", "train", "eval"):
+        if not os.access(os.path.join(BIN, prog), os.X_OK):
+            print(f"skipping: {BIN}/{prog} not built")
+            print("0 passed, 0 failed")
+            return 0
+    tmp = tempfile.mkdtemp(prefix="nemu_eval_")
+    try:
+        body(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+def body(tmp):
+    data = os.path.join(tmp, "d.h5")
+    r = run("gen", "tetris", "--episodes", 6, "--steps", 40, "--seed", 3, "--out", data, cwd=tmp)
+    check(r.returncode == 0, f"gen: {r.stderr}")
+    name = f"evaltest_{os.getpid()}"
+    with open(os.path.join(tmp, "tiny.ini"), "w") as f:
+        f.write(CONFIG.format(name=name, data=data))
+
+    # no runs at all
+    bad(run("eval", cwd=tmp), "no runs/ folder", ["runs/"])
+    r = run("train", "tiny.ini", cwd=tmp)
+    check(r.returncode == 0, f"train: {r.stdout[-500:]} {r.stderr}")
+    if r.returncode != 0:
+        return
+    rundir = os.path.join("runs", name)
+    results = os.path.join(tmp, "results", name)
+
+    # the default run, the [eval] section's defaults
+    r1 = run("eval", cwd=tmp)
+    check(r1.returncode == 0, f"eval: {r1.stderr}")
+    t1 = table(r1.stdout)
+    check(len(t1) == 2 + 4 * 3, f"table has header + 12 rows: {len(t1)}")
+    check(any(l.startswith("| 30 | recon |") for l in t1), "row '| 30 | recon |'")
+    files = ["eval.md", "eval.csv", "eval.json", "rollouts.png", "eval_plot.png"]
+    for fn in files:
+        check(os.path.isfile(os.path.join(results, fn)), f"{fn} written")
+    check(not [f for f in os.listdir(results) if f.endswith(".part") or f.endswith(".tmp")], "no temp files left")
+    for fn in ("rollouts.png", "eval_plot.png"):
+        with open(os.path.join(results, fn), "rb") as f:
+            check(f.read(8) == b"\x89PNG\r\n\x1a\n", f"{fn} is a PNG")
+    with open(os.path.join(results, "eval.md")) as f:
+        check(f.read() == r1.stdout, "eval.md = stdout")
+    with open(os.path.join(results, "eval.json")) as f:
+        js = json.load(f)
+    check(js["run"] == rundir and js["run_name"] == name, f"json run {js['run']}")
+    check(len(js["config_hash"]) == 16 and js["data"] == data, "json config hash and data")
+    check(js["steps"] == [1, 5, 10, 30] and js["seed"] == 7 and js["starts_per_episode"] == 3, "json settings")
+    check(js["split"]["kind"] == "test" and len(js["split"]["evaluated_ids"]) == 2, f"json split {js['split']}")
+    with open(os.path.join(tmp, rundir, "split.txt")) as f:
+        test_ids = [int(x) for l in f if l.startswith("test:") for x in l.split()[1:]]
+    check(sorted(js["split"]["evaluated_ids"]) == sorted(test_ids), "evaluated episodes = split.txt test")
+    check(all(sp[0] in test_ids and 0 <= sp[1] <= 40 - 30 for sp in js["start_points"]), "start points in test eps")
+    check(js["n_starts"] == 6 and len(js["rows"]) == 12, f"json rows {len(js['rows'])}")
+    row = js["rows"][1]
+    check(row["row"] == "copy" and row["n"] == 6 and row["ssim"]["lo"] <= row["ssim"]["mean"] <= row["ssim"]["hi"],
+          f"json row {row}")
+    with open(os.path.join(results, "eval.csv")) as f:
+        csv = f.read().splitlines()
+    check(len(csv) == 13 and csv[0].startswith("step,row,n,l1_mean"), "csv lines")
+
+    # seeded: same table twice; another seed, other start points
+    r2 = run("eval", cwd=tmp)
+    check(r2.returncode == 0 and table(r2.stdout) == t1, "same command, same table")
+    r3 = run("eval", "--seed", 99, "--out", "other", cwd=tmp)
+    check(r3.returncode == 0, f"eval --seed: {r3.stderr}")
+    with open(os.path.join(tmp, "other", "eval.json")) as f:
+        js3 = json.load(f)
+    check(js3["start_points"] != js["start_points"] and js3["seed"] == 99, "another seed, other start points")
+    check(table(r3.stdout) != t1, "another seed, another table")
+    for fn in files:
+        check(os.path.isfile(os.path.join(tmp, "other", fn)), f"--out: {fn}")
+
+    # options
+    r = run("eval", "--run", rundir, "--steps", "2,7", "--episodes", 1, "--starts", 2, "--out", "o2", cwd=tmp)
+    check(r.returncode == 0 and len(table(r.stdout)) == 2 + 6, f"--steps/--episodes/--starts: {r.stderr}")
+    if r.returncode == 0:
+        with open(os.path.join(tmp, "o2", "eval.json")) as f:
+            j = json.load(f)
+        check(j["n_starts"] == 2 and len(j["split"]["evaluated_ids"]) == 1 and j["steps"] == [2, 7], "option values")
+    other = os.path.join(tmp, "e.h5")
+    run("gen", "tetris", "--episodes", 3, "--steps", 20, "--seed", 11, "--out", other, cwd=tmp)
+    r = run("eval", "--data", other, "--steps", "1,5", "--out", "o3", cwd=tmp)
+    check(r.returncode == 0, f"--data another file: {r.stderr}")
+    if r.returncode == 0:
+        with open(os.path.join(tmp, "o3", "eval.json")) as f:
+            j = json.load(f)
+        check(j["split"]["kind"] == "all" and len(j["split"]["evaluated_ids"]) == 3 and j["data"] == other,
+              f"--data: all episodes of the other file {j['split']}")
+
+    # bad input: one line, non-zero, old results untouched
+    with open(os.path.join(results, "eval.json")) as f:
+        before = f.read()
+    bad(run("eval", "--steps", "1,50", cwd=tmp), "steps longer than every test episode", ["longest", "41 frames"])
+    bad(run("eval", "--steps", "1,5,100", cwd=tmp), "steps 100", ["longest"])
+    noddyn = os.path.join(tmp, "runs", "aeonly")
+    shutil.copytree(os.path.join(tmp, rundir), noddyn)
+    for fn in os.listdir(noddyn):
+        if fn.startswith("dyn_"):
+            os.remove(os.path.join(noddyn, fn))
+    bad(run("eval", "--run", "runs/aeonly", cwd=tmp), "run without dynamics checkpoint", ["dyn_best.h5"])
+    r = run("eval", cwd=tmp)   # the default still finds the run that has one
+    check(r.returncode == 0 and table(r.stdout) == t1, "default run skips runs without dyn_best.h5")
+    os.makedirs(os.path.join(tmp, "empty", "runs", "a"))
+    bad(run("eval", cwd=os.path.join(tmp, "empty")), "no dynamics run", ["dyn_best.h5"])
+    bad(run("eval", "--run", "runs/nothere", cwd=tmp), "missing run folder", ["nothere"])
+    bad(run("eval", "--temperature", 0.5, cwd=tmp), "temperature on a deterministic model", ["deterministic"])
+    bad(run("eval", "--samples", 3, cwd=tmp), "samples on a deterministic model", ["deterministic"])
+    bad(run("eval", "--steps", "5,1", cwd=tmp), "steps not increasing", ["--steps"])
+    bad(run("eval", "--steps", "0", cwd=tmp), "step 0", ["--steps"])
+    bad(run("eval", "--steps", "1,x", cwd=tmp), "steps garbage", ["--steps"])
+    bad(run("eval", "--starts", 0, cwd=tmp), "starts 0", ["--starts"])
+    bad(run("eval", "--episodes", 5, cwd=tmp), "more episodes than held out", ["--episodes"])
+    bad(run("eval", "--seed", "-1", cwd=tmp), "negative seed", ["--seed"])
+    bad(run("eval", "--bogus", cwd=tmp), "unknown option", ["--bogus"])
+    bad(run("eval", "--run", cwd=tmp), "option without value", ["--run"])
+    bad(run("eval", "--data", os.path.join(tmp, "missing.h5"), cwd=tmp), "missing data file", ["missing.h5"])
+    try:
+        import h5py
+        import numpy as np
+    except ImportError:
+        h5py = None
+    if h5py is not None:
+        grey = os.path.join(tmp, "grey.h5")
+        with h5py.File(grey, "w") as f:
+            f.attrs["total_episodes"] = 1
+            f.attrs["total_steps"] = 12
+            g = f.create_group("episode_0")
+            g["observations"] = np.random.default_rng(0).integers(0, 255, (13, 32, 32, 1), dtype=np.uint8)
+            g["actions"] = np.zeros((12, 8), dtype=np.uint8)
+        bad(run("eval", "--data", grey, "--steps", 1, cwd=tmp), "grey data for an RGB run", ["grey.h5"])
+    with open(os.path.join(results, "eval.json")) as f:
+        check(f.read() == before, "failed runs left the old results alone")
+    check(not [f for f in os.listdir(results) if not f in files], f"only result files in {results}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
