@@ -1,4 +1,10 @@
-/* gemm.c - see gemm.h. */
+/*
+ * gemm.c - see gemm.h. The gemm() seam over OpenBLAS (or a naive loop), and BLAS start-up:
+ * blas_init() makes sure OpenBLAS runs the kernels this CPU supports (re-exec once with
+ * OPENBLAS_CORETYPE set when Debian's build picked a lesser core) and blas_set_threads()
+ * sets BLAS's own thread count without touching OpenMP's, whichever OpenBLAS variant
+ * (pthread, openmp, serial) the system's libopenblas.so.0 is.
+ */
 #include "nn/gemm.h"
 #include "nn/util.h"
 
@@ -12,6 +18,10 @@
 // OpenBLAS extensions, declared here so we do not depend on which cblas.h is installed.
 char *openblas_get_corename(void);
 void openblas_set_num_threads(int n);
+int openblas_get_parallel(void);   // 0 serial, 1 pthreads, 2 OpenMP
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #endif
 
 void gemm_naive(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
@@ -41,32 +51,64 @@ void gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int 
 }
 
 #ifndef NO_BLAS
-// The OpenBLAS core name this CPU should get, from cpuid; NULL if we have no opinion.
-static const char *wanted_core(void) {
+// The OpenBLAS core this CPU should get, from cpuid, and the names OpenBLAS 0.3.x gives to
+// cores with the same (or better) single-precision kernels; NULL if we have no opinion.
+// E.g. AMD Zen 4 is detected as "Cooperlake": SkylakeX's AVX-512 kernels plus bf16.
+static const char *wanted_core(const char *const **same) {
 #if defined(__x86_64__) && defined(__GNUC__)
+    static const char *const avx512[] = {"SkylakeX", "Cooperlake", "SapphireRapids", NULL};
+    static const char *const avx2[] = {"Haswell", "Zen", "SkylakeX", "Cooperlake",
+                                       "SapphireRapids", NULL};
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")) {
+        *same = avx512;
         return "SkylakeX";
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
+    }
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        *same = avx2;
+        return "Haswell";
+    }
 #endif
+    (void)same;
     return NULL;
 }
 #endif
 
+// Settings that must be in the environment before the libraries load (OpenBLAS reads
+// OPENBLAS_CORETYPE, libgomp OMP_WAIT_POLICY at load time), so blas_init() re-execs the
+// program once, argv unchanged, when one is missing:
+//  - OPENBLAS_CORETYPE, when the core OpenBLAS chose is below what cpuid says (Debian's
+//    0.3.21 takes some AVX-512 Xeons for "Prescott": 65 instead of ~320 GFLOP/s);
+//  - OMP_WAIT_POLICY=PASSIVE, when OpenBLAS is the pthread variant: its own thread pool and
+//    libgomp's would otherwise spin against each other on few cores (bench/README.md).
+// NEMU_BLAS_REEXEC marks the second start and stops any further exec; set it (or the two
+// variables) by hand to run without the re-exec, e.g. under valgrind.
 void blas_init(int argc, char **argv) {
     (void)argc;
 #ifndef NO_BLAS
-    const char *want = wanted_core();
-    if (!want || getenv("OPENBLAS_CORETYPE") || getenv("NEMU_BLAS_REEXEC")) return;
+    if (getenv("NEMU_BLAS_REEXEC")) return;
+    const char *const *same = NULL;
+    const char *want = wanted_core(&same);
     const char *have = openblas_get_corename();
-    if (have && strcasecmp(have, want) == 0) return;
-    // Kernels are chosen at load time: set the variable and start over once.
-    setenv("OPENBLAS_CORETYPE", want, 1);
+    int fix_core = want && !getenv("OPENBLAS_CORETYPE");
+    for (int i = 0; fix_core && have && same[i]; i++)
+        if (strcasecmp(have, same[i]) == 0) fix_core = 0;
+    int fix_wait = 0;
+#ifdef _OPENMP
+    fix_wait = openblas_get_parallel() == 1 && !getenv("OMP_WAIT_POLICY") &&
+               !getenv("GOMP_SPINCOUNT");
+#endif
+    if (!fix_core && !fix_wait) return;
+    if (fix_core) setenv("OPENBLAS_CORETYPE", want, 1);
+    if (fix_wait) setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
     setenv("NEMU_BLAS_REEXEC", "1", 1);
+    fflush(NULL);
+    // /proc/self/exe is this binary even when argv[0] is not a path; argv is passed as is.
     execv("/proc/self/exe", argv);
-    // If exec fails we carry on with the slow kernels rather than stop the user.
-    warn("could not re-exec to select OpenBLAS core %s; running on %s", want, have ? have : "?");
+    // If exec fails we carry on with the slow settings rather than stop the user.
+    warn("could not re-exec to set OPENBLAS_CORETYPE=%s / OMP_WAIT_POLICY; running on %s",
+         want ? want : "-", have ? have : "?");
 #else
     (void)argv;
 #endif
@@ -83,7 +125,16 @@ const char *blas_core(void) {
 
 void blas_set_threads(int n) {
 #ifndef NO_BLAS
+    // In the OpenMP build of OpenBLAS, openblas_set_num_threads() is omp_set_num_threads():
+    // it would also shrink every later `omp parallel` of ours. Put OpenMP's count back.
+    // (That build runs BLAS single-threaded inside our parallel regions by itself.)
+#ifdef _OPENMP
+    int omp = omp_get_max_threads();
     openblas_set_num_threads(n);
+    if (openblas_get_parallel() == 2) omp_set_num_threads(omp);
+#else
+    openblas_set_num_threads(n);
+#endif
 #else
     (void)n;
 #endif

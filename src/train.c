@@ -192,13 +192,17 @@ static void save_ckpt(const Trainer *tr, const char *file, const ParamArena *a, 
     if (checkpoint_save(path_in_run(tr, file), a, meta, &err) < 0) die("%s", err.msg);
 }
 
-static int stopped(const Trainer *tr, StageId st, int epoch, long batch, const ParamArena *a,
-                   CkptMeta *meta, Progress *pg) {
+// A stop request (SIGINT/SIGTERM) seen before batch `batch` of `epoch`: save the position and
+// the epoch's running loss sum, so the resumed epoch logs the same mean, then exit.
+static int stopped(const Trainer *tr, StageId st, int epoch, long batch, double loss_sum, long samples,
+                   const ParamArena *a, CkptMeta *meta, Progress *pg) {
     int sig = signals_stop_requested();
     if (!sig) return 0;
     progress_clear(pg);
     meta->epoch = epoch;
     ckpt_set_i64(meta, "batch", batch);
+    ckpt_set_f64(meta, "epoch_loss_sum", loss_sum);
+    ckpt_set_i64(meta, "epoch_samples", samples);
     char file[64];
     snprintf(file, sizeof file, "%s_last.h5", stage_prefix[st]);
     save_ckpt(tr, file, a, meta);
@@ -223,7 +227,8 @@ static Adam make_adam(const Config *c, double lr) {
 }
 
 // Resume position of a stage: reads <prefix>_last.h5 into the arena. Returns 1 if found.
-static int resume_stage(const Trainer *tr, StageId st, ParamArena *a, CkptMeta *meta, int *epoch, long *batch) {
+static int resume_stage(const Trainer *tr, StageId st, ParamArena *a, CkptMeta *meta, int *epoch, long *batch,
+                        double *loss_sum, long *samples) {
     char file[64];
     snprintf(file, sizeof file, "%s_last.h5", stage_prefix[st]);
     const char *p = path_in_run(tr, file);
@@ -231,8 +236,11 @@ static int resume_stage(const Trainer *tr, StageId st, ParamArena *a, CkptMeta *
     Err err;
     if (checkpoint_load(p, a, stage_name[st], meta, &err) < 0) die("%s", err.msg);
     const CkptAttr *b = ckpt_get(meta, "batch");
+    const CkptAttr *ls = ckpt_get(meta, "epoch_loss_sum"), *ns = ckpt_get(meta, "epoch_samples");
     *epoch = (int)meta->epoch;
     *batch = b ? (long)b->i : 0;
+    *loss_sum = *batch && ls ? ls->f : 0;
+    *samples = *batch && ns ? (long)ns->i : 0;
     return 1;
 }
 
@@ -287,11 +295,11 @@ static void train_autoencoder(Trainer *tr) {
     ckpt_meta_init(&meta, "autoencoder");
     ckpt_meta_ae(&meta, &ac);
     int epoch0 = 0;
-    long batch0 = 0;
-    double best = INFINITY;
+    long batch0 = 0, samples0 = 0;
+    double best = INFINITY, sum0 = 0;
     Rng noise;   // latent noise; its state travels in the checkpoint
     rng_seed(&noise, epoch_seed(c->run.seed, 100, 0));
-    if (tr->resume && resume_stage(tr, ST_AE, &ae.arena, &meta, &epoch0, &batch0)) {
+    if (tr->resume && resume_stage(tr, ST_AE, &ae.arena, &meta, &epoch0, &batch0, &sum0, &samples0)) {
         opt.t = meta.step;
         if (meta.has_rng) noise = meta.rng;
         const CkptAttr *b = ckpt_get(&meta, "best_val");
@@ -312,13 +320,13 @@ static void train_autoencoder(Trainer *tr) {
         rng_seed(&er, epoch_seed(c->run.seed, ST_AE, e));
         sampler_shuffle(&ts, &er);
         progress_epoch_start(&pg, e + 1, nb);
-        double t0 = now_seconds(), sum = 0;
-        long samples = 0;
+        double t0 = now_seconds(), sum = e == epoch0 ? sum0 : 0;
+        long samples = e == epoch0 ? samples0 : 0;
         for (long i = (e == epoch0 ? batch0 : 0); i < nb; i++) {
             meta.rng = noise;
             meta.has_rng = 1;
             meta.step = opt.t;
-            if (stopped(tr, ST_AE, e, i, &ae.arena, &meta, &pg)) return;
+            if (stopped(tr, ST_AE, e, i, sum, samples, &ae.arena, &meta, &pg)) return;
             int n = sampler_batch(&ts, i, B, x, NULL, NULL);
             arena_zero_grad(&ae.arena);
             ae_forward(&ae, x, n, c->model.latent_noise > 0 ? &noise : NULL);
@@ -557,9 +565,9 @@ static void train_dynamics(Trainer *tr) {
     ckpt_meta_dyn(&meta, &dc);
     ckpt_set_str(&meta, "autoencoder", aepath);
     int epoch0 = 0;
-    long batch0 = 0;
-    double best = INFINITY;
-    if (tr->resume && resume_stage(tr, ST_DYN, &dyn.arena, &meta, &epoch0, &batch0)) {
+    long batch0 = 0, samples0 = 0;
+    double best = INFINITY, sum0 = 0;
+    if (tr->resume && resume_stage(tr, ST_DYN, &dyn.arena, &meta, &epoch0, &batch0, &sum0, &samples0)) {
         opt.t = meta.step;
         const CkptAttr *b = ckpt_get(&meta, "best_val");
         if (b) best = b->f;
@@ -578,11 +586,11 @@ static void train_dynamics(Trainer *tr) {
         rng_seed(&er, epoch_seed(c->run.seed, ST_DYN, e));
         sampler_shuffle(&ts, &er);
         progress_epoch_start(&pg, e + 1, nb);
-        double t0 = now_seconds(), sum = 0;
-        long samples = 0;
+        double t0 = now_seconds(), sum = e == epoch0 ? sum0 : 0;
+        long samples = e == epoch0 ? samples0 : 0;
         for (long i = (e == epoch0 ? batch0 : 0); i < nb; i++) {
             meta.step = opt.t;
-            if (stopped(tr, ST_DYN, e, i, &dyn.arena, &meta, &pg)) return;
+            if (stopped(tr, ST_DYN, e, i, sum, samples, &dyn.arena, &meta, &pg)) return;
             int n;
             dyn_batch(&tr->ds, &ts, zs, Z, i, B, z, a, target, &n);
             arena_zero_grad(&dyn.arena);

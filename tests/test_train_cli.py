@@ -161,9 +161,13 @@ def main():
                     p.send_signal(sig)
                     p.wait()
                     err = p.stderr.read()
+                    # a stop request is honoured at the next batch; one that comes after the last
+                    # batch lets the run finish (exit 0); one before the handler is set kills it
                     if sig != signal.SIGKILL:
-                        check(p.returncode in (128 + sig, -sig) and ("--resume" in err or p.returncode < 0),
+                        check(p.returncode in (128 + sig, -sig, 0) and ("--resume" in err or p.returncode <= 0),
                               "%s gives exit %d and says how to resume: %s" % (sig.name, p.returncode, err[-200:]))
+                        if p.returncode == 0:
+                            break
                     continue
                 check(p.returncode == 0, "%s trial finishes after %d attempts: %s" % (name, attempts, p.stderr.read()[-300:]))
                 break

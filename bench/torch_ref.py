@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""torch_ref.py - the PyTorch reference for `make bench`: gymemu's models timed with PyTorch
+on this machine, under two set-ups, each in a fresh process (OpenBLAS and libgomp read their
+environment when they load, so settings must be in the environment before Python starts):
+
+  installed   Debian's python3-torch as a user gets it: environment cleared of every
+              BLAS/OpenMP variable, torch's default thread count (rows torch_installed_*)
+  best        OPENBLAS_CORETYPE for this CPU (Debian's OpenBLAS 0.3.21 can misdetect it),
+              OMP_WAIT_POLICY=PASSIVE, torch.set_num_threads(all cores) (rows torch_*)
+
+Models (gymemu): ConvAutoencoder conv 1->32->64->128 k4 s2 p1 + ReLU, Linear to latent 32,
+mirrored ConvTranspose2d decoder ending in Sigmoid, 80x80x1; the 240x256x3 variant with 4
+stages (32..256 channels) and latent 256; DynamicsModel LayerNorm(Z+8) -> Linear 128 -> GELU
+-> Linear 128 -> GELU -> Linear Z (8 actions, one-hot).
+
+Rows (CSV `name,value,unit,threads` on stdout; value = best repeat, `<name>_median` = median):
+  ae80_train_samples_per_s              batch 128, L1 loss, Adam: forward+backward+step
+  ae80_encode_decode_b128_samples_per_s inference_mode, encode+decode, batch 128
+  loop80_b1_fps                         z += dyn([z,a]); frame = decode(z); batch 1 (1, 2 threads)
+  dyn_train_samples_per_s               batch 128, one step, MSE on the delta, Adam
+  ae240rgb_train_samples_per_s          batch 16 (a 128 batch would take ~20 s a step installed)
+  loop240rgb_b1_fps                     as loop80 with the 240x256x3 model, latent 256
+Each measurement: warm-up, then repeats until ~2 s (at least 3); input data is random, made
+once, outside the timed region. Usage: torch_ref.py [installed|best|both] (default both).
+"""
+import os
+import subprocess
+import sys
+import time
+
+THREADS_ALL = os.cpu_count() or 1
+BUDGET_S = float(os.environ.get("NEMU_TORCH_BUDGET_S", "2.0"))
+
+
+def wanted_core():
+    """OpenBLAS core name for this CPU, the same choice as nemu's blas_init()."""
+    try:
+        flags = next(l for l in open("/proc/cpuinfo") if l.startswith("flags")).split()
+    except (OSError, StopIteration):
+        return None
+    if all(f in flags for f in ("avx512f", "avx512bw", "avx512vl", "avx512dq")):
+        return "SkylakeX"
+    if "avx2" in flags and "fma" in flags:
+        return "Haswell"
+    return None
+
+
+def child_env(mode):
+    env = {k: v for k, v in os.environ.items()
+           if not (k.startswith(("OPENBLAS_", "OMP_", "GOMP_", "KMP_", "MKL_", "NEMU_BLAS"))
+                   or k == "GOTO_NUM_THREADS")}
+    if mode == "best":
+        core = wanted_core()
+        if core:
+            env["OPENBLAS_CORETYPE"] = core
+        env["OMP_WAIT_POLICY"] = "PASSIVE"
+    return env
+
+
+# ------------------------------------------------------------------ models (run in the child)
+
+def build_models(torch, nn):
+    class ConvAutoencoder(nn.Module):
+        def __init__(self, channels, height, width, latent, stages, base=32):
+            super().__init__()
+            chans = [channels] + [base * 2 ** i for i in range(stages)]
+            enc = []
+            for i in range(stages):
+                enc += [nn.Conv2d(chans[i], chans[i + 1], 4, 2, 1), nn.ReLU()]
+            self.encoder_conv = nn.Sequential(*enc)
+            self.conv_shape = (chans[-1], height >> stages, width >> stages)
+            flat = chans[-1] * (height >> stages) * (width >> stages)
+            self.fc_enc = nn.Linear(flat, latent)
+            self.fc_dec = nn.Linear(latent, flat)
+            dec = []
+            for i in range(stages, 0, -1):
+                dec += [nn.ConvTranspose2d(chans[i], chans[i - 1], 4, 2, 1),
+                        nn.ReLU() if i > 1 else nn.Sigmoid()]
+            self.decoder_conv = nn.Sequential(*dec)
+
+        def encode(self, x):
+            h = self.encoder_conv(x)
+            return self.fc_enc(h.reshape(h.size(0), -1))
+
+        def decode(self, z):
+            h = self.fc_dec(z)
+            return self.decoder_conv(h.reshape(h.size(0), *self.conv_shape))
+
+        def forward(self, x):
+            return self.decode(self.encode(x))
+
+    class DynamicsModel(nn.Module):
+        def __init__(self, z_dim, n_actions=8, hidden=128):
+            super().__init__()
+            self.net = nn.Sequential(
+                nn.LayerNorm(z_dim + n_actions), nn.Linear(z_dim + n_actions, hidden), nn.GELU(),
+                nn.Linear(hidden, hidden), nn.GELU(), nn.Linear(hidden, z_dim))
+
+        def forward(self, za):
+            return self.net(za)
+
+    return ConvAutoencoder, DynamicsModel
+
+
+def measure(fn, per_call, warm=2, min_reps=3, budget=BUDGET_S):
+    """Runs fn() `warm` times, then repeats until `budget` seconds (at least min_reps).
+    Returns (best, median) of per_call / seconds-per-call."""
+    for _ in range(warm):
+        fn()
+    times, t_end = [], time.perf_counter() + budget
+    while len(times) < min_reps or (time.perf_counter() < t_end and len(times) < 200):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    return per_call / times[0], per_call / times[len(times) // 2]
+
+
+def run_child(mode):
+    import torch
+    from torch import nn
+    torch.manual_seed(0)
+    prefix = "torch_installed_" if mode == "installed" else "torch_"
+    if mode == "best":
+        torch.set_num_threads(THREADS_ALL)
+    nthreads = torch.get_num_threads()
+    ConvAutoencoder, DynamicsModel = build_models(torch, nn)
+    print(f"torch_ref[{mode}]: torch {torch.__version__}, {nthreads} threads, "
+          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, "
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}", file=sys.stderr)
+
+    def row(name, best_median, unit, threads):
+        b, m = best_median
+        print(f"{prefix}{name},{b:.6g},{unit},{threads}")
+        print(f"{prefix}{name}_median,{m:.6g},{unit},{threads}")
+        sys.stdout.flush()
+
+    def train_fn(model, x, loss_fn, target=None):
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        tgt = x if target is None else target
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(model(x), tgt)
+            loss.backward()
+            opt.step()
+        return step
+
+    def loop_fn(ae, dyn, z_dim, frames=20):
+        z = torch.zeros(1, z_dim)
+        a = torch.zeros(1, 8)
+        a[0, 3] = 1.0
+
+        def run():
+            nonlocal z
+            with torch.inference_mode():
+                for _ in range(frames):
+                    z = z + dyn(torch.cat([z, a], dim=1))
+                    ae.decode(z)
+        return run, frames
+
+    # 80x80 grey autoencoder
+    ae = ConvAutoencoder(1, 80, 80, 32, 3)
+    x = torch.rand(128, 1, 80, 80)
+    row("ae80_train_samples_per_s", measure(train_fn(ae, x, nn.functional.l1_loss), 128),
+        "samples/s", nthreads)
+
+    def encdec():
+        with torch.inference_mode():
+            ae(x)
+    row("ae80_encode_decode_b128_samples_per_s", measure(encdec, 128), "samples/s", nthreads)
+
+    dyn = DynamicsModel(32)
+    for t in sorted({1, nthreads}):
+        torch.set_num_threads(t)
+        run, frames = loop_fn(ae, dyn, 32)
+        row("loop80_b1_fps", measure(run, frames, warm=3), "frames/s", t)
+    torch.set_num_threads(nthreads)
+
+    za = torch.cat([torch.randn(128, 32), nn.functional.one_hot(
+        torch.randint(0, 8, (128,)), 8).float()], dim=1)
+    delta = torch.randn(128, 32) * 0.1
+    row("dyn_train_samples_per_s",
+        measure(train_fn(dyn, za, nn.functional.mse_loss, delta), 128, warm=5),
+        "samples/s", nthreads)
+
+    # 240x256 RGB, 4 stages, latent 256
+    ae2 = ConvAutoencoder(3, 240, 256, 256, 4)
+    x2 = torch.rand(16, 3, 240, 256)
+    row("ae240rgb_train_samples_per_s",
+        measure(train_fn(ae2, x2, nn.functional.l1_loss), 16, warm=1), "samples/s", nthreads)
+    dyn2 = DynamicsModel(256)
+    run, frames = loop_fn(ae2, dyn2, 256, frames=5)
+    row("loop240rgb_b1_fps", measure(run, frames, warm=1), "frames/s", nthreads)
+
+
+def main():
+    if len(sys.argv) > 2 and sys.argv[1] == "--child":
+        run_child(sys.argv[2])
+        return 0
+    what = sys.argv[1] if len(sys.argv) > 1 else "both"
+    if what not in ("installed", "best", "both"):
+        print("usage: torch_ref.py [installed|best|both]", file=sys.stderr)
+        return 2
+    rc = 0
+    for mode in (["best", "installed"] if what == "both" else [what]):
+        r = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", mode],
+                           env=child_env(mode))
+        rc = rc or r.returncode
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
