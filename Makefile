@@ -9,7 +9,7 @@
 # Options: NO_OMP=1 (no OpenMP), NO_BLAS=1 (naive gemm instead of OpenBLAS), OPT='-O2'.
 
 PROGS    := train eval gen
-DEB_PKGS := build-essential pkg-config libopenblas-dev libhdf5-dev libpng-dev zlib1g-dev
+DEB_PKGS := build-essential pkg-config libopenblas-dev libopenblas0-openmp libhdf5-dev libpng-dev zlib1g-dev
 
 CC       ?= cc
 OPT      ?= -O3 -march=native
@@ -25,6 +25,17 @@ PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ifeq ($(PKG_LIBS),)
 PKG_CFLAGS  := -I/usr/include/hdf5/serial -I/usr/include/x86_64-linux-gnu/openblas-pthread
 PKG_LIBS    := -L/usr/lib/x86_64-linux-gnu/hdf5/serial -lhdf5 -lpng -lopenblas
+endif
+# One thread pool: link the OpenMP build of OpenBLAS (Debian's libopenblas0-openmp) by path,
+# with an rpath, since the system's default libopenblas.so.0 is the pthread build whose own
+# threads fight libgomp's on few cores (measured in bench/README.md). Same cblas API.
+MULTIARCH   := $(shell $(CC) -print-multiarch 2>/dev/null)
+OPENBLAS_OMP := /usr/lib/$(MULTIARCH)/openblas-openmp/libopenblas.so.0
+ifndef NO_BLAS
+ifneq ($(wildcard $(OPENBLAS_OMP)),)
+PKG_LIBS    := $(filter-out -lopenblas -L%openblas-pthread/ -L%openblas-pthread,$(PKG_LIBS)) \
+               $(OPENBLAS_OMP) -Wl,-rpath,$(dir $(OPENBLAS_OMP))
+endif
 endif
 
 CFLAGS   := -std=c11 -D_GNU_SOURCE -Wall -Wextra -I. $(PKG_CFLAGS) -MMD -MP
