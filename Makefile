@@ -71,7 +71,7 @@ all: $(PROGS)
 
 ifeq ($(MODE),release)
 $(PROGS): %: $(BUILD)/bin/%
-	cp $< $@
+	cp $< $@.tmp && mv -f $@.tmp $@
 endif
 
 $(BUILD)/%.o: %.c
