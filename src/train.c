@@ -194,10 +194,10 @@ static void save_ckpt(const Trainer *tr, const char *file, const ParamArena *a, 
 
 // A stop request (SIGINT/SIGTERM) seen before batch `batch` of `epoch`: save the position and
 // the epoch's running loss sum, so the resumed epoch logs the same mean, then exit.
-static int stopped(const Trainer *tr, StageId st, int epoch, long batch, double loss_sum, long samples,
-                   const ParamArena *a, CkptMeta *meta, Progress *pg) {
+static void stop_if_requested(const Trainer *tr, StageId st, int epoch, long batch, double loss_sum, long samples,
+                              const ParamArena *a, CkptMeta *meta, Progress *pg) {
     int sig = signals_stop_requested();
-    if (!sig) return 0;
+    if (!sig) return;
     progress_clear(pg);
     meta->epoch = epoch;
     ckpt_set_i64(meta, "batch", batch);
@@ -244,40 +244,155 @@ static int resume_stage(const Trainer *tr, StageId st, ParamArena *a, CkptMeta *
     return 1;
 }
 
+// ---------------------------------------------------------------- the epoch loop of any stage
+
+// One training stage; run_stage() drives it, the model-specific parts are two callbacks.
+typedef struct Stage Stage;
+struct Stage {
+    StageId id;
+    ParamArena *arena;
+    Sampler *train;          // items shuffled per epoch
+    int epochs;
+    double lr;
+    const char *loss_name;   // "L1", "MSE"
+    Rng *noise;              // RNG state that travels in checkpoints (NULL: none)
+    // Forward, loss and backward of training batch i (grads already zeroed): returns the
+    // loss and sets *n to the batch's sample count.
+    float (*step)(Stage *s, int64_t i, int *n);
+    double (*validate)(Stage *s);   // validation loss; may write pictures
+    void *ctx;
+};
+
+static void shuffle_epoch(const Config *c, StageId st, int epoch, Sampler *s) {
+    Rng er;
+    rng_seed(&er, epoch_seed(c->run.seed, st, epoch));
+    sampler_shuffle(s, &er);
+}
+
+// Epochs of a stage with Adam, from the resume point (if any) to the end: progress, stop
+// requests, NaN guard, validation, log.csv, loss.png, <stage>_last.h5 and _best.h5.
+static void run_stage(Trainer *tr, Stage *s, CkptMeta *meta) {
+    const Config *c = &tr->cfg;
+    int B = c->train.batch_size;
+    Adam opt = make_adam(c, s->lr);
+    int epoch0 = 0;
+    long batch0 = 0, samples0 = 0;
+    double best = INFINITY, sum0 = 0;
+    if (tr->resume && resume_stage(tr, s->id, s->arena, meta, &epoch0, &batch0, &sum0, &samples0)) {
+        opt.t = meta->step;
+        if (s->noise && meta->has_rng) *s->noise = meta->rng;
+        const CkptAttr *b = ckpt_get(meta, "best_val");
+        if (b) best = b->f;
+        printf("resuming %s at epoch %d, batch %ld\n", stage_name[s->id], epoch0 + 1, batch0);
+    }
+    char last[64], bestf[64];
+    snprintf(last, sizeof last, "%s_last.h5", stage_prefix[s->id]);
+    snprintf(bestf, sizeof bestf, "%s_best.h5", stage_prefix[s->id]);
+    Progress pg;
+    progress_init(&pg, stage_name[s->id], s->epochs);
+    // replay the shuffles of finished epochs so epoch e sees the order an unbroken run sees
+    for (int e = 0; e < epoch0; e++) shuffle_epoch(c, s->id, e, s->train);
+    long nb = (long)sampler_batches(s->train, B);
+    for (int e = epoch0; e < s->epochs; e++) {
+        shuffle_epoch(c, s->id, e, s->train);
+        progress_epoch_start(&pg, e + 1, nb);
+        double t0 = now_seconds(), sum = e == epoch0 ? sum0 : 0;
+        long samples = e == epoch0 ? samples0 : 0;
+        for (long i = (e == epoch0 ? batch0 : 0); i < nb; i++) {
+            meta->step = opt.t;
+            if (s->noise) meta->rng = *s->noise, meta->has_rng = 1;
+            stop_if_requested(tr, s->id, e, i, sum, samples, s->arena, meta, &pg);
+            arena_zero_grad(s->arena);
+            int n;
+            float loss = s->step(s, i, &n);
+            if (!isfinite(loss)) nan_stop(tr, s->id, e, i, loss);
+            if (c->train.max_grad_norm > 0) clip_grad_norm(s->arena->grads, s->arena->n, (float)c->train.max_grad_norm);
+            adam_step(&opt, s->arena->params, s->arena->grads, s->arena->m, s->arena->v, s->arena->n);
+            sum += (double)loss * n;
+            samples += n;
+            progress_update(&pg, i + 1, (float)(sum / samples), samples);
+        }
+        double secs = now_seconds() - t0;
+        progress_clear(&pg);
+        double val = s->validate(s);
+        if (!isfinite(val)) nan_stop(tr, s->id, e, nb, (float)val);
+        int is_best = val < best;
+        if (is_best) best = val;
+        LogRow r = {s->id, e, samples ? sum / samples : NAN, val, s->lr, secs, samples / (secs > 0 ? secs : 1)};
+        log_add(tr, r);
+        log_write(tr);
+        loss_plot(tr);
+        printf("%s epoch %d/%d  train %s %.6g  val %s %.6g  %.1fs  %.0f samples/s%s\n", stage_name[s->id], e + 1,
+               s->epochs, s->loss_name, r.train, s->loss_name, val, secs, r.rate, is_best ? "  (best)" : "");
+        fflush(stdout);
+        meta->epoch = e + 1;
+        meta->step = opt.t;
+        if (s->noise) meta->rng = *s->noise, meta->has_rng = 1;
+        ckpt_set_i64(meta, "batch", 0);
+        ckpt_set_f64(meta, "best_val", best);
+        ckpt_set_f64(meta, "val_loss", val);
+        if (is_best) save_ckpt(tr, bestf, s->arena, meta);
+        save_ckpt(tr, last, s->arena, meta);
+    }
+    if (s->epochs == 0) save_ckpt(tr, bestf, s->arena, meta);
+    printf("%s done: best val %s %.6g  peak RSS %.0f MB\n", stage_name[s->id], s->loss_name, best, peak_rss_mb());
+}
+
 // ---------------------------------------------------------------- autoencoder stage
 
-static void ae_val_and_pictures(Trainer *tr, AE *ae, Sampler *vs, float *x, double *val_out, int write_png) {
+typedef struct {
+    Trainer *tr;
+    AE *ae;
+    Sampler *val;
+    float *x, *drecon;       // [B,C,H,W]
+    size_t fsz;              // C*H*W
+    Rng noise;
+} AEStage;
+
+static float ae_step(Stage *s, int64_t i, int *n) {
+    AEStage *a = s->ctx;
+    const Config *c = &a->tr->cfg;
+    *n = sampler_batch(s->train, i, c->train.batch_size, a->x, NULL, NULL);
+    size_t len = (size_t)*n * a->fsz;
+    ae_forward(a->ae, a->x, *n, c->model.latent_noise > 0 ? &a->noise : NULL);
+    float loss = l1_loss_forward(a->ae->recon, a->x, len);
+    memset(a->drecon, 0, len * sizeof(float));
+    l1_loss_backward(a->drecon, a->ae->recon, a->x, len, 1.0f);
+    ae_backward(a->ae, a->drecon, NULL, *n);
+    return loss;
+}
+
+// Validation L1 (no noise) and recon.png: 16 validation frames spread over the set.
+static double ae_validate(Stage *s) {
+    AEStage *a = s->ctx;
+    Trainer *tr = a->tr;
     int B = tr->cfg.train.batch_size;
-    size_t fsz = (size_t)tr->ds.C * tr->ds.H * tr->ds.W;
     double sum = 0;
-    int64_t n = 0;
-    for (int64_t i = 0; i < sampler_batches(vs, B); i++) {
-        int nb = sampler_batch(vs, i, B, x, NULL, NULL);
-        ae_forward(ae, x, nb, NULL);
-        sum += (double)l1_loss_forward(ae->recon, x, (size_t)nb * fsz) * nb;
-        n += nb;
+    int64_t cnt = 0;
+    for (int64_t i = 0; i < sampler_batches(a->val, B); i++) {
+        int n = sampler_batch(a->val, i, B, a->x, NULL, NULL);
+        ae_forward(a->ae, a->x, n, NULL);
+        sum += (double)l1_loss_forward(a->ae->recon, a->x, (size_t)n * a->fsz) * n;
+        cnt += n;
     }
-    *val_out = n ? sum / n : NAN;
-    if (!write_png) return;
-    // recon.png: 16 validation frames spread over the validation set (unshuffled order)
-    int k = (int)(vs->n < 16 ? vs->n : 16);
-    float *truth = xmalloc_floats((size_t)k * fsz), *rec = xmalloc_floats((size_t)k * fsz);
+    int k = (int)(a->val->n < 16 ? a->val->n : 16);
+    k = k < B ? k : B;
+    float *truth = a->x, *rec = a->drecon;   // free between batches
     for (int j = 0; j < k; j++) {
-        SampleRef r = vs->items[(vs->n * j) / k];
-        dataset_frame(&tr->ds, r.e, r.t, truth + j * fsz);
+        SampleRef r = a->val->items[(a->val->n * j) / k];
+        dataset_frame(&tr->ds, r.e, r.t, truth + j * a->fsz);
     }
-    ae_forward(ae, truth, k, NULL);
-    memcpy(rec, ae->recon, (size_t)k * fsz * sizeof(float));
+    ae_forward(a->ae, truth, k, NULL);
+    memcpy(rec, a->ae->recon, (size_t)k * a->fsz * sizeof(float));
     Err err;
-    if (picture_recon(path_in_run(tr, "recon.png"), truth, rec, k, tr->ds.C, tr->ds.H, tr->ds.W, &err) < 0)
+    if (k && picture_recon(path_in_run(tr, "recon.png"), truth, rec, k, tr->ds.C, tr->ds.H, tr->ds.W, &err) < 0)
         warn("%s", err.msg);
-    free(truth);
-    free(rec);
+    return cnt ? sum / cnt : NAN;
 }
 
 static void train_autoencoder(Trainer *tr) {
     const Config *c = &tr->cfg;
-    int B = c->train.batch_size, epochs = c->train.epochs;
+    int B = c->train.batch_size;
     Err err;
     AEConfig ac = {tr->ds.H, tr->ds.W, tr->ds.C, c->model.stages, c->model.base_channels,
                    c->model.latent_dim, (float)c->model.latent_noise};
@@ -288,87 +403,17 @@ static void train_autoencoder(Trainer *tr) {
     Sampler ts, vs;
     if (sampler_init(&ts, &tr->ds, tr->split.train, tr->split.n_train, SAMPLE_FRAMES, 0, &err) < 0) die("%s", err.msg);
     if (sampler_init(&vs, &tr->ds, tr->split.val, tr->split.n_val, SAMPLE_FRAMES, 0, &err) < 0) die("%s", err.msg);
-    size_t fsz = (size_t)tr->ds.C * tr->ds.H * tr->ds.W;
-    float *x = xmalloc_floats((size_t)B * fsz), *drecon = xmalloc_floats((size_t)B * fsz);
-    Adam opt = make_adam(c, c->train.lr);
+    AEStage a = {tr, &ae, &vs, NULL, NULL, (size_t)tr->ds.C * tr->ds.H * tr->ds.W, {{0}}};
+    a.x = xmalloc_floats((size_t)B * a.fsz);
+    a.drecon = xmalloc_floats((size_t)B * a.fsz);
+    rng_seed(&a.noise, epoch_seed(c->run.seed, 100, 0));
     CkptMeta meta;
     ckpt_meta_init(&meta, "autoencoder");
     ckpt_meta_ae(&meta, &ac);
-    int epoch0 = 0;
-    long batch0 = 0, samples0 = 0;
-    double best = INFINITY, sum0 = 0;
-    Rng noise;   // latent noise; its state travels in the checkpoint
-    rng_seed(&noise, epoch_seed(c->run.seed, 100, 0));
-    if (tr->resume && resume_stage(tr, ST_AE, &ae.arena, &meta, &epoch0, &batch0, &sum0, &samples0)) {
-        opt.t = meta.step;
-        if (meta.has_rng) noise = meta.rng;
-        const CkptAttr *b = ckpt_get(&meta, "best_val");
-        if (b) best = b->f;
-        printf("resuming autoencoder at epoch %d, batch %ld\n", epoch0 + 1, batch0);
-    }
-    Progress pg;
-    progress_init(&pg, "autoencoder", epochs);
-    // replay the shuffles of finished epochs so epoch e sees the same order as unbroken runs
-    for (int e = 0; e < epoch0; e++) {
-        Rng er;
-        rng_seed(&er, epoch_seed(c->run.seed, ST_AE, e));
-        sampler_shuffle(&ts, &er);
-    }
-    long nb = (long)sampler_batches(&ts, B);
-    for (int e = epoch0; e < epochs; e++) {
-        Rng er;
-        rng_seed(&er, epoch_seed(c->run.seed, ST_AE, e));
-        sampler_shuffle(&ts, &er);
-        progress_epoch_start(&pg, e + 1, nb);
-        double t0 = now_seconds(), sum = e == epoch0 ? sum0 : 0;
-        long samples = e == epoch0 ? samples0 : 0;
-        for (long i = (e == epoch0 ? batch0 : 0); i < nb; i++) {
-            meta.rng = noise;
-            meta.has_rng = 1;
-            meta.step = opt.t;
-            if (stopped(tr, ST_AE, e, i, sum, samples, &ae.arena, &meta, &pg)) return;
-            int n = sampler_batch(&ts, i, B, x, NULL, NULL);
-            arena_zero_grad(&ae.arena);
-            ae_forward(&ae, x, n, c->model.latent_noise > 0 ? &noise : NULL);
-            float loss = l1_loss_forward(ae.recon, x, (size_t)n * fsz);
-            if (!isfinite(loss)) nan_stop(tr, ST_AE, e, i, loss);
-            memset(drecon, 0, (size_t)n * fsz * sizeof(float));
-            l1_loss_backward(drecon, ae.recon, x, (size_t)n * fsz, 1.0f);
-            ae_backward(&ae, drecon, NULL, n);
-            if (c->train.max_grad_norm > 0) clip_grad_norm(ae.arena.grads, ae.arena.n, (float)c->train.max_grad_norm);
-            adam_step(&opt, ae.arena.params, ae.arena.grads, ae.arena.m, ae.arena.v, ae.arena.n);
-            sum += (double)loss * n;
-            samples += n;
-            progress_update(&pg, i + 1, (float)(sum / samples), samples);
-        }
-        double secs = now_seconds() - t0;
-        progress_clear(&pg);
-        double val;
-        ae_val_and_pictures(tr, &ae, &vs, x, &val, 1);
-        if (!isfinite(val)) nan_stop(tr, ST_AE, e, nb, (float)val);
-        int is_best = val < best;
-        if (is_best) best = val;
-        LogRow r = {ST_AE, e, samples ? sum / samples : NAN, val, c->train.lr, secs, samples / (secs > 0 ? secs : 1)};
-        log_add(tr, r);
-        log_write(tr);
-        loss_plot(tr);
-        printf("autoencoder epoch %d/%d  train L1 %.5f  val L1 %.5f  %.1fs  %.0f samples/s%s\n", e + 1, epochs,
-               r.train, val, secs, r.rate, is_best ? "  (best)" : "");
-        fflush(stdout);
-        meta.epoch = e + 1;
-        meta.step = opt.t;
-        meta.rng = noise;
-        meta.has_rng = 1;
-        ckpt_set_i64(&meta, "batch", 0);
-        ckpt_set_f64(&meta, "best_val", best);
-        ckpt_set_f64(&meta, "val_loss", val);
-        if (is_best) save_ckpt(tr, "ae_best.h5", &ae.arena, &meta);
-        save_ckpt(tr, "ae_last.h5", &ae.arena, &meta);
-    }
-    if (epochs == 0) save_ckpt(tr, "ae_best.h5", &ae.arena, &meta);
-    printf("autoencoder done: best val L1 %.5f  peak RSS %.0f MB\n", best, peak_rss_mb());
-    free(x);
-    free(drecon);
+    Stage s = {ST_AE, &ae.arena, &ts, c->train.epochs, c->train.lr, "L1", &a.noise, ae_step, ae_validate, &a};
+    run_stage(tr, &s, &meta);
+    free(a.x);
+    free(a.drecon);
     sampler_free(&ts);
     sampler_free(&vs);
     ae_free(&ae);
@@ -423,21 +468,6 @@ static void dyn_batch(const Dataset *ds, const Sampler *s, const float *zs, int 
         dataset_action(ds, r.e, r.t, a + (size_t)j * ds->A);
     }
     *n_out = n;
-}
-
-static double dyn_val_loss(const Dataset *ds, Dyn *dyn, const Sampler *vs, const float *zs, int B,
-                           float *z, float *a, float *target) {
-    int Z = dyn->cfg.latent_dim;
-    double sum = 0;
-    int64_t cnt = 0;
-    for (int64_t i = 0; i < sampler_batches(vs, B); i++) {
-        int n;
-        dyn_batch(ds, vs, zs, Z, i, B, z, a, target, &n);
-        dyn_forward_step(dyn, 0, z, a, n);
-        sum += (double)mse_loss_forward(dyn_delta(dyn, 0), target, (size_t)n * Z) * n;
-        cnt += n;
-    }
-    return cnt ? sum / cnt : NAN;
 }
 
 // Phase-1 checks of roadmap 1.3 and rollout.png, on validation episodes.
@@ -535,11 +565,47 @@ done:
     free(z); free(a); free(a0); free(truth); free(pred); free(zn);
 }
 
+typedef struct {
+    Trainer *tr;
+    Dyn *dyn;
+    Sampler *val;
+    const float *zs;         // [n_frames, Z] latents of every frame
+    float *z, *a, *target, *dd;   // [B,Z] [B,A] [B,Z] [B,Z]
+} DynStage;
+
+static float dyn_step(Stage *s, int64_t i, int *n) {
+    DynStage *d = s->ctx;
+    int Z = d->dyn->cfg.latent_dim;
+    dyn_batch(&d->tr->ds, s->train, d->zs, Z, i, d->tr->cfg.train.batch_size, d->z, d->a, d->target, n);
+    size_t len = (size_t)*n * Z;
+    dyn_forward_step(d->dyn, 0, d->z, d->a, *n);
+    float loss = mse_loss_forward(dyn_delta(d->dyn, 0), d->target, len);
+    memset(d->dd, 0, len * sizeof(float));
+    mse_loss_backward(d->dd, dyn_delta(d->dyn, 0), d->target, len, 1.0f);
+    dyn_backward_step(d->dyn, 0, d->dd, NULL, NULL, *n);
+    return loss;
+}
+
+static double dyn_validate(Stage *s) {
+    DynStage *d = s->ctx;
+    int Z = d->dyn->cfg.latent_dim, B = d->tr->cfg.train.batch_size;
+    double sum = 0;
+    int64_t cnt = 0;
+    for (int64_t i = 0; i < sampler_batches(d->val, B); i++) {
+        int n;
+        dyn_batch(&d->tr->ds, d->val, d->zs, Z, i, B, d->z, d->a, d->target, &n);
+        dyn_forward_step(d->dyn, 0, d->z, d->a, n);
+        sum += (double)mse_loss_forward(dyn_delta(d->dyn, 0), d->target, (size_t)n * Z) * n;
+        cnt += n;
+    }
+    return cnt ? sum / cnt : NAN;
+}
+
 static void train_dynamics(Trainer *tr) {
     const Config *c = &tr->cfg;
     if (c->dynamics.type != DYN_DETERMINISTIC) die("dynamics.type = vae is not built yet (roadmap 3.1)");
     if (c->dynamics.rollout_steps != 1) die("dynamics.rollout_steps > 1 is not built yet (roadmap 3.3)");
-    int B = c->train.batch_size, epochs = c->dynamics.epochs;
+    int B = c->train.batch_size;
     Err err;
     char aepath[1200];
     if (c->train.stage == STAGE_BOTH) snprintf(aepath, sizeof aepath, "%s", path_in_run(tr, "ae_best.h5"));
@@ -557,83 +623,19 @@ static void train_dynamics(Trainer *tr) {
     Sampler ts, vs;
     if (sampler_init(&ts, &tr->ds, tr->split.train, tr->split.n_train, SAMPLE_TRANSITIONS, 1, &err) < 0) die("%s", err.msg);
     if (sampler_init(&vs, &tr->ds, tr->split.val, tr->split.n_val, SAMPLE_TRANSITIONS, 1, &err) < 0) die("%s", err.msg);
-    float *z = xmalloc_floats((size_t)B * Z), *a = xmalloc_floats((size_t)B * A);
-    float *target = xmalloc_floats((size_t)B * Z), *dd = xmalloc_floats((size_t)B * Z);
-    Adam opt = make_adam(c, c->dynamics.lr);
+    DynStage d = {tr, &dyn, &vs, zs, xmalloc_floats((size_t)B * Z), xmalloc_floats((size_t)B * A),
+                  xmalloc_floats((size_t)B * Z), xmalloc_floats((size_t)B * Z)};
     CkptMeta meta;
     ckpt_meta_init(&meta, "dynamics");
     ckpt_meta_dyn(&meta, &dc);
     ckpt_set_str(&meta, "autoencoder", aepath);
-    int epoch0 = 0;
-    long batch0 = 0, samples0 = 0;
-    double best = INFINITY, sum0 = 0;
-    if (tr->resume && resume_stage(tr, ST_DYN, &dyn.arena, &meta, &epoch0, &batch0, &sum0, &samples0)) {
-        opt.t = meta.step;
-        const CkptAttr *b = ckpt_get(&meta, "best_val");
-        if (b) best = b->f;
-        printf("resuming dynamics at epoch %d, batch %ld\n", epoch0 + 1, batch0);
-    }
-    Progress pg;
-    progress_init(&pg, "dynamics", epochs);
-    for (int e = 0; e < epoch0; e++) {
-        Rng er;
-        rng_seed(&er, epoch_seed(c->run.seed, ST_DYN, e));
-        sampler_shuffle(&ts, &er);
-    }
-    long nb = (long)sampler_batches(&ts, B);
-    for (int e = epoch0; e < epochs; e++) {
-        Rng er;
-        rng_seed(&er, epoch_seed(c->run.seed, ST_DYN, e));
-        sampler_shuffle(&ts, &er);
-        progress_epoch_start(&pg, e + 1, nb);
-        double t0 = now_seconds(), sum = e == epoch0 ? sum0 : 0;
-        long samples = e == epoch0 ? samples0 : 0;
-        for (long i = (e == epoch0 ? batch0 : 0); i < nb; i++) {
-            meta.step = opt.t;
-            if (stopped(tr, ST_DYN, e, i, sum, samples, &dyn.arena, &meta, &pg)) return;
-            int n;
-            dyn_batch(&tr->ds, &ts, zs, Z, i, B, z, a, target, &n);
-            arena_zero_grad(&dyn.arena);
-            dyn_forward_step(&dyn, 0, z, a, n);
-            float loss = mse_loss_forward(dyn_delta(&dyn, 0), target, (size_t)n * Z);
-            if (!isfinite(loss)) nan_stop(tr, ST_DYN, e, i, loss);
-            memset(dd, 0, (size_t)n * Z * sizeof(float));
-            mse_loss_backward(dd, dyn_delta(&dyn, 0), target, (size_t)n * Z, 1.0f);
-            dyn_backward_step(&dyn, 0, dd, NULL, NULL, n);
-            if (c->train.max_grad_norm > 0) clip_grad_norm(dyn.arena.grads, dyn.arena.n, (float)c->train.max_grad_norm);
-            adam_step(&opt, dyn.arena.params, dyn.arena.grads, dyn.arena.m, dyn.arena.v, dyn.arena.n);
-            sum += (double)loss * n;
-            samples += n;
-            progress_update(&pg, i + 1, (float)(sum / samples), samples);
-        }
-        double secs = now_seconds() - t0;
-        progress_clear(&pg);
-        double val = dyn_val_loss(&tr->ds, &dyn, &vs, zs, B, z, a, target);
-        if (!isfinite(val)) nan_stop(tr, ST_DYN, e, nb, (float)val);
-        int is_best = val < best;
-        if (is_best) best = val;
-        LogRow r = {ST_DYN, e, samples ? sum / samples : NAN, val, c->dynamics.lr, secs, samples / (secs > 0 ? secs : 1)};
-        log_add(tr, r);
-        log_write(tr);
-        loss_plot(tr);
-        printf("dynamics epoch %d/%d  train MSE %.6f  val MSE %.6f  %.1fs  %.0f samples/s%s\n", e + 1, epochs,
-               r.train, val, secs, r.rate, is_best ? "  (best)" : "");
-        fflush(stdout);
-        meta.epoch = e + 1;
-        meta.step = opt.t;
-        ckpt_set_i64(&meta, "batch", 0);
-        ckpt_set_f64(&meta, "best_val", best);
-        ckpt_set_f64(&meta, "val_loss", val);
-        if (is_best) save_ckpt(tr, "dyn_best.h5", &dyn.arena, &meta);
-        save_ckpt(tr, "dyn_last.h5", &dyn.arena, &meta);
-    }
-    if (epochs == 0) save_ckpt(tr, "dyn_best.h5", &dyn.arena, &meta);
-    // report with the best weights
+    Stage s = {ST_DYN, &dyn.arena, &ts, c->dynamics.epochs, c->dynamics.lr, "MSE", NULL, dyn_step, dyn_validate, &d};
+    run_stage(tr, &s, &meta);
+    // the roadmap 1.3 checks and rollout.png, with the best weights
     CkptMeta bm;
     if (checkpoint_load(path_in_run(tr, "dyn_best.h5"), &dyn.arena, "dynamics", &bm, &err) < 0) die("%s", err.msg);
     dyn_report(tr, &ae, &dyn, zs);
-    printf("dynamics done: best val MSE %.6f  peak RSS %.0f MB\n", best, peak_rss_mb());
-    free(z); free(a); free(target); free(dd); free(zs);
+    free(d.z); free(d.a); free(d.target); free(d.dd); free(zs);
     sampler_free(&ts);
     sampler_free(&vs);
     dyn_free(&dyn);
