@@ -70,6 +70,12 @@ function fmt(x,    st) {
     st = sub(/\*$/, "", x) ? "*" : ""
     return (x + 0 >= 1000 ? sprintf("%.0f", x) : sprintf("%.3g", x)) st
 }
+function hi_thr(name,    m, tt, i, b) {   # the highest thread count name was measured at, or ""
+    if (!(name in thr)) return ""
+    m = split(thr[name], tt, " "); b = tt[1]
+    for (i = 2; i <= m; i++) if (tt[i] + 0 > b + 0) b = tt[i]
+    return b
+}
 function ratio(a, b) { sub(/\*$/, "", b); if (a == "" || b == "" || b + 0 == 0) return "-"; return sprintf("%.2fx", a / b) }
 END {
     peak = 379; peak_t = 2; peak_src = "nominal"
@@ -100,5 +106,18 @@ END {
         printf " %s=%s(t%s)", base, fmt(v[k]), kk[2]
     }
     if (!first) printf "\n"
+    # Data and memory against training (bench_data, bench_train): how many times faster than
+    # AE80 training consumes frames the data is loaded and generated; peak RSS vs the estimate.
+    tt_ = hi_thr("ae80_train_samples_per_s")
+    if (tt_ != "") {
+        tr_ = v[key("ae80_train_samples_per_s", tt_)]
+        lt_ = key("load_preprocess_frames_per_s", tt_) in v ? tt_ : hi_thr("load_preprocess_frames_per_s")
+        gt_ = hi_thr("gen_tetris_frames_per_s")
+        if (lt_ != "") printf "data loading: load_preprocess_frames_per_s / ae80_train_samples_per_s = %s / %s (%s threads) = %.1fx\n", fmt(v[key("load_preprocess_frames_per_s", lt_)]), fmt(tr_), lt_, v[key("load_preprocess_frames_per_s", lt_)] / tr_
+        if (gt_ != "") printf "generation:   gen_tetris_frames_per_s / ae80_train_samples_per_s = %s (%s thread) / %s = %.1fx\n", fmt(v[key("gen_tetris_frames_per_s", gt_)]), gt_, fmt(tr_), v[key("gen_tetris_frames_per_s", gt_)] / tr_
+    }
+    rt_ = hi_thr("peak_rss_train_mb")
+    if (rt_ != "" && key("train_rss_estimate_mb", rt_) in v)
+        printf "train memory: peak RSS %s MB / estimate printed at start %s MB = %.3f (target <= 1.10)\n", fmt(v[key("peak_rss_train_mb", rt_)]), fmt(v[key("train_rss_estimate_mb", rt_)]), v[key("peak_rss_train_mb", rt_)] / v[key("train_rss_estimate_mb", rt_)]
 }' "$out"
 exit $status

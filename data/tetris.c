@@ -458,3 +458,121 @@ void tetris_render(const Tetris *t, uint8_t *rgb) {
     if (t->mode == TETRIS_TITLE) render_title(t, &cv);
     else render_play(t, &cv);
 }
+
+// ---------------------------------------------------------------- edge cases
+
+static const char *const EDGE_NAMES[] = {
+    "title",        "empty_board",  "piece_left",   "piece_centre", "piece_right",  "piece_top",
+    "piece_bottom", "i_wall_left",  "i_wall_right", "stack_low",    "stack_high",   "full_board",
+    "line_clear",   "tetris_flash", "paused",       "no_preview",   "curtain",      "game_over",
+    "level_1",      "level_2",      "level_3",      "level_4",      "level_5",      "level_6",
+    "level_7",      "level_8",      "level_9",      "max_score",
+};
+enum { N_EDGE = (int)(sizeof EDGE_NAMES / sizeof EDGE_NAMES[0]) };
+
+int tetris_edge_case_count(void) { return N_EDGE; }
+
+// Rows [from, TETRIS_ROWS) filled with seeded blocks, `holes` empty cells per row (>= 1, so
+// no row is complete).
+static void edge_stack(Tetris *t, int from, int holes, uint64_t seed) {
+    Rng r;
+    rng_seed(&r, seed);
+    for (int y = from; y < TETRIS_ROWS; y++) {
+        for (int x = 0; x < TETRIS_COLS; x++) t->board[y][x] = (uint8_t)(1 + rng_below(&r, PIECE_COUNT));
+        for (int k = 0; k < holes; k++) t->board[y][rng_below(&r, TETRIS_COLS)] = 0;
+        int empty = 0;
+        for (int x = 0; x < TETRIS_COLS; x++) empty += !t->board[y][x];
+        if (!empty) t->board[y][rng_below(&r, TETRIS_COLS)] = 0;   // two holes drawn in one cell
+    }
+}
+
+// A game at `level` with an empty board and `piece` falling at (px, py) in rotation rot.
+static void edge_game(Tetris *t, int level, int piece, int rot, int px, int py) {
+    tetris_init(t, 2024);
+    tetris_start(t, level);
+    memset(t->stats, 0, sizeof t->stats);
+    t->piece = piece, t->rot = rot, t->px = px, t->py = py;
+    t->next = PIECE_L;
+    t->stats[piece] = 1;
+    t->frame = 1;
+}
+
+// A game in progress: lines, score and statistics of some play, `piece` falling.
+static void edge_midgame(Tetris *t, int level, int lines, int piece, int px, int py) {
+    static const int STATS[PIECE_COUNT] = {9, 7, 6, 8, 7, 6, 5};
+    edge_game(t, level, piece, 0, px, py);
+    t->lines = lines;
+    t->score = 1180 + 40 * lines * (level + 1);
+    memcpy(t->stats, STATS, sizeof t->stats);
+    t->frame = 3000;
+}
+
+// The board with rows from..19 stacked and the given rows completed (a clear under way).
+static void edge_clear(Tetris *t, const int *rows, int n, int timer) {
+    edge_midgame(t, 0, 12, PIECE_I, 5, 0);
+    edge_stack(t, 14, 2, 7);
+    for (int k = 0; k < n; k++) {
+        memset(t->board[rows[k]], PIECE_I + 1, TETRIS_COLS);
+        t->clear_rows[k] = rows[k];
+    }
+    t->n_clear = n;
+    t->phase = PHASE_CLEAR;
+    t->clear_timer = timer;
+    t->entry_timer = tetris_entry_delay(rows[n - 1]);
+}
+
+int tetris_edge_case(Tetris *t, int which, char *name, size_t cap) {
+    if (which < 0 || which >= N_EDGE) return -1;
+    const char *nm = EDGE_NAMES[which];
+    if (!strcmp(nm, "title")) {
+        tetris_init(t, 2024);
+    } else if (!strcmp(nm, "empty_board")) {
+        edge_game(t, 0, PIECE_T, 0, 5, 0);   // just started: the first piece at its spawn point
+    } else if (!strcmp(nm, "piece_left")) {
+        edge_game(t, 0, PIECE_T, 0, 1, 9);
+    } else if (!strcmp(nm, "piece_centre")) {
+        edge_game(t, 0, PIECE_T, 0, 5, 9);
+    } else if (!strcmp(nm, "piece_right")) {
+        edge_game(t, 0, PIECE_T, 0, 8, 9);
+    } else if (!strcmp(nm, "piece_top")) {
+        edge_game(t, 0, PIECE_Z, 0, 2, 0);
+    } else if (!strcmp(nm, "piece_bottom")) {
+        edge_game(t, 0, PIECE_T, 0, 5, 18);   // resting on the floor
+    } else if (!strcmp(nm, "i_wall_left")) {
+        edge_game(t, 0, PIECE_I, 1, 0, 10);   // vertical I against the left wall
+    } else if (!strcmp(nm, "i_wall_right")) {
+        edge_game(t, 0, PIECE_I, 1, 9, 10);
+    } else if (!strcmp(nm, "stack_low") || !strcmp(nm, "paused") || !strcmp(nm, "no_preview") ||
+               !strncmp(nm, "level_", 6)) {
+        int level = !strncmp(nm, "level_", 6) ? nm[6] - '0' : 0;
+        edge_midgame(t, level, level * 10 + 4, PIECE_S, 4, 5);
+        edge_stack(t, 16, 2, 11);
+        t->paused = !strcmp(nm, "paused");
+        t->show_next = strcmp(nm, "no_preview") != 0;
+    } else if (!strcmp(nm, "stack_high")) {
+        edge_midgame(t, 0, 8, PIECE_J, 5, 2);
+        edge_stack(t, 8, 2, 13);
+    } else if (!strcmp(nm, "full_board")) {
+        edge_midgame(t, 0, 8, PIECE_O, 5, 0);
+        edge_stack(t, 2, 1, 17);              // rows 2..19, one hole each
+    } else if (!strcmp(nm, "line_clear")) {
+        static const int rows[2] = {18, 19};
+        edge_clear(t, rows, 2, 10);           // columns 2..7 of both rows gone
+    } else if (!strcmp(nm, "tetris_flash")) {
+        static const int rows[4] = {16, 17, 18, 19};
+        edge_clear(t, rows, 4, 8);            // (timer & 4) == 0: the white flash
+    } else if (!strcmp(nm, "curtain") || !strcmp(nm, "game_over")) {
+        edge_midgame(t, 0, 8, PIECE_O, 5, 0);
+        edge_stack(t, 2, 1, 17);
+        for (int x = 3; x < 7; x++) t->board[1][x] = PIECE_T + 1;   // the spawn no longer fits
+        t->mode = TETRIS_GAMEOVER;
+        t->curtain = !strcmp(nm, "curtain") ? TETRIS_CURTAIN_FRAMES / 2 : TETRIS_CURTAIN_FRAMES;
+    } else {   // max_score: the widest numbers the screen shows, at the fastest level
+        edge_midgame(t, 29, 999, PIECE_I, 5, 6);
+        edge_stack(t, 12, 3, 19);
+        t->start_level = 19;
+        t->score = t->top = 999999;
+    }
+    snprintf(name, cap, "%s", nm);
+    return 0;
+}

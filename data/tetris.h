@@ -76,4 +76,15 @@ int tetris_random_piece(Rng *r, int prev);          // NES randomiser; prev < 0 
 // the board; cells above the top row (y < 0) are allowed.
 int tetris_fits(const uint8_t board[TETRIS_ROWS][TETRIS_COLS], int piece, int rot, int x, int y);
 
+// ---- Edge cases (reconstruction checks, `gen tetris --edge-cases`): named, fixed game states.
+// tetris_edge_case puts t into state `which` (0 .. tetris_edge_case_count()-1): the title,
+// an empty board, one piece at several positions, low/high/nearly full stacks, line clears
+// (a single and a Tetris flash), pause, no next-piece preview, the game-over curtain and GAME
+// OVER, every level palette, and the largest score/lines/level the display shows. The state
+// is a consistent game (tetris_step may continue from it) and depends on `which` only. Its
+// name (e.g. "empty_board": lowercase, digits and '_', no commas) goes to name[cap].
+// Returns 0, or -1 (t and name untouched) when which is out of range.
+int tetris_edge_case_count(void);
+int tetris_edge_case(Tetris *t, int which, char *name, size_t cap);
+
 #endif

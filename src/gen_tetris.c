@@ -1,13 +1,16 @@
 /*
  * gen_tetris.c - ./gen tetris: record the built-in NES-style Tetris (data/tetris.h) played by
- * the bot (data/tetris_player.h) into an episode dataset (SPEC.md §3), or draw a 4x4
- * contact sheet of one generated game.
+ * the bot (data/tetris_player.h) into an episode dataset (SPEC.md §3), draw a 4x4
+ * contact sheet of one generated game (--sheet), or write the fixed edge-case states of
+ * tetris_edge_case() as one named episode (--edge-cases; checked with ./eval --recon).
  *
  * Episode e gets its own game and player seeds drawn from --seed. About 15% of episodes
  * start at the title screen; the rest warm up for a random 100..20100 frames first, so the
  * data is mostly gameplay. Step t holds the bot's buttons for K = --frame-skip frames; the
  * observation after step t is the frame after the last of them.
  */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,6 +19,7 @@
 #include "data/png.h"
 #include "data/tetris.h"
 #include "data/tetris_player.h"
+#include "nn/h5.h"
 #include "nn/util.h"
 #include "src/gen.h"
 
@@ -25,10 +29,15 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: gen tetris [--episodes N] [--steps T] [--seed S] [--frame-skip K] [--out FILE.h5]\n"
             "       gen tetris --sheet FILE.png [--seed S] [--frame-skip K]\n"
+            "       gen tetris --edge-cases FILE.h5\n"
             "Records the built-in NES-style Tetris played by a seeded bot: N episodes (default 120)\n"
             "of T steps (default 400), each step holding the buttons for K frames (default 4),\n"
             "observations 256x240 RGB. Default output data/tetris.h5; same seed, same file.\n"
-            "--sheet writes a 4x4 contact sheet (title, play, line clear, game over) of one game.\n");
+            "--sheet writes a 4x4 contact sheet (title, play, line clear, game over) of one game.\n"
+            "--edge-cases writes the fixed edge-case states (empty and full board, a piece at\n"
+            "several positions, line clears, pause, game over, title, level palettes) as one\n"
+            "episode with zero actions; root attribute frame_names lists them comma-separated.\n"
+            "Check an autoencoder on them with ./eval --recon FILE.h5.\n");
 }
 
 static long parse_int(const char *opt, const char *v, long lo, long hi) {
@@ -174,10 +183,49 @@ static int sheet(const char *out, uint64_t seed, int K) {
     return 0;
 }
 
+// The edge cases of tetris_edge_case() as one episode of N frames (N-1 steps, zero actions),
+// their names in the root attribute frame_names. Written as "<out>.part" (the writer's own
+// tmp + rename), the attribute added, then renamed to out: never a file without its names.
+static int edge_cases(const char *out) {
+    int n = tetris_edge_case_count();
+    size_t names_cap = (size_t)n * 32 + 1;
+    char *names = xcalloc(names_cap, 1), *part = xmalloc(strlen(out) + 8);
+    sprintf(part, "%s.part", out);
+    uint8_t *frame = xmalloc(FRAME_BYTES), zero[NES_BUTTONS] = {0};
+    Err err;
+    EpisodeWriter *w = episode_writer_open(part, "tetris", NES_ACTION_NAMES, 1, &err);
+    if (!w) { free(names), free(part), free(frame); die("%s", err.msg); }
+    if (episode_writer_begin(w, TETRIS_H, TETRIS_W, 3, NES_BUTTONS, &err)) goto fail;
+    for (int i = 0; i < n; i++) {
+        Tetris g;
+        char nm[32];
+        CHECK(tetris_edge_case(&g, i, nm, sizeof nm) == 0, "edge case %d of %d", i, n);
+        tetris_render(&g, frame);
+        if (i) strcat(names, ",");
+        strcat(names, nm);
+        int rc = i + 1 < n ? episode_writer_step(w, frame, zero, 0.f, 0, i + 2 == n, &err)
+                           : episode_writer_end(w, frame, &err);
+        if (rc) goto fail;
+    }
+    if (episode_writer_close(w, &err)) { unlink(part); free(names), free(part), free(frame); die("%s", err.msg); }
+    hid_t f = h5_open(part, 1, &err);
+    int ok = f >= 0 && h5_attr_write_str(f, "/", "frame_names", names, &err) == 0;
+    if (f >= 0) h5_close(f);
+    if (ok && rename(part, out) != 0) ok = 0, err_set(&err, "cannot write %s: %s", out, strerror(errno));
+    if (!ok) { unlink(part); free(names), free(part), free(frame); die("%s", err.msg); }
+    fprintf(stderr, "gen tetris: wrote %s: %d edge-case frames (%s)\n", out, n, names);
+    free(names), free(part), free(frame);
+    return 0;
+fail:
+    episode_writer_abort(w);
+    free(names), free(part), free(frame);
+    die("%s", err.msg);
+}
+
 int gen_tetris_main(int argc, char **argv) {
     int episodes = 120, steps = 400, K = 4;
     uint64_t seed = 42;
-    const char *out = "data/tetris.h5", *sheet_out = NULL;
+    const char *out = "data/tetris.h5", *sheet_out = NULL, *edge_out = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
@@ -187,8 +235,11 @@ int gen_tetris_main(int argc, char **argv) {
         else if (!strcmp(a, "--frame-skip")) K = (int)parse_int(a, v, 1, 1000), i++;
         else if (!strcmp(a, "--out")) { if (!v) die("tetris: --out needs a value"); out = v, i++; }
         else if (!strcmp(a, "--sheet")) { if (!v) die("tetris: --sheet needs a value"); sheet_out = v, i++; }
+        else if (!strcmp(a, "--edge-cases")) { if (!v) die("tetris: --edge-cases needs a value"); edge_out = v, i++; }
         else die("tetris: unknown option '%s' (see gen tetris --help)", a);
     }
+    if (sheet_out && edge_out) die("tetris: --sheet and --edge-cases: give one of them");
+    if (edge_out) return edge_cases(edge_out);
     if (sheet_out) return sheet(sheet_out, seed, K);
     return record(out, episodes, steps, seed, K);
 }
