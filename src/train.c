@@ -54,6 +54,7 @@ typedef struct {
     Split split;
     int threads;
     int resume;
+    double estimate_mb;       // memory estimate printed at start
     LogRow *log;
     int n_log, cap_log;
 } Trainer;
@@ -179,6 +180,18 @@ static void ensure_data(const Config *c) {
     fprintf(stderr, "%s: %s is missing: generating it with the built-in Tetris game\n", progname(), c->data.path);
     int rc = gen_tetris_main(n, argv);
     if (rc != 0) die("generating %s failed", c->data.path);
+}
+
+#define BLAS_ALLOWANCE ((size_t)8 << 20)   // OpenBLAS per-thread buffers and thread stacks (measured)
+
+static size_t current_rss_bytes(void) {
+    long pages = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+        fclose(f);
+    }
+    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
 }
 
 static void print_memory(const char *what, size_t bytes) {
@@ -712,9 +725,13 @@ int main(int argc, char **argv) {
     printf("split (seed %llu): %d train, %d val, %d test episodes\n", (unsigned long long)c->run.seed,
            tr.split.n_train, tr.split.n_val, tr.split.n_test);
     size_t fsz = (size_t)tr.ds.C * tr.ds.H * tr.ds.W;
-    size_t total = (size_t)tr.ds.n_frames * fsz + (size_t)tr.ds.n_steps * tr.ds.A;
+    // The estimate starts from what the process holds now (code, libraries, the loaded
+    // dataset) and adds what training allocates once: models, batch buffers, latents.
+    size_t total = current_rss_bytes() + BLAS_ALLOWANCE;
     printf("---- models and memory\n");
-    print_memory("dataset (uint8 frames)", total);
+    print_memory("process now (incl. dataset)", current_rss_bytes());
+    print_memory("  of which dataset", (size_t)tr.ds.n_frames * fsz + (size_t)tr.ds.n_steps * tr.ds.A);
+    print_memory("BLAS buffers, stacks", BLAS_ALLOWANCE);
     int B = c->train.batch_size;
     {
         Rng r0;
@@ -731,6 +748,7 @@ int main(int argc, char **argv) {
         if (have_ae) {
             ae_print_table(&ae, stdout);
             print_memory("autoencoder (all buffers)", ae_bytes(&ae));
+            print_memory("batch buffers", 2 * (size_t)B * fsz * sizeof(float));
             total += ae_bytes(&ae) + 2 * (size_t)B * fsz * sizeof(float);
         }
         if (c->train.stage != STAGE_AUTOENCODER) {
@@ -746,7 +764,7 @@ int main(int argc, char **argv) {
         ae_free(&ae);
     }
     print_memory("estimated total", total);
-    printf("memory so far (peak RSS): %.0f MB\n", peak_rss_mb());
+    tr.estimate_mb = total / 1048576.0;
     fflush(stdout);
 
     // ---- the run folder: created whole or not at all
@@ -785,7 +803,7 @@ int main(int argc, char **argv) {
         if (!skip) train_autoencoder(&tr);
     }
     if (do_dyn) train_dynamics(&tr);
-    printf("done: %s (peak RSS %.0f MB)\n", tr.rd.path, peak_rss_mb());
+    printf("done: %s (peak RSS %.0f MB, estimated %.0f MB)\n", tr.rd.path, peak_rss_mb(), tr.estimate_mb);
     dataset_free(&tr.ds);
     split_free(&tr.split);
     free(tr.log);
