@@ -200,14 +200,12 @@ void ae_free(AE *m) {
     memset(m, 0, sizeof *m);
 }
 
-static size_t conv_out_n(const ConvShape *s, int B) { return (size_t)B * s->OC * s->OH * s->OW; }
-
 static void ae_encoder_forward(AE *m, const float *x, int B) {
     CHECK(B >= 1 && B <= m->max_B, "autoencoder: batch %d outside 1..%d (max_B at init)", B, m->max_B);
     const float *inp = x;
-    for (int i = 0; i < m->cfg.stages; i++) {
-        conv2d_forward(m->enc_out[i], inp, m->w.enc_w[i], m->w.enc_b[i], B, &m->enc[i], m->work);
-        relu_forward(m->enc_out[i], m->enc_out[i], conv_out_n(&m->enc[i], B));
+    for (int i = 0; i < m->cfg.stages; i++) {   // conv + bias + ReLU in one pass
+        conv2d_forward_act(m->enc_out[i], inp, m->w.enc_w[i], m->w.enc_b[i], CONV_ACT_RELU, B, &m->enc[i],
+                           m->work);
         inp = m->enc_out[i];
     }
     linear_forward(m->z, inp, m->w.fc_enc_w, m->w.fc_enc_b, B, m->F, m->cfg.latent_dim);
@@ -218,11 +216,9 @@ static void ae_decoder_forward(AE *m, int B) {
     const int S = m->cfg.stages;
     linear_forward(m->h, m->zin, m->w.fc_dec_w, m->w.fc_dec_b, B, m->cfg.latent_dim, m->F);
     const float *inp = m->h;
-    for (int i = 0; i < S; i++) {
-        convt2d_forward(m->dec_out[i], inp, m->w.dec_w[i], m->w.dec_b[i], B, &m->dec[i], m->work);
-        size_t n = conv_out_n(&m->dec[i], B);
-        if (i < S - 1) relu_forward(m->dec_out[i], m->dec_out[i], n);
-        else sigmoid_forward(m->dec_out[i], m->dec_out[i], n);
+    for (int i = 0; i < S; i++) {   // convT + bias + ReLU (Sigmoid last) in one pass
+        convt2d_forward_act(m->dec_out[i], inp, m->w.dec_w[i], m->w.dec_b[i],
+                            i < S - 1 ? CONV_ACT_RELU : CONV_ACT_SIGMOID, B, &m->dec[i], m->work);
         inp = m->dec_out[i];
     }
 }
@@ -242,38 +238,41 @@ void ae_backward(AE *m, const float *drecon, const float *dz_extra, int B) {
     CHECK(m->x && B == m->last_B, "ae_backward: batch %d does not match the last ae_forward (%d)", B, m->last_B);
     const int S = m->cfg.stages, Z = m->cfg.latent_dim;
     float *d0 = m->dbuf[0], *d1 = m->dbuf[1];
-    // decoder, last layer first: d0 = dL/d(pre-sigmoid), d1 = dL/d(layer input)
-    size_t n = conv_out_n(&m->dec[S - 1], B);
-    zero(d0, n);
-    sigmoid_backward(d0, drecon, m->dec_out[S - 1], n);
+    // Decoder, last layer first. The kernels fold the activations in: layer i's backward
+    // takes dL/d(its output) (Sigmoid derivative applied inside for the last layer, which
+    // gets drecon) or dL/d(its pre-activation), and writes dL/d(pre-activation of layer
+    // i-1) through that layer's ReLU mask.
+    const float *dcur = drecon;
     for (int i = S - 1; i >= 0; i--) {
         const ConvShape *s = &m->dec[i];
         const float *inp = i > 0 ? m->dec_out[i - 1] : m->h;
-        size_t nin = (size_t)B * s->C * s->H * s->W;
-        zero(d1, nin);
-        convt2d_backward(d1, m->g.dec_w[i], m->g.dec_b[i], d0, inp, m->w.dec_w[i], B, s, m->work);
-        if (i > 0) {   // through the ReLU of layer i-1
-            zero(d0, nin);
-            relu_backward(d0, d1, m->dec_out[i - 1], nin);
-        }
+        float *dnext = dcur == d0 ? d1 : d0;
+        zero(dnext, (size_t)B * s->C * s->H * s->W);
+        convt2d_backward_act(dnext, m->g.dec_w[i], m->g.dec_b[i], dcur, m->dec_out[i],
+                             i == S - 1 ? CONV_ACT_SIGMOID : CONV_ACT_NONE, i > 0, inp, m->w.dec_w[i], B, s,
+                             m->work);
+        dcur = dnext;
     }
-    // d1 = dL/dh
+    // dcur = dL/dh
     zero(m->dz, (size_t)B * Z);
     if (dz_extra)
         for (size_t k = 0; k < (size_t)B * Z; k++) m->dz[k] = dz_extra[k];
-    linear_backward(m->dz, m->g.fc_dec_w, m->g.fc_dec_b, d1, m->zin, m->w.fc_dec_w, B, Z, m->F);
-    // z -> encoder (the noise adds a constant, so dL/dz = dL/dzin)
-    zero(d0, (size_t)B * m->F);
-    linear_backward(d0, m->g.fc_enc_w, m->g.fc_enc_b, m->dz, m->enc_out[S - 1], m->w.fc_enc_w, B, m->F, Z);
+    linear_backward(m->dz, m->g.fc_dec_w, m->g.fc_dec_b, dcur, m->zin, m->w.fc_dec_w, B, Z, m->F);
+    // z -> encoder (the noise adds a constant, so dL/dz = dL/dzin); dcur = dL/d(enc_out[S-1])
+    float *dh = dcur == d0 ? d1 : d0;
+    zero(dh, (size_t)B * m->F);
+    linear_backward(dh, m->g.fc_enc_w, m->g.fc_enc_b, m->dz, m->enc_out[S - 1], m->w.fc_enc_w, B, m->F, Z);
+    dcur = dh;
     for (int i = S - 1; i >= 0; i--) {
         const ConvShape *s = &m->enc[i];
-        size_t nout = conv_out_n(s, B);
-        zero(d1, nout);
-        relu_backward(d1, d0, m->enc_out[i], nout);
         const float *inp = i > 0 ? m->enc_out[i - 1] : m->x;
         float *dinp = NULL;
-        if (i > 0) { dinp = d0; zero(d0, (size_t)B * s->C * s->H * s->W); }
-        conv2d_backward(dinp, m->g.enc_w[i], m->g.enc_b[i], d1, inp, m->w.enc_w[i], B, s, m->work);
+        if (i > 0) { dinp = dcur == d0 ? d1 : d0; zero(dinp, (size_t)B * s->C * s->H * s->W); }
+        // the top layer gets dL/d(its ReLU output); the others dL/d(pre-activation)
+        conv2d_backward_act(dinp, m->g.enc_w[i], m->g.enc_b[i], dcur, m->enc_out[i],
+                            i == S - 1 ? CONV_ACT_RELU : CONV_ACT_NONE, i > 0, inp, m->w.enc_w[i], B, s,
+                            m->work);
+        dcur = dinp;
     }
 }
 
@@ -429,8 +428,19 @@ static void dyn_check_step(const Dyn *m, int t, int B) {
 float *dyn_delta(Dyn *m, int t) { return m->delta + (size_t)t * m->max_B * m->OUT; }
 float *dyn_znext(Dyn *m, int t) { return m->znext + (size_t)t * m->max_B * m->cfg.latent_dim; }
 
+// The dynamics MLP is small (gymemu: 128 hidden): below this many multiply-adds per step
+// it runs on the calling thread, with no OpenMP fork/join or BLAS threads per op.
+#define DYN_SERIAL_MACS ((size_t)1 << 26)
+
+static int dyn_serial_begin(const Dyn *m, int B) {
+    size_t macs = (size_t)B * m->cfg.hidden * ((size_t)m->IN + m->cfg.hidden + m->OUT);
+    return macs < DYN_SERIAL_MACS ? ops_serial_begin() : -1;
+}
+static void dyn_serial_end(int saved) { if (saved >= 0) ops_serial_end(saved); }
+
 void dyn_forward_step(Dyn *m, int t, const float *z, const float *a, int B) {
     dyn_check_step(m, t, B);
+    int serial = dyn_serial_begin(m, B);
     const int Z = m->cfg.latent_dim, A = m->cfg.n_actions, IN = m->IN, Hd = m->cfg.hidden;
     const size_t s = (size_t)t * m->max_B;
     float *in = m->in + s * IN, *ln = m->ln + s * IN, *mean = m->ln_mean + s, *rstd = m->ln_rstd + s;
@@ -449,10 +459,12 @@ void dyn_forward_step(Dyn *m, int t, const float *z, const float *a, int B) {
     for (int b = 0; b < B; b++)    // z read back from in[t]: z may alias a znext slice
         for (int j = 0; j < Z; j++)
             zn[(size_t)b * Z + j] = in[(size_t)b * IN + j] + delta[(size_t)b * m->OUT + j];
+    dyn_serial_end(serial);
 }
 
 void dyn_backward_step(Dyn *m, int t, const float *ddelta, const float *dznext, float *dz, int B) {
     dyn_check_step(m, t, B);
+    int serial = dyn_serial_begin(m, B);
     const int Z = m->cfg.latent_dim, IN = m->IN, Hd = m->cfg.hidden;
     const size_t s = (size_t)t * m->max_B, nz = (size_t)B * Z, nh = (size_t)B * Hd;
     const float *in = m->in + s * IN, *ln = m->ln + s * IN, *mean = m->ln_mean + s, *rstd = m->ln_rstd + s;
@@ -479,6 +491,7 @@ void dyn_backward_step(Dyn *m, int t, const float *ddelta, const float *dznext, 
     if (dz)
         for (int b = 0; b < B; b++)
             for (int j = 0; j < Z; j++) dz[(size_t)b * Z + j] += d_in[(size_t)b * IN + j];
+    dyn_serial_end(serial);
 }
 
 void dyn_rollout_forward(Dyn *m, const float *z0, const float *a, int K, int B) {

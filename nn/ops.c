@@ -2,11 +2,15 @@
  * ops.c - layer kernels (see ops.h): conv2d / conv-transpose2d as im2col/col2im + gemm(),
  * linear, layernorm, relu, gelu (erf), sigmoid, L1 and MSE losses; forward and backward.
  *
- * Convolutions work on a chunk of Bc samples at a time so that each GEMM covers the whole
- * chunk: the column matrix is col [R, Bc*L] with R = channels*K*K rows and the columns of
- * sample b at b*L (L = spatial size of the conv's "output" grid). The chunk size depends
- * only on the shape and B (conv_chunk), so results are deterministic for a given B and
- * thread count. OpenMP loops write disjoint outputs and sum in a fixed order.
+ * Convolutions are cache-blocked per sample: each OpenMP thread unfolds one sample (or a
+ * small chunk of samples) into its own column buffer, which stays in L2, and runs
+ * single-threaded BLAS on it (the OpenMP build of OpenBLAS runs one thread inside our
+ * parallel regions). Bias and the activation are applied while the sample's output is in
+ * cache; the backward pass folds the activation's derivative into its first read of dout
+ * and the previous layer's ReLU mask into its write of dinp. Weight gradients are
+ * accumulated per thread and summed in thread order, so results are deterministic for a
+ * given thread count. Kernel 4 / stride 2 / padding 1 (the only conv the models use) has
+ * branch-free unfold/fold loops; other shapes take the generic ones.
  */
 #include "nn/ops.h"
 #include "nn/gemm.h"
@@ -14,17 +18,144 @@
 
 #include <math.h>
 #include <string.h>
-
-// Parallel loop over independent outputs; nothing when built without OpenMP (NO_OMP=1).
 #ifdef _OPENMP
-#define OMP_FOR _Pragma("omp parallel for schedule(static)")
-#else
-#define OMP_FOR
+#include <omp.h>
 #endif
 
-// Soft cap on the floats one conv call uses as workspace: the batch is cut into chunks so
-// that col + tmp stay below it (unless one sample alone is larger).
-#define CONV_WORK_CAP ((size_t)1 << 24)
+#define PRAGMA_(x) _Pragma(#x)
+// Parallel loop over independent outputs, only when there is enough work to pay for the
+// fork/join (on a busy 2-core machine one costs up to a time slice); nothing without OpenMP.
+#ifdef _OPENMP
+#define OMP_FOR_IF(cond) PRAGMA_(omp parallel for schedule(static) if(cond))
+#define OMP_SIMD PRAGMA_(omp simd)
+#define OMP_SIMD_SUM(v) PRAGMA_(omp simd reduction(+:v))
+#else
+#define OMP_FOR_IF(cond)
+#define OMP_SIMD
+#define OMP_SIMD_SUM(v)
+#endif
+// Element-wise passes below this many floats run on the calling thread.
+#define EW_PAR_MIN ((size_t)1 << 18)
+
+// Floats of cache one thread's conv working set (column buffer + gradient chunk) aims at.
+#define CONV_CACHE_FLOATS ((size_t)1 << 18)
+// Backward chunks gather samples until the GEMMs' sample dimension reaches this many columns.
+#define CONV_MIN_COLS 256
+
+// ---------------------------------------------------------------- threads
+
+// Threads the conv workspaces are sized for: the processor count, fixed at first use (a
+// larger OMP_NUM_THREADS runs the convs on this many threads).
+static int ops_thread_cap(void) {
+#ifdef _OPENMP
+    static _Atomic int cap = 0;
+    int c = cap;
+    if (c == 0) {
+        c = omp_get_num_procs();
+        if (c < 1) c = 1;
+        if (c > 256) c = 256;
+        cap = c;
+    }
+    return c;
+#else
+    return 1;
+#endif
+}
+
+static int conv_threads(void) {
+#ifdef _OPENMP
+    int t = omp_get_max_threads(), cap = ops_thread_cap();
+    return t < cap ? t : cap;
+#else
+    return 1;
+#endif
+}
+
+static int thread_id(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+int ops_serial_begin(void) {
+#ifdef _OPENMP
+    int saved = omp_get_max_threads();
+    if (saved > 1) {
+        omp_set_num_threads(1);   // the OpenMP build of OpenBLAS follows this
+        blas_set_threads(1);      // the pthread build
+    }
+    return saved;
+#else
+    return 1;
+#endif
+}
+
+void ops_serial_end(int saved) {
+#ifdef _OPENMP
+    if (saved > 1) {
+        blas_set_threads(saved);
+        omp_set_num_threads(saved);
+    }
+#else
+    (void)saved;
+#endif
+}
+
+// ---------------------------------------------------------------- fast element-wise math
+// Branch-free float exp and erfc that the compiler vectorises (no libm calls in the loops).
+
+// exp(x), relative error ~2e-7; x is clamped to [-103, 88.7] (exp(-103) is subnormal, 0 below).
+static inline float exp_approx(float x) {
+    x = x < -103.0f ? -103.0f : x;
+    x = x > 88.7f ? 88.7f : x;
+    const float shift = 12582912.0f;                     // 1.5 * 2^23: round to nearest
+    float n = (x * 1.44269504088896341f + shift) - shift;
+    float r = fmaf(n, -0.693145751953125f, x);           // ln2 split in hi + lo
+    r = fmaf(n, -1.42860682030941723212e-6f, r);
+    float p = 1.0f / 5040.0f;                            // Taylor to r^7 on |r| <= 0.35
+    p = fmaf(p, r, 1.0f / 720.0f);
+    p = fmaf(p, r, 1.0f / 120.0f);
+    p = fmaf(p, r, 1.0f / 24.0f);
+    p = fmaf(p, r, 1.0f / 6.0f);
+    p = fmaf(p, r, 0.5f);
+    p = fmaf(p, r, 1.0f);
+    p = fmaf(p, r, 1.0f);
+    // 2^n as two normal factors, so that n down to -149 (subnormal results) works
+    int ni = (int)n, n1 = ni / 2, n2 = ni - n1;
+    union { int i; float f; } s1 = {(n1 + 127) << 23}, s2 = {(n2 + 127) << 23};
+    return p * s1.f * s2.f;
+}
+
+// erfc(z) for z >= 0 (Numerical Recipes' erfcc: Chebyshev fit, fractional error < 1.2e-7).
+static inline float erfc_pos(float z) {
+    float t = 1.0f / fmaf(0.5f, z, 1.0f);
+    float p = 0.17087277f;
+    p = fmaf(p, t, -0.82215223f);
+    p = fmaf(p, t, 1.48851587f);
+    p = fmaf(p, t, -1.13520398f);
+    p = fmaf(p, t, 0.27886807f);
+    p = fmaf(p, t, -0.18628806f);
+    p = fmaf(p, t, 0.09678418f);
+    p = fmaf(p, t, 0.37409196f);
+    p = fmaf(p, t, 1.00002368f);
+    p = fmaf(p, t, -1.26551223f);
+    return t * exp_approx(fmaf(-z, z, p));
+}
+
+// Phi(x) = P(N(0,1) <= x) = erfc(-x/sqrt2)/2
+static inline float phi_cdf(float x) {
+    float z = fabsf(x) * 0.70710678118654752f;
+    float h = 0.5f * erfc_pos(z);
+    return x >= 0.0f ? 1.0f - h : h;
+}
+
+static inline float sigmoid1(float x) {
+    float e = exp_approx(-fabsf(x));
+    float r = 1.0f / (1.0f + e);
+    return x >= 0.0f ? r : e * r;
+}
 
 // ---------------------------------------------------------------- shapes and workspaces
 
@@ -49,229 +180,469 @@ ConvShape convt2d_shape(int C, int H, int W, int OC, int K, int S, int P) {
     return s;
 }
 
-// Floats per sample: conv2d col [C*K*K, L] + tmp [OC, L], L = OH*OW.
-static size_t conv2d_per_sample(const ConvShape *s) {
-    return ((size_t)s->C * s->K * s->K + (size_t)s->OC) * (size_t)s->OH * s->OW;
-}
-// convt2d col [OC*K*K, L] + tmp [C, L], L = H*W (the input grid).
-static size_t convt2d_per_sample(const ConvShape *s) {
-    return ((size_t)s->OC * s->K * s->K + (size_t)s->C) * (size_t)s->H * s->W;
-}
+// Every conv is seen as a pair of grids: the "big" image grid [Cb, Hb, Wb] that im2col
+// unfolds and col2im folds, and the "small" grid [Cs, Hs, Ws] of the GEMM's columns.
+// conv2d: big = input, small = output; convt2d: big = output, small = input.
+typedef struct {
+    int Cb, Hb, Wb, Cs, Hs, Ws, K, S, P;
+    int R;          // Cb*K*K rows of the column matrix
+    size_t L, Lb;   // Hs*Ws, Hb*Wb
+    int fast;       // K4 S2 P1 with Hb = 2 Hs, Wb = 2 Ws: branch-free unfold/fold
+} Grids;
 
-static int conv_chunk(size_t per_sample, int B) {
-    size_t bc = per_sample ? CONV_WORK_CAP / per_sample : (size_t)B;
-    if (bc < 1) bc = 1;
-    if (bc > (size_t)B) bc = (size_t)B;
-    return (int)bc;
-}
-
-size_t conv2d_workspace(const ConvShape *s, int B) {
-    CHECK(B > 0, "conv2d_workspace: B=%d", B);
-    size_t ps = conv2d_per_sample(s);
-    return ps * (size_t)conv_chunk(ps, B);
-}
-
-size_t convt2d_workspace(const ConvShape *s, int B) {
-    CHECK(B > 0, "convt2d_workspace: B=%d", B);
-    size_t ps = convt2d_per_sample(s);
-    return ps * (size_t)conv_chunk(ps, B);
+static Grids grids(const ConvShape *s, int transposed) {
+    Grids g;
+    if (!transposed) {
+        g.Cb = s->C, g.Hb = s->H, g.Wb = s->W, g.Cs = s->OC, g.Hs = s->OH, g.Ws = s->OW;
+    } else {
+        g.Cb = s->OC, g.Hb = s->OH, g.Wb = s->OW, g.Cs = s->C, g.Hs = s->H, g.Ws = s->W;
+    }
+    g.K = s->K, g.S = s->S, g.P = s->P;
+    g.R = g.Cb * g.K * g.K;
+    g.L = (size_t)g.Hs * g.Ws;
+    g.Lb = (size_t)g.Hb * g.Wb;
+    g.fast = g.K == 4 && g.S == 2 && g.P == 1 && g.Hb == 2 * g.Hs && g.Wb == 2 * g.Ws && g.Ws <= 1024;
+    return g;
 }
 
-// ---------------------------------------------------------------- im2col / col2im
+// Samples per backward chunk: enough columns for the weight-gradient GEMM, while the
+// chunk's column and gradient buffers stay within CONV_CACHE_FLOATS.
+static int conv_chunk(const Grids *g, int B) {
+    size_t per = ((size_t)g->R + g->Cs) * g->L;
+    size_t want = (CONV_MIN_COLS + g->L - 1) / g->L;
+    size_t fit = per ? CONV_CACHE_FLOATS / per : want;
+    size_t c = want < fit ? want : fit;
+    if (c < 1) c = 1;
+    if (c > (size_t)B) c = (size_t)B;
+    return (int)c;
+}
 
-// img [Bc, Cc, Hi, Wi] -> col [Cc*K*K, Bc*Ho*Wo]; zero where the window hits padding.
-static void im2col(float *col, const float *img, int Bc, int Cc, int Hi, int Wi,
-                   int K, int S, int P, int Ho, int Wo) {
-    const int R = Cc * K * K;
-    const size_t L = (size_t)Ho * Wo, N = (size_t)Bc * L;
-OMP_FOR
-    for (int r = 0; r < R; r++) {
-        int c = r / (K * K), kh = (r / K) % K, kw = r % K;
-        float *row = col + (size_t)r * N;
-        for (int b = 0; b < Bc; b++) {
-            const float *plane = img + ((size_t)b * Cc + c) * Hi * Wi;
-            float *dst = row + (size_t)b * L;
-            for (int oh = 0; oh < Ho; oh++) {
-                int ih = oh * S - P + kh;
-                float *d = dst + (size_t)oh * Wo;
-                if (ih < 0 || ih >= Hi) { memset(d, 0, sizeof(float) * Wo); continue; }
-                const float *src = plane + (size_t)ih * Wi;
-                for (int ow = 0; ow < Wo; ow++) {
-                    int iw = ow * S - P + kw;
-                    d[ow] = (iw >= 0 && iw < Wi) ? src[iw] : 0.0f;
+static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+// Per-thread layout (floats, each part 64-byte aligned):
+//   db accumulators (2*Cout: doubles) | col [R, c*L] | dW [Cs*R] (conv2d) or [Cs*R] (convT) |
+//   t1: conv2d [Cs, c*L] gradient chunk; convT [Cs, c*L] input chunk, [Cb*Lb] act'(dout) |
+//   plane: one big-grid plane (generic fold), or [Cs, L] (convT masked dinp)
+typedef struct { size_t db, col, dw, t1, t2, plane, total; } ThreadLayout;
+
+static ThreadLayout thread_layout(const Grids *g, int transposed, int c) {
+    ThreadLayout l;
+    size_t cout = transposed ? (size_t)g->Cb : (size_t)g->Cs;
+    size_t o = 0;
+    l.db = o;    o += round16(2 * cout);
+    l.col = o;   o += round16((size_t)g->R * c * g->L);
+    l.dw = o;    o += round16((size_t)g->Cs * g->R);
+    l.t1 = o;    o += round16((size_t)g->Cs * c * g->L);
+    l.t2 = o;    o += transposed ? round16((size_t)g->Cb * g->Lb) : 0;
+    l.plane = o; o += round16(g->Lb > g->Cs * g->L ? g->Lb : (size_t)g->Cs * g->L);
+    l.total = o;
+    return l;
+}
+
+static size_t conv_workspace(const ConvShape *s, int transposed, int B) {
+    CHECK(B > 0, "conv workspace: B=%d", B);
+    Grids g = grids(s, transposed);
+    return (size_t)ops_thread_cap() * thread_layout(&g, transposed, conv_chunk(&g, B)).total;
+}
+
+size_t conv2d_workspace(const ConvShape *s, int B) { return conv_workspace(s, 0, B); }
+size_t convt2d_workspace(const ConvShape *s, int B) { return conv_workspace(s, 1, B); }
+
+// ---------------------------------------------------------------- unfold (im2col) / fold (col2im)
+
+// One sample: col rows r = (c*K + kh)*K + kw, row stride ld, columns [Hs*Ws] of the small
+// grid = img [Cb, Hb, Wb] under the window; 0 where it hits padding.
+static void unfold(float *restrict col, size_t ld, const float *restrict img, const Grids *g) {
+    const int Hb = g->Hb, Wb = g->Wb, Hs = g->Hs, Ws = g->Ws, K = g->K, S = g->S, P = g->P;
+    if (g->fast) {
+        for (int c = 0; c < g->Cb; c++)
+            for (int kh = 0; kh < 4; kh++) {
+                float *d0 = col + (size_t)((c * 4 + kh) * 4) * ld, *d1 = d0 + ld, *d2 = d1 + ld, *d3 = d2 + ld;
+                for (int oh = 0; oh < Hs; oh++) {
+                    int ih = 2 * oh - 1 + kh;
+                    float *e0 = d0 + (size_t)oh * Ws, *e1 = d1 + (size_t)oh * Ws;
+                    float *e2 = d2 + (size_t)oh * Ws, *e3 = d3 + (size_t)oh * Ws;
+                    if (ih < 0 || ih >= Hb) {
+                        memset(e0, 0, sizeof(float) * Ws), memset(e1, 0, sizeof(float) * Ws);
+                        memset(e2, 0, sizeof(float) * Ws), memset(e3, 0, sizeof(float) * Ws);
+                        continue;
+                    }
+                    const float *restrict src = img + ((size_t)c * Hb + ih) * Wb;
+                    // iw = 2 ow + kw - 1
+                    for (int j = 0; j < Ws; j++) { e1[j] = src[2 * j]; e2[j] = src[2 * j + 1]; }
+                    e0[0] = 0.0f;
+                    for (int j = 1; j < Ws; j++) e0[j] = src[2 * j - 1];
+                    for (int j = 0; j < Ws - 1; j++) e3[j] = src[2 * j + 2];
+                    e3[Ws - 1] = 0.0f;
                 }
+            }
+        return;
+    }
+    for (int r = 0; r < g->R; r++) {
+        int c = r / (K * K), kh = (r / K) % K, kw = r % K;
+        const float *plane = img + (size_t)c * Hb * Wb;
+        float *row = col + (size_t)r * ld;
+        for (int oh = 0; oh < Hs; oh++) {
+            int ih = oh * S - P + kh;
+            float *d = row + (size_t)oh * Ws;
+            if (ih < 0 || ih >= Hb) { memset(d, 0, sizeof(float) * Ws); continue; }
+            const float *src = plane + (size_t)ih * Wb;
+            for (int ow = 0; ow < Ws; ow++) {
+                int iw = ow * S - P + kw;
+                d[ow] = (iw >= 0 && iw < Wb) ? src[iw] : 0.0f;
             }
         }
     }
 }
 
-// Adjoint of im2col: img [Bc, Cc, Hi, Wi] += col2im(col [Cc*K*K, Bc*Ho*Wo]).
-// Threads split the (b, c) planes, so each plane is summed by one thread in a fixed order.
-static void col2im_add(float *img, const float *col, int Bc, int Cc, int Hi, int Wi,
-                       int K, int S, int P, int Ho, int Wo) {
-    const size_t L = (size_t)Ho * Wo, N = (size_t)Bc * L;
-OMP_FOR
-    for (int bcix = 0; bcix < Bc * Cc; bcix++) {
-        int b = bcix / Cc, c = bcix % Cc;
-        float *plane = img + (size_t)bcix * Hi * Wi;
+enum { EPI_SET, EPI_ADD, EPI_ADD_MASK };   // fold epilogues
+
+// out[i] = act(s[i] + bias) (EPI_SET), out[i] += s[i] (EPI_ADD), out[i] += mask[i] > 0 ? s[i] : 0
+static void epilogue(float *out, const float *s, size_t n, int mode, float bias, int act,
+                     const float *restrict mask) {
+    if (mode == EPI_ADD) {
+        OMP_SIMD
+        for (size_t i = 0; i < n; i++) out[i] += s[i];
+    } else if (mode == EPI_ADD_MASK) {
+        OMP_SIMD
+        for (size_t i = 0; i < n; i++) out[i] += mask[i] > 0.0f ? s[i] : 0.0f;
+    } else if (act == CONV_ACT_RELU) {
+        OMP_SIMD
+        for (size_t i = 0; i < n; i++) { float v = s[i] + bias; out[i] = v > 0.0f ? v : 0.0f; }
+    } else if (act == CONV_ACT_SIGMOID) {
+        OMP_SIMD
+        for (size_t i = 0; i < n; i++) out[i] = sigmoid1(s[i] + bias);
+    } else {
+        OMP_SIMD
+        for (size_t i = 0; i < n; i++) out[i] = s[i] + bias;
+    }
+}
+
+// Adjoint of unfold for big-grid channels [c0, c1) of one sample: plane c of out [Cb, Hb, Wb]
+// gets the epilogue of (col2im of col rows of channel c); col row stride ld, channel c0's
+// rows first. scratch: Lb floats (generic shapes).
+static void fold(float *out, const float *col, size_t ld, const Grids *g, int c0, int c1, int mode,
+                 const float *bias, int act, const float *mask, float *scratch) {
+    const int Hb = g->Hb, Wb = g->Wb, Hs = g->Hs, Ws = g->Ws, K = g->K, S = g->S, P = g->P;
+    for (int c = c0; c < c1; c++) {
+        const float *cc = col + (size_t)(c - c0) * K * K * ld;
+        float *plane = out + (size_t)c * g->Lb;
+        const float *mplane = mask ? mask + (size_t)c * g->Lb : NULL;
+        float bv = bias ? bias[c] : 0.0f;
+        if (g->fast) {
+            // big row ih = 2m gets (kh 1, oh m) and (kh 3, oh m-1); ih = 2m+1 gets (kh 2, oh m)
+            // and (kh 0, oh m+1). Within a row: even iw = 2j gets kw 1 at j and kw 3 at j-1,
+            // odd iw = 2j+1 gets kw 2 at j and kw 0 at j+1.
+            float ev[1024], od[1024], srow[2048];
+            for (int ih = 0; ih < Hb; ih++) {
+                int m = ih >> 1, odd = ih & 1;
+                int kha = odd ? 2 : 1, oha = m, khb = odd ? 0 : 3, ohb = odd ? m + 1 : m - 1;
+                const float *a0 = cc + (size_t)(kha * 4) * ld + (size_t)oha * Ws;
+                const float *a1 = a0 + ld, *a2 = a1 + ld, *a3 = a2 + ld;
+                for (int j = 0; j < Ws; j++) { ev[j] = a1[j]; od[j] = a2[j]; }
+                for (int j = 1; j < Ws; j++) ev[j] += a3[j - 1];
+                for (int j = 0; j < Ws - 1; j++) od[j] += a0[j + 1];
+                if (ohb >= 0 && ohb < Hs) {
+                    const float *b0 = cc + (size_t)(khb * 4) * ld + (size_t)ohb * Ws;
+                    const float *b1 = b0 + ld, *b2 = b1 + ld, *b3 = b2 + ld;
+                    for (int j = 0; j < Ws; j++) { ev[j] += b1[j]; od[j] += b2[j]; }
+                    for (int j = 1; j < Ws; j++) ev[j] += b3[j - 1];
+                    for (int j = 0; j < Ws - 1; j++) od[j] += b0[j + 1];
+                }
+                for (int j = 0; j < Ws; j++) { srow[2 * j] = ev[j]; srow[2 * j + 1] = od[j]; }
+                epilogue(plane + (size_t)ih * Wb, srow, (size_t)Wb, mode, bv, act,
+                         mplane ? mplane + (size_t)ih * Wb : NULL);
+            }
+            continue;
+        }
+        memset(scratch, 0, sizeof(float) * g->Lb);
         for (int kh = 0; kh < K; kh++)
             for (int kw = 0; kw < K; kw++) {
-                const float *src = col + ((size_t)(c * K + kh) * K + kw) * N + (size_t)b * L;
-                for (int oh = 0; oh < Ho; oh++) {
+                const float *src = cc + (size_t)(kh * K + kw) * ld;
+                for (int oh = 0; oh < Hs; oh++) {
                     int ih = oh * S - P + kh;
-                    if (ih < 0 || ih >= Hi) continue;
-                    float *d = plane + (size_t)ih * Wi;
-                    const float *sr = src + (size_t)oh * Wo;
-                    for (int ow = 0; ow < Wo; ow++) {
+                    if (ih < 0 || ih >= Hb) continue;
+                    float *d = scratch + (size_t)ih * Wb;
+                    const float *sr = src + (size_t)oh * Ws;
+                    for (int ow = 0; ow < Ws; ow++) {
                         int iw = ow * S - P + kw;
-                        if (iw >= 0 && iw < Wi) d[iw] += sr[ow];
+                        if (iw >= 0 && iw < Wb) d[iw] += sr[ow];
                     }
                 }
             }
+        epilogue(plane, scratch, g->Lb, mode, bv, act, mplane);
     }
 }
 
-// t [Ch, Bc*L] = x [Bc, Ch, L] (channel-major gather).
-static void gather_cbl(float *t, const float *x, int Bc, int Ch, size_t L) {
-OMP_FOR
-    for (int c = 0; c < Ch; c++)
-        for (int b = 0; b < Bc; b++)
-            memcpy(t + ((size_t)c * Bc + b) * L, x + ((size_t)b * Ch + c) * L, sizeof(float) * L);
+// g [n] = dL/d(pre-activation) from dout = dL/dy and y = act(pre-activation); returns sum(g).
+static double act_grad(float *restrict gout, const float *restrict dout, const float *restrict y, size_t n,
+                       int act) {
+    double acc = 0.0;
+    if (act == CONV_ACT_RELU) {
+        OMP_SIMD
+        for (size_t i = 0; i < n; i++) gout[i] = y[i] > 0.0f ? dout[i] : 0.0f;
+    } else if (act == CONV_ACT_SIGMOID) {
+        OMP_SIMD
+        for (size_t i = 0; i < n; i++) gout[i] = dout[i] * y[i] * (1.0f - y[i]);
+    } else {
+        memcpy(gout, dout, n * sizeof(float));
+    }
+    for (size_t i = 0; i < n; i++) acc += gout[i];
+    return acc;
 }
 
-// x [Bc, Ch, L] (= or +=) t [Ch, Bc*L], plus bias[c] if given.
-static void scatter_bcl(float *x, const float *t, const float *bias, int Bc, int Ch, size_t L,
-                        int accumulate) {
-OMP_FOR
-    for (int bc = 0; bc < Bc * Ch; bc++) {
-        int b = bc / Ch, c = bc % Ch;
-        float *d = x + (size_t)bc * L;
-        const float *sr = t + ((size_t)c * Bc + b) * L;
-        float bv = bias ? bias[c] : 0.0f;
-        if (accumulate) for (size_t i = 0; i < L; i++) d[i] += sr[i] + bv;
-        else            for (size_t i = 0; i < L; i++) d[i] = sr[i] + bv;
-    }
-}
-
-// db [Ch] += sum over b, l of dout [B, Ch, L] (double accumulation, fixed order).
-static void bias_backward(float *db, const float *dout, int B, int Ch, size_t L) {
-OMP_FOR
-    for (int c = 0; c < Ch; c++) {
-        double acc = 0.0;
-        for (int b = 0; b < B; b++) {
-            const float *p = dout + ((size_t)b * Ch + c) * L;
-            for (size_t i = 0; i < L; i++) acc += p[i];
-        }
-        db[c] += (float)acc;
-    }
+static double row_sum(const float *x, size_t n) {
+    double acc = 0.0;
+    for (size_t i = 0; i < n; i++) acc += x[i];
+    return acc;
 }
 
 // ---------------------------------------------------------------- conv2d
 
-// out [B,OC,OH,OW] = conv(inp [B,C,H,W], w [OC,C,K,K]) + b [OC] (b may be NULL)
-// work: conv2d_workspace(s, B) floats
-void conv2d_forward(float *out, const float *inp, const float *w, const float *b,
-                    int B, const ConvShape *s, float *work) {
-    const int R = s->C * s->K * s->K;
-    const size_t L = (size_t)s->OH * s->OW;
-    const size_t in_sz = (size_t)s->C * s->H * s->W, out_sz = (size_t)s->OC * L;
-    const int bc = conv_chunk(conv2d_per_sample(s), B);
-    for (int b0 = 0; b0 < B; b0 += bc) {
-        int nb = B - b0 < bc ? B - b0 : bc;
-        int N = (int)((size_t)nb * L);
-        float *col = work, *tmp = work + (size_t)R * N;
-        im2col(col, inp + (size_t)b0 * in_sz, nb, s->C, s->H, s->W, s->K, s->S, s->P, s->OH, s->OW);
-        // tmp [OC, N] = w [OC, R] x col [R, N]
-        gemm(0, 0, s->OC, N, R, 1.0f, w, R, col, N, 0.0f, tmp, N);
-        scatter_bcl(out + (size_t)b0 * out_sz, tmp, b, nb, s->OC, L, 0);
+// out [B,OC,OH,OW] = act(conv(inp [B,C,H,W], w [OC,C,K,K]) + b [OC]) (b may be NULL)
+// Work items are samples; with fewer samples than threads, samples x blocks of output channels.
+void conv2d_forward_act(float *out, const float *inp, const float *w, const float *b, int act,
+                        int B, const ConvShape *s, float *work) {
+    const Grids g = grids(s, 0);
+    const ThreadLayout tl = thread_layout(&g, 0, conv_chunk(&g, B));
+    const size_t in_sz = (size_t)s->C * g.Lb, out_sz = (size_t)s->OC * g.L;
+    const int T = conv_threads();
+    int nblk = B < T ? (T + B - 1) / B : 1;
+    if (nblk > s->OC) nblk = s->OC;
+    const int items = B * nblk;
+    #ifdef _OPENMP
+    #pragma omp parallel num_threads(T) if(T > 1 && items > 1)
+    #endif
+    {
+        float *base = work + (size_t)thread_id() * tl.total, *col = base + tl.col;
+        #ifdef _OPENMP
+        #pragma omp for schedule(static)
+        #endif
+        for (int it = 0; it < items; it++) {
+            int n = it / nblk, k = it % nblk;
+            int oc0 = (int)((long)k * s->OC / nblk), oc1 = (int)((long)(k + 1) * s->OC / nblk);
+            unfold(col, g.L, inp + (size_t)n * in_sz, &g);
+            float *o = out + (size_t)n * out_sz;
+            // o [oc0:oc1, L] = w [oc0:oc1, R] x col [R, L]
+            gemm(0, 0, oc1 - oc0, (int)g.L, g.R, 1.0f, w + (size_t)oc0 * g.R, g.R, col, (int)g.L, 0.0f,
+                 o + (size_t)oc0 * g.L, (int)g.L);
+            for (int oc = oc0; oc < oc1; oc++)
+                epilogue(o + (size_t)oc * g.L, o + (size_t)oc * g.L, g.L, EPI_SET, b ? b[oc] : 0.0f, act, NULL);
+        }
     }
 }
 
-// dinp [B,C,H,W] +=, dw [OC,C,K,K] +=, db [OC] += ; dout [B,OC,OH,OW]; inp, w as forward.
-void conv2d_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
-                     const float *w, int B, const ConvShape *s, float *work) {
-    const int R = s->C * s->K * s->K;
-    const size_t L = (size_t)s->OH * s->OW;
-    const size_t in_sz = (size_t)s->C * s->H * s->W, out_sz = (size_t)s->OC * L;
-    if (db) bias_backward(db, dout, B, s->OC, L);
-    if (!dinp && !dw) return;
-    const int bc = conv_chunk(conv2d_per_sample(s), B);
-    for (int b0 = 0; b0 < B; b0 += bc) {
-        int nb = B - b0 < bc ? B - b0 : bc;
-        int N = (int)((size_t)nb * L);
-        float *col = work, *tmp = work + (size_t)R * N;
-        gather_cbl(tmp, dout + (size_t)b0 * out_sz, nb, s->OC, L);   // tmp [OC, N]
-        if (dw) {
-            im2col(col, inp + (size_t)b0 * in_sz, nb, s->C, s->H, s->W, s->K, s->S, s->P, s->OH, s->OW);
-            // dw [OC, R] += tmp [OC, N] x col^T [N, R]
-            gemm(0, 1, s->OC, R, N, 1.0f, tmp, N, col, N, 1.0f, dw, R);
-        }
-        if (dinp) {
-            // col [R, N] = w^T [R, OC] x tmp [OC, N]; then fold back onto the input
-            gemm(1, 0, R, N, s->OC, 1.0f, w, R, tmp, N, 0.0f, col, N);
-            col2im_add(dinp + (size_t)b0 * in_sz, col, nb, s->C, s->H, s->W, s->K, s->S, s->P,
-                       s->OH, s->OW);
+void conv2d_forward(float *out, const float *inp, const float *w, const float *b,
+                    int B, const ConvShape *s, float *work) {
+    conv2d_forward_act(out, inp, w, b, CONV_ACT_NONE, B, s, work);
+}
+
+// Sums the per-thread weight / bias gradients into dw [nw], db [nb] in thread order
+// (thread 0 accumulated into dw itself). Called by every thread of the region.
+static void reduce_grads(float *dw, float *db, float *work, const ThreadLayout *tl, int nt, size_t nw, int nb) {
+    if (dw && nt > 1) {
+        #ifdef _OPENMP
+        #pragma omp for schedule(static)
+        #endif
+        for (size_t i = 0; i < nw; i++) {
+            float v = dw[i];
+            for (int t = 1; t < nt; t++) v += work[(size_t)t * tl->total + tl->dw + i];
+            dw[i] = v;
         }
     }
+    if (db) {
+        #ifdef _OPENMP
+        #pragma omp single
+        #endif
+        for (int c = 0; c < nb; c++) {
+            double acc = 0.0;
+            for (int t = 0; t < nt; t++) acc += ((const double *)(work + (size_t)t * tl->total + tl->db))[c];
+            db[c] += (float)acc;
+        }
+    }
+}
+
+// dinp [B,C,H,W] +=, dw [OC,C,K,K] +=, db [OC] += ; dout = dL/dy [B,OC,OH,OW] with
+// y = act(conv + b) the forward output (unused for CONV_ACT_NONE). inp_relu: inp is a ReLU
+// output and dinp gets the gradient of the pre-activation before it (masked by inp > 0).
+void conv2d_backward_act(float *dinp, float *dw, float *db, const float *dout, const float *y, int act,
+                         int inp_relu, const float *inp, const float *w, int B, const ConvShape *s,
+                         float *work) {
+    const Grids g = grids(s, 0);
+    const int c = conv_chunk(&g, B), nch = (B + c - 1) / c;
+    const ThreadLayout tl = thread_layout(&g, 0, c);
+    const size_t in_sz = (size_t)s->C * g.Lb, out_sz = (size_t)s->OC * g.L;
+    int T = conv_threads();
+    if (T > nch) T = nch;
+    #ifdef _OPENMP
+    #pragma omp parallel num_threads(T) if(T > 1)
+    #endif
+    {
+        const int tid = thread_id();
+        float *base = work + (size_t)tid * tl.total;
+        double *dbt = (double *)(base + tl.db);
+        float *col = base + tl.col, *gch = base + tl.t1, *plane = base + tl.plane;
+        float *dwt = tid == 0 ? dw : base + tl.dw;
+        for (int oc = 0; oc < s->OC; oc++) dbt[oc] = 0.0;
+        if (dw && tid > 0) memset(dwt, 0, sizeof(float) * (size_t)s->OC * g.R);
+        #ifdef _OPENMP
+        #pragma omp for schedule(static)
+        #endif
+        for (int ch = 0; ch < nch; ch++) {
+            const int b0 = ch * c, nb = B - b0 < c ? B - b0 : c;
+            const size_t N = (size_t)nb * g.L;
+            // gm [OC, N]: dL/d(pre-activation), sample j in columns j*L
+            const float *gm;
+            if (act == CONV_ACT_NONE && nb == 1) {
+                gm = dout + (size_t)b0 * out_sz;
+                for (int oc = 0; oc < s->OC; oc++) dbt[oc] += row_sum(gm + (size_t)oc * g.L, g.L);
+            } else {
+                for (int j = 0; j < nb; j++)
+                    for (int oc = 0; oc < s->OC; oc++) {
+                        size_t off = (size_t)(b0 + j) * out_sz + (size_t)oc * g.L;
+                        dbt[oc] += act_grad(gch + (size_t)oc * N + (size_t)j * g.L, dout + off,
+                                            y ? y + off : NULL, g.L, act);
+                    }
+                gm = gch;
+            }
+            if (dw) {
+                for (int j = 0; j < nb; j++) unfold(col + (size_t)j * g.L, N, inp + (size_t)(b0 + j) * in_sz, &g);
+                // dw [OC, R] += gm [OC, N] x col^T [N, R]
+                gemm(0, 1, s->OC, g.R, (int)N, 1.0f, gm, (int)N, col, (int)N, 1.0f, dwt, g.R);
+            }
+            if (dinp) {
+                // col [R, N] = w^T [R, OC] x gm [OC, N]; fold each sample onto dinp
+                gemm(1, 0, g.R, (int)N, s->OC, 1.0f, w, g.R, gm, (int)N, 0.0f, col, (int)N);
+                for (int j = 0; j < nb; j++) {
+                    size_t off = (size_t)(b0 + j) * in_sz;
+                    fold(dinp + off, col + (size_t)j * g.L, N, &g, 0, g.Cb, inp_relu ? EPI_ADD_MASK : EPI_ADD,
+                         NULL, CONV_ACT_NONE, inp_relu ? inp + off : NULL, plane);
+                }
+            }
+        }
+        reduce_grads(dw, db, work, &tl, T, (size_t)s->OC * g.R, s->OC);
+    }
+}
+
+void conv2d_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                     const float *w, int B, const ConvShape *s, float *work) {
+    conv2d_backward_act(dinp, dw, db, dout, NULL, CONV_ACT_NONE, 0, inp, w, B, s, work);
 }
 
 // ---------------------------------------------------------------- conv-transpose2d
 // ConvTranspose2d is the adjoint of a Conv2d from [OC,OH,OW] to [C,H,W] with the same
-// weight viewed as [C, OC*K*K]: forward = W^T x inp then col2im; backward = im2col + gemm.
+// weight viewed as [C, OC*K*K]: forward = W^T x inp then fold; backward = unfold + gemm.
 
-// out [B,OC,OH,OW] = convT(inp [B,C,H,W], w [C,OC,K,K]) + b [OC] (b may be NULL)
-void convt2d_forward(float *out, const float *inp, const float *w, const float *b,
-                     int B, const ConvShape *s, float *work) {
-    const int R = s->OC * s->K * s->K;
-    const size_t L = (size_t)s->H * s->W, OL = (size_t)s->OH * s->OW;
-    const size_t in_sz = (size_t)s->C * L, out_sz = (size_t)s->OC * OL;
-    const int bc = conv_chunk(convt2d_per_sample(s), B);
-    for (int b0 = 0; b0 < B; b0 += bc) {
-        int nb = B - b0 < bc ? B - b0 : bc;
-        int N = (int)((size_t)nb * L);
-        float *col = work, *tmp = work + (size_t)R * N;
-        gather_cbl(tmp, inp + (size_t)b0 * in_sz, nb, s->C, L);      // tmp [C, N]
-        // col [R, N] = w^T [R, C] x tmp [C, N]
-        gemm(1, 0, R, N, s->C, 1.0f, w, R, tmp, N, 0.0f, col, N);
-        float *o = out + (size_t)b0 * out_sz;
-        memset(o, 0, sizeof(float) * (size_t)nb * out_sz);
-        col2im_add(o, col, nb, s->OC, s->OH, s->OW, s->K, s->S, s->P, s->H, s->W);
-        if (b) {
-OMP_FOR
-            for (int bc2 = 0; bc2 < nb * s->OC; bc2++) {
-                float bv = b[bc2 % s->OC];
-                float *d = o + (size_t)bc2 * OL;
-                for (size_t i = 0; i < OL; i++) d[i] += bv;
-            }
+// out [B,OC,OH,OW] = act(convT(inp [B,C,H,W], w [C,OC,K,K]) + b [OC]) (b may be NULL)
+void convt2d_forward_act(float *out, const float *inp, const float *w, const float *b, int act,
+                         int B, const ConvShape *s, float *work) {
+    const Grids g = grids(s, 1);
+    const ThreadLayout tl = thread_layout(&g, 1, conv_chunk(&g, B));
+    const int KK = s->K * s->K;
+    const size_t in_sz = (size_t)s->C * g.L, out_sz = (size_t)s->OC * g.Lb;
+    const int T = conv_threads();
+    int nblk = B < T ? (T + B - 1) / B : 1;
+    if (nblk > s->OC) nblk = s->OC;
+    const int items = B * nblk;
+    #ifdef _OPENMP
+    #pragma omp parallel num_threads(T) if(T > 1 && items > 1)
+    #endif
+    {
+        float *base = work + (size_t)thread_id() * tl.total, *col = base + tl.col, *plane = base + tl.plane;
+        #ifdef _OPENMP
+        #pragma omp for schedule(static)
+        #endif
+        for (int it = 0; it < items; it++) {
+            int n = it / nblk, k = it % nblk;
+            int oc0 = (int)((long)k * s->OC / nblk), oc1 = (int)((long)(k + 1) * s->OC / nblk);
+            // col [(oc1-oc0)*KK, L] = (w [C, R] columns oc0*KK..)^T x inp [C, L]
+            gemm(1, 0, (oc1 - oc0) * KK, (int)g.L, s->C, 1.0f, w + (size_t)oc0 * KK, g.R,
+                 inp + (size_t)n * in_sz, (int)g.L, 0.0f, col, (int)g.L);
+            fold(out + (size_t)n * out_sz, col, g.L, &g, oc0, oc1, EPI_SET, b, act, NULL, plane);
         }
     }
 }
 
-// dinp [B,C,H,W] +=, dw [C,OC,K,K] +=, db [OC] += ; dout [B,OC,OH,OW].
+void convt2d_forward(float *out, const float *inp, const float *w, const float *b,
+                     int B, const ConvShape *s, float *work) {
+    convt2d_forward_act(out, inp, w, b, CONV_ACT_NONE, B, s, work);
+}
+
+// dinp [B,C,H,W] +=, dw [C,OC,K,K] +=, db [OC] += ; dout = dL/dy [B,OC,OH,OW]; y, act and
+// inp_relu as conv2d_backward_act.
+void convt2d_backward_act(float *dinp, float *dw, float *db, const float *dout, const float *y, int act,
+                          int inp_relu, const float *inp, const float *w, int B, const ConvShape *s,
+                          float *work) {
+    const Grids g = grids(s, 1);
+    const int c = conv_chunk(&g, B), nch = (B + c - 1) / c;
+    const ThreadLayout tl = thread_layout(&g, 1, c);
+    const size_t in_sz = (size_t)s->C * g.L, out_sz = (size_t)s->OC * g.Lb;
+    int T = conv_threads();
+    if (T > nch) T = nch;
+    #ifdef _OPENMP
+    #pragma omp parallel num_threads(T) if(T > 1)
+    #endif
+    {
+        const int tid = thread_id();
+        float *base = work + (size_t)tid * tl.total;
+        double *dbt = (double *)(base + tl.db);
+        float *col = base + tl.col, *tin = base + tl.t1, *gs = base + tl.t2, *tmp = base + tl.plane;
+        float *dwt = tid == 0 ? dw : base + tl.dw;
+        for (int oc = 0; oc < s->OC; oc++) dbt[oc] = 0.0;
+        if (dw && tid > 0) memset(dwt, 0, sizeof(float) * (size_t)s->C * g.R);
+        #ifdef _OPENMP
+        #pragma omp for schedule(static)
+        #endif
+        for (int ch = 0; ch < nch; ch++) {
+            const int b0 = ch * c, nb = B - b0 < c ? B - b0 : c;
+            const size_t N = (size_t)nb * g.L;
+            for (int j = 0; j < nb; j++) {
+                const size_t off = (size_t)(b0 + j) * out_sz;
+                const float *gsmp = dout + off;    // dL/d(pre-activation) [OC, OH, OW]
+                if (act != CONV_ACT_NONE) {
+                    for (int oc = 0; oc < s->OC; oc++)
+                        dbt[oc] += act_grad(gs + (size_t)oc * g.Lb, dout + off + (size_t)oc * g.Lb,
+                                            y + off + (size_t)oc * g.Lb, g.Lb, act);
+                    gsmp = gs;
+                } else {
+                    for (int oc = 0; oc < s->OC; oc++) dbt[oc] += row_sum(gsmp + (size_t)oc * g.Lb, g.Lb);
+                }
+                if (dw || dinp) unfold(col + (size_t)j * g.L, N, gsmp, &g);
+            }
+            if (dw) {
+                const float *xin = inp + (size_t)b0 * in_sz;
+                if (nb > 1) {   // tin [C, N] = inp [nb, C, L] channel-major
+                    for (int ci = 0; ci < s->C; ci++)
+                        for (int j = 0; j < nb; j++)
+                            memcpy(tin + (size_t)ci * N + (size_t)j * g.L, xin + (size_t)j * in_sz + (size_t)ci * g.L,
+                                   sizeof(float) * g.L);
+                    xin = tin;
+                }
+                // dw [C, R] += xin [C, N] x col^T [N, R]
+                gemm(0, 1, s->C, g.R, (int)N, 1.0f, xin, (int)N, col, (int)N, 1.0f, dwt, g.R);
+            }
+            if (dinp) {
+                for (int j = 0; j < nb; j++) {
+                    const size_t off = (size_t)(b0 + j) * in_sz;
+                    // dinp [C, L] += w [C, R] x col [R, L] (masked by inp > 0 when inp_relu)
+                    if (!inp_relu) {
+                        gemm(0, 0, s->C, (int)g.L, g.R, 1.0f, w, g.R, col + (size_t)j * g.L, (int)N, 1.0f,
+                             dinp + off, (int)g.L);
+                    } else {
+                        gemm(0, 0, s->C, (int)g.L, g.R, 1.0f, w, g.R, col + (size_t)j * g.L, (int)N, 0.0f,
+                             tmp, (int)g.L);
+                        epilogue(dinp + off, tmp, (size_t)s->C * g.L, EPI_ADD_MASK, 0.0f, CONV_ACT_NONE, inp + off);
+                    }
+                }
+            }
+        }
+        reduce_grads(dw, db, work, &tl, T, (size_t)s->C * g.R, s->OC);
+    }
+}
+
 void convt2d_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
                       const float *w, int B, const ConvShape *s, float *work) {
-    const int R = s->OC * s->K * s->K;
-    const size_t L = (size_t)s->H * s->W, OL = (size_t)s->OH * s->OW;
-    const size_t in_sz = (size_t)s->C * L, out_sz = (size_t)s->OC * OL;
-    if (db) bias_backward(db, dout, B, s->OC, OL);
-    if (!dinp && !dw) return;
-    const int bc = conv_chunk(convt2d_per_sample(s), B);
-    for (int b0 = 0; b0 < B; b0 += bc) {
-        int nb = B - b0 < bc ? B - b0 : bc;
-        int N = (int)((size_t)nb * L);
-        float *col = work, *tmp = work + (size_t)R * N;
-        im2col(col, dout + (size_t)b0 * out_sz, nb, s->OC, s->OH, s->OW, s->K, s->S, s->P, s->H, s->W);
-        if (dw) {
-            gather_cbl(tmp, inp + (size_t)b0 * in_sz, nb, s->C, L);  // tmp [C, N]
-            // dw [C, R] += tmp [C, N] x col^T [N, R]
-            gemm(0, 1, s->C, R, N, 1.0f, tmp, N, col, N, 1.0f, dw, R);
-        }
-        if (dinp) {
-            // tmp [C, N] = w [C, R] x col [R, N]
-            gemm(0, 0, s->C, N, R, 1.0f, w, R, col, N, 0.0f, tmp, N);
-            scatter_bcl(dinp + (size_t)b0 * in_sz, tmp, NULL, nb, s->C, L, 1);
-        }
-    }
+    convt2d_backward_act(dinp, dw, db, dout, NULL, CONV_ACT_NONE, 0, inp, w, B, s, work);
 }
 
 // ---------------------------------------------------------------- naive references
@@ -319,29 +690,47 @@ void convt2d_forward_naive(float *out, const float *inp, const float *w, const f
 
 // ---------------------------------------------------------------- linear
 
+// Below this many multiply-adds a linear layer runs on the calling thread (no BLAS threads).
+#define LINEAR_SERIAL_MACS ((size_t)1 << 22)
+
 // out [B,OUT] = inp [B,IN] x w^T [IN,OUT] + b [OUT]
 void linear_forward(float *out, const float *inp, const float *w, const float *b,
                     int B, int IN, int OUT) {
+    const int small = (size_t)B * IN * OUT < LINEAR_SERIAL_MACS;
+    int saved = small ? ops_serial_begin() : 0;
     gemm(0, 1, B, OUT, IN, 1.0f, inp, IN, w, IN, 0.0f, out, OUT);
     if (b) {
-OMP_FOR
-        for (int i = 0; i < B; i++)
-            for (int o = 0; o < OUT; o++) out[(size_t)i * OUT + o] += b[o];
+        OMP_FOR_IF(!small && (size_t)B * OUT >= EW_PAR_MIN)
+        for (int i = 0; i < B; i++) {
+            float *o = out + (size_t)i * OUT;
+            OMP_SIMD
+            for (int j = 0; j < OUT; j++) o[j] += b[j];
+        }
     }
+    if (small) ops_serial_end(saved);
 }
 
 // dinp [B,IN] +=, dw [OUT,IN] +=, db [OUT] += ; dout [B,OUT]
 void linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
                      const float *w, int B, int IN, int OUT) {
+    const int small = (size_t)B * IN * OUT < LINEAR_SERIAL_MACS;
+    int saved = small ? ops_serial_begin() : 0;
     if (dinp) gemm(0, 0, B, IN, OUT, 1.0f, dout, OUT, w, IN, 1.0f, dinp, IN);
     if (dw) gemm(1, 0, OUT, IN, B, 1.0f, dout, OUT, inp, IN, 1.0f, dw, IN);
-    if (db) {
-        for (int o = 0; o < OUT; o++) {
-            double acc = 0.0;
-            for (int i = 0; i < B; i++) acc += dout[(size_t)i * OUT + o];
-            db[o] += (float)acc;
+    if (db) {   // column sums of dout, rows in order (a block of columns at a time)
+        for (int o0 = 0; o0 < OUT; o0 += 256) {
+            const int no = OUT - o0 < 256 ? OUT - o0 : 256;
+            double acc[256];
+            for (int o = 0; o < no; o++) acc[o] = 0.0;
+            for (int i = 0; i < B; i++) {
+                const float *d = dout + (size_t)i * OUT + o0;
+                OMP_SIMD
+                for (int o = 0; o < no; o++) acc[o] += d[o];
+            }
+            for (int o = 0; o < no; o++) db[o0 + o] += (float)acc[o];
         }
     }
+    if (small) ops_serial_end(saved);
 }
 
 // ---------------------------------------------------------------- layernorm
@@ -350,7 +739,7 @@ void linear_backward(float *dinp, float *dw, float *db, const float *dout, const
 
 void layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
                        const float *w, const float *b, int B, int N) {
-OMP_FOR
+OMP_FOR_IF((size_t)B * N >= EW_PAR_MIN)
     for (int i = 0; i < B; i++) {
         const float *x = inp + (size_t)i * N;
         float *y = out + (size_t)i * N;
@@ -372,8 +761,10 @@ OMP_FOR
 // dinp [B,N] += rstd * (g - mean(g) - xhat * mean(g * xhat)), g = dout * w
 void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
                         const float *mean, const float *rstd, const float *w, int B, int N) {
+    const int par = (size_t)B * N >= EW_PAR_MIN;
+    (void)par;
     if (dinp) {
-OMP_FOR
+OMP_FOR_IF(par)
         for (int i = 0; i < B; i++) {
             const float *x = inp + (size_t)i * N, *dy = dout + (size_t)i * N;
             float *dx = dinp + (size_t)i * N;
@@ -393,7 +784,7 @@ OMP_FOR
         }
     }
     if (dw || db) {
-OMP_FOR
+OMP_FOR_IF(par)
         for (int j = 0; j < N; j++) {
             double aw = 0.0, ab = 0.0;
             for (int i = 0; i < B; i++) {
@@ -410,50 +801,54 @@ OMP_FOR
 // ---------------------------------------------------------------- activations
 
 void relu_forward(float *out, const float *inp, size_t n) {
+OMP_FOR_IF(n >= EW_PAR_MIN)
     for (size_t i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
 }
 
 // PyTorch: grad passes where out > 0 (0 at the kink).
 void relu_backward(float *dinp, const float *dout, const float *out, size_t n) {
-    for (size_t i = 0; i < n; i++) if (out[i] > 0.0f) dinp[i] += dout[i];
+OMP_FOR_IF(n >= EW_PAR_MIN)
+    for (size_t i = 0; i < n; i++) dinp[i] += out[i] > 0.0f ? dout[i] : 0.0f;
 }
 
-#define INV_SQRT2 0.70710678118654752440
-#define INV_SQRT2PI 0.39894228040143267794
+#define INV_SQRT2PI 0.39894228040143267794f
 
+// x Phi(x), Phi from a float erfc with fractional error ~2e-7 (vectorised; see erfc_pos)
 void gelu_forward(float *out, const float *inp, size_t n) {
+OMP_FOR_IF(n >= EW_PAR_MIN)
     for (size_t i = 0; i < n; i++) {
-        double x = inp[i];
-        out[i] = (float)(0.5 * x * (1.0 + erf(x * INV_SQRT2)));
+        float x = inp[i];
+        out[i] = x * phi_cdf(x);
     }
 }
 
 // d/dx [x Phi(x)] = Phi(x) + x phi(x)
 void gelu_backward(float *dinp, const float *dout, const float *inp, size_t n) {
+OMP_FOR_IF(n >= EW_PAR_MIN)
     for (size_t i = 0; i < n; i++) {
-        double x = inp[i];
-        double d = 0.5 * (1.0 + erf(x * INV_SQRT2)) + x * exp(-0.5 * x * x) * INV_SQRT2PI;
-        dinp[i] += (float)(d * dout[i]);
+        float x = inp[i];
+        float d = phi_cdf(x) + x * INV_SQRT2PI * exp_approx(-0.5f * x * x);
+        dinp[i] += d * dout[i];
     }
 }
 
 void sigmoid_forward(float *out, const float *inp, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        float x = inp[i];
-        if (x >= 0.0f) out[i] = 1.0f / (1.0f + expf(-x));
-        else { float e = expf(x); out[i] = e / (1.0f + e); }
-    }
+OMP_FOR_IF(n >= EW_PAR_MIN)
+    for (size_t i = 0; i < n; i++) out[i] = sigmoid1(inp[i]);
 }
 
 void sigmoid_backward(float *dinp, const float *dout, const float *out, size_t n) {
+OMP_FOR_IF(n >= EW_PAR_MIN)
     for (size_t i = 0; i < n; i++) dinp[i] += dout[i] * out[i] * (1.0f - out[i]);
 }
 
 // ---------------------------------------------------------------- losses
+// Sums run in double, in a fixed (SIMD-lane) order: deterministic.
 
 float l1_loss_forward(const float *pred, const float *target, size_t n) {
     CHECK(n > 0, "l1_loss_forward: n = 0");
     double acc = 0.0;
+    OMP_SIMD_SUM(acc)
     for (size_t i = 0; i < n; i++) acc += fabs((double)pred[i] - target[i]);
     return (float)(acc / (double)n);
 }
@@ -461,6 +856,7 @@ float l1_loss_forward(const float *pred, const float *target, size_t n) {
 void l1_loss_backward(float *dpred, const float *pred, const float *target, size_t n, float scale) {
     CHECK(n > 0, "l1_loss_backward: n = 0");
     float g = (float)((double)scale / (double)n);
+    OMP_SIMD
     for (size_t i = 0; i < n; i++) {
         float d = pred[i] - target[i];
         dpred[i] += d > 0.0f ? g : d < 0.0f ? -g : 0.0f;
@@ -470,6 +866,7 @@ void l1_loss_backward(float *dpred, const float *pred, const float *target, size
 float mse_loss_forward(const float *pred, const float *target, size_t n) {
     CHECK(n > 0, "mse_loss_forward: n = 0");
     double acc = 0.0;
+    OMP_SIMD_SUM(acc)
     for (size_t i = 0; i < n; i++) { double d = (double)pred[i] - target[i]; acc += d * d; }
     return (float)(acc / (double)n);
 }
@@ -477,5 +874,6 @@ float mse_loss_forward(const float *pred, const float *target, size_t n) {
 void mse_loss_backward(float *dpred, const float *pred, const float *target, size_t n, float scale) {
     CHECK(n > 0, "mse_loss_backward: n = 0");
     float g = (float)(2.0 * (double)scale / (double)n);
+    OMP_SIMD
     for (size_t i = 0; i < n; i++) dpred[i] += g * (pred[i] - target[i]);
 }

@@ -26,8 +26,8 @@ ConvShape conv2d_shape(int C, int H, int W, int OC, int K, int S, int P);
 ConvShape convt2d_shape(int C, int H, int W, int OC, int K, int S, int P);
 // The *_shape functions CHECK their arguments (positive sizes, kernel fits the padded input).
 // Floats of workspace one call needs for a batch of B (im2col / col2im buffers); the same
-// size serves forward and backward. Large batches are processed in chunks of samples so
-// that this stays near 16M floats (64 MiB); each chunk is one GEMM over all its samples.
+// size serves forward and backward. Each thread (up to the processor count) works on one
+// sample, or a small chunk of samples, at a time in its own slice, sized to stay in L2.
 size_t conv2d_workspace(const ConvShape *s, int B);
 size_t convt2d_workspace(const ConvShape *s, int B);
 
@@ -39,6 +39,28 @@ void convt2d_forward(float *out, const float *inp, const float *w, const float *
                      int B, const ConvShape *s, float *work);
 void convt2d_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
                       const float *w, int B, const ConvShape *s, float *work);
+
+// Bias and activation fused into the output pass: out = act(conv(inp) + b).
+enum { CONV_ACT_NONE = 0, CONV_ACT_RELU = 1, CONV_ACT_SIGMOID = 2 };
+void conv2d_forward_act(float *out, const float *inp, const float *w, const float *b, int act,
+                        int B, const ConvShape *s, float *work);
+void convt2d_forward_act(float *out, const float *inp, const float *w, const float *b, int act,
+                         int B, const ConvShape *s, float *work);
+// Backward through act and the conv: dout = dL/dy for y = act(conv + b) (y [B,OC,OH,OW], the
+// forward output; unused for CONV_ACT_NONE). inp_relu != 0: inp is a ReLU output and dinp +=
+// dL/dinp * (inp > 0), the gradient of the pre-activation of the layer before. Accumulates.
+void conv2d_backward_act(float *dinp, float *dw, float *db, const float *dout, const float *y, int act,
+                         int inp_relu, const float *inp, const float *w, int B, const ConvShape *s,
+                         float *work);
+void convt2d_backward_act(float *dinp, float *dw, float *db, const float *dout, const float *y, int act,
+                          int inp_relu, const float *inp, const float *w, int B, const ConvShape *s,
+                          float *work);
+
+// Runs the calls between begin and end on the calling thread only: no OpenMP team for
+// our loops and single-threaded BLAS (for small ops, where a fork/join costs more than it
+// saves). begin returns the thread count to give back to end. Nests.
+int ops_serial_begin(void);
+void ops_serial_end(int saved);
 
 // Direct loops, the references the fast paths are tested against.
 void conv2d_forward_naive(float *out, const float *inp, const float *w, const float *b,
@@ -62,7 +84,7 @@ void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, co
 // ---- Element-wise activations over n floats. out may equal inp (in place) for forward.
 void relu_forward(float *out, const float *inp, size_t n);
 void relu_backward(float *dinp, const float *dout, const float *out, size_t n);      // uses out
-void gelu_forward(float *out, const float *inp, size_t n);                           // exact erf
+void gelu_forward(float *out, const float *inp, size_t n);                           // erf to ~2e-7 (float)
 void gelu_backward(float *dinp, const float *dout, const float *inp, size_t n);      // uses inp
 void sigmoid_forward(float *out, const float *inp, size_t n);
 void sigmoid_backward(float *dinp, const float *dout, const float *out, size_t n);   // uses out
