@@ -80,8 +80,10 @@ static const char *wanted_core(const char *const **same) {
 // program once, argv unchanged, when one is missing:
 //  - OPENBLAS_CORETYPE, when the core OpenBLAS chose is below what cpuid says (Debian's
 //    0.3.21 takes some AVX-512 Xeons for "Prescott": 65 instead of ~320 GFLOP/s);
-//  - OMP_WAIT_POLICY=PASSIVE, when OpenBLAS is the pthread variant: its own thread pool and
-//    libgomp's would otherwise spin against each other on few cores (bench/README.md).
+//  - OMP_WAIT_POLICY=PASSIVE (unless the user set a wait policy): spinning threads win a few
+//    percent on an idle machine but lose 2-100x as soon as another process takes a core
+//    (measured on shared 2-vCPU machines, bench/README.md); with the pthread OpenBLAS its
+//    pool and libgomp's would also spin against each other.
 // NEMU_BLAS_REEXEC marks the second start and stops any further exec; set it (or the two
 // variables) by hand to run without the re-exec, e.g. under valgrind.
 void blas_init(int argc, char **argv) {
@@ -96,8 +98,7 @@ void blas_init(int argc, char **argv) {
         if (strcasecmp(have, same[i]) == 0) fix_core = 0;
     int fix_wait = 0;
 #ifdef _OPENMP
-    fix_wait = openblas_get_parallel() == 1 && !getenv("OMP_WAIT_POLICY") &&
-               !getenv("GOMP_SPINCOUNT");
+    fix_wait = !getenv("OMP_WAIT_POLICY") && !getenv("GOMP_SPINCOUNT");
 #endif
     if (!fix_core && !fix_wait) return;
     if (fix_core) setenv("OPENBLAS_CORETYPE", want, 1);
