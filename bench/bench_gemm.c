@@ -33,14 +33,6 @@ static int cmp_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static int max_threads(void) {
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
-
 // Times fn(ctx) `reps` times after `warm` untimed calls; seconds per call, min and median.
 static Stat time_calls(void (*fn)(void *), void *ctx, int warm, int reps) {
     double t[64];
@@ -208,7 +200,7 @@ int main(int argc, char **argv) {
     set_progname(argv[0]);
     blas_init(argc, argv);
     int quick = argc > 1 && strcmp(argv[1], "quick") == 0;
-    int reps = quick ? 5 : 11, nt = max_threads();
+    int reps = quick ? 5 : 11, nt = omp_threads();
     fprintf(stderr, "bench_gemm: BLAS core %s, %d OpenMP threads, OMP_WAIT_POLICY=%s\n",
             blas_core(), nt, getenv("OMP_WAIT_POLICY") ? getenv("OMP_WAIT_POLICY") : "(unset)");
 

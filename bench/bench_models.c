@@ -43,14 +43,6 @@ static void set_threads(int n) {
     blas_set_threads(n);
 }
 
-static int max_threads(void) {
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
-
 // Rate = per_call / seconds, best and median, after `warm` untimed calls.
 static Stat measure(void (*fn)(void *), void *ctx, double per_call, int warm, double budget) {
     double t[MAX_REPS];
@@ -183,7 +175,7 @@ int main(int argc, char **argv) {
     blas_init(argc, argv);
     double budget = getenv("NEMU_BENCH_BUDGET_S") ? atof(getenv("NEMU_BENCH_BUDGET_S")) : 2.0;
     if (argc > 1 && strcmp(argv[1], "quick") == 0) budget *= 0.5;
-    int nt = max_threads();
+    int nt = omp_threads();
     fprintf(stderr, "bench_models: BLAS core %s, %d threads\n", blas_core(), nt);
     Rng rng;
     rng_seed(&rng, 42);

@@ -13,22 +13,6 @@
 
 #define LOAD_CHUNK_FRAMES 64   // raw frames read per HDF5 call, then preprocessed in parallel
 
-static int max_threads(void) {
-#ifdef _OPENMP
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
-
-static int thread_id(void) {
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
-
 static double phys_mem_bytes(void) {
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
     return pages > 0 && page > 0 ? (double)pages * page : 1e18;
@@ -76,7 +60,7 @@ int dataset_load(Dataset *d, const char *path, const Preprocess *p, Err *err) {
     d->actions = xmalloc((size_t)d->n_steps * d->A);
 
     const size_t raw_bytes = (size_t)f.H * f.W * f.C;
-    const int nt = max_threads();
+    const int nt = omp_threads();
     const size_t sb = preprocessor_scratch_bytes(&pp);
     uint8_t *raw = xmalloc(LOAD_CHUNK_FRAMES * raw_bytes);
     uint8_t *scratch = xmalloc((size_t)nt * sb);
@@ -92,7 +76,7 @@ int dataset_load(Dataset *d, const char *path, const Preprocess *p, Err *err) {
             #pragma omp parallel for schedule(static) num_threads(nt)
 #endif
             for (int64_t i = 0; i < n; i++)
-                preprocess_frame(&pp, raw + i * raw_bytes, dst + i * fbytes, scratch + (size_t)thread_id() * sb);
+                preprocess_frame(&pp, raw + i * raw_bytes, dst + i * fbytes, scratch + (size_t)omp_thread_id() * sb);
         }
     }
     free(raw);

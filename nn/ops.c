@@ -63,20 +63,8 @@ static int ops_thread_cap(void) {
 }
 
 static int conv_threads(void) {
-#ifdef _OPENMP
-    int t = omp_get_max_threads(), cap = ops_thread_cap();
+    int t = omp_threads(), cap = ops_thread_cap();
     return t < cap ? t : cap;
-#else
-    return 1;
-#endif
-}
-
-static int thread_id(void) {
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
 }
 
 int ops_serial_begin(void) {
@@ -414,7 +402,7 @@ void conv2d_forward_act(float *out, const float *inp, const float *w, const floa
     #pragma omp parallel num_threads(T) if(T > 1 && items > 1)
     #endif
     {
-        float *base = work + (size_t)thread_id() * tl.total, *col = base + tl.col;
+        float *base = work + (size_t)omp_thread_id() * tl.total, *col = base + tl.col;
         #ifdef _OPENMP
         #pragma omp for schedule(static)
         #endif
@@ -478,7 +466,7 @@ void conv2d_backward_act(float *dinp, float *dw, float *db, const float *dout, c
     #pragma omp parallel num_threads(T) if(T > 1)
     #endif
     {
-        const int tid = thread_id();
+        const int tid = omp_thread_id();
         float *base = work + (size_t)tid * tl.total;
         double *dbt = (double *)(base + tl.db);
         float *col = base + tl.col, *gch = base + tl.t1, *plane = base + tl.plane;
@@ -548,7 +536,7 @@ void convt2d_forward_act(float *out, const float *inp, const float *w, const flo
     #pragma omp parallel num_threads(T) if(T > 1 && items > 1)
     #endif
     {
-        float *base = work + (size_t)thread_id() * tl.total, *col = base + tl.col, *plane = base + tl.plane;
+        float *base = work + (size_t)omp_thread_id() * tl.total, *col = base + tl.col, *plane = base + tl.plane;
         #ifdef _OPENMP
         #pragma omp for schedule(static)
         #endif
@@ -583,7 +571,7 @@ void convt2d_backward_act(float *dinp, float *dw, float *db, const float *dout, 
     #pragma omp parallel num_threads(T) if(T > 1)
     #endif
     {
-        const int tid = thread_id();
+        const int tid = omp_thread_id();
         float *base = work + (size_t)tid * tl.total;
         double *dbt = (double *)(base + tl.db);
         float *col = base + tl.col, *tin = base + tl.t1, *gs = base + tl.t2, *tmp = base + tl.plane;

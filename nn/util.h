@@ -41,6 +41,10 @@ FILE *xfopen(const char *path, const char *mode);   // dies with the path and st
 
 double now_seconds(void);                // monotonic clock
 
+// OpenMP's thread count and this thread's index; 1 and 0 in a build without OpenMP.
+int omp_threads(void);
+int omp_thread_id(void);
+
 // ---- RNG: xoshiro256** seeded by splitmix64. State is explicit; no globals, no rand().
 typedef struct { uint64_t s[4]; } Rng;
 void rng_seed(Rng *r, uint64_t seed);
