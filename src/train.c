@@ -228,8 +228,11 @@ static void stop_if_requested(const Trainer *tr, StageId st, int epoch, long bat
 static void nan_stop(const Trainer *tr, StageId st, int epoch, long batch, float loss) {
     char file[64];
     snprintf(file, sizeof file, "%s_last.h5", stage_prefix[st]);
-    die("%s loss is %s at epoch %d, batch %ld: training stopped; the last good checkpoint is %s",
-        stage_name[st], isnan(loss) ? "NaN" : "Inf", epoch + 1, batch, path_in_run(tr, file));
+    const char *p = path_in_run(tr, file);
+    int have = access(p, R_OK) == 0;
+    die("%s loss is %s at epoch %d, batch %ld: training stopped; %s%s", stage_name[st], isnan(loss) ? "NaN" : "Inf",
+        epoch + 1, batch, have ? "the last good checkpoint is " : "this stage has no checkpoint yet",
+        have ? p : "");
 }
 
 static Adam make_adam(const Config *c, double lr) {

@@ -179,7 +179,20 @@ def main():
                           "%s (%s, %d starts): %s identical to the uninterrupted run" % (name, sig.name, attempts, f))
             check([x[2:] for x in losses(kd)] == [x[2:] for x in ls], name + ": log.csv identical losses")
 
+        # NaN/Inf: a huge dynamics learning rate overflows within a few steps; the run stops
+        # with one line naming the stage, epoch and batch, and keeps the last good checkpoint
+        r = run([cfg, "--set", "run.name=nan", "--set", "dynamics.lr=1e30"], tmp)
+        nd = os.path.join(tmp, "runs", "nan")
+        check(r.returncode != 0 and "dynamics loss is" in r.stderr and "epoch" in r.stderr and "batch" in r.stderr
+              and r.stderr.strip().count("\n") == 0, "NaN/Inf loss stops in one line: " + r.stderr[-300:])
+        check(os.path.isfile(os.path.join(nd, "ae_best.h5")) and not os.path.exists(os.path.join(nd, "dyn_best.h5")),
+              "the NaN stop keeps the good autoencoder checkpoints and writes no dynamics checkpoint")
+        if h5py:
+            check(same_weights(os.path.join(rd, "ae_last.h5"), os.path.join(nd, "ae_last.h5")),
+                  "the autoencoder before the NaN is intact")
+
         # 4. bad starts leave nothing behind and touch no earlier run
+        shutil.rmtree(nd, ignore_errors=True)
         before = sorted(os.listdir(os.path.join(tmp, "runs")))
         mtime = os.path.getmtime(os.path.join(rd, "ae_best.h5"))
         r = run([cfg, "--set", "run.name=a"], tmp)
