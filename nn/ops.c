@@ -94,10 +94,12 @@ void ops_serial_end(int saved) {
 // ---------------------------------------------------------------- fast element-wise math
 // Branch-free float exp and erfc that the compiler vectorises (no libm calls in the loops).
 
-// exp(x), relative error ~2e-7; x is clamped to [-103, 88.7] (exp(-103) is subnormal, 0 below).
-static inline float exp_approx(float x) {
-    x = x < -103.0f ? -103.0f : x;
+// exp(x), relative error ~2e-7; x is clamped to [-103, 88.7] (exp(-103) is subnormal, 0 below);
+// NaN in gives NaN out, so the trainer's NaN guard still sees it.
+static inline float exp_approx(float xin) {
+    float x = xin < -103.0f ? -103.0f : xin;
     x = x > 88.7f ? 88.7f : x;
+    x = x == x ? x : 0.0f;   // NaN: compute on 0 (no UB in the int conversion), return NaN below
     const float shift = 12582912.0f;                     // 1.5 * 2^23: round to nearest
     float n = (x * 1.44269504088896341f + shift) - shift;
     float r = fmaf(n, -0.693145751953125f, x);           // ln2 split in hi + lo
@@ -113,7 +115,8 @@ static inline float exp_approx(float x) {
     // 2^n as two normal factors, so that n down to -149 (subnormal results) works
     int ni = (int)n, n1 = ni / 2, n2 = ni - n1;
     union { int i; float f; } s1 = {(n1 + 127) << 23}, s2 = {(n2 + 127) << 23};
-    return p * s1.f * s2.f;
+    float res = p * s1.f * s2.f;
+    return xin == xin ? res : xin;
 }
 
 // erfc(z) for z >= 0 (Numerical Recipes' erfcc: Chebyshev fit, fractional error < 1.2e-7).

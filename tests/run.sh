@@ -6,6 +6,8 @@ set -u
 build=${1:-build/release}
 export NEMU_BIN="$PWD/$build/bin"      # programs under test (./train, ./gen, ./eval)
 export NEMU_ROOT="$PWD"
+# tests are not benchmarks: never let idle OpenMP threads spin against a busy neighbour
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 py=/usr/bin/python3
 passed=0 failed=0 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
