@@ -106,7 +106,7 @@ static void log_write(const Trainer *tr) {
     for (int i = 0; i < tr->n_log; i++) {
         const LogRow *r = &tr->log[i];
         n += snprintf(s + n, cap - n, "%s,%d,%.8g,%.8g,%.6g,%.3f,%.1f\n", stage_name[r->stage],
-                      r->epoch, r->train, r->val, r->lr, r->seconds, r->rate);
+                      r->epoch + 1, r->train, r->val, r->lr, r->seconds, r->rate);
     }
     Err err;
     if (write_file_atomic(path_in_run(tr, "log.csv"), s, n, &err) < 0) warn("%s", err.msg);
@@ -124,6 +124,7 @@ static void log_read(Trainer *tr, int stage, int epoch) {
         if (sscanf(line, "%31[^,],%d,%lf,%lf,%lf,%lf,%lf", st, &r.epoch, &r.train, &r.val, &r.lr,
                    &r.seconds, &r.rate) != 7) continue;
         r.stage = !strcmp(st, "dynamics") ? ST_DYN : ST_AE;
+        r.epoch -= 1;   // log.csv counts epochs from 1
         if (r.stage < stage || (r.stage == stage && r.epoch < epoch)) log_add(tr, r);
     }
     fclose(f);
