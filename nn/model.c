@@ -386,7 +386,7 @@ int dyn_init(Dyn *m, const DynConfig *cfg, int max_B, Rng *rng, Err *err) {
     init_constant(m->w.fc3_b, (size_t)m->OUT, 0.0f);
 
     size_t TB = (size_t)T * max_B, B = (size_t)max_B;
-    size_t per_step = 2 * (size_t)m->IN + 2 + 4 * (size_t)Hd + m->OUT + Z;
+    size_t per_step = 2 * (size_t)m->IN + 2 + 6 * (size_t)Hd + m->OUT + Z;   // + 2 Hd: GELU'(h)
     size_t scratch = 2 * (size_t)m->IN + 2 * (size_t)Hd + m->OUT + 2 * (size_t)Z;
     m->acts_floats = per_step * TB + scratch * B;
     m->acts_mem = xmalloc_floats(m->acts_floats);
@@ -410,6 +410,7 @@ int dyn_init(Dyn *m, const DynConfig *cfg, int max_B, Rng *rng, Err *err) {
     m->dcarry[0] = TAKE(B * Z);
     m->dcarry[1] = TAKE(B * Z);
 #undef TAKE
+    p += 2 * TB * Hd;   // GELU derivatives of h1, h2 (see dyn_dgelu)
     CHECK(p == m->acts_mem + m->acts_floats, "dyn_init: activation layout");
     return 0;
 }
@@ -432,6 +433,13 @@ float *dyn_znext(Dyn *m, int t) { return m->znext + (size_t)t * m->max_B * m->cf
 // it runs on the calling thread, with no OpenMP fork/join or BLAS threads per op.
 #define DYN_SERIAL_MACS ((size_t)1 << 26)
 
+// GELU'(h1) (layer 0) or GELU'(h2) (layer 1) of step t, [B][hidden], saved by the forward pass
+// at the end of acts_mem (after the backward scratch).
+static float *dyn_dgelu(const Dyn *m, int t, int layer) {
+    size_t TB = (size_t)m->cfg.max_steps * m->max_B, Hd = (size_t)m->cfg.hidden;
+    return m->acts_mem + m->acts_floats - 2 * TB * Hd + ((size_t)layer * TB + (size_t)t * m->max_B) * Hd;
+}
+
 static int dyn_serial_begin(const Dyn *m, int B) {
     size_t macs = (size_t)B * m->cfg.hidden * ((size_t)m->IN + m->cfg.hidden + m->OUT);
     return macs < DYN_SERIAL_MACS ? ops_serial_begin() : -1;
@@ -451,10 +459,10 @@ void dyn_forward_step(Dyn *m, int t, const float *z, const float *a, int B) {
         memcpy(in + (size_t)b * IN + Z, a + (size_t)b * A, (size_t)A * sizeof(float));
     }
     layernorm_forward(ln, mean, rstd, in, m->w.ln_w, m->w.ln_b, B, IN);
-    linear_forward(h1, ln, m->w.fc1_w, m->w.fc1_b, B, IN, Hd);
-    gelu_forward(g1, h1, (size_t)B * Hd);
-    linear_forward(h2, g1, m->w.fc2_w, m->w.fc2_b, B, Hd, Hd);
-    gelu_forward(g2, h2, (size_t)B * Hd);
+    linear_forward(h1, ln, m->w.fc1_w, NULL, B, IN, Hd);   // bias added by the GELU pass
+    gelu_forward_saved(g1, dyn_dgelu(m, t, 0), h1, m->w.fc1_b, (size_t)B * Hd, Hd);
+    linear_forward(h2, g1, m->w.fc2_w, NULL, B, Hd, Hd);
+    gelu_forward_saved(g2, dyn_dgelu(m, t, 1), h2, m->w.fc2_b, (size_t)B * Hd, Hd);
     linear_forward(delta, g2, m->w.fc3_w, m->w.fc3_b, B, Hd, m->OUT);
     for (int b = 0; b < B; b++)    // z read back from in[t]: z may alias a znext slice
         for (int j = 0; j < Z; j++)
@@ -468,23 +476,18 @@ void dyn_backward_step(Dyn *m, int t, const float *ddelta, const float *dznext, 
     const int Z = m->cfg.latent_dim, IN = m->IN, Hd = m->cfg.hidden;
     const size_t s = (size_t)t * m->max_B, nz = (size_t)B * Z, nh = (size_t)B * Hd;
     const float *in = m->in + s * IN, *ln = m->ln + s * IN, *mean = m->ln_mean + s, *rstd = m->ln_rstd + s;
-    const float *h1 = m->h1 + s * Hd, *g1 = m->g1 + s * Hd, *h2 = m->h2 + s * Hd, *g2 = m->g2 + s * Hd;
+    const float *g1 = m->g1 + s * Hd, *g2 = m->g2 + s * Hd;
     // z' = z + delta: dL/ddelta = ddelta + dznext, dL/dz gets dznext directly
-    zero(m->d_out, nz);
     for (size_t k = 0; k < nz; k++)
         m->d_out[k] = (ddelta ? ddelta[k] : 0.0f) + (dznext ? dznext[k] : 0.0f);
     if (dz && dznext)
         for (size_t k = 0; k < nz; k++) dz[k] += dznext[k];
-    zero(m->d_g, nh);
-    linear_backward(m->d_g, m->g.fc3_w, m->g.fc3_b, m->d_out, g2, m->w.fc3_w, B, Hd, m->OUT);
-    zero(m->d_h, nh);
-    gelu_backward(m->d_h, m->d_g, h2, nh);
-    zero(m->d_g, nh);
-    linear_backward(m->d_g, m->g.fc2_w, m->g.fc2_b, m->d_h, g1, m->w.fc2_w, B, Hd, Hd);
-    zero(m->d_h, nh);
-    gelu_backward(m->d_h, m->d_g, h1, nh);
-    zero(m->d_ln, (size_t)B * IN);
-    linear_backward(m->d_ln, m->g.fc1_w, m->g.fc1_b, m->d_h, ln, m->w.fc1_w, B, IN, Hd);
+    // GELU backward in place: d_g, then d_h, hold dL/dh2, then dL/dh1
+    linear_backward_beta(m->d_g, 0.0f, m->g.fc3_w, m->g.fc3_b, m->d_out, g2, m->w.fc3_w, B, Hd, m->OUT);
+    gelu_backward_saved(m->d_g, m->d_g, dyn_dgelu(m, t, 1), nh);
+    linear_backward_beta(m->d_h, 0.0f, m->g.fc2_w, m->g.fc2_b, m->d_g, g1, m->w.fc2_w, B, Hd, Hd);
+    gelu_backward_saved(m->d_h, m->d_h, dyn_dgelu(m, t, 0), nh);
+    linear_backward_beta(m->d_ln, 0.0f, m->g.fc1_w, m->g.fc1_b, m->d_h, ln, m->w.fc1_w, B, IN, Hd);
     float *d_in = NULL;
     if (dz) { d_in = m->d_in; zero(d_in, (size_t)B * IN); }
     layernorm_backward(d_in, m->g.ln_w, m->g.ln_b, m->d_ln, in, mean, rstd, m->w.ln_w, B, IN);

@@ -704,9 +704,15 @@ void linear_forward(float *out, const float *inp, const float *w, const float *b
 // dinp [B,IN] +=, dw [OUT,IN] +=, db [OUT] += ; dout [B,OUT]
 void linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
                      const float *w, int B, int IN, int OUT) {
+    linear_backward_beta(dinp, 1.0f, dw, db, dout, inp, w, B, IN, OUT);
+}
+
+// As linear_backward, with dinp = beta_dinp * dinp + dout w (0: no need to zero dinp first).
+void linear_backward_beta(float *dinp, float beta_dinp, float *dw, float *db, const float *dout,
+                          const float *inp, const float *w, int B, int IN, int OUT) {
     const int small = (size_t)B * IN * OUT < LINEAR_SERIAL_MACS;
     int saved = small ? ops_serial_begin() : 0;
-    if (dinp) gemm(0, 0, B, IN, OUT, 1.0f, dout, OUT, w, IN, 1.0f, dinp, IN);
+    if (dinp) gemm(0, 0, B, IN, OUT, 1.0f, dout, OUT, w, IN, beta_dinp, dinp, IN);
     if (dw) gemm(1, 0, OUT, IN, B, 1.0f, dout, OUT, inp, IN, 1.0f, dw, IN);
     if (db) {   // column sums of dout, rows in order (a block of columns at a time)
         for (int o0 = 0; o0 < OUT; o0 += 256) {
@@ -821,6 +827,31 @@ OMP_FOR_IF(n >= EW_PAR_MIN)
         float d = phi_cdf(x) + x * INV_SQRT2PI * exp_approx(-0.5f * x * x);
         dinp[i] += d * dout[i];
     }
+}
+
+// gelu_forward plus its derivative Phi(x) + x phi(x) saved in dgelu (as gelu_backward computes
+// it), for gelu_backward_saved. With b != NULL, inp [n/N, N] gets the bias b [N] added first
+// (in place: inp is then the pre-activation, as linear_forward with bias would leave it).
+void gelu_forward_saved(float *out, float *dgelu, float *inp, const float *b, size_t n, int N) {
+    const size_t rows = b ? n / (size_t)N : 1, cols = b ? (size_t)N : n;
+OMP_FOR_IF(n >= EW_PAR_MIN)
+    for (size_t r = 0; r < rows; r++) {
+        float *x_ = inp + r * cols, *o = out + r * cols, *d = dgelu + r * cols;
+        OMP_SIMD
+        for (size_t i = 0; i < cols; i++) {
+            float x = b ? x_[i] + b[i] : x_[i];
+            x_[i] = x;
+            float p = phi_cdf(x);
+            o[i] = x * p;
+            d[i] = p + x * INV_SQRT2PI * exp_approx(-0.5f * x * x);
+        }
+    }
+}
+
+// dinp [n] = dout * dgelu (written, not accumulated); dgelu from gelu_forward_saved
+void gelu_backward_saved(float *dinp, const float *dout, const float *dgelu, size_t n) {
+OMP_FOR_IF(n >= EW_PAR_MIN)
+    for (size_t i = 0; i < n; i++) dinp[i] = dgelu[i] * dout[i];
 }
 
 void sigmoid_forward(float *out, const float *inp, size_t n) {

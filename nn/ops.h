@@ -73,6 +73,9 @@ void linear_forward(float *out, const float *inp, const float *w, const float *b
                     int B, int IN, int OUT);
 void linear_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
                      const float *w, int B, int IN, int OUT);
+// dinp = beta_dinp * dinp + dout w (beta 0: dinp need not be zeroed); dw, db += as above
+void linear_backward_beta(float *dinp, float beta_dinp, float *dw, float *db, const float *dout,
+                          const float *inp, const float *w, int B, int IN, int OUT);
 
 // ---- LayerNorm over the last N features, eps 1e-5, affine (nn.LayerNorm(N))
 // inp/out [B,N]; mean, rstd [B] are saved for backward; w, b [N]
@@ -86,6 +89,10 @@ void relu_forward(float *out, const float *inp, size_t n);
 void relu_backward(float *dinp, const float *dout, const float *out, size_t n);      // uses out
 void gelu_forward(float *out, const float *inp, size_t n);                           // erf to ~2e-7 (float)
 void gelu_backward(float *dinp, const float *dout, const float *inp, size_t n);      // uses inp
+// GELU forward that also saves its derivative dgelu [n]; b [N] (may be NULL) is first added
+// in place to inp viewed as [n/N, N]. gelu_backward_saved writes dinp = dout * dgelu.
+void gelu_forward_saved(float *out, float *dgelu, float *inp, const float *b, size_t n, int N);
+void gelu_backward_saved(float *dinp, const float *dout, const float *dgelu, size_t n);
 void sigmoid_forward(float *out, const float *inp, size_t n);
 void sigmoid_backward(float *dinp, const float *dout, const float *out, size_t n);   // uses out
 
