@@ -14,7 +14,7 @@ DEB_PKGS := build-essential pkg-config libopenblas-dev libopenblas0-openmp libhd
 CC       ?= cc
 OPT      ?= -O3 -march=native
 MODE     ?= release
-BUILD    := build/$(MODE)
+BUILD    := build/$(MODE)$(if $(NO_OMP),-noomp)$(if $(NO_BLAS),-noblas)
 
 PKGS        := hdf5-serial libpng
 ifndef NO_BLAS
@@ -32,9 +32,11 @@ endif
 MULTIARCH   := $(shell $(CC) -print-multiarch 2>/dev/null)
 OPENBLAS_OMP := /usr/lib/$(MULTIARCH)/openblas-openmp/libopenblas.so.0
 ifndef NO_BLAS
+ifndef NO_OMP
 ifneq ($(wildcard $(OPENBLAS_OMP)),)
 PKG_LIBS    := $(filter-out -lopenblas -L%openblas-pthread/ -L%openblas-pthread,$(PKG_LIBS)) \
                $(OPENBLAS_OMP) -Wl,-rpath,$(dir $(OPENBLAS_OMP))
+endif
 endif
 endif
 
@@ -69,7 +71,7 @@ BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 all: $(PROGS)
 
-ifeq ($(MODE),release)
+ifeq ($(BUILD),build/release)
 $(PROGS): %: $(BUILD)/bin/%
 	cp $< $@.tmp && mv -f $@.tmp $@
 endif

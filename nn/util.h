@@ -44,6 +44,8 @@ double now_seconds(void);                // monotonic clock
 // OpenMP's thread count and this thread's index; 1 and 0 in a build without OpenMP.
 int omp_threads(void);
 int omp_thread_id(void);
+void omp_use_threads(int n);             // OpenMP's thread count for later parallel regions
+int cpu_cores(void);                     // processors available to this process
 
 // ---- RNG: xoshiro256** seeded by splitmix64. State is explicit; no globals, no rand().
 typedef struct { uint64_t s[4]; } Rng;

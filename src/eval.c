@@ -33,7 +33,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #ifdef _OPENMP
-#include <omp.h>
 #endif
 
 #include "data/dataset.h"           // Dataset, Split
@@ -350,8 +349,8 @@ static int recon_main(int argc, char **argv) {
     if (strcmp(meta.model, "autoencoder")) die("%s: a '%s' checkpoint, expected autoencoder", ae_path, meta.model);
     if (ckpt_meta_to_ae_config(&meta, &ac, &err) < 0) die("%s: %s", ae_path, err.msg);
 #ifdef _OPENMP
-    int threads = cfg.run.threads > 0 ? cfg.run.threads : omp_get_num_procs();
-    omp_set_num_threads(threads);
+    int threads = cfg.run.threads > 0 ? cfg.run.threads : cpu_cores();
+    omp_use_threads(threads);
 #else
     int threads = cfg.run.threads > 0 ? cfg.run.threads : 1;
 #endif
@@ -538,8 +537,8 @@ int main(int argc, char **argv) {
             "would be the same rollout", samples, run_dir);
     const int K = steps[n_steps - 1];
 #ifdef _OPENMP
-    int threads = cfg.run.threads > 0 ? cfg.run.threads : omp_get_num_procs();
-    omp_set_num_threads(threads);
+    int threads = cfg.run.threads > 0 ? cfg.run.threads : cpu_cores();
+    omp_use_threads(threads);
 #else
     int threads = cfg.run.threads > 0 ? cfg.run.threads : 1;
 #endif

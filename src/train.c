@@ -16,7 +16,6 @@
  */
 #include <errno.h>
 #include <math.h>
-#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -704,8 +703,8 @@ int main(int argc, char **argv) {
         if (!config_equal(&saved, c))
             die("%s differs from %s: resume with the same config and --set options", cfg_path, p);
     }
-    tr.threads = c->run.threads > 0 ? c->run.threads : omp_get_num_procs();
-    omp_set_num_threads(tr.threads);
+    tr.threads = c->run.threads > 0 ? c->run.threads : cpu_cores();
+    omp_use_threads(tr.threads);
     blas_set_threads(tr.threads);
 
     ensure_data(c);
