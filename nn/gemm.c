@@ -140,3 +140,10 @@ void blas_set_threads(int n) {
     (void)n;
 #endif
 }
+
+int threads_use(int n) {
+    if (n <= 0) n = cpu_cores();
+    omp_use_threads(n);
+    blas_set_threads(n);
+    return n;
+}

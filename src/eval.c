@@ -43,7 +43,7 @@
 #include "evaluation/report.h"      // tables, JSON, plot
 #include "evaluation/rollout.h"     // start points, rollouts, intervals
 #include "nn/checkpoint.h"          // checkpoint_read_meta, checkpoint_load
-#include "nn/gemm.h"                // blas_set_threads
+#include "nn/gemm.h"                // blas_init, threads_use
 #include "nn/h5.h"                  // frame_names attribute (--recon)
 #include "nn/model.h"               // AE, Dyn
 #include "nn/util.h"                // die, Err, xmalloc
@@ -348,13 +348,7 @@ static int recon_main(int argc, char **argv) {
     if (checkpoint_read_meta(ae_path, &meta, &err) < 0) die("%s", err.msg);
     if (strcmp(meta.model, "autoencoder")) die("%s: a '%s' checkpoint, expected autoencoder", ae_path, meta.model);
     if (ckpt_meta_to_ae_config(&meta, &ac, &err) < 0) die("%s: %s", ae_path, err.msg);
-#ifdef _OPENMP
-    int threads = cfg.run.threads > 0 ? cfg.run.threads : cpu_cores();
-    omp_use_threads(threads);
-#else
-    int threads = cfg.run.threads > 0 ? cfg.run.threads : 1;
-#endif
-    blas_set_threads(threads);
+    threads_use(cfg.run.threads);
 
     // ---- frames, with the run's preprocessing
     Preprocess pp = {cfg.data.height, cfg.data.width, cfg.data.channels};
@@ -536,13 +530,7 @@ int main(int argc, char **argv) {
         die("samples %d: the dynamics model of %s is deterministic (dynamics.type = deterministic); every sample "
             "would be the same rollout", samples, run_dir);
     const int K = steps[n_steps - 1];
-#ifdef _OPENMP
-    int threads = cfg.run.threads > 0 ? cfg.run.threads : cpu_cores();
-    omp_use_threads(threads);
-#else
-    int threads = cfg.run.threads > 0 ? cfg.run.threads : 1;
-#endif
-    blas_set_threads(threads);
+    threads_use(cfg.run.threads);
 
     // ---- checkpoints: dynamics, then its autoencoder
     CkptMeta dmeta, ameta;

@@ -703,9 +703,7 @@ int main(int argc, char **argv) {
         if (!config_equal(&saved, c))
             die("%s differs from %s: resume with the same config and --set options", cfg_path, p);
     }
-    tr.threads = c->run.threads > 0 ? c->run.threads : cpu_cores();
-    omp_use_threads(tr.threads);
-    blas_set_threads(tr.threads);
+    tr.threads = threads_use(c->run.threads);
 
     ensure_data(c);
     Preprocess pp = {c->data.height, c->data.width, c->data.channels};
