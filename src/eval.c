@@ -48,7 +48,7 @@
 #include "nn/model.h"               // AE, Dyn
 #include "nn/util.h"                // die, Err, xmalloc
 #include "src/config.h"             // Config, config_load, config_hash
-#include "src/run.h"                // write_file_atomic
+#include "src/run.h"                // write_file_atomic, mkdir_p
 
 #define EVAL_BATCH 64   // rollouts per batch through the models
 #define EVAL_PICS 4     // start points shown in rollouts.png
@@ -209,20 +209,6 @@ static int read_split_test(const char *path, int **ids) {
     free(line);
     fclose(f);
     return n;
-}
-
-static int mkdir_p(const char *dir) {
-    char buf[PATH_MAX];
-    snprintf(buf, sizeof buf, "%s", dir);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = 0;
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
-    struct stat st;
-    return stat(buf, &st) == 0 && S_ISDIR(st.st_mode) ? 0 : -1;
 }
 
 // ---------------------------------------------------------------- --recon

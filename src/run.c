@@ -4,13 +4,19 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int mkdir_p(const char *dir) {
-    char buf[1024];
+static int is_dir(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int mkdir_p(const char *dir) {
+    char buf[PATH_MAX];
     snprintf(buf, sizeof buf, "%s", dir);
     for (char *p = buf + 1; *p; p++) {
         if (*p != '/') continue;
@@ -19,13 +25,9 @@ static int mkdir_p(const char *dir) {
         *p = '/';
     }
     if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
-    return 0;
+    return is_dir(buf) ? 0 : -1;
 }
 
-static int is_dir(const char *p) {
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
 
 // Removes "<dir>.tmp.<pid>" folders left by runs that were killed (SIGKILL, power loss)
 // before their folder was complete: those whose pid is no longer alive.

@@ -34,6 +34,7 @@ const char *run_file(const RunDir *rd, const char *name, char *buf, size_t cap);
 // Writes text to path atomically (tmp + rename).
 int write_file_atomic(const char *path, const char *text, size_t n, Err *err);
 int remove_tree(const char *path);
+int mkdir_p(const char *dir);   // mkdir -p; 0 when dir exists as a folder afterwards
 
 // ---- signals: after signals_install(), signals_stop_requested() turns 1 on SIGINT/SIGTERM.
 void signals_install(void);
