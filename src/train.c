@@ -176,7 +176,7 @@ static void ensure_data(const Config *c) {
     char dir[CFG_STR];
     snprintf(dir, sizeof dir, "%s", c->data.path);
     char *slash = strrchr(dir, '/');
-    if (slash) { *slash = 0; mkdir(dir, 0777); }
+    if (slash) { *slash = 0; mkdir_p(dir); }
     fprintf(stderr, "%s: %s is missing: generating it with the built-in Tetris game\n", progname(), c->data.path);
     int rc = gen_tetris_main(n, argv);
     if (rc != 0) die("generating %s failed", c->data.path);
