@@ -22,6 +22,7 @@
 #include "nn/h5.h"
 #include "nn/util.h"
 #include "src/gen.h"
+#include "src/run.h"   // signals_install, signals_stop_requested
 
 #define FRAME_BYTES ((size_t)TETRIS_H * TETRIS_W * 3)
 
@@ -73,6 +74,7 @@ static int record(const char *out, int episodes, int steps, uint64_t seed, int K
     Err err;
     EpisodeWriter *w = episode_writer_open(out, "tetris", NES_ACTION_NAMES, K, &err);
     if (!w) die("%s", err.msg);
+    signals_install();
     uint8_t *frame = xmalloc(FRAME_BYTES), *next = xmalloc(FRAME_BYTES);
     Rng master;
     rng_seed(&master, seed);
@@ -102,6 +104,12 @@ static int record(const char *out, int episodes, int steps, uint64_t seed, int K
             uint8_t *tmp = frame; frame = next; next = tmp;
         }
         if (episode_writer_end(w, frame, &err)) goto fail;
+        if (signals_stop_requested()) {   // Ctrl-C / SIGTERM: leave nothing half-written behind
+            episode_writer_abort(w);
+            free(frame), free(next);
+            if (tty) fputc('\n', stderr);
+            die("stopped after %d of %d episodes; %s was not written", e + 1, episodes, out);
+        }
         if (tty || (e + 1) % 10 == 0 || e + 1 == episodes) {
             double dt = now_seconds() - t0;
             fprintf(stderr, "%sgen tetris: episode %d/%d, %ld steps, %.0f steps/s, ETA %.0fs%s",

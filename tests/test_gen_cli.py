@@ -165,6 +165,22 @@ def test_import(tmp):
     expect_error(gen("import", "--frames", d, "--out", bad), bad, "missing --actions")
 
 
+def test_interrupt(tmp):
+    """Ctrl-C while recording: one line, non-zero exit, no output file and no temp file."""
+    import signal
+    import subprocess
+    import time
+    out = os.path.join(tmp, "interrupted.h5")
+    p = subprocess.Popen([GEN, "tetris", "--episodes", "400", "--steps", "200", "--out", out],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)
+    p.send_signal(signal.SIGINT)
+    err = p.communicate(timeout=60)[1]
+    expect(p.returncode != 0 and "stopped after" in err, f"interrupted recording says so: rc {p.returncode} {err[-200:]!r}")
+    left = [n for n in os.listdir(tmp) if n.startswith("interrupted")]
+    expect(not left, f"an interrupted recording leaves no file behind: {left}")
+
+
 def main():
     if not os.path.exists(GEN):
         print(f"FAIL {GEN} not built")
@@ -173,6 +189,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         test_tetris(tmp)
         test_import(tmp)
+        test_interrupt(tmp)
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 
