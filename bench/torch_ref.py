@@ -59,46 +59,10 @@ def child_env(mode):
 
 # ------------------------------------------------------------------ models (run in the child)
 
-def build_models(torch, nn):
-    class ConvAutoencoder(nn.Module):
-        def __init__(self, channels, height, width, latent, stages, base=32):
-            super().__init__()
-            chans = [channels] + [base * 2 ** i for i in range(stages)]
-            enc = []
-            for i in range(stages):
-                enc += [nn.Conv2d(chans[i], chans[i + 1], 4, 2, 1), nn.ReLU()]
-            self.encoder_conv = nn.Sequential(*enc)
-            self.conv_shape = (chans[-1], height >> stages, width >> stages)
-            flat = chans[-1] * (height >> stages) * (width >> stages)
-            self.fc_enc = nn.Linear(flat, latent)
-            self.fc_dec = nn.Linear(latent, flat)
-            dec = []
-            for i in range(stages, 0, -1):
-                dec += [nn.ConvTranspose2d(chans[i], chans[i - 1], 4, 2, 1),
-                        nn.ReLU() if i > 1 else nn.Sigmoid()]
-            self.decoder_conv = nn.Sequential(*dec)
-
-        def encode(self, x):
-            h = self.encoder_conv(x)
-            return self.fc_enc(h.reshape(h.size(0), -1))
-
-        def decode(self, z):
-            h = self.fc_dec(z)
-            return self.decoder_conv(h.reshape(h.size(0), *self.conv_shape))
-
-        def forward(self, x):
-            return self.decode(self.encode(x))
-
-    class DynamicsModel(nn.Module):
-        def __init__(self, z_dim, n_actions=8, hidden=128):
-            super().__init__()
-            self.net = nn.Sequential(
-                nn.LayerNorm(z_dim + n_actions), nn.Linear(z_dim + n_actions, hidden), nn.GELU(),
-                nn.Linear(hidden, hidden), nn.GELU(), nn.Linear(hidden, z_dim))
-
-        def forward(self, za):
-            return self.net(za)
-
+def build_models():
+    """gymemu's modules, as the tests define them (tests/gymemu_models.py)."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+    from gymemu_models import ConvAutoencoder, DynamicsModel
     return ConvAutoencoder, DynamicsModel
 
 
@@ -124,7 +88,7 @@ def run_child(mode):
     if mode == "best":
         torch.set_num_threads(THREADS_ALL)
     nthreads = torch.get_num_threads()
-    ConvAutoencoder, DynamicsModel = build_models(torch, nn)
+    ConvAutoencoder, DynamicsModel = build_models()
     print(f"torch_ref[{mode}]: torch {torch.__version__}, {nthreads} threads, "
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, "
           f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}", file=sys.stderr)
@@ -141,7 +105,8 @@ def run_child(mode):
 
         def step():
             opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model(x), tgt)
+            out = model(x)
+            loss = loss_fn(out[0] if isinstance(out, tuple) else out, tgt)   # the AE returns (recon, z)
             loss.backward()
             opt.step()
         return step
@@ -170,7 +135,7 @@ def run_child(mode):
             ae(x)
     row("ae80_encode_decode_b128_samples_per_s", measure(encdec, 128), "samples/s", nthreads)
 
-    dyn = DynamicsModel(32)
+    dyn = DynamicsModel(32, 8)
     for t in sorted({1, nthreads}):
         torch.set_num_threads(t)
         run, frames = loop_fn(ae, dyn, 32)
@@ -189,7 +154,7 @@ def run_child(mode):
     x2 = torch.rand(16, 3, 240, 256)
     row("ae240rgb_train_samples_per_s",
         measure(train_fn(ae2, x2, nn.functional.l1_loss), 16, warm=1), "samples/s", nthreads)
-    dyn2 = DynamicsModel(256)
+    dyn2 = DynamicsModel(256, 8)
     run, frames = loop_fn(ae2, dyn2, 256, frames=5)
     row("loop240rgb_b1_fps", measure(run, frames, warm=1), "frames/s", nthreads)
 
