@@ -25,18 +25,9 @@ try:
 except ImportError:
     structural_similarity = None
 
-ROOT = os.environ.get("NEMU_ROOT", os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-EVAL = os.path.join(os.environ.get("NEMU_BIN", os.path.join(ROOT, "build/release/bin")), "eval")
-passed = failed = 0
+from nemutest import BIN, check, summary
 
-
-def check(cond, msg):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL", msg)
+EVAL = os.path.join(BIN, "eval")
 
 
 def run(*args):
@@ -131,8 +122,7 @@ def main():
         check(r.returncode != 0 and r.stderr.count("\n") == 1 and "runs" in r.stderr, f"plain eval: {r.stderr!r}")
         left = sorted(os.listdir(tmp))
         check(not any(n.endswith(".tmp") for n in left), f"no temp files: {left}")
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return summary()
 
 
 if __name__ == "__main__":

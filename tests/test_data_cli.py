@@ -20,18 +20,9 @@ except ImportError as e:  # CI machines may lack them
     print("0 passed, 0 failed")
     sys.exit(0)
 
-ROOT = os.environ.get("NEMU_ROOT", os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-GEN = os.path.join(os.environ.get("NEMU_BIN", os.path.join(ROOT, "build/release/bin")), "gen")
-passed = failed = 0
+from nemutest import BIN, ROOT, check, summary
 
-
-def check(cond, msg):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL", msg)
+GEN = os.path.join(BIN, "gen")
 
 
 def gen_info(path):
@@ -96,8 +87,7 @@ def main():
 
     rc, out, err = subprocess.run([GEN, "info"], capture_output=True, text=True).returncode, "", ""
     check(rc != 0, "gen info without a file must fail")
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return summary()
 
 
 if __name__ == "__main__":

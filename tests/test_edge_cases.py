@@ -24,9 +24,7 @@ import subprocess
 import sys
 import tempfile
 
-ROOT = os.environ.get("NEMU_ROOT", os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.environ.get("NEMU_BIN", os.path.join(ROOT, "build/release/bin"))
-passed = failed = 0
+from nemutest import BIN, check, summary
 
 MUST = ["title", "empty_board", "full_board", "piece_left", "piece_centre", "piece_right", "piece_top",
         "piece_bottom", "line_clear", "paused", "curtain", "game_over", "level_5"]
@@ -48,15 +46,6 @@ base_channels = 4
 epochs = 1
 batch_size = 16
 """
-
-
-def check(cond, msg):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL", msg)
 
 
 def run(prog, *args, cwd):
@@ -97,8 +86,7 @@ def main():
         body(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return summary()
 
 
 def body(tmp):

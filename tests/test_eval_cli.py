@@ -22,18 +22,7 @@ import subprocess
 import sys
 import tempfile
 
-ROOT = os.environ.get("NEMU_ROOT", os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.environ.get("NEMU_BIN", os.path.join(ROOT, "build/release/bin"))
-passed = failed = 0
-
-
-def check(cond, msg):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL", msg)
+from nemutest import BIN, check, summary
 
 
 def run(prog, *args, cwd):
@@ -87,8 +76,7 @@ def main():
         body(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return summary()
 
 
 def body(tmp):

@@ -18,17 +18,7 @@ import sys
 import tempfile
 import time
 
-BIN = os.environ.get("NEMU_BIN", os.path.join(os.path.dirname(__file__), "..", "build", "release", "bin"))
-passed = failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL", what)
+from nemutest import BIN, check, summary
 
 
 try:
@@ -214,8 +204,7 @@ def main():
         check(r.returncode == 0 and len(losses(rd)) == 2, "--force replaces a run")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return summary()
 
 
 if __name__ == "__main__":
