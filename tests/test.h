@@ -13,6 +13,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 static int test_passed_, test_failed_;
 
@@ -50,6 +51,14 @@ static inline int expect_close_(const char *file, int line, const char *name, co
 }
 #define expect_close(name, got, want, n, atol, rtol) \
     expect_close_(__FILE__, __LINE__, name, got, want, n, atol, rtol)
+
+// Path of a committed fixture, tests/fixtures/<name>, from $NEMU_ROOT (set by tests/run.sh)
+// or the current folder.
+static inline const char *fixture_path(const char *name, char *buf, size_t cap) {
+    const char *root = getenv("NEMU_ROOT");
+    snprintf(buf, cap, "%s/tests/fixtures/%s", root ? root : ".", name);
+    return buf;
+}
 
 static inline int test_summary(void) {
     printf("%d passed, %d failed\n", test_passed_, test_failed_);

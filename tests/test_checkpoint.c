@@ -190,8 +190,7 @@ static void test_errors(const char *dir) {
     printf("  truncated:    %s\n", err.msg);
 
     // an HDF5 file that is not a checkpoint, and a file that is not HDF5
-    const char *root = getenv("NEMU_ROOT");
-    snprintf(bad, sizeof bad, "%s/tests/fixtures/model_dyn.h5", root ? root : ".");
+    fixture_path("model_dyn.h5", bad, sizeof bad);
     rc = checkpoint_load(bad, &a.arena, "autoencoder", &got, &err);
     EXPECT(rc == -1 && strstr(err.msg, "not a nemu checkpoint") && one_line(err.msg), "not a checkpoint: %s", err.msg);
     printf("  not ckpt:     %s\n", err.msg);

@@ -22,9 +22,8 @@ import shutil
 import struct
 import subprocess
 import sys
-import tempfile
 
-from nemutest import BIN, check, summary
+from nemutest import BIN, check, run_in_tempdir
 
 MUST = ["title", "empty_board", "full_board", "piece_left", "piece_centre", "piece_right", "piece_top",
         "piece_bottom", "line_clear", "paused", "curtain", "game_over", "level_5"]
@@ -76,17 +75,7 @@ def rows(out):
 
 
 def main():
-    for prog in ("gen", "train", "eval"):
-        if not os.access(os.path.join(BIN, prog), os.X_OK):
-            print(f"skipping: {BIN}/{prog} not built")
-            print("0 passed, 0 failed")
-            return 0
-    tmp = tempfile.mkdtemp(prefix="nemu_edge_")
-    try:
-        body(tmp)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return summary()
+    return run_in_tempdir(body, "nemu_edge_")
 
 
 def body(tmp):

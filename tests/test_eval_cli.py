@@ -20,9 +20,8 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 
-from nemutest import BIN, check, summary
+from nemutest import BIN, check, run_in_tempdir
 
 
 def run(prog, *args, cwd):
@@ -66,17 +65,7 @@ starts = 3
 
 
 def main():
-    for prog in ("gen", "train", "eval"):
-        if not os.access(os.path.join(BIN, prog), os.X_OK):
-            print(f"skipping: {BIN}/{prog} not built")
-            print("0 passed, 0 failed")
-            return 0
-    tmp = tempfile.mkdtemp(prefix="nemu_eval_")
-    try:
-        body(tmp)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return summary()
+    return run_in_tempdir(body, "nemu_eval_")
 
 
 def body(tmp):

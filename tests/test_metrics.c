@@ -89,9 +89,8 @@ static void test_hand(void) {
 }
 
 static void test_fixture(void) {
-    const char *root = getenv("NEMU_ROOT");
     char path[1024];
-    snprintf(path, sizeof path, "%s/tests/fixtures/ssim_cases.h5", root ? root : ".");
+    fixture_path("ssim_cases.h5", path, sizeof path);
     Err err = {{0}};
     hid_t f = h5_open(path, 0, &err);
     EXPECT(f >= 0, "open fixture: %s", err.msg);

@@ -22,11 +22,9 @@
 #include <omp.h>
 #endif
 
-static char *fixture(const char *name) {
+static const char *fixture(const char *name) {
     static char buf[1024];   // single-threaded test helper
-    const char *root = getenv("NEMU_ROOT");
-    snprintf(buf, sizeof buf, "%s/tests/fixtures/%s", root ? root : ".", name);
-    return buf;
+    return fixture_path(name, buf, sizeof buf);
 }
 
 static float *read_all(hid_t f, const char *name, size_t *n_out) {

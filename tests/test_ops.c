@@ -470,9 +470,8 @@ static void fixture_loss(hid_t f, const char *grp, int kind) {
 }
 
 static void test_fixture(void) {
-    const char *root = getenv("NEMU_ROOT");
     char path[1024];
-    snprintf(path, sizeof path, "%s/tests/fixtures/ops.h5", root ? root : ".");
+    fixture_path("ops.h5", path, sizeof path);
     Err err = {{0}};
     hid_t f = h5_open(path, 0, &err);
     EXPECT(f >= 0, "PyTorch fixture: %s (make it with /usr/bin/python3 tests/make_ops_fixtures.py)", err.msg);
