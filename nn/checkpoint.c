@@ -114,13 +114,18 @@ int ckpt_meta_to_dyn_config(const CkptMeta *meta, DynConfig *c, Err *err) {
 
 // ---------------------------------------------------------------- save
 
+// "<prefix>/<name>" of tensor t in a checkpoint, and its dims as HDF5 wants them.
+static void tensor_location(const TensorInfo *t, const char *prefix, char *name, size_t cap, hsize_t *dims) {
+    for (int k = 0; k < t->rank; k++) dims[k] = (hsize_t)t->dims[k];
+    snprintf(name, cap, "%s/%s", prefix, t->name);
+}
+
 static int write_tensors(hid_t f, const char *prefix, const ParamArena *a, const float *base, Err *err) {
     char name[160];
     for (int i = 0; i < a->n_tensors; i++) {
         const TensorInfo *t = &a->t[i];
         hsize_t dims[TENSOR_MAX_RANK];
-        for (int k = 0; k < t->rank; k++) dims[k] = (hsize_t)t->dims[k];
-        snprintf(name, sizeof name, "%s/%s", prefix, t->name);
+        tensor_location(t, prefix, name, sizeof name, dims);
         if (h5_write_floats(f, name, base + t->offset, t->rank, dims, err) < 0) return -1;
     }
     return 0;
@@ -291,8 +296,7 @@ static int read_tensors(hid_t f, const char *path, const char *prefix, const Par
     for (int i = 0; i < a->n_tensors; i++) {
         const TensorInfo *t = &a->t[i];
         hsize_t dims[TENSOR_MAX_RANK];
-        for (int k = 0; k < t->rank; k++) dims[k] = (hsize_t)t->dims[k];
-        snprintf(name, sizeof name, "%s/%s", prefix, t->name);
+        tensor_location(t, prefix, name, sizeof name, dims);
         Err e;
         if (h5_read_floats(f, name, base + t->offset, t->rank, dims, &e) < 0)
             return err_set(err, "%s: %s", path, e.msg);
