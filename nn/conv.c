@@ -1,0 +1,584 @@
+/*
+ * conv.c - Conv2d and ConvTranspose2d forward and backward (see ops.h).
+ *
+ * Convolutions are cache-blocked per sample: each OpenMP thread unfolds one sample (or a
+ * small chunk of samples) into its own column buffer, which stays in L2, and runs
+ * single-threaded BLAS on it (the OpenMP build of OpenBLAS runs one thread inside our
+ * parallel regions). Bias and the activation are applied while the sample's output is in
+ * cache; the backward pass folds the activation's derivative into its first read of dout
+ * and the previous layer's ReLU mask into its write of dinp. Weight gradients are
+ * accumulated per thread and summed in thread order, so results are deterministic for a
+ * given thread count. Kernel 4 / stride 2 / padding 1 (the only conv the models use) has
+ * branch-free unfold/fold loops; other shapes take the generic ones.
+ */
+#include "nn/ops.h"
+#include "nn/fastmath.h"
+#include "nn/gemm.h"
+#include "nn/util.h"
+
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+
+// Floats of cache one thread's conv working set (column buffer + gradient chunk) aims at.
+#define CONV_CACHE_FLOATS ((size_t)1 << 18)
+// Backward chunks gather samples until the GEMMs' sample dimension reaches this many columns.
+#define CONV_MIN_COLS 256
+
+// ---------------------------------------------------------------- threads
+
+// Threads the conv workspaces are sized for: the processor count, fixed at first use (a
+// larger OMP_NUM_THREADS runs the convs on this many threads).
+static int ops_thread_cap(void) {
+#ifdef _OPENMP
+    static _Atomic int cap = 0;
+    int c = cap;
+    if (c == 0) {
+        c = omp_get_num_procs();
+        if (c < 1) c = 1;
+        if (c > 256) c = 256;
+        cap = c;
+    }
+    return c;
+#else
+    return 1;
+#endif
+}
+
+static int conv_threads(void) {
+    int t = omp_threads(), cap = ops_thread_cap();
+    return t < cap ? t : cap;
+}
+
+// ---------------------------------------------------------------- shapes and workspaces
+
+ConvShape conv2d_shape(int C, int H, int W, int OC, int K, int S, int P) {
+    CHECK(C > 0 && H > 0 && W > 0 && OC > 0 && K > 0 && S > 0 && P >= 0,
+          "conv2d_shape: bad args C=%d H=%d W=%d OC=%d K=%d S=%d P=%d", C, H, W, OC, K, S, P);
+    ConvShape s = {C, H, W, OC, 0, 0, K, S, P};
+    CHECK(H + 2 * P >= K && W + 2 * P >= K, "conv2d_shape: kernel %d larger than padded input %dx%d (P=%d)",
+          K, H, W, P);
+    s.OH = (H + 2 * P - K) / S + 1;
+    s.OW = (W + 2 * P - K) / S + 1;
+    return s;
+}
+
+ConvShape convt2d_shape(int C, int H, int W, int OC, int K, int S, int P) {
+    CHECK(C > 0 && H > 0 && W > 0 && OC > 0 && K > 0 && S > 0 && P >= 0,
+          "convt2d_shape: bad args C=%d H=%d W=%d OC=%d K=%d S=%d P=%d", C, H, W, OC, K, S, P);
+    ConvShape s = {C, H, W, OC, 0, 0, K, S, P};
+    s.OH = (H - 1) * S - 2 * P + K;
+    s.OW = (W - 1) * S - 2 * P + K;
+    CHECK(s.OH > 0 && s.OW > 0, "convt2d_shape: empty output %dx%d", s.OH, s.OW);
+    return s;
+}
+
+// Every conv is seen as a pair of grids: the "big" image grid [Cb, Hb, Wb] that im2col
+// unfolds and col2im folds, and the "small" grid [Cs, Hs, Ws] of the GEMM's columns.
+// conv2d: big = input, small = output; convt2d: big = output, small = input.
+typedef struct {
+    int Cb, Hb, Wb, Cs, Hs, Ws, K, S, P;
+    int R;          // Cb*K*K rows of the column matrix
+    size_t L, Lb;   // Hs*Ws, Hb*Wb
+    int fast;       // K4 S2 P1 with Hb = 2 Hs, Wb = 2 Ws: branch-free unfold/fold
+} Grids;
+
+static Grids grids(const ConvShape *s, int transposed) {
+    Grids g;
+    if (!transposed) {
+        g.Cb = s->C, g.Hb = s->H, g.Wb = s->W, g.Cs = s->OC, g.Hs = s->OH, g.Ws = s->OW;
+    } else {
+        g.Cb = s->OC, g.Hb = s->OH, g.Wb = s->OW, g.Cs = s->C, g.Hs = s->H, g.Ws = s->W;
+    }
+    g.K = s->K, g.S = s->S, g.P = s->P;
+    g.R = g.Cb * g.K * g.K;
+    g.L = (size_t)g.Hs * g.Ws;
+    g.Lb = (size_t)g.Hb * g.Wb;
+    g.fast = g.K == 4 && g.S == 2 && g.P == 1 && g.Hb == 2 * g.Hs && g.Wb == 2 * g.Ws && g.Ws <= 1024;
+    return g;
+}
+
+// Samples per backward chunk: enough columns for the weight-gradient GEMM, while the
+// chunk's column and gradient buffers stay within CONV_CACHE_FLOATS.
+static int conv_chunk(const Grids *g, int B) {
+    size_t per = ((size_t)g->R + g->Cs) * g->L;
+    size_t want = (CONV_MIN_COLS + g->L - 1) / g->L;
+    size_t fit = per ? CONV_CACHE_FLOATS / per : want;
+    size_t c = want < fit ? want : fit;
+    if (c < 1) c = 1;
+    if (c > (size_t)B) c = (size_t)B;
+    return (int)c;
+}
+
+static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+// Per-thread layout (floats, each part 64-byte aligned):
+//   db accumulators (2*Cout: doubles) | col [R, c*L] | dW [Cs*R] (conv2d) or [Cs*R] (convT) |
+//   t1: conv2d [Cs, c*L] gradient chunk; convT [Cs, c*L] input chunk, [Cb*Lb] act'(dout) |
+//   plane: one big-grid plane (generic fold), or [Cs, L] (convT masked dinp)
+typedef struct { size_t db, col, dw, t1, t2, plane, total; } ThreadLayout;
+
+static ThreadLayout thread_layout(const Grids *g, int transposed, int c) {
+    ThreadLayout l;
+    size_t cout = transposed ? (size_t)g->Cb : (size_t)g->Cs;
+    size_t o = 0;
+    l.db = o;    o += round16(2 * cout);
+    l.col = o;   o += round16((size_t)g->R * c * g->L);
+    l.dw = o;    o += round16((size_t)g->Cs * g->R);
+    l.t1 = o;    o += round16((size_t)g->Cs * c * g->L);
+    l.t2 = o;    o += transposed ? round16((size_t)g->Cb * g->Lb) : 0;
+    l.plane = o; o += round16(g->Lb > g->Cs * g->L ? g->Lb : (size_t)g->Cs * g->L);
+    l.total = o;
+    return l;
+}
+
+static size_t conv_workspace(const ConvShape *s, int transposed, int B) {
+    CHECK(B > 0, "conv workspace: B=%d", B);
+    Grids g = grids(s, transposed);
+    return (size_t)ops_thread_cap() * thread_layout(&g, transposed, conv_chunk(&g, B)).total;
+}
+
+size_t conv2d_workspace(const ConvShape *s, int B) { return conv_workspace(s, 0, B); }
+size_t convt2d_workspace(const ConvShape *s, int B) { return conv_workspace(s, 1, B); }
+
+// ---------------------------------------------------------------- unfold (im2col) / fold (col2im)
+
+// One sample: col rows r = (c*K + kh)*K + kw, row stride ld, columns [Hs*Ws] of the small
+// grid = img [Cb, Hb, Wb] under the window; 0 where it hits padding.
+static void unfold(float *restrict col, size_t ld, const float *restrict img, const Grids *g) {
+    const int Hb = g->Hb, Wb = g->Wb, Hs = g->Hs, Ws = g->Ws, K = g->K, S = g->S, P = g->P;
+    if (g->fast) {
+        for (int c = 0; c < g->Cb; c++)
+            for (int kh = 0; kh < 4; kh++) {
+                float *d0 = col + (size_t)((c * 4 + kh) * 4) * ld, *d1 = d0 + ld, *d2 = d1 + ld, *d3 = d2 + ld;
+                for (int oh = 0; oh < Hs; oh++) {
+                    int ih = 2 * oh - 1 + kh;
+                    float *e0 = d0 + (size_t)oh * Ws, *e1 = d1 + (size_t)oh * Ws;
+                    float *e2 = d2 + (size_t)oh * Ws, *e3 = d3 + (size_t)oh * Ws;
+                    if (ih < 0 || ih >= Hb) {
+                        memset(e0, 0, sizeof(float) * Ws), memset(e1, 0, sizeof(float) * Ws);
+                        memset(e2, 0, sizeof(float) * Ws), memset(e3, 0, sizeof(float) * Ws);
+                        continue;
+                    }
+                    const float *restrict src = img + ((size_t)c * Hb + ih) * Wb;
+                    // iw = 2 ow + kw - 1
+                    for (int j = 0; j < Ws; j++) { e1[j] = src[2 * j]; e2[j] = src[2 * j + 1]; }
+                    e0[0] = 0.0f;
+                    for (int j = 1; j < Ws; j++) e0[j] = src[2 * j - 1];
+                    for (int j = 0; j < Ws - 1; j++) e3[j] = src[2 * j + 2];
+                    e3[Ws - 1] = 0.0f;
+                }
+            }
+        return;
+    }
+    for (int r = 0; r < g->R; r++) {
+        int c = r / (K * K), kh = (r / K) % K, kw = r % K;
+        const float *plane = img + (size_t)c * Hb * Wb;
+        float *row = col + (size_t)r * ld;
+        for (int oh = 0; oh < Hs; oh++) {
+            int ih = oh * S - P + kh;
+            float *d = row + (size_t)oh * Ws;
+            if (ih < 0 || ih >= Hb) { memset(d, 0, sizeof(float) * Ws); continue; }
+            const float *src = plane + (size_t)ih * Wb;
+            for (int ow = 0; ow < Ws; ow++) {
+                int iw = ow * S - P + kw;
+                d[ow] = (iw >= 0 && iw < Wb) ? src[iw] : 0.0f;
+            }
+        }
+    }
+}
+
+enum { EPI_SET, EPI_ADD, EPI_ADD_MASK };   // fold epilogues
+
+// out[i] = act(s[i] + bias) (EPI_SET), out[i] += s[i] (EPI_ADD), out[i] += mask[i] > 0 ? s[i] : 0
+static void epilogue(float *out, const float *s, size_t n, int mode, float bias, int act,
+                     const float *restrict mask) {
+    if (mode == EPI_ADD) {
+        OMP_SIMD
+        for (size_t i = 0; i < n; i++) out[i] += s[i];
+    } else if (mode == EPI_ADD_MASK) {
+        OMP_SIMD
+        for (size_t i = 0; i < n; i++) out[i] += mask[i] > 0.0f ? s[i] : 0.0f;
+    } else if (act == CONV_ACT_RELU) {
+        OMP_SIMD
+        for (size_t i = 0; i < n; i++) { float v = s[i] + bias; out[i] = v > 0.0f ? v : 0.0f; }
+    } else if (act == CONV_ACT_SIGMOID) {
+        OMP_SIMD
+        for (size_t i = 0; i < n; i++) out[i] = sigmoid1(s[i] + bias);
+    } else {
+        OMP_SIMD
+        for (size_t i = 0; i < n; i++) out[i] = s[i] + bias;
+    }
+}
+
+// Adjoint of unfold for big-grid channels [c0, c1) of one sample: plane c of out [Cb, Hb, Wb]
+// gets the epilogue of (col2im of col rows of channel c); col row stride ld, channel c0's
+// rows first. scratch: Lb floats (generic shapes).
+static void fold(float *out, const float *col, size_t ld, const Grids *g, int c0, int c1, int mode,
+                 const float *bias, int act, const float *mask, float *scratch) {
+    const int Hb = g->Hb, Wb = g->Wb, Hs = g->Hs, Ws = g->Ws, K = g->K, S = g->S, P = g->P;
+    for (int c = c0; c < c1; c++) {
+        const float *cc = col + (size_t)(c - c0) * K * K * ld;
+        float *plane = out + (size_t)c * g->Lb;
+        const float *mplane = mask ? mask + (size_t)c * g->Lb : NULL;
+        float bv = bias ? bias[c] : 0.0f;
+        if (g->fast) {
+            // big row ih = 2m gets (kh 1, oh m) and (kh 3, oh m-1); ih = 2m+1 gets (kh 2, oh m)
+            // and (kh 0, oh m+1). Within a row: even iw = 2j gets kw 1 at j and kw 3 at j-1,
+            // odd iw = 2j+1 gets kw 2 at j and kw 0 at j+1.
+            float ev[1024], od[1024], srow[2048];
+            for (int ih = 0; ih < Hb; ih++) {
+                int m = ih >> 1, odd = ih & 1;
+                int kha = odd ? 2 : 1, oha = m, khb = odd ? 0 : 3, ohb = odd ? m + 1 : m - 1;
+                const float *a0 = cc + (size_t)(kha * 4) * ld + (size_t)oha * Ws;
+                const float *a1 = a0 + ld, *a2 = a1 + ld, *a3 = a2 + ld;
+                for (int j = 0; j < Ws; j++) { ev[j] = a1[j]; od[j] = a2[j]; }
+                for (int j = 1; j < Ws; j++) ev[j] += a3[j - 1];
+                for (int j = 0; j < Ws - 1; j++) od[j] += a0[j + 1];
+                if (ohb >= 0 && ohb < Hs) {
+                    const float *b0 = cc + (size_t)(khb * 4) * ld + (size_t)ohb * Ws;
+                    const float *b1 = b0 + ld, *b2 = b1 + ld, *b3 = b2 + ld;
+                    for (int j = 0; j < Ws; j++) { ev[j] += b1[j]; od[j] += b2[j]; }
+                    for (int j = 1; j < Ws; j++) ev[j] += b3[j - 1];
+                    for (int j = 0; j < Ws - 1; j++) od[j] += b0[j + 1];
+                }
+                for (int j = 0; j < Ws; j++) { srow[2 * j] = ev[j]; srow[2 * j + 1] = od[j]; }
+                epilogue(plane + (size_t)ih * Wb, srow, (size_t)Wb, mode, bv, act,
+                         mplane ? mplane + (size_t)ih * Wb : NULL);
+            }
+            continue;
+        }
+        memset(scratch, 0, sizeof(float) * g->Lb);
+        for (int kh = 0; kh < K; kh++)
+            for (int kw = 0; kw < K; kw++) {
+                const float *src = cc + (size_t)(kh * K + kw) * ld;
+                for (int oh = 0; oh < Hs; oh++) {
+                    int ih = oh * S - P + kh;
+                    if (ih < 0 || ih >= Hb) continue;
+                    float *d = scratch + (size_t)ih * Wb;
+                    const float *sr = src + (size_t)oh * Ws;
+                    for (int ow = 0; ow < Ws; ow++) {
+                        int iw = ow * S - P + kw;
+                        if (iw >= 0 && iw < Wb) d[iw] += sr[ow];
+                    }
+                }
+            }
+        epilogue(plane, scratch, g->Lb, mode, bv, act, mplane);
+    }
+}
+
+// g [n] = dL/d(pre-activation) from dout = dL/dy and y = act(pre-activation); returns sum(g).
+static double act_grad(float *restrict gout, const float *restrict dout, const float *restrict y, size_t n,
+                       int act) {
+    double acc = 0.0;
+    if (act == CONV_ACT_RELU) {
+        OMP_SIMD
+        for (size_t i = 0; i < n; i++) gout[i] = y[i] > 0.0f ? dout[i] : 0.0f;
+    } else if (act == CONV_ACT_SIGMOID) {
+        OMP_SIMD
+        for (size_t i = 0; i < n; i++) gout[i] = dout[i] * y[i] * (1.0f - y[i]);
+    } else {
+        memcpy(gout, dout, n * sizeof(float));
+    }
+    for (size_t i = 0; i < n; i++) acc += gout[i];
+    return acc;
+}
+
+static double row_sum(const float *x, size_t n) {
+    double acc = 0.0;
+    for (size_t i = 0; i < n; i++) acc += x[i];
+    return acc;
+}
+
+// ---------------------------------------------------------------- conv2d
+
+// out [B,OC,OH,OW] = act(conv(inp [B,C,H,W], w [OC,C,K,K]) + b [OC]) (b may be NULL)
+// Work items are samples; with fewer samples than threads, samples x blocks of output channels.
+void conv2d_forward_act(float *out, const float *inp, const float *w, const float *b, int act,
+                        int B, const ConvShape *s, float *work) {
+    const Grids g = grids(s, 0);
+    const ThreadLayout tl = thread_layout(&g, 0, conv_chunk(&g, B));
+    const size_t in_sz = (size_t)s->C * g.Lb, out_sz = (size_t)s->OC * g.L;
+    const int T = conv_threads();
+    int nblk = B < T ? (T + B - 1) / B : 1;
+    if (nblk > s->OC) nblk = s->OC;
+    const int items = B * nblk;
+    #ifdef _OPENMP
+    #pragma omp parallel num_threads(T) if(T > 1 && items > 1)
+    #endif
+    {
+        float *base = work + (size_t)omp_thread_id() * tl.total, *col = base + tl.col;
+        #ifdef _OPENMP
+        #pragma omp for schedule(static)
+        #endif
+        for (int it = 0; it < items; it++) {
+            int n = it / nblk, k = it % nblk;
+            int oc0 = (int)((long)k * s->OC / nblk), oc1 = (int)((long)(k + 1) * s->OC / nblk);
+            unfold(col, g.L, inp + (size_t)n * in_sz, &g);
+            float *o = out + (size_t)n * out_sz;
+            // o [oc0:oc1, L] = w [oc0:oc1, R] x col [R, L]
+            gemm(0, 0, oc1 - oc0, (int)g.L, g.R, 1.0f, w + (size_t)oc0 * g.R, g.R, col, (int)g.L, 0.0f,
+                 o + (size_t)oc0 * g.L, (int)g.L);
+            for (int oc = oc0; oc < oc1; oc++)
+                epilogue(o + (size_t)oc * g.L, o + (size_t)oc * g.L, g.L, EPI_SET, b ? b[oc] : 0.0f, act, NULL);
+        }
+    }
+}
+
+void conv2d_forward(float *out, const float *inp, const float *w, const float *b,
+                    int B, const ConvShape *s, float *work) {
+    conv2d_forward_act(out, inp, w, b, CONV_ACT_NONE, B, s, work);
+}
+
+// Sums the per-thread weight / bias gradients into dw [nw], db [nb] in thread order
+// (thread 0 accumulated into dw itself). Called by every thread of the region.
+static void reduce_grads(float *dw, float *db, float *work, const ThreadLayout *tl, int nt, size_t nw, int nb) {
+    if (dw && nt > 1) {
+        #ifdef _OPENMP
+        #pragma omp for schedule(static)
+        #endif
+        for (size_t i = 0; i < nw; i++) {
+            float v = dw[i];
+            for (int t = 1; t < nt; t++) v += work[(size_t)t * tl->total + tl->dw + i];
+            dw[i] = v;
+        }
+    }
+    if (db) {
+        #ifdef _OPENMP
+        #pragma omp single
+        #endif
+        for (int c = 0; c < nb; c++) {
+            double acc = 0.0;
+            for (int t = 0; t < nt; t++) acc += ((const double *)(work + (size_t)t * tl->total + tl->db))[c];
+            db[c] += (float)acc;
+        }
+    }
+}
+
+// dinp [B,C,H,W] +=, dw [OC,C,K,K] +=, db [OC] += ; dout = dL/dy [B,OC,OH,OW] with
+// y = act(conv + b) the forward output (unused for CONV_ACT_NONE). inp_relu: inp is a ReLU
+// output and dinp gets the gradient of the pre-activation before it (masked by inp > 0).
+void conv2d_backward_act(float *dinp, float *dw, float *db, const float *dout, const float *y, int act,
+                         int inp_relu, const float *inp, const float *w, int B, const ConvShape *s,
+                         float *work) {
+    const Grids g = grids(s, 0);
+    const int c = conv_chunk(&g, B), nch = (B + c - 1) / c;
+    const ThreadLayout tl = thread_layout(&g, 0, c);
+    const size_t in_sz = (size_t)s->C * g.Lb, out_sz = (size_t)s->OC * g.L;
+    int T = conv_threads();
+    if (T > nch) T = nch;
+    #ifdef _OPENMP
+    #pragma omp parallel num_threads(T) if(T > 1)
+    #endif
+    {
+        const int tid = omp_thread_id();
+        float *base = work + (size_t)tid * tl.total;
+        double *dbt = (double *)(base + tl.db);
+        float *col = base + tl.col, *gch = base + tl.t1, *plane = base + tl.plane;
+        float *dwt = tid == 0 ? dw : base + tl.dw;
+        for (int oc = 0; oc < s->OC; oc++) dbt[oc] = 0.0;
+        if (dw && tid > 0) memset(dwt, 0, sizeof(float) * (size_t)s->OC * g.R);
+        #ifdef _OPENMP
+        #pragma omp for schedule(static)
+        #endif
+        for (int ch = 0; ch < nch; ch++) {
+            const int b0 = ch * c, nb = B - b0 < c ? B - b0 : c;
+            const size_t N = (size_t)nb * g.L;
+            // gm [OC, N]: dL/d(pre-activation), sample j in columns j*L
+            const float *gm;
+            if (act == CONV_ACT_NONE && nb == 1) {
+                gm = dout + (size_t)b0 * out_sz;
+                for (int oc = 0; oc < s->OC; oc++) dbt[oc] += row_sum(gm + (size_t)oc * g.L, g.L);
+            } else {
+                for (int j = 0; j < nb; j++)
+                    for (int oc = 0; oc < s->OC; oc++) {
+                        size_t off = (size_t)(b0 + j) * out_sz + (size_t)oc * g.L;
+                        dbt[oc] += act_grad(gch + (size_t)oc * N + (size_t)j * g.L, dout + off,
+                                            y ? y + off : NULL, g.L, act);
+                    }
+                gm = gch;
+            }
+            if (dw) {
+                for (int j = 0; j < nb; j++) unfold(col + (size_t)j * g.L, N, inp + (size_t)(b0 + j) * in_sz, &g);
+                // dw [OC, R] += gm [OC, N] x col^T [N, R]
+                gemm(0, 1, s->OC, g.R, (int)N, 1.0f, gm, (int)N, col, (int)N, 1.0f, dwt, g.R);
+            }
+            if (dinp) {
+                // col [R, N] = w^T [R, OC] x gm [OC, N]; fold each sample onto dinp
+                gemm(1, 0, g.R, (int)N, s->OC, 1.0f, w, g.R, gm, (int)N, 0.0f, col, (int)N);
+                for (int j = 0; j < nb; j++) {
+                    size_t off = (size_t)(b0 + j) * in_sz;
+                    fold(dinp + off, col + (size_t)j * g.L, N, &g, 0, g.Cb, inp_relu ? EPI_ADD_MASK : EPI_ADD,
+                         NULL, CONV_ACT_NONE, inp_relu ? inp + off : NULL, plane);
+                }
+            }
+        }
+        reduce_grads(dw, db, work, &tl, T, (size_t)s->OC * g.R, s->OC);
+    }
+}
+
+void conv2d_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                     const float *w, int B, const ConvShape *s, float *work) {
+    conv2d_backward_act(dinp, dw, db, dout, NULL, CONV_ACT_NONE, 0, inp, w, B, s, work);
+}
+
+// ---------------------------------------------------------------- conv-transpose2d
+// ConvTranspose2d is the adjoint of a Conv2d from [OC,OH,OW] to [C,H,W] with the same
+// weight viewed as [C, OC*K*K]: forward = W^T x inp then fold; backward = unfold + gemm.
+
+// out [B,OC,OH,OW] = act(convT(inp [B,C,H,W], w [C,OC,K,K]) + b [OC]) (b may be NULL)
+void convt2d_forward_act(float *out, const float *inp, const float *w, const float *b, int act,
+                         int B, const ConvShape *s, float *work) {
+    const Grids g = grids(s, 1);
+    const ThreadLayout tl = thread_layout(&g, 1, conv_chunk(&g, B));
+    const int KK = s->K * s->K;
+    const size_t in_sz = (size_t)s->C * g.L, out_sz = (size_t)s->OC * g.Lb;
+    const int T = conv_threads();
+    int nblk = B < T ? (T + B - 1) / B : 1;
+    if (nblk > s->OC) nblk = s->OC;
+    const int items = B * nblk;
+    #ifdef _OPENMP
+    #pragma omp parallel num_threads(T) if(T > 1 && items > 1)
+    #endif
+    {
+        float *base = work + (size_t)omp_thread_id() * tl.total, *col = base + tl.col, *plane = base + tl.plane;
+        #ifdef _OPENMP
+        #pragma omp for schedule(static)
+        #endif
+        for (int it = 0; it < items; it++) {
+            int n = it / nblk, k = it % nblk;
+            int oc0 = (int)((long)k * s->OC / nblk), oc1 = (int)((long)(k + 1) * s->OC / nblk);
+            // col [(oc1-oc0)*KK, L] = (w [C, R] columns oc0*KK..)^T x inp [C, L]
+            gemm(1, 0, (oc1 - oc0) * KK, (int)g.L, s->C, 1.0f, w + (size_t)oc0 * KK, g.R,
+                 inp + (size_t)n * in_sz, (int)g.L, 0.0f, col, (int)g.L);
+            fold(out + (size_t)n * out_sz, col, g.L, &g, oc0, oc1, EPI_SET, b, act, NULL, plane);
+        }
+    }
+}
+
+void convt2d_forward(float *out, const float *inp, const float *w, const float *b,
+                     int B, const ConvShape *s, float *work) {
+    convt2d_forward_act(out, inp, w, b, CONV_ACT_NONE, B, s, work);
+}
+
+// dinp [B,C,H,W] +=, dw [C,OC,K,K] +=, db [OC] += ; dout = dL/dy [B,OC,OH,OW]; y, act and
+// inp_relu as conv2d_backward_act.
+void convt2d_backward_act(float *dinp, float *dw, float *db, const float *dout, const float *y, int act,
+                          int inp_relu, const float *inp, const float *w, int B, const ConvShape *s,
+                          float *work) {
+    const Grids g = grids(s, 1);
+    const int c = conv_chunk(&g, B), nch = (B + c - 1) / c;
+    const ThreadLayout tl = thread_layout(&g, 1, c);
+    const size_t in_sz = (size_t)s->C * g.L, out_sz = (size_t)s->OC * g.Lb;
+    int T = conv_threads();
+    if (T > nch) T = nch;
+    #ifdef _OPENMP
+    #pragma omp parallel num_threads(T) if(T > 1)
+    #endif
+    {
+        const int tid = omp_thread_id();
+        float *base = work + (size_t)tid * tl.total;
+        double *dbt = (double *)(base + tl.db);
+        float *col = base + tl.col, *tin = base + tl.t1, *gs = base + tl.t2, *tmp = base + tl.plane;
+        float *dwt = tid == 0 ? dw : base + tl.dw;
+        for (int oc = 0; oc < s->OC; oc++) dbt[oc] = 0.0;
+        if (dw && tid > 0) memset(dwt, 0, sizeof(float) * (size_t)s->C * g.R);
+        #ifdef _OPENMP
+        #pragma omp for schedule(static)
+        #endif
+        for (int ch = 0; ch < nch; ch++) {
+            const int b0 = ch * c, nb = B - b0 < c ? B - b0 : c;
+            const size_t N = (size_t)nb * g.L;
+            for (int j = 0; j < nb; j++) {
+                const size_t off = (size_t)(b0 + j) * out_sz;
+                const float *gsmp = dout + off;    // dL/d(pre-activation) [OC, OH, OW]
+                if (act != CONV_ACT_NONE) {
+                    for (int oc = 0; oc < s->OC; oc++)
+                        dbt[oc] += act_grad(gs + (size_t)oc * g.Lb, dout + off + (size_t)oc * g.Lb,
+                                            y + off + (size_t)oc * g.Lb, g.Lb, act);
+                    gsmp = gs;
+                } else {
+                    for (int oc = 0; oc < s->OC; oc++) dbt[oc] += row_sum(gsmp + (size_t)oc * g.Lb, g.Lb);
+                }
+                if (dw || dinp) unfold(col + (size_t)j * g.L, N, gsmp, &g);
+            }
+            if (dw) {
+                const float *xin = inp + (size_t)b0 * in_sz;
+                if (nb > 1) {   // tin [C, N] = inp [nb, C, L] channel-major
+                    for (int ci = 0; ci < s->C; ci++)
+                        for (int j = 0; j < nb; j++)
+                            memcpy(tin + (size_t)ci * N + (size_t)j * g.L, xin + (size_t)j * in_sz + (size_t)ci * g.L,
+                                   sizeof(float) * g.L);
+                    xin = tin;
+                }
+                // dw [C, R] += xin [C, N] x col^T [N, R]
+                gemm(0, 1, s->C, g.R, (int)N, 1.0f, xin, (int)N, col, (int)N, 1.0f, dwt, g.R);
+            }
+            if (dinp) {
+                for (int j = 0; j < nb; j++) {
+                    const size_t off = (size_t)(b0 + j) * in_sz;
+                    // dinp [C, L] += w [C, R] x col [R, L] (masked by inp > 0 when inp_relu)
+                    if (!inp_relu) {
+                        gemm(0, 0, s->C, (int)g.L, g.R, 1.0f, w, g.R, col + (size_t)j * g.L, (int)N, 1.0f,
+                             dinp + off, (int)g.L);
+                    } else {
+                        gemm(0, 0, s->C, (int)g.L, g.R, 1.0f, w, g.R, col + (size_t)j * g.L, (int)N, 0.0f,
+                             tmp, (int)g.L);
+                        epilogue(dinp + off, tmp, (size_t)s->C * g.L, EPI_ADD_MASK, 0.0f, CONV_ACT_NONE, inp + off);
+                    }
+                }
+            }
+        }
+        reduce_grads(dw, db, work, &tl, T, (size_t)s->C * g.R, s->OC);
+    }
+}
+
+void convt2d_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                      const float *w, int B, const ConvShape *s, float *work) {
+    convt2d_backward_act(dinp, dw, db, dout, NULL, CONV_ACT_NONE, 0, inp, w, B, s, work);
+}
+
+// ---------------------------------------------------------------- naive references
+
+void conv2d_forward_naive(float *out, const float *inp, const float *w, const float *b,
+                          int B, const ConvShape *s) {
+    for (int n = 0; n < B; n++)
+        for (int oc = 0; oc < s->OC; oc++)
+            for (int oh = 0; oh < s->OH; oh++)
+                for (int ow = 0; ow < s->OW; ow++) {
+                    double acc = b ? b[oc] : 0.0;
+                    for (int c = 0; c < s->C; c++)
+                        for (int kh = 0; kh < s->K; kh++)
+                            for (int kw = 0; kw < s->K; kw++) {
+                                int ih = oh * s->S - s->P + kh, iw = ow * s->S - s->P + kw;
+                                if (ih < 0 || ih >= s->H || iw < 0 || iw >= s->W) continue;
+                                acc += (double)inp[(((size_t)n * s->C + c) * s->H + ih) * s->W + iw] *
+                                       w[(((size_t)oc * s->C + c) * s->K + kh) * s->K + kw];
+                            }
+                    out[(((size_t)n * s->OC + oc) * s->OH + oh) * s->OW + ow] = (float)acc;
+                }
+}
+
+// Gather form: out[oh,ow] sums inp[ih,iw] * w[c,oc,kh,kw] over oh = ih*S - P + kh.
+void convt2d_forward_naive(float *out, const float *inp, const float *w, const float *b,
+                           int B, const ConvShape *s) {
+    for (int n = 0; n < B; n++)
+        for (int oc = 0; oc < s->OC; oc++)
+            for (int oh = 0; oh < s->OH; oh++)
+                for (int ow = 0; ow < s->OW; ow++) {
+                    double acc = b ? b[oc] : 0.0;
+                    for (int c = 0; c < s->C; c++)
+                        for (int kh = 0; kh < s->K; kh++)
+                            for (int kw = 0; kw < s->K; kw++) {
+                                int th = oh + s->P - kh, tw = ow + s->P - kw;
+                                if (th < 0 || tw < 0 || th % s->S || tw % s->S) continue;
+                                int ih = th / s->S, iw = tw / s->S;
+                                if (ih >= s->H || iw >= s->W) continue;
+                                acc += (double)inp[(((size_t)n * s->C + c) * s->H + ih) * s->W + iw] *
+                                       w[(((size_t)c * s->OC + oc) * s->K + kh) * s->K + kw];
+                            }
+                    out[(((size_t)n * s->OC + oc) * s->OH + oh) * s->OW + ow] = (float)acc;
+                }
+}

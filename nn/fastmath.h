@@ -1,0 +1,80 @@
+/*
+ * fastmath.h - internal to nn/: OpenMP loop macros and branch-free float exp / erfc /
+ * sigmoid that the compiler vectorises (no libm calls in the element-wise loops).
+ */
+#ifndef NEMU_FASTMATH_H
+#define NEMU_FASTMATH_H
+
+#include <math.h>
+#include <stddef.h>
+
+#define PRAGMA_(x) _Pragma(#x)
+// Parallel loop over independent outputs, only when there is enough work to pay for the
+// fork/join (on a busy 2-core machine one costs up to a time slice); nothing without OpenMP.
+#ifdef _OPENMP
+#define OMP_FOR_IF(cond) PRAGMA_(omp parallel for schedule(static) if(cond))
+#define OMP_SIMD PRAGMA_(omp simd)
+#define OMP_SIMD_SUM(v) PRAGMA_(omp simd reduction(+:v))
+#else
+#define OMP_FOR_IF(cond)
+#define OMP_SIMD
+#define OMP_SIMD_SUM(v)
+#endif
+// Element-wise passes below this many floats run on the calling thread.
+#define EW_PAR_MIN ((size_t)1 << 18)
+
+// exp(x), relative error ~2e-7; x is clamped to [-103, 88.7] (exp(-103) is subnormal, 0 below);
+// NaN in gives NaN out, so the trainer's NaN guard still sees it.
+static inline float exp_approx(float xin) {
+    float x = xin < -103.0f ? -103.0f : xin;
+    x = x > 88.7f ? 88.7f : x;
+    x = x == x ? x : 0.0f;   // NaN: compute on 0 (no UB in the int conversion), return NaN below
+    const float shift = 12582912.0f;                     // 1.5 * 2^23: round to nearest
+    float n = (x * 1.44269504088896341f + shift) - shift;
+    float r = fmaf(n, -0.693145751953125f, x);           // ln2 split in hi + lo
+    r = fmaf(n, -1.42860682030941723212e-6f, r);
+    float p = 1.0f / 5040.0f;                            // Taylor to r^7 on |r| <= 0.35
+    p = fmaf(p, r, 1.0f / 720.0f);
+    p = fmaf(p, r, 1.0f / 120.0f);
+    p = fmaf(p, r, 1.0f / 24.0f);
+    p = fmaf(p, r, 1.0f / 6.0f);
+    p = fmaf(p, r, 0.5f);
+    p = fmaf(p, r, 1.0f);
+    p = fmaf(p, r, 1.0f);
+    // 2^n as two normal factors, so that n down to -149 (subnormal results) works
+    int ni = (int)n, n1 = ni / 2, n2 = ni - n1;
+    union { int i; float f; } s1 = {(n1 + 127) << 23}, s2 = {(n2 + 127) << 23};
+    float res = p * s1.f * s2.f;
+    return xin == xin ? res : xin;
+}
+
+// erfc(z) for z >= 0 (Numerical Recipes' erfcc: Chebyshev fit, fractional error < 1.2e-7).
+static inline float erfc_pos(float z) {
+    float t = 1.0f / fmaf(0.5f, z, 1.0f);
+    float p = 0.17087277f;
+    p = fmaf(p, t, -0.82215223f);
+    p = fmaf(p, t, 1.48851587f);
+    p = fmaf(p, t, -1.13520398f);
+    p = fmaf(p, t, 0.27886807f);
+    p = fmaf(p, t, -0.18628806f);
+    p = fmaf(p, t, 0.09678418f);
+    p = fmaf(p, t, 0.37409196f);
+    p = fmaf(p, t, 1.00002368f);
+    p = fmaf(p, t, -1.26551223f);
+    return t * exp_approx(fmaf(-z, z, p));
+}
+
+// Phi(x) = P(N(0,1) <= x) = erfc(-x/sqrt2)/2
+static inline float phi_cdf(float x) {
+    float z = fabsf(x) * 0.70710678118654752f;
+    float h = 0.5f * erfc_pos(z);
+    return x >= 0.0f ? 1.0f - h : h;
+}
+
+static inline float sigmoid1(float x) {
+    float e = exp_approx(-fabsf(x));
+    float r = 1.0f / (1.0f + e);
+    return x >= 0.0f ? r : e * r;
+}
+
+#endif
