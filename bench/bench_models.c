@@ -11,8 +11,9 @@
  *   loop240rgb_b1_fps                     as loop80 with that model
  * CSV rows `name,value,unit,threads` on stdout (best repeat; `name_median` the median).
  * Each measurement: warm-up, then repeats until ~NEMU_BENCH_BUDGET_S seconds (default 2,
- * at least 3 repeats). `bench_models quick` halves the budget; NEMU_BENCH_ONLY=ae80, dyn or
- * ae240rgb runs one group only (for A/B runs of settings).
+ * at least 3 repeats). `bench_models quick` halves the budget; NEMU_BENCH_ONLY=ae80, dyn,
+ * ae240rgb, loop80 or loop240rgb runs one group only (the loop ones without training; for A/B
+ * runs of settings and for profiling).
  */
 #include "nn/gemm.h"
 #include "nn/model.h"
@@ -132,7 +133,7 @@ static void init_or_die(int rc, const Err *err) {
 
 // Trains, infers and loops one autoencoder size. prefix "ae80"/"ae240rgb", loop "loop80"/...
 static void bench_ae(const AEConfig *cfg, int B, int infer_rows, const char *train_name,
-                     const char *loop_name, double budget, int nt, Rng *rng) {
+                     const char *loop_name, int do_train, double budget, int nt, Rng *rng) {
     Err err;
     AE ae;
     init_or_die(ae_init(&ae, cfg, B, rng, &err), &err);
@@ -142,8 +143,9 @@ static void bench_ae(const AEConfig *cfg, int B, int infer_rows, const char *tra
     fill_uniform(x, n, rng);
 
     AETrain tr = {&ae, adam_default(1e-3f), x, drecon, B, n};
-    row(train_name, measure(ae_train_step, &tr, B, infer_rows ? 2 : 1, budget), "samples/s", nt);
-    if (infer_rows) {
+    if (do_train)
+        row(train_name, measure(ae_train_step, &tr, B, infer_rows ? 2 : 1, budget), "samples/s", nt);
+    if (do_train && infer_rows) {
         AEInfer in = {&ae, x, z, out, B};
         row("ae80_encode_decode_b128_samples_per_s", measure(ae_encdec, &in, B, 2, budget),
             "samples/s", nt);
@@ -182,8 +184,9 @@ int main(int argc, char **argv) {
 
     const char *only = getenv("NEMU_BENCH_ONLY");
     AEConfig ae80 = {80, 80, 1, 3, 32, 32, 0.0f};
-    if (!only || strcmp(only, "ae80") == 0)
-        bench_ae(&ae80, 128, 1, "ae80_train_samples_per_s", "loop80", budget, nt, &rng);
+    if (!only || strcmp(only, "ae80") == 0 || strcmp(only, "loop80") == 0)
+        bench_ae(&ae80, 128, 1, "ae80_train_samples_per_s", "loop80", !only || strcmp(only, "loop80"), budget,
+                 nt, &rng);
 
     // dynamics training, batch 128
     if (!only || strcmp(only, "dyn") == 0) {
@@ -203,7 +206,8 @@ int main(int argc, char **argv) {
     }
 
     AEConfig ae240 = {240, 256, 3, 4, 32, 256, 0.0f};
-    if (!only || strcmp(only, "ae240rgb") == 0)
-        bench_ae(&ae240, 16, 0, "ae240rgb_train_samples_per_s", "loop240rgb", budget, nt, &rng);
+    if (!only || strcmp(only, "ae240rgb") == 0 || strcmp(only, "loop240rgb") == 0)
+        bench_ae(&ae240, 16, 0, "ae240rgb_train_samples_per_s", "loop240rgb", !only || strcmp(only, "loop240rgb"),
+                 budget, nt, &rng);
     return 0;
 }
