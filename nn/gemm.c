@@ -45,8 +45,18 @@ void gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int 
 #ifdef NO_BLAS
     gemm_naive(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 #else
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    // One row or one column: a matrix-vector product (sgemm would pack the whole matrix, e.g.
+    // the decoder's first layer for a batch-1 frame: 12800x32 floats packed to use them once).
+    if (M == 1 && K > 0) {
+        cblas_sgemv(CblasRowMajor, tb ? CblasNoTrans : CblasTrans, tb ? N : K, tb ? K : N, alpha, B, ldb, A,
+                    ta ? lda : 1, beta, C, 1);
+    } else if (N == 1 && K > 0) {
+        cblas_sgemv(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, ta ? K : M, ta ? M : K, alpha, A, lda, B,
+                    tb ? 1 : ldb, beta, C, ldc);
+    } else {
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                    M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    }
 #endif
 }
 
@@ -76,16 +86,20 @@ static const char *wanted_core(const char *const **same) {
 #endif
 
 // Settings that must be in the environment before the libraries load (OpenBLAS reads
-// OPENBLAS_CORETYPE, libgomp OMP_WAIT_POLICY at load time), so blas_init() re-execs the
+// OPENBLAS_CORETYPE, libgomp its wait policy at load time), so blas_init() re-execs the
 // program once, argv unchanged, when one is missing:
 //  - OPENBLAS_CORETYPE, when the core OpenBLAS chose is below what cpuid says (Debian's
 //    0.3.21 takes some AVX-512 Xeons for "Prescott": 65 instead of ~320 GFLOP/s);
-//  - OMP_WAIT_POLICY=PASSIVE (unless the user set a wait policy): spinning threads win a few
-//    percent on an idle machine but lose 2-100x as soon as another process takes a core
-//    (measured on shared 2-vCPU machines, bench/README.md); with the pthread OpenBLAS its
-//    pool and libgomp's would also spin against each other.
+//  - GOMP_SPINCOUNT=NEMU_SPINCOUNT (unless the user set OMP_WAIT_POLICY or GOMP_SPINCOUNT): an
+//    idle thread spins that many pause instructions (~0.25 ms on Zen 4) before it sleeps.
+//    libgomp's default spin (300000) loses 2-100x as soon as another process takes a core of
+//    a shared 2-vCPU machine; sleeping at once (PASSIVE) pays a futex wake-up per parallel
+//    region, which costs batch-1 decoding ~20% at 2 threads; the short spin keeps both
+//    (bench/README.md). Only for the OpenMP build of OpenBLAS: one thread pool.
 // NEMU_BLAS_REEXEC marks the second start and stops any further exec; set it (or the two
 // variables) by hand to run without the re-exec, e.g. under valgrind.
+#define NEMU_SPINCOUNT "10000"
+
 void blas_init(int argc, char **argv) {
     (void)argc;
 #ifndef NO_BLAS
@@ -102,13 +116,13 @@ void blas_init(int argc, char **argv) {
 #endif
     if (!fix_core && !fix_wait) return;
     if (fix_core) setenv("OPENBLAS_CORETYPE", want, 1);
-    if (fix_wait) setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
+    if (fix_wait) setenv("GOMP_SPINCOUNT", NEMU_SPINCOUNT, 1);
     setenv("NEMU_BLAS_REEXEC", "1", 1);
     fflush(NULL);
     // /proc/self/exe is this binary even when argv[0] is not a path; argv is passed as is.
     execv("/proc/self/exe", argv);
     // If exec fails we carry on with the slow settings rather than stop the user.
-    warn("could not re-exec to set OPENBLAS_CORETYPE=%s / OMP_WAIT_POLICY; running on %s",
+    warn("could not re-exec to set OPENBLAS_CORETYPE=%s / GOMP_SPINCOUNT; running on %s",
          want ? want : "-", have ? have : "?");
 #else
     (void)argv;
