@@ -12,10 +12,12 @@
  * branch-free unfold/fold loops; other shapes take the generic ones.
  */
 #include "nn/ops.h"
+#include "nn/conv_direct.h"
 #include "nn/fastmath.h"
 #include "nn/gemm.h"
 #include "nn/util.h"
 
+#include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
@@ -118,7 +120,9 @@ static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
 //   db accumulators (2*Cout: doubles) | col [R, c*L] | dW [Cs*R] (conv2d) or [Cs*R] (convT) |
 //   t1: conv2d [Cs, c*L] gradient chunk; convT [Cs, c*L] input chunk, [Cb*Lb] act'(dout) |
 //   plane: one big-grid plane (generic fold), or [Cs, L] (convT masked dinp)
-typedef struct { size_t db, col, dw, t1, t2, plane, total; } ThreadLayout;
+typedef struct { size_t db, col, dw, t1, t2, plane, direct, total; } ThreadLayout;
+
+static size_t direct_floats(const Grids *g);
 
 static ThreadLayout thread_layout(const Grids *g, int transposed, int c) {
     ThreadLayout l;
@@ -130,6 +134,7 @@ static ThreadLayout thread_layout(const Grids *g, int transposed, int c) {
     l.t1 = o;    o += round16((size_t)g->Cs * c * g->L);
     l.t2 = o;    o += transposed ? round16((size_t)g->Cb * g->Lb) : 0;
     l.plane = o; o += round16(g->Lb > g->Cs * g->L ? g->Lb : (size_t)g->Cs * g->L);
+    l.direct = o; o += g->fast ? direct_floats(g) : 0;
     l.total = o;
     return l;
 }
@@ -137,7 +142,8 @@ static ThreadLayout thread_layout(const Grids *g, int transposed, int c) {
 static size_t conv_workspace(const ConvShape *s, int transposed, int B) {
     CHECK(B > 0, "conv workspace: B=%d", B);
     Grids g = grids(s, transposed);
-    return (size_t)ops_thread_cap() * thread_layout(&g, transposed, conv_chunk(&g, B)).total;
+    size_t packed = g.fast ? round16((size_t)g.Cs * g.Cb * 16) : 0;   // direct_down's weight
+    return (size_t)ops_thread_cap() * thread_layout(&g, transposed, conv_chunk(&g, B)).total + packed;
 }
 
 size_t conv2d_workspace(const ConvShape *s, int B) { return conv_workspace(s, 0, B); }
@@ -292,6 +298,96 @@ static double row_sum(const float *x, size_t n) {
     return acc;
 }
 
+
+// ---------------------------------------------------------------- direct K4 S2 P1 (conv_direct.h)
+// Both directions between the big grid [Cb, Hb, Wb] and the small grid [Cs, Hs, Ws] with the
+// weight [Cs, Cb, 4, 4]: "down" (big -> small) is conv2d forward and convT backward-data,
+// "up" (small -> big) is convT forward and conv2d backward-data.
+
+// NEMU_CONV_DIRECT=0 runs these shapes through im2col/col2im + GEMM instead (A/B and tests).
+static int direct_on(const Grids *g) {
+    static _Atomic int on = -1;
+    int v = on;
+    if (v < 0) {
+        const char *e = getenv("NEMU_CONV_DIRECT");
+        v = !(e && e[0] == '0');
+        on = v;
+    }
+    return v && g->fast;
+}
+
+static DirectGeom geom_down(const Grids *g) { return direct_conv_geom(g->Cb, g->Hb, g->Wb); }
+static DirectGeom geom_up(const Grids *g, int py, int px) {
+    return direct_convt_geom(g->Cs, g->Cb, g->Hs, g->Ws, py, px);
+}
+
+// Floats one thread needs: padded input + raw sums (+ two parities and a row for "up").
+static size_t direct_floats(const Grids *g) {
+    DirectGeom d = geom_down(g), u = geom_up(g, 0, 0);
+    size_t down = round16(d.xfloats) + (size_t)g->Cs * d.NP;
+    size_t up = round16(u.xfloats) + 2 * round16((size_t)g->Cb * u.NP) + (size_t)g->Wb;
+    return round16(down > up ? down : up);
+}
+
+// small [Cs, Hs, Ws] -> out [Cb, Hb, Wb] with its epilogue, for big channels [m0, m1) and
+// output row parities [py0, py1); the small input's channels are ldc floats apart.
+static void direct_up(float *out, const float *in, size_t ldc, const float *w, const Grids *g, int m0, int m1,
+                      int py0, int py1, int mode, const float *bias, int act, const float *mask, float *buf) {
+    DirectGeom u[2][2];
+    for (int py = 0; py < 2; py++)
+        for (int px = 0; px < 2; px++) u[py][px] = geom_up(g, py, px);
+    const int NP = u[0][0].NP, Wp = u[0][0].Wp, Ws = g->Ws, Wb = g->Wb, M = m1 - m0;
+    float *x = buf, *t0 = x + round16(u[0][0].xfloats), *t1 = t0 + round16((size_t)g->Cb * NP);
+    float *srow = t1 + round16((size_t)g->Cb * NP);
+    direct_convt_prep(x, in, ldc, &u[0][0], g->Hs, Ws);
+    for (int py = py0; py < py1; py++) {
+        direct_run(t0, NP, M, 0, NP, x, w + (size_t)m0 * 16, &u[py][0]);
+        direct_run(t1, NP, M, 0, NP, x, w + (size_t)m0 * 16, &u[py][1]);
+        for (int m = 0; m < M; m++) {
+            const float *r0 = t0 + (size_t)m * NP, *r1 = t1 + (size_t)m * NP;
+            const size_t plane = (size_t)(m0 + m) * g->Lb;
+            for (int i = 0; i < g->Hs; i++) {
+                for (int j = 0; j < Ws; j++) srow[2 * j] = r0[i * Wp + j], srow[2 * j + 1] = r1[i * Wp + j];
+                size_t row = plane + (size_t)(2 * i + py) * Wb;
+                epilogue(out + row, srow, (size_t)Wb, mode, bias ? bias[m0 + m] : 0.0f, act, mask ? mask + row : NULL);
+            }
+        }
+    }
+}
+
+// big [Cb, Hb, Wb] (channels ldc floats apart) -> out [Cs, Hs, Ws] with its epilogue, for
+// small channels [m0, m1) (m0 a multiple of 8); wp: the weight packed by direct_conv_pack.
+static void direct_down(float *out, const float *in, size_t ldc, const float *wp, const Grids *g, int m0, int m1,
+                        int mode, const float *bias, int act, const float *mask, float *buf) {
+    DirectGeom d = geom_down(g);
+    float *x = buf, *t = x + round16(d.xfloats);
+    direct_conv_prep(x, in, ldc, &d, g->Hb, g->Wb);
+    direct_run(t, d.NP, m1 - m0, 0, d.NP, x, wp + (size_t)m0 * d.wpacked, &d);
+    for (int m = m0; m < m1; m++)
+        for (int y = 0; y < g->Hs; y++) {
+            size_t row = (size_t)m * g->L + (size_t)y * g->Ws;
+            epilogue(out + row, t + (size_t)(m - m0) * d.NP + (size_t)y * d.Wp, (size_t)g->Ws, mode,
+                     bias ? bias[m] : 0.0f, act, mask ? mask + row : NULL);
+        }
+}
+
+// Output channel range k of n groups of whole 8-channel tiles.
+static void channel_group(int C, int k, int n, int *c0, int *c1) {
+    int tiles = (C + 7) / 8;
+    *c0 = (int)((long)k * tiles / n) * 8;
+    *c1 = (int)((long)(k + 1) * tiles / n) * 8;
+    if (*c1 > C) *c1 = C;
+}
+
+// Channel groups per sample so that a batch smaller than the thread count still feeds every
+// thread (at most one group per 8-channel tile).
+static int direct_groups(int B, int T, int C, int per_sample) {
+    int items = B * per_sample;
+    int ng = items < T ? (T + items - 1) / items : 1;
+    int tiles = (C + 7) / 8;
+    return ng < tiles ? ng : tiles;
+}
+
 // ---------------------------------------------------------------- conv2d
 
 // out [B,OC,OH,OW] = act(conv(inp [B,C,H,W], w [OC,C,K,K]) + b [OC]) (b may be NULL)
@@ -302,6 +398,21 @@ void conv2d_forward_act(float *out, const float *inp, const float *w, const floa
     const ThreadLayout tl = thread_layout(&g, 0, conv_chunk(&g, B));
     const size_t in_sz = (size_t)s->C * g.Lb, out_sz = (size_t)s->OC * g.L;
     const int T = conv_threads();
+    if (direct_on(&g)) {
+        float *wp = work + (size_t)ops_thread_cap() * tl.total;
+        direct_conv_pack(wp, w, s->OC, s->C);
+        const int ng = direct_groups(B, T, s->OC, 1), items = B * ng;
+        #ifdef _OPENMP
+        #pragma omp parallel for schedule(static) num_threads(T) if(T > 1 && items > 1)
+        #endif
+        for (int it = 0; it < items; it++) {
+            int n = it / ng, m0, m1;
+            channel_group(s->OC, it % ng, ng, &m0, &m1);
+            direct_down(out + (size_t)n * out_sz, inp + (size_t)n * in_sz, g.Lb, wp, &g, m0, m1, EPI_SET, b, act,
+                        NULL, work + (size_t)omp_thread_id() * tl.total + tl.direct);
+        }
+        return;
+    }
     int nblk = B < T ? (T + B - 1) / B : 1;
     if (nblk > s->OC) nblk = s->OC;
     const int items = B * nblk;
@@ -436,6 +547,22 @@ void convt2d_forward_act(float *out, const float *inp, const float *w, const flo
     const int KK = s->K * s->K;
     const size_t in_sz = (size_t)s->C * g.L, out_sz = (size_t)s->OC * g.Lb;
     const int T = conv_threads();
+    if (direct_on(&g)) {
+        // items: samples x (both row parities, or one each when samples are fewer than
+        // threads) x channel groups
+        const int npy = B < T ? 2 : 1, ng = direct_groups(B, T, s->OC, npy), items = B * npy * ng;
+        #ifdef _OPENMP
+        #pragma omp parallel for schedule(static) num_threads(T) if(T > 1 && items > 1)
+        #endif
+        for (int it = 0; it < items; it++) {
+            int n = it / (npy * ng), r = it % (npy * ng), py = r / ng, m0, m1;
+            channel_group(s->OC, r % ng, ng, &m0, &m1);
+            direct_up(out + (size_t)n * out_sz, inp + (size_t)n * in_sz, g.L, w, &g, m0, m1, npy == 2 ? py : 0,
+                      npy == 2 ? py + 1 : 2, EPI_SET, b, act, NULL,
+                      work + (size_t)omp_thread_id() * tl.total + tl.direct);
+        }
+        return;
+    }
     int nblk = B < T ? (T + B - 1) / B : 1;
     if (nblk > s->OC) nblk = s->OC;
     const int items = B * nblk;

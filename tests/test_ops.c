@@ -9,6 +9,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include "nn/gemm.h"
 #include "nn/h5.h"
 #include "nn/ops.h"
 #include "nn/util.h"
@@ -490,6 +491,28 @@ static void test_fixture(void) {
     h5_close(f);
 }
 
+// gemm() == gemm_naive for every transpose, padded leading dimensions, alpha and beta, and
+// the one-row / one-column shapes that gemm() sends to a matrix-vector product.
+static void test_gemm(Rng *rng) {
+    static const int shapes[][3] = {{1, 37, 5}, {29, 1, 7}, {1, 1, 9}, {6, 11, 13}, {1, 300, 32}, {64, 1, 128}};
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++)
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++) {
+                int M = shapes[si][0], N = shapes[si][1], K = shapes[si][2];
+                int lda = (ta ? M : K) + 3, ldb = (tb ? K : N) + 2, ldc = N + 1;
+                size_t na = (size_t)(ta ? K : M) * lda, nb = (size_t)(tb ? N : K) * ldb, nc = (size_t)M * ldc;
+                float *A = rand_floats(rng, na, 1.0f), *B = rand_floats(rng, nb, 1.0f);
+                float *C = rand_floats(rng, nc, 1.0f), *R = xmalloc_floats(nc);
+                memcpy(R, C, nc * sizeof(float));
+                gemm(ta, tb, M, N, K, 0.7f, A, lda, B, ldb, 0.3f, C, ldc);
+                gemm_naive(ta, tb, M, N, K, 0.7f, A, lda, B, ldb, 0.3f, R, ldc);
+                char name[96];
+                snprintf(name, sizeof name, "gemm M%d N%d K%d ta%d tb%d == naive", M, N, K, ta, tb);
+                expect_close(name, C, R, (long)nc, 1e-5, 1e-5);
+                free(A), free(B), free(C), free(R);
+            }
+}
+
 int main(void) {
     Rng rng;
     rng_seed(&rng, 7);
@@ -499,11 +522,16 @@ int main(void) {
         {0, 2, 2, 7, 5, 2, 3, 2, 0}, {0, 1, 2, 8, 7, 2, 5, 3, 2}, {0, 2, 1, 6, 6, 2, 6, 1, 0},
         {1, 2, 3, 4, 3, 2, 4, 2, 1}, {1, 2, 2, 5, 4, 3, 3, 1, 1}, {1, 3, 2, 4, 5, 2, 1, 1, 0},
         {1, 2, 2, 3, 5, 2, 3, 2, 0}, {1, 1, 2, 3, 4, 2, 5, 3, 2}, {1, 2, 2, 3, 2, 2, 3, 2, 1},
+        // K4 S2 P1 (direct kernels): batch 1 (split over channel groups / row parities) and
+        // 3, output channels 3, 9, 11, 13 (tiles of 8, 4, 2, 1)
+        {0, 1, 3, 8, 6, 11, 4, 2, 1}, {0, 3, 5, 12, 10, 9, 4, 2, 1},
+        {1, 1, 6, 5, 3, 13, 4, 2, 1}, {1, 3, 9, 4, 6, 3, 4, 2, 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const int *c = cases[i];
         test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], &rng);
     }
+    test_gemm(&rng);
     test_conv_chunked(0, &rng);
     test_conv_chunked(1, &rng);
     test_linear(&rng);

@@ -1,0 +1,204 @@
+/*
+ * conv_direct.c - see conv_direct.h. GCC vector extensions: 16-float vectors, one AVX-512
+ * register here, two AVX2 registers (or four SSE) elsewhere.
+ */
+// a*b + c in the kernel must be one FMA (ISO C mode turns contraction off by default)
+#pragma GCC optimize("fp-contract=fast")
+
+#include "nn/conv_direct.h"
+
+#include <string.h>
+
+typedef float v16 __attribute__((vector_size(64)));
+typedef float v16u __attribute__((vector_size(64), aligned(4), may_alias));   // unaligned access
+#define VL 16
+#define MAXP 3
+#define MAXQ 8
+#define TAIL 64   // floats read past the last plane by a tile that overhangs the last position
+
+// ---------------------------------------------------------------- geometry and input
+
+DirectGeom direct_conv_geom(int C, int H, int W) {
+    DirectGeom g = {0};
+    int OH = H / 2, OW = W / 2;
+    g.C = C, g.up = 0;
+    g.Wp = OW + 1;
+    g.NP = OH * g.Wp;
+    g.sub_xs = (size_t)(OH + 1) * g.Wp;
+    g.xs = 4 * g.sub_xs;
+    g.xfloats = (size_t)C * g.xs + TAIL;
+    g.wpacked = (size_t)16 * C;   // per output channel
+    return g;
+}
+
+// Parity plane (py, px) of channel c, row Y, col X = in[c][2Y+py-1][2X+px-1] (0 outside).
+void direct_conv_prep(float *x, const float *in, size_t ldc, const DirectGeom *g, int H, int W) {
+    const int Wp = g->Wp, OW = W / 2, rows = H / 2 + 1;
+    const size_t plane = g->sub_xs;
+    for (int c = 0; c < g->C; c++)
+        for (int py = 0; py < 2; py++) {
+            float *d0 = x + (size_t)c * g->xs + (size_t)(py * 2) * plane, *d1 = d0 + plane;
+            for (int Y = 0; Y < rows; Y++) {
+                float *e0 = d0 + (size_t)Y * Wp, *e1 = d1 + (size_t)Y * Wp;
+                int r = 2 * Y + py - 1;
+                if (r < 0 || r >= H) {
+                    memset(e0, 0, sizeof(float) * Wp), memset(e1, 0, sizeof(float) * Wp);
+                    continue;
+                }
+                const float *s = in + (size_t)c * ldc + (size_t)r * W;
+                e0[0] = 0.0f;   // px 0: col 2X-1
+                for (int X = 1; X <= OW; X++) e0[X] = s[2 * X - 1];
+                for (int X = 0; X < OW; X++) e1[X] = s[2 * X];   // px 1: col 2X
+                e1[OW] = 0.0f;
+            }
+        }
+    memset(x + (size_t)g->C * g->xs, 0, sizeof(float) * TAIL);
+}
+
+// Tiles of q = 8, 4, 2, 1 output channels (the first that fits the channels left).
+static int tile_q(int left) { return left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1; }
+
+// wp, tile by tile: [c][parity s = py*2+px][tap dy*2+dx][q] = w[m][c][2dy+py][2dx+px]
+void direct_conv_pack(float *wp, const float *w, int M, int C) {
+    for (int m0 = 0; m0 < M;) {
+        int Q = tile_q(M - m0);
+        for (int c = 0; c < C; c++)
+            for (int s = 0; s < 4; s++)
+                for (int t = 0; t < 4; t++)
+                    for (int q = 0; q < Q; q++) {
+                        int ky = 2 * (t >> 1) + (s >> 1), kx = 2 * (t & 1) + (s & 1);
+                        *wp++ = w[(((size_t)(m0 + q) * C + c) * 4 + ky) * 4 + kx];
+                    }
+        m0 += Q;
+    }
+}
+
+DirectGeom direct_convt_geom(int C, int OC, int H, int W, int py, int px) {
+    DirectGeom g = {0};
+    g.C = C, g.up = 1;
+    g.Wp = W + 1;   // one zero column between rows is the right pad of one, the left of the next
+    g.NP = H * g.Wp;
+    g.xs = (size_t)(H + 2) * g.Wp + 1;
+    g.x0 = py * g.Wp + px;
+    g.w0 = 15 - 4 * py - px;   // tap (dy, dx) weight [c][m][3-2dy-py][3-2dx-px] = w0 - 8dy - 2dx
+    g.ws = (size_t)OC * 16;
+    g.xfloats = (size_t)C * g.xs + TAIL;
+    return g;
+}
+
+// x[c][(i+1)*Wp + j+1] = in[c][i][j], zeros around
+void direct_convt_prep(float *x, const float *in, size_t ldc, const DirectGeom *g, int H, int W) {
+    const int Wp = g->Wp;
+    for (int c = 0; c < g->C; c++) {
+        float *d = x + (size_t)c * g->xs;
+        const float *s = in + (size_t)c * ldc;
+        memset(d, 0, sizeof(float) * (Wp + 1));
+        for (int i = 0; i < H; i++) {
+            float *e = d + (size_t)(i + 1) * Wp + 1;
+            memcpy(e, s + (size_t)i * W, sizeof(float) * W);
+            e[W] = 0.0f;
+        }
+        memset(d + (size_t)(H + 1) * Wp + 1, 0, sizeof(float) * (g->xs - (size_t)(H + 1) * Wp - 1));
+    }
+    memset(x + (size_t)g->C * g->xs, 0, sizeof(float) * TAIL);
+}
+
+// ---------------------------------------------------------------- the kernel
+
+// One tile: Q output channels x P*16 positions from p; n <= P*16 of them are stored. Every
+// address offset inside the channel loop is a compile-time constant except the plane width.
+//  up:   taps of the weight [C][OC][4][4] at w0 - {0, 2, 8, 10}, channel q 16 floats further;
+//  down: the packed tile [c][4 parities][4 taps][Q], parities 4 planes of sub_xs floats.
+static inline __attribute__((always_inline)) void tile(float *restrict out, size_t ldo, int p, int n,
+                                                       const float *restrict x, const float *restrict w,
+                                                       const DirectGeom *g, const int P, const int Q,
+                                                       const int UP) {
+    static const int tw_up[4] = {0, -2, -8, -10};
+    const int S = UP ? 1 : 4;
+    v16 acc[MAXQ][MAXP];
+#pragma GCC unroll 8
+    for (int q = 0; q < Q; q++)
+#pragma GCC unroll 3
+        for (int i = 0; i < P; i++) acc[q][i] = (v16){0};
+    const float *xc = x + g->x0 + p, *wc = w + (UP ? g->w0 : 0);
+    const size_t xs = g->xs, ws = UP ? g->ws : (size_t)16 * Q, sub = g->sub_xs;
+    const int Wp = g->Wp;
+    for (int c = 0; c < g->C; c++, xc += xs, wc += ws) {
+#pragma GCC unroll 4
+        for (int s = 0; s < S; s++) {
+            const float *r0 = xc + s * sub, *r1 = r0 + Wp;
+#pragma GCC unroll 4
+            for (int t = 0; t < 4; t++) {
+                const float *xt = (t >> 1 ? r1 : r0) + (t & 1);
+                v16 xv[MAXP];
+#pragma GCC unroll 3
+                for (int i = 0; i < P; i++) xv[i] = *(const v16u *)(xt + i * VL);
+#pragma GCC unroll 8
+                for (int q = 0; q < Q; q++) {
+                    const float wv = UP ? wc[tw_up[t] + q * 16] : wc[(s * 4 + t) * Q + q];
+#pragma GCC unroll 3
+                    for (int i = 0; i < P; i++) acc[q][i] += xv[i] * wv;
+                }
+            }
+        }
+    }
+    if (n == P * VL) {
+#pragma GCC unroll 8
+        for (int q = 0; q < Q; q++)
+#pragma GCC unroll 3
+            for (int i = 0; i < P; i++) *(v16u *)(out + q * ldo + p + i * VL) = acc[q][i];
+    } else {
+        float buf[MAXP * VL];
+        for (int q = 0; q < Q; q++) {
+#pragma GCC unroll 3
+            for (int i = 0; i < P; i++) *(v16u *)(buf + i * VL) = acc[q][i];
+            memcpy(out + q * ldo + p, buf, sizeof(float) * n);
+        }
+    }
+}
+
+#define TILE_CASE(P_, Q_) (g->up ? tile(out, ldo, p, n, x, w, g, P_, Q_, 1) : tile(out, ldo, p, n, x, w, g, P_, Q_, 0))
+
+// Tiles of Q channels and P vectors over [p0, p1); Q in {8, 4, 2, 1}, P in {1, 2, 3}.
+static void run_block(float *out, size_t ldo, int p0, int p1, const float *x, const float *w,
+                      const DirectGeom *g, int P, int Q) {
+    for (int p = p0; p < p1; p += P * VL) {
+        int n = p1 - p < P * VL ? p1 - p : P * VL;
+        switch (P * 10 + Q) {
+        case 38: TILE_CASE(3, 8); break;
+        case 28: TILE_CASE(2, 8); break;
+        case 18: TILE_CASE(1, 8); break;
+        case 34: TILE_CASE(3, 4); break;
+        case 24: TILE_CASE(2, 4); break;
+        case 14: TILE_CASE(1, 4); break;
+        case 32: TILE_CASE(3, 2); break;
+        case 22: TILE_CASE(2, 2); break;
+        case 12: TILE_CASE(1, 2); break;
+        case 31: TILE_CASE(3, 1); break;
+        case 21: TILE_CASE(2, 1); break;
+        default: TILE_CASE(1, 1); break;
+        }
+    }
+}
+
+// Vectors per tile for n positions: the fewest wasted positions, the widest tile on a tie.
+static int pick_p(int n) {
+    int best = MAXP, waste = 1 << 30;
+    for (int P = MAXP; P >= 1; P--) {
+        int w = ((n + P * VL - 1) / (P * VL)) * P * VL - n;
+        if (w < waste) waste = w, best = P;
+    }
+    return best;
+}
+
+void direct_run(float *out, size_t ldo, int M, int p0, int p1, const float *x, const float *w,
+                const DirectGeom *g) {
+    if (p1 <= p0 || M <= 0) return;
+    const int P = pick_p(p1 - p0);
+    for (int m = 0; m < M;) {
+        int Q = tile_q(M - m);
+        run_block(out + (size_t)m * ldo, ldo, p0, p1, x, w + (g->up ? (size_t)m * 16 : (size_t)m * g->wpacked), g,
+                  P, Q);
+        m += Q;
+    }
+}
