@@ -60,7 +60,62 @@ static inline float hsum16(v16 v) {   // a tree: 4 dependent adds instead of 15
     return (b[0] + b[2]) + (b[1] + b[3]);
 }
 
+// The 16 lane sums of v[0..15], in order: four levels of shuffle-and-add, each halving the
+// partial sums per row while doubling the rows per vector; the lanes come out in bit-reversed
+// row order, which the last shuffle undoes.
+static inline v16 hsum16x16(const v16 *v) {
+    v16 s1[8], s2[4], s3[2];
+    for (int i = 0; i < 8; i++)
+        s1[i] = __builtin_shufflevector(v[2 * i], v[2 * i + 1], 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23) +
+                __builtin_shufflevector(v[2 * i], v[2 * i + 1], 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+    for (int i = 0; i < 4; i++)
+        s2[i] = __builtin_shufflevector(s1[2 * i], s1[2 * i + 1], 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27) +
+                __builtin_shufflevector(s1[2 * i], s1[2 * i + 1], 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
+    for (int i = 0; i < 2; i++)
+        s3[i] = __builtin_shufflevector(s2[2 * i], s2[2 * i + 1], 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29) +
+                __builtin_shufflevector(s2[2 * i], s2[2 * i + 1], 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
+    v16 r = __builtin_shufflevector(s3[0], s3[1], 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30) +
+            __builtin_shufflevector(s3[0], s3[1], 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
+    return __builtin_shufflevector(r, r, 0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15);
+}
+
+// Short rows (K <= 64, e.g. the decoder's first layer, 12800 x 32): 16 rows per block, one
+// accumulator each, reduced together.
+static void gemv_short_rows(int N, int K, float alpha, const float *B, int ldb, const float *a, float beta,
+                            float *y) {
+    const int K16 = K & ~15, N16 = N & ~15;
+    #ifdef _OPENMP
+    #pragma omp parallel for schedule(static) if((size_t)N * K >= GEMV_PAR_MIN)
+    #endif
+    for (int n0 = 0; n0 < N16; n0 += 16) {
+        v16 acc[16];
+        for (int j = 0; j < 16; j++) {
+            const float *r = B + (size_t)(n0 + j) * ldb;
+            v16 s = {0};
+            for (int k = 0; k < K16; k += 16) s += *(const v16u *)(r + k) * *(const v16u *)(a + k);
+            acc[j] = s;
+        }
+        v16 d = hsum16x16(acc);
+        for (int j = 0; j < 16; j++) {
+            const float *r = B + (size_t)(n0 + j) * ldb;
+            float t = d[j];
+            for (int k = K16; k < K; k++) t += r[k] * a[k];
+            y[n0 + j] = alpha * t + (beta == 0.0f ? 0.0f : beta * y[n0 + j]);
+        }
+    }
+    for (int n = N16; n < N; n++) {
+        const float *r = B + (size_t)n * ldb;
+        float t = 0.0f;
+        for (int k = 0; k < K; k++) t += r[k] * a[k];
+        y[n] = alpha * t + (beta == 0.0f ? 0.0f : beta * y[n]);
+    }
+}
+
 static void gemv_rows(int N, int K, float alpha, const float *B, int ldb, const float *a, float beta, float *y) {
+    if (K <= 64) {
+        gemv_short_rows(N, K, alpha, B, ldb, a, beta, y);
+        return;
+    }
     const int K64 = K & ~63, K16 = K & ~15;
     #ifdef _OPENMP
     #pragma omp parallel for schedule(static) if((size_t)N * K >= GEMV_PAR_MIN)

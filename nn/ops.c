@@ -47,6 +47,11 @@ void ops_serial_end(int saved) {
 // out [B,OUT] = inp [B,IN] x w^T [IN,OUT] + b [OUT]
 void linear_forward(float *out, const float *inp, const float *w, const float *b,
                     int B, int IN, int OUT) {
+    if (B == 1) {   // a matrix-vector product: gemm() threads it by its own size; bias as beta
+        if (b) memcpy(out, b, sizeof(float) * OUT);
+        gemm(0, 1, 1, OUT, IN, 1.0f, inp, IN, w, IN, b ? 1.0f : 0.0f, out, OUT);
+        return;
+    }
     const int small = (size_t)B * IN * OUT < LINEAR_SERIAL_MACS;
     int saved = small ? ops_serial_begin() : 0;
     gemm(0, 1, B, OUT, IN, 1.0f, inp, IN, w, IN, 0.0f, out, OUT);

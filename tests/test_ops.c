@@ -494,7 +494,7 @@ static void test_fixture(void) {
 // gemm() == gemm_naive for every transpose, padded leading dimensions, alpha and beta, and
 // the one-row / one-column shapes that gemm() sends to a matrix-vector product.
 static void test_gemm(Rng *rng) {
-    static const int shapes[][3] = {{1, 37, 5}, {29, 1, 7}, {1, 1, 9}, {6, 11, 13}, {1, 300, 32}, {64, 1, 128}};
+    static const int shapes[][3] = {{1, 37, 5}, {29, 1, 7}, {1, 1, 9}, {6, 11, 13}, {1, 300, 32}, {1, 45, 70}, {1, 33, 64}, {1, 20, 100}, {64, 1, 128}};
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++)
         for (int ta = 0; ta < 2; ta++)
             for (int tb = 0; tb < 2; tb++) {
@@ -522,10 +522,11 @@ int main(void) {
         {0, 2, 2, 7, 5, 2, 3, 2, 0}, {0, 1, 2, 8, 7, 2, 5, 3, 2}, {0, 2, 1, 6, 6, 2, 6, 1, 0},
         {1, 2, 3, 4, 3, 2, 4, 2, 1}, {1, 2, 2, 5, 4, 3, 3, 1, 1}, {1, 3, 2, 4, 5, 2, 1, 1, 0},
         {1, 2, 2, 3, 5, 2, 3, 2, 0}, {1, 1, 2, 3, 4, 2, 5, 3, 2}, {1, 2, 2, 3, 2, 2, 3, 2, 1},
-        // K4 S2 P1 (direct kernels): batch 1 (split over channel groups / row parities) and
-        // 3, output channels 3, 9, 11, 13 (tiles of 8, 4, 2, 1)
+        // K4 S2 P1 (direct kernels from 2 channels to 8 or more): batch 1 (split over channel
+        // groups / row parities) and 3, output channels 3, 9, 11, 13 (tiles of 8, 4, 2, 1)
         {0, 1, 3, 8, 6, 11, 4, 2, 1}, {0, 3, 5, 12, 10, 9, 4, 2, 1},
         {1, 1, 6, 5, 3, 13, 4, 2, 1}, {1, 3, 9, 4, 6, 3, 4, 2, 1},
+        {0, 2, 9, 8, 6, 10, 4, 2, 1}, {1, 1, 12, 4, 4, 9, 4, 2, 1},   // direct backward-data too
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const int *c = cases[i];
