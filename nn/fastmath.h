@@ -48,28 +48,28 @@ static inline float exp_approx(float xin) {
     return xin == xin ? res : xin;
 }
 
-// erfc(z) for z >= 0 (Numerical Recipes' erfcc: Chebyshev fit, fractional error < 1.2e-7).
-static inline float erfc_pos(float z) {
-    float t = 1.0f / fmaf(0.5f, z, 1.0f);
-    float p = 0.17087277f;
-    p = fmaf(p, t, -0.82215223f);
-    p = fmaf(p, t, 1.48851587f);
-    p = fmaf(p, t, -1.13520398f);
-    p = fmaf(p, t, 0.27886807f);
-    p = fmaf(p, t, -0.18628806f);
-    p = fmaf(p, t, 0.09678418f);
-    p = fmaf(p, t, 0.37409196f);
-    p = fmaf(p, t, 1.00002368f);
-    p = fmaf(p, t, -1.26551223f);
-    return t * exp_approx(fmaf(-z, z, p));
-}
-
-// Phi(x) = P(N(0,1) <= x) = erfc(-x/sqrt2)/2
-static inline float phi_cdf(float x) {
+// Phi(x) = P(N(0,1) <= x) = erfc(|x|/sqrt2)/2 mirrored, given e = exp(-x^2/2) (GELU needs e
+// for its derivative too, so one exp serves both). erfc(z) = t exp(-z^2) R(t), t = 1/(1+z/2),
+// R a degree-8 polynomial fitted to relative error 1.9e-7 on z in [0, 10.5] (beyond, Phi is
+// below float's range). Measured against double erfc: relative error < 7.5e-7 for |x| < 5,
+// < 4.1e-6 down to Phi = 1e-38 (x = -13; the float rounding of x^2 in the exponent).
+static inline float phi_cdf_e(float x, float e) {
     float z = fabsf(x) * 0.70710678118654752f;
-    float h = 0.5f * erfc_pos(z);
+    float t = 1.0f / fmaf(0.5f, z, 1.0f);
+    float r = -0.0591943413f;
+    r = fmaf(r, t, 0.285187572f);
+    r = fmaf(r, t, -0.488470256f);
+    r = fmaf(r, t, 0.279522777f);
+    r = fmaf(r, t, -0.0276300311f);
+    r = fmaf(r, t, 0.203112513f);
+    r = fmaf(r, t, 0.242996007f);
+    r = fmaf(r, t, 0.282390147f);
+    r = fmaf(r, t, 0.282085568f);
+    float h = 0.5f * t * e * r;
     return x >= 0.0f ? 1.0f - h : h;
 }
+
+static inline float phi_cdf(float x) { return phi_cdf_e(x, exp_approx(-0.5f * x * x)); }
 
 static inline float sigmoid1(float x) {
     float e = exp_approx(-fabsf(x));

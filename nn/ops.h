@@ -87,7 +87,7 @@ void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, co
 // ---- Element-wise activations over n floats. out may equal inp (in place) for forward.
 void relu_forward(float *out, const float *inp, size_t n);
 void relu_backward(float *dinp, const float *dout, const float *out, size_t n);      // uses out
-void gelu_forward(float *out, const float *inp, size_t n);                           // erf to ~2e-7 (float)
+void gelu_forward(float *out, const float *inp, size_t n);                           // Phi to < 7.5e-7 relative, |x| < 5
 void gelu_backward(float *dinp, const float *dout, const float *inp, size_t n);      // uses inp
 // GELU forward that also saves its derivative dgelu [n]; b [N] (may be NULL) is first added
 // in place to inp viewed as [n/N, N]. gelu_backward_saved writes dinp = dout * dgelu.
