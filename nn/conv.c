@@ -304,8 +304,12 @@ static double row_sum(const float *x, size_t n) {
 // weight [Cs, Cb, 4, 4]: "down" (big -> small) is conv2d forward and convT backward-data,
 // "up" (small -> big) is convT forward and conv2d backward-data.
 
-// NEMU_CONV_DIRECT=0 runs these shapes through im2col/col2im + GEMM instead (A/B and tests).
-static int direct_on(const Grids *g) {
+// Whether the direct kernels take this shape in the direction from K to M channels: fewer
+// than 8 output channels (the decoder's last layer) leave the register tile mostly empty,
+// and one input channel gives each tile too little work; GEMM is faster there (measured,
+// bench/README.md). NEMU_CONV_DIRECT=0 sends every shape to im2col/col2im + GEMM (A/B runs
+// and tests).
+static int direct_on(const Grids *g, int K, int M) {
     static _Atomic int on = -1;
     int v = on;
     if (v < 0) {
@@ -313,7 +317,7 @@ static int direct_on(const Grids *g) {
         v = !(e && e[0] == '0');
         on = v;
     }
-    return v && g->fast;
+    return v && g->fast && M >= 8 && K >= 2;
 }
 
 static DirectGeom geom_down(const Grids *g) { return direct_conv_geom(g->Cb, g->Hb, g->Wb); }
@@ -398,7 +402,7 @@ void conv2d_forward_act(float *out, const float *inp, const float *w, const floa
     const ThreadLayout tl = thread_layout(&g, 0, conv_chunk(&g, B));
     const size_t in_sz = (size_t)s->C * g.Lb, out_sz = (size_t)s->OC * g.L;
     const int T = conv_threads();
-    if (direct_on(&g)) {
+    if (direct_on(&g, g.Cb, g.Cs)) {
         float *wp = work + (size_t)ops_thread_cap() * tl.total;
         direct_conv_pack(wp, w, s->OC, s->C);
         const int ng = direct_groups(B, T, s->OC, 1), items = B * ng;
@@ -480,6 +484,7 @@ void conv2d_backward_act(float *dinp, float *dw, float *db, const float *dout, c
     const size_t in_sz = (size_t)s->C * g.Lb, out_sz = (size_t)s->OC * g.L;
     int T = conv_threads();
     if (T > nch) T = nch;
+    const int direct = dinp && direct_on(&g, g.Cs, g.Cb);   // dinp: "up" from the output grid
     #ifdef _OPENMP
     #pragma omp parallel num_threads(T) if(T > 1)
     #endif
@@ -487,7 +492,7 @@ void conv2d_backward_act(float *dinp, float *dw, float *db, const float *dout, c
         const int tid = omp_thread_id();
         float *base = work + (size_t)tid * tl.total;
         double *dbt = (double *)(base + tl.db);
-        float *col = base + tl.col, *gch = base + tl.t1, *plane = base + tl.plane;
+        float *col = base + tl.col, *gch = base + tl.t1, *plane = base + tl.plane, *dbuf = base + tl.direct;
         float *dwt = tid == 0 ? dw : base + tl.dw;
         for (int oc = 0; oc < s->OC; oc++) dbt[oc] = 0.0;
         if (dw && tid > 0) memset(dwt, 0, sizeof(float) * (size_t)s->OC * g.R);
@@ -516,7 +521,13 @@ void conv2d_backward_act(float *dinp, float *dw, float *db, const float *dout, c
                 // dw [OC, R] += gm [OC, N] x col^T [N, R]
                 gemm(0, 1, s->OC, g.R, (int)N, 1.0f, gm, (int)N, col, (int)N, 1.0f, dwt, g.R);
             }
-            if (dinp) {
+            if (direct) {
+                for (int j = 0; j < nb; j++) {
+                    size_t off = (size_t)(b0 + j) * in_sz;
+                    direct_up(dinp + off, gm + (size_t)j * g.L, N, w, &g, 0, g.Cb, 0, 2,
+                              inp_relu ? EPI_ADD_MASK : EPI_ADD, NULL, CONV_ACT_NONE, inp_relu ? inp + off : NULL, dbuf);
+                }
+            } else if (dinp) {
                 // col [R, N] = w^T [R, OC] x gm [OC, N]; fold each sample onto dinp
                 gemm(1, 0, g.R, (int)N, s->OC, 1.0f, w, g.R, gm, (int)N, 0.0f, col, (int)N);
                 for (int j = 0; j < nb; j++) {
@@ -547,7 +558,7 @@ void convt2d_forward_act(float *out, const float *inp, const float *w, const flo
     const int KK = s->K * s->K;
     const size_t in_sz = (size_t)s->C * g.L, out_sz = (size_t)s->OC * g.Lb;
     const int T = conv_threads();
-    if (direct_on(&g)) {
+    if (direct_on(&g, g.Cs, g.Cb)) {
         // items: samples x (both row parities, or one each when samples are fewer than
         // threads) x channel groups
         const int npy = B < T ? 2 : 1, ng = direct_groups(B, T, s->OC, npy), items = B * npy * ng;
@@ -601,6 +612,9 @@ void convt2d_backward_act(float *dinp, float *dw, float *db, const float *dout, 
     const size_t in_sz = (size_t)s->C * g.L, out_sz = (size_t)s->OC * g.Lb;
     int T = conv_threads();
     if (T > nch) T = nch;
+    const int direct = dinp && direct_on(&g, g.Cb, g.Cs);   // dinp: "down" from the output grid
+    float *wp = work + (size_t)ops_thread_cap() * tl.total;
+    if (direct) direct_conv_pack(wp, w, g.Cs, g.Cb);
     #ifdef _OPENMP
     #pragma omp parallel num_threads(T) if(T > 1)
     #endif
@@ -609,6 +623,7 @@ void convt2d_backward_act(float *dinp, float *dw, float *db, const float *dout, 
         float *base = work + (size_t)tid * tl.total;
         double *dbt = (double *)(base + tl.db);
         float *col = base + tl.col, *tin = base + tl.t1, *gs = base + tl.t2, *tmp = base + tl.plane;
+        float *dbuf = base + tl.direct;
         float *dwt = tid == 0 ? dw : base + tl.dw;
         for (int oc = 0; oc < s->OC; oc++) dbt[oc] = 0.0;
         if (dw && tid > 0) memset(dwt, 0, sizeof(float) * (size_t)s->C * g.R);
@@ -629,7 +644,12 @@ void convt2d_backward_act(float *dinp, float *dw, float *db, const float *dout, 
                 } else {
                     for (int oc = 0; oc < s->OC; oc++) dbt[oc] += row_sum(gsmp + (size_t)oc * g.Lb, g.Lb);
                 }
-                if (dw || dinp) unfold(col + (size_t)j * g.L, N, gsmp, &g);
+                if (dw || (dinp && !direct)) unfold(col + (size_t)j * g.L, N, gsmp, &g);
+                if (direct) {
+                    const size_t ioff = (size_t)(b0 + j) * in_sz;
+                    direct_down(dinp + ioff, gsmp, g.Lb, wp, &g, 0, g.Cs, inp_relu ? EPI_ADD_MASK : EPI_ADD, NULL,
+                                CONV_ACT_NONE, inp_relu ? inp + ioff : NULL, dbuf);
+                }
             }
             if (dw) {
                 const float *xin = inp + (size_t)b0 * in_sz;
@@ -643,7 +663,7 @@ void convt2d_backward_act(float *dinp, float *dw, float *db, const float *dout, 
                 // dw [C, R] += xin [C, N] x col^T [N, R]
                 gemm(0, 1, s->C, g.R, (int)N, 1.0f, xin, (int)N, col, (int)N, 1.0f, dwt, g.R);
             }
-            if (dinp) {
+            if (dinp && !direct) {
                 for (int j = 0; j < nb; j++) {
                     const size_t off = (size_t)(b0 + j) * in_sz;
                     // dinp [C, L] += w [C, R] x col [R, L] (masked by inp > 0 when inp_relu)

@@ -191,14 +191,25 @@ static int pick_p(int n) {
     return best;
 }
 
+// Floats of padded input one chunk of positions should touch (x stays in L2 while every
+// tile of output channels passes over it).
+#define CHUNK_FLOATS (1 << 16)
+
 void direct_run(float *out, size_t ldo, int M, int p0, int p1, const float *x, const float *w,
                 const DirectGeom *g) {
     if (p1 <= p0 || M <= 0) return;
     const int P = pick_p(p1 - p0);
-    for (int m = 0; m < M;) {
-        int Q = tile_q(M - m);
-        run_block(out + (size_t)m * ldo, ldo, p0, p1, x, w + (g->up ? (size_t)m * 16 : (size_t)m * g->wpacked), g,
-                  P, Q);
-        m += Q;
+    const size_t per_pos = (size_t)g->C * (g->up ? 1 : 4);
+    long len = (long)(CHUNK_FLOATS / per_pos) - (g->Wp + 1);
+    len = len / (P * VL) * (P * VL);
+    if (len < P * VL) len = P * VL;
+    for (long c0 = p0; c0 < p1; c0 += len) {
+        int c1 = c0 + len < p1 ? (int)(c0 + len) : p1;
+        for (int m = 0; m < M;) {
+            int Q = tile_q(M - m);
+            const float *wm = w + (g->up ? (size_t)m * 16 : (size_t)m * g->wpacked);
+            run_block(out + (size_t)m * ldo, ldo, (int)c0, c1, x, wm, g, P, Q);
+            m += Q;
+        }
     }
 }
