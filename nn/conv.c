@@ -153,16 +153,18 @@ size_t convt2d_workspace(const ConvShape *s, int B) { return conv_workspace(s, 1
 
 // One sample: col rows r = (c*K + kh)*K + kw, row stride ld, columns [Hs*Ws] of the small
 // grid = img [Cb, Hb, Wb] under the window; 0 where it hits padding.
-static void unfold(float *restrict col, size_t ld, const float *restrict img, const Grids *g) {
-    const int Hb = g->Hb, Wb = g->Wb, Hs = g->Hs, Ws = g->Ws, K = g->K, S = g->S, P = g->P;
+// unfold_rows: small-grid rows [oh0, oh1) only, into columns from 0.
+static void unfold_rows(float *restrict col, size_t ld, const float *restrict img, const Grids *g, int oh0,
+                        int oh1) {
+    const int Hb = g->Hb, Wb = g->Wb, Ws = g->Ws, K = g->K, S = g->S, P = g->P;
     if (g->fast) {
         for (int c = 0; c < g->Cb; c++)
             for (int kh = 0; kh < 4; kh++) {
                 float *d0 = col + (size_t)((c * 4 + kh) * 4) * ld, *d1 = d0 + ld, *d2 = d1 + ld, *d3 = d2 + ld;
-                for (int oh = 0; oh < Hs; oh++) {
+                for (int oh = oh0; oh < oh1; oh++) {
                     int ih = 2 * oh - 1 + kh;
-                    float *e0 = d0 + (size_t)oh * Ws, *e1 = d1 + (size_t)oh * Ws;
-                    float *e2 = d2 + (size_t)oh * Ws, *e3 = d3 + (size_t)oh * Ws;
+                    float *e0 = d0 + (size_t)(oh - oh0) * Ws, *e1 = d1 + (size_t)(oh - oh0) * Ws;
+                    float *e2 = d2 + (size_t)(oh - oh0) * Ws, *e3 = d3 + (size_t)(oh - oh0) * Ws;
                     if (ih < 0 || ih >= Hb) {
                         memset(e0, 0, sizeof(float) * Ws), memset(e1, 0, sizeof(float) * Ws);
                         memset(e2, 0, sizeof(float) * Ws), memset(e3, 0, sizeof(float) * Ws);
@@ -183,9 +185,9 @@ static void unfold(float *restrict col, size_t ld, const float *restrict img, co
         int c = r / (K * K), kh = (r / K) % K, kw = r % K;
         const float *plane = img + (size_t)c * Hb * Wb;
         float *row = col + (size_t)r * ld;
-        for (int oh = 0; oh < Hs; oh++) {
+        for (int oh = oh0; oh < oh1; oh++) {
             int ih = oh * S - P + kh;
-            float *d = row + (size_t)oh * Ws;
+            float *d = row + (size_t)(oh - oh0) * Ws;
             if (ih < 0 || ih >= Hb) { memset(d, 0, sizeof(float) * Ws); continue; }
             const float *src = plane + (size_t)ih * Wb;
             for (int ow = 0; ow < Ws; ow++) {
@@ -195,6 +197,27 @@ static void unfold(float *restrict col, size_t ld, const float *restrict img, co
         }
     }
 }
+
+static void unfold(float *restrict col, size_t ld, const float *restrict img, const Grids *g) {
+    unfold_rows(col, ld, img, g, 0, g->Hs);
+}
+
+// Weight gradient of one sample too large for one cache-sized column buffer (chunks of one
+// sample with R*L > CONV_CACHE_FLOATS, e.g. 240x256 frames): blocks of small-grid rows, each
+// unfolded and multiplied while in L2. dw [M, R] += a [M, L] (row stride lda) x unfold(img)^T.
+static void dw_row_blocks(float *dw, const float *a, size_t lda, int M, const float *img, const Grids *g,
+                          float *col) {
+    int rows = (int)(CONV_CACHE_FLOATS / ((size_t)g->R * g->Ws));
+    if (rows < 1) rows = 1;
+    for (int r0 = 0; r0 < g->Hs; r0 += rows) {
+        int r1 = r0 + rows < g->Hs ? r0 + rows : g->Hs, n = (r1 - r0) * g->Ws;
+        unfold_rows(col, (size_t)n, img, g, r0, r1);
+        gemm(0, 1, M, g->R, n, 1.0f, a + (size_t)r0 * g->Ws, (int)lda, col, n, 1.0f, dw, g->R);
+    }
+}
+
+// Whether a one-sample chunk takes dw_row_blocks.
+static int dw_blocked(const Grids *g, int nb) { return nb == 1 && (size_t)g->R * g->L > CONV_CACHE_FLOATS; }
 
 enum { EPI_SET, EPI_ADD, EPI_ADD_MASK };   // fold epilogues
 
@@ -516,7 +539,9 @@ void conv2d_backward_act(float *dinp, float *dw, float *db, const float *dout, c
                     }
                 gm = gch;
             }
-            if (dw) {
+            if (dw && dw_blocked(&g, nb)) {
+                dw_row_blocks(dwt, gm, N, s->OC, inp + (size_t)b0 * in_sz, &g, col);
+            } else if (dw) {
                 for (int j = 0; j < nb; j++) unfold(col + (size_t)j * g.L, N, inp + (size_t)(b0 + j) * in_sz, &g);
                 // dw [OC, R] += gm [OC, N] x col^T [N, R]
                 gemm(0, 1, s->OC, g.R, (int)N, 1.0f, gm, (int)N, col, (int)N, 1.0f, dwt, g.R);
@@ -631,7 +656,7 @@ void convt2d_backward_act(float *dinp, float *dw, float *db, const float *dout, 
         #pragma omp for schedule(static)
         #endif
         for (int ch = 0; ch < nch; ch++) {
-            const int b0 = ch * c, nb = B - b0 < c ? B - b0 : c;
+            const int b0 = ch * c, nb = B - b0 < c ? B - b0 : c, blocked = dw_blocked(&g, nb);
             const size_t N = (size_t)nb * g.L;
             for (int j = 0; j < nb; j++) {
                 const size_t off = (size_t)(b0 + j) * out_sz;
@@ -644,14 +669,16 @@ void convt2d_backward_act(float *dinp, float *dw, float *db, const float *dout, 
                 } else {
                     for (int oc = 0; oc < s->OC; oc++) dbt[oc] += row_sum(gsmp + (size_t)oc * g.Lb, g.Lb);
                 }
-                if (dw || (dinp && !direct)) unfold(col + (size_t)j * g.L, N, gsmp, &g);
+                if (dw && blocked)   // col is its scratch: before the unfold for dinp
+                    dw_row_blocks(dwt, inp + (size_t)(b0 + j) * in_sz, g.L, s->C, gsmp, &g, col);
+                if ((dw && !blocked) || (dinp && !direct)) unfold(col + (size_t)j * g.L, N, gsmp, &g);
                 if (direct) {
                     const size_t ioff = (size_t)(b0 + j) * in_sz;
                     direct_down(dinp + ioff, gsmp, g.Lb, wp, &g, 0, g.Cs, inp_relu ? EPI_ADD_MASK : EPI_ADD, NULL,
                                 CONV_ACT_NONE, inp_relu ? inp + ioff : NULL, dbuf);
                 }
             }
-            if (dw) {
+            if (dw && !blocked) {
                 const float *xin = inp + (size_t)b0 * in_sz;
                 if (nb > 1) {   // tin [C, N] = inp [nb, C, L] channel-major
                     for (int ci = 0; ci < s->C; ci++)

@@ -527,6 +527,8 @@ int main(void) {
         {0, 1, 3, 8, 6, 11, 4, 2, 1}, {0, 3, 5, 12, 10, 9, 4, 2, 1},
         {1, 1, 6, 5, 3, 13, 4, 2, 1}, {1, 3, 9, 4, 6, 3, 4, 2, 1},
         {0, 2, 9, 8, 6, 10, 4, 2, 1}, {1, 1, 12, 4, 4, 9, 4, 2, 1},   // direct backward-data too
+        // one sample's columns exceed the cache block: dw by blocks of rows (GEMM / direct dinp)
+        {0, 1, 4, 130, 128, 9, 4, 2, 1}, {1, 1, 6, 64, 66, 5, 4, 2, 1}, {0, 1, 9, 130, 128, 10, 4, 2, 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const int *c = cases[i];
