@@ -7,6 +7,9 @@
  */
 // the gemv kernel's a*b + c must be one FMA (ISO C mode turns contraction off by default)
 #pragma GCC optimize("fp-contract=fast")
+// 16-float vectors passed between static inline helpers: no ABI to keep (GCC warns about it
+// on targets without AVX-512)
+#pragma GCC diagnostic ignored "-Wpsabi"
 
 #include "nn/gemm.h"
 #include "nn/util.h"
@@ -53,7 +56,8 @@ typedef float v16u __attribute__((vector_size(64), aligned(4), may_alias));
 typedef float v8 __attribute__((vector_size(32)));
 typedef float v4 __attribute__((vector_size(16)));
 
-static inline float hsum16(v16 v) {   // a tree: 4 dependent adds instead of 15
+static inline float hsum16(const v16 *p) {   // a tree: 4 dependent adds instead of 15
+    const v16 v = *p;
     v8 a = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
            __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
     v4 b = __builtin_shufflevector(a, a, 0, 1, 2, 3) + __builtin_shufflevector(a, a, 4, 5, 6, 7);
@@ -131,7 +135,8 @@ static void gemv_rows(int N, int K, float alpha, const float *B, int ldb, const 
             a3 += *(const v16u *)(r + k + 48) * *(const v16u *)(a + k + 48);
         }
         for (; k < K16; k += 16) a0 += *(const v16u *)(r + k) * *(const v16u *)(a + k);
-        float d = hsum16((a0 + a1) + (a2 + a3));
+        const v16 sum = (a0 + a1) + (a2 + a3);
+        float d = hsum16(&sum);
         for (; k < K; k++) d += r[k] * a[k];
         y[n] = alpha * d + (beta == 0.0f ? 0.0f : beta * y[n]);
     }
