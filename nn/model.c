@@ -336,6 +336,9 @@ void ae_print_table(const AE *m, FILE *f) {
 
 // ---------------------------------------------------------------- dynamics
 
+#define DYN_MAX_THREADS 64   // threads a step is split over at most (private gradient buffers)
+#define DYN_ROWS_MIN 32      // rows each of them gets at least
+
 int dyn_config_check(const DynConfig *c, Err *err) {
     if (c->latent_dim < 1 || c->n_actions < 1 || c->hidden < 1 || c->max_steps < 1)
         return err_set(err, "dynamics: latent_dim, n_actions, hidden, max_steps must be >= 1, got %d, %d, %d, %d",
@@ -412,12 +415,17 @@ int dyn_init(Dyn *m, const DynConfig *cfg, int max_B, Rng *rng, Err *err) {
 #undef TAKE
     p += 2 * TB * Hd;   // GELU derivatives of h1, h2 (see dyn_dgelu)
     CHECK(p == m->acts_mem + m->acts_floats, "dyn_init: activation layout");
+    m->max_threads = cpu_cores() < DYN_MAX_THREADS ? cpu_cores() : DYN_MAX_THREADS;
+    if (m->max_threads < 1) m->max_threads = 1;
+    if (max_B < 2 * DYN_ROWS_MIN) m->max_threads = 1;   // never split: no private gradients
+    if (m->max_threads > 1) m->grads_priv = xmalloc_floats((size_t)(m->max_threads - 1) * a->n);
     return 0;
 }
 
 void dyn_free(Dyn *m) {
     arena_free(&m->arena);
     free(m->acts_mem);
+    free(m->grads_priv);
     memset(m, 0, sizeof *m);
 }
 
@@ -446,55 +454,123 @@ static int dyn_serial_begin(const Dyn *m, int B) {
 }
 static void dyn_serial_end(int saved) { if (saved >= 0) ops_serial_end(saved); }
 
-void dyn_forward_step(Dyn *m, int t, const float *z, const float *a, int B) {
-    dyn_check_step(m, t, B);
-    int serial = dyn_serial_begin(m, B);
+// Large batches are split over threads by samples (rows): each thread runs its rows through
+// every op serially (one fork/join per step instead of one per op, and the GEMMs stay
+// single-threaded, where OpenBLAS is at its best for these 128-wide layers); the weight
+// gradients of threads > 0 go to private buffers, added in thread order (deterministic for a
+// thread count). Every thread gets at least DYN_ROWS_MIN rows.
+
+static int dyn_threads(const Dyn *m, int B) {
+    int T = omp_threads(), rows = B / DYN_ROWS_MIN;
+    if (T > m->max_threads) T = m->max_threads;
+    if (T > rows) T = rows;
+    return T < 1 ? 1 : T;
+}
+
+// Rows [b0, b0+B) of step t.
+static void dyn_forward_rows(Dyn *m, int t, const float *z, const float *a, int b0, int B) {
     const int Z = m->cfg.latent_dim, A = m->cfg.n_actions, IN = m->IN, Hd = m->cfg.hidden;
-    const size_t s = (size_t)t * m->max_B;
+    const size_t s = (size_t)t * m->max_B + b0;
     float *in = m->in + s * IN, *ln = m->ln + s * IN, *mean = m->ln_mean + s, *rstd = m->ln_rstd + s;
     float *h1 = m->h1 + s * Hd, *g1 = m->g1 + s * Hd, *h2 = m->h2 + s * Hd, *g2 = m->g2 + s * Hd;
-    float *delta = dyn_delta(m, t), *zn = dyn_znext(m, t);
+    float *delta = dyn_delta(m, t) + (size_t)b0 * m->OUT, *zn = dyn_znext(m, t) + (size_t)b0 * Z;
+    z += (size_t)b0 * Z, a += (size_t)b0 * A;
     for (int b = 0; b < B; b++) {
         memcpy(in + (size_t)b * IN, z + (size_t)b * Z, (size_t)Z * sizeof(float));
         memcpy(in + (size_t)b * IN + Z, a + (size_t)b * A, (size_t)A * sizeof(float));
     }
     layernorm_forward(ln, mean, rstd, in, m->w.ln_w, m->w.ln_b, B, IN);
     linear_forward(h1, ln, m->w.fc1_w, NULL, B, IN, Hd);   // bias added by the GELU pass
-    gelu_forward_saved(g1, dyn_dgelu(m, t, 0), h1, m->w.fc1_b, (size_t)B * Hd, Hd);
+    gelu_forward_saved(g1, dyn_dgelu(m, t, 0) + (size_t)b0 * Hd, h1, m->w.fc1_b, (size_t)B * Hd, Hd);
     linear_forward(h2, g1, m->w.fc2_w, NULL, B, Hd, Hd);
-    gelu_forward_saved(g2, dyn_dgelu(m, t, 1), h2, m->w.fc2_b, (size_t)B * Hd, Hd);
+    gelu_forward_saved(g2, dyn_dgelu(m, t, 1) + (size_t)b0 * Hd, h2, m->w.fc2_b, (size_t)B * Hd, Hd);
     linear_forward(delta, g2, m->w.fc3_w, m->w.fc3_b, B, Hd, m->OUT);
     for (int b = 0; b < B; b++)    // z read back from in[t]: z may alias a znext slice
         for (int j = 0; j < Z; j++)
             zn[(size_t)b * Z + j] = in[(size_t)b * IN + j] + delta[(size_t)b * m->OUT + j];
-    dyn_serial_end(serial);
+}
+
+void dyn_forward_step(Dyn *m, int t, const float *z, const float *a, int B) {
+    dyn_check_step(m, t, B);
+    const int T = dyn_threads(m, B);
+    if (T == 1) {
+        int serial = dyn_serial_begin(m, B);
+        dyn_forward_rows(m, t, z, a, 0, B);
+        dyn_serial_end(serial);
+        return;
+    }
+    int saved = ops_serial_begin();
+    #ifdef _OPENMP
+    #pragma omp parallel num_threads(T)
+    #endif
+    {
+        int k = omp_thread_id(), b0 = (int)((long)B * k / T), b1 = (int)((long)B * (k + 1) / T);
+        dyn_forward_rows(m, t, z, a, b0, b1 - b0);
+    }
+    ops_serial_end(saved);
+}
+
+// Rows [b0, b0+B) of the backward of step t; weight gradients accumulate into g.
+static void dyn_backward_rows(Dyn *m, int t, const float *ddelta, const float *dznext, float *dz, int b0, int B,
+                              const DynParams *g) {
+    const int Z = m->cfg.latent_dim, IN = m->IN, Hd = m->cfg.hidden;
+    const size_t s = (size_t)t * m->max_B + b0, nz = (size_t)B * Z, nh = (size_t)B * Hd;
+    const float *in = m->in + s * IN, *ln = m->ln + s * IN, *mean = m->ln_mean + s, *rstd = m->ln_rstd + s;
+    const float *g1 = m->g1 + s * Hd, *g2 = m->g2 + s * Hd;
+    float *d_out = m->d_out + (size_t)b0 * m->OUT, *d_g = m->d_g + (size_t)b0 * Hd, *d_h = m->d_h + (size_t)b0 * Hd;
+    float *d_ln = m->d_ln + (size_t)b0 * IN;
+    if (ddelta) ddelta += (size_t)b0 * Z;
+    if (dznext) dznext += (size_t)b0 * Z;
+    if (dz) dz += (size_t)b0 * Z;
+    // z' = z + delta: dL/ddelta = ddelta + dznext, dL/dz gets dznext directly
+    for (size_t k = 0; k < nz; k++)
+        d_out[k] = (ddelta ? ddelta[k] : 0.0f) + (dznext ? dznext[k] : 0.0f);
+    if (dz && dznext)
+        for (size_t k = 0; k < nz; k++) dz[k] += dznext[k];
+    // GELU backward in place: d_g, then d_h, hold dL/dh2, then dL/dh1
+    linear_backward_beta(d_g, 0.0f, g->fc3_w, g->fc3_b, d_out, g2, m->w.fc3_w, B, Hd, m->OUT);
+    gelu_backward_saved(d_g, d_g, dyn_dgelu(m, t, 1) + (size_t)b0 * Hd, nh);
+    linear_backward_beta(d_h, 0.0f, g->fc2_w, g->fc2_b, d_g, g1, m->w.fc2_w, B, Hd, Hd);
+    gelu_backward_saved(d_h, d_h, dyn_dgelu(m, t, 0) + (size_t)b0 * Hd, nh);
+    linear_backward_beta(d_ln, 0.0f, g->fc1_w, g->fc1_b, d_h, ln, m->w.fc1_w, B, IN, Hd);
+    float *d_in = NULL;
+    if (dz) { d_in = m->d_in + (size_t)b0 * IN; zero(d_in, (size_t)B * IN); }
+    layernorm_backward(d_in, g->ln_w, g->ln_b, d_ln, in, mean, rstd, m->w.ln_w, B, IN);
+    if (dz)
+        for (int b = 0; b < B; b++)
+            for (int j = 0; j < Z; j++) dz[(size_t)b * Z + j] += d_in[(size_t)b * IN + j];
 }
 
 void dyn_backward_step(Dyn *m, int t, const float *ddelta, const float *dznext, float *dz, int B) {
     dyn_check_step(m, t, B);
-    int serial = dyn_serial_begin(m, B);
-    const int Z = m->cfg.latent_dim, IN = m->IN, Hd = m->cfg.hidden;
-    const size_t s = (size_t)t * m->max_B, nz = (size_t)B * Z, nh = (size_t)B * Hd;
-    const float *in = m->in + s * IN, *ln = m->ln + s * IN, *mean = m->ln_mean + s, *rstd = m->ln_rstd + s;
-    const float *g1 = m->g1 + s * Hd, *g2 = m->g2 + s * Hd;
-    // z' = z + delta: dL/ddelta = ddelta + dznext, dL/dz gets dznext directly
-    for (size_t k = 0; k < nz; k++)
-        m->d_out[k] = (ddelta ? ddelta[k] : 0.0f) + (dznext ? dznext[k] : 0.0f);
-    if (dz && dznext)
-        for (size_t k = 0; k < nz; k++) dz[k] += dznext[k];
-    // GELU backward in place: d_g, then d_h, hold dL/dh2, then dL/dh1
-    linear_backward_beta(m->d_g, 0.0f, m->g.fc3_w, m->g.fc3_b, m->d_out, g2, m->w.fc3_w, B, Hd, m->OUT);
-    gelu_backward_saved(m->d_g, m->d_g, dyn_dgelu(m, t, 1), nh);
-    linear_backward_beta(m->d_h, 0.0f, m->g.fc2_w, m->g.fc2_b, m->d_g, g1, m->w.fc2_w, B, Hd, Hd);
-    gelu_backward_saved(m->d_h, m->d_h, dyn_dgelu(m, t, 0), nh);
-    linear_backward_beta(m->d_ln, 0.0f, m->g.fc1_w, m->g.fc1_b, m->d_h, ln, m->w.fc1_w, B, IN, Hd);
-    float *d_in = NULL;
-    if (dz) { d_in = m->d_in; zero(d_in, (size_t)B * IN); }
-    layernorm_backward(d_in, m->g.ln_w, m->g.ln_b, m->d_ln, in, mean, rstd, m->w.ln_w, B, IN);
-    if (dz)
-        for (int b = 0; b < B; b++)
-            for (int j = 0; j < Z; j++) dz[(size_t)b * Z + j] += d_in[(size_t)b * IN + j];
-    dyn_serial_end(serial);
+    const int T = dyn_threads(m, B);
+    if (T == 1) {
+        int serial = dyn_serial_begin(m, B);
+        dyn_backward_rows(m, t, ddelta, dznext, dz, 0, B, &m->g);
+        dyn_serial_end(serial);
+        return;
+    }
+    const size_t n = m->arena.n;
+    int saved = ops_serial_begin();
+    #ifdef _OPENMP
+    #pragma omp parallel num_threads(T)
+    #endif
+    {
+        int k = omp_thread_id(), b0 = (int)((long)B * k / T), b1 = (int)((long)B * (k + 1) / T);
+        DynParams gp = m->g;
+        if (k > 0) {
+            float *priv = m->grads_priv + (size_t)(k - 1) * n;
+            zero(priv, n);
+            dyn_point(m, &gp, priv);
+        }
+        dyn_backward_rows(m, t, ddelta, dznext, dz, b0, b1 - b0, &gp);
+    }
+    ops_serial_end(saved);
+    float *g = m->arena.grads;
+    for (int k = 1; k < T; k++) {
+        const float *priv = m->grads_priv + (size_t)(k - 1) * n;
+        for (size_t i = 0; i < n; i++) g[i] += priv[i];
+    }
 }
 
 void dyn_rollout_forward(Dyn *m, const float *z0, const float *a, int K, int B) {
@@ -519,7 +595,9 @@ void dyn_rollout_backward(Dyn *m, const float *dzs, int K, int B, float *dz0) {
         for (size_t k = 0; k < nz; k++) dz0[k] += m->dcarry[cur][k];
 }
 
-size_t dyn_bytes(const Dyn *m) { return (4 * m->arena.n + m->acts_floats) * sizeof(float); }
+size_t dyn_bytes(const Dyn *m) {
+    return (4 * m->arena.n + m->acts_floats + (size_t)(m->max_threads - 1) * m->arena.n) * sizeof(float);
+}
 
 void dyn_print_table(const Dyn *m, FILE *f) {
     const DynConfig *c = &m->cfg;

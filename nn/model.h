@@ -153,6 +153,8 @@ typedef struct {
     float *d_in, *d_ln, *d_h, *d_g, *d_out, *dcarry[2];   // [B][IN] [B][IN] [B][H] [B][H] [B][OUT] [B][Z]
     float *acts_mem;
     size_t acts_floats;
+    int max_threads;        // a large batch is split over up to this many threads by rows
+    float *grads_priv;      // (max_threads-1) x arena.n: their weight gradients, summed after
 } Dyn;
 
 // Initialises like gymemu: PyTorch defaults, LayerNorm ones/zeros, orthogonal net.1.weight,

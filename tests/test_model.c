@@ -453,8 +453,9 @@ static double dyn_loss(void *vctx, int backward) {
     return loss;
 }
 
-static void test_dyn_directional(void) {
-    const int Z = 6, A = 3, B = 3, K = 5;
+// B >= 64 splits each step over two threads by rows (when there are two).
+static void test_dyn_directional(int B) {
+    const int Z = 6, A = 3, K = 5;
     printf("dynamics directional checks (Z=%d A=%d hidden 16, B=%d, rollout K=%d)\n", Z, A, B, K);
     DynConfig cfg = {.latent_dim = Z, .n_actions = A, .hidden = 16, .max_steps = K};
     Rng rng;
@@ -486,6 +487,42 @@ static void test_dyn_directional(void) {
     EXPECT(rel < 1e-3, "rollout dL/dz0: fd %.6e vs grad.d %.6e (rel %.2e)", fd, an, rel);
     free(z0); free(dz0); free(zero_scale);
     free(a); free(target); free(dzs);
+    dyn_free(&m);
+}
+
+// A batch split over threads by rows gives the serial step's outputs and gradients.
+static void test_dyn_split(void) {
+    const int Z = 8, A = 4, B = 100;
+    DynConfig cfg = {.latent_dim = Z, .n_actions = A, .hidden = 32, .max_steps = 1};
+    Rng rng;
+    rng_seed(&rng, 5);
+    Dyn m;
+    Err err;
+    CHECK(dyn_init(&m, &cfg, B, &rng, &err) == 0, "%s", err.msg);
+    size_t nz = (size_t)B * Z;
+    float *z = xmalloc_floats(nz), *a = xmalloc_floats((size_t)B * A), *dd = xmalloc_floats(nz);
+    float *dz1 = xmalloc_floats(nz), *dz2 = xmalloc_floats(nz), *d1 = xmalloc_floats(nz);
+    float *g1 = xmalloc_floats(m.arena.n);
+    for (size_t i = 0; i < nz; i++) z[i] = rng_normal(&rng), dd[i] = rng_normal(&rng);
+    for (int i = 0; i < B; i++) a[i * A + rng_below(&rng, A)] = 1;
+    int saved = omp_threads();
+    for (int pass = 0; pass < 2; pass++) {
+        omp_use_threads(pass == 0 ? 1 : 2);
+        float *dz = pass == 0 ? dz1 : dz2;
+        memset(dz, 0, nz * sizeof(float));
+        arena_zero_grad(&m.arena);
+        dyn_forward_step(&m, 0, z, a, B);
+        dyn_backward_step(&m, 0, dd, dd, dz, B);
+        if (pass == 0) {
+            memcpy(d1, dyn_delta(&m, 0), nz * sizeof(float));
+            memcpy(g1, m.arena.grads, m.arena.n * sizeof(float));
+        }
+    }
+    omp_use_threads(saved);
+    expect_close("dynamics split by rows: delta == serial", dyn_delta(&m, 0), d1, (long)nz, 1e-6, 1e-5);
+    expect_close("dynamics split by rows: grads == serial", m.arena.grads, g1, (long)m.arena.n, 1e-5, 1e-4);
+    expect_close("dynamics split by rows: dz == serial", dz2, dz1, (long)nz, 1e-6, 1e-5);
+    free(z), free(a), free(dd), free(dz1), free(dz2), free(d1), free(g1);
     dyn_free(&m);
 }
 
@@ -566,6 +603,8 @@ int main(void) {
     test_ae_fixture("model_ae_rgb.h5");
     test_dyn_fixture();
     test_ae_directional();
-    test_dyn_directional();
+    test_dyn_directional(3);
+    test_dyn_directional(70);
+    test_dyn_split();
     return test_summary();
 }
