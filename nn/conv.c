@@ -357,6 +357,9 @@ static size_t direct_floats(const Grids *g) {
     return round16(down > up ? down : up);
 }
 
+// Floats of the two parities' raw sums direct_up keeps per block of rows (128 KB each).
+#define DIRECT_UP_BLOCK_FLOATS (1 << 15)
+
 // small [Cs, Hs, Ws] -> out [Cb, Hb, Wb] with its epilogue, for big channels [m0, m1) and
 // output row parities [py0, py1); the small input's channels are ldc floats apart.
 static void direct_up(float *out, const float *in, size_t ldc, const float *w, const Grids *g, int m0, int m1,
@@ -368,19 +371,25 @@ static void direct_up(float *out, const float *in, size_t ldc, const float *w, c
     float *x = buf, *t0 = x + round16(u[0][0].xfloats), *t1 = t0 + round16((size_t)g->Cb * NP);
     float *srow = t1 + round16((size_t)g->Cb * NP);
     direct_convt_prep(x, in, ldc, &u[0][0], g->Hs, Ws);
-    for (int py = py0; py < py1; py++) {
-        direct_run(t0, NP, M, 0, NP, x, w + (size_t)m0 * 16, &u[py][0]);
-        direct_run(t1, NP, M, 0, NP, x, w + (size_t)m0 * 16, &u[py][1]);
-        for (int m = 0; m < M; m++) {
-            const float *r0 = t0 + (size_t)m * NP, *r1 = t1 + (size_t)m * NP;
-            const size_t plane = (size_t)(m0 + m) * g->Lb;
-            for (int i = 0; i < g->Hs; i++) {
-                for (int j = 0; j < Ws; j++) srow[2 * j] = r0[i * Wp + j], srow[2 * j + 1] = r1[i * Wp + j];
-                size_t row = plane + (size_t)(2 * i + py) * Wb;
-                epilogue(out + row, srow, (size_t)Wb, mode, bias ? bias[m0 + m] : 0.0f, act, mask ? mask + row : NULL);
+    // blocks of rows: both parities' raw sums of a block are interleaved into the output
+    // while they are still in L2
+    int rows = (int)(DIRECT_UP_BLOCK_FLOATS / ((size_t)M * Wp));
+    if (rows < 1) rows = 1;
+    for (int py = py0; py < py1; py++)
+        for (int i0 = 0; i0 < g->Hs; i0 += rows) {
+            const int i1 = i0 + rows < g->Hs ? i0 + rows : g->Hs;
+            direct_run(t0, NP, M, i0 * Wp, i1 * Wp, x, w + (size_t)m0 * 16, &u[py][0]);
+            direct_run(t1, NP, M, i0 * Wp, i1 * Wp, x, w + (size_t)m0 * 16, &u[py][1]);
+            for (int m = 0; m < M; m++) {
+                const float *r0 = t0 + (size_t)m * NP, *r1 = t1 + (size_t)m * NP;
+                const size_t plane = (size_t)(m0 + m) * g->Lb;
+                for (int i = i0; i < i1; i++) {
+                    for (int j = 0; j < Ws; j++) srow[2 * j] = r0[i * Wp + j], srow[2 * j + 1] = r1[i * Wp + j];
+                    size_t row = plane + (size_t)(2 * i + py) * Wb;
+                    epilogue(out + row, srow, (size_t)Wb, mode, bias ? bias[m0 + m] : 0.0f, act, mask ? mask + row : NULL);
+                }
             }
         }
-    }
 }
 
 // big [Cb, Hb, Wb] (channels ldc floats apart) -> out [Cs, Hs, Ws] with its epilogue, for
