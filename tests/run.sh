@@ -33,6 +33,8 @@ for t in "$build"/tests/test_*; do
     case "$t" in *.o|*.d) continue;; esac
     run_one "$(basename "$t")" "$t"
 done
+# the convolutions' second path: im2col/col2im + GEMM for the shapes the direct kernels take
+[ -x "$build/tests/test_ops" ] && run_one "test_ops (NEMU_CONV_DIRECT=0)" env NEMU_CONV_DIRECT=0 "$build/tests/test_ops"
 for t in tests/test_*.py; do
     [ -f "$t" ] || continue
     run_one "$(basename "$t")" "$py" "$t"
