@@ -1,15 +1,21 @@
 /*
  * conv.c - Conv2d and ConvTranspose2d forward and backward (see ops.h).
  *
- * Convolutions are cache-blocked per sample: each OpenMP thread unfolds one sample (or a
- * small chunk of samples) into its own column buffer, which stays in L2, and runs
- * single-threaded BLAS on it (the OpenMP build of OpenBLAS runs one thread inside our
- * parallel regions). Bias and the activation are applied while the sample's output is in
- * cache; the backward pass folds the activation's derivative into its first read of dout
- * and the previous layer's ReLU mask into its write of dinp. Weight gradients are
- * accumulated per thread and summed in thread order, so results are deterministic for a
- * given thread count. Kernel 4 / stride 2 / padding 1 (the only conv the models use) has
- * branch-free unfold/fold loops; other shapes take the generic ones.
+ * Work is split per sample: each OpenMP thread takes whole samples (or, with fewer samples
+ * than threads, groups of output channels or output row parities) and runs single-threaded
+ * kernels on them in its own slice of the workspace (the OpenMP build of OpenBLAS runs one
+ * thread inside our parallel regions).
+ *  - Kernel 4 / stride 2 / padding 1, the only conv the models use: forward and
+ *    backward-data by the direct kernels of conv_direct.c ("down": big grid to small grid,
+ *    conv2d forward and convT backward-data; "up": the other way), except towards fewer than
+ *    8 channels or from a single one.
+ *  - Everything else, and the weight gradients: unfold (im2col) into a column buffer that
+ *    stays in L2 + GEMM, fold (col2im) for the transposed direction; branch-free loops for
+ *    K4 S2 P1.
+ * Bias and the activation are applied while the sample's output is in cache; the backward
+ * pass folds the activation's derivative into its first read of dout and the previous
+ * layer's ReLU mask into its write of dinp. Weight gradients are accumulated per thread and
+ * summed in thread order, so results are deterministic for a given thread count.
  */
 #include "nn/ops.h"
 #include "nn/conv_direct.h"

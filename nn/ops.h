@@ -25,7 +25,8 @@ typedef struct {
 ConvShape conv2d_shape(int C, int H, int W, int OC, int K, int S, int P);
 ConvShape convt2d_shape(int C, int H, int W, int OC, int K, int S, int P);
 // The *_shape functions CHECK their arguments (positive sizes, kernel fits the padded input).
-// Floats of workspace one call needs for a batch of B (im2col / col2im buffers); the same
+// Floats of workspace one call needs for a batch of B (im2col / col2im buffers, the direct
+// kernels' padded inputs and raw sums, a packed weight); the same
 // size serves forward and backward. Each thread (up to the processor count) works on one
 // sample, or a small chunk of samples, at a time in its own slice, sized to stay in L2.
 size_t conv2d_workspace(const ConvShape *s, int B);
