@@ -363,7 +363,8 @@ static size_t direct_floats(const Grids *g) {
     return round16(down > up ? down : up);
 }
 
-// Floats of the two parities' raw sums direct_up keeps per block of rows (128 KB each).
+// Floats of raw sums per block of rows: direct_up keeps two parities of this size (128 KB
+// each), direct_down one of twice the size.
 #define DIRECT_UP_BLOCK_FLOATS (1 << 15)
 
 // small [Cs, Hs, Ws] -> out [Cb, Hb, Wb] with its epilogue, for big channels [m0, m1) and
@@ -405,13 +406,19 @@ static void direct_down(float *out, const float *in, size_t ldc, const float *wp
     DirectGeom d = geom_down(g);
     float *x = buf, *t = x + round16(d.xfloats);
     direct_conv_prep(x, in, ldc, &d, g->Hb, g->Wb);
-    direct_run(t, d.NP, m1 - m0, 0, d.NP, x, wp + (size_t)m0 * d.wpacked, &d);
-    for (int m = m0; m < m1; m++)
-        for (int y = 0; y < g->Hs; y++) {
-            size_t row = (size_t)m * g->L + (size_t)y * g->Ws;
-            epilogue(out + row, t + (size_t)(m - m0) * d.NP + (size_t)y * d.Wp, (size_t)g->Ws, mode,
-                     bias ? bias[m] : 0.0f, act, mask ? mask + row : NULL);
-        }
+    // blocks of rows, each finished by its epilogue while its raw sums are in L2
+    int rows = (int)(2 * DIRECT_UP_BLOCK_FLOATS / ((size_t)(m1 - m0) * d.Wp));
+    if (rows < 1) rows = 1;
+    for (int y0 = 0; y0 < g->Hs; y0 += rows) {
+        const int y1 = y0 + rows < g->Hs ? y0 + rows : g->Hs;
+        direct_run(t, d.NP, m1 - m0, y0 * d.Wp, y1 * d.Wp, x, wp + (size_t)m0 * d.wpacked, &d);
+        for (int m = m0; m < m1; m++)
+            for (int y = y0; y < y1; y++) {
+                size_t row = (size_t)m * g->L + (size_t)y * g->Ws;
+                epilogue(out + row, t + (size_t)(m - m0) * d.NP + (size_t)y * d.Wp, (size_t)g->Ws, mode,
+                         bias ? bias[m] : 0.0f, act, mask ? mask + row : NULL);
+            }
+    }
 }
 
 // Output channel range k of n groups of whole 8-channel tiles.
