@@ -211,6 +211,96 @@ static void gemm_skinny_nt(int M, int N, int K, float alpha, const float *A, int
         }
 }
 
+// Scalar remainder of the few-row kernels: C[m][n] for m in [m0, m1), n in [n0, n1), with
+// element (m, k) of op(A) at A[m*am + k*ak] and (k, n) of B at B[k*ldb + n].
+static void gemm_rest(int m0, int m1, int n0, int n1, int k0, int k1, float alpha, const float *A, size_t am,
+                      size_t ak, const float *B, int ldb, float beta, float *C, int ldc) {
+    for (int m = m0; m < m1; m++)
+        for (int n = n0; n < n1; n++) {
+            float t = 0.0f, *c = C + (size_t)m * ldc + n;
+            for (int k = k0; k < k1; k++) t += A[m * am + k * ak] * B[(size_t)k * ldb + n];
+            *c = alpha * t + (beta == 0.0f ? 0.0f : beta * *c);
+        }
+}
+
+// C [M, N] = alpha * A [M, K] x B [K, N] + beta * C for a few rows (M <= SKINNY_M: the fully
+// connected layers' input gradient at batch 16): tiles of 8 rows x 32 columns, B's rows in
+// chunks of SKINNY_KC that stay in L2 while every row tile passes over them.
+#define SKINNY_KC 1024
+
+static void gemm_skinny_nn(int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
+                           float beta, float *C, int ldc) {
+    const int M8 = M & ~7, N32 = N & ~31;
+    for (int k0 = 0; k0 < K; k0 += SKINNY_KC) {
+        const int k1 = k0 + SKINNY_KC < K ? k0 + SKINNY_KC : K;
+        const float bt = k0 == 0 ? beta : 1.0f;   // later chunks add to C
+        #ifdef _OPENMP
+        #pragma omp parallel for schedule(static) if((size_t)M * N * (k1 - k0) >= GEMV_PAR_MIN)
+        #endif
+        for (int n = 0; n < N32; n += 32)
+            for (int m0 = 0; m0 < M8; m0 += 8) {
+                v16 c0[8], c1[8];
+                for (int i = 0; i < 8; i++) c0[i] = c1[i] = (v16){0};
+                const float *a = A + (size_t)m0 * lda;
+                const int pf = m0 == 0 && n + 32 < N32;   // B's rows are far apart: prefetch the next tile's
+                for (int k = k0; k < k1; k++) {
+                    const float *b = B + (size_t)k * ldb + n;
+                    if (pf) __builtin_prefetch(b + 32), __builtin_prefetch(b + 48);
+                    v16 b0 = *(const v16u *)b, b1 = *(const v16u *)(b + 16);
+                    KEEP(b0); KEEP(b1);
+                    for (int i = 0; i < 8; i++) {
+                        const float ai = a[(size_t)i * lda + k];
+                        c0[i] += b0 * ai, c1[i] += b1 * ai;
+                    }
+                }
+                for (int i = 0; i < 8; i++) {
+                    float *c = C + (size_t)(m0 + i) * ldc + n;
+                    v16 o0 = c0[i] * alpha, o1 = c1[i] * alpha;
+                    if (bt != 0.0f) o0 += *(const v16u *)c * bt, o1 += *(const v16u *)(c + 16) * bt;
+                    *(v16u *)c = o0, *(v16u *)(c + 16) = o1;
+                }
+            }
+        gemm_rest(0, M8, N32, N, k0, k1, alpha, A, (size_t)lda, 1, B, ldb, bt, C, ldc);
+        gemm_rest(M8, M, 0, N, k0, k1, alpha, A, (size_t)lda, 1, B, ldb, bt, C, ldc);
+    }
+}
+
+// C [M, N] = alpha * A^T [M, K] x B [K, N] + beta * C for a short K (K <= SKINNY_M: the fully
+// connected layers' weight gradient at batch 16, A = the output gradient [K, M]): tiles of
+// 8 rows x 32 columns, columns in chunks of SKINNY_NC so that B's chunk stays in L2.
+#define SKINNY_NC 2048
+
+static void gemm_skinny_tn(int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
+                           float beta, float *C, int ldc) {
+    const int M8 = M & ~7;
+    for (int n0 = 0; n0 < N; n0 += SKINNY_NC) {
+        const int n1 = n0 + SKINNY_NC < N ? n0 + SKINNY_NC : N, n32 = n0 + ((n1 - n0) & ~31);
+        #ifdef _OPENMP
+        #pragma omp parallel for schedule(static) if((size_t)M * (n1 - n0) * K >= GEMV_PAR_MIN)
+        #endif
+        for (int m0 = 0; m0 < M8; m0 += 8) {
+            for (int n = n0; n < n32; n += 32) {
+                v16 c0[8], c1[8];
+                for (int i = 0; i < 8; i++) c0[i] = c1[i] = (v16){0};
+                for (int k = 0; k < K; k++) {
+                    const float *b = B + (size_t)k * ldb + n, *a = A + (size_t)k * lda + m0;
+                    v16 b0 = *(const v16u *)b, b1 = *(const v16u *)(b + 16);
+                    KEEP(b0); KEEP(b1);
+                    for (int i = 0; i < 8; i++) c0[i] += b0 * a[i], c1[i] += b1 * a[i];
+                }
+                for (int i = 0; i < 8; i++) {
+                    float *c = C + (size_t)(m0 + i) * ldc + n;
+                    v16 o0 = c0[i] * alpha, o1 = c1[i] * alpha;
+                    if (beta != 0.0f) o0 += *(const v16u *)c * beta, o1 += *(const v16u *)(c + 16) * beta;
+                    *(v16u *)c = o0, *(v16u *)(c + 16) = o1;
+                }
+            }
+            gemm_rest(m0, m0 + 8, n32, n1, 0, K, alpha, A, 1, (size_t)lda, B, ldb, beta, C, ldc);
+        }
+        gemm_rest(M8, M, n0, n1, 0, K, alpha, A, 1, (size_t)lda, B, ldb, beta, C, ldc);
+    }
+}
+
 void gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
           const float *B, int ldb, float beta, float *C, int ldc) {
     if (M == 0 || N == 0) return;
@@ -223,6 +313,10 @@ void gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int 
         gemv_rows(N, K, alpha, B, ldb, A, beta, C);
     } else if (!ta && tb && M >= 4 && M <= SKINNY_M && N >= 64 && K >= 256) {
         gemm_skinny_nt(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    } else if (!ta && !tb && M >= 8 && M <= SKINNY_M && N >= 256 && K >= 256) {
+        gemm_skinny_nn(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    } else if (ta && !tb && K <= SKINNY_M && M >= 64 && N >= 256 && (size_t)M * N >= ((size_t)1 << 20)) {
+        gemm_skinny_tn(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     } else if (M == 1 && K > 0) {
         cblas_sgemv(CblasRowMajor, tb ? CblasNoTrans : CblasTrans, tb ? N : K, tb ? K : N, alpha, B, ldb, A,
                     ta ? lda : 1, beta, C, 1);
