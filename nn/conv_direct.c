@@ -86,10 +86,12 @@ DirectGeom direct_convt_geom(int C, int OC, int H, int W, int py, int px) {
     return g;
 }
 
-// x[c][(i+1)*Wp + j+1] = in[c][i][j], zeros around
-void direct_convt_prep(float *x, const float *in, size_t ldc, const DirectGeom *g, int H, int W) {
+// x[c][(i+1)*Wp + j+1] = in[c][i][j], zeros around; channels [c0, c1) only (the read-over
+// tail after the last channel: direct_convt_prep).
+void direct_convt_prep_range(float *x, const float *in, size_t ldc, const DirectGeom *g, int H, int W, int c0,
+                             int c1) {
     const int Wp = g->Wp;
-    for (int c = 0; c < g->C; c++) {
+    for (int c = c0; c < c1; c++) {
         float *d = x + (size_t)c * g->xs;
         const float *s = in + (size_t)c * ldc;
         memset(d, 0, sizeof(float) * (Wp + 1));
@@ -100,7 +102,13 @@ void direct_convt_prep(float *x, const float *in, size_t ldc, const DirectGeom *
         }
         memset(d + (size_t)(H + 1) * Wp + 1, 0, sizeof(float) * (g->xs - (size_t)(H + 1) * Wp - 1));
     }
-    memset(x + (size_t)g->C * g->xs, 0, sizeof(float) * TAIL);
+}
+
+void direct_convt_tail(float *x, const DirectGeom *g) { memset(x + (size_t)g->C * g->xs, 0, sizeof(float) * TAIL); }
+
+void direct_convt_prep(float *x, const float *in, size_t ldc, const DirectGeom *g, int H, int W) {
+    direct_convt_prep_range(x, in, ldc, g, H, W, 0, g->C);
+    direct_convt_tail(x, g);
 }
 
 // ---------------------------------------------------------------- the kernel
@@ -213,3 +221,62 @@ void direct_run(float *out, size_t ldo, int M, int p0, int p1, const float *x, c
         }
     }
 }
+
+// ---------------------------------------------------------------- few output channels
+
+// All four output parities of a convT at once for M <= 4 output channels (the decoder's
+// last layer): per input channel, 9 shifted vectors of the padded input (rows i..i+2, columns
+// j..j+2) feed 16 taps x M channels, and the two column parities are interleaved in
+// registers, so raw sums go straight to the output rows.
+static inline __attribute__((always_inline)) void up_few_tile(float *out, size_t ldo, int OW, int i, int j,
+                                                              int n, const float *x, const float *w,
+                                                              const DirectGeom *g, const int M) {
+    v16 acc[4][4];   // [m][py*2 + px]
+    for (int m = 0; m < M; m++)
+        for (int q = 0; q < 4; q++) acc[m][q] = (v16){0};
+    const int Wp = g->Wp;
+    const float *xc = x + (size_t)i * Wp + j, *wc = w;
+    for (int c = 0; c < g->C; c++, xc += g->xs, wc += g->ws) {
+        v16 X[3][3];
+        for (int r = 0; r < 3; r++)
+            for (int cc = 0; cc < 3; cc++) X[r][cc] = *(const v16u *)(xc + r * Wp + cc);
+        for (int m = 0; m < M; m++) {
+            const float *wm = wc + m * 16;   // [ky][kx]
+            for (int py = 0; py < 2; py++)
+                for (int px = 0; px < 2; px++)
+                    for (int dy = 0; dy < 2; dy++)
+                        for (int dx = 0; dx < 2; dx++)
+                            acc[m][py * 2 + px] += X[py + dy][px + dx] * wm[(3 - 2 * dy - py) * 4 + 3 - 2 * dx - px];
+        }
+    }
+    for (int m = 0; m < M; m++)
+        for (int py = 0; py < 2; py++) {
+            v16 a0 = acc[m][py * 2], a1 = acc[m][py * 2 + 1];
+            v16 lo = __builtin_shufflevector(a0, a1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+            v16 hi = __builtin_shufflevector(a0, a1, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+            float *o = out + (size_t)m * ldo + (size_t)(2 * i + py) * OW + 2 * j;
+            if (n == VL) {
+                *(v16u *)o = lo, *(v16u *)(o + VL) = hi;
+            } else {
+                float buf[2 * VL];
+                *(v16u *)buf = lo, *(v16u *)(buf + VL) = hi;
+                memcpy(o, buf, sizeof(float) * 2 * n);
+            }
+        }
+}
+
+void direct_up_few(float *out, size_t ldo, int M, int i0, int i1, const float *x, const float *w,
+                   const DirectGeom *g, int W) {
+    const int OW = 2 * W;
+    for (int i = i0; i < i1; i++)
+        for (int j = 0; j < W; j += VL) {
+            const int n = W - j < VL ? W - j : VL;
+            switch (M) {
+            case 4: up_few_tile(out, ldo, OW, i, j, n, x, w, g, 4); break;
+            case 3: up_few_tile(out, ldo, OW, i, j, n, x, w, g, 3); break;
+            case 2: up_few_tile(out, ldo, OW, i, j, n, x, w, g, 2); break;
+            default: up_few_tile(out, ldo, OW, i, j, n, x, w, g, 1); break;
+            }
+        }
+}
+

@@ -42,11 +42,23 @@ void direct_conv_pack(float *wp, const float *w, int OC, int C);
 // padded input (the geometry differs only in x0 and w0).
 DirectGeom direct_convt_geom(int C, int OC, int H, int W, int py, int px);
 void direct_convt_prep(float *x, const float *in, size_t ldc, const DirectGeom *g, int H, int W);
+// The same for channels [c0, c1) only, without the zeroed tail after the last channel (for
+// threads that share one padded input).
+void direct_convt_prep_range(float *x, const float *in, size_t ldc, const DirectGeom *g, int H, int W, int c0,
+                             int c1);
+// Zeroes the read-over tail after the last channel (what direct_convt_prep adds to the range).
+void direct_convt_tail(float *x, const DirectGeom *g);
 
 // out [m * ldo + p] = the sum over input channels and taps for output channels m in [0, M)
 // and positions p in [p0, p1); w is the weight at output channel 0 (convT) or the packed
 // weight (conv: output channel 0's tile).
 void direct_run(float *out, size_t ldo, int M, int p0, int p1, const float *x, const float *w,
                 const DirectGeom *g);
+
+// convT with few output channels (M <= 4): raw sums of input rows [i0, i1) for all four output
+// parities, written to out [M] planes of ldo floats, rows of 2W ([2H, 2W] per channel); x
+// from direct_convt_prep with the geometry of parity (0, 0); w the weight [C][M][4][4].
+void direct_up_few(float *out, size_t ldo, int M, int i0, int i1, const float *x, const float *w,
+                   const DirectGeom *g, int W);
 
 #endif

@@ -531,6 +531,9 @@ int main(void) {
         {0, 2, 9, 8, 6, 10, 4, 2, 1}, {1, 1, 12, 4, 4, 9, 4, 2, 1},   // direct backward-data too
         // one sample's columns exceed the cache block: dw by blocks of rows (GEMM / direct dinp)
         {0, 1, 4, 130, 128, 9, 4, 2, 1}, {1, 1, 6, 64, 66, 5, 4, 2, 1}, {0, 1, 9, 130, 128, 10, 4, 2, 1},
+        // convT to 2-4 channels (all output parities at once): batch 1 (threads share one
+        // padded input) and 3, rows of 16 + a tail
+        {1, 1, 7, 6, 20, 3, 4, 2, 1}, {1, 3, 5, 5, 17, 2, 4, 2, 1}, {1, 1, 32, 40, 40, 4, 4, 2, 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const int *c = cases[i];
