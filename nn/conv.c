@@ -226,9 +226,10 @@ static void dw_row_blocks(float *dwT, const float *a, size_t lda, int M, const f
 // Whether a one-sample chunk takes dw_row_blocks.
 static int dw_blocked(const Grids *g, int nb) { return nb == 1 && (size_t)g->R * g->L > CONV_CACHE_FLOATS; }
 
-enum { EPI_SET, EPI_ADD, EPI_ADD_MASK };   // fold epilogues
+enum { EPI_SET, EPI_ADD, EPI_ADD_MASK, EPI_SET_MASK };   // fold epilogues
 
 // out[i] = act(s[i] + bias) (EPI_SET), out[i] += s[i] (EPI_ADD), out[i] += mask[i] > 0 ? s[i] : 0
+// (EPI_ADD_MASK), out[i] = mask[i] > 0 ? s[i] : 0 (EPI_SET_MASK)
 static void epilogue(float *out, const float *s, size_t n, int mode, float bias, int act,
                      const float *restrict mask) {
     if (mode == EPI_ADD) {
@@ -237,6 +238,9 @@ static void epilogue(float *out, const float *s, size_t n, int mode, float bias,
     } else if (mode == EPI_ADD_MASK) {
         OMP_SIMD
         for (size_t i = 0; i < n; i++) out[i] += mask[i] > 0.0f ? s[i] : 0.0f;
+    } else if (mode == EPI_SET_MASK) {
+        OMP_SIMD
+        for (size_t i = 0; i < n; i++) out[i] = mask[i] > 0.0f ? s[i] : 0.0f;
     } else if (act == CONV_ACT_RELU) {
         OMP_SIMD
         for (size_t i = 0; i < n; i++) { float v = s[i] + bias; out[i] = v > 0.0f ? v : 0.0f; }
@@ -303,6 +307,12 @@ static void fold(float *out, const float *col, size_t ld, const Grids *g, int c0
             }
         epilogue(plane, scratch, g->Lb, mode, bv, act, mplane);
     }
+}
+
+// The epilogue that writes dinp for dinp_flags (ops.h).
+static int dinp_mode(int flags) {
+    if (flags & CONV_DINP_SET) return flags & CONV_DINP_RELU ? EPI_SET_MASK : EPI_SET;
+    return flags & CONV_DINP_RELU ? EPI_ADD_MASK : EPI_ADD;
 }
 
 // g [n] = dL/d(pre-activation) from dout = dL/dy and y = act(pre-activation); returns sum(g).
@@ -577,12 +587,13 @@ static void reduce_grads(float *dw, float *db, float *work, const ThreadLayout *
 }
 
 // dinp [B,C,H,W] +=, dw [OC,C,K,K] +=, db [OC] += ; dout = dL/dy [B,OC,OH,OW] with
-// y = act(conv + b) the forward output (unused for CONV_ACT_NONE). inp_relu: inp is a ReLU
+// y = act(conv + b) the forward output (unused for CONV_ACT_NONE). dinp_flags (ops.h): inp is a ReLU
 // output and dinp gets the gradient of the pre-activation before it (masked by inp > 0).
 void conv2d_backward_act(float *dinp, float *dw, float *db, const float *dout, const float *y, int act,
-                         int inp_relu, const float *inp, const float *w, int B, const ConvShape *s,
+                         int dinp_flags, const float *inp, const float *w, int B, const ConvShape *s,
                          float *work) {
     const Grids g = grids(s, 0);
+    const int inp_relu = dinp_flags & CONV_DINP_RELU, dmode = dinp_mode(dinp_flags);
     const int c = conv_chunk(&g, B), nch = (B + c - 1) / c;
     const ThreadLayout tl = thread_layout(&g, 0, c);
     const size_t in_sz = (size_t)s->C * g.Lb, out_sz = (size_t)s->OC * g.L;
@@ -631,15 +642,15 @@ void conv2d_backward_act(float *dinp, float *dw, float *db, const float *dout, c
                 for (int j = 0; j < nb; j++) {
                     size_t off = (size_t)(b0 + j) * in_sz;
                     direct_up(dinp + off, gm + (size_t)j * g.L, N, w, &g, 0, g.Cb, 0, 2,
-                              inp_relu ? EPI_ADD_MASK : EPI_ADD, NULL, CONV_ACT_NONE, inp_relu ? inp + off : NULL, dbuf);
+                              dmode, NULL, CONV_ACT_NONE, inp_relu ? inp + off : NULL, dbuf);
                 }
             } else if (dinp) {
                 // col [R, N] = w^T [R, OC] x gm [OC, N]; fold each sample onto dinp
                 gemm(1, 0, g.R, (int)N, s->OC, 1.0f, w, g.R, gm, (int)N, 0.0f, col, (int)N);
                 for (int j = 0; j < nb; j++) {
                     size_t off = (size_t)(b0 + j) * in_sz;
-                    fold(dinp + off, col + (size_t)j * g.L, N, &g, 0, g.Cb, inp_relu ? EPI_ADD_MASK : EPI_ADD,
-                         NULL, CONV_ACT_NONE, inp_relu ? inp + off : NULL, plane);
+                    fold(dinp + off, col + (size_t)j * g.L, N, &g, 0, g.Cb, dmode, NULL, CONV_ACT_NONE,
+                         inp_relu ? inp + off : NULL, plane);
                 }
             }
         }
@@ -712,11 +723,12 @@ void convt2d_forward(float *out, const float *inp, const float *w, const float *
 }
 
 // dinp [B,C,H,W] +=, dw [C,OC,K,K] +=, db [OC] += ; dout = dL/dy [B,OC,OH,OW]; y, act and
-// inp_relu as conv2d_backward_act.
+// dinp_flags as conv2d_backward_act.
 void convt2d_backward_act(float *dinp, float *dw, float *db, const float *dout, const float *y, int act,
-                          int inp_relu, const float *inp, const float *w, int B, const ConvShape *s,
+                          int dinp_flags, const float *inp, const float *w, int B, const ConvShape *s,
                           float *work) {
     const Grids g = grids(s, 1);
+    const int inp_relu = dinp_flags & CONV_DINP_RELU, dmode = dinp_mode(dinp_flags);
     const int c = conv_chunk(&g, B), nch = (B + c - 1) / c;
     const ThreadLayout tl = thread_layout(&g, 1, c);
     const size_t in_sz = (size_t)s->C * g.L, out_sz = (size_t)s->OC * g.Lb;
@@ -759,8 +771,8 @@ void convt2d_backward_act(float *dinp, float *dw, float *db, const float *dout, 
                 if ((dw && !blocked) || (dinp && !direct)) unfold(col + (size_t)j * g.L, N, gsmp, &g);
                 if (direct) {
                     const size_t ioff = (size_t)(b0 + j) * in_sz;
-                    direct_down(dinp + ioff, gsmp, g.Lb, wp, &g, 0, g.Cs, inp_relu ? EPI_ADD_MASK : EPI_ADD, NULL,
-                                CONV_ACT_NONE, inp_relu ? inp + ioff : NULL, dbuf);
+                    direct_down(dinp + ioff, gsmp, g.Lb, wp, &g, 0, g.Cs, dmode, NULL, CONV_ACT_NONE,
+                                inp_relu ? inp + ioff : NULL, dbuf);
                 }
             }
             if (dw && !blocked) {
@@ -778,14 +790,14 @@ void convt2d_backward_act(float *dinp, float *dw, float *db, const float *dout, 
             if (dinp && !direct) {
                 for (int j = 0; j < nb; j++) {
                     const size_t off = (size_t)(b0 + j) * in_sz;
-                    // dinp [C, L] += w [C, R] x col [R, L] (masked by inp > 0 when inp_relu)
+                    // dinp [C, L] (+)= w [C, R] x col [R, L] (masked by inp > 0 when inp_relu)
                     if (!inp_relu) {
-                        gemm(0, 0, s->C, (int)g.L, g.R, 1.0f, w, g.R, col + (size_t)j * g.L, (int)N, 1.0f,
-                             dinp + off, (int)g.L);
+                        gemm(0, 0, s->C, (int)g.L, g.R, 1.0f, w, g.R, col + (size_t)j * g.L, (int)N,
+                             dmode == EPI_SET ? 0.0f : 1.0f, dinp + off, (int)g.L);
                     } else {
                         gemm(0, 0, s->C, (int)g.L, g.R, 1.0f, w, g.R, col + (size_t)j * g.L, (int)N, 0.0f,
                              tmp, (int)g.L);
-                        epilogue(dinp + off, tmp, (size_t)s->C * g.L, EPI_ADD_MASK, 0.0f, CONV_ACT_NONE, inp + off);
+                        epilogue(dinp + off, tmp, (size_t)s->C * g.L, dmode, 0.0f, CONV_ACT_NONE, inp + off);
                     }
                 }
             }

@@ -246,11 +246,10 @@ void ae_backward(AE *m, const float *drecon, const float *dz_extra, int B) {
     for (int i = S - 1; i >= 0; i--) {
         const ConvShape *s = &m->dec[i];
         const float *inp = i > 0 ? m->dec_out[i - 1] : m->h;
-        float *dnext = dcur == d0 ? d1 : d0;
-        zero(dnext, (size_t)B * s->C * s->H * s->W);
+        float *dnext = dcur == d0 ? d1 : d0;   // overwritten (CONV_DINP_SET): no zeroing pass
         convt2d_backward_act(dnext, m->g.dec_w[i], m->g.dec_b[i], dcur, m->dec_out[i],
-                             i == S - 1 ? CONV_ACT_SIGMOID : CONV_ACT_NONE, i > 0, inp, m->w.dec_w[i], B, s,
-                             m->work);
+                             i == S - 1 ? CONV_ACT_SIGMOID : CONV_ACT_NONE,
+                             CONV_DINP_SET | (i > 0 ? CONV_DINP_RELU : 0), inp, m->w.dec_w[i], B, s, m->work);
         dcur = dnext;
     }
     // dcur = dL/dh
@@ -267,11 +266,11 @@ void ae_backward(AE *m, const float *drecon, const float *dz_extra, int B) {
         const ConvShape *s = &m->enc[i];
         const float *inp = i > 0 ? m->enc_out[i - 1] : m->x;
         float *dinp = NULL;
-        if (i > 0) { dinp = dcur == d0 ? d1 : d0; zero(dinp, (size_t)B * s->C * s->H * s->W); }
+        if (i > 0) dinp = dcur == d0 ? d1 : d0;
         // the top layer gets dL/d(its ReLU output); the others dL/d(pre-activation)
         conv2d_backward_act(dinp, m->g.enc_w[i], m->g.enc_b[i], dcur, m->enc_out[i],
-                            i == S - 1 ? CONV_ACT_RELU : CONV_ACT_NONE, i > 0, inp, m->w.enc_w[i], B, s,
-                            m->work);
+                            i == S - 1 ? CONV_ACT_RELU : CONV_ACT_NONE, CONV_DINP_SET | CONV_DINP_RELU, inp,
+                            m->w.enc_w[i], B, s, m->work);
         dcur = dinp;
     }
 }

@@ -48,13 +48,16 @@ void conv2d_forward_act(float *out, const float *inp, const float *w, const floa
 void convt2d_forward_act(float *out, const float *inp, const float *w, const float *b, int act,
                          int B, const ConvShape *s, float *work);
 // Backward through act and the conv: dout = dL/dy for y = act(conv + b) (y [B,OC,OH,OW], the
-// forward output; unused for CONV_ACT_NONE). inp_relu != 0: inp is a ReLU output and dinp +=
-// dL/dinp * (inp > 0), the gradient of the pre-activation of the layer before. Accumulates.
+// forward output; unused for CONV_ACT_NONE). dinp_flags: CONV_DINP_RELU: inp is a ReLU output
+// and dinp gets dL/dinp * (inp > 0), the gradient of the pre-activation of the layer before;
+// CONV_DINP_SET: dinp is overwritten (its contents before are ignored: no zeroing pass)
+// instead of accumulated. dw and db always accumulate.
+enum { CONV_DINP_RELU = 1, CONV_DINP_SET = 2 };
 void conv2d_backward_act(float *dinp, float *dw, float *db, const float *dout, const float *y, int act,
-                         int inp_relu, const float *inp, const float *w, int B, const ConvShape *s,
+                         int dinp_flags, const float *inp, const float *w, int B, const ConvShape *s,
                          float *work);
 void convt2d_backward_act(float *dinp, float *dw, float *db, const float *dout, const float *y, int act,
-                          int inp_relu, const float *inp, const float *w, int B, const ConvShape *s,
+                          int dinp_flags, const float *inp, const float *w, int B, const ConvShape *s,
                           float *work);
 
 // Runs the calls between begin and end on the calling thread only: no OpenMP team for

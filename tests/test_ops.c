@@ -129,6 +129,27 @@ static void test_conv(int transposed, int B, int C, int H, int W, int OC, int K,
     for (int i = 0; i < OC; i++) ok &= fabsf(db2[i] - db[i]) <= 1e-5f * (1 + fabsf(db[i]));
     EXPECT(ok, "%s K%dS%dP%d: backward twice doubles the grads", kind, K, S, P);
 
+    // CONV_DINP_SET overwrites dinp (whatever was there) with what accumulating onto zeros
+    // gives, with and without the ReLU mask of inp
+    for (int relu = 0; relu < 2; relu++) {
+        float *acc = xmalloc_floats(nin), *set = xmalloc_floats(nin);
+        memset(acc, 0, nin * sizeof(float));
+        for (size_t i = 0; i < nin; i++) set[i] = NAN;
+        int flags = relu ? CONV_DINP_RELU : 0;
+        if (transposed) {
+            convt2d_backward_act(acc, NULL, NULL, c.g, NULL, CONV_ACT_NONE, flags, c.inp, c.w, B, &c.s, c.work);
+            convt2d_backward_act(set, NULL, NULL, c.g, NULL, CONV_ACT_NONE, flags | CONV_DINP_SET, c.inp, c.w, B,
+                                 &c.s, c.work);
+        } else {
+            conv2d_backward_act(acc, NULL, NULL, c.g, NULL, CONV_ACT_NONE, flags, c.inp, c.w, B, &c.s, c.work);
+            conv2d_backward_act(set, NULL, NULL, c.g, NULL, CONV_ACT_NONE, flags | CONV_DINP_SET, c.inp, c.w, B,
+                                &c.s, c.work);
+        }
+        snprintf(name, sizeof name, "%s K%dS%dP%d dinp SET%s == onto zeros", kind, K, S, P, relu ? "|RELU" : "");
+        expect_close(name, set, acc, (long)nin, 1e-6, 1e-6);
+        free(acc), free(set);
+    }
+
     // NULL dinp / dw / db are skipped and leave the others unchanged
     memset(dw2, 0, nw * sizeof(float));
     memset(db2, 0, OC * sizeof(float));
