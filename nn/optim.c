@@ -114,9 +114,16 @@ OMP_FOR_IF(n >= ((size_t)1 << 18))
 }
 
 // g: [n]
+// In double, 8 lanes at a time (a single chain of dependent adds cost 4 cycles per element:
+// ~37 ms a step for the 240x256 model's 34M parameters); the order is fixed, so the result
+// does not depend on the thread count.
 float grad_norm(const float *g, size_t n) {
-    double acc = 0.0;
-    for (size_t i = 0; i < n; i++) acc += (double)g[i] * g[i];
+    double a[8] = {0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++) a[k] += (double)g[i + k] * g[i + k];
+    double acc = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+    for (; i < n; i++) acc += (double)g[i] * g[i];
     return (float)sqrt(acc);
 }
 
