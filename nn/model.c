@@ -289,8 +289,8 @@ void ae_decode(AE *m, const float *z, int B, float *out) {
     m->x = NULL;
 }
 
-size_t ae_bytes(const AE *m) {
-    return (4 * m->arena.n + m->acts_floats + m->work_floats) * sizeof(float);
+size_t ae_bytes(const AE *m) {   // as allocated (see floats_bytes)
+    return 4 * floats_bytes(m->arena.n) + floats_bytes(m->acts_floats) + floats_bytes(m->work_floats);
 }
 
 static void print_row(FILE *f, const char *layer, const char *in, const char *out, size_t params, double flops) {
@@ -594,8 +594,9 @@ void dyn_rollout_backward(Dyn *m, const float *dzs, int K, int B, float *dz0) {
         for (size_t k = 0; k < nz; k++) dz0[k] += m->dcarry[cur][k];
 }
 
-size_t dyn_bytes(const Dyn *m) {
-    return (4 * m->arena.n + m->acts_floats + (size_t)(m->max_threads - 1) * m->arena.n) * sizeof(float);
+size_t dyn_bytes(const Dyn *m) {   // as allocated (see floats_bytes)
+    return 4 * floats_bytes(m->arena.n) + floats_bytes(m->acts_floats) +
+           (m->max_threads > 1 ? floats_bytes((size_t)(m->max_threads - 1) * m->arena.n) : 0);
 }
 
 void dyn_print_table(const Dyn *m, FILE *f) {

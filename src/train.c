@@ -751,8 +751,8 @@ int main(int argc, char **argv) {
         if (have_ae) {
             ae_print_table(&ae, stdout);
             print_memory("autoencoder (all buffers)", ae_bytes(&ae));
-            print_memory("batch buffers", 2 * (size_t)B * fsz * sizeof(float));
-            total += ae_bytes(&ae) + 2 * (size_t)B * fsz * sizeof(float);
+            print_memory("batch buffers", 2 * floats_bytes((size_t)B * fsz));
+            total += ae_bytes(&ae) + 2 * floats_bytes((size_t)B * fsz);
         }
         if (c->train.stage != STAGE_AUTOENCODER) {
             DynConfig dc = {ae.cfg.latent_dim, tr.ds.A, c->dynamics.hidden, 1};
@@ -760,8 +760,8 @@ int main(int argc, char **argv) {
             if (dyn_init(&dyn, &dc, B, &r0, &err) < 0) die("%s", err.msg);
             dyn_print_table(&dyn, stdout);
             print_memory("dynamics (all buffers)", dyn_bytes(&dyn));
-            print_memory("latents of every frame", (size_t)tr.ds.n_frames * dc.latent_dim * sizeof(float));
-            total += dyn_bytes(&dyn) + (size_t)tr.ds.n_frames * dc.latent_dim * sizeof(float);
+            print_memory("latents of every frame", floats_bytes((size_t)tr.ds.n_frames * dc.latent_dim));
+            total += dyn_bytes(&dyn) + floats_bytes((size_t)tr.ds.n_frames * dc.latent_dim);
             dyn_free(&dyn);
         }
         ae_free(&ae);
