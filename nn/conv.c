@@ -592,9 +592,10 @@ static void reduce_grads(float *dw, float *db, float *work, const ThreadLayout *
     }
 }
 
-// dinp [B,C,H,W] +=, dw [OC,C,K,K] +=, db [OC] += ; dout = dL/dy [B,OC,OH,OW] with
-// y = act(conv + b) the forward output (unused for CONV_ACT_NONE). dinp_flags (ops.h): inp is a ReLU
-// output and dinp gets the gradient of the pre-activation before it (masked by inp > 0).
+// dinp [B,C,H,W] += (= with CONV_DINP_SET), dw [OC,C,K,K] +=, db [OC] += ; dout = dL/dy
+// [B,OC,OH,OW] with y = act(conv + b) the forward output (unused for CONV_ACT_NONE).
+// dinp_flags (ops.h): CONV_DINP_RELU masks dinp by inp > 0 (the gradient of the layer
+// before's pre-activation).
 void conv2d_backward_act(float *dinp, float *dw, float *db, const float *dout, const float *y, int act,
                          int dinp_flags, const float *inp, const float *w, int B, const ConvShape *s,
                          float *work) {
@@ -728,8 +729,8 @@ void convt2d_forward(float *out, const float *inp, const float *w, const float *
     convt2d_forward_act(out, inp, w, b, CONV_ACT_NONE, B, s, work);
 }
 
-// dinp [B,C,H,W] +=, dw [C,OC,K,K] +=, db [OC] += ; dout = dL/dy [B,OC,OH,OW]; y, act and
-// dinp_flags as conv2d_backward_act.
+// dinp [B,C,H,W] += (= with CONV_DINP_SET), dw [C,OC,K,K] +=, db [OC] += ; dout = dL/dy
+// [B,OC,OH,OW]; y, act and dinp_flags as conv2d_backward_act.
 void convt2d_backward_act(float *dinp, float *dw, float *db, const float *dout, const float *y, int act,
                           int dinp_flags, const float *inp, const float *w, int B, const ConvShape *s,
                           float *work) {

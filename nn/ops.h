@@ -4,7 +4,8 @@
  * Layout: NCHW row-major, PyTorch's. Dimension letters: B batch, C/OC channels, H/W size,
  * K kernel, S stride, P padding, N features.
  * Contract: forward overwrites `out`. Backward ACCUMULATES (+=) into every d-buffer it is
- * given (dinp, dw, db); a NULL d-buffer is skipped (e.g. dinp of the first layer). The
+ * given (dinp, dw, db; the conv backward's dinp overwrites instead with CONV_DINP_SET); a
+ * NULL d-buffer is skipped (e.g. dinp of the first layer). The
  * training step zeroes all grads once. Workspaces are caller-owned (no malloc in here).
  */
 #ifndef NEMU_OPS_H
