@@ -142,6 +142,18 @@ static void gemv_rows(int N, int K, float alpha, const float *B, int ldb, const 
     }
 }
 
+// Scalar remainder of the few-row kernels: C[m][n] for m in [m0, m1), n in [n0, n1), with
+// element (m, k) of op(A) at A[m*am + k*ak] and (k, n) of op(B) at B[k*bk + n*bn].
+static void gemm_rest(int m0, int m1, int n0, int n1, int k0, int k1, float alpha, const float *A, size_t am,
+                      size_t ak, const float *B, size_t bk, size_t bn, float beta, float *C, int ldc) {
+    for (int m = m0; m < m1; m++)
+        for (int n = n0; n < n1; n++) {
+            float t = 0.0f, *c = C + (size_t)m * ldc + n;
+            for (int k = k0; k < k1; k++) t += A[m * am + k * ak] * B[k * bk + n * bn];
+            *c = alpha * t + (beta == 0.0f ? 0.0f : beta * *c);
+        }
+}
+
 // C [M, N] = alpha * A [M, K] x B [N, K]^T + beta * C for a few rows (M <= SKINNY_M, e.g.
 // the 240x256 model's fully connected layers at batch 16, where OpenBLAS reaches ~55
 // GFLOP/s): k in chunks whose rows of A stay in L2, every row of B read once from memory;
@@ -202,25 +214,7 @@ static void gemm_skinny_nt(int M, int N, int K, float alpha, const float *A, int
     }
     // the rows and columns left: matrix-vector products
     for (int m = M4; m < M; m++) gemv_rows(N, K, alpha, B, ldb, A + (size_t)m * lda, beta, C + (size_t)m * ldc);
-    for (int n = N4; n < N; n++)
-        for (int m = 0; m < M4; m++) {
-            const float *am = A + (size_t)m * lda, *bn = B + (size_t)n * ldb;
-            float t = 0.0f, *c = C + (size_t)m * ldc + n;
-            for (int k = 0; k < K; k++) t += am[k] * bn[k];
-            *c = alpha * t + (beta == 0.0f ? 0.0f : beta * *c);
-        }
-}
-
-// Scalar remainder of the few-row kernels: C[m][n] for m in [m0, m1), n in [n0, n1), with
-// element (m, k) of op(A) at A[m*am + k*ak] and (k, n) of B at B[k*ldb + n].
-static void gemm_rest(int m0, int m1, int n0, int n1, int k0, int k1, float alpha, const float *A, size_t am,
-                      size_t ak, const float *B, int ldb, float beta, float *C, int ldc) {
-    for (int m = m0; m < m1; m++)
-        for (int n = n0; n < n1; n++) {
-            float t = 0.0f, *c = C + (size_t)m * ldc + n;
-            for (int k = k0; k < k1; k++) t += A[m * am + k * ak] * B[(size_t)k * ldb + n];
-            *c = alpha * t + (beta == 0.0f ? 0.0f : beta * *c);
-        }
+    gemm_rest(0, M4, N4, N, 0, K, alpha, A, (size_t)lda, 1, B, 1, (size_t)ldb, beta, C, ldc);
 }
 
 // C [M, N] = alpha * A [M, K] x B [K, N] + beta * C for a few rows (M <= SKINNY_M: the fully
@@ -260,8 +254,8 @@ static void gemm_skinny_nn(int M, int N, int K, float alpha, const float *A, int
                     *(v16u *)c = o0, *(v16u *)(c + 16) = o1;
                 }
             }
-        gemm_rest(0, M8, N32, N, k0, k1, alpha, A, (size_t)lda, 1, B, ldb, bt, C, ldc);
-        gemm_rest(M8, M, 0, N, k0, k1, alpha, A, (size_t)lda, 1, B, ldb, bt, C, ldc);
+        gemm_rest(0, M8, N32, N, k0, k1, alpha, A, (size_t)lda, 1, B, (size_t)ldb, 1, bt, C, ldc);
+        gemm_rest(M8, M, 0, N, k0, k1, alpha, A, (size_t)lda, 1, B, (size_t)ldb, 1, bt, C, ldc);
     }
 }
 
@@ -295,9 +289,9 @@ static void gemm_skinny_tn(int M, int N, int K, float alpha, const float *A, int
                     *(v16u *)c = o0, *(v16u *)(c + 16) = o1;
                 }
             }
-            gemm_rest(m0, m0 + 8, n32, n1, 0, K, alpha, A, 1, (size_t)lda, B, ldb, beta, C, ldc);
+            gemm_rest(m0, m0 + 8, n32, n1, 0, K, alpha, A, 1, (size_t)lda, B, (size_t)ldb, 1, beta, C, ldc);
         }
-        gemm_rest(M8, M, n0, n1, 0, K, alpha, A, 1, (size_t)lda, B, ldb, beta, C, ldc);
+        gemm_rest(M8, M, n0, n1, 0, K, alpha, A, 1, (size_t)lda, B, (size_t)ldb, 1, beta, C, ldc);
     }
 }
 
