@@ -7,6 +7,7 @@
  * from the decimal value of each hyper-parameter (0.999f -> 0.999), then rounded to float.
  */
 #include "nn/optim.h"
+#include "nn/fastmath.h"   // OMP_FOR_IF, sum_double
 #include "nn/util.h"
 
 #include <math.h>
@@ -16,14 +17,6 @@
 #include <immintrin.h>
 #endif
 
-// Parallel loop over independent outputs, for arrays large enough to pay for the fork/join
-// (a small model's step would otherwise wait on a sleeping thread); none without OpenMP.
-#define PRAGMA_(x) _Pragma(#x)
-#ifdef _OPENMP
-#define OMP_FOR_IF(cond) PRAGMA_(omp parallel for schedule(static) if(cond))
-#else
-#define OMP_FOR_IF(cond)
-#endif
 #define ADAM_BLOCK 4096
 
 Adam adam_default(float lr) {
@@ -114,18 +107,9 @@ OMP_FOR_IF(n >= ((size_t)1 << 18))
 }
 
 // g: [n]
-// In double, 8 lanes at a time (a single chain of dependent adds cost 4 cycles per element:
-// ~37 ms a step for the 240x256 model's 34M parameters); the order is fixed, so the result
-// does not depend on the thread count.
-float grad_norm(const float *g, size_t n) {
-    double a[8] = {0};
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++) a[k] += (double)g[i + k] * g[i + k];
-    double acc = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
-    for (; i < n; i++) acc += (double)g[i] * g[i];
-    return (float)sqrt(acc);
-}
+// In double, 8 lanes at a time (sum_double: a chain of dependent adds cost ~37 ms a step for
+// the 240x256 model's 34M parameters).
+float grad_norm(const float *g, size_t n) { return (float)sqrt(sum_double(g, n, 1)); }
 
 float clip_grad_norm(float *g, size_t n, float max_norm) {
     float norm = grad_norm(g, n);
