@@ -292,6 +292,17 @@ static double ew_loss(void *p) {
     return dot(c->out, c->g, c->n);
 }
 
+// d += the op's backward for the upstream gradient c->g (after ew_loss ran the forward)
+static void ew_backward(const EwCtx *c, float *d) {
+    switch (c->kind) {
+    case ACT_RELU: relu_backward(d, c->g, c->out, c->n); break;
+    case ACT_GELU: gelu_backward(d, c->g, c->inp, c->n); break;
+    case ACT_SIGMOID: sigmoid_backward(d, c->g, c->out, c->n); break;
+    case LOSS_L1: l1_loss_backward(d, c->inp, c->target, c->n, c->scale); break;
+    case LOSS_MSE: mse_loss_backward(d, c->inp, c->target, c->n, c->scale); break;
+    }
+}
+
 static void test_elementwise(int kind, const char *name, Rng *rng) {
     EwCtx c = {kind, 60, NULL, NULL, NULL, NULL, 0.75f};
     c.inp = rand_floats(rng, c.n, 3);
@@ -304,26 +315,14 @@ static void test_elementwise(int kind, const char *name, Rng *rng) {
     c.g = rand_floats(rng, c.n, 1);
     float *d = xmalloc_floats(c.n);
     ew_loss(&c);
-    switch (kind) {
-    case ACT_RELU: relu_backward(d, c.g, c.out, c.n); break;
-    case ACT_GELU: gelu_backward(d, c.g, c.inp, c.n); break;
-    case ACT_SIGMOID: sigmoid_backward(d, c.g, c.out, c.n); break;
-    case LOSS_L1: l1_loss_backward(d, c.inp, c.target, c.n, c.scale); break;
-    case LOSS_MSE: mse_loss_backward(d, c.inp, c.target, c.n, c.scale); break;
-    }
+    ew_backward(&c, d);
     char buf[64];
     snprintf(buf, sizeof buf, "%s fd dinp", name);
     fd_check(buf, c.inp, c.n, d, ew_loss, &c, 1e-2f, 1e-3, 1e-2, rng);
     // accumulation: a second backward on the same buffer doubles it
     float *d2 = xmalloc_floats(c.n);
     memcpy(d2, d, c.n * sizeof(float));
-    switch (kind) {
-    case ACT_RELU: relu_backward(d2, c.g, c.out, c.n); break;
-    case ACT_GELU: gelu_backward(d2, c.g, c.inp, c.n); break;
-    case ACT_SIGMOID: sigmoid_backward(d2, c.g, c.out, c.n); break;
-    case LOSS_L1: l1_loss_backward(d2, c.inp, c.target, c.n, c.scale); break;
-    case LOSS_MSE: mse_loss_backward(d2, c.inp, c.target, c.n, c.scale); break;
-    }
+    ew_backward(&c, d2);
     for (size_t i = 0; i < c.n; i++) d[i] *= 2;
     snprintf(buf, sizeof buf, "%s backward accumulates", name);
     expect_close(buf, d2, d, (long)c.n, 1e-7, 1e-6);
