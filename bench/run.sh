@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # bench/run.sh BUILD_DIR - runs every BUILD_DIR/bench/bench_* binary, then (when
 # /usr/bin/python3 can import torch; nothing is installed) bench/torch_ref.py, collects their
-# CSV rows `name,value,unit,threads` into bench/results.csv and prints a comparison table.
+# CSV rows `name,value,unit,threads` into bench/results.csv (every round's rows, with the
+# round first, into bench/results_rounds.csv) and prints a comparison table.
 # Each benchmark prints its best repeat as `name` and the median as `name_median`.
 # Environment: NEMU_BENCH_ARGS  extra arguments for every bench binary (e.g. "quick")
 #              NEMU_BENCH_TORCH=0  skip the PyTorch reference
-#              NEMU_BENCH_ROUNDS=2 rounds of everything; each row keeps its best round
+#              NEMU_BENCH_ROUNDS=3 rounds of everything; each row keeps its best round, and
+#                                  each ratio to PyTorch is also taken round by round
 # See bench/README.md for how to read the table.
 set -u
 build=${1:-build/release}
@@ -19,48 +21,85 @@ status=0
 csv_only() { grep -E '^[A-Za-z0-9_]+,[-+0-9.eE]+(,[^,]*){2}$' || true; }
 
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) cores; $(date -u '+%Y-%m-%d %H:%M UTC')"
-rounds=${NEMU_BENCH_ROUNDS:-2}
+rounds=${NEMU_BENCH_ROUNDS:-3}
+torch=0
+if [ "${NEMU_BENCH_TORCH:-1}" != 0 ] && [ -x "$py" ] && "$py" -c 'import torch' 2>/dev/null; then torch=1
+else echo "torch_ref.py: skipped (no /usr/bin/python3 with torch, or NEMU_BENCH_TORCH=0)"; fi
+
+# run LABEL ROUND CMD...: runs one benchmark, appends its CSV rows to $all as `ROUND,row`.
+run() {
+    local label=$1 round=$2 t0=$SECONDS rc
+    shift 2
+    "$@" >"$log.out" 2>"$log"
+    rc=$?
+    csv_only <"$log.out" | sed "s/^/$round,/" >>"$all"
+    printf '%-28s rc=%d %4ds  %s\n' "$label" "$rc" $((SECONDS - t0)) \
+        "$(grep -v '^$' "$log" | tr '\n' ' ' | cut -c1-150)"
+    [ "$rc" -eq 0 ] || status=1
+    rm -f "$log.out"
+}
+
 for round in $(seq 1 "$rounds"); do
     [ "$rounds" -gt 1 ] && echo "-- round $round of $rounds"
     for b in "$build"/bench/bench_*; do
         [ -x "$b" ] && [ -f "$b" ] || continue
-        case "$b" in *.o|*.d) continue ;; esac
-        t0=$SECONDS
+        case "$b" in *.o|*.d|*/bench_models) continue ;; esac
         # shellcheck disable=SC2086
-        "$b" ${NEMU_BENCH_ARGS:-} >"$log.out" 2>"$log"
-        rc=$?
-        csv_only <"$log.out" >>"$all"
-        printf '%-28s rc=%d %4ds  %s\n' "$(basename "$b")" "$rc" $((SECONDS - t0)) \
-            "$(grep -v '^$' "$log" | tr '\n' ' ' | cut -c1-150)"
-        [ "$rc" -eq 0 ] || status=1
+        run "$(basename "$b")" "$round" "$b" ${NEMU_BENCH_ARGS:-}
     done
-    rm -f "$log.out"
-
-    if [ "${NEMU_BENCH_TORCH:-1}" != 0 ] && [ -x "$py" ] && "$py" -c 'import torch' 2>/dev/null; then
-        t0=$SECONDS
-        "$py" "$root/bench/torch_ref.py" both >"$log.out" 2>"$log"
-        rc=$?
-        csv_only <"$log.out" >>"$all"
-        printf '%-28s rc=%d %4ds  %s\n' "torch_ref.py" "$rc" $((SECONDS - t0)) \
-            "$(grep -v '^$' "$log" | tr '\n' ' ' | cut -c1-200)"
-        rm -f "$log.out"
-    else
-        echo "torch_ref.py: skipped (no /usr/bin/python3 with torch, or NEMU_BENCH_TORCH=0)"
-    fi
+    # The models, group by group, each right after or before PyTorch's same group (the
+    # order flips every round), so that each ratio compares two runs a few seconds apart.
+    for g in ae80 dyn ae240rgb; do
+        if [ $((round % 2)) -eq 0 ] && [ "$torch" = 1 ]; then
+            run "torch_ref.py $g" "$round" "$py" "$root/bench/torch_ref.py" both "$g"
+        fi
+        # shellcheck disable=SC2086
+        [ -x "$build/bench/bench_models" ] &&
+            run "bench_models $g" "$round" env NEMU_BENCH_ONLY="$g" "$build/bench/bench_models" ${NEMU_BENCH_ARGS:-}
+        if [ $((round % 2)) -eq 1 ] && [ "$torch" = 1 ]; then
+            run "torch_ref.py $g" "$round" "$py" "$root/bench/torch_ref.py" both "$g"
+        fi
+    done
 done
 # Across rounds, each row keeps its best: the highest rate (units with "/"), the lowest time
-# (s, ms), the last value of anything else (memory, ratios). Rounds alternate ours and
-# PyTorch's, so a noisy minute on this shared machine does not decide a ratio alone.
+# (s, ms), the last value of anything else (memory, ratios).
 awk -F, '
-{ k = $1 FS $3 FS $4
-  if (!(k in v)) { order[++n] = k; v[k] = $2; next }
-  if ($3 ~ /\//) { if ($2 + 0 > v[k] + 0) v[k] = $2 }
-  else if ($3 == "s" || $3 == "ms") { if ($2 + 0 < v[k] + 0) v[k] = $2 }
-  else v[k] = $2 }
+{ k = $2 FS $4 FS $5
+  if (!(k in v)) { order[++n] = k; v[k] = $3; next }
+  if ($4 ~ /\//) { if ($3 + 0 > v[k] + 0) v[k] = $3 }
+  else if ($4 == "s" || $4 == "ms") { if ($3 + 0 < v[k] + 0) v[k] = $3 }
+  else v[k] = $3 }
 END { for (i = 1; i <= n; i++) { split(order[i], f, FS); print f[1] "," v[order[i]] "," f[2] "," f[3] } }' "$all" >"$rows"
+# The issue-6 ratios, paired: in each round, our fastest thread count of the row over the
+# fastest PyTorch run of the same round (either set-up, any thread count); rows
+# `vs_torch_<name>` = the median of the rounds' ratios, `vs_torch_<name>_min` the lowest.
+awk -F, '
+$2 !~ /_median$/ && $4 ~ /\// {
+    name = $2; p = ""
+    if (name ~ /^torch_installed_/) { p = "t"; name = substr(name, 17) }
+    else if (name ~ /^torch_/) { p = "t"; name = substr(name, 7) }
+    k = $1 SUBSEP p SUBSEP name
+    if (!(k in v) || $3 + 0 > v[k] + 0) v[k] = $3
+    if (p == "t") { has[name] = 1; if ($1 + 0 > nr) nr = $1 + 0 }
+}
+END {
+    for (name in has) {
+        m = 0
+        for (r = 1; r <= nr; r++) {
+            o = r SUBSEP "" SUBSEP name; t = r SUBSEP "t" SUBSEP name
+            if ((o in v) && (t in v) && v[t] > 0) x[++m] = v[o] / v[t]
+        }
+        if (m == 0) continue
+        for (i = 2; i <= m; i++) for (j = i; j > 1 && x[j - 1] > x[j]; j--) { y = x[j]; x[j] = x[j - 1]; x[j - 1] = y }
+        med = m % 2 ? x[(m + 1) / 2] : (x[m / 2] + x[m / 2 + 1]) / 2
+        printf "vs_torch_%s,%.3f,x,%d\nvs_torch_%s_min,%.3f,x,%d\n", name, med, nc, name, x[1], nc
+        printf "vs_torch_%s_rounds,%d,rounds,%d\n", name, m, nc
+    }
+}' nc="$(nproc)" "$all" | sort >>"$rows"
 
 { echo "name,value,unit,threads"; cat "$rows"; } >"$out"
-echo "wrote $out ($(wc -l <"$rows") rows)"
+{ echo "round,name,value,unit,threads"; cat "$all"; } >"${out%.csv}_rounds.csv"
+echo "wrote $out ($(wc -l <"$rows") rows) and ${out%.csv}_rounds.csv (every round's rows)"
 echo
 
 # The table. Peak = the measured FMA peak (peak_fp32_gflops) when bench_gemm ran, else the
@@ -70,7 +109,7 @@ function key(n, t) { return n SUBSEP t }
 NR > 1 {
     v[key($1, $4)] = $2; u[$1] = $3
     if (!($1 in thr)) thr[$1] = $4; else if (index(" " thr[$1] " ", " " $4 " ") == 0) thr[$1] = thr[$1] " " $4
-    if ($1 !~ /^torch_/ && $1 !~ /_median$/ && !(($1) in seen)) { seen[$1] = 1; order[++n] = $1 }
+    if ($1 !~ /^(torch_|vs_torch_)/ && $1 !~ /_median$/ && !(($1) in seen)) { seen[$1] = 1; order[++n] = $1 }
 }
 function torch_val(pre, name, t,    k, best, tt, m, i) {
     k = key(pre name, t); if (k in v) return v[k]
@@ -141,9 +180,15 @@ END {
             }
         }
         if (tbv == "") continue
-        if (!hdr) { printf "\nagainst PyTorch at its best (fastest PyTorch run of the row, any set-up and thread count):\n"; hdr = 1 }
-        r = ob / tbv; tg = name in target ? sprintf("target >= %gx: %s", target[name], r >= target[name] ? "met" : "NOT met") : ""
-        printf "  %-40s ours %10s (%s thr)  PyTorch %10s (%s)  %5.2fx  %s\n", name, fmt(ob), obt, fmt(tbv), tbs, r, tg
+        if (!hdr) { printf "\nagainst PyTorch at its best (fastest PyTorch run of the row, any set-up and thread count; the\ntarget is judged on the paired ratio: per round, ours over PyTorch measured seconds apart):\n"; hdr = 1 }
+        r = ob / tbv
+        pm = hi_thr("vs_torch_" name); pr = ""; ok = r
+        if (pm != "") {
+            ok = v[key("vs_torch_" name, pm)]
+            pr = sprintf("  paired: median %.2fx, min %.2fx of %d rounds", ok, v[key("vs_torch_" name "_min", pm)], v[key("vs_torch_" name "_rounds", pm)])
+        }
+        tg = name in target ? sprintf("target >= %gx: %s", target[name], ok >= target[name] ? "met" : "NOT met") : ""
+        printf "  %-36s ours %8s (%s thr)  PyTorch %8s (%s)  best/best %5.2fx%s  %s\n", name, fmt(ob), obt, fmt(tbv), tbs, r, pr, tg
     }
     # Data and memory against training (bench_data, bench_train): how many times faster than
     # AE80 training consumes frames the data is loaded and generated; peak RSS vs the estimate.

@@ -21,7 +21,9 @@ Rows (CSV `name,value,unit,threads` on stdout; value = best repeat, `<name>_medi
   ae240rgb_train_samples_per_s          batch 16 (a 128 batch would take ~20 s a step installed)
   loop240rgb_b1_fps                     as loop80 with the 240x256x3 model, latent 256
 Each measurement: warm-up, then repeats until ~2 s (at least 3); input data is random, made
-once, outside the timed region. Usage: torch_ref.py [installed|best|both] (default both).
+once, outside the timed region.
+Usage: torch_ref.py [installed|best|both] [ae80|dyn|ae240rgb] (default both, every group);
+a group runs its rows only: ae80 = the three ae80/loop80 rows, ae240rgb = the two 240x256 rows.
 """
 import os
 import subprocess
@@ -67,12 +69,16 @@ def build_models():
 
 
 def measure(fn, per_call, warm=2, min_reps=3, budget=BUDGET_S):
-    """Runs fn() `warm` times, then repeats until `budget` seconds (at least min_reps).
+    """Runs fn() `warm` times (and for a tenth of `budget`), then repeats until `budget`
+    seconds (at least min_reps).
     Returns (best, median) of per_call / seconds-per-call."""
-    for _ in range(warm):
+    t_end = time.perf_counter() + 0.1 * budget   # at least a tenth of the budget, as bench_models
+    i = 0
+    while i < warm or time.perf_counter() < t_end:
         fn()
+        i += 1
     times, t_end = [], time.perf_counter() + budget
-    while len(times) < min_reps or (time.perf_counter() < t_end and len(times) < 200):
+    while len(times) < min_reps or (time.perf_counter() < t_end and len(times) < 20000):
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
@@ -80,51 +86,50 @@ def measure(fn, per_call, warm=2, min_reps=3, budget=BUDGET_S):
     return per_call / times[0], per_call / times[len(times) // 2]
 
 
-def run_child(mode):
+GROUPS = ("ae80", "dyn", "ae240rgb")
+PREFIX = "torch_"
+
+
+def row(name, best_median, unit, threads):
+    b, m = best_median
+    print(f"{PREFIX}{name},{b:.6g},{unit},{threads}")
+    print(f"{PREFIX}{name}_median,{m:.6g},{unit},{threads}")
+    sys.stdout.flush()
+
+
+def train_fn(model, x, loss_fn, target=None):
+    import torch
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    tgt = x if target is None else target
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        out = model(x)
+        loss = loss_fn(out[0] if isinstance(out, tuple) else out, tgt)   # the AE returns (recon, z)
+        loss.backward()
+        opt.step()
+    return step
+
+
+def loop_fn(ae, dyn, z_dim, frames=20):
+    import torch
+    z = torch.zeros(1, z_dim)
+    a = torch.zeros(1, 8)
+    a[0, 3] = 1.0
+
+    def run():
+        nonlocal z
+        with torch.inference_mode():
+            for _ in range(frames):
+                z = z + dyn(torch.cat([z, a], dim=1))
+                ae.decode(z)
+    return run, frames
+
+
+def ae80_rows(nthreads):
     import torch
     from torch import nn
-    torch.manual_seed(0)
-    prefix = "torch_installed_" if mode == "installed" else "torch_"
-    if mode == "best":
-        torch.set_num_threads(THREADS_ALL)
-    nthreads = torch.get_num_threads()
     ConvAutoencoder, DynamicsModel = build_models()
-    print(f"torch_ref[{mode}]: torch {torch.__version__}, {nthreads} threads, "
-          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, "
-          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}", file=sys.stderr)
-
-    def row(name, best_median, unit, threads):
-        b, m = best_median
-        print(f"{prefix}{name},{b:.6g},{unit},{threads}")
-        print(f"{prefix}{name}_median,{m:.6g},{unit},{threads}")
-        sys.stdout.flush()
-
-    def train_fn(model, x, loss_fn, target=None):
-        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-        tgt = x if target is None else target
-
-        def step():
-            opt.zero_grad(set_to_none=True)
-            out = model(x)
-            loss = loss_fn(out[0] if isinstance(out, tuple) else out, tgt)   # the AE returns (recon, z)
-            loss.backward()
-            opt.step()
-        return step
-
-    def loop_fn(ae, dyn, z_dim, frames=20):
-        z = torch.zeros(1, z_dim)
-        a = torch.zeros(1, 8)
-        a[0, 3] = 1.0
-
-        def run():
-            nonlocal z
-            with torch.inference_mode():
-                for _ in range(frames):
-                    z = z + dyn(torch.cat([z, a], dim=1))
-                    ae.decode(z)
-        return run, frames
-
-    # 80x80 grey autoencoder
     ae = ConvAutoencoder(1, 80, 80, 32, 3)
     x = torch.rand(128, 1, 80, 80)
     row("ae80_train_samples_per_s", measure(train_fn(ae, x, nn.functional.l1_loss), 128),
@@ -142,6 +147,12 @@ def run_child(mode):
         row("loop80_b1_fps", measure(run, frames, warm=3), "frames/s", t)
     torch.set_num_threads(nthreads)
 
+
+def dyn_rows(nthreads):
+    import torch
+    from torch import nn
+    _, DynamicsModel = build_models()
+    dyn = DynamicsModel(32, 8)
     za = torch.cat([torch.randn(128, 32), nn.functional.one_hot(
         torch.randint(0, 8, (128,)), 8).float()], dim=1)
     delta = torch.randn(128, 32) * 0.1
@@ -149,6 +160,11 @@ def run_child(mode):
         measure(train_fn(dyn, za, nn.functional.mse_loss, delta), 128, warm=5),
         "samples/s", nthreads)
 
+
+def ae240_rows(nthreads):
+    import torch
+    from torch import nn
+    ConvAutoencoder, DynamicsModel = build_models()
     # 240x256 RGB, 4 stages, latent 256
     ae2 = ConvAutoencoder(3, 240, 256, 256, 4)
     x2 = torch.rand(16, 3, 240, 256)
@@ -159,17 +175,34 @@ def run_child(mode):
     row("loop240rgb_b1_fps", measure(run, frames, warm=1), "frames/s", nthreads)
 
 
+def run_child(mode, group):
+    global PREFIX
+    import torch
+    torch.manual_seed(0)
+    PREFIX = "torch_installed_" if mode == "installed" else "torch_"
+    if mode == "best":
+        torch.set_num_threads(THREADS_ALL)
+    nthreads = torch.get_num_threads()
+    print(f"torch_ref[{mode}]: torch {torch.__version__}, {nthreads} threads, "
+          f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, "
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}", file=sys.stderr)
+    for g, rows in (("ae80", ae80_rows), ("dyn", dyn_rows), ("ae240rgb", ae240_rows)):
+        if group in ("all", g):
+            rows(nthreads)
+
+
 def main():
-    if len(sys.argv) > 2 and sys.argv[1] == "--child":
-        run_child(sys.argv[2])
+    if len(sys.argv) > 3 and sys.argv[1] == "--child":
+        run_child(sys.argv[2], sys.argv[3])
         return 0
     what = sys.argv[1] if len(sys.argv) > 1 else "both"
-    if what not in ("installed", "best", "both"):
-        print("usage: torch_ref.py [installed|best|both]", file=sys.stderr)
+    group = sys.argv[2] if len(sys.argv) > 2 else "all"
+    if what not in ("installed", "best", "both") or group not in GROUPS + ("all",) or len(sys.argv) > 3:
+        print("usage: torch_ref.py [installed|best|both] [ae80|dyn|ae240rgb]", file=sys.stderr)
         return 2
     rc = 0
     for mode in (["best", "installed"] if what == "both" else [what]):
-        r = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", mode],
+        r = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", mode, group],
                            env=child_env(mode))
         rc = rc or r.returncode
     return rc
