@@ -189,7 +189,7 @@ static void gemm_skinny_nt(int M, int N, int K, float alpha, const float *A, int
                 const float *bn = n0 + 4 < N4 ? b + 4 * (size_t)ldb : b;   // the next 4 rows: prefetched
                 for (int k = k0; k < k16; k += 16) {
                     if (m0 == 0)
-                        for (int j = 0; j < 4; j++) __builtin_prefetch(bn + (size_t)j * ldb + k);
+                        for (int j = 0; j < 4; j++) __builtin_prefetch(bn + (size_t)j * ldb + k, 0, 1);
                     v16 x0 = *(const v16u *)(b + k), x1 = *(const v16u *)(b + ldb + k);
                     v16 x2 = *(const v16u *)(b + 2 * (size_t)ldb + k), x3 = *(const v16u *)(b + 3 * (size_t)ldb + k);
                     KEEP(x0); KEEP(x1); KEEP(x2); KEEP(x3);
@@ -239,7 +239,7 @@ static void gemm_skinny_nn(int M, int N, int K, float alpha, const float *A, int
                 const int pf = m0 == 0 && n + 32 < N32;   // B's rows are far apart: prefetch the next tile's
                 for (int k = k0; k < k1; k++) {
                     const float *b = B + (size_t)k * ldb + n;
-                    if (pf) __builtin_prefetch(b + 32), __builtin_prefetch(b + 48);
+                    if (pf) __builtin_prefetch(b + 32, 0, 1), __builtin_prefetch(b + 48, 0, 1);
                     v16 b0 = *(const v16u *)b, b1 = *(const v16u *)(b + 16);
                     KEEP(b0); KEEP(b1);
                     for (int i = 0; i < 8; i++) {
@@ -261,38 +261,45 @@ static void gemm_skinny_nn(int M, int N, int K, float alpha, const float *A, int
 
 // C [M, N] = alpha * A^T [M, K] x B [K, N] + beta * C for a short K (K <= SKINNY_M: the fully
 // connected layers' weight gradient at batch 16, A = the output gradient [K, M]): tiles of
-// 8 rows x 32 columns, columns in chunks of SKINNY_NC so that B's chunk stays in L2.
-#define SKINNY_NC 2048
+// 4 rows x 32 columns, each row block over all columns in memory order. C is read and
+// written once, with little arithmetic per byte: each tile prefetches the C lines of the
+// tile 4 ahead, which the hardware prefetcher does not do for 4 rows at a time (measured on
+// the 240x256 model's 61440x256 and 256x61440 gradients: 7.6 -> 3.6 and 5.2 -> 3.3 ms).
+#define SKINNY_TN_AHEAD 4
 
 static void gemm_skinny_tn(int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,
                            float beta, float *C, int ldc) {
-    const int M8 = M & ~7;
-    for (int n0 = 0; n0 < N; n0 += SKINNY_NC) {
-        const int n1 = n0 + SKINNY_NC < N ? n0 + SKINNY_NC : N, n32 = n0 + ((n1 - n0) & ~31);
-        #ifdef _OPENMP
-        #pragma omp parallel for schedule(static) if((size_t)M * (n1 - n0) * K >= GEMV_PAR_MIN)
-        #endif
-        for (int m0 = 0; m0 < M8; m0 += 8) {
-            for (int n = n0; n < n32; n += 32) {
-                v16 c0[8], c1[8];
-                for (int i = 0; i < 8; i++) c0[i] = c1[i] = (v16){0};
-                for (int k = 0; k < K; k++) {
-                    const float *b = B + (size_t)k * ldb + n, *a = A + (size_t)k * lda + m0;
-                    v16 b0 = *(const v16u *)b, b1 = *(const v16u *)(b + 16);
-                    KEEP(b0); KEEP(b1);
-                    for (int i = 0; i < 8; i++) c0[i] += b0 * a[i], c1[i] += b1 * a[i];
+    const int M4 = M & ~3, N32 = N & ~31;
+    #ifdef _OPENMP
+    #pragma omp parallel for schedule(static) if((size_t)M * N * K >= GEMV_PAR_MIN)
+    #endif
+    for (int m0 = 0; m0 < M4; m0 += 4) {
+        for (int n = 0; n < N32; n += 32) {
+            int pn = n + SKINNY_TN_AHEAD * 32, pm = m0;
+            while (pn >= N32) pn -= N32, pm += 4;
+            if (pm < M4)
+                for (int i = 0; i < 4; i++) {
+                    const float *p = C + (size_t)(pm + i) * ldc + pn;
+                    __builtin_prefetch(p, 1), __builtin_prefetch(p + 16, 1);
                 }
-                for (int i = 0; i < 8; i++) {
-                    float *c = C + (size_t)(m0 + i) * ldc + n;
-                    v16 o0 = c0[i] * alpha, o1 = c1[i] * alpha;
-                    if (beta != 0.0f) o0 += *(const v16u *)c * beta, o1 += *(const v16u *)(c + 16) * beta;
-                    *(v16u *)c = o0, *(v16u *)(c + 16) = o1;
-                }
+            v16 c0[4], c1[4];
+            for (int i = 0; i < 4; i++) c0[i] = c1[i] = (v16){0};
+            for (int k = 0; k < K; k++) {
+                const float *b = B + (size_t)k * ldb + n, *a = A + (size_t)k * lda + m0;
+                v16 b0 = *(const v16u *)b, b1 = *(const v16u *)(b + 16);
+                KEEP(b0); KEEP(b1);
+                for (int i = 0; i < 4; i++) c0[i] += b0 * a[i], c1[i] += b1 * a[i];
             }
-            gemm_rest(m0, m0 + 8, n32, n1, 0, K, alpha, A, 1, (size_t)lda, B, (size_t)ldb, 1, beta, C, ldc);
+            for (int i = 0; i < 4; i++) {
+                float *c = C + (size_t)(m0 + i) * ldc + n;
+                v16 o0 = c0[i] * alpha, o1 = c1[i] * alpha;
+                if (beta != 0.0f) o0 += *(const v16u *)c * beta, o1 += *(const v16u *)(c + 16) * beta;
+                *(v16u *)c = o0, *(v16u *)(c + 16) = o1;
+            }
         }
-        gemm_rest(M8, M, n0, n1, 0, K, alpha, A, 1, (size_t)lda, B, (size_t)ldb, 1, beta, C, ldc);
+        gemm_rest(m0, m0 + 4, N32, N, 0, K, alpha, A, 1, (size_t)lda, B, (size_t)ldb, 1, beta, C, ldc);
     }
+    gemm_rest(M4, M, 0, N, 0, K, alpha, A, 1, (size_t)lda, B, (size_t)ldb, 1, beta, C, ldc);
 }
 
 void gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,

@@ -516,7 +516,7 @@ static void test_fixture(void) {
 static void test_gemm(Rng *rng) {
     static const int shapes[][3] = {{1, 37, 5}, {29, 1, 7}, {1, 1, 9}, {6, 11, 13}, {1, 300, 32}, {1, 45, 70}, {1, 33, 64}, {1, 20, 100}, {64, 1, 128},
         {16, 70, 300}, {7, 66, 2100}, {16, 64, 4200}, {32, 64, 256},
-        {13, 300, 2100}, {16, 280, 300}, {1100, 1030, 16}, {67, 16000, 9}};   // few rows / short K: gemm_skinny_*   // the last: few rows (gemm_skinny_nt), ta0 tb1
+        {13, 300, 2100}, {16, 280, 300}, {1101, 1030, 16}, {67, 16000, 9}};   // few rows / short K: gemm_skinny_* (row and column tails)
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++)
         for (int ta = 0; ta < 2; ta++)
             for (int tb = 0; tb < 2; tb++) {
