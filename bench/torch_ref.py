@@ -7,6 +7,9 @@ environment when they load, so settings must be in the environment before Python
               BLAS/OpenMP variable, torch's default thread count (rows torch_installed_*)
   best        OPENBLAS_CORETYPE for this CPU (Debian's OpenBLAS 0.3.21 can misdetect it),
               OMP_WAIT_POLICY=PASSIVE, torch.set_num_threads(all cores) (rows torch_*)
+  misdetected (not part of `both`) what issue 6 measured "as installed" on its Xeon, where
+              OpenBLAS 0.3.21 picks Prescott (SSE3) kernels: OPENBLAS_CORETYPE=Prescott,
+              no wait policy, all cores (rows torch_misdetected_*)
 
 Models (gymemu): ConvAutoencoder conv 1->32->64->128 k4 s2 p1 + ReLU, Linear to latent 32,
 mirrored ConvTranspose2d decoder ending in Sigmoid, 80x80x1; the 240x256x3 variant with 4
@@ -22,7 +25,7 @@ Rows (CSV `name,value,unit,threads` on stdout; value = best repeat, `<name>_medi
   loop240rgb_b1_fps                     as loop80 with the 240x256x3 model, latent 256
 Each measurement: warm-up, then repeats until ~2 s (at least 3); input data is random, made
 once, outside the timed region.
-Usage: torch_ref.py [installed|best|both] [ae80|dyn|ae240rgb] (default both, every group);
+Usage: torch_ref.py [installed|best|both|misdetected] [ae80|dyn|ae240rgb] (default both, every group);
 a group runs its rows only: ae80 = the three ae80/loop80 rows, ae240rgb = the two 240x256 rows.
 """
 import os
@@ -56,6 +59,8 @@ def child_env(mode):
         if core:
             env["OPENBLAS_CORETYPE"] = core
         env["OMP_WAIT_POLICY"] = "PASSIVE"
+    elif mode == "misdetected":
+        env["OPENBLAS_CORETYPE"] = "Prescott"
     return env
 
 
@@ -179,8 +184,8 @@ def run_child(mode, group):
     global PREFIX
     import torch
     torch.manual_seed(0)
-    PREFIX = "torch_installed_" if mode == "installed" else "torch_"
-    if mode == "best":
+    PREFIX = {"installed": "torch_installed_", "misdetected": "torch_misdetected_"}.get(mode, "torch_")
+    if mode in ("best", "misdetected"):
         torch.set_num_threads(THREADS_ALL)
     nthreads = torch.get_num_threads()
     print(f"torch_ref[{mode}]: torch {torch.__version__}, {nthreads} threads, "
@@ -197,8 +202,8 @@ def main():
         return 0
     what = sys.argv[1] if len(sys.argv) > 1 else "both"
     group = sys.argv[2] if len(sys.argv) > 2 else "all"
-    if what not in ("installed", "best", "both") or group not in GROUPS + ("all",) or len(sys.argv) > 3:
-        print("usage: torch_ref.py [installed|best|both] [ae80|dyn|ae240rgb]", file=sys.stderr)
+    if what not in ("installed", "best", "both", "misdetected") or group not in GROUPS + ("all",) or len(sys.argv) > 3:
+        print("usage: torch_ref.py [installed|best|both|misdetected] [ae80|dyn|ae240rgb]", file=sys.stderr)
         return 2
     rc = 0
     for mode in (["best", "installed"] if what == "both" else [what]):
