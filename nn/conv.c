@@ -129,6 +129,10 @@ static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
 typedef struct { size_t db, col, dw, t1, t2, plane, direct, total; } ThreadLayout;
 
 static size_t direct_floats(const Grids *g);
+static int wino_down_on(const Grids *g);
+static int wino_block(const Grids *g);
+static int wino_up_on(const Grids *g);
+static size_t wino_up_floats(const Grids *g);
 
 static ThreadLayout thread_layout(const Grids *g, int transposed, int c) {
     ThreadLayout l;
@@ -148,7 +152,8 @@ static ThreadLayout thread_layout(const Grids *g, int transposed, int c) {
 static size_t conv_workspace(const ConvShape *s, int transposed, int B) {
     CHECK(B > 0, "conv workspace: B=%d", B);
     Grids g = grids(s, transposed);
-    size_t packed = g.fast ? round16((size_t)g.Cs * g.Cb * 16) : 0;   // direct_down's weight
+    // direct_down's packed weight, or Winograd's transformed one (9 x 4 per weight pair)
+    size_t packed = g.fast ? round16((size_t)g.Cs * g.Cb * (wino_down_on(&g) || wino_up_on(&g) ? 36 : 16)) : 0;
     return (size_t)ops_thread_cap() * thread_layout(&g, transposed, conv_chunk(&g, B)).total + packed;
 }
 
@@ -363,12 +368,21 @@ static DirectGeom geom_up(const Grids *g, int py, int px) {
     return direct_convt_geom(g->Cs, g->Cb, g->Hs, g->Ws, py, px);
 }
 
-// Floats one thread needs: padded input + raw sums (+ two parities and a row for "up").
+// Floats one thread needs: padded input + raw sums (+ two parities and a row for "up"; +
+// the transformed input and products of a block of tiles and a zero row for Winograd).
 static size_t direct_floats(const Grids *g) {
     DirectGeom d = geom_down(g), u = geom_up(g, 0, 0);
     size_t down = round16(d.xfloats) + (size_t)g->Cs * d.NP;
     size_t up = round16(u.xfloats) + 2 * round16((size_t)g->Cb * u.NP) + (size_t)g->Wb;
-    return round16(down > up ? down : up);
+    size_t n = down > up ? down : up;
+    if (wino_down_on(g)) {
+        size_t nt = (size_t)wino_block(g);
+        size_t wino = round16(d.xfloats) + round16(9 * 4 * (size_t)g->Cb * nt) + round16(9 * (size_t)g->Cs * nt) +
+                      round16((size_t)d.Wp + 64) + 2 * round16(2 * (size_t)((g->Ws + 1) / 2));
+        if (wino > n) n = wino;
+    }
+    if (wino_up_on(g) && wino_up_floats(g) > n) n = wino_up_floats(g);
+    return round16(n);
 }
 
 // Floats of raw sums per block of rows: direct_up keeps two parities of this size (128 KB
@@ -426,6 +440,141 @@ static void direct_down(float *out, const float *in, size_t ldc, const float *wp
                 epilogue(out + row, t + (size_t)(m - m0) * d.NP + (size_t)y * d.Wp, (size_t)g->Ws, mode,
                          bias ? bias[m] : 0.0f, act, mask ? mask + row : NULL);
             }
+    }
+}
+
+// Winograd F(2x2, 2x2) for the "down" direction (conv2d forward, convT backward-data) of the
+// layers with enough channels (conv_direct.h): the 2x2 sub-convolutions of the 4 Cb parity
+// planes become 9 GEMMs [Cs, 4 Cb] x [4 Cb, tiles] per block of 2x2 output tiles, 9
+// multiplications where the direct kernel does 16. Blocks of tiles keep the transformed
+// input (9 x 4 Cb x tiles floats) and the products in L2. The transforms only add and
+// subtract: a 240x256 model's gradients agree with the direct kernel's to 1e-8 (relative
+// norm, the same as im2col + GEMM's). NEMU_CONV_WINOGRAD=0 turns it off (A/B runs).
+// Measured per layer of the 240x256 model at batch 16 (bench/README.md): 20-30% faster than
+// the direct kernel from 960 tiles a sample (60x64 outputs) and 240 (30x32); slower at 64
+// (15x16: GEMMs of 64 columns), which keeps the direct kernel.
+#define WINO_BLOCK_FLOATS (1 << 17)   // transformed input floats per block (512 KB)
+#define WINO_MIN_TILES 64
+#define WINO_SAMPLE_TILES 128
+
+static int wino_enabled(void) {
+    static _Atomic int on = -1;
+    int v = on;
+    if (v < 0) {
+        const char *e = getenv("NEMU_CONV_WINOGRAD");
+        v = !(e && e[0] == '0');
+        on = v;
+    }
+    return v;
+}
+
+static int wino_down_on(const Grids *g) {
+    return wino_enabled() && direct_on(g, g->Cb, g->Cs) && g->Cb >= 16 && g->Cs >= 32 &&
+           ((g->Hs + 1) / 2) * ((g->Ws + 1) / 2) >= WINO_SAMPLE_TILES;
+}
+
+// Tiles per block: at least WINO_MIN_TILES (the GEMMs' column count), at most a sample's.
+static int wino_block(const Grids *g) {
+    int tiles = ((g->Hs + 1) / 2) * ((g->Ws + 1) / 2);
+    int nt = (int)(WINO_BLOCK_FLOATS / (9 * 4 * (size_t)g->Cb));
+    if (nt < WINO_MIN_TILES) nt = WINO_MIN_TILES;
+    return nt < tiles ? nt : tiles;
+}
+
+// As direct_down for all small channels [0, Cs), with V from wino_weights.
+static void wino_down(float *out, const float *in, size_t ldc, const float *V, const Grids *g, int mode,
+                      const float *bias, int act, const float *mask, float *buf) {
+    const DirectGeom d = geom_down(g);
+    const int K = 4 * g->Cb, M = g->Cs, Hs = g->Hs, Ws = g->Ws, TW = (Ws + 1) / 2;
+    const int T = ((Hs + 1) / 2) * TW, NT = wino_block(g);
+    float *x = buf, *U = x + round16(d.xfloats), *P = U + round16(9 * (size_t)K * NT);
+    float *zrow = P + round16(9 * (size_t)M * NT);
+    memset(zrow, 0, sizeof(float) * ((size_t)d.Wp + 64));
+    direct_conv_prep(x, in, ldc, &d, g->Hb, g->Wb);
+    float *r0 = zrow + round16((size_t)d.Wp + 64), *r1 = r0 + round16(2 * (size_t)TW);   // two output rows
+    for (int t0 = 0; t0 < T; t0 += NT) {
+        const int nt = T - t0 < NT ? T - t0 : NT;
+        const size_t ps = (size_t)M * nt;
+        wino_input(U, x, d.sub_xs, K, d.Wp, Hs + 1, TW, 0, 0, t0, nt, zrow);
+        for (int e = 0; e < 9; e++)
+            gemm(0, 0, M, nt, K, 1.0f, V + (size_t)e * M * K, K, U + (size_t)e * K * nt, nt, 0.0f, P + e * ps, nt);
+        // the tiles' 2x2 outputs, by runs of one tile row, finished into output rows by the epilogue
+        for (int m = 0; m < M; m++) {
+            const float *pm = P + (size_t)m * nt, b = bias ? bias[m] : 0.0f;
+            for (int t = 0; t < nt;) {
+                const int i = (t0 + t) / TW, j0 = (t0 + t) % TW;
+                const int n = TW - j0 < nt - t ? TW - j0 : nt - t;
+                wino_rows_down(r0, r1, pm + t, ps, n);
+                const int x0 = 2 * j0, w = 2 * n < Ws - x0 ? 2 * n : Ws - x0;
+                for (int a = 0; a < 2 && 2 * i + a < Hs; a++) {
+                    const size_t row = (size_t)m * g->L + (size_t)(2 * i + a) * Ws + x0;
+                    epilogue(out + row, a ? r1 : r0, (size_t)w, mode, b, act, mask ? mask + row : NULL);
+                }
+                t += n;
+            }
+        }
+    }
+}
+
+// The "up" direction (convT forward, conv2d backward-data): each output parity (py, px) is a
+// 2x2 convolution of the padded small grid, its window shifted by (py, px); per block of
+// whole tile rows and row parity py, both column parities' products, interleaved into whole
+// big-grid rows for the epilogue.
+static int wino_up_on(const Grids *g) {
+    return wino_enabled() && direct_on(g, g->Cs, g->Cb) && g->Cs >= 16 && g->Cb >= 32 &&
+           ((g->Hs + 1) / 2) * ((g->Ws + 1) / 2) >= WINO_SAMPLE_TILES;
+}
+
+// Tile rows per block.
+static int wino_up_rows(const Grids *g) {
+    const int TW = (g->Ws + 1) / 2, TH = (g->Hs + 1) / 2;
+    int r = (int)(WINO_BLOCK_FLOATS / (9 * (size_t)g->Cs * TW));
+    if (r * TW < WINO_MIN_TILES) r = (WINO_MIN_TILES + TW - 1) / TW;
+    return r < TH ? r : TH;
+}
+
+static size_t wino_up_floats(const Grids *g) {
+    const DirectGeom u = geom_up(g, 0, 0);
+    const size_t nt = (size_t)wino_up_rows(g) * ((g->Ws + 1) / 2);
+    return round16(u.xfloats) + round16(9 * (size_t)g->Cs * nt) + 2 * round16(9 * (size_t)g->Cb * nt) +
+           round16((size_t)u.Wp + 64) + 2 * round16(4 * (size_t)((g->Ws + 1) / 2) + 16);
+}
+
+static void wino_up(float *out, const float *in, size_t ldc, const float *V, const Grids *g, int mode,
+                    const float *bias, int act, const float *mask, float *buf) {
+    const DirectGeom u = geom_up(g, 0, 0);
+    const int K = g->Cs, M = g->Cb, Hs = g->Hs, Ws = g->Ws, TW = (Ws + 1) / 2, TH = (Hs + 1) / 2;
+    const int RB = wino_up_rows(g), NT = RB * TW;
+    float *x = buf, *U = x + round16(u.xfloats), *P0 = U + round16(9 * (size_t)K * NT);
+    float *P1 = P0 + round16(9 * (size_t)M * NT), *zrow = P1 + round16(9 * (size_t)M * NT);
+    float *r0 = zrow + round16((size_t)u.Wp + 64), *r1 = r0 + round16(4 * (size_t)TW + 16);
+    memset(zrow, 0, sizeof(float) * ((size_t)u.Wp + 64));
+    direct_convt_prep(x, in, ldc, &u, Hs, Ws);
+    const size_t vs = 9 * (size_t)M * K;
+    for (int i0 = 0; i0 < TH; i0 += RB) {
+        const int nr = TH - i0 < RB ? TH - i0 : RB, nt = nr * TW, t0 = i0 * TW;
+        const size_t ps = (size_t)M * nt;
+        for (int py = 0; py < 2; py++) {
+            for (int px = 0; px < 2; px++) {
+                float *P = px ? P1 : P0;
+                const float *Vp = V + (size_t)(2 * py + px) * vs;
+                wino_input(U, x, u.xs, K, u.Wp, Hs + 2, TW, py, px, t0, nt, zrow);
+                for (int e = 0; e < 9; e++)
+                    gemm(0, 0, M, nt, K, 1.0f, Vp + (size_t)e * M * K, K, U + (size_t)e * K * nt, nt, 0.0f, P + e * ps,
+                         nt);
+            }
+            for (int m = 0; m < M; m++) {
+                const float b = bias ? bias[m] : 0.0f;
+                for (int ti = 0; ti < nr; ti++) {
+                    wino_rows_up(r0, r1, P0 + (size_t)m * nt + (size_t)ti * TW, P1 + (size_t)m * nt + (size_t)ti * TW,
+                                 ps, TW);
+                    for (int a = 0; a < 2 && 2 * (i0 + ti) + a < Hs; a++) {
+                        const size_t row = (size_t)m * g->Lb + (size_t)(2 * (2 * (i0 + ti) + a) + py) * g->Wb;
+                        epilogue(out + row, a ? r1 : r0, (size_t)g->Wb, mode, b, act, mask ? mask + row : NULL);
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -513,6 +662,16 @@ void conv2d_forward_act(float *out, const float *inp, const float *w, const floa
     const int T = conv_threads();
     if (direct_on(&g, g.Cb, g.Cs)) {
         float *wp = work + (size_t)ops_thread_cap() * tl.total;
+        if (wino_down_on(&g) && (B >= T || T == 1)) {   // whole samples per thread
+            wino_weights(wp, w, s->OC, s->C);
+            #ifdef _OPENMP
+            #pragma omp parallel for schedule(static) num_threads(T) if(T > 1 && B > 1)
+            #endif
+            for (int n = 0; n < B; n++)
+                wino_down(out + (size_t)n * out_sz, inp + (size_t)n * in_sz, g.Lb, wp, &g, EPI_SET, b, act, NULL,
+                          work + (size_t)omp_thread_id() * tl.total + tl.direct);
+            return;
+        }
         direct_conv_pack(wp, w, s->OC, s->C);
         const int ng = direct_groups(B, T, s->OC, 1), items = B * ng;
         #ifdef _OPENMP
@@ -599,6 +758,9 @@ void conv2d_backward_act(float *dinp, float *dw, float *db, const float *dout, c
     int T = conv_threads();
     if (T > nch) T = nch;
     const int direct = dinp && direct_on(&g, g.Cs, g.Cb);   // dinp: "up" from the output grid
+    const int wino = direct && wino_up_on(&g);
+    float *V = work + (size_t)ops_thread_cap() * tl.total;
+    if (wino) wino_weights_up(V, w, s->OC, s->C);
     #ifdef _OPENMP
     #pragma omp parallel num_threads(T) if(T > 1)
     #endif
@@ -640,8 +802,12 @@ void conv2d_backward_act(float *dinp, float *dw, float *db, const float *dout, c
             if (direct) {
                 for (int j = 0; j < nb; j++) {
                     size_t off = (size_t)(b0 + j) * in_sz;
-                    direct_up(dinp + off, gm + (size_t)j * g.L, N, w, &g, 0, g.Cb, 0, 2,
-                              dmode, NULL, CONV_ACT_NONE, inp_relu ? inp + off : NULL, dbuf);
+                    if (wino)
+                        wino_up(dinp + off, gm + (size_t)j * g.L, N, V, &g, dmode, NULL, CONV_ACT_NONE,
+                                inp_relu ? inp + off : NULL, dbuf);
+                    else
+                        direct_up(dinp + off, gm + (size_t)j * g.L, N, w, &g, 0, g.Cb, 0, 2, dmode, NULL,
+                                  CONV_ACT_NONE, inp_relu ? inp + off : NULL, dbuf);
                 }
             } else if (dinp) {
                 // col [R, N] = w^T [R, OC] x gm [OC, N]; fold each sample onto dinp
@@ -676,6 +842,19 @@ void convt2d_forward_act(float *out, const float *inp, const float *w, const flo
     const int T = conv_threads();
     if (few_on(&g)) {
         convt_few(out, inp, w, b, act, B, &g, work, &tl, T);
+        return;
+    }
+    // Winograd with whole samples per thread: its weight transform (4 x 9 x C x OC) is made per
+    // call, which a batch-1 frame at 2 threads does not win back (measured on the 240x256 loop)
+    if (wino_up_on(&g) && (B >= T || T == 1)) {
+        float *V = work + (size_t)ops_thread_cap() * tl.total;
+        wino_weights_up(V, w, s->C, s->OC);
+        #ifdef _OPENMP
+        #pragma omp parallel for schedule(static) num_threads(T) if(T > 1 && B > 1)
+        #endif
+        for (int n = 0; n < B; n++)
+            wino_up(out + (size_t)n * out_sz, inp + (size_t)n * in_sz, g.L, V, &g, EPI_SET, b, act, NULL,
+                    work + (size_t)omp_thread_id() * tl.total + tl.direct);
         return;
     }
     if (direct_on(&g, g.Cs, g.Cb)) {
@@ -735,7 +914,9 @@ void convt2d_backward_act(float *dinp, float *dw, float *db, const float *dout, 
     if (T > nch) T = nch;
     const int direct = dinp && direct_on(&g, g.Cb, g.Cs);   // dinp: "down" from the output grid
     float *wp = work + (size_t)ops_thread_cap() * tl.total;
-    if (direct) direct_conv_pack(wp, w, g.Cs, g.Cb);
+    const int wino = direct && wino_down_on(&g);
+    if (wino) wino_weights(wp, w, g.Cs, g.Cb);
+    else if (direct) direct_conv_pack(wp, w, g.Cs, g.Cb);
     #ifdef _OPENMP
     #pragma omp parallel num_threads(T) if(T > 1)
     #endif
@@ -770,8 +951,12 @@ void convt2d_backward_act(float *dinp, float *dw, float *db, const float *dout, 
                 if ((dw && !blocked) || (dinp && !direct)) unfold(col + (size_t)j * g.L, N, gsmp, &g);
                 if (direct) {
                     const size_t ioff = (size_t)(b0 + j) * in_sz;
-                    direct_down(dinp + ioff, gsmp, g.Lb, wp, &g, 0, g.Cs, dmode, NULL, CONV_ACT_NONE,
-                                inp_relu ? inp + ioff : NULL, dbuf);
+                    if (wino)
+                        wino_down(dinp + ioff, gsmp, g.Lb, wp, &g, dmode, NULL, CONV_ACT_NONE,
+                                  inp_relu ? inp + ioff : NULL, dbuf);
+                    else
+                        direct_down(dinp + ioff, gsmp, g.Lb, wp, &g, 0, g.Cs, dmode, NULL, CONV_ACT_NONE,
+                                    inp_relu ? inp + ioff : NULL, dbuf);
                 }
             }
             if (dw && !blocked) {

@@ -47,8 +47,15 @@ void direct_conv_prep(float *x, const float *in, size_t ldc, const DirectGeom *g
                 }
                 const float *s = in + (size_t)c * ldc + (size_t)r * W;
                 e0[0] = 0.0f;   // px 0: col 2X-1
-                for (int X = 1; X <= OW; X++) e0[X] = s[2 * X - 1];
-                for (int X = 0; X < OW; X++) e1[X] = s[2 * X];   // px 1: col 2X
+                int X = 0;
+                for (; X + 16 <= OW; X += 16) {   // 32 columns: the even ones to e1, the odd to e0
+                    const v16 lo = *(const v16u *)(s + 2 * X), hi = *(const v16u *)(s + 2 * X + 16);
+                    *(v16u *)(e1 + X) = __builtin_shufflevector(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24,
+                                                                26, 28, 30);
+                    *(v16u *)(e0 + X + 1) = __builtin_shufflevector(lo, hi, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23,
+                                                                    25, 27, 29, 31);
+                }
+                for (; X < OW; X++) e0[X + 1] = s[2 * X + 1], e1[X] = s[2 * X];   // px 1: col 2X
                 e1[OW] = 0.0f;
             }
         }
@@ -280,3 +287,163 @@ void direct_up_few(float *out, size_t ldo, int M, int i0, int i1, const float *x
         }
 }
 
+
+// ---------------------------------------------------------------- Winograd F(2x2, 2x2)
+// 1-D F(2, 2): outputs y0 = d0 g0 + d1 g1, y1 = d1 g0 + d2 g1 from 3 products of
+// u = (d0 - d1, d1, d2 - d1) and v = (g0, g0 + g1, g1): y0 = m0 + m1, y1 = m1 + m2. Nested
+// in 2-D: 9 products for a 2x2 output tile instead of 16, with only additions around them.
+
+// v [9] (stride es) = G g G^T for the 2x2 kernel g, G = [1 0; 1 1; 0 1].
+static void wino_kernel(float *v, size_t es, const float g[2][2]) {
+    float h[3][2];
+    for (int dx = 0; dx < 2; dx++) h[0][dx] = g[0][dx], h[1][dx] = g[0][dx] + g[1][dx], h[2][dx] = g[1][dx];
+    for (int a = 0; a < 3; a++) {
+        v[(size_t)(3 * a) * es] = h[a][0];
+        v[(size_t)(3 * a + 1) * es] = h[a][0] + h[a][1];
+        v[(size_t)(3 * a + 2) * es] = h[a][1];
+    }
+}
+
+void wino_weights(float *V, const float *w, int M, int C) {
+    const size_t ld = 4 * (size_t)C, es = (size_t)M * ld;
+    for (int m = 0; m < M; m++)
+        for (int c = 0; c < C; c++)
+            for (int s = 0; s < 4; s++) {
+                const int py = s >> 1, px = s & 1;
+                float g[2][2];
+                for (int dy = 0; dy < 2; dy++)
+                    for (int dx = 0; dx < 2; dx++) g[dy][dx] = w[(((size_t)m * C + c) * 4 + 2 * dy + py) * 4 + 2 * dx + px];
+                wino_kernel(V + (size_t)m * ld + 4 * (size_t)c + s, es, g);
+            }
+}
+
+void wino_weights_up(float *V, const float *w, int C, int M) {
+    const size_t es = (size_t)M * C;
+    for (int p = 0; p < 4; p++) {
+        const int py = p >> 1, px = p & 1;
+        for (int m = 0; m < M; m++)
+            for (int c = 0; c < C; c++) {
+                float g[2][2];
+                for (int dy = 0; dy < 2; dy++)
+                    for (int dx = 0; dx < 2; dx++)
+                        g[dy][dx] = w[(((size_t)c * M + m) * 4 + 3 - 2 * dy - py) * 4 + 3 - 2 * dx - px];
+                wino_kernel(V + (size_t)p * 9 * es + (size_t)m * C + c, es, g);
+            }
+    }
+}
+
+// The transforms of a 3-column window at even columns 2j, for 16 consecutive j: the row's
+// even and odd columns and the even columns one pair on.
+static inline void win3(const float *r, v16 *e0, v16 *o, v16 *e1) {
+    const v16 lo = *(const v16u *)r, hi = *(const v16u *)(r + 16), lo2 = *(const v16u *)(r + 2),
+              hi2 = *(const v16u *)(r + 18);
+    *e0 = __builtin_shufflevector(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    *o = __builtin_shufflevector(lo, hi, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+    *e1 = __builtin_shufflevector(lo2, hi2, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+}
+
+void wino_input(float *U, const float *x, size_t xs, int K, int Wp, int rows, int TW, int oy, int ox, int t0, int nt,
+                const float *zrow) {
+    const size_t es = (size_t)K * nt;
+    for (int k = 0; k < K; k++) {
+        const float *P = x + (size_t)k * xs + (size_t)oy * Wp + ox;
+        float *u = U + (size_t)k * nt;
+        for (int t = 0; t < nt;) {
+            const int i = (t0 + t) / TW, j0 = (t0 + t) % TW;
+            int n = TW - j0;
+            if (n > nt - t) n = nt - t;
+            const float *r0 = P + (size_t)(2 * i) * Wp, *r1 = r0 + Wp, *r2 = 2 * i + oy + 2 < rows ? r1 + Wp : zrow;
+            int jj = 0;
+            for (; jj + 16 <= n; jj += 16) {
+                const int c = 2 * (j0 + jj);
+                v16 a0, a1, a2, b0, b1, b2, d0, d1, d2;
+                win3(r0 + c, &a0, &a1, &a2), win3(r1 + c, &b0, &b1, &b2), win3(r2 + c, &d0, &d1, &d2);
+                a0 -= b0, a1 -= b1, a2 -= b2, d0 -= b0, d1 -= b1, d2 -= b2;   // rows: d0 - d1, d1, d2 - d1
+                float *o = u + t + jj;
+                *(v16u *)o = a0 - a1, *(v16u *)(o + es) = a1, *(v16u *)(o + 2 * es) = a2 - a1;
+                *(v16u *)(o + 3 * es) = b0 - b1, *(v16u *)(o + 4 * es) = b1, *(v16u *)(o + 5 * es) = b2 - b1;
+                *(v16u *)(o + 6 * es) = d0 - d1, *(v16u *)(o + 7 * es) = d1, *(v16u *)(o + 8 * es) = d2 - d1;
+            }
+            for (; jj < n; jj++) {
+                const int c = 2 * (j0 + jj);
+                float a[3], b[3], d[3];
+                for (int q = 0; q < 3; q++) a[q] = r0[c + q] - r1[c + q], b[q] = r1[c + q], d[q] = r2[c + q] - r1[c + q];
+                float *o = u + t + jj;
+                o[0] = a[0] - a[1], o[es] = a[1], o[2 * es] = a[2] - a[1];
+                o[3 * es] = b[0] - b[1], o[4 * es] = b[1], o[5 * es] = b[2] - b[1];
+                o[6 * es] = d[0] - d[1], o[7 * es] = d[1], o[8 * es] = d[2] - d[1];
+            }
+            t += n;
+        }
+    }
+}
+
+// Y = A^T P A for n tiles (P: the 9 products, ps floats apart, tile-consecutive), A^T =
+// [1 1 0; 0 1 1]: rows 0 and 1 of the 2x2 outputs, y[a][b] of each tile.
+static inline void wino_out16(v16 y[2][2], const float *P, size_t ps) {
+    v16 s0[3], s1[3];
+    for (int c = 0; c < 3; c++) {
+        const v16 p0 = *(const v16u *)(P + c * ps), p1 = *(const v16u *)(P + (3 + c) * ps),
+                  p2 = *(const v16u *)(P + (6 + c) * ps);
+        s0[c] = p0 + p1, s1[c] = p1 + p2;
+    }
+    y[0][0] = s0[0] + s0[1], y[0][1] = s0[1] + s0[2], y[1][0] = s1[0] + s1[1], y[1][1] = s1[1] + s1[2];
+}
+
+static inline void wino_out1(float y[2][2], const float *P, size_t ps) {
+    float s0[3], s1[3];
+    for (int c = 0; c < 3; c++) {
+        const float p0 = P[c * ps], p1 = P[(3 + c) * ps], p2 = P[(6 + c) * ps];
+        s0[c] = p0 + p1, s1[c] = p1 + p2;
+    }
+    y[0][0] = s0[0] + s0[1], y[0][1] = s0[1] + s0[2], y[1][0] = s1[0] + s1[1], y[1][1] = s1[1] + s1[2];
+}
+
+#define ZIP_LO 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23
+#define ZIP_HI 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31
+
+void wino_rows_down(float *r0, float *r1, const float *P, size_t ps, int n) {
+    int j = 0;
+    for (; j + 16 <= n; j += 16) {
+        v16 y[2][2];
+        wino_out16(y, P + j, ps);
+        for (int a = 0; a < 2; a++) {
+            float *r = (a ? r1 : r0) + 2 * j;
+            *(v16u *)r = __builtin_shufflevector(y[a][0], y[a][1], ZIP_LO);
+            *(v16u *)(r + 16) = __builtin_shufflevector(y[a][0], y[a][1], ZIP_HI);
+        }
+    }
+    for (; j < n; j++) {
+        float y[2][2];
+        wino_out1(y, P + j, ps);
+        r0[2 * j] = y[0][0], r0[2 * j + 1] = y[0][1], r1[2 * j] = y[1][0], r1[2 * j + 1] = y[1][1];
+    }
+}
+
+void wino_rows_up(float *r0, float *r1, const float *P0, const float *P1, size_t ps, int n) {
+    int j = 0;
+    for (; j + 16 <= n; j += 16) {
+        v16 y0[2][2], y1[2][2];   // column parity 0 and 1
+        wino_out16(y0, P0 + j, ps), wino_out16(y1, P1 + j, ps);
+        for (int a = 0; a < 2; a++) {
+            // big columns 4j + 2b + px: (b, px) = (0, 0), (0, 1), (1, 0), (1, 1)
+            const v16 zl = __builtin_shufflevector(y0[a][0], y0[a][1], ZIP_LO),
+                      zh = __builtin_shufflevector(y0[a][0], y0[a][1], ZIP_HI),
+                      wl = __builtin_shufflevector(y1[a][0], y1[a][1], ZIP_LO),
+                      wh = __builtin_shufflevector(y1[a][0], y1[a][1], ZIP_HI);
+            float *r = (a ? r1 : r0) + 4 * j;
+            *(v16u *)r = __builtin_shufflevector(zl, wl, ZIP_LO);
+            *(v16u *)(r + 16) = __builtin_shufflevector(zl, wl, ZIP_HI);
+            *(v16u *)(r + 32) = __builtin_shufflevector(zh, wh, ZIP_LO);
+            *(v16u *)(r + 48) = __builtin_shufflevector(zh, wh, ZIP_HI);
+        }
+    }
+    for (; j < n; j++) {
+        float y0[2][2], y1[2][2];
+        wino_out1(y0, P0 + j, ps), wino_out1(y1, P1 + j, ps);
+        for (int a = 0; a < 2; a++) {
+            float *r = (a ? r1 : r0) + 4 * j;
+            r[0] = y0[a][0], r[1] = y1[a][0], r[2] = y0[a][1], r[3] = y1[a][1];
+        }
+    }
+}

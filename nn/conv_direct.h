@@ -61,4 +61,22 @@ void direct_run(float *out, size_t ldo, int M, int p0, int p1, const float *x, c
 void direct_up_few(float *out, size_t ldo, int M, int i0, int i1, const float *x, const float *w,
                    const DirectGeom *g, int W);
 
+// Winograd F(2x2, 2x2) on the direct kernels' 2x2 sub-convolutions: 9 GEMMs of
+// [M, K] x [K, tiles] in place of 16 products per 2x2 output tile. Tile t covers output rows
+// 2i, 2i+1 and columns 2j, 2j+1 of a sub-convolution's output (t = i * TW + j).
+// V [9][M][4C] for the conv2d geometry (4C parity planes) from the weight w [M][C][4][4].
+void wino_weights(float *V, const float *w, int M, int C);
+// V [4 parities py*2+px][9][M][C] for the convT geometry from the weight w [C][M][4][4].
+void wino_weights_up(float *V, const float *w, int C, int M);
+// U [9][K][nt] for tiles [t0, t0 + nt) of K planes xs floats apart, Wp wide, whose windows
+// start at row 2i + oy, column 2j + ox; rows from `rows` on are read from zrow (at least
+// Wp + 64 zeros).
+void wino_input(float *U, const float *x, size_t xs, int K, int Wp, int rows, int TW, int oy, int ox, int t0, int nt,
+                const float *zrow);
+// Output transforms of n consecutive tiles, products P [9] ps floats apart: the tiles' two
+// output rows, 2n floats each (down); for convT, the two column parities' products P0, P1
+// interleaved into two big-grid rows of 4n floats.
+void wino_rows_down(float *r0, float *r1, const float *P, size_t ps, int n);
+void wino_rows_up(float *r0, float *r1, const float *P0, const float *P1, size_t ps, int n);
+
 #endif
