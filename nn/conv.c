@@ -450,12 +450,14 @@ static void direct_down(float *out, const float *in, size_t ldc, const float *wp
 // input (9 x 4 Cb x tiles floats) and the products in L2. The transforms only add and
 // subtract: a 240x256 model's gradients agree with the direct kernel's to 1e-8 (relative
 // norm, the same as im2col + GEMM's). NEMU_CONV_WINOGRAD=0 turns it off (A/B runs).
-// Measured per layer of the 240x256 model at batch 16 (bench/README.md): 20-30% faster than
-// the direct kernel from 960 tiles a sample (60x64 outputs) and 240 (30x32); slower at 64
-// (15x16: GEMMs of 64 columns), which keeps the direct kernel.
+// Measured per layer (bench/README.md): 20-35% faster than the direct kernel at 960 tiles a
+// sample (60x64 outputs) and 240 (30x32); down 15-20% faster at 100 (the 80x80 model's
+// 20x20), up no faster there; slower at 64 (15x16, GEMMs of 64 columns and 512 rows). Below
+// these tile counts the direct kernel stays.
 #define WINO_BLOCK_FLOATS (1 << 17)   // transformed input floats per block (512 KB)
 #define WINO_MIN_TILES 64
-#define WINO_SAMPLE_TILES 128
+#define WINO_DOWN_TILES 96
+#define WINO_UP_TILES 128
 
 static int wino_enabled(void) {
     static _Atomic int on = -1;
@@ -470,7 +472,7 @@ static int wino_enabled(void) {
 
 static int wino_down_on(const Grids *g) {
     return wino_enabled() && direct_on(g, g->Cb, g->Cs) && g->Cb >= 16 && g->Cs >= 32 &&
-           ((g->Hs + 1) / 2) * ((g->Ws + 1) / 2) >= WINO_SAMPLE_TILES;
+           ((g->Hs + 1) / 2) * ((g->Ws + 1) / 2) >= WINO_DOWN_TILES;
 }
 
 // Tiles per block: at least WINO_MIN_TILES (the GEMMs' column count), at most a sample's.
@@ -522,7 +524,7 @@ static void wino_down(float *out, const float *in, size_t ldc, const float *V, c
 // big-grid rows for the epilogue.
 static int wino_up_on(const Grids *g) {
     return wino_enabled() && direct_on(g, g->Cs, g->Cb) && g->Cs >= 16 && g->Cb >= 32 &&
-           ((g->Hs + 1) / 2) * ((g->Ws + 1) / 2) >= WINO_SAMPLE_TILES;
+           ((g->Hs + 1) / 2) * ((g->Ws + 1) / 2) >= WINO_UP_TILES;
 }
 
 // Tile rows per block.
