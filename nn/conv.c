@@ -126,7 +126,8 @@ static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
 //   db accumulators (2*Cout: doubles) | col [R, c*L] | dW [Cs*R] (conv2d) or [Cs*R] (convT) |
 //   t1: conv2d [Cs, c*L] gradient chunk; convT [Cs, c*L] input chunk, [Cb*Lb] act'(dout) |
 //   plane: one big-grid plane (generic fold), or [Cs, L] (convT masked dinp)
-typedef struct { size_t db, col, dw, t1, t2, plane, direct, total; } ThreadLayout;
+//   wdv: conv2d's Winograd weight gradient [9][Cs][4 Cb] (when it applies)
+typedef struct { size_t db, col, dw, t1, t2, plane, direct, wdv, total; } ThreadLayout;
 
 static size_t direct_floats(const Grids *g);
 static int wino_down_on(const Grids *g);
@@ -145,6 +146,7 @@ static ThreadLayout thread_layout(const Grids *g, int transposed, int c) {
     l.t2 = o;    o += transposed ? round16((size_t)g->Cb * g->Lb) : 0;
     l.plane = o; o += round16(g->Lb > g->Cs * g->L ? g->Lb : (size_t)g->Cs * g->L);
     l.direct = o; o += g->fast ? direct_floats(g) : 0;
+    l.wdv = o;   o += !transposed && wino_down_on(g) ? round16(9 * 4 * (size_t)g->Cs * g->Cb) : 0;
     l.total = o;
     return l;
 }
@@ -518,6 +520,28 @@ static void wino_down(float *out, const float *in, size_t ldc, const float *V, c
     }
 }
 
+// conv2d's weight gradient in the same geometry: dV [9][Cs][4 Cb] += Z x U^T per block of
+// tiles (conv_direct.h), for one sample: in [Cb, Hb, Wb] (channels ldc floats apart), dy
+// [Cs, Hs, Ws] (channels ldd apart). wino_dw_add turns dV into the weight gradient.
+static void wino_dw_down(float *dV, const float *in, size_t ldc, const float *dy, size_t ldd, const Grids *g,
+                         float *buf) {
+    const DirectGeom d = geom_down(g);
+    const int K = 4 * g->Cb, M = g->Cs, Hs = g->Hs, Ws = g->Ws, TW = (Ws + 1) / 2;
+    const int T = ((Hs + 1) / 2) * TW, NT = wino_block(g);
+    float *x = buf, *U = x + round16(d.xfloats), *Z = U + round16(9 * (size_t)K * NT);
+    float *zrow = Z + round16(9 * (size_t)M * NT);
+    memset(zrow, 0, sizeof(float) * ((size_t)d.Wp + 64));
+    direct_conv_prep(x, in, ldc, &d, g->Hb, g->Wb);
+    for (int t0 = 0; t0 < T; t0 += NT) {
+        const int nt = T - t0 < NT ? T - t0 : NT;
+        wino_input(U, x, d.sub_xs, K, d.Wp, Hs + 1, TW, 0, 0, t0, nt, zrow);
+        wino_grad_z(Z, dy, ldd, M, Hs, Ws, TW, t0, nt);
+        for (int e = 0; e < 9; e++)
+            gemm(0, 1, M, K, nt, 1.0f, Z + (size_t)e * M * nt, nt, U + (size_t)e * K * nt, nt, 1.0f,
+                 dV + (size_t)e * M * K, K);
+    }
+}
+
 // The "up" direction (convT forward, conv2d backward-data): each output parity (py, px) is a
 // 2x2 convolution of the padded small grid, its window shifted by (py, px); per block of
 // whole tile rows and row parity py, both column parities' products, interleaved into whole
@@ -760,7 +784,7 @@ void conv2d_backward_act(float *dinp, float *dw, float *db, const float *dout, c
     int T = conv_threads();
     if (T > nch) T = nch;
     const int direct = dinp && direct_on(&g, g.Cs, g.Cb);   // dinp: "up" from the output grid
-    const int wino = direct && wino_up_on(&g);
+    const int wino = direct && wino_up_on(&g), wdw = dw && wino_down_on(&g);
     float *V = work + (size_t)ops_thread_cap() * tl.total;
     if (wino) wino_weights_up(V, w, s->OC, s->C);
     #ifdef _OPENMP
@@ -772,8 +796,10 @@ void conv2d_backward_act(float *dinp, float *dw, float *db, const float *dout, c
         double *dbt = (double *)(base + tl.db);
         float *col = base + tl.col, *gch = base + tl.t1, *plane = base + tl.plane, *dbuf = base + tl.direct;
         float *dwt = base + tl.dw;   // [R, OC]
+        float *dV = base + tl.wdv;   // Winograd's [9][OC][4C]
         for (int oc = 0; oc < s->OC; oc++) dbt[oc] = 0.0;
         if (dw) memset(dwt, 0, sizeof(float) * (size_t)s->OC * g.R);
+        if (wdw) memset(dV, 0, sizeof(float) * 9 * 4 * (size_t)s->OC * s->C);
         #ifdef _OPENMP
         #pragma omp for schedule(static)
         #endif
@@ -794,7 +820,10 @@ void conv2d_backward_act(float *dinp, float *dw, float *db, const float *dout, c
                     }
                 gm = gch;
             }
-            if (dw && dw_blocked(&g, nb)) {
+            if (wdw) {
+                for (int j = 0; j < nb; j++)
+                    wino_dw_down(dV, inp + (size_t)(b0 + j) * in_sz, g.Lb, gm + (size_t)j * g.L, N, &g, dbuf);
+            } else if (dw && dw_blocked(&g, nb)) {
                 dw_row_blocks(dwt, gm, N, s->OC, inp + (size_t)b0 * in_sz, &g, col);
             } else if (dw) {
                 for (int j = 0; j < nb; j++) unfold(col + (size_t)j * g.L, N, inp + (size_t)(b0 + j) * in_sz, &g);
@@ -820,6 +849,12 @@ void conv2d_backward_act(float *dinp, float *dw, float *db, const float *dout, c
                          inp_relu ? inp + off : NULL, plane);
                 }
             }
+        }
+        if (wdw) {   // into this thread's transposed gradient, before any thread sums them
+            wino_dw_add(dwt, dV, s->OC, s->C);
+            #ifdef _OPENMP
+            #pragma omp barrier
+            #endif
         }
         reduce_grads(dw, db, work, &tl, T, s->OC, g.R, s->OC);
     }

@@ -447,3 +447,77 @@ void wino_rows_up(float *r0, float *r1, const float *P0, const float *P1, size_t
         }
     }
 }
+
+// Z [9][M][nt] = A dY A^T for tiles [t0, t0 + nt) of dy [M] planes (ldc floats apart) of
+// Hs x Ws, A = [1 0; 1 1; 0 1]: per dimension (y0, y0 + y1, y1); positions past the
+// plane's edge are zero.
+void wino_grad_z(float *Z, const float *dy, size_t ldc, int M, int Hs, int Ws, int TW, int t0, int nt) {
+    const size_t es = (size_t)M * nt;
+    for (int m = 0; m < M; m++) {
+        const float *P = dy + (size_t)m * ldc;
+        float *z = Z + (size_t)m * nt;
+        for (int t = 0; t < nt;) {
+            const int i = (t0 + t) / TW, j0 = (t0 + t) % TW;
+            int n = TW - j0;
+            if (n > nt - t) n = nt - t;
+            const float *r0 = P + (size_t)(2 * i) * Ws, *r1 = 2 * i + 1 < Hs ? r0 + Ws : NULL;
+            int jj = 0;
+            for (; jj + 16 <= n && 2 * (j0 + jj) + 32 <= Ws; jj += 16) {
+                const int c = 2 * (j0 + jj);
+                const v16 lo = *(const v16u *)(r0 + c), hi = *(const v16u *)(r0 + c + 16);
+                const v16 e0 = __builtin_shufflevector(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30),
+                          o0 = __builtin_shufflevector(lo, hi, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+                v16 e1 = {0}, o1 = {0};
+                if (r1) {
+                    const v16 l1 = *(const v16u *)(r1 + c), h1 = *(const v16u *)(r1 + c + 16);
+                    e1 = __builtin_shufflevector(l1, h1, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+                    o1 = __builtin_shufflevector(l1, h1, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+                }
+                const v16 re[3] = {e0, e0 + e1, e1}, ro[3] = {o0, o0 + o1, o1};
+                float *o = z + t + jj;
+                for (int a = 0; a < 3; a++) {
+                    *(v16u *)(o + (size_t)(3 * a) * es) = re[a];
+                    *(v16u *)(o + (size_t)(3 * a + 1) * es) = re[a] + ro[a];
+                    *(v16u *)(o + (size_t)(3 * a + 2) * es) = ro[a];
+                }
+            }
+            for (; jj < n; jj++) {
+                const int c = 2 * (j0 + jj);
+                float y[2][2];
+                for (int a = 0; a < 2; a++) {
+                    const float *r = a ? r1 : r0;
+                    y[a][0] = r ? r[c] : 0.0f;
+                    y[a][1] = r && c + 1 < Ws ? r[c + 1] : 0.0f;
+                }
+                const float re[3] = {y[0][0], y[0][0] + y[1][0], y[1][0]}, ro[3] = {y[0][1], y[0][1] + y[1][1], y[1][1]};
+                float *o = z + t + jj;
+                for (int a = 0; a < 3; a++) {
+                    o[(size_t)(3 * a) * es] = re[a];
+                    o[(size_t)(3 * a + 1) * es] = re[a] + ro[a];
+                    o[(size_t)(3 * a + 2) * es] = ro[a];
+                }
+            }
+            t += n;
+        }
+    }
+}
+
+// dwT [r = (c*4 + ky)*4 + kx][M] += G^T dV G for the conv2d geometry, dV [9][M][4C]: the
+// 2x2 kernel of plane s = py*2 + px at (ky, kx) = (2dy + py, 2dx + px).
+void wino_dw_add(float *dwT, const float *dV, int M, int C) {
+    const size_t K = 4 * (size_t)C, es = (size_t)M * K;
+    for (int m = 0; m < M; m++)
+        for (size_t k = 0; k < K; k++) {
+            float q[9];
+            for (int e = 0; e < 9; e++) q[e] = dV[e * es + (size_t)m * K + k];
+            const int c = (int)(k / 4), py = (int)(k % 4) >> 1, px = (int)(k % 4) & 1;
+            for (int dy = 0; dy < 2; dy++)
+                for (int dx = 0; dx < 2; dx++) {
+                    float v = 0.0f;   // rows i in {dy, dy+1}, columns j in {dx, dx+1}
+                    for (int i = dy; i <= dy + 1; i++)
+                        for (int j = dx; j <= dx + 1; j++) v += q[3 * i + j];
+                    const int r = (c * 4 + 2 * dy + py) * 4 + 2 * dx + px;
+                    dwT[(size_t)r * M + m] += v;
+                }
+        }
+}

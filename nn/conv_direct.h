@@ -78,5 +78,11 @@ void wino_input(float *U, const float *x, size_t xs, int K, int Wp, int rows, in
 // interleaved into two big-grid rows of 4n floats.
 void wino_rows_down(float *r0, float *r1, const float *P, size_t ps, int n);
 void wino_rows_up(float *r0, float *r1, const float *P0, const float *P1, size_t ps, int n);
+// Weight gradient: dV [9][M][K] += Z [9][M][tiles] x U [9][K][tiles]^T, with Z = A dY A^T of
+// the output gradient's tiles (wino_grad_z: M planes ldc floats apart, Hs x Ws, zero past
+// the edges), U from wino_input; wino_dw_add adds G^T dV G into the transposed weight
+// gradient [C*16][M] (conv2d geometry).
+void wino_grad_z(float *Z, const float *dy, size_t ldc, int M, int Hs, int Ws, int TW, int t0, int nt);
+void wino_dw_add(float *dwT, const float *dV, int M, int C);
 
 #endif
