@@ -126,7 +126,8 @@ static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
 //   db accumulators (2*Cout: doubles) | col [R, c*L] | dW [Cs*R] (conv2d) or [Cs*R] (convT) |
 //   t1: conv2d [Cs, c*L] gradient chunk; convT [Cs, c*L] input chunk, [Cb*Lb] act'(dout) |
 //   plane: one big-grid plane (generic fold), or [Cs, L] (convT masked dinp)
-//   wdv: conv2d's Winograd weight gradient [9][Cs][4 Cb] (when it applies)
+//   wdv: the Winograd weight gradient (when it applies): conv2d [9][Cs][4 Cb], convT
+//        [4][9][Cb][Cs]
 typedef struct { size_t db, col, dw, t1, t2, plane, direct, wdv, total; } ThreadLayout;
 
 static size_t direct_floats(const Grids *g);
@@ -146,7 +147,7 @@ static ThreadLayout thread_layout(const Grids *g, int transposed, int c) {
     l.t2 = o;    o += transposed ? round16((size_t)g->Cb * g->Lb) : 0;
     l.plane = o; o += round16(g->Lb > g->Cs * g->L ? g->Lb : (size_t)g->Cs * g->L);
     l.direct = o; o += g->fast ? direct_floats(g) : 0;
-    l.wdv = o;   o += !transposed && wino_down_on(g) ? round16(9 * 4 * (size_t)g->Cs * g->Cb) : 0;
+    l.wdv = o;   o += (transposed ? wino_up_on(g) : wino_down_on(g)) ? round16(9 * 4 * (size_t)g->Cs * g->Cb) : 0;
     l.total = o;
     return l;
 }
@@ -562,8 +563,9 @@ static int wino_up_rows(const Grids *g) {
 static size_t wino_up_floats(const Grids *g) {
     const DirectGeom u = geom_up(g, 0, 0);
     const size_t nt = (size_t)wino_up_rows(g) * ((g->Ws + 1) / 2);
-    return round16(u.xfloats) + round16(9 * (size_t)g->Cs * nt) + 2 * round16(9 * (size_t)g->Cb * nt) +
-           round16((size_t)u.Wp + 64) + 2 * round16(4 * (size_t)((g->Ws + 1) / 2) + 16);
+    const size_t fwd = 2 * round16(9 * (size_t)g->Cb * nt) + 2 * round16(4 * (size_t)((g->Ws + 1) / 2) + 16);
+    const size_t dw = round16(9 * (size_t)g->Cb * nt) + round16((size_t)g->Cb * g->L);   // Z, a parity plane
+    return round16(u.xfloats) + round16(9 * (size_t)g->Cs * nt) + round16((size_t)u.Wp + 64) + (fwd > dw ? fwd : dw);
 }
 
 static void wino_up(float *out, const float *in, size_t ldc, const float *V, const Grids *g, int mode,
@@ -571,9 +573,9 @@ static void wino_up(float *out, const float *in, size_t ldc, const float *V, con
     const DirectGeom u = geom_up(g, 0, 0);
     const int K = g->Cs, M = g->Cb, Hs = g->Hs, Ws = g->Ws, TW = (Ws + 1) / 2, TH = (Hs + 1) / 2;
     const int RB = wino_up_rows(g), NT = RB * TW;
-    float *x = buf, *U = x + round16(u.xfloats), *P0 = U + round16(9 * (size_t)K * NT);
-    float *P1 = P0 + round16(9 * (size_t)M * NT), *zrow = P1 + round16(9 * (size_t)M * NT);
-    float *r0 = zrow + round16((size_t)u.Wp + 64), *r1 = r0 + round16(4 * (size_t)TW + 16);
+    float *x = buf, *U = x + round16(u.xfloats), *zrow = U + round16(9 * (size_t)K * NT);
+    float *P0 = zrow + round16((size_t)u.Wp + 64), *P1 = P0 + round16(9 * (size_t)M * NT);
+    float *r0 = P1 + round16(9 * (size_t)M * NT), *r1 = r0 + round16(4 * (size_t)TW + 16);
     memset(zrow, 0, sizeof(float) * ((size_t)u.Wp + 64));
     direct_convt_prep(x, in, ldc, &u, Hs, Ws);
     const size_t vs = 9 * (size_t)M * K;
@@ -600,6 +602,32 @@ static void wino_up(float *out, const float *in, size_t ldc, const float *V, con
                     }
                 }
             }
+        }
+    }
+}
+
+// convT's weight gradient in the up geometry: per output parity, dV_p [9][Cb][Cs] += Z x U^T
+// with Z from the output gradient's parity plane and U the shifted windows of the padded
+// input, for one sample: in [Cs, Hs, Ws] (channels ldc floats apart), dy [Cb, Hb, Wb].
+static void wino_dw_up(float *dV, const float *in, size_t ldc, const float *dy, const Grids *g, float *buf) {
+    const DirectGeom u = geom_up(g, 0, 0);
+    const int K = g->Cs, M = g->Cb, Hs = g->Hs, Ws = g->Ws, TW = (Ws + 1) / 2, TH = (Hs + 1) / 2;
+    const int RB = wino_up_rows(g), NT = RB * TW;
+    float *x = buf, *U = x + round16(u.xfloats), *zrow = U + round16(9 * (size_t)K * NT);
+    float *Z = zrow + round16((size_t)u.Wp + 64), *D = Z + round16(9 * (size_t)M * NT);
+    memset(zrow, 0, sizeof(float) * ((size_t)u.Wp + 64));
+    direct_convt_prep(x, in, ldc, &u, Hs, Ws);
+    const size_t vs = 9 * (size_t)M * K;
+    for (int p = 0; p < 4; p++) {
+        const int py = p >> 1, px = p & 1;
+        parity_plane(D, dy, g->Lb, M, Hs, Ws, py, px);
+        for (int i0 = 0; i0 < TH; i0 += RB) {
+            const int nt = (TH - i0 < RB ? TH - i0 : RB) * TW, t0 = i0 * TW;
+            wino_input(U, x, u.xs, K, u.Wp, Hs + 2, TW, py, px, t0, nt, zrow);
+            wino_grad_z(Z, D, g->L, M, Hs, Ws, TW, t0, nt);
+            for (int e = 0; e < 9; e++)
+                gemm(0, 1, M, K, nt, 1.0f, Z + (size_t)e * M * nt, nt, U + (size_t)e * K * nt, nt, 1.0f,
+                     dV + p * vs + (size_t)e * M * K, K);
         }
     }
 }
@@ -951,7 +979,7 @@ void convt2d_backward_act(float *dinp, float *dw, float *db, const float *dout, 
     if (T > nch) T = nch;
     const int direct = dinp && direct_on(&g, g.Cb, g.Cs);   // dinp: "down" from the output grid
     float *wp = work + (size_t)ops_thread_cap() * tl.total;
-    const int wino = direct && wino_down_on(&g);
+    const int wino = direct && wino_down_on(&g), wdw = dw && wino_up_on(&g);
     if (wino) wino_weights(wp, w, g.Cs, g.Cb);
     else if (direct) direct_conv_pack(wp, w, g.Cs, g.Cb);
     #ifdef _OPENMP
@@ -964,8 +992,10 @@ void convt2d_backward_act(float *dinp, float *dw, float *db, const float *dout, 
         float *col = base + tl.col, *tin = base + tl.t1, *gs = base + tl.t2, *tmp = base + tl.plane;
         float *dbuf = base + tl.direct;
         float *dwt = base + tl.dw;   // [R, C]
+        float *dV = base + tl.wdv;   // Winograd's [4][9][OC][C]
         for (int oc = 0; oc < s->OC; oc++) dbt[oc] = 0.0;
         if (dw) memset(dwt, 0, sizeof(float) * (size_t)s->C * g.R);
+        if (wdw) memset(dV, 0, sizeof(float) * 36 * (size_t)s->OC * s->C);
         #ifdef _OPENMP
         #pragma omp for schedule(static)
         #endif
@@ -983,9 +1013,11 @@ void convt2d_backward_act(float *dinp, float *dw, float *db, const float *dout, 
                 } else {
                     for (int oc = 0; oc < s->OC; oc++) dbt[oc] += row_sum(gsmp + (size_t)oc * g.Lb, g.Lb);
                 }
-                if (dw && blocked)   // col is its scratch: before the unfold for dinp
+                if (wdw)
+                    wino_dw_up(dV, inp + (size_t)(b0 + j) * in_sz, g.L, gsmp, &g, dbuf);
+                else if (dw && blocked)   // col is its scratch: before the unfold for dinp
                     dw_row_blocks(dwt, inp + (size_t)(b0 + j) * in_sz, g.L, s->C, gsmp, &g, col);
-                if ((dw && !blocked) || (dinp && !direct)) unfold(col + (size_t)j * g.L, N, gsmp, &g);
+                if ((dw && !blocked && !wdw) || (dinp && !direct)) unfold(col + (size_t)j * g.L, N, gsmp, &g);
                 if (direct) {
                     const size_t ioff = (size_t)(b0 + j) * in_sz;
                     if (wino)
@@ -996,7 +1028,7 @@ void convt2d_backward_act(float *dinp, float *dw, float *db, const float *dout, 
                                     inp_relu ? inp + ioff : NULL, dbuf);
                 }
             }
-            if (dw && !blocked) {
+            if (dw && !blocked && !wdw) {
                 const float *xin = inp + (size_t)b0 * in_sz;
                 if (nb > 1) {   // tin [C, N] = inp [nb, C, L] channel-major
                     for (int ci = 0; ci < s->C; ci++)
@@ -1022,6 +1054,12 @@ void convt2d_backward_act(float *dinp, float *dw, float *db, const float *dout, 
                     }
                 }
             }
+        }
+        if (wdw) {   // into this thread's transposed gradient, before any thread sums them
+            wino_dw_add_up(dwt, dV, s->C, s->OC);
+            #ifdef _OPENMP
+            #pragma omp barrier
+            #endif
         }
         reduce_grads(dw, db, work, &tl, T, s->C, g.R, s->OC);
     }

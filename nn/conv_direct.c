@@ -521,3 +521,40 @@ void wino_dw_add(float *dwT, const float *dV, int M, int C) {
                 }
         }
 }
+
+// dst [M][Hs][Ws] = parity (py, px) of src [M][2Hs][2Ws] (planes lds floats apart).
+void parity_plane(float *dst, const float *src, size_t lds, int M, int Hs, int Ws, int py, int px) {
+    for (int m = 0; m < M; m++)
+        for (int i = 0; i < Hs; i++) {
+            const float *s = src + (size_t)m * lds + (size_t)(2 * i + py) * 2 * Ws + px;
+            float *d = dst + ((size_t)m * Hs + i) * Ws;
+            int j = 0;
+            for (; j + 16 <= Ws - px; j += 16) {   // 32 floats from s + 2j; the last one stays in the row
+                const v16 lo = *(const v16u *)(s + 2 * j), hi = *(const v16u *)(s + 2 * j + 16);
+                *(v16u *)(d + j) = __builtin_shufflevector(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+            }
+            for (; j < Ws; j++) d[j] = s[2 * j];
+        }
+}
+
+// dwT [r = (m*4 + ky)*4 + kx][C] += G^T dV_p G for the convT geometry, dV [4 parities][9][M][C]:
+// parity (py, px)'s kernel tap (dy, dx) is weight (ky, kx) = (3 - 2dy - py, 3 - 2dx - px).
+void wino_dw_add_up(float *dwT, const float *dV, int C, int M) {
+    const size_t es = (size_t)M * C;
+    for (int p = 0; p < 4; p++) {
+        const int py = p >> 1, px = p & 1;
+        for (int m = 0; m < M; m++)
+            for (int c = 0; c < C; c++) {
+                float q[9];
+                for (int e = 0; e < 9; e++) q[e] = dV[((size_t)p * 9 + e) * es + (size_t)m * C + c];
+                for (int dy = 0; dy < 2; dy++)
+                    for (int dx = 0; dx < 2; dx++) {
+                        float v = 0.0f;
+                        for (int i = dy; i <= dy + 1; i++)
+                            for (int j = dx; j <= dx + 1; j++) v += q[3 * i + j];
+                        const int r = (m * 4 + 3 - 2 * dy - py) * 4 + 3 - 2 * dx - px;
+                        dwT[(size_t)r * C + c] += v;
+                    }
+            }
+    }
+}

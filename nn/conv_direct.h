@@ -84,5 +84,10 @@ void wino_rows_up(float *r0, float *r1, const float *P0, const float *P1, size_t
 // gradient [C*16][M] (conv2d geometry).
 void wino_grad_z(float *Z, const float *dy, size_t ldc, int M, int Hs, int Ws, int TW, int t0, int nt);
 void wino_dw_add(float *dwT, const float *dV, int M, int C);
+// The same for the convT geometry (dV [4 parities][9][M][C], the gradient [M*16][C]), whose
+// output gradient's parity planes parity_plane extracts: dst [M][Hs][Ws] from src
+// [M][2Hs][2Ws] (planes lds floats apart).
+void wino_dw_add_up(float *dwT, const float *dV, int C, int M);
+void parity_plane(float *dst, const float *src, size_t lds, int M, int Hs, int Ws, int py, int px);
 
 #endif
