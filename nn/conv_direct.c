@@ -16,6 +16,16 @@ typedef float v16u __attribute__((vector_size(64), aligned(4), may_alias));   //
 #define MAXQ 8
 #define TAIL 64   // floats read past the last plane by a tile that overhangs the last position
 
+// The even and the odd ones of the 32 floats at s (unaligned), as one vector each.
+#define EVEN16 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30
+#define ODD16 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31
+static inline v16 evens(const float *s) {
+    return __builtin_shufflevector(*(const v16u *)s, *(const v16u *)(s + 16), EVEN16);
+}
+static inline v16 odds(const float *s) {
+    return __builtin_shufflevector(*(const v16u *)s, *(const v16u *)(s + 16), ODD16);
+}
+
 // ---------------------------------------------------------------- geometry and input
 
 DirectGeom direct_conv_geom(int C, int H, int W) {
@@ -49,11 +59,8 @@ void direct_conv_prep(float *x, const float *in, size_t ldc, const DirectGeom *g
                 e0[0] = 0.0f;   // px 0: col 2X-1
                 int X = 0;
                 for (; X + 16 <= OW; X += 16) {   // 32 columns: the even ones to e1, the odd to e0
-                    const v16 lo = *(const v16u *)(s + 2 * X), hi = *(const v16u *)(s + 2 * X + 16);
-                    *(v16u *)(e1 + X) = __builtin_shufflevector(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24,
-                                                                26, 28, 30);
-                    *(v16u *)(e0 + X + 1) = __builtin_shufflevector(lo, hi, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23,
-                                                                    25, 27, 29, 31);
+                    *(v16u *)(e1 + X) = evens(s + 2 * X);
+                    *(v16u *)(e0 + X + 1) = odds(s + 2 * X);
                 }
                 for (; X < OW; X++) e0[X + 1] = s[2 * X + 1], e1[X] = s[2 * X];   // px 1: col 2X
                 e1[OW] = 0.0f;
@@ -304,6 +311,18 @@ static void wino_kernel(float *v, size_t es, const float g[2][2]) {
     }
 }
 
+// Its adjoint: dg = G^T q G for q [9] (stride es), the gradient of the 2x2 kernel from that
+// of its transform: dg[dy][dx] sums q over rows {dy, dy+1} and columns {dx, dx+1}.
+static void wino_kernel_grad(float dg[2][2], const float *q, size_t es) {
+    for (int dy = 0; dy < 2; dy++)
+        for (int dx = 0; dx < 2; dx++) {
+            float v = 0.0f;
+            for (int i = dy; i <= dy + 1; i++)
+                for (int j = dx; j <= dx + 1; j++) v += q[(size_t)(3 * i + j) * es];
+            dg[dy][dx] = v;
+        }
+}
+
 void wino_weights(float *V, const float *w, int M, int C) {
     const size_t ld = 4 * (size_t)C, es = (size_t)M * ld;
     for (int m = 0; m < M; m++)
@@ -335,11 +354,7 @@ void wino_weights_up(float *V, const float *w, int C, int M) {
 // The transforms of a 3-column window at even columns 2j, for 16 consecutive j: the row's
 // even and odd columns and the even columns one pair on.
 static inline void win3(const float *r, v16 *e0, v16 *o, v16 *e1) {
-    const v16 lo = *(const v16u *)r, hi = *(const v16u *)(r + 16), lo2 = *(const v16u *)(r + 2),
-              hi2 = *(const v16u *)(r + 18);
-    *e0 = __builtin_shufflevector(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    *o = __builtin_shufflevector(lo, hi, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-    *e1 = __builtin_shufflevector(lo2, hi2, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    *e0 = evens(r), *o = odds(r), *e1 = evens(r + 2);
 }
 
 void wino_input(float *U, const float *x, size_t xs, int K, int Wp, int rows, int TW, int oy, int ox, int t0, int nt,
@@ -464,15 +479,9 @@ void wino_grad_z(float *Z, const float *dy, size_t ldc, int M, int Hs, int Ws, i
             int jj = 0;
             for (; jj + 16 <= n && 2 * (j0 + jj) + 32 <= Ws; jj += 16) {
                 const int c = 2 * (j0 + jj);
-                const v16 lo = *(const v16u *)(r0 + c), hi = *(const v16u *)(r0 + c + 16);
-                const v16 e0 = __builtin_shufflevector(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30),
-                          o0 = __builtin_shufflevector(lo, hi, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+                const v16 e0 = evens(r0 + c), o0 = odds(r0 + c);
                 v16 e1 = {0}, o1 = {0};
-                if (r1) {
-                    const v16 l1 = *(const v16u *)(r1 + c), h1 = *(const v16u *)(r1 + c + 16);
-                    e1 = __builtin_shufflevector(l1, h1, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-                    o1 = __builtin_shufflevector(l1, h1, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-                }
+                if (r1) e1 = evens(r1 + c), o1 = odds(r1 + c);
                 const v16 re[3] = {e0, e0 + e1, e1}, ro[3] = {o0, o0 + o1, o1};
                 float *o = z + t + jj;
                 for (int a = 0; a < 3; a++) {
@@ -508,17 +517,12 @@ void wino_dw_add(float *dwT, const float *dV, int M, int C) {
     const size_t K = 4 * (size_t)C, es = (size_t)M * K;
     for (int m = 0; m < M; m++)
         for (size_t k = 0; k < K; k++) {
-            float q[9];
-            for (int e = 0; e < 9; e++) q[e] = dV[e * es + (size_t)m * K + k];
+            float dg[2][2];
+            wino_kernel_grad(dg, dV + (size_t)m * K + k, es);
             const int c = (int)(k / 4), py = (int)(k % 4) >> 1, px = (int)(k % 4) & 1;
             for (int dy = 0; dy < 2; dy++)
-                for (int dx = 0; dx < 2; dx++) {
-                    float v = 0.0f;   // rows i in {dy, dy+1}, columns j in {dx, dx+1}
-                    for (int i = dy; i <= dy + 1; i++)
-                        for (int j = dx; j <= dx + 1; j++) v += q[3 * i + j];
-                    const int r = (c * 4 + 2 * dy + py) * 4 + 2 * dx + px;
-                    dwT[(size_t)r * M + m] += v;
-                }
+                for (int dx = 0; dx < 2; dx++)
+                    dwT[(size_t)((c * 4 + 2 * dy + py) * 4 + 2 * dx + px) * M + m] += dg[dy][dx];
         }
 }
 
@@ -529,10 +533,8 @@ void parity_plane(float *dst, const float *src, size_t lds, int M, int Hs, int W
             const float *s = src + (size_t)m * lds + (size_t)(2 * i + py) * 2 * Ws + px;
             float *d = dst + ((size_t)m * Hs + i) * Ws;
             int j = 0;
-            for (; j + 16 <= Ws - px; j += 16) {   // 32 floats from s + 2j; the last one stays in the row
-                const v16 lo = *(const v16u *)(s + 2 * j), hi = *(const v16u *)(s + 2 * j + 16);
-                *(v16u *)(d + j) = __builtin_shufflevector(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-            }
+            for (; j + 16 <= Ws - px; j += 16)   // 32 floats from s + 2j; the last one stays in the row
+                *(v16u *)(d + j) = evens(s + 2 * j);
             for (; j < Ws; j++) d[j] = s[2 * j];
         }
 }
@@ -545,16 +547,11 @@ void wino_dw_add_up(float *dwT, const float *dV, int C, int M) {
         const int py = p >> 1, px = p & 1;
         for (int m = 0; m < M; m++)
             for (int c = 0; c < C; c++) {
-                float q[9];
-                for (int e = 0; e < 9; e++) q[e] = dV[((size_t)p * 9 + e) * es + (size_t)m * C + c];
+                float dg[2][2];
+                wino_kernel_grad(dg, dV + (size_t)p * 9 * es + (size_t)m * C + c, es);
                 for (int dy = 0; dy < 2; dy++)
-                    for (int dx = 0; dx < 2; dx++) {
-                        float v = 0.0f;
-                        for (int i = dy; i <= dy + 1; i++)
-                            for (int j = dx; j <= dx + 1; j++) v += q[3 * i + j];
-                        const int r = (m * 4 + 3 - 2 * dy - py) * 4 + 3 - 2 * dx - px;
-                        dwT[(size_t)r * C + c] += v;
-                    }
+                    for (int dx = 0; dx < 2; dx++)
+                        dwT[(size_t)((m * 4 + 3 - 2 * dy - py) * 4 + 3 - 2 * dx - px) * C + c] += dg[dy][dx];
             }
     }
 }
