@@ -132,8 +132,8 @@ typedef struct { size_t db, col, dw, t1, t2, plane, direct, wdv, total; } Thread
 
 static size_t direct_floats(const Grids *g);
 static int wino_down_on(const Grids *g);
-static int wino_block(const Grids *g);
 static int wino_up_on(const Grids *g);
+static size_t wino_down_floats(const Grids *g);
 static size_t wino_up_floats(const Grids *g);
 
 static ThreadLayout thread_layout(const Grids *g, int transposed, int c) {
@@ -355,15 +355,21 @@ static double act_grad(float *restrict gout, const float *restrict dout, const f
 // and one input channel gives each tile too little work; GEMM is faster there (measured,
 // bench/README.md). NEMU_CONV_DIRECT=0 sends every shape to im2col/col2im + GEMM (A/B runs
 // and tests).
+// Whether environment variable `name` leaves a path on (anything but a leading '0'), read once
+// into *cache.
+static int env_on(_Atomic int *cache, const char *name) {
+    int v = *cache;
+    if (v < 0) {
+        const char *e = getenv(name);
+        v = !(e && e[0] == '0');
+        *cache = v;
+    }
+    return v;
+}
+
 static int direct_on(const Grids *g, int K, int M) {
     static _Atomic int on = -1;
-    int v = on;
-    if (v < 0) {
-        const char *e = getenv("NEMU_CONV_DIRECT");
-        v = !(e && e[0] == '0');
-        on = v;
-    }
-    return v && g->fast && M >= 8 && K >= 2;
+    return env_on(&on, "NEMU_CONV_DIRECT") && g->fast && M >= 8 && K >= 2;
 }
 
 static DirectGeom geom_down(const Grids *g) { return direct_conv_geom(g->Cb, g->Hb, g->Wb); }
@@ -378,12 +384,7 @@ static size_t direct_floats(const Grids *g) {
     size_t down = round16(d.xfloats) + (size_t)g->Cs * d.NP;
     size_t up = round16(u.xfloats) + 2 * round16((size_t)g->Cb * u.NP) + (size_t)g->Wb;
     size_t n = down > up ? down : up;
-    if (wino_down_on(g)) {
-        size_t nt = (size_t)wino_block(g);
-        size_t wino = round16(d.xfloats) + round16(9 * 4 * (size_t)g->Cb * nt) + round16(9 * (size_t)g->Cs * nt) +
-                      round16((size_t)d.Wp + 64) + 2 * round16(2 * (size_t)((g->Ws + 1) / 2));
-        if (wino > n) n = wino;
-    }
+    if (wino_down_on(g) && wino_down_floats(g) > n) n = wino_down_floats(g);
     if (wino_up_on(g) && wino_up_floats(g) > n) n = wino_up_floats(g);
     return round16(n);
 }
@@ -464,26 +465,60 @@ static void direct_down(float *out, const float *in, size_t ldc, const float *wp
 
 static int wino_enabled(void) {
     static _Atomic int on = -1;
-    int v = on;
-    if (v < 0) {
-        const char *e = getenv("NEMU_CONV_WINOGRAD");
-        v = !(e && e[0] == '0');
-        on = v;
-    }
-    return v;
+    return env_on(&on, "NEMU_CONV_WINOGRAD");
 }
+
+// 2x2 tiles of a small-grid plane (a sub-convolution's output).
+static int wino_tiles(const Grids *g) { return ((g->Hs + 1) / 2) * ((g->Ws + 1) / 2); }
 
 static int wino_down_on(const Grids *g) {
     return wino_enabled() && direct_on(g, g->Cb, g->Cs) && g->Cb >= 16 && g->Cs >= 32 &&
-           ((g->Hs + 1) / 2) * ((g->Ws + 1) / 2) >= WINO_DOWN_TILES;
+           wino_tiles(g) >= WINO_DOWN_TILES;
 }
 
 // Tiles per block: at least WINO_MIN_TILES (the GEMMs' column count), at most a sample's.
 static int wino_block(const Grids *g) {
-    int tiles = ((g->Hs + 1) / 2) * ((g->Ws + 1) / 2);
     int nt = (int)(WINO_BLOCK_FLOATS / (9 * 4 * (size_t)g->Cb));
     if (nt < WINO_MIN_TILES) nt = WINO_MIN_TILES;
-    return nt < tiles ? nt : tiles;
+    return nt < wino_tiles(g) ? nt : wino_tiles(g);
+}
+
+// A thread's Winograd scratch: the padded input x, the transformed input U (ufloats), a zero
+// row for windows past the last row (zeroed here), then `rest` for the products.
+typedef struct { float *x, *U, *zrow, *rest; } WinoBuf;
+
+static size_t wino_buf_floats(size_t xfloats, size_t ufloats, int Wp) {
+    return round16(xfloats) + round16(ufloats) + round16((size_t)Wp + 64);
+}
+
+static WinoBuf wino_buf(float *buf, size_t xfloats, size_t ufloats, int Wp) {
+    WinoBuf b;
+    b.x = buf, b.U = b.x + round16(xfloats), b.zrow = b.U + round16(ufloats);
+    b.rest = b.zrow + round16((size_t)Wp + 64);
+    memset(b.zrow, 0, sizeof(float) * ((size_t)Wp + 64));
+    return b;
+}
+
+// The 9 products of a block: P_e [M, nt] = V_e [M, K] x U_e [K, nt].
+static void wino_products(float *P, const float *V, const float *U, int M, int K, int nt) {
+    for (int e = 0; e < 9; e++)
+        gemm(0, 0, M, nt, K, 1.0f, V + (size_t)e * M * K, K, U + (size_t)e * K * nt, nt, 0.0f,
+             P + (size_t)e * M * nt, nt);
+}
+
+// The weight gradient's: dV_e [M, K] += Z_e [M, nt] x U_e [K, nt]^T.
+static void wino_grads(float *dV, const float *Z, const float *U, int M, int K, int nt) {
+    for (int e = 0; e < 9; e++)
+        gemm(0, 1, M, K, nt, 1.0f, Z + (size_t)e * M * nt, nt, U + (size_t)e * K * nt, nt, 1.0f,
+             dV + (size_t)e * M * K, K);
+}
+
+// Floats of wino_down's (and wino_dw_down's) buffer.
+static size_t wino_down_floats(const Grids *g) {
+    const DirectGeom d = geom_down(g);
+    const size_t nt = (size_t)wino_block(g);
+    return wino_buf_floats(d.xfloats, 9 * 4 * (size_t)g->Cb * nt, d.Wp) + round16(9 * (size_t)g->Cs * nt) +
+           2 * round16(2 * (size_t)((g->Ws + 1) / 2));
 }
 
 // As direct_down for all small channels [0, Cs), with V from wino_weights.
@@ -491,18 +526,15 @@ static void wino_down(float *out, const float *in, size_t ldc, const float *V, c
                       const float *bias, int act, const float *mask, float *buf) {
     const DirectGeom d = geom_down(g);
     const int K = 4 * g->Cb, M = g->Cs, Hs = g->Hs, Ws = g->Ws, TW = (Ws + 1) / 2;
-    const int T = ((Hs + 1) / 2) * TW, NT = wino_block(g);
-    float *x = buf, *U = x + round16(d.xfloats), *P = U + round16(9 * (size_t)K * NT);
-    float *zrow = P + round16(9 * (size_t)M * NT);
-    memset(zrow, 0, sizeof(float) * ((size_t)d.Wp + 64));
-    direct_conv_prep(x, in, ldc, &d, g->Hb, g->Wb);
-    float *r0 = zrow + round16((size_t)d.Wp + 64), *r1 = r0 + round16(2 * (size_t)TW);   // two output rows
+    const int T = wino_tiles(g), NT = wino_block(g);
+    const WinoBuf wb = wino_buf(buf, d.xfloats, 9 * (size_t)K * NT, d.Wp);
+    float *P = wb.rest, *r0 = P + round16(9 * (size_t)M * NT), *r1 = r0 + round16(2 * (size_t)TW);   // two output rows
+    direct_conv_prep(wb.x, in, ldc, &d, g->Hb, g->Wb);
     for (int t0 = 0; t0 < T; t0 += NT) {
         const int nt = T - t0 < NT ? T - t0 : NT;
         const size_t ps = (size_t)M * nt;
-        wino_input(U, x, d.sub_xs, K, d.Wp, Hs + 1, TW, 0, 0, t0, nt, zrow);
-        for (int e = 0; e < 9; e++)
-            gemm(0, 0, M, nt, K, 1.0f, V + (size_t)e * M * K, K, U + (size_t)e * K * nt, nt, 0.0f, P + e * ps, nt);
+        wino_input(wb.U, wb.x, d.sub_xs, K, d.Wp, Hs + 1, TW, 0, 0, t0, nt, wb.zrow);
+        wino_products(P, V, wb.U, M, K, nt);
         // the tiles' 2x2 outputs, by runs of one tile row, finished into output rows by the epilogue
         for (int m = 0; m < M; m++) {
             const float *pm = P + (size_t)m * nt, b = bias ? bias[m] : 0.0f;
@@ -528,18 +560,15 @@ static void wino_dw_down(float *dV, const float *in, size_t ldc, const float *dy
                          float *buf) {
     const DirectGeom d = geom_down(g);
     const int K = 4 * g->Cb, M = g->Cs, Hs = g->Hs, Ws = g->Ws, TW = (Ws + 1) / 2;
-    const int T = ((Hs + 1) / 2) * TW, NT = wino_block(g);
-    float *x = buf, *U = x + round16(d.xfloats), *Z = U + round16(9 * (size_t)K * NT);
-    float *zrow = Z + round16(9 * (size_t)M * NT);
-    memset(zrow, 0, sizeof(float) * ((size_t)d.Wp + 64));
-    direct_conv_prep(x, in, ldc, &d, g->Hb, g->Wb);
+    const int T = wino_tiles(g), NT = wino_block(g);
+    const WinoBuf wb = wino_buf(buf, d.xfloats, 9 * (size_t)K * NT, d.Wp);
+    float *Z = wb.rest;
+    direct_conv_prep(wb.x, in, ldc, &d, g->Hb, g->Wb);
     for (int t0 = 0; t0 < T; t0 += NT) {
         const int nt = T - t0 < NT ? T - t0 : NT;
-        wino_input(U, x, d.sub_xs, K, d.Wp, Hs + 1, TW, 0, 0, t0, nt, zrow);
+        wino_input(wb.U, wb.x, d.sub_xs, K, d.Wp, Hs + 1, TW, 0, 0, t0, nt, wb.zrow);
         wino_grad_z(Z, dy, ldd, M, Hs, Ws, TW, t0, nt);
-        for (int e = 0; e < 9; e++)
-            gemm(0, 1, M, K, nt, 1.0f, Z + (size_t)e * M * nt, nt, U + (size_t)e * K * nt, nt, 1.0f,
-                 dV + (size_t)e * M * K, K);
+        wino_grads(dV, Z, wb.U, M, K, nt);
     }
 }
 
@@ -549,7 +578,7 @@ static void wino_dw_down(float *dV, const float *in, size_t ldc, const float *dy
 // big-grid rows for the epilogue.
 static int wino_up_on(const Grids *g) {
     return wino_enabled() && direct_on(g, g->Cs, g->Cb) && g->Cs >= 16 && g->Cb >= 32 &&
-           ((g->Hs + 1) / 2) * ((g->Ws + 1) / 2) >= WINO_UP_TILES;
+           wino_tiles(g) >= WINO_UP_TILES;
 }
 
 // Tile rows per block.
@@ -565,7 +594,7 @@ static size_t wino_up_floats(const Grids *g) {
     const size_t nt = (size_t)wino_up_rows(g) * ((g->Ws + 1) / 2);
     const size_t fwd = 2 * round16(9 * (size_t)g->Cb * nt) + 2 * round16(4 * (size_t)((g->Ws + 1) / 2) + 16);
     const size_t dw = round16(9 * (size_t)g->Cb * nt) + round16((size_t)g->Cb * g->L);   // Z, a parity plane
-    return round16(u.xfloats) + round16(9 * (size_t)g->Cs * nt) + round16((size_t)u.Wp + 64) + (fwd > dw ? fwd : dw);
+    return wino_buf_floats(u.xfloats, 9 * (size_t)g->Cs * nt, u.Wp) + (fwd > dw ? fwd : dw);
 }
 
 static void wino_up(float *out, const float *in, size_t ldc, const float *V, const Grids *g, int mode,
@@ -573,23 +602,18 @@ static void wino_up(float *out, const float *in, size_t ldc, const float *V, con
     const DirectGeom u = geom_up(g, 0, 0);
     const int K = g->Cs, M = g->Cb, Hs = g->Hs, Ws = g->Ws, TW = (Ws + 1) / 2, TH = (Hs + 1) / 2;
     const int RB = wino_up_rows(g), NT = RB * TW;
-    float *x = buf, *U = x + round16(u.xfloats), *zrow = U + round16(9 * (size_t)K * NT);
-    float *P0 = zrow + round16((size_t)u.Wp + 64), *P1 = P0 + round16(9 * (size_t)M * NT);
+    const WinoBuf wb = wino_buf(buf, u.xfloats, 9 * (size_t)K * NT, u.Wp);
+    float *P0 = wb.rest, *P1 = P0 + round16(9 * (size_t)M * NT);
     float *r0 = P1 + round16(9 * (size_t)M * NT), *r1 = r0 + round16(4 * (size_t)TW + 16);
-    memset(zrow, 0, sizeof(float) * ((size_t)u.Wp + 64));
-    direct_convt_prep(x, in, ldc, &u, Hs, Ws);
+    direct_convt_prep(wb.x, in, ldc, &u, Hs, Ws);
     const size_t vs = 9 * (size_t)M * K;
     for (int i0 = 0; i0 < TH; i0 += RB) {
         const int nr = TH - i0 < RB ? TH - i0 : RB, nt = nr * TW, t0 = i0 * TW;
         const size_t ps = (size_t)M * nt;
         for (int py = 0; py < 2; py++) {
             for (int px = 0; px < 2; px++) {
-                float *P = px ? P1 : P0;
-                const float *Vp = V + (size_t)(2 * py + px) * vs;
-                wino_input(U, x, u.xs, K, u.Wp, Hs + 2, TW, py, px, t0, nt, zrow);
-                for (int e = 0; e < 9; e++)
-                    gemm(0, 0, M, nt, K, 1.0f, Vp + (size_t)e * M * K, K, U + (size_t)e * K * nt, nt, 0.0f, P + e * ps,
-                         nt);
+                wino_input(wb.U, wb.x, u.xs, K, u.Wp, Hs + 2, TW, py, px, t0, nt, wb.zrow);
+                wino_products(px ? P1 : P0, V + (size_t)(2 * py + px) * vs, wb.U, M, K, nt);
             }
             for (int m = 0; m < M; m++) {
                 const float b = bias ? bias[m] : 0.0f;
@@ -613,21 +637,18 @@ static void wino_dw_up(float *dV, const float *in, size_t ldc, const float *dy, 
     const DirectGeom u = geom_up(g, 0, 0);
     const int K = g->Cs, M = g->Cb, Hs = g->Hs, Ws = g->Ws, TW = (Ws + 1) / 2, TH = (Hs + 1) / 2;
     const int RB = wino_up_rows(g), NT = RB * TW;
-    float *x = buf, *U = x + round16(u.xfloats), *zrow = U + round16(9 * (size_t)K * NT);
-    float *Z = zrow + round16((size_t)u.Wp + 64), *D = Z + round16(9 * (size_t)M * NT);
-    memset(zrow, 0, sizeof(float) * ((size_t)u.Wp + 64));
-    direct_convt_prep(x, in, ldc, &u, Hs, Ws);
+    const WinoBuf wb = wino_buf(buf, u.xfloats, 9 * (size_t)K * NT, u.Wp);
+    float *Z = wb.rest, *D = Z + round16(9 * (size_t)M * NT);
+    direct_convt_prep(wb.x, in, ldc, &u, Hs, Ws);
     const size_t vs = 9 * (size_t)M * K;
     for (int p = 0; p < 4; p++) {
         const int py = p >> 1, px = p & 1;
         parity_plane(D, dy, g->Lb, M, Hs, Ws, py, px);
         for (int i0 = 0; i0 < TH; i0 += RB) {
             const int nt = (TH - i0 < RB ? TH - i0 : RB) * TW, t0 = i0 * TW;
-            wino_input(U, x, u.xs, K, u.Wp, Hs + 2, TW, py, px, t0, nt, zrow);
+            wino_input(wb.U, wb.x, u.xs, K, u.Wp, Hs + 2, TW, py, px, t0, nt, wb.zrow);
             wino_grad_z(Z, D, g->L, M, Hs, Ws, TW, t0, nt);
-            for (int e = 0; e < 9; e++)
-                gemm(0, 1, M, K, nt, 1.0f, Z + (size_t)e * M * nt, nt, U + (size_t)e * K * nt, nt, 1.0f,
-                     dV + p * vs + (size_t)e * M * K, K);
+            wino_grads(dV + p * vs, Z, wb.U, M, K, nt);
         }
     }
 }
