@@ -795,6 +795,11 @@ void conv2d_forward(float *out, const float *inp, const float *w, const float *b
 // dw [M, R], and the per-thread bias sums to db [nb], in thread order. Called by every
 // thread of the region.
 static void reduce_grads(float *dw, float *db, float *work, const ThreadLayout *tl, int nt, int M, int R, int nb) {
+    // every thread's buffers are complete before any thread reads them (a thread may add to
+    // its own after the work-sharing loop, as the Winograd weight gradient does)
+    #ifdef _OPENMP
+    #pragma omp barrier
+    #endif
     if (dw) {
         #ifdef _OPENMP
         #pragma omp for schedule(static)
@@ -899,12 +904,7 @@ void conv2d_backward_act(float *dinp, float *dw, float *db, const float *dout, c
                 }
             }
         }
-        if (wdw) {   // into this thread's transposed gradient, before any thread sums them
-            wino_dw_add(dwt, dV, s->OC, s->C);
-            #ifdef _OPENMP
-            #pragma omp barrier
-            #endif
-        }
+        if (wdw) wino_dw_add(dwt, dV, s->OC, s->C);   // into this thread's transposed gradient
         reduce_grads(dw, db, work, &tl, T, s->OC, g.R, s->OC);
     }
 }
@@ -1076,12 +1076,7 @@ void convt2d_backward_act(float *dinp, float *dw, float *db, const float *dout, 
                 }
             }
         }
-        if (wdw) {   // into this thread's transposed gradient, before any thread sums them
-            wino_dw_add_up(dwt, dV, s->C, s->OC);
-            #ifdef _OPENMP
-            #pragma omp barrier
-            #endif
-        }
+        if (wdw) wino_dw_add_up(dwt, dV, s->C, s->OC);   // into this thread's transposed gradient
         reduce_grads(dw, db, work, &tl, T, s->C, g.R, s->OC);
     }
 }
