@@ -78,10 +78,22 @@ END { for (i = 1; i <= n; i++) { split(order[i], f, FS); print f[1] "," v[order[
 # fastest PyTorch run of the same round (either set-up, any thread count); rows
 # `vs_torch_<name>` = the median of the rounds' ratios, `vs_torch_<name>_min` the lowest.
 awk -F, '
+# Our rate over PyTorch set-up p ("t": best or as installed, "m": misdetected) of the row,
+# round by round: the number of rounds with both; the ratios sorted in x[], their median in med.
+function paired(name, p,    m, r, o, t, i, j, y) {
+    m = 0
+    for (r = 1; r <= nr; r++) {
+        o = r SUBSEP "" SUBSEP name; t = r SUBSEP p SUBSEP name
+        if ((o in v) && (t in v) && v[t] > 0) x[++m] = v[o] / v[t]
+    }
+    for (i = 2; i <= m; i++) for (j = i; j > 1 && x[j - 1] > x[j]; j--) { y = x[j]; x[j] = x[j - 1]; x[j - 1] = y }
+    if (m > 0) med = m % 2 ? x[(m + 1) / 2] : (x[m / 2] + x[m / 2 + 1]) / 2
+    return m
+}
 $2 !~ /_median$/ && $4 ~ /\// {
     name = $2; p = ""
-    if (name ~ /^torch_misdetected_/) { k = $1 SUBSEP substr(name, 19); if (!(k in mis) || $3 + 0 > mis[k] + 0) mis[k] = $3; next }
-    if (name ~ /^torch_installed_/) { p = "t"; name = substr(name, 17) }
+    if (name ~ /^torch_misdetected_/) { p = "m"; name = substr(name, 19) }
+    else if (name ~ /^torch_installed_/) { p = "t"; name = substr(name, 17) }
     else if (name ~ /^torch_/) { p = "t"; name = substr(name, 7) }
     k = $1 SUBSEP p SUBSEP name
     if (!(k in v) || $3 + 0 > v[k] + 0) v[k] = $3
@@ -89,28 +101,13 @@ $2 !~ /_median$/ && $4 ~ /\// {
 }
 END {
     for (name in has) {
-        m = 0
-        for (r = 1; r <= nr; r++) {
-            o = r SUBSEP "" SUBSEP name; t = r SUBSEP "t" SUBSEP name
-            if ((o in v) && (t in v) && v[t] > 0) x[++m] = v[o] / v[t]
-        }
-        if (m == 0) continue
-        for (i = 2; i <= m; i++) for (j = i; j > 1 && x[j - 1] > x[j]; j--) { y = x[j]; x[j] = x[j - 1]; x[j - 1] = y }
-        med = m % 2 ? x[(m + 1) / 2] : (x[m / 2] + x[m / 2 + 1]) / 2
+        if (!(m = paired(name, "t"))) continue
         printf "vs_torch_%s,%.3f,x,%d\nvs_torch_%s_min,%.3f,x,%d\n", name, med, nc, name, x[1], nc
         printf "vs_torch_%s_rounds,%d,rounds,%d\n", name, m, nc
     }
     # AE80 training against PyTorch on misdetected (SSE3) kernels, paired the same way
-    m = 0
-    for (r = 1; r <= nr; r++) {
-        o = r SUBSEP "" SUBSEP "ae80_train_samples_per_s"; t = r SUBSEP "ae80_train_samples_per_s"
-        if ((o in v) && (t in mis) && mis[t] > 0) x[++m] = v[o] / mis[t]
-    }
-    if (m > 0) {
-        for (i = 2; i <= m; i++) for (j = i; j > 1 && x[j - 1] > x[j]; j--) { y = x[j]; x[j] = x[j - 1]; x[j - 1] = y }
-        med = m % 2 ? x[(m + 1) / 2] : (x[m / 2] + x[m / 2 + 1]) / 2
+    if (paired("ae80_train_samples_per_s", "m"))
         printf "vs_torch_misdetected_ae80_train_samples_per_s,%.3f,x,%d\nvs_torch_misdetected_ae80_train_samples_per_s_min,%.3f,x,%d\n", med, nc, x[1], nc
-    }
 }' nc="$(nproc)" "$all" | sort >>"$rows"
 
 { echo "name,value,unit,threads"; cat "$rows"; } >"$out"
