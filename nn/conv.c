@@ -126,15 +126,12 @@ static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
 //   db accumulators (2*Cout: doubles) | col [R, c*L] | dW [Cs*R] (conv2d) or [Cs*R] (convT) |
 //   t1: conv2d [Cs, c*L] gradient chunk; convT [Cs, c*L] input chunk, [Cb*Lb] act'(dout) |
 //   plane: one big-grid plane (generic fold), or [Cs, L] (convT masked dinp)
-//   wdv: the Winograd weight gradient (when it applies): conv2d [9][Cs][4 Cb], convT
-//        [4][9][Cb][Cs]
+//   wdv: the Winograd weight gradient [9][Cs][4 Cb] (when it applies)
 typedef struct { size_t db, col, dw, t1, t2, plane, direct, wdv, total; } ThreadLayout;
 
 static size_t direct_floats(const Grids *g);
-static int wino_down_on(const Grids *g);
-static int wino_up_on(const Grids *g);
-static size_t wino_down_floats(const Grids *g);
-static size_t wino_up_floats(const Grids *g);
+static int wino_on(const Grids *g);
+static size_t wino_floats(const Grids *g);
 
 static ThreadLayout thread_layout(const Grids *g, int transposed, int c) {
     ThreadLayout l;
@@ -147,7 +144,7 @@ static ThreadLayout thread_layout(const Grids *g, int transposed, int c) {
     l.t2 = o;    o += transposed ? round16((size_t)g->Cb * g->Lb) : 0;
     l.plane = o; o += round16(g->Lb > g->Cs * g->L ? g->Lb : (size_t)g->Cs * g->L);
     l.direct = o; o += g->fast ? direct_floats(g) : 0;
-    l.wdv = o;   o += (transposed ? wino_up_on(g) : wino_down_on(g)) ? round16(9 * 4 * (size_t)g->Cs * g->Cb) : 0;
+    l.wdv = o;   o += wino_on(g) ? round16(9 * 4 * (size_t)g->Cs * g->Cb) : 0;
     l.total = o;
     return l;
 }
@@ -156,7 +153,7 @@ static size_t conv_workspace(const ConvShape *s, int transposed, int B) {
     CHECK(B > 0, "conv workspace: B=%d", B);
     Grids g = grids(s, transposed);
     // direct_down's packed weight, or Winograd's transformed one (9 x 4 per weight pair)
-    size_t packed = g.fast ? round16((size_t)g.Cs * g.Cb * (wino_down_on(&g) || wino_up_on(&g) ? 36 : 16)) : 0;
+    size_t packed = g.fast ? round16((size_t)g.Cs * g.Cb * (wino_on(&g) ? 36 : 16)) : 0;
     return (size_t)ops_thread_cap() * thread_layout(&g, transposed, conv_chunk(&g, B)).total + packed;
 }
 
@@ -384,8 +381,7 @@ static size_t direct_floats(const Grids *g) {
     size_t down = round16(d.xfloats) + (size_t)g->Cs * d.NP;
     size_t up = round16(u.xfloats) + 2 * round16((size_t)g->Cb * u.NP) + (size_t)g->Wb;
     size_t n = down > up ? down : up;
-    if (wino_down_on(g) && wino_down_floats(g) > n) n = wino_down_floats(g);
-    if (wino_up_on(g) && wino_up_floats(g) > n) n = wino_up_floats(g);
+    if (wino_on(g) && wino_floats(g) > n) n = wino_floats(g);
     return round16(n);
 }
 
@@ -447,21 +443,25 @@ static void direct_down(float *out, const float *in, size_t ldc, const float *wp
     }
 }
 
-// Winograd F(2x2, 2x2) for the "down" direction (conv2d forward, convT backward-data) of the
-// layers with enough channels (conv_direct.h): the 2x2 sub-convolutions of the 4 Cb parity
-// planes become 9 GEMMs [Cs, 4 Cb] x [4 Cb, tiles] per block of 2x2 output tiles, 9
-// multiplications where the direct kernel does 16. Blocks of tiles keep the transformed
-// input (9 x 4 Cb x tiles floats) and the products in L2. The transforms only add and
+// Winograd F(2x2, 2x2) for the layers with enough channels (conv_direct.h), all in the
+// "down" geometry of the 4 Cb parity planes of the big grid and 2x2 tiles of the small one:
+//  - wino_down (conv2d forward, convT backward-data): per block of tiles, the input
+//    transform U = B^T X B, 9 GEMMs [Cs, 4 Cb] x [4 Cb, tiles], the outputs A^T P A;
+//  - wino_adj, its adjoint (convT forward, conv2d backward-data): Z = A dY A^T of the small
+//    grid, the GEMMs with V_e^T, B Q B^T added into the big grid's parity planes;
+//  - wino_dw (both weight gradients): dV += Z U^T.
+// 9 multiplications where the direct kernel does 16. Blocks of tiles keep the transformed
+// data (9 x 4 Cb x tiles floats) and the products in L2. The transforms only add and
 // subtract: a 240x256 model's gradients agree with the direct kernel's to 1e-8 (relative
 // norm, the same as im2col + GEMM's). NEMU_CONV_WINOGRAD=0 turns it off (A/B runs).
-// Measured per layer (bench/README.md): 20-35% faster than the direct kernel at 960 tiles a
-// sample (60x64 outputs) and 240 (30x32); down 15-20% faster at 100 (the 80x80 model's
-// 20x20), up no faster there; slower at 64 (15x16, GEMMs of 64 columns and 512 rows). Below
-// these tile counts the direct kernel stays.
+// Measured per layer (bench/README.md): 15-30% faster than the direct kernel from 25 tiles
+// a sample (the 80x80 model's 10x10 grids) to 960 (60x64), in every direction. Slower for
+// the 240x256 model's 128 <-> 256-channel layers (4.7 MB of transformed weight, repacked
+// by OpenBLAS for each sample's 64 tiles), which keep the direct kernel.
 #define WINO_BLOCK_FLOATS (1 << 17)   // transformed input floats per block (512 KB)
 #define WINO_MIN_TILES 64
-#define WINO_DOWN_TILES 96
-#define WINO_UP_TILES 128
+#define WINO_TILES 25                 // tiles a sample needs
+#define WINO_MAX_WEIGHT ((size_t)1 << 19)   // floats of transformed weight (2 MB) it allows
 
 static int wino_enabled(void) {
     static _Atomic int on = -1;
@@ -471,9 +471,9 @@ static int wino_enabled(void) {
 // 2x2 tiles of a small-grid plane (a sub-convolution's output).
 static int wino_tiles(const Grids *g) { return ((g->Hs + 1) / 2) * ((g->Ws + 1) / 2); }
 
-static int wino_down_on(const Grids *g) {
-    return wino_enabled() && direct_on(g, g->Cb, g->Cs) && g->Cb >= 16 && g->Cs >= 32 &&
-           wino_tiles(g) >= WINO_DOWN_TILES;
+static int wino_on(const Grids *g) {
+    return wino_enabled() && direct_on(g, g->Cb, g->Cs) && g->Cb >= 16 && g->Cs >= 32 && wino_tiles(g) >= WINO_TILES &&
+           36 * (size_t)g->Cs * g->Cb <= WINO_MAX_WEIGHT;
 }
 
 // Tiles per block: at least WINO_MIN_TILES (the GEMMs' column count), at most a sample's.
@@ -483,61 +483,52 @@ static int wino_block(const Grids *g) {
     return nt < wino_tiles(g) ? nt : wino_tiles(g);
 }
 
-// A thread's Winograd scratch: the padded input x, the transformed input U (ufloats), a zero
-// row for windows past the last row (zeroed here), then `rest` for the products.
-typedef struct { float *x, *U, *zrow, *rest; } WinoBuf;
+// A thread's Winograd scratch: the padded input x (parity planes), the transformed input U
+// (or wino_adj's products) [9][4 Cb][block], the small grid's products P (or its transformed
+// gradient Z) [9][Cs][block], rows for the output transforms, and a zero row for windows
+// past the last row (zeroed here).
+typedef struct { float *x, *U, *P, *rows, *zrow; } WinoBuf;
 
-static size_t wino_buf_floats(size_t xfloats, size_t ufloats, int Wp) {
-    return round16(xfloats) + round16(ufloats) + round16((size_t)Wp + 64);
+static size_t wino_rows_floats(const Grids *g) {
+    return round16(3 * wino_adj_row_floats((g->Ws + 1) / 2)) + round16((size_t)g->Wb + 16);
 }
 
-static WinoBuf wino_buf(float *buf, size_t xfloats, size_t ufloats, int Wp) {
+static size_t wino_floats(const Grids *g) {
+    const DirectGeom d = geom_down(g);
+    const size_t nt = (size_t)wino_block(g);
+    return round16(d.xfloats) + round16(9 * 4 * (size_t)g->Cb * nt) + round16(9 * (size_t)g->Cs * nt) +
+           wino_rows_floats(g) + round16((size_t)d.Wp + 64);
+}
+
+static WinoBuf wino_buf(float *buf, const Grids *g) {
+    const DirectGeom d = geom_down(g);
+    const size_t nt = (size_t)wino_block(g);
     WinoBuf b;
-    b.x = buf, b.U = b.x + round16(xfloats), b.zrow = b.U + round16(ufloats);
-    b.rest = b.zrow + round16((size_t)Wp + 64);
-    memset(b.zrow, 0, sizeof(float) * ((size_t)Wp + 64));
+    b.x = buf, b.U = b.x + round16(d.xfloats), b.P = b.U + round16(9 * 4 * (size_t)g->Cb * nt);
+    b.rows = b.P + round16(9 * (size_t)g->Cs * nt), b.zrow = b.rows + wino_rows_floats(g);
+    memset(b.zrow, 0, sizeof(float) * ((size_t)d.Wp + 64));
     return b;
 }
 
-// The 9 products of a block: P_e [M, nt] = V_e [M, K] x U_e [K, nt].
-static void wino_products(float *P, const float *V, const float *U, int M, int K, int nt) {
-    for (int e = 0; e < 9; e++)
-        gemm(0, 0, M, nt, K, 1.0f, V + (size_t)e * M * K, K, U + (size_t)e * K * nt, nt, 0.0f,
-             P + (size_t)e * M * nt, nt);
-}
-
-// The weight gradient's: dV_e [M, K] += Z_e [M, nt] x U_e [K, nt]^T.
-static void wino_grads(float *dV, const float *Z, const float *U, int M, int K, int nt) {
-    for (int e = 0; e < 9; e++)
-        gemm(0, 1, M, K, nt, 1.0f, Z + (size_t)e * M * nt, nt, U + (size_t)e * K * nt, nt, 1.0f,
-             dV + (size_t)e * M * K, K);
-}
-
-// Floats of wino_down's (and wino_dw_down's) buffer.
-static size_t wino_down_floats(const Grids *g) {
-    const DirectGeom d = geom_down(g);
-    const size_t nt = (size_t)wino_block(g);
-    return wino_buf_floats(d.xfloats, 9 * 4 * (size_t)g->Cb * nt, d.Wp) + round16(9 * (size_t)g->Cs * nt) +
-           2 * round16(2 * (size_t)((g->Ws + 1) / 2));
-}
-
-// As direct_down for all small channels [0, Cs), with V from wino_weights.
+// As direct_down for all small channels [0, Cs), with V [9][Cs][4 Cb] from wino_weights.
 static void wino_down(float *out, const float *in, size_t ldc, const float *V, const Grids *g, int mode,
                       const float *bias, int act, const float *mask, float *buf) {
     const DirectGeom d = geom_down(g);
     const int K = 4 * g->Cb, M = g->Cs, Hs = g->Hs, Ws = g->Ws, TW = (Ws + 1) / 2;
     const int T = wino_tiles(g), NT = wino_block(g);
-    const WinoBuf wb = wino_buf(buf, d.xfloats, 9 * (size_t)K * NT, d.Wp);
-    float *P = wb.rest, *r0 = P + round16(9 * (size_t)M * NT), *r1 = r0 + round16(2 * (size_t)TW);   // two output rows
+    const WinoBuf wb = wino_buf(buf, g);
+    float *r0 = wb.rows, *r1 = r0 + round16(2 * (size_t)TW);   // two output rows
     direct_conv_prep(wb.x, in, ldc, &d, g->Hb, g->Wb);
     for (int t0 = 0; t0 < T; t0 += NT) {
         const int nt = T - t0 < NT ? T - t0 : NT;
         const size_t ps = (size_t)M * nt;
-        wino_input(wb.U, wb.x, d.sub_xs, K, d.Wp, Hs + 1, TW, 0, 0, t0, nt, wb.zrow);
-        wino_products(P, V, wb.U, M, K, nt);
+        wino_input(wb.U, wb.x, d.sub_xs, K, d.Wp, Hs + 1, TW, t0, nt, wb.zrow);
+        for (int e = 0; e < 9; e++)   // P_e [M, nt] = V_e [M, K] x U_e [K, nt]
+            gemm(0, 0, M, nt, K, 1.0f, V + (size_t)e * M * K, K, wb.U + (size_t)e * K * nt, nt, 0.0f, wb.P + e * ps,
+                 nt);
         // the tiles' 2x2 outputs, by runs of one tile row, finished into output rows by the epilogue
         for (int m = 0; m < M; m++) {
-            const float *pm = P + (size_t)m * nt, b = bias ? bias[m] : 0.0f;
+            const float *pm = wb.P + (size_t)m * nt, b = bias ? bias[m] : 0.0f;
             for (int t = 0; t < nt;) {
                 const int i = (t0 + t) / TW, j0 = (t0 + t) % TW;
                 const int n = TW - j0 < nt - t ? TW - j0 : nt - t;
@@ -553,103 +544,51 @@ static void wino_down(float *out, const float *in, size_t ldc, const float *V, c
     }
 }
 
-// conv2d's weight gradient in the same geometry: dV [9][Cs][4 Cb] += Z x U^T per block of
-// tiles (conv_direct.h), for one sample: in [Cb, Hb, Wb] (channels ldc floats apart), dy
-// [Cs, Hs, Ws] (channels ldd apart). wino_dw_add turns dV into the weight gradient.
-static void wino_dw_down(float *dV, const float *in, size_t ldc, const float *dy, size_t ldd, const Grids *g,
-                         float *buf) {
+// Its adjoint, small [Cs, Hs, Ws] (channels ldc floats apart) -> out [Cb, Hb, Wb] with the
+// epilogue, the same V: as direct_up for all big channels.
+static void wino_adj(float *out, const float *in, size_t ldc, const float *V, const Grids *g, int mode,
+                     const float *bias, int act, const float *mask, float *buf) {
     const DirectGeom d = geom_down(g);
-    const int K = 4 * g->Cb, M = g->Cs, Hs = g->Hs, Ws = g->Ws, TW = (Ws + 1) / 2;
+    const int K = 4 * g->Cb, M = g->Cs, TW = (g->Ws + 1) / 2;
     const int T = wino_tiles(g), NT = wino_block(g);
-    const WinoBuf wb = wino_buf(buf, d.xfloats, 9 * (size_t)K * NT, d.Wp);
-    float *Z = wb.rest;
+    const WinoBuf wb = wino_buf(buf, g);
+    memset(wb.x, 0, sizeof(float) * d.xfloats);
+    for (int t0 = 0; t0 < T; t0 += NT) {
+        const int nt = T - t0 < NT ? T - t0 : NT;
+        wino_grad_z(wb.P, in, ldc, M, g->Hs, g->Ws, TW, t0, nt);
+        for (int e = 0; e < 9; e++)   // Q_e [K, nt] = V_e^T [K, M] x Z_e [M, nt]
+            gemm(1, 0, K, nt, M, 1.0f, V + (size_t)e * M * K, K, wb.P + (size_t)e * M * nt, nt, 0.0f,
+                 wb.U + (size_t)e * K * nt, nt);
+        wino_input_adj(wb.x, d.sub_xs, K, d.Wp, g->Hs + 1, TW, t0, nt, wb.U, wb.rows);
+    }
+    float *r = wb.rows;
+    for (int c = 0; c < g->Cb; c++)
+        for (int y = 0; y < g->Hb; y++) {
+            const size_t row = (size_t)c * g->Lb + (size_t)y * g->Wb;
+            direct_conv_row(r, wb.x, &d, c, y, g->Wb);
+            epilogue(out + row, r, (size_t)g->Wb, mode, bias ? bias[c] : 0.0f, act, mask ? mask + row : NULL);
+        }
+}
+
+// The weight gradient: dV [9][Cs][4 Cb] += Z x U^T per block of tiles, for one sample: big
+// [Cb, Hb, Wb] (channels ldc floats apart: conv2d's input, convT's output gradient) and the
+// small grid's gradient side dy [Cs, Hs, Ws] (channels ldd apart: conv2d's output gradient,
+// convT's input). wino_dw_add turns dV into the transposed weight gradient, the same for
+// both: a convT weight [Cs][Cb][4][4] is the conv2d weight it is the adjoint of.
+static void wino_dw(float *dV, const float *in, size_t ldc, const float *dy, size_t ldd, const Grids *g,
+                    float *buf) {
+    const DirectGeom d = geom_down(g);
+    const int K = 4 * g->Cb, M = g->Cs, TW = (g->Ws + 1) / 2;
+    const int T = wino_tiles(g), NT = wino_block(g);
+    const WinoBuf wb = wino_buf(buf, g);
     direct_conv_prep(wb.x, in, ldc, &d, g->Hb, g->Wb);
     for (int t0 = 0; t0 < T; t0 += NT) {
         const int nt = T - t0 < NT ? T - t0 : NT;
-        wino_input(wb.U, wb.x, d.sub_xs, K, d.Wp, Hs + 1, TW, 0, 0, t0, nt, wb.zrow);
-        wino_grad_z(Z, dy, ldd, M, Hs, Ws, TW, t0, nt);
-        wino_grads(dV, Z, wb.U, M, K, nt);
-    }
-}
-
-// The "up" direction (convT forward, conv2d backward-data): each output parity (py, px) is a
-// 2x2 convolution of the padded small grid, its window shifted by (py, px); per block of
-// whole tile rows and row parity py, both column parities' products, interleaved into whole
-// big-grid rows for the epilogue.
-static int wino_up_on(const Grids *g) {
-    return wino_enabled() && direct_on(g, g->Cs, g->Cb) && g->Cs >= 16 && g->Cb >= 32 &&
-           wino_tiles(g) >= WINO_UP_TILES;
-}
-
-// Tile rows per block.
-static int wino_up_rows(const Grids *g) {
-    const int TW = (g->Ws + 1) / 2, TH = (g->Hs + 1) / 2;
-    int r = (int)(WINO_BLOCK_FLOATS / (9 * (size_t)g->Cs * TW));
-    if (r * TW < WINO_MIN_TILES) r = (WINO_MIN_TILES + TW - 1) / TW;
-    return r < TH ? r : TH;
-}
-
-static size_t wino_up_floats(const Grids *g) {
-    const DirectGeom u = geom_up(g, 0, 0);
-    const size_t nt = (size_t)wino_up_rows(g) * ((g->Ws + 1) / 2);
-    const size_t fwd = 2 * round16(9 * (size_t)g->Cb * nt) + 2 * round16(4 * (size_t)((g->Ws + 1) / 2) + 16);
-    const size_t dw = round16(9 * (size_t)g->Cb * nt) + round16((size_t)g->Cb * g->L);   // Z, a parity plane
-    return wino_buf_floats(u.xfloats, 9 * (size_t)g->Cs * nt, u.Wp) + (fwd > dw ? fwd : dw);
-}
-
-static void wino_up(float *out, const float *in, size_t ldc, const float *V, const Grids *g, int mode,
-                    const float *bias, int act, const float *mask, float *buf) {
-    const DirectGeom u = geom_up(g, 0, 0);
-    const int K = g->Cs, M = g->Cb, Hs = g->Hs, Ws = g->Ws, TW = (Ws + 1) / 2, TH = (Hs + 1) / 2;
-    const int RB = wino_up_rows(g), NT = RB * TW;
-    const WinoBuf wb = wino_buf(buf, u.xfloats, 9 * (size_t)K * NT, u.Wp);
-    float *P0 = wb.rest, *P1 = P0 + round16(9 * (size_t)M * NT);
-    float *r0 = P1 + round16(9 * (size_t)M * NT), *r1 = r0 + round16(4 * (size_t)TW + 16);
-    direct_convt_prep(wb.x, in, ldc, &u, Hs, Ws);
-    const size_t vs = 9 * (size_t)M * K;
-    for (int i0 = 0; i0 < TH; i0 += RB) {
-        const int nr = TH - i0 < RB ? TH - i0 : RB, nt = nr * TW, t0 = i0 * TW;
-        const size_t ps = (size_t)M * nt;
-        for (int py = 0; py < 2; py++) {
-            for (int px = 0; px < 2; px++) {
-                wino_input(wb.U, wb.x, u.xs, K, u.Wp, Hs + 2, TW, py, px, t0, nt, wb.zrow);
-                wino_products(px ? P1 : P0, V + (size_t)(2 * py + px) * vs, wb.U, M, K, nt);
-            }
-            for (int m = 0; m < M; m++) {
-                const float b = bias ? bias[m] : 0.0f;
-                for (int ti = 0; ti < nr; ti++) {
-                    wino_rows_up(r0, r1, P0 + (size_t)m * nt + (size_t)ti * TW, P1 + (size_t)m * nt + (size_t)ti * TW,
-                                 ps, TW);
-                    for (int a = 0; a < 2 && 2 * (i0 + ti) + a < Hs; a++) {
-                        const size_t row = (size_t)m * g->Lb + (size_t)(2 * (2 * (i0 + ti) + a) + py) * g->Wb;
-                        epilogue(out + row, a ? r1 : r0, (size_t)g->Wb, mode, b, act, mask ? mask + row : NULL);
-                    }
-                }
-            }
-        }
-    }
-}
-
-// convT's weight gradient in the up geometry: per output parity, dV_p [9][Cb][Cs] += Z x U^T
-// with Z from the output gradient's parity plane and U the shifted windows of the padded
-// input, for one sample: in [Cs, Hs, Ws] (channels ldc floats apart), dy [Cb, Hb, Wb].
-static void wino_dw_up(float *dV, const float *in, size_t ldc, const float *dy, const Grids *g, float *buf) {
-    const DirectGeom u = geom_up(g, 0, 0);
-    const int K = g->Cs, M = g->Cb, Hs = g->Hs, Ws = g->Ws, TW = (Ws + 1) / 2, TH = (Hs + 1) / 2;
-    const int RB = wino_up_rows(g), NT = RB * TW;
-    const WinoBuf wb = wino_buf(buf, u.xfloats, 9 * (size_t)K * NT, u.Wp);
-    float *Z = wb.rest, *D = Z + round16(9 * (size_t)M * NT);
-    direct_convt_prep(wb.x, in, ldc, &u, Hs, Ws);
-    const size_t vs = 9 * (size_t)M * K;
-    for (int p = 0; p < 4; p++) {
-        const int py = p >> 1, px = p & 1;
-        parity_plane(D, dy, g->Lb, M, Hs, Ws, py, px);
-        for (int i0 = 0; i0 < TH; i0 += RB) {
-            const int nt = (TH - i0 < RB ? TH - i0 : RB) * TW, t0 = i0 * TW;
-            wino_input(wb.U, wb.x, u.xs, K, u.Wp, Hs + 2, TW, py, px, t0, nt, wb.zrow);
-            wino_grad_z(Z, D, g->L, M, Hs, Ws, TW, t0, nt);
-            wino_grads(dV + p * vs, Z, wb.U, M, K, nt);
-        }
+        wino_input(wb.U, wb.x, d.sub_xs, K, d.Wp, g->Hs + 1, TW, t0, nt, wb.zrow);
+        wino_grad_z(wb.P, dy, ldd, M, g->Hs, g->Ws, TW, t0, nt);
+        for (int e = 0; e < 9; e++)   // dV_e [M, K] += Z_e [M, nt] x U_e [K, nt]^T
+            gemm(0, 1, M, K, nt, 1.0f, wb.P + (size_t)e * M * nt, nt, wb.U + (size_t)e * K * nt, nt, 1.0f,
+                 dV + (size_t)e * M * K, K);
     }
 }
 
@@ -737,7 +676,7 @@ void conv2d_forward_act(float *out, const float *inp, const float *w, const floa
     const int T = conv_threads();
     if (direct_on(&g, g.Cb, g.Cs)) {
         float *wp = work + (size_t)ops_thread_cap() * tl.total;
-        if (wino_down_on(&g) && (B >= T || T == 1)) {   // whole samples per thread
+        if (wino_on(&g) && (B >= T || T == 1)) {   // whole samples per thread
             wino_weights(wp, w, s->OC, s->C);
             #ifdef _OPENMP
             #pragma omp parallel for schedule(static) num_threads(T) if(T > 1 && B > 1)
@@ -838,9 +777,9 @@ void conv2d_backward_act(float *dinp, float *dw, float *db, const float *dout, c
     int T = conv_threads();
     if (T > nch) T = nch;
     const int direct = dinp && direct_on(&g, g.Cs, g.Cb);   // dinp: "up" from the output grid
-    const int wino = direct && wino_up_on(&g), wdw = dw && wino_down_on(&g);
+    const int wino = direct && wino_on(&g), wdw = dw && wino_on(&g);
     float *V = work + (size_t)ops_thread_cap() * tl.total;
-    if (wino) wino_weights_up(V, w, s->OC, s->C);
+    if (wino) wino_weights(V, w, s->OC, s->C);
     #ifdef _OPENMP
     #pragma omp parallel num_threads(T) if(T > 1)
     #endif
@@ -876,7 +815,7 @@ void conv2d_backward_act(float *dinp, float *dw, float *db, const float *dout, c
             }
             if (wdw) {
                 for (int j = 0; j < nb; j++)
-                    wino_dw_down(dV, inp + (size_t)(b0 + j) * in_sz, g.Lb, gm + (size_t)j * g.L, N, &g, dbuf);
+                    wino_dw(dV, inp + (size_t)(b0 + j) * in_sz, g.Lb, gm + (size_t)j * g.L, N, &g, dbuf);
             } else if (dw && dw_blocked(&g, nb)) {
                 dw_row_blocks(dwt, gm, N, s->OC, inp + (size_t)b0 * in_sz, &g, col);
             } else if (dw) {
@@ -888,7 +827,7 @@ void conv2d_backward_act(float *dinp, float *dw, float *db, const float *dout, c
                 for (int j = 0; j < nb; j++) {
                     size_t off = (size_t)(b0 + j) * in_sz;
                     if (wino)
-                        wino_up(dinp + off, gm + (size_t)j * g.L, N, V, &g, dmode, NULL, CONV_ACT_NONE,
+                        wino_adj(dinp + off, gm + (size_t)j * g.L, N, V, &g, dmode, NULL, CONV_ACT_NONE,
                                 inp_relu ? inp + off : NULL, dbuf);
                     else
                         direct_up(dinp + off, gm + (size_t)j * g.L, N, w, &g, 0, g.Cb, 0, 2, dmode, NULL,
@@ -932,14 +871,14 @@ void convt2d_forward_act(float *out, const float *inp, const float *w, const flo
     }
     // Winograd with whole samples per thread: its weight transform (4 x 9 x C x OC) is made per
     // call, which a batch-1 frame at 2 threads does not win back (measured on the 240x256 loop)
-    if (wino_up_on(&g) && (B >= T || T == 1)) {
+    if (wino_on(&g) && (B >= T || T == 1)) {
         float *V = work + (size_t)ops_thread_cap() * tl.total;
-        wino_weights_up(V, w, s->C, s->OC);
+        wino_weights(V, w, s->C, s->OC);   // [C][OC][4][4]: the conv2d weight it is the adjoint of
         #ifdef _OPENMP
         #pragma omp parallel for schedule(static) num_threads(T) if(T > 1 && B > 1)
         #endif
         for (int n = 0; n < B; n++)
-            wino_up(out + (size_t)n * out_sz, inp + (size_t)n * in_sz, g.L, V, &g, EPI_SET, b, act, NULL,
+            wino_adj(out + (size_t)n * out_sz, inp + (size_t)n * in_sz, g.L, V, &g, EPI_SET, b, act, NULL,
                     work + (size_t)omp_thread_id() * tl.total + tl.direct);
         return;
     }
@@ -1000,7 +939,7 @@ void convt2d_backward_act(float *dinp, float *dw, float *db, const float *dout, 
     if (T > nch) T = nch;
     const int direct = dinp && direct_on(&g, g.Cb, g.Cs);   // dinp: "down" from the output grid
     float *wp = work + (size_t)ops_thread_cap() * tl.total;
-    const int wino = direct && wino_down_on(&g), wdw = dw && wino_up_on(&g);
+    const int wino = direct && wino_on(&g), wdw = dw && wino_on(&g);
     if (wino) wino_weights(wp, w, g.Cs, g.Cb);
     else if (direct) direct_conv_pack(wp, w, g.Cs, g.Cb);
     #ifdef _OPENMP
@@ -1013,7 +952,7 @@ void convt2d_backward_act(float *dinp, float *dw, float *db, const float *dout, 
         float *col = base + tl.col, *tin = base + tl.t1, *gs = base + tl.t2, *tmp = base + tl.plane;
         float *dbuf = base + tl.direct;
         float *dwt = base + tl.dw;   // [R, C]
-        float *dV = base + tl.wdv;   // Winograd's [4][9][OC][C]
+        float *dV = base + tl.wdv;   // Winograd's [9][C][4 OC]
         for (int oc = 0; oc < s->OC; oc++) dbt[oc] = 0.0;
         if (dw) memset(dwt, 0, sizeof(float) * (size_t)s->C * g.R);
         if (wdw) memset(dV, 0, sizeof(float) * 36 * (size_t)s->OC * s->C);
@@ -1035,7 +974,7 @@ void convt2d_backward_act(float *dinp, float *dw, float *db, const float *dout, 
                     for (int oc = 0; oc < s->OC; oc++) dbt[oc] += row_sum(gsmp + (size_t)oc * g.Lb, g.Lb);
                 }
                 if (wdw)
-                    wino_dw_up(dV, inp + (size_t)(b0 + j) * in_sz, g.L, gsmp, &g, dbuf);
+                    wino_dw(dV, gsmp, g.Lb, inp + (size_t)(b0 + j) * in_sz, g.L, &g, dbuf);
                 else if (dw && blocked)   // col is its scratch: before the unfold for dinp
                     dw_row_blocks(dwt, inp + (size_t)(b0 + j) * in_sz, g.L, s->C, gsmp, &g, col);
                 if ((dw && !blocked && !wdw) || (dinp && !direct)) unfold(col + (size_t)j * g.L, N, gsmp, &g);
@@ -1076,7 +1015,7 @@ void convt2d_backward_act(float *dinp, float *dw, float *db, const float *dout, 
                 }
             }
         }
-        if (wdw) wino_dw_add_up(dwt, dV, s->C, s->OC);   // into this thread's transposed gradient
+        if (wdw) wino_dw_add(dwt, dV, s->C, s->OC);   // into this thread's transposed gradient
         reduce_grads(dw, db, work, &tl, T, s->C, g.R, s->OC);
     }
 }

@@ -11,6 +11,8 @@
 
 typedef float v16 __attribute__((vector_size(64)));
 typedef float v16u __attribute__((vector_size(64), aligned(4), may_alias));   // unaligned access
+typedef int v16i __attribute__((vector_size(64)));
+#define LANES16 {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}
 #define VL 16
 #define MAXP 3
 #define MAXQ 8
@@ -336,38 +338,23 @@ void wino_weights(float *V, const float *w, int M, int C) {
             }
 }
 
-void wino_weights_up(float *V, const float *w, int C, int M) {
-    const size_t es = (size_t)M * C;
-    for (int p = 0; p < 4; p++) {
-        const int py = p >> 1, px = p & 1;
-        for (int m = 0; m < M; m++)
-            for (int c = 0; c < C; c++) {
-                float g[2][2];
-                for (int dy = 0; dy < 2; dy++)
-                    for (int dx = 0; dx < 2; dx++)
-                        g[dy][dx] = w[(((size_t)c * M + m) * 4 + 3 - 2 * dy - py) * 4 + 3 - 2 * dx - px];
-                wino_kernel(V + (size_t)p * 9 * es + (size_t)m * C + c, es, g);
-            }
-    }
-}
-
 // The transforms of a 3-column window at even columns 2j, for 16 consecutive j: the row's
 // even and odd columns and the even columns one pair on.
 static inline void win3(const float *r, v16 *e0, v16 *o, v16 *e1) {
     *e0 = evens(r), *o = odds(r), *e1 = evens(r + 2);
 }
 
-void wino_input(float *U, const float *x, size_t xs, int K, int Wp, int rows, int TW, int oy, int ox, int t0, int nt,
+void wino_input(float *U, const float *x, size_t xs, int K, int Wp, int rows, int TW, int t0, int nt,
                 const float *zrow) {
     const size_t es = (size_t)K * nt;
     for (int k = 0; k < K; k++) {
-        const float *P = x + (size_t)k * xs + (size_t)oy * Wp + ox;
+        const float *P = x + (size_t)k * xs;
         float *u = U + (size_t)k * nt;
         for (int t = 0; t < nt;) {
             const int i = (t0 + t) / TW, j0 = (t0 + t) % TW;
             int n = TW - j0;
             if (n > nt - t) n = nt - t;
-            const float *r0 = P + (size_t)(2 * i) * Wp, *r1 = r0 + Wp, *r2 = 2 * i + oy + 2 < rows ? r1 + Wp : zrow;
+            const float *r0 = P + (size_t)(2 * i) * Wp, *r1 = r0 + Wp, *r2 = 2 * i + 2 < rows ? r1 + Wp : zrow;
             int jj = 0;
             for (; jj + 16 <= n; jj += 16) {
                 const int c = 2 * (j0 + jj);
@@ -415,6 +402,7 @@ static inline void wino_out1(float y[2][2], const float *P, size_t ps) {
 }
 
 #define ZIP_LO 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23
+#define SHIFT1 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30   // (a, b) -> a15, b0..b14
 #define ZIP_HI 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31
 
 void wino_rows_down(float *r0, float *r1, const float *P, size_t ps, int n) {
@@ -435,32 +423,67 @@ void wino_rows_down(float *r0, float *r1, const float *P, size_t ps, int n) {
     }
 }
 
-void wino_rows_up(float *r0, float *r1, const float *P0, const float *P1, size_t ps, int n) {
-    int j = 0;
-    for (; j + 16 <= n; j += 16) {
-        v16 y0[2][2], y1[2][2];   // column parity 0 and 1
-        wino_out16(y0, P0 + j, ps), wino_out16(y1, P1 + j, ps);
-        for (int a = 0; a < 2; a++) {
-            // big columns 4j + 2b + px: (b, px) = (0, 0), (0, 1), (1, 0), (1, 1)
-            const v16 zl = __builtin_shufflevector(y0[a][0], y0[a][1], ZIP_LO),
-                      zh = __builtin_shufflevector(y0[a][0], y0[a][1], ZIP_HI),
-                      wl = __builtin_shufflevector(y1[a][0], y1[a][1], ZIP_LO),
-                      wh = __builtin_shufflevector(y1[a][0], y1[a][1], ZIP_HI);
-            float *r = (a ? r1 : r0) + 4 * j;
-            *(v16u *)r = __builtin_shufflevector(zl, wl, ZIP_LO);
-            *(v16u *)(r + 16) = __builtin_shufflevector(zl, wl, ZIP_HI);
-            *(v16u *)(r + 32) = __builtin_shufflevector(zh, wh, ZIP_LO);
-            *(v16u *)(r + 48) = __builtin_shufflevector(zh, wh, ZIP_HI);
+// The adjoint of wino_input: x planes += B Q B^T of each tile, the tile's 3x3 window
+// starting at row 2i, column 2j; B^T's rows (d0 - d1, d1, d2 - d1) give back
+// (u0, u1 - u0 - u2, u2) per dimension. Neighbouring windows share a row or a column, so a
+// tile row's three output rows are summed in tmp first, then added to the planes within
+// their `rows` x Wp.
+static inline v16 adj_mid(v16 u0, v16 u1, v16 u2) { return u1 - u0 - u2; }
+
+void wino_input_adj(float *x, size_t xs, int K, int Wp, int rows, int TW, int t0, int nt, const float *Q,
+                    float *tmp) {
+    const size_t es = (size_t)K * nt, RL = wino_adj_row_floats(TW);
+    const v16i lane = LANES16;
+    for (int k = 0; k < K; k++) {
+        float *P = x + (size_t)k * xs;
+        const float *q = Q + (size_t)k * nt;
+        for (int t = 0; t < nt;) {
+            const int i = (t0 + t) / TW, j0 = (t0 + t) % TW;
+            int n = TW - j0;
+            if (n > nt - t) n = nt - t;
+            // 16 tiles at a time, the lanes past the segment's n zeroed (reads stay within Q's
+            // buffer: a row of Q is followed by another or by the rest of the scratch). Row a's
+            // column 2j is c0 of tile j + c2 of tile j - 1 (`prev` carries the last lane over),
+            // column 2j + 1 is c1 of tile j.
+            v16 prev[3] = {{0}, {0}, {0}};
+            for (int jj = 0; jj < n; jj += 16) {
+                const v16i keep = lane < n - jj;
+                const float *p = q + t + jj;
+                v16 e[9];
+                for (int a = 0; a < 9; a++) e[a] = (v16)((v16i) * (const v16u *)(p + a * es) & keep);
+                for (int a = 0; a < 3; a++) {   // window row a: rows (0, mid, 2) of the 3 x 3 products
+                    v16 c[3];
+                    for (int b = 0; b < 3; b++) c[b] = a == 0 ? e[b] : a == 2 ? e[6 + b] : adj_mid(e[b], e[3 + b], e[6 + b]);
+                    const v16 ev = c[0] + __builtin_shufflevector(prev[a], c[2], SHIFT1), od = adj_mid(c[0], c[1], c[2]);
+                    float *r = tmp + a * RL + 2 * jj;
+                    *(v16u *)r = __builtin_shufflevector(ev, od, ZIP_LO);
+                    *(v16u *)(r + 16) = __builtin_shufflevector(ev, od, ZIP_HI);
+                    prev[a] = c[2];
+                }
+            }
+            if (n % 16 == 0)   // the last tile's c2, past the last vector
+                for (int a = 0; a < 3; a++) tmp[a * RL + 2 * n] = prev[a][15];
+            const int x0 = 2 * j0, w = 2 * n + 1 < Wp - x0 ? 2 * n + 1 : Wp - x0;
+            for (int a = 0; a < 3 && 2 * i + a < rows; a++) {
+                float *restrict row = P + (size_t)(2 * i + a) * Wp + x0;
+                const float *restrict r = tmp + a * RL;
+                for (int c = 0; c < w; c++) row[c] += r[c];
+            }
+            t += n;
         }
     }
-    for (; j < n; j++) {
-        float y0[2][2], y1[2][2];
-        wino_out1(y0, P0 + j, ps), wino_out1(y1, P1 + j, ps);
-        for (int a = 0; a < 2; a++) {
-            float *r = (a ? r1 : r0) + 4 * j;
-            r[0] = y0[a][0], r[1] = y1[a][0], r[2] = y0[a][1], r[3] = y1[a][1];
-        }
+}
+
+void direct_conv_row(float *dst, const float *x, const DirectGeom *g, int c, int r, int W) {
+    const int Y = (r + 1) >> 1, py = (r + 1) & 1, OW = W / 2;
+    const float *e0 = x + (size_t)c * g->xs + (size_t)(2 * py) * g->sub_xs + (size_t)Y * g->Wp, *e1 = e0 + g->sub_xs;
+    int X = 0;
+    for (; X + 16 <= OW; X += 16) {   // even columns from parity px 1, odd ones from px 0
+        const v16 a = *(const v16u *)(e1 + X), b = *(const v16u *)(e0 + X + 1);
+        *(v16u *)(dst + 2 * X) = __builtin_shufflevector(a, b, ZIP_LO);
+        *(v16u *)(dst + 2 * X + 16) = __builtin_shufflevector(a, b, ZIP_HI);
     }
+    for (; X < OW; X++) dst[2 * X] = e1[X], dst[2 * X + 1] = e0[X + 1];
 }
 
 // Z [9][M][nt] = A dY A^T for tiles [t0, t0 + nt) of dy [M] planes (ldc floats apart) of
@@ -524,34 +547,4 @@ void wino_dw_add(float *dwT, const float *dV, int M, int C) {
                 for (int dx = 0; dx < 2; dx++)
                     dwT[(size_t)((c * 4 + 2 * dy + py) * 4 + 2 * dx + px) * M + m] += dg[dy][dx];
         }
-}
-
-// dst [M][Hs][Ws] = parity (py, px) of src [M][2Hs][2Ws] (planes lds floats apart).
-void parity_plane(float *dst, const float *src, size_t lds, int M, int Hs, int Ws, int py, int px) {
-    for (int m = 0; m < M; m++)
-        for (int i = 0; i < Hs; i++) {
-            const float *s = src + (size_t)m * lds + (size_t)(2 * i + py) * 2 * Ws + px;
-            float *d = dst + ((size_t)m * Hs + i) * Ws;
-            int j = 0;
-            for (; j + 16 <= Ws - px; j += 16)   // 32 floats from s + 2j; the last one stays in the row
-                *(v16u *)(d + j) = evens(s + 2 * j);
-            for (; j < Ws; j++) d[j] = s[2 * j];
-        }
-}
-
-// dwT [r = (m*4 + ky)*4 + kx][C] += G^T dV_p G for the convT geometry, dV [4 parities][9][M][C]:
-// parity (py, px)'s kernel tap (dy, dx) is weight (ky, kx) = (3 - 2dy - py, 3 - 2dx - px).
-void wino_dw_add_up(float *dwT, const float *dV, int C, int M) {
-    const size_t es = (size_t)M * C;
-    for (int p = 0; p < 4; p++) {
-        const int py = p >> 1, px = p & 1;
-        for (int m = 0; m < M; m++)
-            for (int c = 0; c < C; c++) {
-                float dg[2][2];
-                wino_kernel_grad(dg, dV + (size_t)p * 9 * es + (size_t)m * C + c, es);
-                for (int dy = 0; dy < 2; dy++)
-                    for (int dx = 0; dx < 2; dx++)
-                        dwT[(size_t)((m * 4 + 3 - 2 * dy - py) * 4 + 3 - 2 * dx - px) * C + c] += dg[dy][dx];
-            }
-    }
 }
