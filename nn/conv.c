@@ -517,7 +517,7 @@ static void wino_down(float *out, const float *in, size_t ldc, const float *V, c
     const int K = 4 * g->Cb, M = g->Cs, Hs = g->Hs, Ws = g->Ws, TW = (Ws + 1) / 2;
     const int T = wino_tiles(g), NT = wino_block(g);
     const WinoBuf wb = wino_buf(buf, g);
-    float *r0 = wb.rows, *r1 = r0 + round16(2 * (size_t)TW);   // two output rows
+    float *r0 = wb.rows, *r1 = r0 + round16(2 * (size_t)TW + 32);   // two output rows
     direct_conv_prep(wb.x, in, ldc, &d, g->Hb, g->Wb);
     for (int t0 = 0; t0 < T; t0 += NT) {
         const int nt = T - t0 < NT ? T - t0 : NT;

@@ -8,6 +8,9 @@
 #include "nn/conv_direct.h"
 
 #include <string.h>
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
 
 typedef float v16 __attribute__((vector_size(64)));
 typedef float v16u __attribute__((vector_size(64), aligned(4), may_alias));   // unaligned access
@@ -338,6 +341,34 @@ void wino_weights(float *V, const float *w, int M, int C) {
             }
 }
 
+// The first n (up to 16) lanes of the 16 floats at p, the others 0 (nothing past them is read),
+// and the store of v's first n lanes.
+#ifdef __AVX512F__
+static inline v16 load_n(const float *p, int n) {
+    return (v16)_mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1), p);
+}
+static inline void store_n(float *p, v16 v, int n) { _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1), (__m512)v); }
+#else
+static inline v16 load_n(const float *p, int n) {
+    float b[16] = {0};
+    memcpy(b, p, sizeof(float) * n);
+    return *(v16u *)b;
+}
+static inline void store_n(float *p, v16 v, int n) {
+    float b[16];
+    *(v16u *)b = v;
+    memcpy(p, b, sizeof(float) * n);
+}
+#endif
+
+// v [9] to o [9] (es floats apart), 16 tiles or the first n.
+static inline void put9(float *o, size_t es, const v16 v[9], int n) {
+    if (n >= 16)
+        for (int e = 0; e < 9; e++) *(v16u *)(o + e * es) = v[e];
+    else
+        for (int e = 0; e < 9; e++) store_n(o + e * es, v[e], n);
+}
+
 // The transforms of a 3-column window at even columns 2j, for 16 consecutive j: the row's
 // even and odd columns and the even columns one pair on.
 static inline void win3(const float *r, v16 *e0, v16 *o, v16 *e1) {
@@ -355,25 +386,15 @@ void wino_input(float *U, const float *x, size_t xs, int K, int Wp, int rows, in
             int n = TW - j0;
             if (n > nt - t) n = nt - t;
             const float *r0 = P + (size_t)(2 * i) * Wp, *r1 = r0 + Wp, *r2 = 2 * i + 2 < rows ? r1 + Wp : zrow;
-            int jj = 0;
-            for (; jj + 16 <= n; jj += 16) {
+            // 16 tiles at a time; a last partial vector reads past its tiles (within the planes
+            // and their tail, or zrow) and stores only its own
+            for (int jj = 0; jj < n; jj += 16) {
                 const int c = 2 * (j0 + jj);
                 v16 a0, a1, a2, b0, b1, b2, d0, d1, d2;
                 win3(r0 + c, &a0, &a1, &a2), win3(r1 + c, &b0, &b1, &b2), win3(r2 + c, &d0, &d1, &d2);
                 a0 -= b0, a1 -= b1, a2 -= b2, d0 -= b0, d1 -= b1, d2 -= b2;   // rows: d0 - d1, d1, d2 - d1
-                float *o = u + t + jj;
-                *(v16u *)o = a0 - a1, *(v16u *)(o + es) = a1, *(v16u *)(o + 2 * es) = a2 - a1;
-                *(v16u *)(o + 3 * es) = b0 - b1, *(v16u *)(o + 4 * es) = b1, *(v16u *)(o + 5 * es) = b2 - b1;
-                *(v16u *)(o + 6 * es) = d0 - d1, *(v16u *)(o + 7 * es) = d1, *(v16u *)(o + 8 * es) = d2 - d1;
-            }
-            for (; jj < n; jj++) {
-                const int c = 2 * (j0 + jj);
-                float a[3], b[3], d[3];
-                for (int q = 0; q < 3; q++) a[q] = r0[c + q] - r1[c + q], b[q] = r1[c + q], d[q] = r2[c + q] - r1[c + q];
-                float *o = u + t + jj;
-                o[0] = a[0] - a[1], o[es] = a[1], o[2 * es] = a[2] - a[1];
-                o[3 * es] = b[0] - b[1], o[4 * es] = b[1], o[5 * es] = b[2] - b[1];
-                o[6 * es] = d[0] - d[1], o[7 * es] = d[1], o[8 * es] = d[2] - d[1];
+                const v16 v[9] = {a0 - a1, a1, a2 - a1, b0 - b1, b1, b2 - b1, d0 - d1, d1, d2 - d1};
+                put9(u + t + jj, es, v, n - jj);
             }
             t += n;
         }
@@ -392,22 +413,12 @@ static inline void wino_out16(v16 y[2][2], const float *P, size_t ps) {
     y[0][0] = s0[0] + s0[1], y[0][1] = s0[1] + s0[2], y[1][0] = s1[0] + s1[1], y[1][1] = s1[1] + s1[2];
 }
 
-static inline void wino_out1(float y[2][2], const float *P, size_t ps) {
-    float s0[3], s1[3];
-    for (int c = 0; c < 3; c++) {
-        const float p0 = P[c * ps], p1 = P[(3 + c) * ps], p2 = P[(6 + c) * ps];
-        s0[c] = p0 + p1, s1[c] = p1 + p2;
-    }
-    y[0][0] = s0[0] + s0[1], y[0][1] = s0[1] + s0[2], y[1][0] = s1[0] + s1[1], y[1][1] = s1[1] + s1[2];
-}
-
 #define ZIP_LO 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23
 #define SHIFT1 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30   // (a, b) -> a15, b0..b14
 #define ZIP_HI 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31
 
 void wino_rows_down(float *r0, float *r1, const float *P, size_t ps, int n) {
-    int j = 0;
-    for (; j + 16 <= n; j += 16) {
+    for (int j = 0; j < n; j += 16) {   // a last partial vector reads past P's tiles, writes past 2n
         v16 y[2][2];
         wino_out16(y, P + j, ps);
         for (int a = 0; a < 2; a++) {
@@ -415,11 +426,6 @@ void wino_rows_down(float *r0, float *r1, const float *P, size_t ps, int n) {
             *(v16u *)r = __builtin_shufflevector(y[a][0], y[a][1], ZIP_LO);
             *(v16u *)(r + 16) = __builtin_shufflevector(y[a][0], y[a][1], ZIP_HI);
         }
-    }
-    for (; j < n; j++) {
-        float y[2][2];
-        wino_out1(y, P + j, ps);
-        r0[2 * j] = y[0][0], r0[2 * j + 1] = y[0][1], r1[2 * j] = y[1][0], r1[2 * j + 1] = y[1][1];
     }
 }
 
@@ -499,35 +505,24 @@ void wino_grad_z(float *Z, const float *dy, size_t ldc, int M, int Hs, int Ws, i
             int n = TW - j0;
             if (n > nt - t) n = nt - t;
             const float *r0 = P + (size_t)(2 * i) * Ws, *r1 = 2 * i + 1 < Hs ? r0 + Ws : NULL;
-            int jj = 0;
-            for (; jj + 16 <= n && 2 * (j0 + jj) + 32 <= Ws; jj += 16) {
-                const int c = 2 * (j0 + jj);
-                const v16 e0 = evens(r0 + c), o0 = odds(r0 + c);
-                v16 e1 = {0}, o1 = {0};
-                if (r1) e1 = evens(r1 + c), o1 = odds(r1 + c);
-                const v16 re[3] = {e0, e0 + e1, e1}, ro[3] = {o0, o0 + o1, o1};
-                float *o = z + t + jj;
-                for (int a = 0; a < 3; a++) {
-                    *(v16u *)(o + (size_t)(3 * a) * es) = re[a];
-                    *(v16u *)(o + (size_t)(3 * a + 1) * es) = re[a] + ro[a];
-                    *(v16u *)(o + (size_t)(3 * a + 2) * es) = ro[a];
-                }
-            }
-            for (; jj < n; jj++) {
-                const int c = 2 * (j0 + jj);
-                float y[2][2];
+            // 16 tiles at a time, the row read only up to its end (zeros past it)
+            for (int jj = 0; jj < n; jj += 16) {
+                const int c = 2 * (j0 + jj), left = Ws - c;
+                v16 e[2] = {{0}, {0}}, o[2] = {{0}, {0}};
                 for (int a = 0; a < 2; a++) {
                     const float *r = a ? r1 : r0;
-                    y[a][0] = r ? r[c] : 0.0f;
-                    y[a][1] = r && c + 1 < Ws ? r[c + 1] : 0.0f;
+                    if (!r) continue;
+                    v16 lo, hi;
+                    if (left >= 32) {
+                        lo = *(const v16u *)(r + c), hi = *(const v16u *)(r + c + 16);
+                    } else {
+                        lo = load_n(r + c, left < 16 ? left : 16), hi = load_n(r + c + 16, left > 16 ? left - 16 : 0);
+                    }
+                    e[a] = __builtin_shufflevector(lo, hi, EVEN16), o[a] = __builtin_shufflevector(lo, hi, ODD16);
                 }
-                const float re[3] = {y[0][0], y[0][0] + y[1][0], y[1][0]}, ro[3] = {y[0][1], y[0][1] + y[1][1], y[1][1]};
-                float *o = z + t + jj;
-                for (int a = 0; a < 3; a++) {
-                    o[(size_t)(3 * a) * es] = re[a];
-                    o[(size_t)(3 * a + 1) * es] = re[a] + ro[a];
-                    o[(size_t)(3 * a + 2) * es] = ro[a];
-                }
+                const v16 re[3] = {e[0], e[0] + e[1], e[1]}, ro[3] = {o[0], o[0] + o[1], o[1]};
+                const v16 v[9] = {re[0], re[0] + ro[0], ro[0], re[1], re[1] + ro[1], ro[1], re[2], re[2] + ro[2], ro[2]};
+                put9(z + t + jj, es, v, n - jj);
             }
             t += n;
         }

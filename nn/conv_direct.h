@@ -82,7 +82,7 @@ void wino_input_adj(float *x, size_t xs, int K, int Wp, int rows, int TW, int t0
 // input whose parity planes x holds.
 void direct_conv_row(float *dst, const float *x, const DirectGeom *g, int c, int r, int W);
 // Y = A^T P A of n consecutive tiles, products P [9] ps floats apart: the tiles' two output
-// rows, 2n floats each.
+// rows, 2n floats each (written up to the next multiple of 32; P read up to the next of 16).
 void wino_rows_down(float *r0, float *r1, const float *P, size_t ps, int n);
 // Z [9][M][nt] = A dY A^T of the tiles of dy (M planes ldc floats apart, Hs x Ws, zero past
 // the edges): the adjoint's input transform and the weight gradient's, dV [9][M][K] +=
