@@ -462,6 +462,10 @@ static void direct_down(float *out, const float *in, size_t ldc, const float *wp
 #define WINO_MIN_TILES 64
 #define WINO_TILES 25                 // tiles a sample needs
 #define WINO_MAX_WEIGHT ((size_t)1 << 19)   // floats of transformed weight (2 MB) it allows
+// Tiles of a call (samples x tiles a sample) that win back its weight transform, made per
+// call: break-even measured at 200-250 (one thread, the 80x80 decoder's layers at batch 1-16),
+// so a batch-1 frame of the interactive loop keeps the direct kernel.
+#define WINO_CALL_TILES 400
 
 static int wino_enabled(void) {
     static _Atomic int on = -1;
@@ -471,10 +475,12 @@ static int wino_enabled(void) {
 // 2x2 tiles of a small-grid plane (a sub-convolution's output).
 static int wino_tiles(const Grids *g) { return ((g->Hs + 1) / 2) * ((g->Ws + 1) / 2); }
 
+// Whether a shape may take it (workspace sizes), and whether a call of B samples does.
 static int wino_on(const Grids *g) {
     return wino_enabled() && direct_on(g, g->Cb, g->Cs) && g->Cb >= 16 && g->Cs >= 32 && wino_tiles(g) >= WINO_TILES &&
            36 * (size_t)g->Cs * g->Cb <= WINO_MAX_WEIGHT;
 }
+static int wino_use(const Grids *g, int B) { return wino_on(g) && (long)B * wino_tiles(g) >= WINO_CALL_TILES; }
 
 // Tiles per block: at least WINO_MIN_TILES (the GEMMs' column count), at most a sample's.
 static int wino_block(const Grids *g) {
@@ -676,7 +682,7 @@ void conv2d_forward_act(float *out, const float *inp, const float *w, const floa
     const int T = conv_threads();
     if (direct_on(&g, g.Cb, g.Cs)) {
         float *wp = work + (size_t)ops_thread_cap() * tl.total;
-        if (wino_on(&g) && (B >= T || T == 1)) {   // whole samples per thread
+        if (wino_use(&g, B) && (B >= T || T == 1)) {   // whole samples per thread
             wino_weights(wp, w, s->OC, s->C);
             #ifdef _OPENMP
             #pragma omp parallel for schedule(static) num_threads(T) if(T > 1 && B > 1)
@@ -777,7 +783,7 @@ void conv2d_backward_act(float *dinp, float *dw, float *db, const float *dout, c
     int T = conv_threads();
     if (T > nch) T = nch;
     const int direct = dinp && direct_on(&g, g.Cs, g.Cb);   // dinp: "up" from the output grid
-    const int wino = direct && wino_on(&g), wdw = dw && wino_on(&g);
+    const int wino = direct && wino_use(&g, B), wdw = dw && wino_use(&g, B);
     float *V = work + (size_t)ops_thread_cap() * tl.total;
     if (wino) wino_weights(V, w, s->OC, s->C);
     #ifdef _OPENMP
@@ -869,9 +875,9 @@ void convt2d_forward_act(float *out, const float *inp, const float *w, const flo
         convt_few(out, inp, w, b, act, B, &g, work, &tl, T);
         return;
     }
-    // Winograd with whole samples per thread: its weight transform (4 x 9 x C x OC) is made per
-    // call, which a batch-1 frame at 2 threads does not win back (measured on the 240x256 loop)
-    if (wino_on(&g) && (B >= T || T == 1)) {
+    // Winograd with whole samples per thread: its weight transform (9 x 4 x C x OC), made per
+    // call, is not won back by a batch-1 frame split over 2 threads (the 240x256 loop)
+    if (wino_use(&g, B) && (B >= T || T == 1)) {
         float *V = work + (size_t)ops_thread_cap() * tl.total;
         wino_weights(V, w, s->C, s->OC);   // [C][OC][4][4]: the conv2d weight it is the adjoint of
         #ifdef _OPENMP
@@ -939,7 +945,7 @@ void convt2d_backward_act(float *dinp, float *dw, float *db, const float *dout, 
     if (T > nch) T = nch;
     const int direct = dinp && direct_on(&g, g.Cb, g.Cs);   // dinp: "down" from the output grid
     float *wp = work + (size_t)ops_thread_cap() * tl.total;
-    const int wino = direct && wino_on(&g), wdw = dw && wino_on(&g);
+    const int wino = direct && wino_use(&g, B), wdw = dw && wino_use(&g, B);
     if (wino) wino_weights(wp, w, g.Cs, g.Cb);
     else if (direct) direct_conv_pack(wp, w, g.Cs, g.Cb);
     #ifdef _OPENMP

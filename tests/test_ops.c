@@ -554,15 +554,16 @@ int main(void) {
         // convT to 2-4 channels (all output parities at once): batch 1 (threads share one
         // padded input) and 3, rows of 16 + a tail
         {1, 1, 7, 6, 20, 3, 4, 2, 1}, {1, 3, 5, 5, 17, 2, 4, 2, 1}, {1, 1, 32, 40, 40, 4, 4, 2, 1},
-        // Winograd (from 16 to 32 or more channels, 25+ tiles of 2x2 outputs, 2+ samples): its
-        // product (conv forward, convT backward-data), adjoint (convT forward, conv
-        // backward-data) and weight gradient, with odd heights and widths (33 channels: a GEMM
-        // tail); two blocks of tiles (the second starting mid-row); rows of 16 tiles (the
-        // adjoint's carry past its last vector); 5 x 5 tiles (the 80x80 model's 10x10 grids)
-        {0, 2, 16, 46, 50, 33, 4, 2, 1}, {1, 2, 33, 23, 25, 16, 4, 2, 1}, {0, 2, 16, 64, 72, 32, 4, 2, 1},
+        // Winograd (from 16 to 32 or more channels, 25+ tiles of 2x2 outputs a sample, 400+ a
+        // call, 2+ samples): its product (conv forward, convT backward-data), adjoint (convT
+        // forward, conv backward-data) and weight gradient, with odd heights and widths (33
+        // channels: a GEMM tail); two blocks of tiles (the second starting mid-row); rows of 16
+        // tiles (the adjoint's carry past its last vector); 5 x 5 tiles (the 80x80 model's 10x10
+        // grids); 17 channels (the direct kernel's side of the bounds)
+        {0, 3, 16, 46, 50, 33, 4, 2, 1}, {1, 3, 33, 23, 25, 16, 4, 2, 1}, {0, 2, 16, 64, 72, 32, 4, 2, 1},
         {0, 2, 32, 46, 50, 17, 4, 2, 1}, {1, 2, 17, 23, 25, 33, 4, 2, 1}, {1, 2, 64, 32, 36, 32, 4, 2, 1},
-        {0, 2, 16, 42, 40, 32, 4, 2, 1}, {1, 2, 32, 10, 32, 16, 4, 2, 1}, {0, 2, 16, 20, 64, 32, 4, 2, 1},
-        {0, 2, 16, 20, 20, 32, 4, 2, 1}, {1, 2, 32, 10, 10, 16, 4, 2, 1},
+        {0, 4, 16, 42, 40, 32, 4, 2, 1}, {1, 5, 32, 10, 32, 16, 4, 2, 1}, {0, 5, 16, 20, 64, 32, 4, 2, 1},
+        {0, 16, 16, 20, 20, 32, 4, 2, 1}, {1, 16, 32, 10, 10, 16, 4, 2, 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const int *c = cases[i];
