@@ -38,12 +38,16 @@ run() {
     [ "$rc" -eq 0 ] || status=1
     rm -f "$log.out"
 }
+# xcore ROUND LABEL: the cross-core round trip (bench_xcore) as a row of $all, no output.
+xcore() {
+    [ -x "$build/bench/bench_xcore" ] && "$build/bench/bench_xcore" "$2" | csv_only | sed "s/^/$1,/" >>"$all"
+}
 
 for round in $(seq 1 "$rounds"); do
     [ "$rounds" -gt 1 ] && echo "-- round $round of $rounds"
     for b in "$build"/bench/bench_*; do
         [ -x "$b" ] && [ -f "$b" ] || continue
-        case "$b" in *.o|*.d|*/bench_models) continue ;; esac
+        case "$b" in *.o|*.d|*/bench_models|*/bench_xcore) continue ;; esac
         # shellcheck disable=SC2086
         run "$(basename "$b")" "$round" "$b" ${NEMU_BENCH_ARGS:-}
     done
@@ -53,9 +57,11 @@ for round in $(seq 1 "$rounds"); do
         if [ $((round % 2)) -eq 0 ] && [ "$torch" = 1 ]; then
             run "torch_ref.py $g" "$round" "$py" "$root/bench/torch_ref.py" both "$g"
         fi
+        xcore "$round" "$g"
         # shellcheck disable=SC2086
         [ -x "$build/bench/bench_models" ] &&
             run "bench_models $g" "$round" env NEMU_BENCH_ONLY="$g" "$build/bench/bench_models" ${NEMU_BENCH_ARGS:-}
+        xcore "$round" "$g"
         if [ $((round % 2)) -eq 1 ] && [ "$torch" = 1 ]; then
             run "torch_ref.py $g" "$round" "$py" "$root/bench/torch_ref.py" both "$g"
         fi
@@ -220,4 +226,15 @@ END {
     if (mt_ != "")
         printf "AE80 training vs PyTorch on OpenBLAS'"'"'s misdetected SSE3 kernels (issue 6'"'"'s \"as installed\", OPENBLAS_CORETYPE=Prescott, 2 threads): best %s / %s, paired median %.2fx, min %.2fx (target >= 8x: %s)\n", fmt(v[key("ae80_train_samples_per_s", hi_thr("ae80_train_samples_per_s"))]), fmt(v[key("torch_misdetected_ae80_train_samples_per_s", hi_thr("torch_misdetected_ae80_train_samples_per_s"))]), v[key("vs_torch_misdetected_ae80_train_samples_per_s", mt_)], v[key("vs_torch_misdetected_ae80_train_samples_per_s_min", mt_)], (v[key("vs_torch_misdetected_ae80_train_samples_per_s", mt_)] >= 8 ? "met" : "NOT met")
 }' "$out"
+# The cross-core round trip right before and after each of our model groups, round by round.
+awk -F, '$2 ~ /^xcore_roundtrip_ns_/ {
+    g = substr($2, 20); sep = ((g SUBSEP $1) in seen) ? "/" : ((g in s) ? ", " : "")
+    if (!(g in s)) order[++n] = g
+    s[g] = s[g] sep $3; seen[g SUBSEP $1] = 1 }
+END {
+    if (!n) exit
+    printf "cross-core round trip (bench_xcore, ns, before/after our run, per round):"
+    for (i = 1; i <= n; i++) printf "%s %s %s", (i > 1 ? ";" : ""), order[i], s[order[i]]
+    printf "\n  (~60-90 ns: the two vCPUs close; ~350: placed far apart, where the rows that synchronise\n  often, the batch-1 loops and the dynamics step at 2 threads, lose 25-50%%)\n"
+}' "$all"
 exit $status
