@@ -8,8 +8,9 @@
  *  - Kernel 4 / stride 2 / padding 1, the only conv the models use: forward and
  *    backward-data by the direct kernels of conv_direct.c ("down": big grid to small grid,
  *    conv2d forward and convT backward-data; "up": the other way), except towards fewer than
- *    8 channels or from a single one.
- *  - Everything else, and the weight gradients: unfold (im2col) into a column buffer that
+ *    8 channels or from a single one. With 16+ and 32+ channels and enough 2x2 output tiles,
+ *    Winograd F(2x2, 2x2) instead, for the weight gradients too (wino_on, below).
+ *  - Everything else, and the other weight gradients: unfold (im2col) into a column buffer that
  *    stays in L2 + GEMM, fold (col2im) for the transposed direction; branch-free loops for
  *    K4 S2 P1.
  * Bias and the activation are applied while the sample's output is in cache; the backward
