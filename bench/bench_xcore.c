@@ -17,7 +17,6 @@
 #include <time.h>
 #ifdef _OPENMP
 #include <omp.h>
-#endif
 
 #define TRIPS 20000
 #define TRIALS 7
@@ -32,6 +31,7 @@ static double now_ns(void) {
     clock_gettime(CLOCK_MONOTONIC, &t);
     return t.tv_sec * 1e9 + t.tv_nsec;
 }
+#endif
 
 int main(int argc, char **argv) {
 #ifdef _OPENMP
