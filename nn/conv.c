@@ -537,8 +537,8 @@ static void wino_down(float *out, const float *in, size_t ldc, const float *V, c
         for (int m = 0; m < M; m++) {
             const float *pm = wb.P + (size_t)m * nt, b = bias ? bias[m] : 0.0f;
             for (int t = 0; t < nt;) {
-                const int i = (t0 + t) / TW, j0 = (t0 + t) % TW;
-                const int n = TW - j0 < nt - t ? TW - j0 : nt - t;
+                int i, j0;
+                const int n = wino_run(t0 + t, nt - t, TW, &i, &j0);
                 wino_rows_down(r0, r1, pm + t, ps, n);
                 const int x0 = 2 * j0, w = 2 * n < Ws - x0 ? 2 * n : Ws - x0;
                 for (int a = 0; a < 2 && 2 * i + a < Hs; a++) {
@@ -596,6 +596,29 @@ static void wino_dw(float *dV, const float *in, size_t ldc, const float *dy, siz
         for (int e = 0; e < 9; e++)   // dV_e [M, K] += Z_e [M, nt] x U_e [K, nt]^T
             gemm(0, 1, M, K, nt, 1.0f, wb.P + (size_t)e * M * nt, nt, wb.U + (size_t)e * K * nt, nt, 1.0f,
                  dV + (size_t)e * M * K, K);
+    }
+}
+
+// A forward pass by Winograd: wino_down (conv2d) or wino_adj (convT) with whole samples per
+// thread, after the weight transform, made per call (a convT weight [C][OC][4][4] is the
+// conv2d weight it is the adjoint of). The transform is not won back by a batch-1 frame split
+// over 2 threads (the 240x256 loop), hence whole samples.
+static int wino_forward_on(const Grids *g, int B, int T) { return wino_use(g, B) && (B >= T || T == 1); }
+
+static void wino_forward(float *out, const float *inp, const float *w, const float *b, int act, int B,
+                         const Grids *g, int transposed, float *work, const ThreadLayout *tl, int T) {
+    float *V = work + (size_t)ops_thread_cap() * tl->total;
+    wino_weights(V, w, g->Cs, g->Cb);
+    const size_t big = (size_t)g->Cb * g->Lb, small = (size_t)g->Cs * g->L;
+    #ifdef _OPENMP
+    #pragma omp parallel for schedule(static) num_threads(T) if(T > 1 && B > 1)
+    #endif
+    for (int n = 0; n < B; n++) {
+        float *buf = work + (size_t)omp_thread_id() * tl->total + tl->direct;
+        if (transposed)
+            wino_adj(out + n * big, inp + n * small, g->L, V, g, EPI_SET, b, act, NULL, buf);
+        else
+            wino_down(out + n * small, inp + n * big, g->Lb, V, g, EPI_SET, b, act, NULL, buf);
     }
 }
 
@@ -681,18 +704,12 @@ void conv2d_forward_act(float *out, const float *inp, const float *w, const floa
     const ThreadLayout tl = thread_layout(&g, 0, conv_chunk(&g, B));
     const size_t in_sz = (size_t)s->C * g.Lb, out_sz = (size_t)s->OC * g.L;
     const int T = conv_threads();
+    if (wino_forward_on(&g, B, T)) {
+        wino_forward(out, inp, w, b, act, B, &g, 0, work, &tl, T);
+        return;
+    }
     if (direct_on(&g, g.Cb, g.Cs)) {
         float *wp = work + (size_t)ops_thread_cap() * tl.total;
-        if (wino_use(&g, B) && (B >= T || T == 1)) {   // whole samples per thread
-            wino_weights(wp, w, s->OC, s->C);
-            #ifdef _OPENMP
-            #pragma omp parallel for schedule(static) num_threads(T) if(T > 1 && B > 1)
-            #endif
-            for (int n = 0; n < B; n++)
-                wino_down(out + (size_t)n * out_sz, inp + (size_t)n * in_sz, g.Lb, wp, &g, EPI_SET, b, act, NULL,
-                          work + (size_t)omp_thread_id() * tl.total + tl.direct);
-            return;
-        }
         direct_conv_pack(wp, w, s->OC, s->C);
         const int ng = direct_groups(B, T, s->OC, 1), items = B * ng;
         #ifdef _OPENMP
@@ -876,17 +893,8 @@ void convt2d_forward_act(float *out, const float *inp, const float *w, const flo
         convt_few(out, inp, w, b, act, B, &g, work, &tl, T);
         return;
     }
-    // Winograd with whole samples per thread: its weight transform (9 x 4 x C x OC), made per
-    // call, is not won back by a batch-1 frame split over 2 threads (the 240x256 loop)
-    if (wino_use(&g, B) && (B >= T || T == 1)) {
-        float *V = work + (size_t)ops_thread_cap() * tl.total;
-        wino_weights(V, w, s->C, s->OC);   // [C][OC][4][4]: the conv2d weight it is the adjoint of
-        #ifdef _OPENMP
-        #pragma omp parallel for schedule(static) num_threads(T) if(T > 1 && B > 1)
-        #endif
-        for (int n = 0; n < B; n++)
-            wino_adj(out + (size_t)n * out_sz, inp + (size_t)n * in_sz, g.L, V, &g, EPI_SET, b, act, NULL,
-                    work + (size_t)omp_thread_id() * tl.total + tl.direct);
+    if (wino_forward_on(&g, B, T)) {
+        wino_forward(out, inp, w, b, act, B, &g, 1, work, &tl, T);
         return;
     }
     if (direct_on(&g, g.Cs, g.Cb)) {

@@ -14,8 +14,6 @@
 
 typedef float v16 __attribute__((vector_size(64)));
 typedef float v16u __attribute__((vector_size(64), aligned(4), may_alias));   // unaligned access
-typedef int v16i __attribute__((vector_size(64)));
-#define LANES16 {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}
 #define VL 16
 #define MAXP 3
 #define MAXQ 8
@@ -382,9 +380,8 @@ void wino_input(float *U, const float *x, size_t xs, int K, int Wp, int rows, in
         const float *P = x + (size_t)k * xs;
         float *u = U + (size_t)k * nt;
         for (int t = 0; t < nt;) {
-            const int i = (t0 + t) / TW, j0 = (t0 + t) % TW;
-            int n = TW - j0;
-            if (n > nt - t) n = nt - t;
+            int i, j0;
+            const int n = wino_run(t0 + t, nt - t, TW, &i, &j0);
             const float *r0 = P + (size_t)(2 * i) * Wp, *r1 = r0 + Wp, *r2 = 2 * i + 2 < rows ? r1 + Wp : zrow;
             // 16 tiles at a time; a last partial vector reads past its tiles (within the planes
             // and their tail, or zrow) and stores only its own
@@ -439,24 +436,21 @@ static inline v16 adj_mid(v16 u0, v16 u1, v16 u2) { return u1 - u0 - u2; }
 void wino_input_adj(float *x, size_t xs, int K, int Wp, int rows, int TW, int t0, int nt, const float *Q,
                     float *tmp) {
     const size_t es = (size_t)K * nt, RL = wino_adj_row_floats(TW);
-    const v16i lane = LANES16;
     for (int k = 0; k < K; k++) {
         float *P = x + (size_t)k * xs;
         const float *q = Q + (size_t)k * nt;
         for (int t = 0; t < nt;) {
-            const int i = (t0 + t) / TW, j0 = (t0 + t) % TW;
-            int n = TW - j0;
-            if (n > nt - t) n = nt - t;
-            // 16 tiles at a time, the lanes past the segment's n zeroed (reads stay within Q's
-            // buffer: a row of Q is followed by another or by the rest of the scratch). Row a's
-            // column 2j is c0 of tile j + c2 of tile j - 1 (`prev` carries the last lane over),
-            // column 2j + 1 is c1 of tile j.
+            int i, j0;
+            const int n = wino_run(t0 + t, nt - t, TW, &i, &j0);
+            // 16 tiles at a time, the lanes past the segment's n zero. Row a's column 2j is c0 of
+            // tile j + c2 of tile j - 1 (`prev` carries the last lane over), column 2j + 1 is c1
+            // of tile j.
             v16 prev[3] = {{0}, {0}, {0}};
             for (int jj = 0; jj < n; jj += 16) {
-                const v16i keep = lane < n - jj;
+                const int nl = n - jj < 16 ? n - jj : 16;
                 const float *p = q + t + jj;
                 v16 e[9];
-                for (int a = 0; a < 9; a++) e[a] = (v16)((v16i) * (const v16u *)(p + a * es) & keep);
+                for (int a = 0; a < 9; a++) e[a] = load_n(p + a * es, nl);
                 for (int a = 0; a < 3; a++) {   // window row a: rows (0, mid, 2) of the 3 x 3 products
                     v16 c[3];
                     for (int b = 0; b < 3; b++) c[b] = a == 0 ? e[b] : a == 2 ? e[6 + b] : adj_mid(e[b], e[3 + b], e[6 + b]);
@@ -501,9 +495,8 @@ void wino_grad_z(float *Z, const float *dy, size_t ldc, int M, int Hs, int Ws, i
         const float *P = dy + (size_t)m * ldc;
         float *z = Z + (size_t)m * nt;
         for (int t = 0; t < nt;) {
-            const int i = (t0 + t) / TW, j0 = (t0 + t) % TW;
-            int n = TW - j0;
-            if (n > nt - t) n = nt - t;
+            int i, j0;
+            const int n = wino_run(t0 + t, nt - t, TW, &i, &j0);
             const float *r0 = P + (size_t)(2 * i) * Ws, *r1 = 2 * i + 1 < Hs ? r0 + Ws : NULL;
             // 16 tiles at a time, the row read only up to its end (zeros past it)
             for (int jj = 0; jj < n; jj += 16) {

@@ -66,6 +66,12 @@ void direct_up_few(float *out, size_t ldo, int M, int i0, int i1, const float *x
 // per 2x2 output tile. Tile t covers rows 2i, 2i+1 and columns 2j, 2j+1 of the small grid
 // (t = i * TW + j). conv2d backward-data and convT forward are its adjoint, the weight
 // gradients its third product (conv.c).
+// The run of tiles from tile t (at most `left` of them) within its tile row: row *i, first
+// column *j0; returns the run's length.
+static inline int wino_run(int t, int left, int TW, int *i, int *j0) {
+    *i = t / TW, *j0 = t % TW;
+    return TW - *j0 < left ? TW - *j0 : left;
+}
 // V [9][M][4C] from the weight w [M][C][4][4] (a conv2d's, or the convT's [C_in][C_out][4][4]).
 void wino_weights(float *V, const float *w, int M, int C);
 // U [9][K][nt] = B^T X B for tiles [t0, t0 + nt) of K planes xs floats apart, Wp wide, whose
