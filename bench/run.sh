@@ -46,16 +46,19 @@ xcore() {
 # settle ROUND LABEL: waits (2 s at a time, NEMU_BENCH_SETTLE_S = 60 s at most) until the
 # cross-core round trip is below NEMU_BENCH_XCORE_NS (200 ns): the VM places its two vCPUs
 # far apart for tens of seconds at a time (bench/README.md), and a run caught there measures
-# the placement, not the code. The seconds waited go to $all as xcore_wait_s_LABEL.
+# the placement, not the code. The last round trip (the one a run starts at) and the seconds
+# waited go to $all as xcore_roundtrip_ns_LABEL and xcore_wait_s_LABEL.
 settle() {
-    local t0=$SECONDS ns
+    local t0=$SECONDS row ns
     [ -x "$build/bench/bench_xcore" ] || return 0
     while :; do
-        ns=$("$build/bench/bench_xcore" | cut -d, -f2)
+        row=$("$build/bench/bench_xcore" "$2" | csv_only)
+        ns=$(echo "$row" | cut -d, -f2)
         { [ -z "$ns" ] || [ "$ns" -lt "${NEMU_BENCH_XCORE_NS:-200}" ] ||
             [ $((SECONDS - t0)) -ge "${NEMU_BENCH_SETTLE_S:-60}" ]; } && break
         sleep 2
     done
+    [ -n "$row" ] && echo "$1,$row" >>"$all"
     echo "$1,xcore_wait_s_$2,$((SECONDS - t0)),s,2" >>"$all"
 }
 # placed ROUND LABEL XLABEL CMD...: run LABEL (above) once the vCPUs are close (settle), with
@@ -66,7 +69,6 @@ placed() {
     shift 3
     for try in 1 2; do
         settle "$round" "$x"
-        xcore "$round" "$x" >/dev/null
         run "$label" "$round" "$@"
         ns=$(xcore "$round" "$x")
         [ -n "$ns" ] && [ "$ns" -ge "${NEMU_BENCH_XCORE_NS:-200}" ] || break
