@@ -154,7 +154,7 @@ static void bench_ae(const AEConfig *cfg, int B, int infer_rows, const char *tra
     }
 
     Dyn dyn;
-    DynConfig dc = {cfg->latent_dim, N_ACTIONS, 128, 1};
+    DynConfig dc = {cfg->latent_dim, N_ACTIONS, 128, 1, 0};
     init_or_die(dyn_init(&dyn, &dc, 1, rng, &err), &err);
     float a[N_ACTIONS] = {0};
     a[3] = 1.0f;
@@ -194,7 +194,7 @@ int main(int argc, char **argv) {
     if (!only || strcmp(only, "dyn") == 0) {
         Err err;
         Dyn dyn;
-        DynConfig dc = {32, N_ACTIONS, 128, 1};
+        DynConfig dc = {32, N_ACTIONS, 128, 1, 0};
         int B = 128, Z = 32;
         init_or_die(dyn_init(&dyn, &dc, B, &rng, &err), &err);
         float *z = xmalloc_floats((size_t)B * Z), *a = xmalloc_floats((size_t)B * N_ACTIONS);

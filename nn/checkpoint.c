@@ -76,6 +76,7 @@ void ckpt_meta_dyn(CkptMeta *meta, const DynConfig *c) {
     ckpt_set_i64(meta, "latent_dim", c->latent_dim);
     ckpt_set_i64(meta, "n_actions", c->n_actions);
     ckpt_set_i64(meta, "hidden", c->hidden);
+    if (c->vae) ckpt_set_i64(meta, "vae", 1);   // deterministic files stay as before
 }
 
 static int get_int(const CkptMeta *meta, const char *name, int *out, Err *err) {
@@ -108,6 +109,7 @@ int ckpt_meta_to_dyn_config(const CkptMeta *meta, DynConfig *c, Err *err) {
     if (get_int(meta, "latent_dim", &c->latent_dim, err) < 0 || get_int(meta, "n_actions", &c->n_actions, err) < 0 ||
         get_int(meta, "hidden", &c->hidden, err) < 0)
         return -1;
+    if (ckpt_get(meta, "vae") && get_int(meta, "vae", &c->vae, err) < 0) return -1;   // absent: older files
     c->max_steps = 1;
     return dyn_config_check(c, err);
 }

@@ -361,7 +361,7 @@ int dyn_init(Dyn *m, const DynConfig *cfg, int max_B, Rng *rng, Err *err) {
     m->max_B = max_B;
     const int Z = cfg->latent_dim, Hd = cfg->hidden, T = cfg->max_steps;
     m->IN = Z + cfg->n_actions;
-    m->OUT = Z;
+    m->OUT = cfg->vae ? 2 * Z : Z;
     ParamArena *a = &m->arena;
     arena_add(a, 1, (int[]){m->IN}, "net.0.weight");
     arena_add(a, 1, (int[]){m->IN}, "net.0.bias");
@@ -484,6 +484,7 @@ static void dyn_forward_rows(Dyn *m, int t, const float *z, const float *a, int 
     linear_forward(h2, g1, m->w.fc2_w, NULL, B, Hd, Hd);
     gelu_forward_saved(g2, dyn_dgelu(m, t, 1) + (size_t)b0 * Hd, h2, m->w.fc2_b, (size_t)B * Hd, Hd);
     linear_forward(delta, g2, m->w.fc3_w, m->w.fc3_b, B, Hd, m->OUT);
+    if (m->cfg.vae) return;        // nn/dynamics.h samples delta from [mean | logvar]
     for (int b = 0; b < B; b++)    // z read back from in[t]: z may alias a znext slice
         for (int j = 0; j < Z; j++)
             zn[(size_t)b * Z + j] = in[(size_t)b * IN + j] + delta[(size_t)b * m->OUT + j];
@@ -513,17 +514,18 @@ void dyn_forward_step(Dyn *m, int t, const float *z, const float *a, int B) {
 static void dyn_backward_rows(Dyn *m, int t, const float *ddelta, const float *dznext, float *dz, int b0, int B,
                               const DynParams *g) {
     const int Z = m->cfg.latent_dim, IN = m->IN, Hd = m->cfg.hidden;
-    const size_t s = (size_t)t * m->max_B + b0, nz = (size_t)B * Z, nh = (size_t)B * Hd;
+    const size_t s = (size_t)t * m->max_B + b0, nz = (size_t)B * Z, nh = (size_t)B * Hd, no = (size_t)B * m->OUT;
     const float *in = m->in + s * IN, *ln = m->ln + s * IN, *mean = m->ln_mean + s, *rstd = m->ln_rstd + s;
     const float *g1 = m->g1 + s * Hd, *g2 = m->g2 + s * Hd;
     float *d_out = m->d_out + (size_t)b0 * m->OUT, *d_g = m->d_g + (size_t)b0 * Hd, *d_h = m->d_h + (size_t)b0 * Hd;
     float *d_ln = m->d_ln + (size_t)b0 * IN;
-    if (ddelta) ddelta += (size_t)b0 * Z;
+    if (ddelta) ddelta += (size_t)b0 * m->OUT;
     if (dznext) dznext += (size_t)b0 * Z;
     if (dz) dz += (size_t)b0 * Z;
-    // z' = z + delta: dL/ddelta = ddelta + dznext, dL/dz gets dznext directly
-    for (size_t k = 0; k < nz; k++)
-        d_out[k] = (ddelta ? ddelta[k] : 0.0f) + (dznext ? dznext[k] : 0.0f);
+    // z' = z + delta: dL/ddelta = ddelta + dznext, dL/dz gets dznext directly (no znext with vae)
+    for (size_t k = 0; k < no; k++) d_out[k] = ddelta ? ddelta[k] : 0.0f;
+    if (dznext)
+        for (size_t k = 0; k < nz; k++) d_out[k] += dznext[k];
     if (dz && dznext)
         for (size_t k = 0; k < nz; k++) dz[k] += dznext[k];
     // GELU backward in place: d_g, then d_h, hold dL/dh2, then dL/dh1
@@ -542,6 +544,7 @@ static void dyn_backward_rows(Dyn *m, int t, const float *ddelta, const float *d
 
 void dyn_backward_step(Dyn *m, int t, const float *ddelta, const float *dznext, float *dz, int B) {
     dyn_check_step(m, t, B);
+    CHECK(!(m->cfg.vae && dznext), "dynamics: dznext with a vae head (see nn/dynamics.h)");
     const int T = dyn_threads(m, B);
     if (T == 1) {
         int serial = dyn_serial_begin(m, B);
@@ -573,6 +576,7 @@ void dyn_backward_step(Dyn *m, int t, const float *ddelta, const float *dznext, 
 }
 
 void dyn_rollout_forward(Dyn *m, const float *z0, const float *a, int K, int B) {
+    CHECK(!m->cfg.vae, "dyn_rollout_forward: a vae head samples its delta (see nn/dynamics.h)");
     CHECK(K >= 1 && K <= m->cfg.max_steps, "dynamics: rollout of %d steps, max_steps is %d", K, m->cfg.max_steps);
     for (int t = 0; t < K; t++)
         dyn_forward_step(m, t, t ? dyn_znext(m, t - 1) : z0, a + (size_t)t * B * m->cfg.n_actions, B);
@@ -603,8 +607,8 @@ void dyn_print_table(const Dyn *m, FILE *f) {
     const DynConfig *c = &m->cfg;
     const int Hd = c->hidden;
     char a[32], b[32];
-    fprintf(f, "dynamics latent %d + actions %d, hidden %d, max batch %d, max steps %d\n", c->latent_dim,
-            c->n_actions, Hd, m->max_B, c->max_steps);
+    fprintf(f, "dynamics%s latent %d + actions %d, hidden %d, max batch %d, max steps %d\n", c->vae ? " (vae)" : "",
+            c->latent_dim, c->n_actions, Hd, m->max_B, c->max_steps);
     fprintf(f, "  %-22s %-16s    %-16s %10s %10s\n", "layer", "in", "out", "params", "MFLOP/smp");
     snprintf(a, sizeof a, "%d", m->IN);
     print_row(f, "net.0 layernorm", a, a, 2 * (size_t)m->IN, 8.0 * m->IN);
@@ -612,7 +616,7 @@ void dyn_print_table(const Dyn *m, FILE *f) {
     print_row(f, "net.1+gelu", a, b, (size_t)Hd * m->IN + Hd, 2.0 * Hd * m->IN);
     print_row(f, "net.3+gelu", b, b, (size_t)Hd * Hd + Hd, 2.0 * Hd * Hd);
     snprintf(a, sizeof a, "%d", m->OUT);
-    print_row(f, "net.5 (delta)", b, a, (size_t)m->OUT * Hd + m->OUT, 2.0 * m->OUT * Hd);
+    print_row(f, c->vae ? "net.5 (mean,logvar)" : "net.5 (delta)", b, a, (size_t)m->OUT * Hd + m->OUT, 2.0 * m->OUT * Hd);
     fprintf(f, "  total params %zu, memory %.2f MiB (params+grads+adam %.2f, activations %.2f)\n", m->arena.n,
             dyn_bytes(m) / 1048576.0, 16.0 * m->arena.n / 1048576.0, 4.0 * m->acts_floats / 1048576.0);
 }

@@ -125,6 +125,8 @@ typedef struct {
     int n_actions;    // A
     int hidden;       // width of the two hidden layers (gymemu: 128)
     int max_steps;    // T: rollout steps whose activations are kept (>= 1)
+    int vae;          // 1: the head outputs OUT = 2Z per sample, the mean then the log-variance
+                      //   of the delta (roadmap 3.1); znext is then left to nn/dynamics.h
 } DynConfig;
 
 int dyn_config_check(const DynConfig *c, Err *err);
@@ -138,7 +140,7 @@ typedef struct {
 
 typedef struct {
     DynConfig cfg;
-    int max_B, IN, OUT;     // IN = Z+A; OUT = Z (a VAE head would make it 2Z: mean, logvar)
+    int max_B, IN, OUT;     // IN = Z+A; OUT = Z, or 2Z with cfg.vae (mean, logvar)
     ParamArena arena;
     DynParams w, g;
     // per-step activations, slice t at t*max_B*dim (see dyn_* accessors below):
@@ -147,8 +149,8 @@ typedef struct {
     float *ln_mean, *ln_rstd;   // [T][B]
     float *h1, *g1;         // [T][B][hidden] pre-GELU, post-GELU
     float *h2, *g2;         // [T][B][hidden]
-    float *delta;           // [T][B][OUT]
-    float *znext;           // [T][B][Z]   z_t + delta_t
+    float *delta;           // [T][B][OUT] the head: delta, or (vae) [mean | logvar]
+    float *znext;           // [T][B][Z]   z_t + delta_t (not written with cfg.vae)
     // backward scratch, one step at a time:
     float *d_in, *d_ln, *d_h, *d_g, *d_out, *dcarry[2];   // [B][IN] [B][IN] [B][H] [B][H] [B][OUT] [B][Z]
     float *acts_mem;
@@ -161,16 +163,17 @@ typedef struct {
 // zero net.5.bias.
 int dyn_init(Dyn *m, const DynConfig *cfg, int max_B, Rng *rng, Err *err);
 void dyn_free(Dyn *m);
-// Step t < max_steps: in[t] = [z, a]; delta[t] = f(in[t]); znext[t] = z + delta[t].
-// z [B,Z], a [B,A]; z may point into m->znext (slice t-1) for a rollout.
+// Step t < max_steps: in[t] = [z, a]; delta[t] = f(in[t]) [B,OUT]; znext[t] = z + delta[t]
+// (not with cfg.vae: nn/dynamics.h samples the delta). z [B,Z], a [B,A]; z may point into
+// m->znext (slice t-1) for a rollout.
 void dyn_forward_step(Dyn *m, int t, const float *z, const float *a, int B);
-// Backward of step t. ddelta [B,Z] = dLoss/ddelta[t] (NULL: none), dznext [B,Z] = dLoss/dznext[t]
-// (NULL: none). ACCUMULATES param grads, and dz [B,Z] += dLoss/dz (the step's z input;
+// Backward of step t. ddelta [B,OUT] = dLoss/ddelta[t] (NULL: none), dznext [B,Z] = dLoss/dznext[t]
+// (NULL: none; must be NULL with cfg.vae). ACCUMULATES param grads, and dz [B,Z] += dLoss/dz (the step's z input;
 // NULL: not needed). Steps must be run backward in reverse order of forward for BPTT.
 void dyn_backward_step(Dyn *m, int t, const float *ddelta, const float *dznext, float *dz, int B);
-float *dyn_delta(Dyn *m, int t);     // [B,Z] slice of step t
+float *dyn_delta(Dyn *m, int t);     // [B,OUT] slice of step t
 float *dyn_znext(Dyn *m, int t);     // [B,Z]
-// K-step open-loop rollout from z0 [B,Z] with actions a [K][B][A] (stride B*A per step):
+// K-step open-loop rollout (not with cfg.vae) from z0 [B,Z] with actions a [K][B][A] (stride B*A per step):
 // z_{t+1} = z_t + f(z_t, a_t), kept in dyn_znext(m, t).
 void dyn_rollout_forward(Dyn *m, const float *z0, const float *a, int K, int B);
 // dzs [K][B][Z] (stride B*Z) = dLoss/dz_{t+1} for t = 0..K-1 (gradient through later steps is

@@ -1,0 +1,105 @@
+/*
+ * dynamics.h - any latent dynamics model behind one step API (a small vtable), and what is
+ * written once on top of it: the VAE head with a temperature (roadmap 3.1, 3.2) and K-step
+ * rollout training with scheduled sampling (roadmap 3.3). The trainer, ./eval's rollouts
+ * and the tests see only DynModel.
+ *
+ * A model family (the flat MLP of nn/model.h; a convolutional model on a spatial latent)
+ * fills a DynOps over its own struct `impl`. Per sample, z is Z floats, a is A floats, and
+ * the head outputs OUT floats: OUT = Z (the delta), or for a VAE OUT = 2Z: first Z the mean,
+ * next Z the log-variance of the delta (the same layout for every family). Activations are
+ * kept per step t < max_steps (backpropagation through time).
+ *   forward_step(impl, t, z [B,Z], a [B,A], B)   head(t) [B,OUT]; if OUT = Z also
+ *                                                znext(t) = z + head(t); z may alias znext(t-1)
+ *   backward_step(impl, t, dhead [B,OUT] | NULL, dznext [B,Z] | NULL (OUT = Z only),
+ *                 dz [B,Z] += dLoss/dz | NULL, B)   ACCUMULATES into arena(impl)->grads;
+ *                                                steps run backward in reverse order
+ *   head(impl, t), znext(impl, t) (OUT = Z only), arena(impl), free(impl) (frees impl too),
+ *   print_table(impl, f), bytes(impl)
+ *
+ * DynModel wraps one. OUT = Z: it passes through. VAE: it owns eps, the sampled delta and
+ * znext of every step:
+ *   delta = mean + temperature * exp(logvar / 2) * eps,   znext = z + delta
+ * eps ~ N(0,1) is drawn from m->rng, or read from m->eps_in (the caller's [T][B][Z], stride
+ * B*Z per step: tests and the PyTorch parity fixture). temperature = 0 gives delta = mean
+ * exactly and draws nothing: the deterministic replay of the mean, bit for bit.
+ *   KL_t = -1/2 * mean over B*Z of (1 + logvar - mean^2 - exp(logvar))
+ * (a mean over elements like the MSE, so beta weighs two per-element quantities).
+ *
+ * Rollout training (dynm_rollout_forward / _backward), K <= max_steps windows:
+ *   zin_0 = ztrue_0; zin_k = feed[k][b] ? znext_{k-1} : ztrue_k   (scheduled sampling)
+ *   loss  = sum_k MSE(znext_k, ztrue_{k+1}) + beta * sum_k KL_k
+ * MSE(znext, ztrue_{k+1}) = MSE(delta, ztrue_{k+1} - zin_k): with K = 1 it is the phase-1
+ * loss. feed = NULL feeds every step its own prediction (open loop: the K-step cumulative
+ * loss of the roadmap, and validation).
+ */
+#ifndef NEMU_DYNAMICS_H
+#define NEMU_DYNAMICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "nn/model.h"   // ParamArena, Dyn, DynConfig
+#include "nn/util.h"    // Err, Rng
+
+typedef struct {
+    const char *family;   // "flat", ...
+    void (*forward_step)(void *impl, int t, const float *z, const float *a, int B);
+    void (*backward_step)(void *impl, int t, const float *dhead, const float *dznext, float *dz, int B);
+    float *(*head)(void *impl, int t);     // [B,OUT]
+    float *(*znext)(void *impl, int t);    // [B,Z]; OUT = Z only
+    ParamArena *(*arena)(void *impl);
+    void (*free)(void *impl);              // frees what impl holds and impl itself
+    void (*print_table)(const void *impl, FILE *f);
+    size_t (*bytes)(const void *impl);     // as allocated, impl's buffers
+} DynOps;
+
+typedef struct {
+    const DynOps *ops;
+    void *impl;              // owned
+    int Z, A, OUT, max_B, max_steps, vae;
+    float temperature;       // vae: 1 when training (default), the user's T in ./eval
+    float beta;              // vae: weight of KL_t in dynm_backward_step (0 default)
+    Rng *rng;                // vae, temperature > 0, eps_in NULL: the source of eps
+    const float *eps_in;     // [T][B][Z] eps fed from outside (NULL: drawn from rng)
+    // one allocation (mem): vae [T][max_B][Z] each: eps, delta, znext; [max_B][2Z] dhead;
+    // rollout training: zin [T][max_B][Z], dcarry[2], dzin [max_B][Z]
+    float *eps, *delta, *znext, *dhead;
+    float *zin, *dcarry[2], *dzin;
+    float *mem;
+    size_t mem_floats;
+} DynModel;
+
+typedef struct { double mse, kl; } DynLoss;   // sums over the K steps (kl 0 without vae)
+
+// Wraps impl (taking ownership) with its size contract; vae: OUT = 2Z. Returns -1 (Err) on
+// bad sizes (impl is then freed).
+int dynm_init(DynModel *m, const DynOps *ops, void *impl, int Z, int A, int max_B, int max_steps, int vae,
+              Err *err);
+// The flat MLP of nn/model.h (cfg->vae picks the head).
+int dynm_flat_init(DynModel *m, const DynConfig *cfg, int max_B, Rng *rng, Err *err);
+extern const DynOps DYN_FLAT_OPS;
+void dynm_free(DynModel *m);
+
+void dynm_forward_step(DynModel *m, int t, const float *z, const float *a, int B);
+// ddelta [B,Z] = dLoss/ddelta_t (the sampled delta with vae; NULL: none), dznext [B,Z] (NULL:
+// none); with vae adds beta * dKL_t. ACCUMULATES param grads; dz [B,Z] += dLoss/dz (NULL: skip).
+void dynm_backward_step(DynModel *m, int t, const float *ddelta, const float *dznext, float *dz, int B);
+float *dynm_delta(DynModel *m, int t);   // [B,Z] the delta of step t (sampled with vae)
+float *dynm_znext(DynModel *m, int t);   // [B,Z]
+float *dynm_head(DynModel *m, int t);    // [B,OUT]
+double dynm_kl(DynModel *m, int t, int B);   // KL_t (0 without vae)
+ParamArena *dynm_arena(DynModel *m);
+size_t dynm_bytes(const DynModel *m);
+void dynm_print_table(const DynModel *m, FILE *f);
+
+// ztrue [K+1][B][Z] the encoded frames t..t+K; a [K][B][A]; feed [K][B] (1: step k >= 1 takes
+// the model's own prediction; row 0 ignored) or NULL (always). Forward returns the loss parts;
+// backward (after forward, same arguments) ACCUMULATES the grads of loss = mse + beta * kl.
+DynLoss dynm_rollout_forward(DynModel *m, const float *ztrue, const float *a, const uint8_t *feed, int K, int B);
+void dynm_rollout_backward(DynModel *m, const float *ztrue, const uint8_t *feed, int K, int B);
+
+// Scheduled-sampling probability of epoch e of `epochs`: linear from p0 (first) to p1 (last).
+double dynm_sampling_p(double p0, double p1, int e, int epochs);
+
+#endif
