@@ -185,7 +185,7 @@ int main(int argc, char **argv) {
     rng_seed(&rng, 42);
 
     const char *only = getenv("NEMU_BENCH_ONLY");
-    AEConfig ae80 = {80, 80, 1, 3, 32, 32, 0.0f};
+    AEConfig ae80 = {80, 80, 1, 3, 32, 32, 0.0f, 0};
     if (!only || strcmp(only, "ae80") == 0 || strcmp(only, "loop80") == 0)
         bench_ae(&ae80, 128, 1, "ae80_train_samples_per_s", "loop80", !only || strcmp(only, "loop80"), budget,
                  nt, &rng);
@@ -207,7 +207,7 @@ int main(int argc, char **argv) {
         dyn_free(&dyn);
     }
 
-    AEConfig ae240 = {240, 256, 3, 4, 32, 256, 0.0f};
+    AEConfig ae240 = {240, 256, 3, 4, 32, 256, 0.0f, 0};
     if (!only || strcmp(only, "ae240rgb") == 0 || strcmp(only, "loop240rgb") == 0)
         bench_ae(&ae240, 16, 0, "ae240rgb_train_samples_per_s", "loop240rgb", !only || strcmp(only, "loop240rgb"),
                  budget, nt, &rng);

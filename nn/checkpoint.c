@@ -67,8 +67,12 @@ void ckpt_meta_ae(CkptMeta *meta, const AEConfig *c) {
     ckpt_set_i64(meta, "channels", c->C);
     ckpt_set_i64(meta, "stages", c->stages);
     ckpt_set_i64(meta, "base_channels", c->base_channels);
-    ckpt_set_i64(meta, "latent_dim", c->latent_dim);
+    ckpt_set_i64(meta, "latent_dim", ae_config_latent_dim(c));
     ckpt_set_f64(meta, "latent_noise", c->latent_noise);
+    if (c->latent_channels) {   // a flat model's file has neither (as before spatial latents)
+        ckpt_set_str(meta, "latent", "spatial");
+        ckpt_set_i64(meta, "latent_channels", c->latent_channels);
+    }
 }
 
 void ckpt_meta_dyn(CkptMeta *meta, const DynConfig *c) {
@@ -99,6 +103,14 @@ int ckpt_meta_to_ae_config(const CkptMeta *meta, AEConfig *c, Err *err) {
         return -1;
     const CkptAttr *n = ckpt_get(meta, "latent_noise");
     c->latent_noise = !n ? 0.0f : n->type == CKPT_F64 ? (float)n->f : n->type == CKPT_I64 ? (float)n->i : 0.0f;
+    const CkptAttr *l = ckpt_get(meta, "latent");
+    if (l) {
+        if (l->type != CKPT_STR || (strcmp(l->s, "spatial") != 0 && strcmp(l->s, "flat") != 0))
+            return err_set(err, "autoencoder checkpoint: attribute 'latent' should be \"flat\" or \"spatial\"");
+        if (strcmp(l->s, "spatial") == 0 && get_int(meta, "latent_channels", &c->latent_channels, err) < 0) return -1;
+        if (c->latent_channels < 1 && strcmp(l->s, "spatial") == 0)
+            return err_set(err, "autoencoder checkpoint: latent_channels %d < 1", c->latent_channels);
+    }
     return ae_config_check(c, err);
 }
 

@@ -77,7 +77,9 @@ int ae_config_check(const AEConfig *c, Err *err) {
         return err_set(err, "autoencoder: frame must be H x W x C with C 1 or 3, got %dx%dx%d", c->H, c->W, c->C);
     if (c->stages < 1 || c->stages > AE_MAX_STAGES)
         return err_set(err, "autoencoder: stages must be 1..%d, got %d", AE_MAX_STAGES, c->stages);
-    if (c->base_channels < 1 || c->latent_dim < 1)
+    if (c->latent_channels < 0 || c->latent_channels > 65536)
+        return err_set(err, "autoencoder: latent_channels must be 0 (flat) or 1..65536, got %d", c->latent_channels);
+    if (c->base_channels < 1 || (c->latent_dim < 1 && !c->latent_channels))
         return err_set(err, "autoencoder: base_channels and latent_dim must be >= 1, got %d and %d",
                        c->base_channels, c->latent_dim);
     if ((long)c->base_channels << (c->stages - 1) > 65536)
@@ -87,7 +89,21 @@ int ae_config_check(const AEConfig *c, Err *err) {
         return err_set(err, "autoencoder: H and W must be divisible by 2^stages = %d, got %dx%d", q, c->H, c->W);
     if (!(c->latent_noise >= 0) || !isfinite(c->latent_noise))
         return err_set(err, "autoencoder: latent_noise must be >= 0, got %g", c->latent_noise);
+    if (c->latent_channels) {
+        long z = (long)c->latent_channels * (c->H / q) * (c->W / q);
+        if (z > (1L << 30))
+            return err_set(err, "autoencoder: spatial latent %d x %d x %d is too large", c->latent_channels,
+                           c->H / q, c->W / q);
+        if (c->latent_dim != 0 && c->latent_dim != z)
+            return err_set(err, "autoencoder: a spatial latent of %d x %d x %d has %ld floats, but latent_dim is %d",
+                           c->latent_channels, c->H / q, c->W / q, z, c->latent_dim);
+    }
     return 0;
+}
+
+int ae_config_latent_dim(const AEConfig *c) {
+    if (!c->latent_channels) return c->latent_dim;
+    return c->latent_channels * (c->H >> c->stages) * (c->W >> c->stages);
 }
 
 static int ae_ch(const AEConfig *c, int i) { return i < 0 ? c->C : c->base_channels << i; }
@@ -111,12 +127,17 @@ int ae_init(AE *m, const AEConfig *cfg, int max_B, Rng *rng, Err *err) {
     if (ae_config_check(cfg, err) < 0) return -1;
     if (max_B < 1) return err_set(err, "autoencoder: batch size must be >= 1, got %d", max_B);
     m->cfg = *cfg;
+    m->cfg.latent_dim = ae_config_latent_dim(cfg);
     m->max_B = max_B;
-    const int S = cfg->stages, Z = cfg->latent_dim, K = 4;
+    const int S = cfg->stages, Z = m->cfg.latent_dim, K = 4, Lc = cfg->latent_channels;
     for (int i = 0; i < S; i++)
         m->enc[i] = conv2d_shape(ae_ch(cfg, i - 1), cfg->H >> i, cfg->W >> i, ae_ch(cfg, i), K, 2, 1);
     const int Hb = cfg->H >> S, Wb = cfg->W >> S;
     m->F = ae_ch(cfg, S - 1) * Hb * Wb;
+    if (Lc) {
+        m->lat_enc = conv2d_shape(ae_ch(cfg, S - 1), Hb, Wb, Lc, 1, 1, 0);
+        m->lat_dec = conv2d_shape(Lc, Hb, Wb, ae_ch(cfg, S - 1), 1, 1, 0);
+    }
     for (int i = 0; i < S; i++)   // decoder layer i: ch_{S-1-i} -> ch_{S-2-i} (C last)
         m->dec[i] = convt2d_shape(ae_ch(cfg, S - 1 - i), Hb << i, Wb << i, ae_ch(cfg, S - 2 - i), K, 2, 1);
 
@@ -128,10 +149,19 @@ int ae_init(AE *m, const AEConfig *cfg, int max_B, Rng *rng, Err *err) {
         ienc[i] = arena_add(a, 4, (int[]){s->OC, s->C, K, K}, "encoder_conv.%d.weight", 2 * i);
         arena_add(a, 1, (int[]){s->OC}, "encoder_conv.%d.bias", 2 * i);
     }
-    int ifc = arena_add(a, 2, (int[]){Z, m->F}, "fc_enc.weight");
-    arena_add(a, 1, (int[]){Z}, "fc_enc.bias");
-    arena_add(a, 2, (int[]){m->F, Z}, "fc_dec.weight");
-    arena_add(a, 1, (int[]){m->F}, "fc_dec.bias");
+    int ifc;
+    if (Lc) {   // spatial: 1x1 convs, the same views
+        const int ch = ae_ch(cfg, S - 1);
+        ifc = arena_add(a, 4, (int[]){Lc, ch, 1, 1}, "latent_enc.weight");
+        arena_add(a, 1, (int[]){Lc}, "latent_enc.bias");
+        arena_add(a, 4, (int[]){ch, Lc, 1, 1}, "latent_dec.weight");
+        arena_add(a, 1, (int[]){ch}, "latent_dec.bias");
+    } else {
+        ifc = arena_add(a, 2, (int[]){Z, m->F}, "fc_enc.weight");
+        arena_add(a, 1, (int[]){Z}, "fc_enc.bias");
+        arena_add(a, 2, (int[]){m->F, Z}, "fc_dec.weight");
+        arena_add(a, 1, (int[]){m->F}, "fc_dec.bias");
+    }
     for (int i = 0; i < S; i++) {
         const ConvShape *s = &m->dec[i];
         idec[i] = arena_add(a, 4, (int[]){s->C, s->OC, K, K}, "decoder_conv.%d.weight", 2 * i);
@@ -150,10 +180,18 @@ int ae_init(AE *m, const AEConfig *cfg, int max_B, Rng *rng, Err *err) {
         init_kaiming_uniform(m->w.dec_w[i], (size_t)d->C * fd, fd, rng);
         init_bias_uniform(m->w.dec_b[i], (size_t)d->OC, fd, rng);
     }
-    init_kaiming_uniform(m->w.fc_enc_w, (size_t)Z * m->F, m->F, rng);
-    init_bias_uniform(m->w.fc_enc_b, (size_t)Z, m->F, rng);
-    init_kaiming_uniform(m->w.fc_dec_w, (size_t)m->F * Z, Z, rng);
-    init_bias_uniform(m->w.fc_dec_b, (size_t)m->F, Z, rng);
+    if (Lc) {   // fan_in of a 1x1 conv = its input channels
+        const int ch = ae_ch(cfg, S - 1);
+        init_kaiming_uniform(m->w.fc_enc_w, (size_t)Lc * ch, ch, rng);
+        init_bias_uniform(m->w.fc_enc_b, (size_t)Lc, ch, rng);
+        init_kaiming_uniform(m->w.fc_dec_w, (size_t)ch * Lc, Lc, rng);
+        init_bias_uniform(m->w.fc_dec_b, (size_t)ch, Lc, rng);
+    } else {
+        init_kaiming_uniform(m->w.fc_enc_w, (size_t)Z * m->F, m->F, rng);
+        init_bias_uniform(m->w.fc_enc_b, (size_t)Z, m->F, rng);
+        init_kaiming_uniform(m->w.fc_dec_w, (size_t)m->F * Z, Z, rng);
+        init_bias_uniform(m->w.fc_dec_b, (size_t)m->F, Z, rng);
+    }
 
     // activations: per-sample sizes, then one allocation for max_B
     size_t per = 0, largest = (size_t)cfg->C * cfg->H * cfg->W;
@@ -166,11 +204,17 @@ int ae_init(AE *m, const AEConfig *cfg, int max_B, Rng *rng, Err *err) {
         if (dec_n[i] > largest) largest = dec_n[i];
     }
     if ((size_t)m->F > largest) largest = (size_t)m->F;
+    if ((size_t)Z > largest) largest = (size_t)Z;
     per += 3 * (size_t)Z + (size_t)m->F + 2 * largest;
     m->acts_floats = per * (size_t)max_B;
     size_t work = 0;
     for (int i = 0; i < S; i++) {
         size_t we = conv2d_workspace(&m->enc[i], max_B), wd = convt2d_workspace(&m->dec[i], max_B);
+        if (we > work) work = we;
+        if (wd > work) work = wd;
+    }
+    if (Lc) {
+        size_t we = conv2d_workspace(&m->lat_enc, max_B), wd = conv2d_workspace(&m->lat_dec, max_B);
         if (we > work) work = we;
         if (wd > work) work = wd;
     }
@@ -208,13 +252,19 @@ static void ae_encoder_forward(AE *m, const float *x, int B) {
                            m->work);
         inp = m->enc_out[i];
     }
-    linear_forward(m->z, inp, m->w.fc_enc_w, m->w.fc_enc_b, B, m->F, m->cfg.latent_dim);
+    if (m->cfg.latent_channels)
+        conv2d_forward_act(m->z, inp, m->w.fc_enc_w, m->w.fc_enc_b, CONV_ACT_NONE, B, &m->lat_enc, m->work);
+    else
+        linear_forward(m->z, inp, m->w.fc_enc_w, m->w.fc_enc_b, B, m->F, m->cfg.latent_dim);
 }
 
 // zin [B,Z] -> h -> ... -> recon
 static void ae_decoder_forward(AE *m, int B) {
     const int S = m->cfg.stages;
-    linear_forward(m->h, m->zin, m->w.fc_dec_w, m->w.fc_dec_b, B, m->cfg.latent_dim, m->F);
+    if (m->cfg.latent_channels)
+        conv2d_forward_act(m->h, m->zin, m->w.fc_dec_w, m->w.fc_dec_b, CONV_ACT_RELU, B, &m->lat_dec, m->work);
+    else
+        linear_forward(m->h, m->zin, m->w.fc_dec_w, m->w.fc_dec_b, B, m->cfg.latent_dim, m->F);
     const float *inp = m->h;
     for (int i = 0; i < S; i++) {   // convT + bias + ReLU (Sigmoid last) in one pass
         convt2d_forward_act(m->dec_out[i], inp, m->w.dec_w[i], m->w.dec_b[i],
@@ -236,7 +286,7 @@ void ae_forward(AE *m, const float *x, int B, Rng *rng) {
 
 void ae_backward(AE *m, const float *drecon, const float *dz_extra, int B) {
     CHECK(m->x && B == m->last_B, "ae_backward: batch %d does not match the last ae_forward (%d)", B, m->last_B);
-    const int S = m->cfg.stages, Z = m->cfg.latent_dim;
+    const int S = m->cfg.stages, Z = m->cfg.latent_dim, spatial = m->cfg.latent_channels > 0;
     float *d0 = m->dbuf[0], *d1 = m->dbuf[1];
     // Decoder, last layer first. The kernels fold the activations in: layer i's backward
     // takes dL/d(its output) (Sigmoid derivative applied inside for the last layer, which
@@ -249,18 +299,29 @@ void ae_backward(AE *m, const float *drecon, const float *dz_extra, int B) {
         float *dnext = dcur == d0 ? d1 : d0;   // overwritten (CONV_DINP_SET): no zeroing pass
         convt2d_backward_act(dnext, m->g.dec_w[i], m->g.dec_b[i], dcur, m->dec_out[i],
                              i == S - 1 ? CONV_ACT_SIGMOID : CONV_ACT_NONE,
-                             CONV_DINP_SET | (i > 0 ? CONV_DINP_RELU : 0), inp, m->w.dec_w[i], B, s, m->work);
+                             CONV_DINP_SET | (i > 0 || spatial ? CONV_DINP_RELU : 0), inp, m->w.dec_w[i], B, s,
+                             m->work);
         dcur = dnext;
     }
-    // dcur = dL/dh
-    zero(m->dz, (size_t)B * Z);
-    if (dz_extra)
-        for (size_t k = 0; k < (size_t)B * Z; k++) m->dz[k] = dz_extra[k];
-    linear_backward(m->dz, m->g.fc_dec_w, m->g.fc_dec_b, dcur, m->zin, m->w.fc_dec_w, B, Z, m->F);
-    // z -> encoder (the noise adds a constant, so dL/dz = dL/dzin); dcur = dL/d(enc_out[S-1])
+    // dcur = dL/dh (spatial: dL/d(latent_dec's pre-activation))
     float *dh = dcur == d0 ? d1 : d0;
-    zero(dh, (size_t)B * m->F);
-    linear_backward(dh, m->g.fc_enc_w, m->g.fc_enc_b, m->dz, m->enc_out[S - 1], m->w.fc_enc_w, B, m->F, Z);
+    if (spatial) {
+        conv2d_backward_act(m->dz, m->g.fc_dec_w, m->g.fc_dec_b, dcur, NULL, CONV_ACT_NONE, CONV_DINP_SET, m->zin,
+                            m->w.fc_dec_w, B, &m->lat_dec, m->work);
+        if (dz_extra)
+            for (size_t k = 0; k < (size_t)B * Z; k++) m->dz[k] += dz_extra[k];
+        // z -> encoder (the noise adds a constant, so dL/dz = dL/dzin); dh = dL/d(pre-ReLU of the top stage)
+        conv2d_backward_act(dh, m->g.fc_enc_w, m->g.fc_enc_b, m->dz, NULL, CONV_ACT_NONE,
+                            CONV_DINP_SET | CONV_DINP_RELU, m->enc_out[S - 1], m->w.fc_enc_w, B, &m->lat_enc, m->work);
+    } else {
+        zero(m->dz, (size_t)B * Z);
+        if (dz_extra)
+            for (size_t k = 0; k < (size_t)B * Z; k++) m->dz[k] = dz_extra[k];
+        linear_backward(m->dz, m->g.fc_dec_w, m->g.fc_dec_b, dcur, m->zin, m->w.fc_dec_w, B, Z, m->F);
+        // z -> encoder (the noise adds a constant, so dL/dz = dL/dzin); dh = dL/d(enc_out[S-1])
+        zero(dh, (size_t)B * m->F);
+        linear_backward(dh, m->g.fc_enc_w, m->g.fc_enc_b, m->dz, m->enc_out[S - 1], m->w.fc_enc_w, B, m->F, Z);
+    }
     dcur = dh;
     for (int i = S - 1; i >= 0; i--) {
         const ConvShape *s = &m->enc[i];
@@ -269,7 +330,7 @@ void ae_backward(AE *m, const float *drecon, const float *dz_extra, int B) {
         if (i > 0) dinp = dcur == d0 ? d1 : d0;
         // the top layer gets dL/d(its ReLU output); the others dL/d(pre-activation)
         conv2d_backward_act(dinp, m->g.enc_w[i], m->g.enc_b[i], dcur, m->enc_out[i],
-                            i == S - 1 ? CONV_ACT_RELU : CONV_ACT_NONE, CONV_DINP_SET | CONV_DINP_RELU, inp,
+                            i == S - 1 && !spatial ? CONV_ACT_RELU : CONV_ACT_NONE, CONV_DINP_SET | CONV_DINP_RELU, inp,
                             m->w.enc_w[i], B, s, m->work);
         dcur = dinp;
     }
@@ -300,8 +361,13 @@ static void print_row(FILE *f, const char *layer, const char *in, const char *ou
 void ae_print_table(const AE *m, FILE *f) {
     const AEConfig *c = &m->cfg;
     char in[32], out[32], name[32];
-    fprintf(f, "autoencoder %dx%dx%d, %d stages, base %d, latent %d, max batch %d\n", c->H, c->W, c->C,
-            c->stages, c->base_channels, c->latent_dim, m->max_B);
+    if (c->latent_channels)
+        fprintf(f, "autoencoder %dx%dx%d, %d stages, base %d, spatial latent %dx%dx%d (%d floats), max batch %d\n",
+                c->H, c->W, c->C, c->stages, c->base_channels, c->latent_channels, c->H >> c->stages,
+                c->W >> c->stages, c->latent_dim, m->max_B);
+    else
+        fprintf(f, "autoencoder %dx%dx%d, %d stages, base %d, latent %d, max batch %d\n", c->H, c->W, c->C,
+                c->stages, c->base_channels, c->latent_dim, m->max_B);
     fprintf(f, "  %-22s %-16s    %-16s %10s %10s\n", "layer", "in", "out", "params", "MFLOP/smp");
     double total = 0;
     for (int i = 0; i < c->stages; i++) {
@@ -313,11 +379,21 @@ void ae_print_table(const AE *m, FILE *f) {
         total += fl;
         print_row(f, name, in, out, (size_t)s->OC * s->C * s->K * s->K + s->OC, fl);
     }
-    snprintf(in, sizeof in, "%d", m->F);
-    snprintf(out, sizeof out, "%d", c->latent_dim);
-    print_row(f, "fc_enc", in, out, (size_t)m->F * c->latent_dim + c->latent_dim, 2.0 * m->F * c->latent_dim);
-    print_row(f, "fc_dec", out, in, (size_t)m->F * c->latent_dim + m->F, 2.0 * m->F * c->latent_dim);
-    total += 4.0 * m->F * c->latent_dim;
+    if (c->latent_channels) {
+        const ConvShape *s = &m->lat_enc;
+        snprintf(in, sizeof in, "%dx%dx%d", s->C, s->H, s->W);
+        snprintf(out, sizeof out, "%dx%dx%d", s->OC, s->OH, s->OW);
+        double fl = 2.0 * s->C * s->OC * s->H * s->W;
+        print_row(f, "latent_enc (z)", in, out, (size_t)s->C * s->OC + s->OC, fl);
+        print_row(f, "latent_dec+relu", out, in, (size_t)s->C * s->OC + s->C, fl);
+        total += 2 * fl;
+    } else {
+        snprintf(in, sizeof in, "%d", m->F);
+        snprintf(out, sizeof out, "%d", c->latent_dim);
+        print_row(f, "fc_enc", in, out, (size_t)m->F * c->latent_dim + c->latent_dim, 2.0 * m->F * c->latent_dim);
+        print_row(f, "fc_dec", out, in, (size_t)m->F * c->latent_dim + m->F, 2.0 * m->F * c->latent_dim);
+        total += 4.0 * m->F * c->latent_dim;
+    }
     for (int i = 0; i < c->stages; i++) {
         const ConvShape *s = &m->dec[i];
         snprintf(name, sizeof name, "decoder_conv.%d+%s", 2 * i, i < c->stages - 1 ? "relu" : "sigmoid");

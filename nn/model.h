@@ -18,6 +18,11 @@
  *   (+ N(0, latent_noise) when an Rng is given: training only) -> fc_dec (no activation)
  *   -> reshape [B,ch_{S-1},H/2^S,W/2^S] -> (S-1) x (ConvTranspose2d k4 s2 p1 + ReLU)
  *   -> ConvTranspose2d + Sigmoid -> recon [B,C,H,W]
+ * Spatial autoencoder (latent_channels Lc > 0): the same conv stages, but the latent is a grid:
+ *   ... -> [B,ch_{S-1},h,w] -> latent_enc (Conv2d 1x1 to Lc, no activation) -> z [B,Lc,h,w]
+ *   (h = H/2^S, w = W/2^S; flat per sample: Z = Lc*h*w floats, so code that only needs Z works
+ *   unchanged) (+ noise) -> latent_dec (Conv2d 1x1 to ch_{S-1}) + ReLU -> the ConvT stages.
+ *   No fully connected layer: every latent cell describes its own patch of the frame.
  * Dynamics (DynConfig): in = [z, a] [B,Z+A] -> LayerNorm -> Linear(hidden) -> GELU
  *   -> Linear(hidden) -> GELU -> Linear(Z) = delta; z' = z + delta.
  *   Activations are indexed [t][B][...] (t < max_T) so a K-step rollout keeps every step
@@ -66,15 +71,20 @@ typedef struct {
     int base_channels;     // channels of stage i = base_channels << i
     int latent_dim;        // Z
     float latent_noise;    // std of N(0, .) added to z before decoding when training (0: none)
+    int latent_channels;   // 0: flat (fc_enc/fc_dec to latent_dim); > 0: spatial, z is a grid
+                           // [latent_channels, H/2^S, W/2^S] and latent_dim is derived from it
 } AEConfig;
 
-// Checks a config: positive sizes, 1 <= stages <= AE_MAX_STAGES, H and W divisible by 2^stages.
+// Checks a config: positive sizes, 1 <= stages <= AE_MAX_STAGES, H and W divisible by 2^stages;
+// spatial: latent_dim 0 (derived at init) or latent_channels * H/2^S * W/2^S.
 int ae_config_check(const AEConfig *c, Err *err);
+// Z of a spatial config (latent_channels * H/2^S * W/2^S); latent_dim of a flat one.
+int ae_config_latent_dim(const AEConfig *c);
 
 typedef struct {   // views into the params or the grads arena
     float *enc_w[AE_MAX_STAGES], *enc_b[AE_MAX_STAGES];   // encoder_conv.{2i}.*  [ch_i, ch_{i-1}, 4, 4]
-    float *fc_enc_w, *fc_enc_b;                           // [Z, F], [Z]
-    float *fc_dec_w, *fc_dec_b;                           // [F, Z], [F]
+    float *fc_enc_w, *fc_enc_b;   // flat [Z, F], [Z]; spatial latent_enc.* [Lc, ch_{S-1}, 1, 1], [Lc]
+    float *fc_dec_w, *fc_dec_b;   // flat [F, Z], [F]; spatial latent_dec.* [ch_{S-1}, Lc, 1, 1], [ch_{S-1}]
     float *dec_w[AE_MAX_STAGES], *dec_b[AE_MAX_STAGES];   // decoder_conv.{2i}.* (ConvT [in, out, 4, 4])
 } AEParams;
 
@@ -83,13 +93,14 @@ typedef struct {
     int max_B;
     int F;                                  // flattened size ch_{S-1} * H/2^S * W/2^S
     ConvShape enc[AE_MAX_STAGES], dec[AE_MAX_STAGES];
+    ConvShape lat_enc, lat_dec;             // spatial: the 1x1 convs to and from the grid
     ParamArena arena;
     AEParams w, g;                          // named views into arena.params / arena.grads
     // activations [max_B, ...], one allocation (acts_mem); pointers into it:
     float *enc_out[AE_MAX_STAGES];          // after ReLU [B, ch_i, H>>(i+1), W>>(i+1)]
     float *z;                               // [B, Z] fc_enc output (without noise)
     float *zin;                             // [B, Z] decoder input (z + noise)
-    float *h;                               // [B, F] fc_dec output
+    float *h;                               // [B, F] fc_dec output (spatial: after latent_dec's ReLU)
     float *dec_out[AE_MAX_STAGES];          // after ReLU / Sigmoid; dec_out[S-1] = recon [B,C,H,W]
     float *recon;                           // = dec_out[S-1]
     float *dbuf[2];                         // activation-gradient ping-pong, largest act each
@@ -103,6 +114,7 @@ typedef struct {
 
 // Allocates everything for batches up to max_B and initialises the weights like PyTorch's
 // defaults (kaiming-uniform a=sqrt(5), bias U(+-1/sqrt(fan_in))). Returns -1 (Err) on a bad config.
+// A spatial config's latent_dim is set to its Z in m->cfg.
 int ae_init(AE *m, const AEConfig *cfg, int max_B, Rng *rng, Err *err);
 void ae_free(AE *m);
 // Training forward: x [B,C,H,W] in [0,1] (must stay valid until ae_backward); fills m->z and

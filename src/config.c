@@ -43,7 +43,7 @@ enum {
     K_DATA_PATH, K_DATA_GENERATE, K_DATA_HEIGHT, K_DATA_WIDTH, K_DATA_CHANNELS,
     K_DATA_TEST_EPISODES, K_DATA_VAL_SPLIT, K_DATA_GEN_EPISODES, K_DATA_GEN_STEPS,
     K_DATA_GEN_SEED, K_DATA_GEN_FRAME_SKIP,
-    K_MODEL_LATENT_DIM, K_MODEL_STAGES, K_MODEL_BASE_CHANNELS, K_MODEL_LATENT_NOISE,
+    K_MODEL_LATENT, K_MODEL_LATENT_DIM, K_MODEL_LATENT_CHANNELS, K_MODEL_STAGES, K_MODEL_BASE_CHANNELS, K_MODEL_LATENT_NOISE,
     K_MODEL_AUTOENCODER,
     K_TRAIN_STAGE, K_TRAIN_EPOCHS, K_TRAIN_BATCH_SIZE, K_TRAIN_LR, K_TRAIN_WEIGHT_DECAY,
     K_TRAIN_OPTIMIZER, K_TRAIN_MAX_GRAD_NORM,
@@ -54,7 +54,8 @@ enum {
 };
 _Static_assert(N_KEYS <= CFG_MAX_KEYS, "raise CFG_MAX_KEYS");
 _Static_assert(sizeof(CfgStage) == sizeof(int) && sizeof(CfgGenerate) == sizeof(int) &&
-               sizeof(CfgOptimizer) == sizeof(int) && sizeof(CfgDynType) == sizeof(int),
+               sizeof(CfgOptimizer) == sizeof(int) && sizeof(CfgDynType) == sizeof(int) &&
+               sizeof(CfgLatent) == sizeof(int),
                "enum fields are written through int*");
 
 #define OFF(field) offsetof(Config, field)
@@ -97,8 +98,13 @@ static const KeyDef KEYS[N_KEYS] = {
         "generator: game frames per step; 0 = the recorder's default",
         OFF(data.gen_frame_skip)},
 
+    [K_MODEL_LATENT] = {"model", "latent", KT_ENUM, "flat", NULL, 0, 0, 0, "flat|spatial",
+        "flat: z is a vector (fully connected to and from the last conv stage, gymemu); spatial: "
+        "z is a grid of latent_channels x H/2^stages x W/2^stages (1x1 convs)", OFF(model.latent)},
     [K_MODEL_LATENT_DIM] = {"model", "latent_dim", KT_INT, "32", NULL, 1, 4096, 0, NULL,
-        "size of the latent vector z", OFF(model.latent_dim)},
+        "size of the latent vector z (latent = flat)", OFF(model.latent_dim)},
+    [K_MODEL_LATENT_CHANNELS] = {"model", "latent_channels", KT_INT, "16", NULL, 1, 4096, 0, NULL,
+        "channels of the latent grid (latent = spatial)", OFF(model.latent_channels)},
     [K_MODEL_STAGES] = {"model", "stages", KT_INT, "3", NULL, 3, 4, 0, NULL,
         "conv stages in encoder and decoder, each halves/doubles H and W",
         OFF(model.stages)},
@@ -424,6 +430,14 @@ static const char *no_effect(const Config *c, int k, char *buf, size_t cap) {
     switch (k) {
     case K_DATA_GEN_EPISODES: case K_DATA_GEN_STEPS: case K_DATA_GEN_SEED: case K_DATA_GEN_FRAME_SKIP:
         if (c->data.generate == GEN_NONE) return "has no effect while data.generate = none";
+        break;
+    case K_MODEL_LATENT_DIM:
+        if (c->model.latent == LATENT_SPATIAL)
+            return "has no effect while model.latent = spatial (z has latent_channels x H/2^stages x "
+                   "W/2^stages floats)";
+        break;
+    case K_MODEL_LATENT_CHANNELS:
+        if (c->model.latent == LATENT_FLAT) return "has no effect while model.latent = flat (set latent_dim)";
         break;
     case K_MODEL_LATENT_NOISE:
         if (c->train.stage == STAGE_DYNAMICS)

@@ -35,6 +35,7 @@ typedef enum { GEN_TETRIS, GEN_NONE } CfgGenerate;
 typedef enum { STAGE_AUTOENCODER, STAGE_DYNAMICS, STAGE_BOTH } CfgStage;
 typedef enum { OPT_ADAM, OPT_ADAMW } CfgOptimizer;
 typedef enum { DYN_DETERMINISTIC, DYN_VAE } CfgDynType;
+typedef enum { LATENT_FLAT, LATENT_SPATIAL } CfgLatent;
 
 // Where a key got its value: set == 0 means the default (or, for dynamics.epochs/lr, the
 // value inherited from train.*). where is "file:line" or "--set section.key=value".
@@ -62,7 +63,9 @@ typedef struct {
         int gen_frame_skip;
     } data;
     struct {
-        int latent_dim;         // 32
+        CfgLatent latent;       // flat: a vector of latent_dim; spatial: a grid (latent_channels)
+        int latent_dim;         // 32 (flat)
+        int latent_channels;    // 16 (spatial): z is [latent_channels, H/2^stages, W/2^stages]
         int stages;             // 3 conv stages (each halves H and W)
         int base_channels;      // 32
         double latent_noise;    // 0: std of N(0, s) added to z before decoding (AE training)

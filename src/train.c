@@ -379,6 +379,14 @@ static float ae_step(Stage *s, int64_t i, int *n) {
     return loss;
 }
 
+// The autoencoder a config describes for frames of ds (spatial: latent_dim derived at init).
+static AEConfig ae_config_of(const Config *c, const Dataset *ds) {
+    int spatial = c->model.latent == LATENT_SPATIAL;
+    AEConfig ac = {ds->H, ds->W, ds->C, c->model.stages, c->model.base_channels, spatial ? 0 : c->model.latent_dim,
+                   (float)c->model.latent_noise, spatial ? c->model.latent_channels : 0};
+    return ac;
+}
+
 // Validation L1 (no noise) and recon.png: 16 validation frames spread over the set.
 static double ae_validate(Stage *s) {
     AEStage *a = s->ctx;
@@ -411,8 +419,7 @@ static void train_autoencoder(Trainer *tr) {
     const Config *c = &tr->cfg;
     int B = c->train.batch_size;
     Err err;
-    AEConfig ac = {tr->ds.H, tr->ds.W, tr->ds.C, c->model.stages, c->model.base_channels,
-                   c->model.latent_dim, (float)c->model.latent_noise};
+    AEConfig ac = ae_config_of(c, &tr->ds);
     Rng rng;
     rng_seed(&rng, c->run.seed);
     AE ae;
@@ -740,8 +747,7 @@ int main(int argc, char **argv) {
         Rng r0;
         rng_seed(&r0, 1);
         AE ae;
-        AEConfig ac = {tr.ds.H, tr.ds.W, tr.ds.C, c->model.stages, c->model.base_channels, c->model.latent_dim,
-                       (float)c->model.latent_noise};
+        AEConfig ac = ae_config_of(c, &tr.ds);
         int have_ae = 0;
         if (c->train.stage == STAGE_DYNAMICS) {
             load_autoencoder(c->model.autoencoder, &tr.ds, &ae, B);

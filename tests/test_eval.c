@@ -175,7 +175,7 @@ static void test_rollouts(void) {
     Err err;
     AE ae;
     Dyn dyn;
-    AEConfig ac = {H, W, C, 2, 4, Z, 0};
+    AEConfig ac = {H, W, C, 2, 4, Z, 0, 0};
     DynConfig dc = {Z, A, 16, 1, 0};
     const int MAXB = 32;
     EXPECT(ae_init(&ae, &ac, MAXB, &rng, &err) == 0, "ae_init: %s", err.msg);

@@ -1,0 +1,75 @@
+"""nemu_modules.py - the PyTorch modules of both of nemu's model families, named and shaped
+as nemu's HDF5 checkpoints (SPEC.md section 5): /state_dict/<name> of a nemu checkpoint loads
+into them with load_state_dict_h5 (strict), and save_state_dict_h5 writes one nemu loads.
+
+Flat family (gymemu): ConvAutoencoder, DynamicsModel (tests/gymemu_models.py, re-exported).
+Spatial family (model.latent = spatial):
+  SpatialAutoencoder: encoder_conv = [Conv2d(k4 s2 p1), ReLU] x stages (channels base*2^i),
+    latent_enc = Conv2d 1x1 to latent_channels (no activation): z [B, Lc, H/2^S, W/2^S];
+    decode: latent_dec = Conv2d 1x1 back to base*2^(S-1), ReLU, then decoder_conv as gymemu's
+    ([ConvTranspose2d(k4 s2 p1), ReLU] x (stages-1), ConvTranspose2d, Sigmoid).
+  model_from_checkpoint(path): the module a nemu checkpoint's attributes describe, loaded.
+"""
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+from gymemu_models import (ConvAutoencoder, DynamicsModel, load_state_dict_h5,  # noqa: F401
+                           save_state_dict_h5)
+
+
+class SpatialAutoencoder(nn.Module):
+    def __init__(self, channels=1, height=80, width=80, latent_channels=16, stages=3, base=32,
+                 latent_noise=0.0):
+        super().__init__()
+        self.latent_noise = latent_noise
+        chans = [channels] + [base * 2 ** i for i in range(stages)]
+        enc = []
+        for i in range(stages):
+            enc += [nn.Conv2d(chans[i], chans[i + 1], kernel_size=4, stride=2, padding=1), nn.ReLU()]
+        self.encoder_conv = nn.Sequential(*enc)
+        self.latent_enc = nn.Conv2d(chans[-1], latent_channels, kernel_size=1)
+        self.latent_dec = nn.Conv2d(latent_channels, chans[-1], kernel_size=1)
+        dec = []
+        for i in range(stages, 0, -1):
+            dec += [nn.ConvTranspose2d(chans[i], chans[i - 1], kernel_size=4, stride=2, padding=1),
+                    nn.ReLU() if i > 1 else nn.Sigmoid()]
+        self.decoder_conv = nn.Sequential(*dec)
+
+    def encode(self, x):
+        return self.latent_enc(self.encoder_conv(x))
+
+    def decode(self, z):
+        return self.decoder_conv(F.relu(self.latent_dec(z)))
+
+    def forward(self, x):
+        z = self.encode(x)
+        zin = z
+        if self.training and self.latent_noise > 0:
+            zin = z + torch.randn_like(z) * self.latent_noise
+        return self.decode(zin), z
+
+
+def _attr(a, k):
+    v = a[k]
+    return v.decode() if isinstance(v, bytes) else v
+
+
+def model_from_checkpoint(path):
+    """The module a nemu checkpoint describes (its root attributes), with its weights."""
+    import h5py
+    with h5py.File(path, "r") as f:
+        a = {k: _attr(f.attrs, k) for k in f.attrs.keys()}
+    kind = a["model"]
+    if kind == "autoencoder":
+        dims = (int(a["channels"]), int(a["height"]), int(a["width"]))
+        if a.get("latent", "flat") == "spatial":
+            m = SpatialAutoencoder(*dims, int(a["latent_channels"]), int(a["stages"]),
+                                   int(a["base_channels"]))
+        else:
+            m = ConvAutoencoder(*dims, int(a["latent_dim"]), int(a["stages"]), int(a["base_channels"]))
+    elif kind == "dynamics":
+        m = DynamicsModel(int(a["latent_dim"]), int(a["n_actions"]), int(a["hidden"]))
+    else:
+        raise ValueError(f"{path}: unknown model '{kind}'")
+    return load_state_dict_h5(path, m)

@@ -1,0 +1,420 @@
+/*
+ * test_spatial.c - the spatial model family (model.latent = spatial):
+ *   1. PyTorch parity (fixtures from tests/make_spatial_fixtures.py, float64 reference):
+ *      outputs, z, loss, every parameter gradient and 10 Adam-step losses of the spatial
+ *      autoencoder at 80x80x1 (latent 16x10x10) and 32x48x3 (latent 8x4x6).
+ *   2. Finite differences: the 1x1 convs to and from the grid as layers (weights, bias, input,
+ *      element by element), and the whole spatial autoencoder along a random direction (with
+ *      latent noise and an extra gradient on z).
+ *   3. Config: latent_dim derived, a mismatching latent_dim rejected; encode/decode vs forward;
+ *      a checkpoint round trip (attributes latent = "spatial", latent_channels).
+ *   test_spatial --export DIR   writes spatial_ae.h5 (a checkpoint) and spatial_ae_io.h5 (x, recon, z)
+ *   test_spatial --import DIR   loads torch_spatial_ae.h5 (written by PyTorch) and compares its
+ *                               outputs with torch_spatial_ae_io.h5
+ *   (both driven by tests/test_spatial_torch.py)
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "nn/checkpoint.h"
+#include "nn/h5.h"
+#include "nn/model.h"
+#include "nn/ops.h"
+#include "nn/optim.h"
+#include "tests/test.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+static const char *fixture(const char *name) {
+    static char buf[1024];
+    return fixture_path(name, buf, sizeof buf);
+}
+
+static float *read_all(hid_t f, const char *name, size_t *n_out) {
+    Err err;
+    int rank;
+    hsize_t dims[H5_MAX_RANK];
+    float *x = h5_read_floats_alloc(f, name, &rank, dims, &err);
+    CHECK(x, "fixture: %s", err.msg);
+    size_t n = 1;
+    for (int i = 0; i < rank; i++) n *= dims[i];
+    if (n_out) *n_out = n;
+    return x;
+}
+
+static int64_t attr_i(hid_t f, const char *name) {
+    Err err;
+    int64_t v;
+    CHECK(h5_attr_read_i64(f, "/", name, &v, &err) == 0, "fixture: %s", err.msg);
+    return v;
+}
+
+static double maxabs(const float *x, size_t n) {
+    double m = 0;
+    for (size_t i = 0; i < n; i++) m = fmax(m, fabs(x[i]));
+    return m;
+}
+
+// 1e-4 relative per element, plus 1e-5 of the tensor's largest magnitude (as test_model.c)
+static void compare(const char *name, const float *got, const float *want, size_t n) {
+    expect_close(name, got, want, (long)n, 1e-5 * maxabs(want, n) + 1e-9, 1e-4);
+}
+
+static void load_state_dict(hid_t f, ParamArena *a) {
+    char name[160];
+    for (int i = 0; i < a->n_tensors; i++) {
+        snprintf(name, sizeof name, "state_dict/%s", a->t[i].name);
+        size_t n;
+        float *x = read_all(f, name, &n);
+        CHECK(n == a->t[i].n, "fixture %s: %zu floats, model %zu", name, n, a->t[i].n);
+        memcpy(a->params + a->t[i].offset, x, n * sizeof(float));
+        free(x);
+    }
+}
+
+static float ae_l1_step(AE *m, const float *x, int B, float *drecon) {
+    size_t n = (size_t)B * m->cfg.C * m->cfg.H * m->cfg.W;
+    ae_forward(m, x, B, NULL);
+    float loss = l1_loss_forward(m->recon, x, n);
+    memset(drecon, 0, n * sizeof(float));
+    l1_loss_backward(drecon, m->recon, x, n, 1.0f);
+    ae_backward(m, drecon, NULL, B);
+    return loss;
+}
+
+// ---------------------------------------------------------------- parity
+
+static void test_ae_fixture(const char *file) {
+    printf("%s\n", file);
+    Err err;
+    hid_t f = h5_open(fixture(file), 0, &err);
+    CHECK(f >= 0, "%s", err.msg);
+    AEConfig cfg = {.H = (int)attr_i(f, "H"), .W = (int)attr_i(f, "W"), .C = (int)attr_i(f, "C"),
+                    .stages = (int)attr_i(f, "stages"), .base_channels = (int)attr_i(f, "base_channels"),
+                    .latent_channels = (int)attr_i(f, "latent_channels")};
+    int B = (int)attr_i(f, "B"), steps = (int)attr_i(f, "adam_steps");
+    Rng rng;
+    rng_seed(&rng, 1);
+    AE m;
+    CHECK(ae_init(&m, &cfg, B, &rng, &err) == 0, "%s", err.msg);
+    EXPECT(m.cfg.latent_dim == cfg.latent_channels * (cfg.H >> cfg.stages) * (cfg.W >> cfg.stages),
+           "latent_dim derived: %d", m.cfg.latent_dim);
+    size_t nx, n;
+    float *x = read_all(f, "x", &nx);
+    CHECK(nx == (size_t)B * cfg.C * cfg.H * cfg.W, "fixture x size");
+    load_state_dict(f, &m.arena);
+    float *drecon = xmalloc_floats(nx);
+    arena_zero_grad(&m.arena);
+    float loss = ae_l1_step(&m, x, B, drecon);
+    float *want = read_all(f, "recon", &n);
+    compare("recon", m.recon, want, n);
+    free(want);
+    want = read_all(f, "z", &n);
+    CHECK(n == (size_t)B * m.cfg.latent_dim, "z size");
+    compare("z", m.z, want, n);
+    free(want);
+    want = read_all(f, "loss", NULL);
+    compare("loss", &loss, want, 1);
+    free(want);
+    char name[160];
+    for (int i = 0; i < m.arena.n_tensors; i++) {
+        const TensorInfo *t = &m.arena.t[i];
+        snprintf(name, sizeof name, "grads/%s", t->name);
+        want = read_all(f, name, &n);
+        CHECK(n == t->n, "%s size", name);
+        compare(name, m.arena.grads + t->offset, want, n);
+        free(want);
+    }
+    Adam opt = adam_default((float)1e-3);
+    arena_zero_adam(&m.arena);
+    float *losses = xmalloc_floats((size_t)steps);
+    for (int s = 0; s < steps; s++) {
+        arena_zero_grad(&m.arena);
+        losses[s] = ae_l1_step(&m, x, B, drecon);
+        adam_step(&opt, m.arena.params, m.arena.grads, m.arena.m, m.arena.v, m.arena.n);
+    }
+    want = read_all(f, "adam_losses", &n);
+    CHECK(n == (size_t)steps, "adam_losses size");
+    expect_close("adam_losses", losses, want, (long)n, 1e-6, 1e-4);
+    printf("  adam losses: %.6f -> %.6f (torch %.6f -> %.6f)\n", losses[0], losses[steps - 1], want[0], want[steps - 1]);
+    free(want); free(losses); free(drecon); free(x);
+    ae_free(&m);
+    h5_close(f);
+}
+
+// ---------------------------------------------------------------- 1x1 conv layer, element-wise FD
+
+// L = sum(r * act(conv1x1(x) + b)) in double; act 0 none, 1 ReLU
+static double conv1_loss(const float *x, const float *w, const float *b, const float *r, int act, int B,
+                         const ConvShape *s, float *out, float *work) {
+    conv2d_forward_act(out, x, w, b, act ? CONV_ACT_RELU : CONV_ACT_NONE, B, s, work);
+    double L = 0;
+    size_t n = (size_t)B * s->OC * s->OH * s->OW;
+    for (size_t i = 0; i < n; i++) L += (double)r[i] * out[i];
+    return L;
+}
+
+static void test_conv1x1_fd(int act) {
+    printf("conv 1x1 finite differences (%s)\n", act ? "ReLU" : "no activation");
+    const int B = 2, C = 5, OC = 3, H = 4, W = 6;
+    ConvShape s = conv2d_shape(C, H, W, OC, 1, 1, 0);
+    Rng rng;
+    rng_seed(&rng, 11 + act);
+    size_t nx = (size_t)B * C * H * W, nw = (size_t)OC * C, no = (size_t)B * OC * H * W;
+    float *x = xmalloc_floats(nx), *w = xmalloc_floats(nw), *b = xmalloc_floats(OC), *r = xmalloc_floats(no);
+    float *out = xmalloc_floats(no), *work = xmalloc_floats(conv2d_workspace(&s, B));
+    float *dx = xmalloc_floats(nx), *dw = xmalloc_floats(nw), *db = xmalloc_floats(OC);
+    for (size_t i = 0; i < nx; i++) x[i] = rng_normal(&rng);
+    for (size_t i = 0; i < nw; i++) w[i] = rng_normal(&rng) * 0.5f;
+    for (int i = 0; i < OC; i++) b[i] = rng_normal(&rng) * 0.1f;
+    for (size_t i = 0; i < no; i++) r[i] = rng_normal(&rng);
+    conv1_loss(x, w, b, r, act, B, &s, out, work);
+    memset(dw, 0, nw * sizeof(float));
+    memset(db, 0, OC * sizeof(float));
+    conv2d_backward_act(dx, dw, db, r, out, act ? CONV_ACT_RELU : CONV_ACT_NONE, CONV_DINP_SET, x, w, B, &s, work);
+    float *sets[3] = {x, w, b}, *grads[3] = {dx, dw, db};
+    size_t ns[3] = {nx, nw, (size_t)OC};
+    const char *names[3] = {"dinp", "dw", "db"};
+    const double eps = 1e-3;
+    for (int k = 0; k < 3; k++) {
+        float *fd = xmalloc_floats(ns[k]);
+        for (size_t i = 0; i < ns[k]; i++) {
+            float v = sets[k][i];
+            sets[k][i] = (float)(v + eps);
+            double lp = conv1_loss(x, w, b, r, act, B, &s, out, work);
+            sets[k][i] = (float)(v - eps);
+            double lm = conv1_loss(x, w, b, r, act, B, &s, out, work);
+            sets[k][i] = v;
+            fd[i] = (float)((lp - lm) / (2 * eps));
+        }
+        // ReLU kinks within eps of a pre-activation would be FD noise: none at these draws
+        expect_close(names[k], grads[k], fd, (long)ns[k], 2e-3, 2e-3);
+        free(fd);
+    }
+    free(x); free(w); free(b); free(r); free(out); free(work); free(dx); free(dw); free(db);
+}
+
+// ---------------------------------------------------------------- whole autoencoder, directional
+
+typedef struct {
+    AE *m;
+    const float *x, *target, *rz;
+    float *drecon;
+    int B;
+} Ctx;
+
+// L = MSE(recon, target) + sum(z * rz); noise from a re-seeded Rng (the same draw each call)
+static double ae_loss(Ctx *c, int backward) {
+    AE *m = c->m;
+    size_t n = (size_t)c->B * m->cfg.C * m->cfg.H * m->cfg.W, nz = (size_t)c->B * m->cfg.latent_dim;
+    Rng rng;
+    rng_seed(&rng, 99);
+    ae_forward(m, c->x, c->B, &rng);
+    double loss = 0;
+    for (size_t i = 0; i < n; i++) { double e = (double)m->recon[i] - c->target[i]; loss += e * e; }
+    loss /= (double)n;
+    for (size_t i = 0; i < nz; i++) loss += (double)m->z[i] * c->rz[i];
+    if (backward) {
+        arena_zero_grad(&m->arena);
+        memset(c->drecon, 0, n * sizeof(float));
+        mse_loss_backward(c->drecon, m->recon, c->target, n, 1.0f);
+        ae_backward(m, c->drecon, c->rz, c->B);
+    }
+    return loss;
+}
+
+static void test_ae_directional(void) {
+    printf("spatial autoencoder directional check (16x24x3, 3 stages, base 4, latent 5x2x3, noise 0.1, B=2)\n");
+    AEConfig cfg = {.H = 16, .W = 24, .C = 3, .stages = 3, .base_channels = 4, .latent_noise = 0.1f,
+                    .latent_channels = 5};
+    Rng rng;
+    rng_seed(&rng, 7);
+    AE m;
+    Err err;
+    CHECK(ae_init(&m, &cfg, 2, &rng, &err) == 0, "%s", err.msg);
+    const int B = 2, Z = m.cfg.latent_dim;
+    EXPECT(Z == 30, "Z = 5*2*3 = 30, got %d", Z);
+    size_t n = (size_t)B * 3 * 16 * 24;
+    float *x = xmalloc_floats(n), *target = xmalloc_floats(n), *drecon = xmalloc_floats(n);
+    float *rz = xmalloc_floats((size_t)B * Z);
+    for (size_t i = 0; i < n; i++) { x[i] = (float)rng_uniform(&rng); target[i] = (float)rng_uniform(&rng); }
+    for (int i = 0; i < B * Z; i++) rz[i] = 0.01f * rng_normal(&rng);
+    Ctx c = {&m, x, target, rz, drecon, B};
+    float *scale = xmalloc_floats(m.arena.n), *d = xmalloc_floats(m.arena.n), *p0 = xmalloc_floats(m.arena.n);
+    for (int k = 0; k < m.arena.n_tensors; k++) {
+        const TensorInfo *t = &m.arena.t[k];
+        double s = maxabs(m.arena.params + t->offset, t->n);
+        for (size_t i = 0; i < t->n; i++) scale[t->offset + i] = (float)s;
+    }
+    memcpy(p0, m.arena.params, m.arena.n * sizeof(float));
+    for (size_t i = 0; i < m.arena.n; i++) d[i] = rng_normal(&rng) * scale[i];
+    ae_loss(&c, 1);
+    double an = 0, eps = 1e-4, l[2];
+    for (size_t i = 0; i < m.arena.n; i++) an += (double)m.arena.grads[i] * d[i];
+    for (int k = 0; k < 2; k++) {
+        for (size_t i = 0; i < m.arena.n; i++) m.arena.params[i] = (float)(p0[i] + (k ? -eps : eps) * d[i]);
+        l[k] = ae_loss(&c, 0);
+    }
+    memcpy(m.arena.params, p0, m.arena.n * sizeof(float));
+    double fd = (l[0] - l[1]) / (2 * eps), rel = fabs(fd - an) / fmax(fmax(fabs(fd), fabs(an)), 1e-30);
+    printf("  directional all params: fd % .8e  grad.d % .8e  rel %.2e\n", fd, an, rel);
+    EXPECT(rel < 5e-3, "spatial autoencoder directional derivative: rel %.2e", rel);
+    // encode/decode equal the noise-free forward; the noise is applied with an Rng
+    ae_forward(&m, x, B, NULL);
+    float *r0 = xmalloc_floats(n), *z = xmalloc_floats((size_t)B * Z), *out = xmalloc_floats(n);
+    memcpy(r0, m.recon, n * sizeof(float));
+    ae_encode(&m, x, B, z);
+    ae_decode(&m, z, B, out);
+    EXPECT(memcmp(out, r0, n * sizeof(float)) == 0, "ae_decode(ae_encode(x)) equals ae_forward without noise");
+    Rng nr;
+    rng_seed(&nr, 5);
+    ae_forward(&m, x, B, &nr);
+    double diff = 0;
+    for (size_t i = 0; i < n; i++) diff = fmax(diff, fabs(r0[i] - m.recon[i]));
+    EXPECT(diff > 1e-4, "latent noise changes the reconstruction (max diff %.3g)", diff);
+    free(r0); free(z); free(out); free(scale); free(d); free(p0);
+    free(x); free(target); free(drecon); free(rz);
+    ae_free(&m);
+}
+
+static void test_config(void) {
+    Err err;
+    AEConfig c = {.H = 80, .W = 80, .C = 1, .stages = 3, .base_channels = 32, .latent_channels = 16};
+    EXPECT(ae_config_check(&c, &err) == 0 && ae_config_latent_dim(&c) == 1600, "80x80 spatial 16: Z = 1600");
+    c.latent_dim = 1600;
+    EXPECT(ae_config_check(&c, &err) == 0, "latent_dim equal to the grid accepted");
+    c.latent_dim = 32;
+    EXPECT(ae_config_check(&c, &err) == -1, "latent_dim other than the grid rejected");
+    printf("  rejected: %s\n", err.msg);
+    c.latent_dim = 0;
+    c.latent_channels = -1;
+    EXPECT(ae_config_check(&c, &err) == -1, "negative latent_channels rejected");
+}
+
+// ---------------------------------------------------------------- checkpoints, PyTorch interchange
+
+static const AEConfig SP_CFG = {.H = 32, .W = 48, .C = 3, .stages = 3, .base_channels = 4, .latent_channels = 6};
+
+static void test_checkpoint_roundtrip(void) {
+    printf("spatial checkpoint round trip\n");
+    Rng rng;
+    rng_seed(&rng, 3);
+    Err err;
+    AE a, b;
+    CHECK(ae_init(&a, &SP_CFG, 1, &rng, &err) == 0, "%s", err.msg);
+    CkptMeta meta, got;
+    ckpt_meta_init(&meta, NULL);
+    ckpt_meta_ae(&meta, &SP_CFG);
+    char path[] = "/tmp/nemu_test_spatial_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0, "mkstemp");
+    close(fd);
+    CHECK(checkpoint_save(path, &a.arena, &meta, &err) == 0, "%s", err.msg);
+    AEConfig c;
+    EXPECT(checkpoint_read_meta(path, &got, &err) == 0 && ckpt_meta_to_ae_config(&got, &c, &err) == 0, "%s", err.msg);
+    EXPECT(c.latent_channels == 6 && c.latent_dim == 6 * 4 * 6, "config back: channels %d, latent_dim %d",
+           c.latent_channels, c.latent_dim);
+    CHECK(ae_init(&b, &c, 1, &rng, &err) == 0, "%s", err.msg);
+    EXPECT(checkpoint_load(path, &b.arena, "autoencoder", &got, &err) == 0, "%s", err.msg);
+    EXPECT(memcmp(a.arena.params, b.arena.params, a.arena.n * sizeof(float)) == 0, "weights back bit for bit");
+    // a flat model refuses a spatial checkpoint (names differ), with a message
+    AEConfig flat = SP_CFG;
+    flat.latent_channels = 0;
+    flat.latent_dim = 144;
+    AE f;
+    CHECK(ae_init(&f, &flat, 1, &rng, &err) == 0, "%s", err.msg);
+    EXPECT(checkpoint_load(path, &f.arena, "autoencoder", &got, &err) == -1, "flat model loads a spatial checkpoint");
+    printf("  rejected: %s\n", err.msg);
+    unlink(path);
+    ae_free(&a); ae_free(&b); ae_free(&f);
+}
+
+static void write3(const char *path, const char *n1, const float *x1, int r1, const hsize_t *d1, const char *n2,
+                   const float *x2, int r2, const hsize_t *d2, const char *n3, const float *x3, int r3,
+                   const hsize_t *d3) {
+    Err err;
+    hid_t f = h5_create(path, &err);
+    CHECK(f >= 0, "%s", err.msg);
+    CHECK(h5_write_floats(f, n1, x1, r1, d1, &err) == 0 && h5_write_floats(f, n2, x2, r2, d2, &err) == 0 &&
+          h5_write_floats(f, n3, x3, r3, d3, &err) == 0, "%s", err.msg);
+    h5_close(f);
+}
+
+static int export_dir(const char *dir) {
+    char path[1024];
+    Rng rng;
+    rng_seed(&rng, 78);
+    Err err;
+    AE a;
+    const int B = 2;
+    CHECK(ae_init(&a, &SP_CFG, B, &rng, &err) == 0, "%s", err.msg);
+    CkptMeta meta;
+    ckpt_meta_init(&meta, NULL);
+    ckpt_meta_ae(&meta, &SP_CFG);
+    snprintf(path, sizeof path, "%s/spatial_ae.h5", dir);
+    CHECK(checkpoint_save(path, &a.arena, &meta, &err) == 0, "%s", err.msg);
+    size_t nx = (size_t)B * 3 * 32 * 48;
+    float *x = xmalloc_floats(nx);
+    for (size_t i = 0; i < nx; i++) x[i] = (float)rng_uniform(&rng);
+    ae_forward(&a, x, B, NULL);
+    hsize_t dx[4] = {B, 3, 32, 48}, dz[4] = {B, 6, 4, 6};
+    snprintf(path, sizeof path, "%s/spatial_ae_io.h5", dir);
+    write3(path, "x", x, 4, dx, "recon", a.recon, 4, dx, "z", a.z, 4, dz);
+    free(x);
+    ae_free(&a);
+    printf("exported spatial checkpoints to %s\n", dir);
+    return 0;
+}
+
+static int import_dir(const char *dir) {
+    char path[1024];
+    Err err;
+    CkptMeta meta;
+    Rng rng;
+    rng_seed(&rng, 1);
+    snprintf(path, sizeof path, "%s/torch_spatial_ae.h5", dir);
+    AEConfig c;
+    CHECK(checkpoint_read_meta(path, &meta, &err) == 0 && ckpt_meta_to_ae_config(&meta, &c, &err) == 0,
+          "torch spatial autoencoder attributes: %s", err.msg);
+    EXPECT(c.latent_channels > 0, "torch checkpoint read as spatial");
+    snprintf(path, sizeof path, "%s/torch_spatial_ae_io.h5", dir);
+    hid_t f = h5_open(path, 0, &err);
+    CHECK(f >= 0, "%s", err.msg);
+    size_t nx, nr, nz;
+    float *x = read_all(f, "x", &nx), *recon = read_all(f, "recon", &nr), *z = read_all(f, "z", &nz);
+    h5_close(f);
+    int B = (int)(nx / ((size_t)c.C * c.H * c.W));
+    AE a;
+    CHECK(ae_init(&a, &c, B, &rng, &err) == 0, "%s", err.msg);
+    snprintf(path, sizeof path, "%s/torch_spatial_ae.h5", dir);
+    EXPECT(checkpoint_load(path, &a.arena, "autoencoder", &meta, &err) == 0, "load: %s", err.msg);
+    ae_forward(&a, x, B, NULL);
+    expect_close("torch->nemu spatial autoencoder recon", a.recon, recon, (long)nr, 1e-6, 1e-4);
+    expect_close("torch->nemu spatial autoencoder z", a.z, z, (long)nz, 1e-6, 1e-4);
+    free(x); free(recon); free(z);
+    ae_free(&a);
+    return test_summary();
+}
+
+int main(int argc, char **argv) {
+#ifdef _OPENMP
+    omp_set_num_threads(1);   // tiny models (see test_model.c)
+#endif
+    if (argc == 3 && strcmp(argv[1], "--export") == 0) return export_dir(argv[2]);
+    if (argc == 3 && strcmp(argv[1], "--import") == 0) return import_dir(argv[2]);
+    if (argc != 1) {
+        fprintf(stderr, "usage: %s [--export DIR | --import DIR]\n", argv[0]);
+        return 2;
+    }
+    test_config();
+    test_checkpoint_roundtrip();
+    test_conv1x1_fd(0);
+    test_conv1x1_fd(1);
+    test_ae_fixture("spatial_ae_gray80.h5");
+    test_ae_fixture("spatial_ae_rgb.h5");
+    test_ae_directional();
+    return test_summary();
+}
