@@ -87,6 +87,11 @@ char *report_markdown(const EvalReport *rep) {
             md_cell(&b, &s->psnr, 2);
             sb_printf(&b, "\n");
         }
+    if (rep->emu) {
+        char *t = emu_report_markdown(rep->emu);
+        sb_printf(&b, "%s", t);
+        free(t);
+    }
     return b.s;
 }
 
@@ -102,6 +107,7 @@ char *report_csv(const EvalReport *rep) {
     sb_printf(&b, "step,row,n");
     const char *m[3] = {"l1", "ssim", "psnr"};
     for (int i = 0; i < 3; i++) sb_printf(&b, ",%s_mean,%s_sd,%s_ci95,%s_lo,%s_hi", m[i], m[i], m[i], m[i], m[i]);
+    if (rep->emu) sb_printf(&b, "%s", emu_report_csv_header());
     sb_printf(&b, "\n");
     for (int j = 0; j < rep->n_steps; j++)
         for (int k = 0; k < ROW_KINDS; k++) {
@@ -111,6 +117,11 @@ char *report_csv(const EvalReport *rep) {
             for (int i = 0; i < 3; i++) {
                 csv_num(&b, iv[i]->mean), csv_num(&b, iv[i]->sd), csv_num(&b, iv[i]->half);
                 csv_num(&b, iv[i]->lo), csv_num(&b, iv[i]->hi);
+            }
+            if (rep->emu) {
+                char *t = emu_report_csv_cells(rep->emu, j, k);
+                sb_printf(&b, "%s", t);
+                free(t);
             }
             sb_printf(&b, "\n");
         }
@@ -184,7 +195,13 @@ char *report_json(const EvalReport *rep) {
             json_interval(&b, "psnr", &s->psnr);
             sb_printf(&b, "}%s\n", j == rep->n_steps - 1 && k == ROW_KINDS - 1 ? "" : ",");
         }
-    sb_printf(&b, "  ]\n}\n");
+    sb_printf(&b, "  ]");
+    if (rep->emu) {
+        char *t = emu_report_json(rep->emu);
+        sb_printf(&b, ",\n  %s", t);
+        free(t);
+    }
+    sb_printf(&b, "\n}\n");
     return b.s;
 }
 

@@ -9,6 +9,8 @@
  *   report_json      everything machine-readable: run, checkpoints, config hash, data file,
  *                    split, seed, steps, start points, per-row statistics (NaN -> null)
  *   report_plot      SSIM (top) and L1 (bottom) against step for model, copy and recon
+ * With rep->emu set, each also carries the emulation measures (emu_report.h): a second
+ * Markdown table and the direction test, extra CSV columns per row, an "emulation" object.
  * The text builders return malloc'ed NUL-terminated strings; nothing here touches the disk
  * except report_plot (atomic PNG write).
  */
@@ -16,6 +18,7 @@
 #define NEMU_REPORT_H
 
 #include <stdint.h>
+#include "evaluation/emu_report.h"
 #include "evaluation/rollout.h"
 #include "nn/util.h"
 
@@ -45,6 +48,7 @@ typedef struct {
     const int *steps;
     int n_steps;
     RowStats *rows;                   // [n_steps][ROW_KINDS]
+    const EmuStats *emu;              // emulation measures (emu_report.h), appended when not NULL
 } EvalReport;
 
 // rows[j * ROW_KINDS + k] from a RolloutResult (malloc'ed; free()).

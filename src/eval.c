@@ -37,6 +37,10 @@
 
 #include "data/dataset.h"           // Dataset, Split
 #include "evaluation/compare.h"     // --compare
+#include "evaluation/emu_picture.h" // rollouts.png with start frame and changed pixels
+#include "evaluation/emu_report.h"  // emulation measures in the reports
+#include "evaluation/emulation_eval.h"   // changed-pixel L1, action sensitivity, liveliness, piece, direction
+#include "evaluation/game_trace.h"  // the built-in game's knowledge (re-simulated episodes)
 #include "evaluation/font.h"        // FONT_LINE, font_text_width (--recon picture)
 #include "evaluation/metrics.h"     // metrics_batch, metric_l1 (--recon)
 #include "evaluation/picture.h"     // picture_rollouts
@@ -68,6 +72,7 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: eval [--run DIR] [--steps 1,5,10,30,60] [--episodes N] [--starts N] [--seed S]\n"
             "            [--data FILE] [--out DIR] [--temperature T] [--samples N]\n"
+            "            [--direction-steps K] [--direction-starts N]\n"
             "       eval --compare A.png B.png\n"
             "       eval --recon FILE.h5 [--run DIR] [--out PNG]\n"
             "Open-loop rollouts of a trained emulator on the held-out test episodes: from a real\n"
@@ -83,6 +88,12 @@ static void usage(FILE *f) {
             "  --data FILE      evaluate on FILE with the run's preprocessing\n"
             "  --out DIR        result folder (default: results/<run name>)\n"
             "  --temperature T, --samples N   for stochastic (vae) dynamics only\n"
+            "  --direction-steps K   steps LEFT / RIGHT / no button are held in the direction test\n"
+            "                   (default: 48 frames' worth, ceil(48 / frame_skip): one cell of gravity at level 0)\n"
+            "  --direction-starts N  start frames of the direction test (default 20)\n"
+            "Also measures emulation: changed-pixel L1, action sensitivity (dPSNR against another episode's\n"
+            "actions and against no buttons), liveliness, and on files of gen tetris (re-simulated and checked\n"
+            "frame by frame) the falling piece's L1 and drawn share and the LEFT/RIGHT/down direction test.\n"
             "Writes eval.md, eval.csv, eval.json, rollouts.png and eval_plot.png.\n"
             "--recon FILE.h5 reconstructs every frame of FILE (at most %d; e.g. gen tetris --edge-cases)\n"
             "with the autoencoder of --run DIR (default: the runs/*/ with the newest ae_best.h5) after the\n"
@@ -423,7 +434,7 @@ static int recon_main(int argc, char **argv) {
 
 typedef struct {
     const char *run, *steps, *data, *out;
-    long episodes, starts, samples;
+    long episodes, starts, samples, dir_steps, dir_starts;
     int has_seed, has_temperature;
     uint64_t seed;
     double temperature;
@@ -431,19 +442,20 @@ typedef struct {
 
 static void parse_options(int argc, char **argv, Options *o) {
     memset(o, 0, sizeof *o);
-    o->episodes = o->starts = o->samples = -1;
+    o->episodes = o->starts = o->samples = o->dir_steps = o->dir_starts = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(stdout); exit(0); }
         if (strncmp(a, "--", 2)) die("unexpected argument '%s' (see eval --help)", a);
-        char name[32];
+        char name[40];
         const char *v = strchr(a, '=');
         size_t len = v ? (size_t)(v - a) : strlen(a);
         if (len >= sizeof name) die("unknown option '%s' (see eval --help)", a);
         memcpy(name, a, len);
         name[len] = 0;
         static const char *const known[] = {"--run", "--steps", "--episodes", "--starts", "--seed", "--data",
-                                            "--out", "--temperature", "--samples"};
+                                            "--out", "--temperature", "--samples", "--direction-steps",
+                                            "--direction-starts"};
         int ok = 0;
         for (size_t k = 0; k < sizeof known / sizeof *known; k++) ok |= !strcmp(name, known[k]);
         if (!ok) die("unknown option '%s' (see eval --help)", a);
@@ -457,6 +469,8 @@ static void parse_options(int argc, char **argv, Options *o) {
         else if (!strcmp(name, "--episodes")) o->episodes = parse_long(name, v, 0, 1000000);
         else if (!strcmp(name, "--starts")) o->starts = parse_long(name, v, 1, 100000);
         else if (!strcmp(name, "--samples")) o->samples = parse_long(name, v, 1, 1000);
+        else if (!strcmp(name, "--direction-steps")) o->dir_steps = parse_long(name, v, 1, 1000);
+        else if (!strcmp(name, "--direction-starts")) o->dir_starts = parse_long(name, v, 1, 100000);
         else if (!strcmp(name, "--seed")) o->seed = parse_u64(name, v), o->has_seed = 1;
         else if (!strcmp(name, "--temperature")) o->temperature = parse_double(name, v, 0, 1e6), o->has_temperature = 1;
         if (!*v) die("%s needs a value (see eval --help)", name);
@@ -622,6 +636,22 @@ int main(int argc, char **argv) {
     rollout_eval(&ae, &dyn, &ds, sp, N, steps, n_steps, n_pic, &rr);
     t_roll = now_seconds() - t_roll;
 
+    // ---- emulation measures (game-aware ones when the game can be re-simulated)
+    double t_emu = now_seconds();
+    GameTrace gt;
+    game_trace_build(&gt, &ds, eval_eps, n_eval);
+    if (!gt.available) fprintf(stderr, "eval: game-aware measures unavailable: %s\n", gt.reason);
+    Emulator em;
+    AeDynEmu emctx;
+    emulator_ae_dyn(&em, &emctx, &ae, &dyn);
+    EmuResult er;
+    emu_eval(&em, &ds, &gt, sp, N, steps, n_steps, rr.pic_idx, n_pic, &er);
+    int dir_k = o.dir_steps > 0 ? (int)o.dir_steps : gt.K > 0 ? (48 + gt.K - 1) / gt.K : 12;
+    emu_direction_test(&em, &ds, &gt, eval_eps, n_eval, dir_k, o.dir_starts > 0 ? (int)o.dir_starts : 20, &er);
+    EmuStats es;
+    emu_stats_init(&es, &er, steps);
+    t_emu = now_seconds() - t_emu;
+
     int *eval_ids = xmalloc((size_t)n_eval * sizeof(int));
     for (int i = 0; i < n_eval; i++) eval_ids[i] = ds.ep_id[eval_eps[i]];
     int *sp_ids = xmalloc((size_t)N * sizeof(int));
@@ -631,7 +661,7 @@ int main(int argc, char **argv) {
         .data_path = data_path, .C = ds.C, .H = ds.H, .W = ds.W, .split_kind = split_kind,
         .split_seed = cfg.run.seed, .eval_ids = eval_ids, .n_eval_eps = n_eval, .n_split_eps = n_pool,
         .skipped_eps = skipped, .seed = seed, .starts = starts, .sp = sp, .sp_ids = sp_ids, .n_starts = N,
-        .steps = steps, .n_steps = n_steps, .rows = report_rows(&rr)};
+        .steps = steps, .n_steps = n_steps, .rows = report_rows(&rr), .emu = &es};
     char *md = report_markdown(&rep), *csv = report_csv(&rep), *json = report_json(&rep);
 
     // ---- results: everything as .part files first, then renamed
@@ -650,8 +680,8 @@ int main(int argc, char **argv) {
     int ok = write_file_atomic(part[F_MD], md, strlen(md), &err) == 0 &&
              write_file_atomic(part[F_CSV], csv, strlen(csv), &err) == 0 &&
              write_file_atomic(part[F_JSON], json, strlen(json), &err) == 0 &&
-             picture_rollouts(part[F_ROLL], rr.pic_truth, rr.pic_pred, n_pic, n_steps, steps, ds.C, ds.H, ds.W,
-                              &err) == 0 &&
+             picture_rollouts_marked(part[F_ROLL], er.pic_start, er.pic_pred0, rr.pic_truth, rr.pic_pred, n_pic,
+                                     n_steps, steps, ds.C, ds.H, ds.W, &err) == 0 &&
              report_plot(part[F_PLOT], &rep, &err) == 0;
     for (int i = 0; ok && i < F_N; i++)
         if (rename(part[i], final[i]) != 0) {
@@ -664,8 +694,12 @@ int main(int argc, char **argv) {
     }
     fputs(md, stdout);
     fflush(stdout);
-    fprintf(stderr, "eval: %d rollouts of %d steps in %.2fs (%.2fs in all); results in %s/\n", N, K, t_roll,
-            now_seconds() - t_start, out_dir);
+    fprintf(stderr, "eval: %d rollouts of %d steps in %.2fs, emulation measures in %.2fs (%.2fs in all); results in %s/\n",
+            N, K, t_roll, t_emu, now_seconds() - t_start, out_dir);
+    emu_stats_free(&es);
+    emu_result_free(&er);
+    emulator_ae_dyn_free(&emctx);
+    game_trace_free(&gt);
 
     free(md), free(csv), free(json), free(rep.rows);
     free(eval_ids), free(sp_ids), free(sp), free(eval_eps);

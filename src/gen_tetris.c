@@ -7,7 +7,10 @@
  * Episode e gets its own game and player seeds drawn from --seed. About 15% of episodes
  * start at the title screen; the rest warm up for a random 100..20100 frames first, so the
  * data is mostly gameplay. Step t holds the bot's buttons for K = --frame-skip frames; the
- * observation after step t is the frame after the last of them.
+ * observation after step t is the frame after the last of them. Each /episode_<i> gets the
+ * attributes tetris_game_seed, tetris_player_seed and tetris_warmup_steps
+ * (data/tetris_replay.h), with which ./eval re-simulates the episode for its game-aware
+ * measures.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,6 +22,7 @@
 #include "data/png.h"
 #include "data/tetris.h"
 #include "data/tetris_player.h"
+#include "data/tetris_replay.h"
 #include "nn/h5.h"
 #include "nn/util.h"
 #include "src/gen.h"
@@ -53,26 +57,30 @@ static void bits_to_action(uint8_t b, uint8_t *a) {
     for (int i = 0; i < NES_BUTTONS; i++) a[i] = (uint8_t)((b >> i) & 1);
 }
 
-// One step: the bot decides, the game runs K frames with those buttons.
-static uint8_t advance(Tetris *g, TetrisPlayer *p, int K) {
-    uint8_t b = tetris_player_act(p, g);
-    for (int k = 0; k < K; k++) tetris_step(g, b);
-    return b;
-}
-
-// Seeds and the warm-up of episode e, the same whether recording or drawing a sheet.
-static void episode_start(Rng *master, Tetris *g, TetrisPlayer *p, int K) {
-    uint64_t gs = rng_u64(master), ps = rng_u64(master);
-    double u = rng_uniform(master);
-    uint32_t warm = u < 0.15 ? rng_below(master, 40) : 100 + rng_below(master, 20000);
-    tetris_init(g, gs);
-    tetris_player_init(p, ps);
-    for (uint32_t f = 0; f < warm; f += (uint32_t)K) advance(g, p, K);
+// The replay seeds of every episode as attributes of /episode_<e> of the finished file
+// `part`, then `part` renamed to out (so no file under out lacks them).
+static void write_seeds(const char *part, const char *out, const TetrisEpisodeSeeds *s, int episodes) {
+    Err err;
+    hid_t f = h5_open(part, 1, &err);
+    int ok = f >= 0;
+    for (int e = 0; ok && e < episodes; e++) {
+        char g[32];
+        snprintf(g, sizeof g, "episode_%d", e);
+        ok = h5_attr_write_i64(f, g, TETRIS_ATTR_GAME_SEED, (int64_t)s[e].game_seed, &err) == 0 &&
+             h5_attr_write_i64(f, g, TETRIS_ATTR_PLAYER_SEED, (int64_t)s[e].player_seed, &err) == 0 &&
+             h5_attr_write_i64(f, g, TETRIS_ATTR_WARMUP, s[e].warmup_steps, &err) == 0;
+    }
+    if (f >= 0) h5_close(f);
+    if (ok && rename(part, out) != 0) ok = 0, err_set(&err, "cannot write %s: %s", out, strerror(errno));
+    if (!ok) { unlink(part); die("%s", err.msg); }
 }
 
 static int record(const char *out, int episodes, int steps, uint64_t seed, int K) {
     Err err;
-    EpisodeWriter *w = episode_writer_open(out, "tetris", NES_ACTION_NAMES, K, &err);
+    char *part = xmalloc(strlen(out) + 8);
+    sprintf(part, "%s.part", out);
+    TetrisEpisodeSeeds *seeds = xmalloc((size_t)episodes * sizeof *seeds);
+    EpisodeWriter *w = episode_writer_open(part, "tetris", NES_ACTION_NAMES, K, &err);
     if (!w) die("%s", err.msg);
     signals_install();
     uint8_t *frame = xmalloc(FRAME_BYTES), *next = xmalloc(FRAME_BYTES);
@@ -85,7 +93,8 @@ static int record(const char *out, int episodes, int steps, uint64_t seed, int K
         Tetris g;
         TetrisPlayer p;
         double tg = now_seconds();
-        episode_start(&master, &g, &p, K);
+        seeds[e] = tetris_episode_seeds(&master, K);
+        tetris_replay_start(&g, &p, &seeds[e], K);
         tetris_render(&g, frame);
         t_game += now_seconds() - tg;
         if (episode_writer_begin(w, TETRIS_H, TETRIS_W, 3, NES_BUTTONS, &err)) goto fail;
@@ -93,7 +102,7 @@ static int record(const char *out, int episodes, int steps, uint64_t seed, int K
             int score = g.score, lines = g.lines;
             TetrisMode mode = g.mode;
             tg = now_seconds();
-            uint8_t b = advance(&g, &p, K), a[NES_BUTTONS];
+            uint8_t b = tetris_advance(&g, &p, K), a[NES_BUTTONS];
             tetris_render(&g, next);
             t_game += now_seconds() - tg;
             games_over += g.mode == TETRIS_GAMEOVER && mode != TETRIS_GAMEOVER;
@@ -118,6 +127,8 @@ static int record(const char *out, int episodes, int steps, uint64_t seed, int K
         }
     }
     if (episode_writer_close(w, &err)) { free(frame), free(next); die("%s", err.msg); }
+    write_seeds(part, out, seeds, episodes);
+    free(part), free(seeds);
     double dt = now_seconds() - t0;
     fprintf(stderr, "gen tetris: wrote %s: %d episodes x %d steps (frame skip %d) in %.1fs; "
             "%ld line clears, %ld game overs; game+render %.0f frames/s, recorder %.0f steps/s\n",
@@ -149,7 +160,7 @@ static int sheet(const char *out, uint64_t seed, int K) {
             back_to_title = n - 1;
             break;
         }
-        advance(&g, &p, K);
+        tetris_advance(&g, &p, K);
     }
     // special moments first, then evenly spaced play frames for the rest
     int pick[N], np = 0, best_clear = -1, pause = -1, curtain = -1, over = -1;

@@ -30,7 +30,15 @@ def run(prog, *args, cwd):
 
 
 def table(out):
-    return [l for l in out.splitlines() if l.startswith("|")]
+    """The first Markdown table of out (the frame metrics; the emulation tables follow)."""
+    lines, started = [], False
+    for l in out.splitlines():
+        if l.startswith("|"):
+            lines.append(l)
+            started = True
+        elif started:
+            break
+    return lines
 
 
 def bad(r, what, words=()):

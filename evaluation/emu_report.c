@@ -1,0 +1,242 @@
+/*
+ * emu_report.c - statistics and texts of the emulation measures (see emu_report.h).
+ */
+#include "evaluation/emu_report.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const ROW_NAMES[EMU_ROWS] = {"model", "copy", "recon"};
+
+typedef struct { char *s; size_t n, cap; } Buf;
+
+__attribute__((format(printf, 2, 3))) static void bp(Buf *b, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    CHECK(k >= 0, "vsnprintf failed");
+    if (b->n + (size_t)k + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 1024;
+        while (cap < b->n + (size_t)k + 1) cap *= 2;
+        b->s = xrealloc(b->s, cap);
+        b->cap = cap;
+    }
+    va_start(ap, fmt);
+    vsnprintf(b->s + b->n, b->cap - b->n, fmt, ap);
+    va_end(ap);
+    b->n += (size_t)k;
+}
+
+Interval interval95_finite(const double *x, int n) {
+    double *y = xmalloc((size_t)(n > 0 ? n : 1) * sizeof(double));
+    int m = 0;
+    for (int i = 0; i < n; i++)
+        if (isfinite(x[i])) y[m++] = x[i];
+    Interval iv = interval95(y, m);
+    iv.n = m;
+    free(y);
+    return iv;
+}
+
+static Interval zero_interval(int n) { return (Interval){n, 0, 0, n > 1 ? 0 : NAN, 0, 0}; }
+
+void emu_stats_init(EmuStats *s, const EmuResult *r, const int *steps) {
+    s->r = r, s->n_steps = r->n_steps, s->steps = steps;
+    s->rows = xcalloc((size_t)r->n_steps * EMU_ROWS, sizeof *s->rows);
+    s->live_true = xmalloc((size_t)r->n_steps * sizeof *s->live_true);
+    const int N = r->N;
+    for (int j = 0; j < r->n_steps; j++) {
+        size_t o = (size_t)j * N;
+        s->live_true[j] = interval95_finite(r->live_true + o, N);
+        for (int w = 0; w < EMU_ROWS; w++) {
+            EmuRowStats *e = &s->rows[j * EMU_ROWS + w];
+            e->changed = interval95_finite(r->changed[w] + o, N);
+            e->live = interval95_finite(r->live[w] + o, N);
+            e->dpsnr_none = w == EMU_ROW_MODEL ? interval95_finite(r->dpsnr_none + o, N) : zero_interval(N);
+            e->dpsnr_other = w == EMU_ROW_MODEL ? interval95_finite(r->dpsnr_other + o, N)
+                             : r->other_ok      ? zero_interval(N)
+                                                : zero_interval(0);
+            e->piece_l1 = interval95_finite(r->piece_l1[w] + o, N);
+            for (int i = 0; i < N; i++)
+                if (r->piece_drawn[w][o + i] >= 0) e->drawn_n++, e->drawn += r->piece_drawn[w][o + i];
+        }
+    }
+}
+
+void emu_stats_free(EmuStats *s) {
+    free(s->rows), free(s->live_true);
+    memset(s, 0, sizeof *s);
+}
+
+// ---------------------------------------------------------------- Markdown
+
+static void md_iv(Buf *b, const Interval *iv, int dec) {
+    if (iv->n < 1 || !isfinite(iv->mean)) bp(b, " – |");
+    else if (iv->n > 1) bp(b, " %.*f ± %.*f |", dec, iv->mean, dec, iv->half);
+    else bp(b, " %.*f |", dec, iv->mean);
+}
+
+char *emu_report_markdown(const EmuStats *s) {
+    const EmuResult *r = s->r;
+    Buf b = {0};
+    bp(&b, "\n## Emulation\n\n");
+    bp(&b, "- changed-pixel L1: L1 over the pixels where frame t+k differs from start frame t (copy cannot "
+           "get them right); n = start points where some pixel changed\n");
+    bp(&b, "- ΔPSNR = PSNR(recorded actions) − PSNR(replaced actions), per start point, with its 95%% interval; "
+           "replaced by another episode's actions (%s) or by no buttons; > 0 when the model uses the actions "
+           "(copy and recon take no actions: 0)\n", r->other_ok ? "the start point half a list away" : "unavailable: one episode");
+    bp(&b, "- liveliness: mean frame-to-frame L1 along the rollout up to step k (model from its own step-0 "
+           "frame; true: the real frames)\n");
+    if (r->game)
+        bp(&b, "- piece (game-aware, from the engine's re-simulation of each episode): L1 inside the falling "
+               "piece's cells of frame t+k; drawn when L1(row, true | piece) < %.1f × L1(frame without the "
+               "piece, true | piece) (closer to the frame with the piece than halfway); frames without a "
+               "visible piece in the air or with contrast < %.2f do not count\n",
+           EMU_PIECE_DRAWN_FRACTION, EMU_PIECE_MIN_CONTRAST);
+    else bp(&b, "- piece and direction measures: unavailable: %s\n", r->game_reason);
+    bp(&b, "\n| step | row | changed-pixel L1 | n | ΔPSNR other actions (dB) | ΔPSNR no buttons (dB) | "
+           "liveliness | true liveliness | piece L1 | piece drawn |\n|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (int j = 0; j < s->n_steps; j++)
+        for (int w = 0; w < EMU_ROWS; w++) {
+            const EmuRowStats *e = &s->rows[j * EMU_ROWS + w];
+            bp(&b, "| %d | %s |", s->steps[j], ROW_NAMES[w]);
+            md_iv(&b, &e->changed, 4);
+            bp(&b, " %d |", e->changed.n);
+            md_iv(&b, &e->dpsnr_other, 2);
+            md_iv(&b, &e->dpsnr_none, 2);
+            md_iv(&b, &e->live, 4);
+            md_iv(&b, &s->live_true[j], 4);
+            if (!r->game) bp(&b, " unavailable | unavailable |\n");
+            else {
+                md_iv(&b, &e->piece_l1, 4);
+                if (e->drawn_n) bp(&b, " %.0f%% of %d |\n", 100.0 * e->drawn / e->drawn_n, e->drawn_n);
+                else bp(&b, " – (no piece) |\n");
+            }
+        }
+    bp(&b, "\n### Direction test\n\n");
+    if (!r->dir_done) {
+        bp(&b, "unavailable: %s\n", r->dir_reason);
+        return b.s;
+    }
+    bp(&b, "%d real start frames with a piece in the air (spread over %d eligible: the piece can move one cell "
+           "left, right and down and stays in the air for %d steps under each button in the engine); hold LEFT, "
+           "RIGHT or no button for %d steps; a rollout passes when the centroid of its change against its own "
+           "step-0 frame, inside the well, lies >= %.2f cell left / right / below the piece's start centroid.\n\n",
+       r->dir_n, r->dir_eligible, r->dir_k, r->dir_k, EMU_MOVE_CELLS);
+    bp(&b, "| held | expected move | model | engine (reference) |\n|---|---|---:|---:|\n");
+    static const char *const held[EMU_DIRECTIONS] = {"LEFT", "RIGHT", "none"};
+    for (int d = 0; d < EMU_DIRECTIONS; d++)
+        bp(&b, "| %s | %s | %d/%d (%.0f%%) | %d/%d (%.0f%%) |\n", held[d], emu_direction_name((EmuDirection)d),
+           r->dir_model[d], r->dir_n, 100.0 * r->dir_model[d] / r->dir_n, r->dir_engine[d], r->dir_n,
+           100.0 * r->dir_engine[d] / r->dir_n);
+    return b.s;
+}
+
+// ---------------------------------------------------------------- CSV
+
+static const char *const CSV_STATS[] = {"changed_l1", "dpsnr_other", "dpsnr_none", "liveliness", "liveliness_true",
+                                        "piece_l1"};
+enum { N_CSV_STATS = sizeof CSV_STATS / sizeof *CSV_STATS };
+
+const char *emu_report_csv_header(void) {
+    static char h[1024];
+    if (!h[0]) {
+        size_t n = 0;
+        for (int i = 0; i < N_CSV_STATS; i++)
+            n += (size_t)snprintf(h + n, sizeof h - n, ",%s_n,%s_mean,%s_ci95,%s_lo,%s_hi", CSV_STATS[i],
+                                  CSV_STATS[i], CSV_STATS[i], CSV_STATS[i], CSV_STATS[i]);
+        snprintf(h + n, sizeof h - n, ",piece_drawn_n,piece_drawn_share");
+    }
+    return h;
+}
+
+static void csv_v(Buf *b, double v) {
+    if (isfinite(v)) bp(b, ",%.9g", v);
+    else bp(b, ",");
+}
+
+char *emu_report_csv_cells(const EmuStats *s, int j, int row) {
+    const EmuRowStats *e = &s->rows[j * EMU_ROWS + row];
+    const Interval *iv[N_CSV_STATS] = {&e->changed, &e->dpsnr_other, &e->dpsnr_none, &e->live, &s->live_true[j],
+                                       &e->piece_l1};
+    Buf b = {0};
+    bp(&b, "%s", "");
+    for (int i = 0; i < N_CSV_STATS; i++) {
+        bp(&b, ",%d", iv[i]->n);
+        csv_v(&b, iv[i]->mean), csv_v(&b, iv[i]->half), csv_v(&b, iv[i]->lo), csv_v(&b, iv[i]->hi);
+    }
+    bp(&b, ",%d", e->drawn_n);
+    csv_v(&b, e->drawn_n ? (double)e->drawn / e->drawn_n : NAN);
+    return b.s;
+}
+
+// ---------------------------------------------------------------- JSON
+
+static void js_num(Buf *b, double v) {
+    if (isfinite(v)) bp(b, "%.9g", v);
+    else bp(b, "null");
+}
+
+static void js_iv(Buf *b, const char *name, const Interval *iv) {
+    bp(b, "\"%s\": {\"n\": %d, \"mean\": ", name, iv->n);
+    js_num(b, iv->mean);
+    bp(b, ", \"ci95\": ");
+    js_num(b, iv->half);
+    bp(b, ", \"lo\": ");
+    js_num(b, iv->lo);
+    bp(b, ", \"hi\": ");
+    js_num(b, iv->hi);
+    bp(b, "}");
+}
+
+static void js_str(Buf *b, const char *s) {
+    bp(b, "\"");
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') bp(b, "\\%c", *p);
+        else if (*p < 0x20) bp(b, "\\u%04x", *p);
+        else bp(b, "%c", *p);
+    }
+    bp(b, "\"");
+}
+
+char *emu_report_json(const EmuStats *s) {
+    const EmuResult *r = s->r;
+    Buf b = {0};
+    bp(&b, "\"emulation\": {\n    \"game_aware\": %s, \"game_reason\": ", r->game ? "true" : "false");
+    js_str(&b, r->game_reason);
+    bp(&b, ",\n    \"other_actions\": %s,\n    \"piece_drawn_rule\": \"L1(row, true | piece) < %g * "
+           "L1(no_piece, true | piece), contrast >= %g\",\n    \"rows\": [\n",
+       r->other_ok ? "true" : "false", EMU_PIECE_DRAWN_FRACTION, EMU_PIECE_MIN_CONTRAST);
+    for (int j = 0; j < s->n_steps; j++)
+        for (int w = 0; w < EMU_ROWS; w++) {
+            const EmuRowStats *e = &s->rows[j * EMU_ROWS + w];
+            bp(&b, "      {\"step\": %d, \"row\": \"%s\", ", s->steps[j], ROW_NAMES[w]);
+            js_iv(&b, "changed_l1", &e->changed), bp(&b, ", ");
+            js_iv(&b, "dpsnr_other", &e->dpsnr_other), bp(&b, ", ");
+            js_iv(&b, "dpsnr_none", &e->dpsnr_none), bp(&b, ", ");
+            js_iv(&b, "liveliness", &e->live), bp(&b, ", ");
+            js_iv(&b, "liveliness_true", &s->live_true[j]), bp(&b, ", ");
+            js_iv(&b, "piece_l1", &e->piece_l1);
+            bp(&b, ", \"piece_drawn_n\": %d, \"piece_drawn_share\": ", e->drawn_n);
+            js_num(&b, e->drawn_n ? (double)e->drawn / e->drawn_n : NAN);
+            bp(&b, "}%s\n", j == s->n_steps - 1 && w == EMU_ROWS - 1 ? "" : ",");
+        }
+    bp(&b, "    ],\n    \"direction_test\": ");
+    if (!r->dir_done) {
+        bp(&b, "{\"available\": false, \"reason\": ");
+        js_str(&b, r->dir_reason);
+        bp(&b, "}\n  }");
+        return b.s;
+    }
+    bp(&b, "{\"available\": true, \"steps\": %d, \"starts\": %d, \"eligible\": %d, \"min_move_cells\": %g", r->dir_k,
+       r->dir_n, r->dir_eligible, EMU_MOVE_CELLS);
+    for (int d = 0; d < EMU_DIRECTIONS; d++)
+        bp(&b, ", \"%s\": {\"model\": %d, \"engine\": %d}", emu_direction_name((EmuDirection)d), r->dir_model[d],
+           r->dir_engine[d]);
+    bp(&b, "}\n  }");
+    return b.s;
+}

@@ -1,0 +1,64 @@
+/*
+ * emulation.h - per-frame measures of emulation (not only of frame similarity), on planar
+ * float frames [C, H, W] in [0,1]. Pure functions, no allocation; used by ./eval
+ * (evaluation/emulation_eval.h) and reusable by any model or tool.
+ *
+ *   changed-pixel L1   emu_changed_l1: L1 over only the pixels where frame t+k differs from
+ *                      start frame t (a pixel = all C channels; changed when any channel
+ *                      differs by more than EMU_CHANGE_EPS, i.e. at all for uint8 frames).
+ *                      The copy baseline cannot get these right. NaN when nothing changed.
+ *   liveliness         emu_l1 of consecutive frames, averaged along a rollout by the caller.
+ *   piece measure      emu_piece_score: L1 inside the falling piece's cells (a mask from the
+ *                      game, evaluation/game_trace.h) between an image and the true frame,
+ *                      and whether the piece is drawn: the image is closer to the true frame
+ *                      than half the contrast the piece makes there, i.e.
+ *                          L1(img, truth | piece) < 0.5 * L1(no_piece, truth | piece)
+ *                      where no_piece is the true frame rendered without the falling piece.
+ *                      Not measurable (drawn = -1) when that contrast is below
+ *                      EMU_PIECE_MIN_CONTRAST (a piece the preprocessing made invisible).
+ *   change centroid    emu_change_centroid: centroid of |a - b| (summed over channels) over
+ *                      the pixels of a region whose change exceeds EMU_MOVE_EPS; the
+ *                      direction test compares it with the piece's start centroid
+ *                      (emu_direction_ok: at least a quarter cell left / right / down).
+ */
+#ifndef NEMU_EMULATION_H
+#define NEMU_EMULATION_H
+
+#include <stdint.h>
+
+#define EMU_CHANGE_EPS (0.5 / 255.0)   // a pixel changed: some channel differs by more than this
+#define EMU_PIECE_MIN_CONTRAST 0.02    // piece measurable: L1(no_piece, truth | piece) >= this
+#define EMU_PIECE_DRAWN_FRACTION 0.5   // drawn: L1(img, truth | piece) < this x contrast
+#define EMU_MOVE_EPS 0.05              // change-centroid pixels: summed |a - b| over channels > this
+#define EMU_MOVE_CELLS 0.25            // direction test: the centroid moves at least this many cells
+
+// mean |a - b| over all c*h*w values
+double emu_l1(const float *a, const float *b, int c, int h, int w);
+// L1 over the pixels where truth differs from start; NaN when none differs. *n_changed
+// (may be NULL) gets the number of changed pixels.
+double emu_changed_l1(const float *img, const float *truth, const float *start, int c, int h, int w,
+                      int *n_changed);
+// L1 over the pixels with mask[y*w+x] != 0 (all channels); NaN when the mask is empty.
+double emu_masked_l1(const float *a, const float *b, const uint8_t *mask, int c, int h, int w);
+
+typedef struct {
+    double l1;        // L1(img, truth | piece); NaN when not measurable
+    double contrast;  // L1(no_piece, truth | piece)
+    int drawn;        // 1 drawn, 0 not drawn, -1 not measurable
+} PieceScore;
+PieceScore emu_piece_score(const float *img, const float *truth, const float *no_piece, const uint8_t *mask,
+                           int c, int h, int w);
+
+// Centroid (*cx, *cy, pixel coordinates) of the change |a - b| inside region (NULL = all);
+// returns the number of pixels that count (0: no change, centroid untouched).
+int emu_change_centroid(const float *a, const float *b, const uint8_t *region, int c, int h, int w,
+                        double *cx, double *cy);
+
+typedef enum { EMU_LEFT, EMU_RIGHT, EMU_DOWN, EMU_DIRECTIONS } EmuDirection;
+const char *emu_direction_name(EmuDirection d);   // "left", "right", "down"
+// 1 when a change centroid (cx, cy) lies at least EMU_MOVE_CELLS cells from the piece's
+// start centroid (px, py) in direction d; cw, ch: cell size in pixels. n_changed = 0 fails.
+int emu_direction_ok(EmuDirection d, int n_changed, double cx, double cy, double px, double py, double cw,
+                     double ch);
+
+#endif

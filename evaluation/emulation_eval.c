@@ -1,0 +1,328 @@
+/*
+ * emulation_eval.c - the emulation measures of ./eval over rollouts of an Emulator (see
+ * emulation_eval.h).
+ */
+#include "evaluation/emulation_eval.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/tetris_replay.h"
+#include "evaluation/metrics.h"
+#include "nn/util.h"
+
+// ---------------------------------------------------------------- autoencoder + dynamics
+
+static void aedyn_start(void *c, const float *x0, int n) {
+    AeDynEmu *m = c;
+    ae_encode(m->ae, x0, n, m->z);
+}
+static void aedyn_step(void *c, const float *a, int n) {
+    AeDynEmu *m = c;
+    dyn_forward_step(m->dyn, 0, m->z, a, n);
+    memcpy(m->z, dyn_znext(m->dyn, 0), (size_t)n * m->ae->cfg.latent_dim * sizeof(float));
+}
+static void aedyn_draw(void *c, float *out, int n) {
+    AeDynEmu *m = c;
+    ae_decode(m->ae, m->z, n, out);
+}
+static void aedyn_recon(void *c, const float *x, float *out, int n) {
+    AeDynEmu *m = c;
+    ae_encode(m->ae, x, n, m->zr);
+    ae_decode(m->ae, m->zr, n, out);
+}
+
+void emulator_ae_dyn(Emulator *em, AeDynEmu *ctx, AE *ae, Dyn *dyn) {
+    CHECK(dyn->cfg.latent_dim == ae->cfg.latent_dim, "dynamics does not fit the autoencoder");
+    int B = ae->max_B < dyn->max_B ? ae->max_B : dyn->max_B;
+    ctx->ae = ae, ctx->dyn = dyn;
+    ctx->z = xmalloc_floats((size_t)B * ae->cfg.latent_dim);
+    ctx->zr = xmalloc_floats((size_t)B * ae->cfg.latent_dim);
+    *em = (Emulator){ctx, B, aedyn_start, aedyn_step, aedyn_draw, aedyn_recon};
+}
+
+void emulator_ae_dyn_free(AeDynEmu *ctx) {
+    free(ctx->z), free(ctx->zr);
+    ctx->z = ctx->zr = NULL;
+}
+
+// ---------------------------------------------------------------- rollouts
+
+// Start point whose actions replace those of start point i: the first from i + N/2 on
+// (cyclically) in another episode; -1 when every start point lies in i's episode.
+static int other_start(const StartPoint *sp, int N, int i) {
+    for (int s = 0; s < N; s++) {
+        int j = (i + N / 2 + s) % N;
+        if (sp[j].e != sp[i].e) return j;
+    }
+    return -1;
+}
+
+typedef enum { ACT_RECORDED, ACT_OTHER, ACT_NONE } ActSource;
+
+// PSNR of the model at each requested step with actions from src: psnr [n_steps][N] at base..base+n.
+static void psnr_rollout(Emulator *em, const Dataset *d, const StartPoint *sp, int N, int base, int n,
+                         const int *steps, int n_steps, ActSource src, float *x0, float *a, float *pred,
+                         float *truth, double *psnr) {
+    const size_t F = (size_t)d->C * d->H * d->W;
+    const int A = d->A, K = steps[n_steps - 1];
+    em->start(em->ctx, x0, n);
+    for (int k = 1, j = 0; k <= K; k++) {
+        for (int i = 0; i < n; i++) {
+            float *ai = a + (size_t)i * A;
+            int o = src == ACT_OTHER ? other_start(sp, N, base + i) : base + i;
+            if (src == ACT_NONE || o < 0) memset(ai, 0, (size_t)A * sizeof(float));
+            else dataset_action(d, sp[o].e, sp[o].t + k - 1, ai);
+        }
+        em->step(em->ctx, a, n);
+        if (k != steps[j]) continue;
+        em->draw(em->ctx, pred, n);
+        for (int i = 0; i < n; i++) {
+            dataset_frame(d, sp[base + i].e, sp[base + i].t + k, truth);
+            psnr[(size_t)j * N + base + i] = metric_psnr(pred + i * F, truth, F);
+        }
+        j++;
+    }
+}
+
+static void alloc_result(EmuResult *r, int N, int n_steps, int n_pic, size_t F) {
+    memset(r, 0, sizeof *r);
+    r->N = N, r->n_steps = n_steps, r->n_pic = n_pic;
+    size_t M = (size_t)N * n_steps;
+    for (int w = 0; w < EMU_ROWS; w++) {
+        r->changed[w] = xmalloc(M * sizeof(double));
+        r->live[w] = xmalloc(M * sizeof(double));
+        r->piece_l1[w] = xmalloc(M * sizeof(double));
+        r->piece_drawn[w] = xmalloc(M);
+        for (size_t i = 0; i < M; i++) r->piece_l1[w][i] = NAN, r->piece_drawn[w][i] = -1;
+    }
+    r->live_true = xmalloc(M * sizeof(double));
+    r->dpsnr_other = xmalloc(M * sizeof(double));
+    r->dpsnr_none = xmalloc(M * sizeof(double));
+    r->pic_start = xmalloc_floats((size_t)(n_pic > 0 ? n_pic : 1) * F);
+    r->pic_pred0 = xmalloc_floats((size_t)(n_pic > 0 ? n_pic : 1) * F);
+}
+
+typedef struct {
+    float *x0, *truth, *tprev, *pred, *pprev, *rec, *rprev, *a, *nopiece;
+    uint8_t *mask;
+    double *lm, *lr, *lt;   // running liveliness sums [B]
+} Bufs;
+
+// The piece measure of the three rows at start point s, step slot o (frame t+k of state st).
+static void piece_measure(EmuResult *r, GameTrace *g, const Tetris *st, const Dataset *d, size_t o,
+                          const float *pred, const float *x0, const float *rec, const float *truth, Bufs *b) {
+    if (!st || !tetris_piece_in_air(st)) return;
+    if (tetris_piece_mask(st, d->H, d->W, b->mask) == 0) return;
+    game_trace_render(g, st, 1, b->nopiece);
+    const float *img[EMU_ROWS] = {pred, x0, rec};
+    for (int w = 0; w < EMU_ROWS; w++) {
+        PieceScore ps = emu_piece_score(img[w], truth, b->nopiece, b->mask, d->C, d->H, d->W);
+        r->piece_l1[w][o] = ps.l1;
+        r->piece_drawn[w][o] = (signed char)ps.drawn;
+    }
+}
+
+void emu_eval(Emulator *em, const Dataset *d, GameTrace *g, const StartPoint *sp, int N, const int *steps,
+              int n_steps, const int *pic_idx, int n_pic, EmuResult *r) {
+    CHECK(N >= 1 && n_steps >= 1 && n_pic >= 0 && n_pic <= N, "emu_eval: N %d n_steps %d n_pic %d", N, n_steps, n_pic);
+    for (int j = 0; j < n_steps; j++) CHECK(steps[j] >= 1 && (j == 0 || steps[j] > steps[j - 1]), "steps");
+    const int C = d->C, H = d->H, W = d->W, A = d->A, B = em->max_B, K = steps[n_steps - 1];
+    const size_t F = (size_t)C * H * W;
+    alloc_result(r, N, n_steps, n_pic, F);
+    r->game = g && g->available;
+    snprintf(r->game_reason, sizeof r->game_reason, "%s", r->game ? "" : g ? g->reason : "no game trace");
+    Bufs b;
+    float **fb[] = {&b.x0, &b.truth, &b.tprev, &b.pred, &b.pprev, &b.rec, &b.rprev};
+    for (size_t i = 0; i < sizeof fb / sizeof *fb; i++) *fb[i] = xmalloc_floats((size_t)B * F);
+    b.a = xmalloc_floats((size_t)B * A), b.nopiece = xmalloc_floats(F), b.mask = xmalloc((size_t)H * W);
+    b.lm = xmalloc((size_t)B * sizeof(double)), b.lr = xmalloc((size_t)B * sizeof(double));
+    b.lt = xmalloc((size_t)B * sizeof(double));
+    double *psnr[3];   // recorded, other, none: [n_steps][N]
+    for (int s = 0; s < 3; s++) psnr[s] = xmalloc((size_t)n_steps * N * sizeof(double));
+    r->other_ok = 0;
+    for (int i = 1; i < N; i++) r->other_ok |= sp[i].e != sp[0].e;
+
+    for (int base = 0; base < N; base += B) {
+        int n = N - base < B ? N - base : B;
+        for (int i = 0; i < n; i++) dataset_frame(d, sp[base + i].e, sp[base + i].t, b.x0 + i * F);
+        em->start(em->ctx, b.x0, n);
+        em->draw(em->ctx, b.pprev, n);
+        em->recon(em->ctx, b.x0, b.rprev, n);
+        memcpy(b.tprev, b.x0, (size_t)n * F * sizeof(float));
+        for (int p = 0; p < n_pic; p++)
+            if (pic_idx[p] >= base && pic_idx[p] < base + n) {
+                memcpy(r->pic_start + p * F, b.x0 + (pic_idx[p] - base) * F, F * sizeof(float));
+                memcpy(r->pic_pred0 + p * F, b.pprev + (pic_idx[p] - base) * F, F * sizeof(float));
+            }
+        for (int i = 0; i < n; i++) b.lm[i] = b.lr[i] = b.lt[i] = 0;
+        for (int k = 1, j = 0; k <= K; k++) {
+            for (int i = 0; i < n; i++) {
+                dataset_action(d, sp[base + i].e, sp[base + i].t + k - 1, b.a + (size_t)i * A);
+                dataset_frame(d, sp[base + i].e, sp[base + i].t + k, b.truth + i * F);
+            }
+            em->step(em->ctx, b.a, n);
+            em->draw(em->ctx, b.pred, n);
+            em->recon(em->ctx, b.truth, b.rec, n);
+            for (int i = 0; i < n; i++) {
+                size_t o = i * F;
+                b.lm[i] += emu_l1(b.pred + o, b.pprev + o, C, H, W);
+                b.lr[i] += emu_l1(b.rec + o, b.rprev + o, C, H, W);
+                b.lt[i] += emu_l1(b.truth + o, b.tprev + o, C, H, W);
+            }
+            if (k == steps[j]) {
+                for (int i = 0; i < n; i++) {
+                    size_t o = (size_t)j * N + base + i, f = i * F;
+                    const StartPoint *s = &sp[base + i];
+                    r->changed[EMU_ROW_MODEL][o] = emu_changed_l1(b.pred + f, b.truth + f, b.x0 + f, C, H, W, NULL);
+                    r->changed[EMU_ROW_COPY][o] = emu_changed_l1(b.x0 + f, b.truth + f, b.x0 + f, C, H, W, NULL);
+                    r->changed[EMU_ROW_RECON][o] = emu_changed_l1(b.rec + f, b.truth + f, b.x0 + f, C, H, W, NULL);
+                    r->live[EMU_ROW_MODEL][o] = b.lm[i] / k;
+                    r->live[EMU_ROW_COPY][o] = 0;
+                    r->live[EMU_ROW_RECON][o] = b.lr[i] / k;
+                    r->live_true[o] = b.lt[i] / k;
+                    psnr[ACT_RECORDED][o] = metric_psnr(b.pred + f, b.truth + f, F);
+                    if (r->game)
+                        piece_measure(r, g, game_trace_state(g, s->e, s->t + k), d, o, b.pred + f, b.x0 + f,
+                                      b.rec + f, b.truth + f, &b);
+                }
+                j++;
+            }
+            float *t;
+            t = b.pprev, b.pprev = b.pred, b.pred = t;
+            t = b.rprev, b.rprev = b.rec, b.rec = t;
+            t = b.tprev, b.tprev = b.truth, b.truth = t;
+        }
+        // action sensitivity: the same rollouts with other actions
+        psnr_rollout(em, d, sp, N, base, n, steps, n_steps, ACT_NONE, b.x0, b.a, b.pred, b.truth, psnr[ACT_NONE]);
+        if (r->other_ok)
+            psnr_rollout(em, d, sp, N, base, n, steps, n_steps, ACT_OTHER, b.x0, b.a, b.pred, b.truth,
+                         psnr[ACT_OTHER]);
+    }
+    for (size_t o = 0; o < (size_t)n_steps * N; o++) {
+        r->dpsnr_none[o] = psnr[ACT_RECORDED][o] - psnr[ACT_NONE][o];
+        r->dpsnr_other[o] = r->other_ok ? psnr[ACT_RECORDED][o] - psnr[ACT_OTHER][o] : NAN;
+    }
+    for (int s = 0; s < 3; s++) free(psnr[s]);
+    for (size_t i = 0; i < sizeof fb / sizeof *fb; i++) free(*fb[i]);
+    free(b.a), free(b.nopiece), free(b.mask), free(b.lm), free(b.lr), free(b.lt);
+}
+
+// ---------------------------------------------------------------- direction test
+
+static int spawn_count(const Tetris *s) {
+    int n = 0;
+    for (int p = 0; p < PIECE_COUNT; p++) n += s->stats[p];
+    return n;
+}
+
+static const uint8_t DIR_ACTION[EMU_DIRECTIONS][8] = {
+    [EMU_LEFT] = {0, 0, 0, 0, 0, 0, 1, 0}, [EMU_RIGHT] = {0, 0, 0, 0, 0, 0, 0, 1}, [EMU_DOWN] = {0}};
+
+// The engine's k-step rollout of s under direction dir into *out; 0 when the piece locked,
+// changed, or the game left play on the way.
+static int engine_rollout(const Tetris *s, EmuDirection dir, int k, int K, Tetris *out) {
+    *out = *s;
+    int spawned = spawn_count(s);
+    for (int i = 0; i < k; i++) {
+        tetris_replay_step(out, DIR_ACTION[dir], K);
+        if (!tetris_piece_in_air(out) || spawn_count(out) != spawned) return 0;
+    }
+    return 1;
+}
+
+static int eligible(const Tetris *s, int k, int K) {
+    if (!tetris_piece_in_air(s)) return 0;
+    if (!tetris_fits(s->board, s->piece, s->rot, s->px - 1, s->py) ||
+        !tetris_fits(s->board, s->piece, s->rot, s->px + 1, s->py) ||
+        !tetris_fits(s->board, s->piece, s->rot, s->px, s->py + 1))
+        return 0;
+    Tetris o;
+    for (int dir = 0; dir < EMU_DIRECTIONS; dir++)
+        if (!engine_rollout(s, (EmuDirection)dir, k, K, &o)) return 0;
+    return 1;
+}
+
+int emu_direction_starts(const Dataset *d, GameTrace *g, const int *episodes, int n_episodes, int k, int n_starts,
+                         StartPoint **picks, int *eligible_out) {
+    *picks = NULL, *eligible_out = 0;
+    if (!g || !g->available) return 0;
+    int cap = 64, n = 0;
+    StartPoint *el = xmalloc((size_t)cap * sizeof *el);
+    for (int i = 0; i < n_episodes; i++) {
+        int e = episodes[i];
+        for (int64_t t = 0; t + k <= dataset_ep_transitions(d, e); t++) {
+            const Tetris *s = game_trace_state(g, e, t);
+            if (!s || !eligible(s, k, g->K)) continue;
+            if (n == cap) el = xrealloc(el, (size_t)(cap *= 2) * sizeof *el);
+            el[n++] = (StartPoint){e, (int)t};
+        }
+    }
+    int m = n < n_starts ? n : n_starts;
+    StartPoint *pick = xmalloc((size_t)(m > 0 ? m : 1) * sizeof *pick);
+    for (int i = 0; i < m; i++) pick[i] = el[(int)((int64_t)i * n / m)];
+    free(el);
+    *picks = pick, *eligible_out = n;
+    return m;
+}
+
+void emu_direction_test(Emulator *em, const Dataset *d, GameTrace *g, const int *episodes, int n_episodes, int k,
+                        int n_starts, EmuResult *r) {
+    CHECK(k >= 1 && n_starts >= 1, "emu_direction_test: k %d, %d starts", k, n_starts);
+    r->dir_done = 0, r->dir_k = k, r->dir_n = r->dir_eligible = 0;
+    memset(r->dir_model, 0, sizeof r->dir_model), memset(r->dir_engine, 0, sizeof r->dir_engine);
+    if (!g || !g->available) {
+        snprintf(r->dir_reason, sizeof r->dir_reason, "no game knowledge (see the piece measure)");
+        return;
+    }
+    StartPoint *pick;
+    int m = emu_direction_starts(d, g, episodes, n_episodes, k, n_starts, &pick, &r->dir_eligible);
+    if (m == 0) {
+        snprintf(r->dir_reason, sizeof r->dir_reason, "no start frame with a piece that stays in the air for %d steps", k);
+        free(pick);
+        return;
+    }
+    const int C = d->C, H = d->H, W = d->W, A = d->A;
+    const size_t F = (size_t)C * H * W;
+    int B = em->max_B;
+    float *x0 = xmalloc_floats((size_t)B * F), *p0 = xmalloc_floats((size_t)B * F), *pk = xmalloc_floats((size_t)B * F);
+    float *a = xmalloc_floats((size_t)B * A), *ek = xmalloc_floats(F);
+    uint8_t *well = xmalloc((size_t)H * W);
+    tetris_well_mask(H, W, well);
+    double cw, ch;
+    tetris_cell_size(H, W, &cw, &ch);
+    for (int base = 0; base < m; base += B) {
+        int nb = m - base < B ? m - base : B;
+        for (int i = 0; i < nb; i++) dataset_frame(d, pick[base + i].e, pick[base + i].t, x0 + i * F);
+        for (int dir = 0; dir < EMU_DIRECTIONS; dir++) {
+            em->start(em->ctx, x0, nb);
+            em->draw(em->ctx, p0, nb);
+            for (int i = 0; i < nb; i++)
+                for (int q = 0; q < A; q++) a[(size_t)i * A + q] = q < 8 ? DIR_ACTION[dir][q] : 0;
+            for (int s = 0; s < k; s++) em->step(em->ctx, a, nb);
+            em->draw(em->ctx, pk, nb);
+            for (int i = 0; i < nb; i++) {
+                const Tetris *s = game_trace_state(g, pick[base + i].e, pick[base + i].t);
+                double px, py, cx = 0, cy = 0;
+                tetris_piece_centroid(s, H, W, &px, &py);
+                int nc = emu_change_centroid(pk + i * F, p0 + i * F, well, C, H, W, &cx, &cy);
+                r->dir_model[dir] += emu_direction_ok((EmuDirection)dir, nc, cx, cy, px, py, cw, ch);
+                Tetris o;
+                engine_rollout(s, (EmuDirection)dir, k, g->K, &o);
+                game_trace_render(g, &o, 0, ek);
+                nc = emu_change_centroid(ek, x0 + i * F, well, C, H, W, &cx, &cy);
+                r->dir_engine[dir] += emu_direction_ok((EmuDirection)dir, nc, cx, cy, px, py, cw, ch);
+            }
+        }
+    }
+    r->dir_n = m, r->dir_done = 1;
+    free(pick), free(x0), free(p0), free(pk), free(a), free(ek), free(well);
+}
+
+void emu_result_free(EmuResult *r) {
+    for (int w = 0; w < EMU_ROWS; w++) free(r->changed[w]), free(r->live[w]), free(r->piece_l1[w]), free(r->piece_drawn[w]);
+    free(r->live_true), free(r->dpsnr_other), free(r->dpsnr_none), free(r->pic_start), free(r->pic_pred0);
+    memset(r, 0, sizeof *r);
+}

@@ -1,0 +1,92 @@
+/*
+ * emulation_eval.h - ./eval's emulation measures over open-loop rollouts of any model that
+ * implements the small Emulator interface (the autoencoder + dynamics pair does, through
+ * emulator_ae_dyn; another model family plugs in its own four callbacks).
+ *
+ *   Emulator em; AeDynEmu ctx; emulator_ae_dyn(&em, &ctx, &ae, &dyn);
+ *   GameTrace g; game_trace_build(&g, &ds, episodes, n);     // game knowledge, if any
+ *   EmuResult r;
+ *   emu_eval(&em, &ds, &g, sp, N, steps, n_steps, pic_idx, n_pic, &r);
+ *   emu_direction_test(&em, &ds, &g, episodes, n, k, 20, &r);
+ *
+ * Per start point and requested step k (rows model, copy, recon as in rollout.h):
+ *   changed[row]     changed-pixel L1 (emulation.h), NaN when frame t+k equals frame t
+ *   live[row]/live_true  liveliness: mean over i = 1..k of L1(f_i, f_{i-1}) along the rollout;
+ *                    model f_0 = its own frame at step 0 (decode(encode(frame t))), copy 0,
+ *                    recon f_i = recon(frame t+i), true f_i = frame t+i
+ *   dpsnr_other      PSNR(model, recorded actions) - PSNR(model, another episode's actions):
+ *                    start point i takes the actions of the first start point from i + N/2 on
+ *                    (cyclically) that lies in another episode; NaN when all lie in one
+ *   dpsnr_none       the same with no button pressed
+ *   piece_l1[row], piece_drawn[row]   the piece measure on frame t+k when the game trace is
+ *                    available and frame t+k has a piece in the air (else NaN / -1)
+ * Direction test (game trace needed): from up to n_starts real start frames with a piece in
+ * the air that can move one cell left, right and down, and that stays in the air (no lock, no
+ * new piece) for k steps under each of LEFT held, RIGHT held and no button in the engine,
+ * the model and the engine play those three k-step rollouts; a rollout passes when the
+ * centroid of its change against its own step-0 frame inside the well lies at least a
+ * quarter cell left / right / below the piece's start centroid (emulation.h). The start
+ * frames are spread evenly over all eligible ones, in episode and time order (no seed).
+ */
+#ifndef NEMU_EMULATION_EVAL_H
+#define NEMU_EMULATION_EVAL_H
+
+#include "data/dataset.h"
+#include "evaluation/emulation.h"
+#include "evaluation/game_trace.h"
+#include "evaluation/rollout.h"
+#include "nn/model.h"
+
+typedef struct {
+    void *ctx;
+    int max_B;                                                 // largest n of any call
+    void (*start)(void *ctx, const float *x0, int n);          // begin n rollouts from frames [n,C,H,W]
+    void (*step)(void *ctx, const float *a, int n);            // one step, actions [n,A]
+    void (*draw)(void *ctx, float *out, int n);                // current frames -> [n,C,H,W]
+    void (*recon)(void *ctx, const float *x, float *out, int n);   // its reconstruction of real frames
+} Emulator;
+
+typedef struct {
+    AE *ae;
+    Dyn *dyn;
+    float *z, *zr;   // [max_B, Z]
+} AeDynEmu;
+// em works on ae and dyn (dyn->cfg.max_steps may be 1); emulator_ae_dyn_free frees ctx's buffers.
+void emulator_ae_dyn(Emulator *em, AeDynEmu *ctx, AE *ae, Dyn *dyn);
+void emulator_ae_dyn_free(AeDynEmu *ctx);
+
+enum { EMU_ROW_MODEL, EMU_ROW_COPY, EMU_ROW_RECON, EMU_ROWS };
+
+typedef struct {
+    int N, n_steps;
+    double *changed[EMU_ROWS];      // [n_steps][N]
+    double *live[EMU_ROWS];         // [n_steps][N]
+    double *live_true;              // [n_steps][N]
+    double *dpsnr_other, *dpsnr_none;   // [n_steps][N]
+    int other_ok;                   // start points lie in >= 2 episodes
+    int game;                       // the game trace was available
+    char game_reason[1400];         // why not, when !game
+    double *piece_l1[EMU_ROWS];     // [n_steps][N]
+    signed char *piece_drawn[EMU_ROWS];   // [n_steps][N]: 1, 0, or -1 (no visible piece in the air)
+    // direction test
+    int dir_done;                   // run (game trace available and >= 1 eligible start)
+    char dir_reason[256];           // why not, when !dir_done
+    int dir_k, dir_n, dir_eligible; // steps, start frames used, start frames eligible
+    int dir_model[EMU_DIRECTIONS], dir_engine[EMU_DIRECTIONS];   // passes
+    // picture: for the n_pic start points of pic_idx, the start frame and the model's step-0 frame
+    int n_pic;
+    float *pic_start, *pic_pred0;   // [n_pic][C,H,W]
+} EmuResult;
+
+void emu_eval(Emulator *em, const Dataset *d, GameTrace *g, const StartPoint *sp, int N, const int *steps,
+              int n_steps, const int *pic_idx, int n_pic, EmuResult *r);
+// k >= 1 steps; runs only when g->available (else records why in r->dir_reason).
+void emu_direction_test(Emulator *em, const Dataset *d, GameTrace *g, const int *episodes, int n_episodes, int k,
+                        int n_starts, EmuResult *r);
+// The direction test's start frames (*picks malloc'ed, m of them; returns m; 0 without the
+// game trace) and how many were eligible.
+int emu_direction_starts(const Dataset *d, GameTrace *g, const int *episodes, int n_episodes, int k, int n_starts,
+                         StartPoint **picks, int *eligible);
+void emu_result_free(EmuResult *r);
+
+#endif
