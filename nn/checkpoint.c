@@ -118,6 +118,10 @@ int ckpt_meta_to_dyn_config(const CkptMeta *meta, DynConfig *c, Err *err) {
     memset(c, 0, sizeof *c);
     if (strcmp(meta->model, "dynamics") != 0)
         return err_set(err, "checkpoint holds a '%s' model, expected 'dynamics'", meta->model);
+    const CkptAttr *fam = ckpt_get(meta, "family");
+    if (fam && !(fam->type == CKPT_STR && strcmp(fam->s, "flat") == 0))
+        return err_set(err, "checkpoint holds %s dynamics (attribute family), not the flat MLP",
+                       fam->type == CKPT_STR ? fam->s : "another family's");
     if (get_int(meta, "latent_dim", &c->latent_dim, err) < 0 || get_int(meta, "n_actions", &c->n_actions, err) < 0 ||
         get_int(meta, "hidden", &c->hidden, err) < 0)
         return -1;

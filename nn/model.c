@@ -15,10 +15,7 @@
 
 // ---------------------------------------------------------------- parameter arena
 
-// First pass: record a tensor (offsets in floats); returns its index.
-static int arena_add(ParamArena *a, int rank, const int *dims, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int arena_add(ParamArena *a, int rank, const int *dims, const char *fmt, ...) {
+int arena_add(ParamArena *a, int rank, const int *dims, const char *fmt, ...) {
     CHECK(a->n_tensors < ARENA_MAX_TENSORS, "arena: more than %d tensors", ARENA_MAX_TENSORS);
     CHECK(rank >= 1 && rank <= TENSOR_MAX_RANK, "arena: rank %d", rank);
     TensorInfo *t = &a->t[a->n_tensors];
@@ -34,14 +31,14 @@ static int arena_add(ParamArena *a, int rank, const int *dims, const char *fmt, 
     return a->n_tensors++;
 }
 
-static void arena_alloc(ParamArena *a) {
+void arena_alloc(ParamArena *a) {
     a->params = xmalloc_floats(a->n);
     a->grads = xmalloc_floats(a->n);
     a->m = xmalloc_floats(a->n);
     a->v = xmalloc_floats(a->n);
 }
 
-static void arena_free(ParamArena *a) {
+void arena_free(ParamArena *a) {
     free(a->params); free(a->grads); free(a->m); free(a->v);
     a->params = a->grads = a->m = a->v = NULL;
 }

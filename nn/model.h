@@ -56,6 +56,11 @@ typedef struct {
     float *params, *grads, *m, *v;     // one allocation each, n floats; m, v = Adam state
 } ParamArena;
 
+// Building an arena: arena_add records a tensor (name printf-style, offsets in floats) and
+// returns its index; arena_alloc then allocates params, grads, m, v (zeroed); arena_free.
+int arena_add(ParamArena *a, int rank, const int *dims, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void arena_alloc(ParamArena *a);
+void arena_free(ParamArena *a);
 void arena_zero_grad(ParamArena *a);
 void arena_zero_adam(ParamArena *a);          // m = v = 0 (a fresh optimizer)
 const TensorInfo *arena_find(const ParamArena *a, const char *name);   // NULL if absent

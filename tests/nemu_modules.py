@@ -8,6 +8,10 @@ Spatial family (model.latent = spatial):
     latent_enc = Conv2d 1x1 to latent_channels (no activation): z [B, Lc, H/2^S, W/2^S];
     decode: latent_dec = Conv2d 1x1 back to base*2^(S-1), ReLU, then decoder_conv as gymemu's
     ([ConvTranspose2d(k4 s2 p1), ReLU] x (stages-1), ConvTranspose2d, Sigmoid).
+  ConvDynamics: the conv dynamics on that grid (nn/dyn_conv.h): x0 = [z ; buttons as constant
+    planes], h0 = ReLU(conv_in 3x3), g = ctx(mean of h0 over the grid), h1 = ReLU(blocks.0(h0)
+    + g), h_{i+1} = ReLU(blocks.i(h_i)), head = conv_out(h_nb) (3x3, zero-init): the delta
+    [B, Lc, h, w] or, vae, [B, 2Lc, h, w] (mean channels first, then log-variance).
   model_from_checkpoint(path): the module a nemu checkpoint's attributes describe, loaded.
 """
 import torch
@@ -50,6 +54,30 @@ class SpatialAutoencoder(nn.Module):
         return self.decode(zin), z
 
 
+class ConvDynamics(nn.Module):
+    def __init__(self, latent_channels=16, height=10, width=10, n_actions=8, hidden=64, blocks=2,
+                 vae=False):
+        super().__init__()
+        self.conv_in = nn.Conv2d(latent_channels + n_actions, hidden, 3, padding=1)
+        self.ctx = nn.Linear(hidden, hidden)
+        self.blocks = nn.ModuleList([nn.Conv2d(hidden, hidden, 3, padding=1) for _ in range(blocks)])
+        self.conv_out = nn.Conv2d(hidden, 2 * latent_channels if vae else latent_channels, 3, padding=1)
+        nn.init.zeros_(self.conv_out.weight)
+        nn.init.zeros_(self.conv_out.bias)
+
+    def forward(self, z, a):
+        """z [B, Lc, h, w], a [B, A] -> head [B, OUT_C, h, w] (the delta, or mean | logvar)."""
+        planes = a[:, :, None, None].expand(-1, -1, z.shape[2], z.shape[3])
+        h = F.relu(self.conv_in(torch.cat([z, planes], 1)))
+        g = self.ctx(h.mean(dim=(2, 3)))
+        for i, blk in enumerate(self.blocks):
+            pre = blk(h)
+            if i == 0:
+                pre = pre + g[:, :, None, None]
+            h = F.relu(pre)
+        return self.conv_out(h)
+
+
 def _attr(a, k):
     v = a[k]
     return v.decode() if isinstance(v, bytes) else v
@@ -68,6 +96,9 @@ def model_from_checkpoint(path):
                                    int(a["base_channels"]))
         else:
             m = ConvAutoencoder(*dims, int(a["latent_dim"]), int(a["stages"]), int(a["base_channels"]))
+    elif kind == "dynamics" and a.get("family", "flat") == "conv":
+        m = ConvDynamics(int(a["latent_channels"]), int(a["grid_height"]), int(a["grid_width"]),
+                         int(a["n_actions"]), int(a["hidden"]), int(a["blocks"]), bool(int(a.get("vae", 0))))
     elif kind == "dynamics":
         m = DynamicsModel(int(a["latent_dim"]), int(a["n_actions"]), int(a["hidden"]))
     else:

@@ -1,9 +1,10 @@
 """test_spatial_torch.py - spatial-family checkpoints and PyTorch modules are interchangeable.
 
-1. nemu -> PyTorch: `test_spatial --export DIR` writes a spatial autoencoder checkpoint and its
-   input and outputs; nemu_modules.model_from_checkpoint builds and loads the module and must
+1. nemu -> PyTorch: `test_spatial --export DIR` writes a spatial autoencoder and a conv dynamics
+   checkpoint with inputs and outputs; nemu_modules.model_from_checkpoint builds and loads the module and must
    give the same outputs.
-2. PyTorch -> nemu: a freshly initialised SpatialAutoencoder saved in nemu's layout with an
+2. PyTorch -> nemu: a freshly initialised SpatialAutoencoder and a ConvDynamics with a VAE head
+   (conv_out off zero) saved in nemu's layout with an
    input and PyTorch's outputs; `test_spatial --import DIR` loads it and compares.
 Skips (0 passed, 0 failed) when torch, h5py or numpy is missing.
 """
@@ -22,7 +23,8 @@ except ImportError as e:
     sys.exit(0)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from nemu_modules import SpatialAutoencoder, model_from_checkpoint, save_state_dict_h5  # noqa: E402
+from nemu_modules import (ConvDynamics, SpatialAutoencoder, model_from_checkpoint,  # noqa: E402
+                          save_state_dict_h5)
 
 passed = failed = 0
 
@@ -66,6 +68,12 @@ def main():
             r_t, z_t = ae(x)
         check("nemu->torch spatial recon", r_t, recon)
         check("nemu->torch spatial z", z_t, z)
+        dyn = model_from_checkpoint(os.path.join(d, "spatial_dyn.h5")).eval()
+        check("model_from_checkpoint is conv dynamics", 0.0 if isinstance(dyn, ConvDynamics) else 1.0, 0.0, 0.0)
+        with h5py.File(os.path.join(d, "spatial_dyn_io.h5"), "r") as f:
+            z, a, delta = (torch.from_numpy(f[k][...]) for k in ("z", "a", "delta"))
+        with torch.no_grad():
+            check("nemu->torch conv dynamics delta", dyn(z, a), delta)
 
         ae = SpatialAutoencoder(1, 40, 48, 8, 3, 8).eval()
         save_state_dict_h5(os.path.join(d, "torch_spatial_ae.h5"), ae, "autoencoder",
@@ -76,6 +84,19 @@ def main():
             recon, z = ae(x)
         with h5py.File(os.path.join(d, "torch_spatial_ae_io.h5"), "w") as f:
             f["x"], f["recon"], f["z"] = x.numpy(), recon.numpy(), z.numpy()
+        dyn = ConvDynamics(8, 5, 6, 8, 16, 2, vae=True).eval()
+        with torch.no_grad():
+            dyn.conv_out.weight.uniform_(-0.1, 0.1)
+            dyn.conv_out.bias.uniform_(-0.1, 0.1)
+        save_state_dict_h5(os.path.join(d, "torch_spatial_dyn.h5"), dyn, "dynamics",
+                           dict(family="conv", latent_dim=8 * 5 * 6, latent_channels=8, grid_height=5,
+                                grid_width=6, n_actions=8, hidden=16, blocks=2, vae=1))
+        z = torch.randn(2, 8, 5, 6)
+        a = (torch.rand(2, 8) < 0.4).float()
+        with torch.no_grad():
+            head = dyn(z, a)
+        with h5py.File(os.path.join(d, "torch_spatial_dyn_io.h5"), "w") as f:
+            f["z"], f["a"], f["head"] = z.numpy(), a.numpy(), head.numpy()
         r = subprocess.run([exe, "--import", d], capture_output=True, text=True)
         print("\n".join("  | " + ln for ln in r.stdout.splitlines()))
         if r.returncode != 0:

@@ -1,0 +1,358 @@
+/*
+ * dyn_conv.c - the convolutional dynamics of dyn_conv.h: parameter arena with PyTorch names,
+ * activations per rollout step sized at init, forward and backward through the conv kernels
+ * of ops.h (3x3 stride 1 padding 1, the plan picks the path), the global-context Linear, and
+ * the DynOps / checkpoint glue.
+ */
+#include "nn/dyn_conv.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/init.h"
+
+int cdyn_config_check(const ConvDynConfig *c, Err *err) {
+    if (c->channels < 1 || c->height < 1 || c->width < 1 || c->n_actions < 1 || c->hidden < 1 || c->max_steps < 1)
+        return err_set(err, "conv dynamics: channels, grid, n_actions, hidden, max_steps must be >= 1, got %d, %dx%d, "
+                       "%d, %d, %d", c->channels, c->height, c->width, c->n_actions, c->hidden, c->max_steps);
+    if (c->blocks < 1 || c->blocks > CDYN_MAX_BLOCKS)
+        return err_set(err, "conv dynamics: blocks must be 1..%d, got %d", CDYN_MAX_BLOCKS, c->blocks);
+    if (c->channels > 65536 || c->hidden > 65536 || c->n_actions > 65536 || c->max_steps > 100000 ||
+        (long)c->height * c->width > (1L << 24) || (long)c->channels * c->height * c->width > (1L << 30))
+        return err_set(err, "conv dynamics: sizes too large (channels %d, grid %dx%d, hidden %d)", c->channels,
+                       c->height, c->width, c->hidden);
+    return 0;
+}
+
+ConvDynConfig cdyn_config_for(const AEConfig *ae, int n_actions, int hidden, int blocks, int max_steps, int vae) {
+    ConvDynConfig c = {ae->latent_channels, ae->H >> ae->stages, ae->W >> ae->stages, n_actions, hidden, blocks,
+                       max_steps, vae};
+    return c;
+}
+
+static float *P(const ConvDyn *m, float *base, int idx) { return base + m->arena.t[idx].offset; }
+
+int cdyn_init(ConvDyn *m, const ConvDynConfig *cfg, int max_B, Rng *rng, Err *err) {
+    memset(m, 0, sizeof *m);
+    if (cdyn_config_check(cfg, err) < 0) return -1;
+    if (max_B < 1) return err_set(err, "conv dynamics: batch size must be >= 1, got %d", max_B);
+    m->cfg = *cfg;
+    m->max_B = max_B;
+    const int Lc = cfg->channels, h = cfg->height, w = cfg->width, Hc = cfg->hidden, nb = cfg->blocks;
+    m->HW = h * w;
+    m->IN = Lc + cfg->n_actions;
+    m->OC = cfg->vae ? 2 * Lc : Lc;
+    m->Z = Lc * m->HW;
+    m->OUT = m->OC * m->HW;
+    m->s_in = conv2d_shape(m->IN, h, w, Hc, 3, 1, 1);
+    m->s_mid = conv2d_shape(Hc, h, w, Hc, 3, 1, 1);
+    m->s_out = conv2d_shape(Hc, h, w, m->OC, 3, 1, 1);
+    ParamArena *a = &m->arena;
+    m->i_in = arena_add(a, 4, (int[]){Hc, m->IN, 3, 3}, "conv_in.weight");
+    arena_add(a, 1, (int[]){Hc}, "conv_in.bias");
+    m->i_ctx = arena_add(a, 2, (int[]){Hc, Hc}, "ctx.weight");
+    arena_add(a, 1, (int[]){Hc}, "ctx.bias");
+    m->i_blk = a->n_tensors;
+    for (int i = 0; i < nb; i++) {
+        arena_add(a, 4, (int[]){Hc, Hc, 3, 3}, "blocks.%d.weight", i);
+        arena_add(a, 1, (int[]){Hc}, "blocks.%d.bias", i);
+    }
+    m->i_out = arena_add(a, 4, (int[]){m->OC, Hc, 3, 3}, "conv_out.weight");
+    arena_add(a, 1, (int[]){m->OC}, "conv_out.bias");
+    arena_alloc(a);
+    const int f_in = m->IN * 9, f_mid = Hc * 9;
+    init_kaiming_uniform(P(m, a->params, m->i_in), (size_t)Hc * f_in, f_in, rng);
+    init_bias_uniform(P(m, a->params, m->i_in + 1), (size_t)Hc, f_in, rng);
+    init_kaiming_uniform(P(m, a->params, m->i_ctx), (size_t)Hc * Hc, Hc, rng);
+    init_bias_uniform(P(m, a->params, m->i_ctx + 1), (size_t)Hc, Hc, rng);
+    for (int i = 0; i < nb; i++) {
+        init_kaiming_uniform(P(m, a->params, m->i_blk + 2 * i), (size_t)Hc * f_mid, f_mid, rng);
+        init_bias_uniform(P(m, a->params, m->i_blk + 2 * i + 1), (size_t)Hc, f_mid, rng);
+    }
+    // conv_out stays zero (arena_alloc zeroes): training starts at the identity z' = z
+
+    const size_t TB = (size_t)cfg->max_steps * max_B, B = (size_t)max_B, HH = (size_t)Hc * m->HW;
+    m->acts_floats = TB * ((size_t)m->IN * m->HW + (nb + 1) * HH + 2 * (size_t)Hc + m->OUT + m->Z) +
+                     B * (2 * HH + (size_t)m->IN * m->HW + 2 * (size_t)Hc + m->OUT);
+    m->acts_mem = xmalloc_floats(m->acts_floats);
+    float *p = m->acts_mem;
+#define TAKE(n) (p += (n), p - (n))
+    m->x0 = TAKE(TB * m->IN * m->HW);
+    for (int i = 0; i <= nb; i++) m->hs[i] = TAKE(TB * HH);
+    m->pool = TAKE(TB * Hc);
+    m->gctx = TAKE(TB * Hc);
+    m->head = TAKE(TB * m->OUT);
+    m->znext = TAKE(TB * m->Z);
+    m->d0 = TAKE(B * HH);
+    m->d1 = TAKE(B * HH);
+    m->dx0 = TAKE(B * m->IN * m->HW);
+    m->dpool = TAKE(B * Hc);
+    m->dg = TAKE(B * Hc);
+    m->d_out = TAKE(B * m->OUT);
+#undef TAKE
+    CHECK(p == m->acts_mem + m->acts_floats, "cdyn_init: activation layout");
+    size_t w0 = conv2d_workspace(&m->s_in, max_B), w1 = conv2d_workspace(&m->s_mid, max_B),
+           w2 = conv2d_workspace(&m->s_out, max_B);
+    m->work_floats = w0 > w1 ? w0 : w1;
+    if (w2 > m->work_floats) m->work_floats = w2;
+    m->work = xmalloc_floats(m->work_floats);
+    return 0;
+}
+
+void cdyn_free(ConvDyn *m) {
+    arena_free(&m->arena);
+    free(m->acts_mem);
+    free(m->work);
+    memset(m, 0, sizeof *m);
+}
+
+static void check_step(const ConvDyn *m, int t, int B) {
+    CHECK(t >= 0 && t < m->cfg.max_steps, "conv dynamics: step %d outside 0..%d (max_steps at init)", t,
+          m->cfg.max_steps - 1);
+    CHECK(B >= 1 && B <= m->max_B, "conv dynamics: batch %d outside 1..%d (max_B at init)", B, m->max_B);
+}
+
+static size_t st(const ConvDyn *m, int t) { return (size_t)t * m->max_B; }   // first sample row of step t
+
+float *cdyn_head(ConvDyn *m, int t) { return m->head + st(m, t) * m->OUT; }
+float *cdyn_znext(ConvDyn *m, int t) { return m->znext + st(m, t) * m->Z; }
+
+void cdyn_forward_step(ConvDyn *m, int t, const float *z, const float *a, int B) {
+    check_step(m, t, B);
+    const int Hc = m->cfg.hidden, nb = m->cfg.blocks, A = m->cfg.n_actions, HW = m->HW, Z = m->Z;
+    const size_t s = st(m, t), HH = (size_t)Hc * HW, XS = (size_t)m->IN * HW;
+    const float *W = m->arena.params;
+    float *x0 = m->x0 + s * XS, *pool = m->pool + s * Hc, *g = m->gctx + s * Hc;
+    float *hs[CDYN_MAX_BLOCKS + 1];
+    for (int i = 0; i <= nb; i++) hs[i] = m->hs[i] + s * HH;
+    for (int b = 0; b < B; b++) {   // [z ; action planes]
+        float *xb = x0 + (size_t)b * XS;
+        memcpy(xb, z + (size_t)b * Z, (size_t)Z * sizeof(float));
+        for (int j = 0; j < A; j++) {
+            float v = a[(size_t)b * A + j], *pl = xb + (size_t)(m->cfg.channels + j) * HW;
+            for (int k = 0; k < HW; k++) pl[k] = v;
+        }
+    }
+    conv2d_forward_act(hs[0], x0, P(m, m->arena.params, m->i_in), P(m, m->arena.params, m->i_in + 1), CONV_ACT_RELU,
+                       B, &m->s_in, m->work);
+    for (int b = 0; b < B; b++)
+        for (int c = 0; c < Hc; c++) {
+            const float *pl = hs[0] + (size_t)b * HH + (size_t)c * HW;
+            double acc = 0;
+            for (int k = 0; k < HW; k++) acc += pl[k];
+            pool[(size_t)b * Hc + c] = (float)(acc / HW);
+        }
+    linear_forward(g, pool, W + m->arena.t[m->i_ctx].offset, W + m->arena.t[m->i_ctx + 1].offset, B, Hc, Hc);
+    for (int i = 0; i < nb; i++) {
+        const float *wi = P(m, m->arena.params, m->i_blk + 2 * i), *bi = P(m, m->arena.params, m->i_blk + 2 * i + 1);
+        if (i > 0) {
+            conv2d_forward_act(hs[i + 1], hs[i], wi, bi, CONV_ACT_RELU, B, &m->s_mid, m->work);
+            continue;
+        }
+        conv2d_forward_act(hs[1], hs[0], wi, bi, CONV_ACT_NONE, B, &m->s_mid, m->work);
+        for (int b = 0; b < B; b++)   // + the global context, then ReLU
+            for (int c = 0; c < Hc; c++) {
+                float gc = g[(size_t)b * Hc + c], *pl = hs[1] + (size_t)b * HH + (size_t)c * HW;
+                for (int k = 0; k < HW; k++) {
+                    float v = pl[k] + gc;
+                    pl[k] = v > 0 ? v : 0;
+                }
+            }
+    }
+    float *head = cdyn_head(m, t);
+    conv2d_forward_act(head, hs[nb], P(m, m->arena.params, m->i_out), P(m, m->arena.params, m->i_out + 1),
+                       CONV_ACT_NONE, B, &m->s_out, m->work);
+    if (m->cfg.vae) return;
+    float *zn = cdyn_znext(m, t);
+    for (int b = 0; b < B; b++)   // z read back from x0: z may alias a znext slice
+        for (int k = 0; k < Z; k++) zn[(size_t)b * Z + k] = x0[(size_t)b * XS + k] + head[(size_t)b * Z + k];
+}
+
+void cdyn_backward_step(ConvDyn *m, int t, const float *dhead, const float *dznext, float *dz, int B) {
+    check_step(m, t, B);
+    CHECK(!(m->cfg.vae && dznext), "conv dynamics: dznext with a vae head (nn/dynamics.h samples the delta)");
+    const int Hc = m->cfg.hidden, nb = m->cfg.blocks, HW = m->HW, Z = m->Z;
+    const size_t s = st(m, t), HH = (size_t)Hc * HW, XS = (size_t)m->IN * HW, no = (size_t)B * m->OUT;
+    float *G = m->arena.grads;
+    const float *W = m->arena.params;
+    const float *x0 = m->x0 + s * XS, *pool = m->pool + s * Hc;
+    const float *hs[CDYN_MAX_BLOCKS + 1];
+    for (int i = 0; i <= nb; i++) hs[i] = m->hs[i] + s * HH;
+    // z' = z + head: dL/dhead = dhead + dznext; dz gets dznext directly
+    for (size_t k = 0; k < no; k++) m->d_out[k] = (dhead ? dhead[k] : 0.0f) + (dznext ? dznext[k] : 0.0f);
+    if (dz && dznext)
+        for (size_t k = 0; k < (size_t)B * Z; k++) dz[k] += dznext[k];
+    float *dcur = m->d0, *dnext = m->d1;   // dL/d(pre-activation of hs[i])
+    conv2d_backward_act(dcur, P(m, G, m->i_out), P(m, G, m->i_out + 1), m->d_out, NULL, CONV_ACT_NONE,
+                        CONV_DINP_SET | CONV_DINP_RELU, hs[nb], P(m, m->arena.params, m->i_out), B, &m->s_out,
+                        m->work);
+    for (int i = nb - 1; i >= 0; i--) {
+        if (i == 0) {   // the context was added to blocks.0's pre-activation
+            for (int b = 0; b < B; b++)
+                for (int c = 0; c < Hc; c++) {
+                    const float *pl = dcur + (size_t)b * HH + (size_t)c * HW;
+                    double acc = 0;
+                    for (int k = 0; k < HW; k++) acc += pl[k];
+                    m->dg[(size_t)b * Hc + c] = (float)acc;
+                }
+            linear_backward_beta(m->dpool, 0.0f, G + m->arena.t[m->i_ctx].offset, G + m->arena.t[m->i_ctx + 1].offset,
+                                 m->dg, pool, W + m->arena.t[m->i_ctx].offset, B, Hc, Hc);
+        }
+        conv2d_backward_act(dnext, P(m, G, m->i_blk + 2 * i), P(m, G, m->i_blk + 2 * i + 1), dcur, NULL,
+                            CONV_ACT_NONE, CONV_DINP_SET | CONV_DINP_RELU, hs[i],
+                            P(m, m->arena.params, m->i_blk + 2 * i), B, &m->s_mid, m->work);
+        if (i == 0)   // + the pooling's share, through h0's ReLU
+            for (int b = 0; b < B; b++)
+                for (int c = 0; c < Hc; c++) {
+                    float dp = m->dpool[(size_t)b * Hc + c] / (float)HW;
+                    const float *y = hs[0] + (size_t)b * HH + (size_t)c * HW;
+                    float *d = dnext + (size_t)b * HH + (size_t)c * HW;
+                    for (int k = 0; k < HW; k++)
+                        if (y[k] > 0) d[k] += dp;
+                }
+        float *tmp = dcur;
+        dcur = dnext;
+        dnext = tmp;
+    }
+    conv2d_backward_act(dz ? m->dx0 : NULL, P(m, G, m->i_in), P(m, G, m->i_in + 1), dcur, NULL, CONV_ACT_NONE,
+                        CONV_DINP_SET, x0, P(m, m->arena.params, m->i_in), B, &m->s_in, m->work);
+    if (dz)   // the z planes of x0; the action planes' gradient is not needed
+        for (int b = 0; b < B; b++)
+            for (int k = 0; k < Z; k++) dz[(size_t)b * Z + k] += m->dx0[(size_t)b * XS + k];
+}
+
+size_t cdyn_bytes(const ConvDyn *m) {
+    return 4 * floats_bytes(m->arena.n) + floats_bytes(m->acts_floats) + floats_bytes(m->work_floats);
+}
+
+void cdyn_print_table(const ConvDyn *m, FILE *f) {
+    const ConvDynConfig *c = &m->cfg;
+    const int Hc = c->hidden;
+    fprintf(f, "conv dynamics on a %dx%dx%d latent grid + %d action planes, hidden %d, %d blocks, %s head, "
+               "max batch %d, max steps %d\n", c->channels, c->height, c->width, c->n_actions, Hc, c->blocks,
+            c->vae ? "vae (mean, log-variance)" : "delta", m->max_B, c->max_steps);
+    fprintf(f, "  %-22s %-16s    %-16s %10s %10s\n", "layer", "in", "out", "params", "MFLOP/smp");
+    char in[32], out[32], name[32];
+    double hw = m->HW, total = 0;
+    snprintf(in, sizeof in, "%dx%dx%d", m->IN, c->height, c->width);
+    snprintf(out, sizeof out, "%dx%dx%d", Hc, c->height, c->width);
+    double fl = 2.0 * hw * Hc * m->IN * 9;
+    total += fl;
+    fprintf(f, "  %-22s %-16s -> %-16s %10zu %10.2f\n", "conv_in+relu", in, out, (size_t)Hc * m->IN * 9 + Hc, fl / 1e6);
+    fprintf(f, "  %-22s %-16d -> %-16d %10zu %10.2f\n", "ctx (pooled)", Hc, Hc, (size_t)Hc * Hc + Hc,
+            2.0 * Hc * Hc / 1e6);
+    for (int i = 0; i < c->blocks; i++) {
+        snprintf(name, sizeof name, "blocks.%d+%srelu", i, i == 0 ? "ctx+" : "");
+        fl = 2.0 * hw * Hc * Hc * 9;
+        total += fl;
+        fprintf(f, "  %-22s %-16s -> %-16s %10zu %10.2f\n", name, out, out, (size_t)Hc * Hc * 9 + Hc, fl / 1e6);
+    }
+    snprintf(in, sizeof in, "%dx%dx%d", m->OC, c->height, c->width);
+    fl = 2.0 * hw * Hc * m->OC * 9;
+    total += fl;
+    fprintf(f, "  %-22s %-16s -> %-16s %10zu %10.2f\n", "conv_out (zero-init)", out, in, (size_t)m->OC * Hc * 9 + m->OC,
+            fl / 1e6);
+    fprintf(f, "  total params %zu, forward %.1f MFLOP/sample, memory %.1f MiB (params+grads+adam %.1f, activations "
+               "%.1f, workspace %.1f)\n", m->arena.n, total / 1e6, cdyn_bytes(m) / 1048576.0,
+            16.0 * m->arena.n / 1048576.0, 4.0 * m->acts_floats / 1048576.0, 4.0 * m->work_floats / 1048576.0);
+}
+
+// ---------------------------------------------------------------- DynOps, checkpoints
+
+static void ops_forward(void *m, int t, const float *z, const float *a, int B) { cdyn_forward_step(m, t, z, a, B); }
+static void ops_backward(void *m, int t, const float *dh, const float *dzn, float *dz, int B) {
+    cdyn_backward_step(m, t, dh, dzn, dz, B);
+}
+static float *ops_head(void *m, int t) { return cdyn_head(m, t); }
+static float *ops_znext(void *m, int t) { return cdyn_znext(m, t); }
+static ParamArena *ops_arena(void *m) { return &((ConvDyn *)m)->arena; }
+static void ops_free(void *m) { cdyn_free(m); free(m); }
+static void ops_print(const void *m, FILE *f) { cdyn_print_table(m, f); }
+static size_t ops_bytes(const void *m) { return cdyn_bytes(m); }
+
+const DynOps DYN_CONV_OPS = {"conv", ops_forward, ops_backward, ops_head, ops_znext,
+                             ops_arena, ops_free, ops_print, ops_bytes};
+
+int dynm_conv_init(DynModel *m, const ConvDynConfig *cfg, int max_B, Rng *rng, Err *err) {
+    memset(m, 0, sizeof *m);
+    ConvDyn *d = xmalloc(sizeof *d);
+    if (cdyn_init(d, cfg, max_B, rng, err) < 0) {
+        free(d);
+        return -1;
+    }
+    return dynm_init(m, &DYN_CONV_OPS, d, d->Z, cfg->n_actions, max_B, cfg->max_steps, cfg->vae, err);
+}
+
+void ckpt_meta_conv_dyn(CkptMeta *meta, const ConvDynConfig *c) {
+    snprintf(meta->model, sizeof meta->model, "dynamics");
+    ckpt_set_str(meta, "family", "conv");
+    ckpt_set_i64(meta, "latent_dim", (int64_t)c->channels * c->height * c->width);
+    ckpt_set_i64(meta, "latent_channels", c->channels);
+    ckpt_set_i64(meta, "grid_height", c->height);
+    ckpt_set_i64(meta, "grid_width", c->width);
+    ckpt_set_i64(meta, "n_actions", c->n_actions);
+    ckpt_set_i64(meta, "hidden", c->hidden);
+    ckpt_set_i64(meta, "blocks", c->blocks);
+    if (c->vae) ckpt_set_i64(meta, "vae", 1);
+}
+
+int ckpt_meta_is_conv_dyn(const CkptMeta *meta) {
+    const CkptAttr *a = ckpt_get(meta, "family");
+    return a && a->type == CKPT_STR && strcmp(a->s, "conv") == 0;
+}
+
+static int get_int(const CkptMeta *meta, const char *name, int *out, Err *err) {
+    const CkptAttr *a = ckpt_get(meta, name);
+    if (!a) return err_set(err, "conv dynamics checkpoint: attribute '%s' is missing", name);
+    if (a->type == CKPT_I64) *out = (int)a->i;
+    else if (a->type == CKPT_F64) *out = (int)a->f;
+    else return err_set(err, "conv dynamics checkpoint: attribute '%s' should be a number", name);
+    return 0;
+}
+
+int ckpt_meta_to_conv_dyn_config(const CkptMeta *meta, ConvDynConfig *c, Err *err) {
+    memset(c, 0, sizeof *c);
+    if (strcmp(meta->model, "dynamics") != 0 || !ckpt_meta_is_conv_dyn(meta))
+        return err_set(err, "checkpoint holds a '%s' model, expected conv dynamics (family = conv)", meta->model);
+    if (get_int(meta, "latent_channels", &c->channels, err) < 0 || get_int(meta, "grid_height", &c->height, err) < 0 ||
+        get_int(meta, "grid_width", &c->width, err) < 0 || get_int(meta, "n_actions", &c->n_actions, err) < 0 ||
+        get_int(meta, "hidden", &c->hidden, err) < 0 || get_int(meta, "blocks", &c->blocks, err) < 0)
+        return -1;
+    if (ckpt_get(meta, "vae") && get_int(meta, "vae", &c->vae, err) < 0) return -1;
+    c->max_steps = 1;
+    return cdyn_config_check(c, err);
+}
+
+// ---------------------------------------------------------------- either family
+
+int dynm_init_for_ae(DynModel *m, const AEConfig *ae, const DynConfig *dc, int blocks, int max_B, Rng *rng,
+                     Err *err) {
+    if (!ae->latent_channels) return dynm_flat_init(m, dc, max_B, rng, err);
+    ConvDynConfig c = cdyn_config_for(ae, dc->n_actions, dc->hidden, blocks, dc->max_steps, dc->vae);
+    return dynm_conv_init(m, &c, max_B, rng, err);
+}
+
+int dynm_init_from_meta(DynModel *m, const CkptMeta *meta, int max_B, int max_steps, Rng *rng, int *latent_dim_out,
+                        int *vae_out, Err *err) {
+    memset(m, 0, sizeof *m);
+    if (ckpt_meta_is_conv_dyn(meta)) {
+        ConvDynConfig c;
+        if (ckpt_meta_to_conv_dyn_config(meta, &c, err) < 0) return -1;
+        c.max_steps = max_steps;
+        if (latent_dim_out) *latent_dim_out = c.channels * c.height * c.width;
+        if (vae_out) *vae_out = c.vae;
+        return dynm_conv_init(m, &c, max_B, rng, err);
+    }
+    DynConfig dc;
+    if (ckpt_meta_to_dyn_config(meta, &dc, err) < 0) return -1;
+    dc.max_steps = max_steps;
+    if (latent_dim_out) *latent_dim_out = dc.latent_dim;
+    if (vae_out) *vae_out = dc.vae;
+    return dynm_flat_init(m, &dc, max_B, rng, err);
+}
+
+void ckpt_meta_dynm(CkptMeta *meta, const DynModel *m) {
+    if (m->ops == &DYN_CONV_OPS) ckpt_meta_conv_dyn(meta, &((const ConvDyn *)m->impl)->cfg);
+    else ckpt_meta_dyn(meta, &((const Dyn *)m->impl)->cfg);
+}
