@@ -124,9 +124,11 @@ char *emu_report_markdown(const EmuStats *s) {
     }
     bp(&b, "%d real start frames with a piece in the air (spread over %d eligible: the piece can move one cell "
            "left, right and down and stays in the air for %d steps under each button in the engine); hold LEFT, "
-           "RIGHT or no button for %d steps; a rollout passes when the centroid of its change against its own "
-           "step-0 frame, inside the well, lies >= %.2f cell left / right / below the piece's start centroid.\n\n",
-       r->dir_n, r->dir_eligible, r->dir_k, r->dir_k, EMU_MOVE_CELLS);
+           "RIGHT or no button for %d steps; inside the well, the motion from the rollout's own step-0 frame to "
+           "its step-%d frame is the centroid of the pixels that brightened (something arrived; the well is "
+           "black) minus the centroid of those that darkened (something left); a rollout passes when the motion "
+           "is >= %.1f cell left / right / down (down: and less than that sideways).\n\n",
+       r->dir_n, r->dir_eligible, r->dir_k, r->dir_k, r->dir_k, EMU_MOVE_CELLS);
     bp(&b, "| held | expected move | model | engine (reference) |\n|---|---|---:|---:|\n");
     static const char *const held[EMU_DIRECTIONS] = {"LEFT", "RIGHT", "none"};
     for (int d = 0; d < EMU_DIRECTIONS; d++)

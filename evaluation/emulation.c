@@ -50,35 +50,37 @@ PieceScore emu_piece_score(const float *img, const float *truth, const float *no
     return r;
 }
 
-int emu_change_centroid(const float *a, const float *b, const uint8_t *region, int c, int h, int w,
-                        double *cx, double *cy) {
+int emu_change_motion(const float *after, const float *before, const uint8_t *region, int c, int h, int w,
+                      double *dx, double *dy) {
     size_t P = (size_t)h * w;
-    double sw = 0, sx = 0, sy = 0;
-    int n = 0;
+    double wa = 0, xa = 0, ya = 0, wl = 0, xl = 0, yl = 0;
+    int na = 0, nl = 0;
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++) {
             size_t p = (size_t)y * w + x;
             if (region && !region[p]) continue;
             double d = 0;
-            for (int k = 0; k < c; k++) d += fabs((double)a[k * P + p] - b[k * P + p]);
-            if (d <= EMU_MOVE_EPS) continue;
-            n++, sw += d, sx += d * x, sy += d * y;
+            for (int k = 0; k < c; k++) d += (double)after[k * P + p] - before[k * P + p];
+            if (d > EMU_MOVE_EPS) na++, wa += d, xa += d * x, ya += d * y;
+            else if (d < -EMU_MOVE_EPS) nl++, wl -= d, xl -= d * x, yl -= d * y;
         }
-    if (n) *cx = sx / sw, *cy = sy / sw;
-    return n;
+    *dx = *dy = 0;
+    if (!na || !nl) return 0;
+    *dx = xa / wa - xl / wl;
+    *dy = ya / wa - yl / wl;
+    return na < nl ? na : nl;
 }
 
 const char *emu_direction_name(EmuDirection d) {
     return d == EMU_LEFT ? "left" : d == EMU_RIGHT ? "right" : d == EMU_DOWN ? "down" : "?";
 }
 
-int emu_direction_ok(EmuDirection d, int n_changed, double cx, double cy, double px, double py, double cw,
-                     double ch) {
-    if (n_changed <= 0) return 0;
+int emu_direction_ok(EmuDirection d, int n, double dx, double dy, double cw, double ch) {
+    if (n <= 0) return 0;
     switch (d) {
-    case EMU_LEFT: return cx <= px - EMU_MOVE_CELLS * cw;
-    case EMU_RIGHT: return cx >= px + EMU_MOVE_CELLS * cw;
-    case EMU_DOWN: return cy >= py + EMU_MOVE_CELLS * ch;
+    case EMU_LEFT: return dx <= -EMU_MOVE_CELLS * cw;
+    case EMU_RIGHT: return dx >= EMU_MOVE_CELLS * cw;
+    case EMU_DOWN: return dy >= EMU_MOVE_CELLS * ch && fabs(dx) < EMU_MOVE_CELLS * cw;
     default: return 0;
     }
 }

@@ -16,10 +16,14 @@
  *                      where no_piece is the true frame rendered without the falling piece.
  *                      Not measurable (drawn = -1) when that contrast is below
  *                      EMU_PIECE_MIN_CONTRAST (a piece the preprocessing made invisible).
- *   change centroid    emu_change_centroid: centroid of |a - b| (summed over channels) over
- *                      the pixels of a region whose change exceeds EMU_MOVE_EPS; the
- *                      direction test compares it with the piece's start centroid
- *                      (emu_direction_ok: at least a quarter cell left / right / down).
+ *   change motion      emu_change_motion: where a frame brightened against an earlier one
+ *                      (summed change over channels > EMU_MOVE_EPS: something arrived) and
+ *                      where it darkened (< -EMU_MOVE_EPS: something left), inside a region;
+ *                      the motion is centroid(arrived) - centroid(left), each weighted by
+ *                      |change|. On a dark background (the built-in game's well is black) a
+ *                      piece that moves n cells gives a motion of about n cells whatever its
+ *                      shape. emu_direction_ok: LEFT dx <= -EMU_MOVE_CELLS cells, RIGHT
+ *                      dx >= +EMU_MOVE_CELLS, DOWN dy >= +EMU_MOVE_CELLS with |dx| < that.
  */
 #ifndef NEMU_EMULATION_H
 #define NEMU_EMULATION_H
@@ -29,8 +33,8 @@
 #define EMU_CHANGE_EPS (0.5 / 255.0)   // a pixel changed: some channel differs by more than this
 #define EMU_PIECE_MIN_CONTRAST 0.02    // piece measurable: L1(no_piece, truth | piece) >= this
 #define EMU_PIECE_DRAWN_FRACTION 0.5   // drawn: L1(img, truth | piece) < this x contrast
-#define EMU_MOVE_EPS 0.05              // change-centroid pixels: summed |a - b| over channels > this
-#define EMU_MOVE_CELLS 0.25            // direction test: the centroid moves at least this many cells
+#define EMU_MOVE_EPS 0.05              // change-motion pixels: |summed change over channels| > this
+#define EMU_MOVE_CELLS 0.5             // direction test: the motion is at least this many cells
 
 // mean |a - b| over all c*h*w values
 double emu_l1(const float *a, const float *b, int c, int h, int w);
@@ -49,16 +53,16 @@ typedef struct {
 PieceScore emu_piece_score(const float *img, const float *truth, const float *no_piece, const uint8_t *mask,
                            int c, int h, int w);
 
-// Centroid (*cx, *cy, pixel coordinates) of the change |a - b| inside region (NULL = all);
-// returns the number of pixels that count (0: no change, centroid untouched).
-int emu_change_centroid(const float *a, const float *b, const uint8_t *region, int c, int h, int w,
-                        double *cx, double *cy);
+// Motion (*dx, *dy, pixels) from frame `before` to frame `after` inside region (NULL = all):
+// centroid of the arrived pixels minus centroid of the left pixels. Returns the smaller of
+// the two pixel counts (0: nothing arrived or nothing left; *dx, *dy set to 0).
+int emu_change_motion(const float *after, const float *before, const uint8_t *region, int c, int h, int w,
+                      double *dx, double *dy);
 
 typedef enum { EMU_LEFT, EMU_RIGHT, EMU_DOWN, EMU_DIRECTIONS } EmuDirection;
 const char *emu_direction_name(EmuDirection d);   // "left", "right", "down"
-// 1 when a change centroid (cx, cy) lies at least EMU_MOVE_CELLS cells from the piece's
-// start centroid (px, py) in direction d; cw, ch: cell size in pixels. n_changed = 0 fails.
-int emu_direction_ok(EmuDirection d, int n_changed, double cx, double cy, double px, double py, double cw,
-                     double ch);
+// 1 when a motion (dx, dy) goes in direction d by at least EMU_MOVE_CELLS cells (DOWN: and
+// less than that sideways); cw, ch: cell size in pixels. n = 0 (no motion) fails.
+int emu_direction_ok(EmuDirection d, int n, double dx, double dy, double cw, double ch);
 
 #endif

@@ -305,15 +305,14 @@ void emu_direction_test(Emulator *em, const Dataset *d, GameTrace *g, const int 
             em->draw(em->ctx, pk, nb);
             for (int i = 0; i < nb; i++) {
                 const Tetris *s = game_trace_state(g, pick[base + i].e, pick[base + i].t);
-                double px, py, cx = 0, cy = 0;
-                tetris_piece_centroid(s, H, W, &px, &py);
-                int nc = emu_change_centroid(pk + i * F, p0 + i * F, well, C, H, W, &cx, &cy);
-                r->dir_model[dir] += emu_direction_ok((EmuDirection)dir, nc, cx, cy, px, py, cw, ch);
+                double dx, dy;
+                int nc = emu_change_motion(pk + i * F, p0 + i * F, well, C, H, W, &dx, &dy);
+                r->dir_model[dir] += emu_direction_ok((EmuDirection)dir, nc, dx, dy, cw, ch);
                 Tetris o;
                 engine_rollout(s, (EmuDirection)dir, k, g->K, &o);
                 game_trace_render(g, &o, 0, ek);
-                nc = emu_change_centroid(ek, x0 + i * F, well, C, H, W, &cx, &cy);
-                r->dir_engine[dir] += emu_direction_ok((EmuDirection)dir, nc, cx, cy, px, py, cw, ch);
+                nc = emu_change_motion(ek, x0 + i * F, well, C, H, W, &dx, &dy);
+                r->dir_engine[dir] += emu_direction_ok((EmuDirection)dir, nc, dx, dy, cw, ch);
             }
         }
     }

@@ -23,9 +23,9 @@
  * Direction test (game trace needed): from up to n_starts real start frames with a piece in
  * the air that can move one cell left, right and down, and that stays in the air (no lock, no
  * new piece) for k steps under each of LEFT held, RIGHT held and no button in the engine,
- * the model and the engine play those three k-step rollouts; a rollout passes when the
- * centroid of its change against its own step-0 frame inside the well lies at least a
- * quarter cell left / right / below the piece's start centroid (emulation.h). The start
+ * the model and the engine play those three k-step rollouts; a rollout passes when its
+ * motion inside the well from its own step-0 frame to step k (emu_change_motion) goes at
+ * least half a cell left / right / down (emu_direction_ok). The start
  * frames are spread evenly over all eligible ones, in episode and time order (no seed).
  */
 #ifndef NEMU_EMULATION_EVAL_H

@@ -180,18 +180,6 @@ int tetris_piece_mask(const Tetris *s, int H, int W, uint8_t *mask) {
     return n;
 }
 
-void tetris_piece_centroid(const Tetris *s, int H, int W, double *cx, double *cy) {
-    const int8_t(*c)[2] = tetris_cells(s->piece, s->rot);
-    double sx = 0, sy = 0;
-    for (int i = 0; i < 4; i++) {
-        sx += TETRIS_WELL_X + CELL * (s->px + c[i][0]) + CELL / 2.0;
-        sy += TETRIS_WELL_Y + CELL * (s->py + c[i][1]) + CELL / 2.0;
-    }
-    // source coordinate u maps to preprocessed coordinate u * out / in - 0.5 (pixel centres at +0.5)
-    *cx = sx / 4 * W / TETRIS_W - 0.5;
-    *cy = sy / 4 * H / TETRIS_H - 0.5;
-}
-
 int tetris_well_mask(int H, int W, uint8_t *mask) {
     memset(mask, 0, (size_t)H * W);
     return rect_mask(H, W, TETRIS_WELL_X, TETRIS_WELL_Y, TETRIS_WELL_X + CELL * TETRIS_COLS,

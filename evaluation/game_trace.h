@@ -50,8 +50,6 @@ void game_trace_render(GameTrace *g, const Tetris *s, int hide_piece, float *out
 int tetris_piece_in_air(const Tetris *s);
 // mask [H*W] = 1 on the pixels inside the falling piece's four cells; returns their count.
 int tetris_piece_mask(const Tetris *s, int H, int W, uint8_t *mask);
-// The piece's centroid (mean of its cell centres) in preprocessed pixel coordinates.
-void tetris_piece_centroid(const Tetris *s, int H, int W, double *cx, double *cy);
 // mask [H*W] = 1 inside the 10x20 well; returns the count.
 int tetris_well_mask(int H, int W, uint8_t *mask);
 // Width and height of one well cell in preprocessed pixels.

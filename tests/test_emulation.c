@@ -2,7 +2,7 @@
  * test_emulation.c - ./eval's emulation measures (evaluation/emulation.c, game_trace.c,
  * emulation_eval.c, emu_report.c, emu_picture.c) on cases whose answer is known:
  *   - changed-pixel L1, masked L1, the piece score and its drawn threshold, the change
- *     centroid and the direction rule, by hand on tiny frames
+ *     motion and the direction rule, by hand on tiny frames
  *   - piece and well geometry: at the source size (256x240) the masks are exactly the cells
  *   - the game trace: a file recorded with the replay seeds (as gen tetris does) re-simulates
  *     frame for frame (available); without the seeds, with a wrong seed, or for another game
@@ -66,20 +66,30 @@ static void test_measures(void) {
     ps = emu_piece_score(with, without, without, mask, 1, H, W);
     EXPECT(ps.drawn == -1 && isnan(ps.l1), "no contrast: not measurable");
 
-    // change centroid: a 1-pixel dot moving from x=3 to x=1 on row 2: changes at x=1 and x=3
+    // change motion: a 1-pixel dot moving from x=3 to x=1 on row 2 (arrived at 1, left 3)
     float a[P] = {0}, b[P] = {0};
     b[2 * W + 3] = 1, a[2 * W + 1] = 1;
-    double cx = -1, cy = -1;
-    int n = emu_change_centroid(a, b, NULL, 1, H, W, &cx, &cy);
-    EXPECT(n == 2 && fabs(cx - 2) < 1e-12 && fabs(cy - 2) < 1e-12, "centroid (%g, %g) of %d", cx, cy, n);
-    EXPECT(emu_direction_ok(EMU_LEFT, n, cx, cy, 3, 2, 2, 2) && !emu_direction_ok(EMU_RIGHT, n, cx, cy, 3, 2, 2, 2),
-           "moved left by one cell's half");
-    EXPECT(!emu_direction_ok(EMU_DOWN, n, cx, cy, 3, 2, 2, 2), "did not move down");
-    EXPECT(!emu_direction_ok(EMU_LEFT, 0, cx, cy, 3, 2, 2, 2), "no change never passes");
+    double dx = 9, dy = 9;
+    int n = emu_change_motion(a, b, NULL, 1, H, W, &dx, &dy);
+    EXPECT(n == 1 && fabs(dx + 2) < 1e-12 && fabs(dy) < 1e-12, "motion (%g, %g) of %d", dx, dy, n);
+    EXPECT(emu_direction_ok(EMU_LEFT, n, dx, dy, 2, 2) && !emu_direction_ok(EMU_RIGHT, n, dx, dy, 2, 2),
+           "moved left by one cell of 2 pixels");
+    EXPECT(!emu_direction_ok(EMU_LEFT, n, dx, dy, 5, 5), "2 pixels are less than half a cell of 5");
+    EXPECT(!emu_direction_ok(EMU_DOWN, n, dx, dy, 2, 2), "did not move down");
+    EXPECT(!emu_direction_ok(EMU_LEFT, 0, -9, 0, 2, 2), "no motion never passes");
+    // an L-shaped blob moving down one row: motion exactly one row whatever the overlap
+    float c0[P] = {0}, c1[P] = {0};
+    c0[0 * W + 1] = c0[0 * W + 2] = c0[0 * W + 3] = c0[1 * W + 3] = 1;
+    c1[1 * W + 1] = c1[1 * W + 2] = c1[1 * W + 3] = c1[2 * W + 3] = 1;
+    n = emu_change_motion(c1, c0, NULL, 1, H, W, &dx, &dy);
+    EXPECT(n == 3 && fabs(dx) < 1e-12 && fabs(dy - 4.0 / 3) < 1e-12, "L down: (%g, %g) of %d", dx, dy, n);
+    EXPECT(emu_direction_ok(EMU_DOWN, n, dx, dy, 2, 2), "L moved down");
     uint8_t region[P] = {0};
-    region[2 * W + 3] = 1;
-    n = emu_change_centroid(a, b, region, 1, H, W, &cx, &cy);
-    EXPECT(n == 1 && fabs(cx - 3) < 1e-12, "region restricts the centroid");
+    region[2 * W + 3] = region[2 * W + 1] = 1;
+    n = emu_change_motion(c1, c0, region, 1, H, W, &dx, &dy);
+    EXPECT(n == 0 && dx == 0 && dy == 0, "region without a left pixel: no motion");
+    n = emu_change_motion(b, b, NULL, 1, H, W, &dx, &dy);
+    EXPECT(n == 0, "no change: no motion");
 
     // change map: red where truth changed, green where prediction changed
     float out[3 * P];
@@ -105,10 +115,6 @@ static void test_geometry(void) {
     const int8_t(*c)[2] = tetris_cells(t.piece, t.rot);
     int x0 = TETRIS_WELL_X + 8 * (t.px + c[0][0]), y0 = TETRIS_WELL_Y + 8 * (t.py + c[0][1]);
     EXPECT(m[(size_t)y0 * TETRIS_W + x0] && m[(size_t)(y0 + 7) * TETRIS_W + x0 + 7], "cell 0 corners in the mask");
-    double cx, cy, sx = 0, sy = 0;
-    tetris_piece_centroid(&t, TETRIS_H, TETRIS_W, &cx, &cy);
-    for (int i = 0; i < 4; i++) sx += TETRIS_WELL_X + 8 * (t.px + c[i][0]) + 4, sy += TETRIS_WELL_Y + 8 * (t.py + c[i][1]) + 4;
-    EXPECT(fabs(cx - (sx / 4 - 0.5)) < 1e-12 && fabs(cy - (sy / 4 - 0.5)) < 1e-12, "centroid at the cell centres");
     EXPECT(tetris_well_mask(TETRIS_H, TETRIS_W, m) == 80 * 160, "well mask 80x160");
     EXPECT(tetris_well_mask(80, 80, m) > 0 && tetris_piece_mask(&t, 80, 80, m) > 0, "80x80 masks are not empty");
     double cw, ch;
