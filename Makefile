@@ -1,7 +1,7 @@
 # nemu - neural emulators of retro games, in C.
 #   make deps      install the Debian packages nemu needs (apt-get, when missing)
 #   make           build ./train ./eval ./gen            (build/release)
-#   make test      build and run the test suite          (last line: N passed, N failed)
+#   make test      build and run the test suite          (last line: N passed, N failed, N skipped)
 #   make debug     -O0 -g with AddressSanitizer + UndefinedBehaviorSanitizer (build/debug)
 #   make test-debug  the test suite on the sanitized build
 #   make bench     benchmarks -> bench/results.csv

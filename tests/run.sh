@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # tests/run.sh BUILD_DIR - runs every test binary in BUILD_DIR/tests and every tests/test_*.py
 # (those skip themselves when their Python modules are missing), adds up their closing
-# "N passed, N failed" lines and prints the total last. Exit status 1 on any failure.
+# "N passed, N failed" lines and their "skipped: <why>" lines (a whole file or a part of
+# one that could not run), shows each file's first reason on its row and prints the total
+# last: "N passed, N failed, N skipped". Exit status 1 on any failure.
 set -u
 build=${1:-build/release}
 export NEMU_BIN="$PWD/$build/bin"      # programs under test (./train, ./gen, ./eval)
@@ -9,7 +11,7 @@ export NEMU_ROOT="$PWD"
 # tests are not benchmarks: never let idle OpenMP threads spin against a busy neighbour
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 py=/usr/bin/python3
-passed=0 failed=0 log=$(mktemp)
+passed=0 failed=0 skipped=0 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 run_one() {   # name, command...
     local name=$1; shift
@@ -24,8 +26,12 @@ run_one() {   # name, command...
     fi
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi      # crashed or exited non-zero
     if [ -z "$last" ] && [ "$rc" -eq 0 ]; then f=1; echo "(no summary line)" >>"$log"; fi
-    passed=$((passed + p)); failed=$((failed + f))
-    printf '%-28s %4d passed %3d failed  %3ds\n' "$name" "$p" "$f" $((SECONDS - t0))
+    local s why
+    s=$(grep -c '^skipped: ' "$log")
+    why=$(grep -m 1 '^skipped: ' "$log")
+    [ "$s" -gt 1 ] && why="$why (+$((s - 1)) more)"
+    passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+    printf '%-28s %4d passed %3d failed  %3ds%s\n' "$name" "$p" "$f" $((SECONDS - t0)) "${why:+  $why}"
     if [ "$f" -ne 0 ]; then sed 's/^/    | /' "$log" | grep -E 'FAIL|error|Error|ERROR|runtime error|Sanitizer|no summary' | head -n 40; fi
 }
 for t in "$build"/tests/test_*; do
@@ -39,5 +45,5 @@ for t in tests/test_*.py; do
     [ -f "$t" ] || continue
     run_one "$(basename "$t")" "$py" "$t"
 done
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -5,22 +5,18 @@ Accepted: the committed Minari fixtures, numpy-bool multi-binary actions (h5py s
 an HDF5 enum), discrete actions sized by the root attr n_actions. Rejected (exit 1, exactly one
 line on stderr naming file, episode and dataset, nothing on stdout): int16 observations,
 float actions, a 2-D observation dataset, n_actions smaller than the largest action.
-Skips (0 passed, 0 failed) when h5py or numpy is missing. Uses $NEMU_BIN/gen (tests/run.sh).
+Skips (skipped: needs ...) when h5py or numpy is missing. Uses $NEMU_BIN/gen (tests/run.sh).
 """
 import os
 import subprocess
 import sys
 import tempfile
 
-try:
-    import h5py
-    import numpy as np
-except ImportError as e:  # CI machines may lack them
-    print(f"skipped: {e}")
-    print("0 passed, 0 failed")
-    sys.exit(0)
+from nemutest import BIN, ROOT, check, need, summary
 
-from nemutest import BIN, ROOT, check, summary
+need("h5py", "numpy")   # CI machines may lack them
+import h5py  # noqa: E402
+import numpy as np  # noqa: E402
 
 GEN = os.path.join(BIN, "gen")
 

@@ -21,7 +21,7 @@ import shutil
 import subprocess
 import sys
 
-from nemutest import BIN, check, run_in_tempdir
+from nemutest import BIN, check, have, run_in_tempdir
 
 
 def run(prog, *args, cwd):
@@ -182,12 +182,9 @@ def body(tmp):
     bad(run("eval", "--bogus", cwd=tmp), "unknown option", ["--bogus"])
     bad(run("eval", "--run", cwd=tmp), "option without value", ["--run"])
     bad(run("eval", "--data", os.path.join(tmp, "missing.h5"), cwd=tmp), "missing data file", ["missing.h5"])
-    try:
+    if have("the grey-data check", "h5py", "numpy"):
         import h5py
         import numpy as np
-    except ImportError:
-        h5py = None
-    if h5py is not None:
         grey = os.path.join(tmp, "grey.h5")
         with h5py.File(grey, "w") as f:
             f.attrs["total_episodes"] = 1

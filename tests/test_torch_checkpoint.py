@@ -7,24 +7,21 @@
 2. PyTorch -> nemu: freshly initialised gymemu modules are saved in the same layout
    (torch_*.h5) with an input and PyTorch's outputs; `test_checkpoint --import DIR` loads them
    into nemu and compares (its own "N passed, N failed" line).
-Skips (0 passed, 0 failed) when torch, h5py or numpy is missing.
+Skips (skipped: needs ...) when torch, h5py or numpy is missing.
 """
 import os
 import subprocess
 import sys
 import tempfile
 
-try:
-    import h5py
-    import numpy as np
-    import torch
-    import torch.nn.functional as F
-except ImportError as e:
-    print(f"skipping: {e}")
-    print("0 passed, 0 failed")
-    sys.exit(0)
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from nemutest import need  # noqa: E402
+
+need("h5py", "numpy", "torch")
+import h5py  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 from gymemu_models import (ConvAutoencoder, DynamicsModel, load_state_dict_h5,  # noqa: E402
                            save_state_dict_h5)
 

@@ -18,13 +18,12 @@ import sys
 import tempfile
 import time
 
-from nemutest import BIN, check, summary
+from nemutest import BIN, check, have, summary
 
-
-try:
+if have("the checkpoint-contents check", "h5py", "numpy"):
     import h5py
     import numpy as np
-except ImportError:
+else:
     h5py = None
 
 CONFIG = """# tiny test config
