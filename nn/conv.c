@@ -1,5 +1,5 @@
 /*
- * conv.c - Conv2d and ConvTranspose2d forward and backward (see ops.h).
+ * conv.c - Conv2d and ConvTranspose2d forward and backward (see conv.h), and conv_plan.
  *
  * Work is split per sample: each OpenMP thread takes whole samples (or, with fewer samples
  * than threads, groups of output channels or output row parities) and runs single-threaded
@@ -9,7 +9,7 @@
  *    backward-data by the direct kernels of conv_direct.c ("down": big grid to small grid,
  *    conv2d forward and convT backward-data; "up": the other way), except towards fewer than
  *    8 channels or from a single one. With 16+ and 32+ channels and enough 2x2 output tiles,
- *    Winograd F(2x2, 2x2) instead, for the weight gradients too (wino_on, below).
+ *    Winograd F(2x2, 2x2) instead, for the weight gradients too (conv_wino.c).
  *  - Everything else, and the other weight gradients: unfold (im2col) into a column buffer that
  *    stays in L2 + GEMM, fold (col2im) for the transposed direction; branch-free loops for
  *    K4 S2 P1.
@@ -17,13 +17,14 @@
  * pass folds the activation's derivative into its first read of dout and the previous
  * layer's ReLU mask into its write of dinp. Weight gradients are accumulated per thread and
  * summed in thread order, so results are deterministic for a given thread count.
+ * Which path runs is conv_plan's choice (below), the one place that decides it.
  */
-#include "nn/ops.h"
-#include "nn/conv_direct.h"
+#include "nn/conv_internal.h"
 #include "nn/fastmath.h"
 #include "nn/gemm.h"
 #include "nn/util.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -84,16 +85,7 @@ ConvShape convt2d_shape(int C, int H, int W, int OC, int K, int S, int P) {
     return s;
 }
 
-// Every conv is seen as a pair of grids: the "big" image grid [Cb, Hb, Wb] that im2col
-// unfolds and col2im folds, and the "small" grid [Cs, Hs, Ws] of the GEMM's columns.
-// conv2d: big = input, small = output; convt2d: big = output, small = input.
-typedef struct {
-    int Cb, Hb, Wb, Cs, Hs, Ws, K, S, P;
-    int R;          // Cb*K*K rows of the column matrix
-    size_t L, Lb;   // Hs*Ws, Hb*Wb
-    int fast;       // K4 S2 P1 with Hb = 2 Hs, Wb = 2 Ws: branch-free unfold/fold
-} Grids;
-
+// The pair of grids (conv_internal.h) of a conv2d or convt2d shape.
 static Grids grids(const ConvShape *s, int transposed) {
     Grids g;
     if (!transposed) {
@@ -121,8 +113,6 @@ static int conv_chunk(const Grids *g, int B) {
     return (int)c;
 }
 
-static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
-
 // Per-thread layout (floats, each part 64-byte aligned):
 //   db accumulators (2*Cout: doubles) | col [R, c*L] | dW [Cs*R] (conv2d) or [Cs*R] (convT) |
 //   t1: conv2d [Cs, c*L] gradient chunk; convT [Cs, c*L] input chunk, [Cb*Lb] act'(dout) |
@@ -131,8 +121,6 @@ static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
 typedef struct { size_t db, col, dw, t1, t2, plane, direct, wdv, total; } ThreadLayout;
 
 static size_t direct_floats(const Grids *g);
-static int wino_on(const Grids *g);
-static size_t wino_floats(const Grids *g);
 
 static ThreadLayout thread_layout(const Grids *g, int transposed, int c) {
     ThreadLayout l;
@@ -145,7 +133,7 @@ static ThreadLayout thread_layout(const Grids *g, int transposed, int c) {
     l.t2 = o;    o += transposed ? round16((size_t)g->Cb * g->Lb) : 0;
     l.plane = o; o += round16(g->Lb > g->Cs * g->L ? g->Lb : (size_t)g->Cs * g->L);
     l.direct = o; o += g->fast ? direct_floats(g) : 0;
-    l.wdv = o;   o += wino_on(g) ? round16(9 * 4 * (size_t)g->Cs * g->Cb) : 0;
+    l.wdv = o;   o += wino_fits(g) ? round16(9 * 4 * (size_t)g->Cs * g->Cb) : 0;
     l.total = o;
     return l;
 }
@@ -154,7 +142,7 @@ static size_t conv_workspace(const ConvShape *s, int transposed, int B) {
     CHECK(B > 0, "conv workspace: B=%d", B);
     Grids g = grids(s, transposed);
     // direct_down's packed weight, or Winograd's transformed one (9 x 4 per weight pair)
-    size_t packed = g.fast ? round16((size_t)g.Cs * g.Cb * (wino_on(&g) ? 36 : 16)) : 0;
+    size_t packed = g.fast ? round16((size_t)g.Cs * g.Cb * (wino_fits(&g) ? 36 : 16)) : 0;
     return (size_t)ops_thread_cap() * thread_layout(&g, transposed, conv_chunk(&g, B)).total + packed;
 }
 
@@ -232,12 +220,8 @@ static void dw_row_blocks(float *dwT, const float *a, size_t lda, int M, const f
 // Whether a one-sample chunk takes dw_row_blocks.
 static int dw_blocked(const Grids *g, int nb) { return nb == 1 && (size_t)g->R * g->L > CONV_CACHE_FLOATS; }
 
-enum { EPI_SET, EPI_ADD, EPI_ADD_MASK, EPI_SET_MASK };   // fold epilogues
-
-// out[i] = act(s[i] + bias) (EPI_SET), out[i] += s[i] (EPI_ADD), out[i] += mask[i] > 0 ? s[i] : 0
-// (EPI_ADD_MASK), out[i] = mask[i] > 0 ? s[i] : 0 (EPI_SET_MASK)
-static void epilogue(float *out, const float *s, size_t n, int mode, float bias, int act,
-                     const float *restrict mask) {
+// The epilogues (conv_internal.h): bias and activation, or the masked / accumulated dinp.
+void conv_epilogue(float *out, const float *s, size_t n, int mode, float bias, int act, const float *restrict mask) {
     if (mode == EPI_ADD) {
         OMP_SIMD
         for (size_t i = 0; i < n; i++) out[i] += s[i];
@@ -291,7 +275,7 @@ static void fold(float *out, const float *col, size_t ld, const Grids *g, int c0
                     for (int j = 0; j < Ws - 1; j++) od[j] += b0[j + 1];
                 }
                 for (int j = 0; j < Ws; j++) { srow[2 * j] = ev[j]; srow[2 * j + 1] = od[j]; }
-                epilogue(plane + (size_t)ih * Wb, srow, (size_t)Wb, mode, bv, act,
+                conv_epilogue(plane + (size_t)ih * Wb, srow, (size_t)Wb, mode, bv, act,
                          mplane ? mplane + (size_t)ih * Wb : NULL);
             }
             continue;
@@ -311,7 +295,7 @@ static void fold(float *out, const float *col, size_t ld, const Grids *g, int c0
                     }
                 }
             }
-        epilogue(plane, scratch, g->Lb, mode, bv, act, mplane);
+        conv_epilogue(plane, scratch, g->Lb, mode, bv, act, mplane);
     }
 }
 
@@ -348,29 +332,6 @@ static double act_grad(float *restrict gout, const float *restrict dout, const f
 // weight [Cs, Cb, 4, 4]: "down" (big -> small) is conv2d forward and convT backward-data,
 // "up" (small -> big) is convT forward and conv2d backward-data.
 
-// Whether the direct kernels take this shape in the direction from K to M channels: fewer
-// than 8 output channels (the decoder's last layer) leave the register tile mostly empty,
-// and one input channel gives each tile too little work; GEMM is faster there (measured,
-// bench/README.md). NEMU_CONV_DIRECT=0 sends every shape to im2col/col2im + GEMM (A/B runs
-// and tests).
-// Whether environment variable `name` leaves a path on (anything but a leading '0'), read once
-// into *cache.
-static int env_on(_Atomic int *cache, const char *name) {
-    int v = *cache;
-    if (v < 0) {
-        const char *e = getenv(name);
-        v = !(e && e[0] == '0');
-        *cache = v;
-    }
-    return v;
-}
-
-static int direct_on(const Grids *g, int K, int M) {
-    static _Atomic int on = -1;
-    return env_on(&on, "NEMU_CONV_DIRECT") && g->fast && M >= 8 && K >= 2;
-}
-
-static DirectGeom geom_down(const Grids *g) { return direct_conv_geom(g->Cb, g->Hb, g->Wb); }
 static DirectGeom geom_up(const Grids *g, int py, int px) {
     return direct_convt_geom(g->Cs, g->Cb, g->Hs, g->Ws, py, px);
 }
@@ -382,7 +343,7 @@ static size_t direct_floats(const Grids *g) {
     size_t down = round16(d.xfloats) + (size_t)g->Cs * d.NP;
     size_t up = round16(u.xfloats) + 2 * round16((size_t)g->Cb * u.NP) + (size_t)g->Wb;
     size_t n = down > up ? down : up;
-    if (wino_on(g) && wino_floats(g) > n) n = wino_floats(g);
+    if (wino_fits(g) && wino_floats(g) > n) n = wino_floats(g);
     return round16(n);
 }
 
@@ -416,7 +377,7 @@ static void direct_up(float *out, const float *in, size_t ldc, const float *w, c
                 for (int i = i0; i < i1; i++) {
                     for (int j = 0; j < Ws; j++) srow[2 * j] = r0[i * Wp + j], srow[2 * j + 1] = r1[i * Wp + j];
                     size_t row = plane + (size_t)(2 * i + py) * Wb;
-                    epilogue(out + row, srow, (size_t)Wb, mode, bias ? bias[m0 + m] : 0.0f, act, mask ? mask + row : NULL);
+                    conv_epilogue(out + row, srow, (size_t)Wb, mode, bias ? bias[m0 + m] : 0.0f, act, mask ? mask + row : NULL);
                 }
             }
         }
@@ -438,187 +399,9 @@ static void direct_down(float *out, const float *in, size_t ldc, const float *wp
         for (int m = m0; m < m1; m++)
             for (int y = y0; y < y1; y++) {
                 size_t row = (size_t)m * g->L + (size_t)y * g->Ws;
-                epilogue(out + row, t + (size_t)(m - m0) * d.NP + (size_t)y * d.Wp, (size_t)g->Ws, mode,
+                conv_epilogue(out + row, t + (size_t)(m - m0) * d.NP + (size_t)y * d.Wp, (size_t)g->Ws, mode,
                          bias ? bias[m] : 0.0f, act, mask ? mask + row : NULL);
             }
-    }
-}
-
-// Winograd F(2x2, 2x2) for the layers with enough channels (conv_direct.h), all in the
-// "down" geometry of the 4 Cb parity planes of the big grid and 2x2 tiles of the small one:
-//  - wino_down (conv2d forward, convT backward-data): per block of tiles, the input
-//    transform U = B^T X B, 9 GEMMs [Cs, 4 Cb] x [4 Cb, tiles], the outputs A^T P A;
-//  - wino_adj, its adjoint (convT forward, conv2d backward-data): Z = A dY A^T of the small
-//    grid, the GEMMs with V_e^T, B Q B^T added into the big grid's parity planes;
-//  - wino_dw (both weight gradients): dV += Z U^T.
-// 9 multiplications where the direct kernel does 16. Blocks of tiles keep the transformed
-// data (9 x 4 Cb x tiles floats) and the products in L2. The transforms only add and
-// subtract: a 240x256 model's gradients agree with the direct kernel's to 1e-8 (relative
-// norm, the same as im2col + GEMM's). NEMU_CONV_WINOGRAD=0 turns it off (A/B runs).
-// Measured per layer (bench/README.md): 15-30% faster than the direct kernel from 25 tiles
-// a sample (the 80x80 model's 10x10 grids) to 960 (60x64), in every direction. Slower for
-// the 240x256 model's 128 <-> 256-channel layers (4.7 MB of transformed weight, repacked
-// by OpenBLAS for each sample's 64 tiles), which keep the direct kernel.
-#define WINO_BLOCK_FLOATS (1 << 17)   // transformed input floats per block (512 KB)
-#define WINO_MIN_TILES 64
-#define WINO_TILES 25                 // tiles a sample needs
-#define WINO_MAX_WEIGHT ((size_t)1 << 19)   // floats of transformed weight (2 MB) it allows
-// Tiles of a call (samples x tiles a sample) that win back its weight transform, made per
-// call: break-even measured at 200-250 (one thread, the 80x80 decoder's layers at batch 1-16),
-// so a batch-1 frame of the interactive loop keeps the direct kernel.
-#define WINO_CALL_TILES 400
-
-static int wino_enabled(void) {
-    static _Atomic int on = -1;
-    return env_on(&on, "NEMU_CONV_WINOGRAD");
-}
-
-// 2x2 tiles of a small-grid plane (a sub-convolution's output).
-static int wino_tiles(const Grids *g) { return ((g->Hs + 1) / 2) * ((g->Ws + 1) / 2); }
-
-// Whether a shape may take it (workspace sizes), and whether a call of B samples does.
-static int wino_on(const Grids *g) {
-    return wino_enabled() && direct_on(g, g->Cb, g->Cs) && g->Cb >= 16 && g->Cs >= 32 && wino_tiles(g) >= WINO_TILES &&
-           36 * (size_t)g->Cs * g->Cb <= WINO_MAX_WEIGHT;
-}
-static int wino_use(const Grids *g, int B) { return wino_on(g) && (long)B * wino_tiles(g) >= WINO_CALL_TILES; }
-
-// Tiles per block: at least WINO_MIN_TILES (the GEMMs' column count), at most a sample's.
-static int wino_block(const Grids *g) {
-    int nt = (int)(WINO_BLOCK_FLOATS / (9 * 4 * (size_t)g->Cb));
-    if (nt < WINO_MIN_TILES) nt = WINO_MIN_TILES;
-    return nt < wino_tiles(g) ? nt : wino_tiles(g);
-}
-
-// A thread's Winograd scratch: the padded input x (parity planes), the transformed input U
-// (or wino_adj's products) [9][4 Cb][block], the small grid's products P (or its transformed
-// gradient Z) [9][Cs][block], rows for the output transforms, and a zero row for windows
-// past the last row (zeroed here).
-typedef struct { float *x, *U, *P, *rows, *zrow; } WinoBuf;
-
-static size_t wino_rows_floats(const Grids *g) {
-    return round16(3 * wino_adj_row_floats((g->Ws + 1) / 2)) + round16((size_t)g->Wb + 16);
-}
-
-static size_t wino_floats(const Grids *g) {
-    const DirectGeom d = geom_down(g);
-    const size_t nt = (size_t)wino_block(g);
-    return round16(d.xfloats) + round16(9 * 4 * (size_t)g->Cb * nt) + round16(9 * (size_t)g->Cs * nt) +
-           wino_rows_floats(g) + round16((size_t)d.Wp + 64);
-}
-
-static WinoBuf wino_buf(float *buf, const Grids *g) {
-    const DirectGeom d = geom_down(g);
-    const size_t nt = (size_t)wino_block(g);
-    WinoBuf b;
-    b.x = buf, b.U = b.x + round16(d.xfloats), b.P = b.U + round16(9 * 4 * (size_t)g->Cb * nt);
-    b.rows = b.P + round16(9 * (size_t)g->Cs * nt), b.zrow = b.rows + wino_rows_floats(g);
-    memset(b.zrow, 0, sizeof(float) * ((size_t)d.Wp + 64));
-    return b;
-}
-
-// As direct_down for all small channels [0, Cs), with V [9][Cs][4 Cb] from wino_weights.
-static void wino_down(float *out, const float *in, size_t ldc, const float *V, const Grids *g, int mode,
-                      const float *bias, int act, const float *mask, float *buf) {
-    const DirectGeom d = geom_down(g);
-    const int K = 4 * g->Cb, M = g->Cs, Hs = g->Hs, Ws = g->Ws, TW = (Ws + 1) / 2;
-    const int T = wino_tiles(g), NT = wino_block(g);
-    const WinoBuf wb = wino_buf(buf, g);
-    float *r0 = wb.rows, *r1 = r0 + round16(2 * (size_t)TW + 32);   // two output rows
-    direct_conv_prep(wb.x, in, ldc, &d, g->Hb, g->Wb);
-    for (int t0 = 0; t0 < T; t0 += NT) {
-        const int nt = T - t0 < NT ? T - t0 : NT;
-        const size_t ps = (size_t)M * nt;
-        wino_input(wb.U, wb.x, d.sub_xs, K, d.Wp, Hs + 1, TW, t0, nt, wb.zrow);
-        for (int e = 0; e < 9; e++)   // P_e [M, nt] = V_e [M, K] x U_e [K, nt]
-            gemm(0, 0, M, nt, K, 1.0f, V + (size_t)e * M * K, K, wb.U + (size_t)e * K * nt, nt, 0.0f, wb.P + e * ps,
-                 nt);
-        // the tiles' 2x2 outputs, by runs of one tile row, finished into output rows by the epilogue
-        for (int m = 0; m < M; m++) {
-            const float *pm = wb.P + (size_t)m * nt, b = bias ? bias[m] : 0.0f;
-            for (int t = 0; t < nt;) {
-                int i, j0;
-                const int n = wino_run(t0 + t, nt - t, TW, &i, &j0);
-                wino_rows_down(r0, r1, pm + t, ps, n);
-                const int x0 = 2 * j0, w = 2 * n < Ws - x0 ? 2 * n : Ws - x0;
-                for (int a = 0; a < 2 && 2 * i + a < Hs; a++) {
-                    const size_t row = (size_t)m * g->L + (size_t)(2 * i + a) * Ws + x0;
-                    epilogue(out + row, a ? r1 : r0, (size_t)w, mode, b, act, mask ? mask + row : NULL);
-                }
-                t += n;
-            }
-        }
-    }
-}
-
-// Its adjoint, small [Cs, Hs, Ws] (channels ldc floats apart) -> out [Cb, Hb, Wb] with the
-// epilogue, the same V: as direct_up for all big channels.
-static void wino_adj(float *out, const float *in, size_t ldc, const float *V, const Grids *g, int mode,
-                     const float *bias, int act, const float *mask, float *buf) {
-    const DirectGeom d = geom_down(g);
-    const int K = 4 * g->Cb, M = g->Cs, TW = (g->Ws + 1) / 2;
-    const int T = wino_tiles(g), NT = wino_block(g);
-    const WinoBuf wb = wino_buf(buf, g);
-    memset(wb.x, 0, sizeof(float) * d.xfloats);
-    for (int t0 = 0; t0 < T; t0 += NT) {
-        const int nt = T - t0 < NT ? T - t0 : NT;
-        wino_grad_z(wb.P, in, ldc, M, g->Hs, g->Ws, TW, t0, nt);
-        for (int e = 0; e < 9; e++)   // Q_e [K, nt] = V_e^T [K, M] x Z_e [M, nt]
-            gemm(1, 0, K, nt, M, 1.0f, V + (size_t)e * M * K, K, wb.P + (size_t)e * M * nt, nt, 0.0f,
-                 wb.U + (size_t)e * K * nt, nt);
-        wino_input_adj(wb.x, d.sub_xs, K, d.Wp, g->Hs + 1, TW, t0, nt, wb.U, wb.rows);
-    }
-    float *r = wb.rows;
-    for (int c = 0; c < g->Cb; c++)
-        for (int y = 0; y < g->Hb; y++) {
-            const size_t row = (size_t)c * g->Lb + (size_t)y * g->Wb;
-            direct_conv_row(r, wb.x, &d, c, y, g->Wb);
-            epilogue(out + row, r, (size_t)g->Wb, mode, bias ? bias[c] : 0.0f, act, mask ? mask + row : NULL);
-        }
-}
-
-// The weight gradient: dV [9][Cs][4 Cb] += Z x U^T per block of tiles, for one sample: big
-// [Cb, Hb, Wb] (channels ldc floats apart: conv2d's input, convT's output gradient) and the
-// small grid's gradient side dy [Cs, Hs, Ws] (channels ldd apart: conv2d's output gradient,
-// convT's input). wino_dw_add turns dV into the transposed weight gradient, the same for
-// both: a convT weight [Cs][Cb][4][4] is the conv2d weight it is the adjoint of.
-static void wino_dw(float *dV, const float *in, size_t ldc, const float *dy, size_t ldd, const Grids *g,
-                    float *buf) {
-    const DirectGeom d = geom_down(g);
-    const int K = 4 * g->Cb, M = g->Cs, TW = (g->Ws + 1) / 2;
-    const int T = wino_tiles(g), NT = wino_block(g);
-    const WinoBuf wb = wino_buf(buf, g);
-    direct_conv_prep(wb.x, in, ldc, &d, g->Hb, g->Wb);
-    for (int t0 = 0; t0 < T; t0 += NT) {
-        const int nt = T - t0 < NT ? T - t0 : NT;
-        wino_input(wb.U, wb.x, d.sub_xs, K, d.Wp, g->Hs + 1, TW, t0, nt, wb.zrow);
-        wino_grad_z(wb.P, dy, ldd, M, g->Hs, g->Ws, TW, t0, nt);
-        for (int e = 0; e < 9; e++)   // dV_e [M, K] += Z_e [M, nt] x U_e [K, nt]^T
-            gemm(0, 1, M, K, nt, 1.0f, wb.P + (size_t)e * M * nt, nt, wb.U + (size_t)e * K * nt, nt, 1.0f,
-                 dV + (size_t)e * M * K, K);
-    }
-}
-
-// A forward pass by Winograd: wino_down (conv2d) or wino_adj (convT) with whole samples per
-// thread, after the weight transform, made per call (a convT weight [C][OC][4][4] is the
-// conv2d weight it is the adjoint of). The transform is not won back by a batch-1 frame split
-// over 2 threads (the 240x256 loop), hence whole samples.
-static int wino_forward_on(const Grids *g, int B, int T) { return wino_use(g, B) && (B >= T || T == 1); }
-
-static void wino_forward(float *out, const float *inp, const float *w, const float *b, int act, int B,
-                         const Grids *g, int transposed, float *work, const ThreadLayout *tl, int T) {
-    float *V = work + (size_t)ops_thread_cap() * tl->total;
-    wino_weights(V, w, g->Cs, g->Cb);
-    const size_t big = (size_t)g->Cb * g->Lb, small = (size_t)g->Cs * g->L;
-    #ifdef _OPENMP
-    #pragma omp parallel for schedule(static) num_threads(T) if(T > 1 && B > 1)
-    #endif
-    for (int n = 0; n < B; n++) {
-        float *buf = work + (size_t)omp_thread_id() * tl->total + tl->direct;
-        if (transposed)
-            wino_adj(out + n * big, inp + n * small, g->L, V, g, EPI_SET, b, act, NULL, buf);
-        else
-            wino_down(out + n * small, inp + n * big, g->Lb, V, g, EPI_SET, b, act, NULL, buf);
     }
 }
 
@@ -628,13 +411,13 @@ static void wino_forward(float *out, const float *inp, const float *w, const flo
 // channel ranges, then rows split. Measured against GEMM + col2im (240x256x3 output, 32
 // input channels): the same at batch 16, 0.47 -> 0.34 ms at batch 1; towards 1 channel
 // (80x80 grey) GEMM stays faster (2.2 vs 3.8 ms at batch 128), so it keeps that case.
-static int few_on(const Grids *g) { return direct_on(g, g->Cs, 8) && g->Cb >= 2 && g->Cb <= 4; }
+static int few_fits(const Grids *g) { return direct_fits(g, g->Cs, 8) && g->Cb >= 2 && g->Cb <= 4; }
 
 static void few_epilogue(float *o, const Grids *g, int r0, int r1, const float *b, int act) {
     for (int m = 0; m < g->Cb; m++)
         for (int r = r0; r < r1; r++) {
             float *row = o + (size_t)m * g->Lb + (size_t)r * g->Wb;
-            epilogue(row, row, (size_t)g->Wb, EPI_SET, b ? b[m] : 0.0f, act, NULL);
+            conv_epilogue(row, row, (size_t)g->Wb, EPI_SET, b ? b[m] : 0.0f, act, NULL);
         }
 }
 
@@ -694,21 +477,99 @@ static int direct_groups(int B, int T, int C, int per_sample) {
     return ng < tiles ? ng : tiles;
 }
 
+// ---------------------------------------------------------------- the plan (conv.h)
+
+// Whether environment variable `name` leaves a path on (anything but a leading '0'), read once
+// into *cache.
+static int env_on(_Atomic int *cache, const char *name) {
+    int v = *cache;
+    if (v < 0) {
+        const char *e = getenv(name);
+        v = !(e && e[0] == '0');
+        *cache = v;
+    }
+    return v;
+}
+
+// The direct kernels run "down" (big grid to small: conv2d forward, convT backward-data) or
+// "up" (convT forward, conv2d backward-data).
+ConvPlan conv_plan(const ConvShape *s, int transposed, int batch, int threads) {
+    static _Atomic int direct_env = -1, wino_env = -1;
+    const Grids g = grids(s, transposed);
+    const int T = threads > 0 ? threads : conv_threads();
+    const int direct = env_on(&direct_env, "NEMU_CONV_DIRECT");
+    const int down = direct && direct_fits(&g, g.Cb, g.Cs), up = direct && direct_fits(&g, g.Cs, g.Cb);
+    const int wino = direct && env_on(&wino_env, "NEMU_CONV_WINOGRAD") && wino_fits(&g) &&
+                     (long)batch * wino_tiles(&g) >= WINO_CALL_TILES;
+    const int wino_fwd = wino && (batch >= T || T == 1);   // whole samples per thread
+    ConvPlan p;
+    if (!transposed) {
+        p.forward = wino_fwd ? CONV_WINOGRAD : down ? CONV_DIRECT : CONV_GEMM;
+        p.dinp = !up ? CONV_GEMM : wino ? CONV_WINOGRAD : CONV_DIRECT;
+    } else {
+        p.forward = direct && few_fits(&g) ? CONV_FEW : wino_fwd ? CONV_WINOGRAD : up ? CONV_DIRECT : CONV_GEMM;
+        p.dinp = !down ? CONV_GEMM : wino ? CONV_WINOGRAD : CONV_DIRECT;
+    }
+    p.dw = wino ? CONV_WINOGRAD : CONV_GEMM;
+    return p;
+}
+
+int conv_plan_ok(const ConvShape *s, int transposed, const ConvPlan *p) {
+    const Grids g = grids(s, transposed);
+    const int down = direct_fits(&g, g.Cb, g.Cs), up = direct_fits(&g, g.Cs, g.Cb), wino = wino_fits(&g);
+    const int fwd_direct = transposed ? up : down, dinp_direct = transposed ? down : up;
+    const int fwd = p->forward == CONV_GEMM || (p->forward == CONV_DIRECT && fwd_direct) ||
+                    (p->forward == CONV_WINOGRAD && wino) || (p->forward == CONV_FEW && transposed && few_fits(&g));
+    const int dinp = p->dinp == CONV_GEMM || (p->dinp == CONV_DIRECT && dinp_direct) ||
+                     (p->dinp == CONV_WINOGRAD && dinp_direct && wino);
+    const int dw = p->dw == CONV_GEMM || (p->dw == CONV_WINOGRAD && wino);
+    return fwd && dinp && dw;
+}
+
+const char *conv_path_name(ConvPath p) {
+    switch (p) {
+    case CONV_GEMM: return "gemm";
+    case CONV_DIRECT: return "direct";
+    case CONV_WINOGRAD: return "winograd";
+    case CONV_FEW: return "few";
+    }
+    return "?";
+}
+
+const char *conv_plan_str(const ConvPlan *p, char *buf, size_t cap) {
+    snprintf(buf, cap, "%s/%s/%s", conv_path_name(p->forward), conv_path_name(p->dinp), conv_path_name(p->dw));
+    return buf;
+}
+
+static void check_plan(const ConvShape *s, int transposed, const ConvPlan *p) {
+    char buf[64];
+    CHECK(conv_plan_ok(s, transposed, p), "%s %dx%dx%d -> %dx%dx%d: no path %s for this shape",
+          transposed ? "convt2d" : "conv2d", s->C, s->H, s->W, s->OC, s->OH, s->OW, conv_plan_str(p, buf, sizeof buf));
+}
+
 // ---------------------------------------------------------------- conv2d
 
 // out [B,OC,OH,OW] = act(conv(inp [B,C,H,W], w [OC,C,K,K]) + b [OC]) (b may be NULL)
 // Work items are samples; with fewer samples than threads, samples x blocks of output channels.
 void conv2d_forward_act(float *out, const float *inp, const float *w, const float *b, int act,
                         int B, const ConvShape *s, float *work) {
+    const ConvPlan plan = conv_plan(s, 0, B, 0);
+    conv2d_forward_plan(out, inp, w, b, act, B, s, work, &plan);
+}
+
+void conv2d_forward_plan(float *out, const float *inp, const float *w, const float *b, int act, int B,
+                         const ConvShape *s, float *work, const ConvPlan *plan) {
+    check_plan(s, 0, plan);
     const Grids g = grids(s, 0);
     const ThreadLayout tl = thread_layout(&g, 0, conv_chunk(&g, B));
     const size_t in_sz = (size_t)s->C * g.Lb, out_sz = (size_t)s->OC * g.L;
     const int T = conv_threads();
-    if (wino_forward_on(&g, B, T)) {
-        wino_forward(out, inp, w, b, act, B, &g, 0, work, &tl, T);
+    if (plan->forward == CONV_WINOGRAD) {
+        wino_forward(out, inp, w, b, act, B, &g, 0, work + (size_t)ops_thread_cap() * tl.total, work + tl.direct,
+                     tl.total, T);
         return;
     }
-    if (direct_on(&g, g.Cb, g.Cs)) {
+    if (plan->forward == CONV_DIRECT) {
         float *wp = work + (size_t)ops_thread_cap() * tl.total;
         direct_conv_pack(wp, w, s->OC, s->C);
         const int ng = direct_groups(B, T, s->OC, 1), items = B * ng;
@@ -743,7 +604,7 @@ void conv2d_forward_act(float *out, const float *inp, const float *w, const floa
             gemm(0, 0, oc1 - oc0, (int)g.L, g.R, 1.0f, w + (size_t)oc0 * g.R, g.R, col, (int)g.L, 0.0f,
                  o + (size_t)oc0 * g.L, (int)g.L);
             for (int oc = oc0; oc < oc1; oc++)
-                epilogue(o + (size_t)oc * g.L, o + (size_t)oc * g.L, g.L, EPI_SET, b ? b[oc] : 0.0f, act, NULL);
+                conv_epilogue(o + (size_t)oc * g.L, o + (size_t)oc * g.L, g.L, EPI_SET, b ? b[oc] : 0.0f, act, NULL);
         }
     }
 }
@@ -793,6 +654,14 @@ static void reduce_grads(float *dw, float *db, float *work, const ThreadLayout *
 void conv2d_backward_act(float *dinp, float *dw, float *db, const float *dout, const float *y, int act,
                          int dinp_flags, const float *inp, const float *w, int B, const ConvShape *s,
                          float *work) {
+    const ConvPlan plan = conv_plan(s, 0, B, 0);
+    conv2d_backward_plan(dinp, dw, db, dout, y, act, dinp_flags, inp, w, B, s, work, &plan);
+}
+
+void conv2d_backward_plan(float *dinp, float *dw, float *db, const float *dout, const float *y, int act,
+                          int dinp_flags, const float *inp, const float *w, int B, const ConvShape *s, float *work,
+                          const ConvPlan *plan) {
+    check_plan(s, 0, plan);
     const Grids g = grids(s, 0);
     const int inp_relu = dinp_flags & CONV_DINP_RELU, dmode = dinp_mode(dinp_flags);
     const int c = conv_chunk(&g, B), nch = (B + c - 1) / c;
@@ -800,8 +669,8 @@ void conv2d_backward_act(float *dinp, float *dw, float *db, const float *dout, c
     const size_t in_sz = (size_t)s->C * g.Lb, out_sz = (size_t)s->OC * g.L;
     int T = conv_threads();
     if (T > nch) T = nch;
-    const int direct = dinp && direct_on(&g, g.Cs, g.Cb);   // dinp: "up" from the output grid
-    const int wino = direct && wino_use(&g, B), wdw = dw && wino_use(&g, B);
+    const int direct = dinp && plan->dinp != CONV_GEMM;   // dinp: "up" from the output grid
+    const int wino = dinp && plan->dinp == CONV_WINOGRAD, wdw = dw && plan->dw == CONV_WINOGRAD;
     float *V = work + (size_t)ops_thread_cap() * tl.total;
     if (wino) wino_weights(V, w, s->OC, s->C);
     #ifdef _OPENMP
@@ -884,20 +753,28 @@ void conv2d_backward(float *dinp, float *dw, float *db, const float *dout, const
 // out [B,OC,OH,OW] = act(convT(inp [B,C,H,W], w [C,OC,K,K]) + b [OC]) (b may be NULL)
 void convt2d_forward_act(float *out, const float *inp, const float *w, const float *b, int act,
                          int B, const ConvShape *s, float *work) {
+    const ConvPlan plan = conv_plan(s, 1, B, 0);
+    convt2d_forward_plan(out, inp, w, b, act, B, s, work, &plan);
+}
+
+void convt2d_forward_plan(float *out, const float *inp, const float *w, const float *b, int act, int B,
+                          const ConvShape *s, float *work, const ConvPlan *plan) {
+    check_plan(s, 1, plan);
     const Grids g = grids(s, 1);
     const ThreadLayout tl = thread_layout(&g, 1, conv_chunk(&g, B));
     const int KK = s->K * s->K;
     const size_t in_sz = (size_t)s->C * g.L, out_sz = (size_t)s->OC * g.Lb;
     const int T = conv_threads();
-    if (few_on(&g)) {
+    if (plan->forward == CONV_FEW) {
         convt_few(out, inp, w, b, act, B, &g, work, &tl, T);
         return;
     }
-    if (wino_forward_on(&g, B, T)) {
-        wino_forward(out, inp, w, b, act, B, &g, 1, work, &tl, T);
+    if (plan->forward == CONV_WINOGRAD) {
+        wino_forward(out, inp, w, b, act, B, &g, 1, work + (size_t)ops_thread_cap() * tl.total, work + tl.direct,
+                     tl.total, T);
         return;
     }
-    if (direct_on(&g, g.Cs, g.Cb)) {
+    if (plan->forward == CONV_DIRECT) {
         // items: samples x (both row parities, or one each when samples are fewer than
         // threads) x channel groups
         const int npy = B < T ? 2 : 1, ng = direct_groups(B, T, s->OC, npy), items = B * npy * ng;
@@ -945,6 +822,14 @@ void convt2d_forward(float *out, const float *inp, const float *w, const float *
 void convt2d_backward_act(float *dinp, float *dw, float *db, const float *dout, const float *y, int act,
                           int dinp_flags, const float *inp, const float *w, int B, const ConvShape *s,
                           float *work) {
+    const ConvPlan plan = conv_plan(s, 1, B, 0);
+    convt2d_backward_plan(dinp, dw, db, dout, y, act, dinp_flags, inp, w, B, s, work, &plan);
+}
+
+void convt2d_backward_plan(float *dinp, float *dw, float *db, const float *dout, const float *y, int act,
+                           int dinp_flags, const float *inp, const float *w, int B, const ConvShape *s, float *work,
+                           const ConvPlan *plan) {
+    check_plan(s, 1, plan);
     const Grids g = grids(s, 1);
     const int inp_relu = dinp_flags & CONV_DINP_RELU, dmode = dinp_mode(dinp_flags);
     const int c = conv_chunk(&g, B), nch = (B + c - 1) / c;
@@ -952,9 +837,9 @@ void convt2d_backward_act(float *dinp, float *dw, float *db, const float *dout, 
     const size_t in_sz = (size_t)s->C * g.L, out_sz = (size_t)s->OC * g.Lb;
     int T = conv_threads();
     if (T > nch) T = nch;
-    const int direct = dinp && direct_on(&g, g.Cb, g.Cs);   // dinp: "down" from the output grid
+    const int direct = dinp && plan->dinp != CONV_GEMM;   // dinp: "down" from the output grid
     float *wp = work + (size_t)ops_thread_cap() * tl.total;
-    const int wino = direct && wino_use(&g, B), wdw = dw && wino_use(&g, B);
+    const int wino = dinp && plan->dinp == CONV_WINOGRAD, wdw = dw && plan->dw == CONV_WINOGRAD;
     if (wino) wino_weights(wp, w, g.Cs, g.Cb);
     else if (direct) direct_conv_pack(wp, w, g.Cs, g.Cb);
     #ifdef _OPENMP
@@ -1025,7 +910,7 @@ void convt2d_backward_act(float *dinp, float *dw, float *db, const float *dout, 
                     } else {
                         gemm(0, 0, s->C, (int)g.L, g.R, 1.0f, w, g.R, col + (size_t)j * g.L, (int)N, 0.0f,
                              tmp, (int)g.L);
-                        epilogue(dinp + off, tmp, (size_t)s->C * g.L, dmode, 0.0f, CONV_ACT_NONE, inp + off);
+                        conv_epilogue(dinp + off, tmp, (size_t)s->C * g.L, dmode, 0.0f, CONV_ACT_NONE, inp + off);
                     }
                 }
             }

@@ -1,5 +1,5 @@
 /*
- * conv_direct.h - internal to nn/conv.c: direct kernels for kernel 4 / stride 2 / padding 1,
+ * conv_direct.h - internal to nn/conv.c (and nn/conv_wino.c): direct kernels for kernel 4 / stride 2 / padding 1,
  * the one convolution shape the models use, without im2col, col2im or packing.
  *
  * Both directions become 2x2 stride-1 convolutions over zero-padded planes read as flat
@@ -61,39 +61,8 @@ void direct_run(float *out, size_t ldo, int M, int p0, int p1, const float *x, c
 void direct_up_few(float *out, size_t ldo, int M, int i0, int i1, const float *x, const float *w,
                    const DirectGeom *g, int W);
 
-// Winograd F(2x2, 2x2) on the conv2d geometry's 2x2 sub-convolutions (4C parity planes of the
-// big grid, from direct_conv_prep): 9 GEMMs of [M, 4C] x [4C, tiles] in place of 16 products
-// per 2x2 output tile. Tile t covers rows 2i, 2i+1 and columns 2j, 2j+1 of the small grid
-// (t = i * TW + j). conv2d backward-data and convT forward are its adjoint, the weight
-// gradients its third product (conv.c).
-// The run of tiles from tile t (at most `left` of them) within its tile row: row *i, first
-// column *j0; returns the run's length.
-static inline int wino_run(int t, int left, int TW, int *i, int *j0) {
-    *i = t / TW, *j0 = t % TW;
-    return TW - *j0 < left ? TW - *j0 : left;
-}
-// V [9][M][4C] from the weight w [M][C][4][4] (a conv2d's, or the convT's [C_in][C_out][4][4]).
-void wino_weights(float *V, const float *w, int M, int C);
-// U [9][K][nt] = B^T X B for tiles [t0, t0 + nt) of K planes xs floats apart, Wp wide, whose
-// windows start at row 2i, column 2j; rows from `rows` on are read from zrow (at least
-// Wp + 64 zeros).
-void wino_input(float *U, const float *x, size_t xs, int K, int Wp, int rows, int TW, int t0, int nt,
-                const float *zrow);
-// Its adjoint: planes x += B Q B^T of tiles [t0, t0 + nt), Q [9][K][nt]; positions past
-// `rows` x Wp are dropped. tmp: 3 wino_adj_row_floats(TW) floats.
-static inline size_t wino_adj_row_floats(int TW) { return 2 * (size_t)TW + 48; }
-void wino_input_adj(float *x, size_t xs, int K, int Wp, int rows, int TW, int t0, int nt, const float *Q,
-                    float *tmp);
 // The inverse of direct_conv_prep for one row: dst [W] = row r of channel c of the [C, H, W]
 // input whose parity planes x holds.
 void direct_conv_row(float *dst, const float *x, const DirectGeom *g, int c, int r, int W);
-// Y = A^T P A of n consecutive tiles, products P [9] ps floats apart: the tiles' two output
-// rows, 2n floats each (written up to the next multiple of 32; P read up to the next of 16).
-void wino_rows_down(float *r0, float *r1, const float *P, size_t ps, int n);
-// Z [9][M][nt] = A dY A^T of the tiles of dy (M planes ldc floats apart, Hs x Ws, zero past
-// the edges): the adjoint's input transform and the weight gradient's, dV [9][M][K] +=
-// Z x U^T; wino_dw_add adds G^T dV G into the transposed weight gradient [C*16][M].
-void wino_grad_z(float *Z, const float *dy, size_t ldc, int M, int Hs, int Ws, int TW, int t0, int nt);
-void wino_dw_add(float *dwT, const float *dV, int M, int C);
 
 #endif

@@ -7,11 +7,9 @@
  */
 // the gemv kernel's a*b + c must be one FMA (ISO C mode turns contraction off by default)
 #pragma GCC optimize("fp-contract=fast")
-// 16-float vectors passed between static inline helpers: no ABI to keep (GCC warns about it
-// on targets without AVX-512)
-#pragma GCC diagnostic ignored "-Wpsabi"
 
 #include "nn/gemm.h"
+#include "nn/simd.h"
 #include "nn/util.h"
 
 #include <stdlib.h>
@@ -49,12 +47,7 @@ void gemm_naive(int ta, int tb, int M, int N, int K, float alpha, const float *A
 // in order (one memory stream for the prefetcher), 4 FMA chains reduced by a tree of vector
 // adds. OpenBLAS's sgemv
 // streams the decoder's 61440x256 first layer at ~20 GB/s here, this at ~40 (bench_gemm).
-typedef float v16 __attribute__((vector_size(64)));
-typedef float v16u __attribute__((vector_size(64), aligned(4), may_alias));
 #define GEMV_PAR_MIN ((size_t)1 << 18)   // multiply-adds below which one thread does it all
-
-typedef float v8 __attribute__((vector_size(32)));
-typedef float v4 __attribute__((vector_size(16)));
 
 static inline float hsum16(const v16 *p) {   // a tree: 4 dependent adds instead of 15
     const v16 v = *p;
@@ -159,14 +152,8 @@ static void gemm_rest(int m0, int m1, int n0, int n1, int k0, int k1, float alph
 // GFLOP/s): k in chunks whose rows of A stay in L2, every row of B read once from memory;
 // per 4 rows of A and 4 of B, 16 accumulators reduced by one shuffle tree.
 #define SKINNY_M 32
-// Keeps v in a register: GCC would otherwise reload it for each FMA that uses it (28 loads
-// per 16 FMAs instead of 8, measured).
-// (Only where a 16-float vector is one register.)
-#ifdef __AVX512F__
-#define KEEP(v) __asm__("" : "+v"(v))
-#else
-#define KEEP(v) ((void)0)
-#endif
+// KEEP (simd.h) keeps a vector in a register: GCC would otherwise reload it for each FMA that
+// uses it (28 loads per 16 FMAs instead of 8, measured).
 #define SKINNY_CHUNK_FLOATS (1 << 15)   // A floats per k chunk (128 KB)
 
 static void gemm_skinny_nt(int M, int N, int K, float alpha, const float *A, int lda, const float *B, int ldb,

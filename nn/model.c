@@ -355,6 +355,17 @@ static void print_row(FILE *f, const char *layer, const char *in, const char *ou
     fprintf(f, "  %-22s %-16s -> %-16s %10zu %10.2f\n", layer, in, out, params, flops / 1e6);
 }
 
+// A conv layer's row, with the paths conv_plan gives it at batch B: "forward/dinp/dw".
+static void print_conv_row(FILE *f, const char *layer, const ConvShape *s, int transposed, int B) {
+    char in[32], out[32], path[64];
+    snprintf(in, sizeof in, "%dx%dx%d", s->C, s->H, s->W);
+    snprintf(out, sizeof out, "%dx%dx%d", s->OC, s->OH, s->OW);
+    const ConvPlan p = conv_plan(s, transposed, B, 0);
+    const double flops = 2.0 * s->OC * s->C * s->K * s->K * (transposed ? s->H * s->W : s->OH * s->OW);
+    fprintf(f, "  %-22s %-16s -> %-16s %10zu %10.2f  %s\n", layer, in, out,
+            (size_t)s->OC * s->C * s->K * s->K + s->OC, flops / 1e6, conv_plan_str(&p, path, sizeof path));
+}
+
 void ae_print_table(const AE *m, FILE *f) {
     const AEConfig *c = &m->cfg;
     char in[32], out[32], name[32];
@@ -365,25 +376,21 @@ void ae_print_table(const AE *m, FILE *f) {
     else
         fprintf(f, "autoencoder %dx%dx%d, %d stages, base %d, latent %d, max batch %d\n", c->H, c->W, c->C,
                 c->stages, c->base_channels, c->latent_dim, m->max_B);
-    fprintf(f, "  %-22s %-16s    %-16s %10s %10s\n", "layer", "in", "out", "params", "MFLOP/smp");
+    fprintf(f, "  %-22s %-16s    %-16s %10s %10s  %s\n", "layer", "in", "out", "params", "MFLOP/smp",
+            "path fwd/dinp/dw");
     double total = 0;
     for (int i = 0; i < c->stages; i++) {
         const ConvShape *s = &m->enc[i];
         snprintf(name, sizeof name, "encoder_conv.%d+relu", 2 * i);
-        snprintf(in, sizeof in, "%dx%dx%d", s->C, s->H, s->W);
-        snprintf(out, sizeof out, "%dx%dx%d", s->OC, s->OH, s->OW);
         double fl = 2.0 * s->OC * s->OH * s->OW * s->C * s->K * s->K;
         total += fl;
-        print_row(f, name, in, out, (size_t)s->OC * s->C * s->K * s->K + s->OC, fl);
+        print_conv_row(f, name, s, 0, m->max_B);
     }
     if (c->latent_channels) {
         const ConvShape *s = &m->lat_enc;
-        snprintf(in, sizeof in, "%dx%dx%d", s->C, s->H, s->W);
-        snprintf(out, sizeof out, "%dx%dx%d", s->OC, s->OH, s->OW);
-        double fl = 2.0 * s->C * s->OC * s->H * s->W;
-        print_row(f, "latent_enc (z)", in, out, (size_t)s->C * s->OC + s->OC, fl);
-        print_row(f, "latent_dec+relu", out, in, (size_t)s->C * s->OC + s->C, fl);
-        total += 2 * fl;
+        print_conv_row(f, "latent_enc (z)", s, 0, m->max_B);
+        print_conv_row(f, "latent_dec+relu", &m->lat_dec, 0, m->max_B);
+        total += 2 * 2.0 * s->C * s->OC * s->H * s->W;
     } else {
         snprintf(in, sizeof in, "%d", m->F);
         snprintf(out, sizeof out, "%d", c->latent_dim);
@@ -394,11 +401,9 @@ void ae_print_table(const AE *m, FILE *f) {
     for (int i = 0; i < c->stages; i++) {
         const ConvShape *s = &m->dec[i];
         snprintf(name, sizeof name, "decoder_conv.%d+%s", 2 * i, i < c->stages - 1 ? "relu" : "sigmoid");
-        snprintf(in, sizeof in, "%dx%dx%d", s->C, s->H, s->W);
-        snprintf(out, sizeof out, "%dx%dx%d", s->OC, s->OH, s->OW);
         double fl = 2.0 * s->C * s->H * s->W * s->OC * s->K * s->K;
         total += fl;
-        print_row(f, name, in, out, (size_t)s->C * s->OC * s->K * s->K + s->OC, fl);
+        print_conv_row(f, name, s, 1, m->max_B);
     }
     fprintf(f, "  total params %zu, forward %.1f MFLOP/sample, memory %.1f MiB (params+grads+adam %.1f, "
                "activations %.1f, workspace %.1f)\n",

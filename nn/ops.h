@@ -5,73 +5,21 @@
  * K kernel, S stride, P padding, N features.
  * Contract: forward overwrites `out`. Backward ACCUMULATES (+=) into every d-buffer it is
  * given (dinp, dw, db; the conv backward's dinp overwrites instead with CONV_DINP_SET); a
- * NULL d-buffer is skipped (e.g. dinp of the first layer). The
+ * NULL d-buffer is skipped (e.g. dinp of the first layer). The convolutions: nn/conv.h. The
  * training step zeroes all grads once. Workspaces are caller-owned (no malloc in here).
  */
 #ifndef NEMU_OPS_H
 #define NEMU_OPS_H
 
+#include "nn/conv.h"   // the convolutions (their own header; here for the files that use both)
+
 #include <stddef.h>
-
-// ---- Conv2d (PyTorch nn.Conv2d): weight [OC,C,K,K], bias [OC]
-// out [B,OC,OH,OW], OH = (H + 2P - K)/S + 1
-// ---- ConvTranspose2d (PyTorch nn.ConvTranspose2d, output_padding 0): weight [C,OC,K,K], bias [OC]
-// out [B,OC,OH,OW], OH = (H - 1)*S - 2P + K
-typedef struct {
-    int C, H, W;      // input
-    int OC, OH, OW;   // output
-    int K, S, P;
-} ConvShape;
-
-ConvShape conv2d_shape(int C, int H, int W, int OC, int K, int S, int P);
-ConvShape convt2d_shape(int C, int H, int W, int OC, int K, int S, int P);
-// The *_shape functions CHECK their arguments (positive sizes, kernel fits the padded input).
-// Floats of workspace one call needs for a batch of B (im2col / col2im buffers, the direct
-// kernels' padded inputs and raw sums, a packed weight); the same
-// size serves forward and backward. Each thread (up to the processor count) works on one
-// sample, or a small chunk of samples, at a time in its own slice, sized to stay in L2.
-size_t conv2d_workspace(const ConvShape *s, int B);
-size_t convt2d_workspace(const ConvShape *s, int B);
-
-void conv2d_forward(float *out, const float *inp, const float *w, const float *b,
-                    int B, const ConvShape *s, float *work);
-void conv2d_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
-                     const float *w, int B, const ConvShape *s, float *work);
-void convt2d_forward(float *out, const float *inp, const float *w, const float *b,
-                     int B, const ConvShape *s, float *work);
-void convt2d_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
-                      const float *w, int B, const ConvShape *s, float *work);
-
-// Bias and activation fused into the output pass: out = act(conv(inp) + b).
-enum { CONV_ACT_NONE = 0, CONV_ACT_RELU = 1, CONV_ACT_SIGMOID = 2 };
-void conv2d_forward_act(float *out, const float *inp, const float *w, const float *b, int act,
-                        int B, const ConvShape *s, float *work);
-void convt2d_forward_act(float *out, const float *inp, const float *w, const float *b, int act,
-                         int B, const ConvShape *s, float *work);
-// Backward through act and the conv: dout = dL/dy for y = act(conv + b) (y [B,OC,OH,OW], the
-// forward output; unused for CONV_ACT_NONE). dinp_flags: CONV_DINP_RELU: inp is a ReLU output
-// and dinp gets dL/dinp * (inp > 0), the gradient of the pre-activation of the layer before;
-// CONV_DINP_SET: dinp is overwritten (its contents before are ignored: no zeroing pass)
-// instead of accumulated. dw and db always accumulate.
-enum { CONV_DINP_RELU = 1, CONV_DINP_SET = 2 };
-void conv2d_backward_act(float *dinp, float *dw, float *db, const float *dout, const float *y, int act,
-                         int dinp_flags, const float *inp, const float *w, int B, const ConvShape *s,
-                         float *work);
-void convt2d_backward_act(float *dinp, float *dw, float *db, const float *dout, const float *y, int act,
-                          int dinp_flags, const float *inp, const float *w, int B, const ConvShape *s,
-                          float *work);
 
 // Runs the calls between begin and end on the calling thread only: no OpenMP team for
 // our loops and single-threaded BLAS (for small ops, where a fork/join costs more than it
 // saves). begin returns the thread count to give back to end. Nests.
 int ops_serial_begin(void);
 void ops_serial_end(int saved);
-
-// Direct loops, the references the fast paths are tested against.
-void conv2d_forward_naive(float *out, const float *inp, const float *w, const float *b,
-                          int B, const ConvShape *s);
-void convt2d_forward_naive(float *out, const float *inp, const float *w, const float *b,
-                           int B, const ConvShape *s);
 
 // ---- Linear (nn.Linear): inp [B,IN], w [OUT,IN], b [OUT] (may be NULL), out [B,OUT]
 void linear_forward(float *out, const float *inp, const float *w, const float *b,

@@ -1,10 +1,13 @@
 /*
- * test_ops.c - layer kernels (nn/ops.c):
+ * test_ops.c - layer kernels (nn/ops.c, nn/conv.c):
  *   1. finite differences: loss = sum(out * g) with a random upstream g; every analytic
  *      d-buffer (dinp, dw, db) of every layer and loss against central differences on up to
- *      FD_MAX coordinates per tensor;
- *   2. im2col+GEMM conv / conv-transpose equal the direct loops; backward accumulates
- *      (twice = double); NULL d-buffers are skipped; batch chunking of large convs;
+ *      FD_MAX coordinates per tensor; the convolutions with each fused activation (none,
+ *      ReLU, sigmoid) in turn;
+ *   2. conv / conv-transpose equal the direct loops; backward accumulates (twice = double);
+ *      NULL d-buffers are skipped; batch chunking of large convs; every path a shape can
+ *      take (GEMM, direct, few channels, Winograd), forced through conv_plan's *_plan calls,
+ *      agrees with GEMM; conv_plan's choices and refusals, and its environment override;
  *   3. PyTorch parity: tests/fixtures/ops.h5 (tests/make_ops_fixtures.py) outputs and grads.
  */
 #include <stdlib.h>
@@ -59,7 +62,7 @@ static void fd_check(const char *name, float *x, size_t n, const float *analytic
 // ---------------------------------------------------------------- conv FD
 
 typedef struct {
-    int B, transposed;
+    int B, transposed, act;   // act: the fused activation, CONV_ACT_*
     ConvShape s;
     float *inp, *w, *b, *out, *g, *work;
 } ConvCtx;
@@ -70,18 +73,35 @@ static size_t conv_w_n(const ConvCtx *c) { return (size_t)c->s.OC * c->s.C * c->
 
 static double conv_loss(void *p) {
     ConvCtx *c = p;
-    if (c->transposed) convt2d_forward(c->out, c->inp, c->w, c->b, c->B, &c->s, c->work);
-    else conv2d_forward(c->out, c->inp, c->w, c->b, c->B, &c->s, c->work);
+    if (c->transposed) convt2d_forward_act(c->out, c->inp, c->w, c->b, c->act, c->B, &c->s, c->work);
+    else conv2d_forward_act(c->out, c->inp, c->w, c->b, c->act, c->B, &c->s, c->work);
     return dot(c->out, c->g, conv_out_n(c));
 }
 
+// Backward of the fused layer at the forward output c->out (conv_loss leaves it there).
 static void conv_backward_ctx(ConvCtx *c, float *dinp, float *dw, float *db) {
-    if (c->transposed) convt2d_backward(dinp, dw, db, c->g, c->inp, c->w, c->B, &c->s, c->work);
-    else conv2d_backward(dinp, dw, db, c->g, c->inp, c->w, c->B, &c->s, c->work);
+    if (c->transposed)
+        convt2d_backward_act(dinp, dw, db, c->g, c->out, c->act, 0, c->inp, c->w, c->B, &c->s, c->work);
+    else
+        conv2d_backward_act(dinp, dw, db, c->g, c->out, c->act, 0, c->inp, c->w, c->B, &c->s, c->work);
 }
 
-static void test_conv(int transposed, int B, int C, int H, int W, int OC, int K, int S, int P, Rng *rng) {
-    ConvCtx c = {B, transposed, transposed ? convt2d_shape(C, H, W, OC, K, S, P)
+// ReLU has a kink at 0: an upstream gradient of 0 on every output whose pre-activation is
+// within `margin` of it keeps the loss smooth over the finite differences' steps (a step of
+// eps moves a pre-activation by at most eps: |w| <= 0.5, |inp| <= 1, d/db = 1).
+static void relu_clear_kinks(ConvCtx *c, float margin) {
+    const int act = c->act;
+    c->act = CONV_ACT_NONE;
+    conv_loss(c);
+    for (size_t i = 0; i < conv_out_n(c); i++)
+        if (fabsf(c->out[i]) < margin) c->g[i] = 0.0f;
+    c->act = act;
+}
+
+static const char *const act_names[] = {"", " relu", " sigmoid"};
+
+static void test_conv(int transposed, int act, int B, int C, int H, int W, int OC, int K, int S, int P, Rng *rng) {
+    ConvCtx c = {B, transposed, act, transposed ? convt2d_shape(C, H, W, OC, K, S, P)
                                            : conv2d_shape(C, H, W, OC, K, S, P),
                  NULL, NULL, NULL, NULL, NULL, NULL};
     size_t ws = transposed ? convt2d_workspace(&c.s, B) : conv2d_workspace(&c.s, B);
@@ -93,26 +113,32 @@ static void test_conv(int transposed, int B, int C, int H, int W, int OC, int K,
     c.out = xmalloc_floats(nout);
     c.work = xmalloc_floats(ws);
     float *ref = xmalloc_floats(nout);
-    char name[128];
-    const char *kind = transposed ? "convt2d" : "conv2d";
+    char name[160], kind[32];
+    snprintf(kind, sizeof kind, "%s%s", transposed ? "convt2d" : "conv2d", act_names[act]);
 
-    // fast path == direct loops
+    // fast path == direct loops (and the activation after them)
     conv_loss(&c);
     if (transposed) convt2d_forward_naive(ref, c.inp, c.w, c.b, B, &c.s);
     else conv2d_forward_naive(ref, c.inp, c.w, c.b, B, &c.s);
+    if (act == CONV_ACT_RELU) relu_forward(ref, ref, nout);
+    if (act == CONV_ACT_SIGMOID) sigmoid_forward(ref, ref, nout);
     snprintf(name, sizeof name, "%s K%dS%dP%d %dx%d fwd==naive", kind, K, S, P, H, W);
     expect_close(name, c.out, ref, (long)nout, 1e-5, 1e-5);
 
-    // analytic grads, then finite differences (the layer is linear in each argument, so
-    // a large eps is exact up to float rounding)
+    // analytic grads, then finite differences (without an activation or with ReLU away from
+    // its kink, the layer is linear in each argument, so a large eps is exact up to float
+    // rounding; sigmoid's curvature wants a smaller one)
+    const float eps = act == CONV_ACT_SIGMOID ? 0.01f : 0.05f;
+    if (act == CONV_ACT_RELU) relu_clear_kinks(&c, 2 * eps);
+    conv_loss(&c);
     float *dinp = xmalloc_floats(nin), *dw = xmalloc_floats(nw), *db = xmalloc_floats(OC);
     conv_backward_ctx(&c, dinp, dw, db);
     snprintf(name, sizeof name, "%s K%dS%dP%d fd dinp", kind, K, S, P);
-    fd_check(name, c.inp, nin, dinp, conv_loss, &c, 0.05f, 2e-3, 2e-3, rng);
+    fd_check(name, c.inp, nin, dinp, conv_loss, &c, eps, 2e-3, 2e-3, rng);
     snprintf(name, sizeof name, "%s K%dS%dP%d fd dw", kind, K, S, P);
-    fd_check(name, c.w, nw, dw, conv_loss, &c, 0.05f, 2e-3, 2e-3, rng);
+    fd_check(name, c.w, nw, dw, conv_loss, &c, eps, 2e-3, 2e-3, rng);
     snprintf(name, sizeof name, "%s K%dS%dP%d fd db", kind, K, S, P);
-    fd_check(name, c.b, OC, db, conv_loss, &c, 0.05f, 2e-3, 2e-3, rng);
+    fd_check(name, c.b, OC, db, conv_loss, &c, eps, 2e-3, 2e-3, rng);
 
     // backward accumulates: a second call doubles every grad
     float *dinp2 = xmalloc_floats(nin), *dw2 = xmalloc_floats(nw), *db2 = xmalloc_floats(OC);
@@ -137,13 +163,13 @@ static void test_conv(int transposed, int B, int C, int H, int W, int OC, int K,
         for (size_t i = 0; i < nin; i++) set[i] = NAN;
         int flags = relu ? CONV_DINP_RELU : 0;
         if (transposed) {
-            convt2d_backward_act(acc, NULL, NULL, c.g, NULL, CONV_ACT_NONE, flags, c.inp, c.w, B, &c.s, c.work);
-            convt2d_backward_act(set, NULL, NULL, c.g, NULL, CONV_ACT_NONE, flags | CONV_DINP_SET, c.inp, c.w, B,
-                                 &c.s, c.work);
+            convt2d_backward_act(acc, NULL, NULL, c.g, c.out, act, flags, c.inp, c.w, B, &c.s, c.work);
+            convt2d_backward_act(set, NULL, NULL, c.g, c.out, act, flags | CONV_DINP_SET, c.inp, c.w, B, &c.s,
+                                 c.work);
         } else {
-            conv2d_backward_act(acc, NULL, NULL, c.g, NULL, CONV_ACT_NONE, flags, c.inp, c.w, B, &c.s, c.work);
-            conv2d_backward_act(set, NULL, NULL, c.g, NULL, CONV_ACT_NONE, flags | CONV_DINP_SET, c.inp, c.w, B,
-                                &c.s, c.work);
+            conv2d_backward_act(acc, NULL, NULL, c.g, c.out, act, flags, c.inp, c.w, B, &c.s, c.work);
+            conv2d_backward_act(set, NULL, NULL, c.g, c.out, act, flags | CONV_DINP_SET, c.inp, c.w, B, &c.s,
+                                c.work);
         }
         snprintf(name, sizeof name, "%s K%dS%dP%d dinp SET%s == onto zeros", kind, K, S, P, relu ? "|RELU" : "");
         expect_close(name, set, acc, (long)nin, 1e-6, 1e-6);
@@ -208,6 +234,85 @@ static void test_conv_chunked(int transposed, Rng *rng) {
     snprintf(name, sizeof name, "%s chunked db==per-sample sum", kind);
     expect_close(name, &db, &db1, 1, 1e-3, 1e-4);
     free(x); free(g); free(w); free(y); free(ref); free(work); free(dx); free(dw); free(dx1); free(dw1);
+}
+
+// ---------------------------------------------------------------- conv paths (conv_plan)
+
+// One layer's forward, dinp, dw and db under a forced plan (y: the forward output).
+static void conv_run_plan(const ConvCtx *c, const ConvPlan *p, float *y, float *dinp, float *dw, float *db) {
+    const size_t nin = conv_in_n(c), nw = conv_w_n(c);
+    memset(dinp, 0, nin * sizeof(float)), memset(dw, 0, nw * sizeof(float)), memset(db, 0, c->s.OC * sizeof(float));
+    if (c->transposed) {
+        convt2d_forward_plan(y, c->inp, c->w, c->b, c->act, c->B, &c->s, c->work, p);
+        convt2d_backward_plan(dinp, dw, db, c->g, y, c->act, 0, c->inp, c->w, c->B, &c->s, c->work, p);
+    } else {
+        conv2d_forward_plan(y, c->inp, c->w, c->b, c->act, c->B, &c->s, c->work, p);
+        conv2d_backward_plan(dinp, dw, db, c->g, y, c->act, 0, c->inp, c->w, c->B, &c->s, c->work, p);
+    }
+}
+
+// Every path the shape can take, forced one product at a time (the others on GEMM), gives
+// what GEMM gives; conv_plan's own choice is one the shape can take.
+static void test_conv_paths(int transposed, int act, int B, int C, int H, int W, int OC, Rng *rng) {
+    ConvCtx c = {B, transposed, act, transposed ? convt2d_shape(C, H, W, OC, 4, 2, 1) : conv2d_shape(C, H, W, OC, 4, 2, 1),
+                 NULL, NULL, NULL, NULL, NULL, NULL};
+    const size_t nin = conv_in_n(&c), nout = conv_out_n(&c), nw = conv_w_n(&c);
+    c.inp = rand_floats(rng, nin, 1.0f), c.w = rand_floats(rng, nw, 0.5f), c.b = rand_floats(rng, OC, 0.5f);
+    c.g = rand_floats(rng, nout, 1.0f);
+    c.work = xmalloc_floats(transposed ? convt2d_workspace(&c.s, B) : conv2d_workspace(&c.s, B));
+    float *y0 = xmalloc_floats(nout), *dx0 = xmalloc_floats(nin), *dw0 = xmalloc_floats(nw), *db0 = xmalloc_floats(OC);
+    float *y = xmalloc_floats(nout), *dx = xmalloc_floats(nin), *dw = xmalloc_floats(nw), *db = xmalloc_floats(OC);
+    const ConvPlan gemm_plan = {CONV_GEMM, CONV_GEMM, CONV_GEMM};
+    conv_run_plan(&c, &gemm_plan, y0, dx0, dw0, db0);
+    const ConvPlan def = conv_plan(&c.s, transposed, B, 0);
+    char name[160], plan[64];
+    EXPECT(conv_plan_ok(&c.s, transposed, &def), "conv_plan's own plan %s is possible", conv_plan_str(&def, plan, sizeof plan));
+    int tried = 0;
+    for (int k = 0; k < 3; k++)
+        for (int path = CONV_DIRECT; path <= CONV_FEW; path++) {
+            ConvPlan p = gemm_plan;
+            ConvPath *slot = k == 0 ? &p.forward : k == 1 ? &p.dinp : &p.dw;
+            *slot = (ConvPath)path;
+            if (!conv_plan_ok(&c.s, transposed, &p)) continue;
+            tried++;
+            conv_run_plan(&c, &p, y, dx, dw, db);
+            snprintf(name, sizeof name, "%s%s %dx%dx%d->%d B%d %s", transposed ? "convt2d" : "conv2d", act_names[act],
+                     C, H, W, OC, B, conv_plan_str(&p, plan, sizeof plan));
+            if (k == 0) expect_close(name, y, y0, (long)nout, 1e-5, 1e-5);
+            if (k == 1) expect_close(name, dx, dx0, (long)nin, 1e-5, 1e-5);
+            if (k == 2) expect_close(name, dw, dw0, (long)nw, 1e-4, 1e-5);
+        }
+    EXPECT(tried > 0, "%dx%dx%d->%d: some path besides GEMM", C, H, W, OC);
+    free(c.inp), free(c.w), free(c.b), free(c.g), free(c.work);
+    free(y0), free(dx0), free(dw0), free(db0), free(y), free(dx), free(dw), free(db);
+}
+
+// The plan: which paths the shapes take and refuse, and the environment's override (tests/run.sh
+// runs this binary again with NEMU_CONV_DIRECT=0).
+static void test_conv_plan(void) {
+    const char *e = getenv("NEMU_CONV_DIRECT");
+    const int direct = !(e && e[0] == '0');
+    const ConvShape big = conv2d_shape(32, 40, 40, 64, 4, 2, 1), thin = convt2d_shape(32, 40, 40, 1, 4, 2, 1);
+    const ConvShape rgb = convt2d_shape(32, 40, 40, 3, 4, 2, 1), k3 = conv2d_shape(8, 10, 10, 16, 3, 1, 1);
+    char buf[64];
+    ConvPlan p = conv_plan(&big, 0, 32, 2);
+    EXPECT(direct ? p.forward == CONV_WINOGRAD && p.dinp == CONV_WINOGRAD && p.dw == CONV_WINOGRAD
+                  : p.forward == CONV_GEMM && p.dinp == CONV_GEMM && p.dw == CONV_GEMM,
+           "32x40x40 -> 64 at batch 32: %s", conv_plan_str(&p, buf, sizeof buf));
+    p = conv_plan(&big, 0, 1, 2);   // 100 tiles: not worth the weight transform
+    EXPECT(p.forward == (direct ? CONV_DIRECT : CONV_GEMM) && p.dw == CONV_GEMM, "batch 1: %s",
+           conv_plan_str(&p, buf, sizeof buf));
+    p = conv_plan(&thin, 1, 32, 2);
+    EXPECT(p.forward == CONV_GEMM && p.dinp == CONV_GEMM, "convT towards 1 channel: %s", conv_plan_str(&p, buf, sizeof buf));
+    p = conv_plan(&rgb, 1, 32, 2);
+    EXPECT(p.forward == (direct ? CONV_FEW : CONV_GEMM), "convT towards 3 channels: %s", conv_plan_str(&p, buf, sizeof buf));
+    p = conv_plan(&k3, 0, 32, 2);
+    EXPECT(p.forward == CONV_GEMM && p.dinp == CONV_GEMM && p.dw == CONV_GEMM, "K3: %s", conv_plan_str(&p, buf, sizeof buf));
+    const ConvPlan few = {CONV_FEW, CONV_GEMM, CONV_GEMM}, wino = {CONV_WINOGRAD, CONV_GEMM, CONV_GEMM};
+    const ConvPlan direct_dw = {CONV_GEMM, CONV_GEMM, CONV_DIRECT};
+    EXPECT(!conv_plan_ok(&big, 0, &few) && !conv_plan_ok(&k3, 0, &wino) && !conv_plan_ok(&thin, 1, &wino) &&
+               !conv_plan_ok(&big, 0, &direct_dw) && conv_plan_ok(&big, 0, &wino) && conv_plan_ok(&rgb, 1, &few),
+           "conv_plan_ok refuses the paths a shape cannot take");
 }
 
 // ---------------------------------------------------------------- linear / layernorm FD
@@ -565,13 +670,26 @@ int main(void) {
         {0, 4, 16, 42, 40, 32, 4, 2, 1}, {1, 5, 32, 10, 32, 16, 4, 2, 1}, {0, 5, 16, 20, 64, 32, 4, 2, 1},
         {0, 16, 16, 20, 20, 32, 4, 2, 1}, {1, 16, 32, 10, 10, 16, 4, 2, 1},
     };
+    // each case with one fused activation in turn (none, ReLU, sigmoid), so that every path
+    // (GEMM, direct, few channels, Winograd) meets each
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const int *c = cases[i];
-        test_conv(c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], &rng);
+        test_conv(c[0], (int)(i % 3), c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], &rng);
     }
     test_gemm(&rng);
     test_conv_chunked(0, &rng);
     test_conv_chunked(1, &rng);
+    test_conv_plan();
+    // (transposed, act, B, C, H, W, OC): direct both ways, few channels, Winograd (odd sizes:
+    // partial tiles), at batches below and above a Winograd call's break-even
+    static const int paths[][7] = {
+        {0, 1, 2, 3, 8, 6, 11}, {1, 2, 3, 9, 4, 6, 10}, {1, 1, 2, 7, 6, 20, 3}, {1, 2, 1, 32, 10, 10, 4},
+        {0, 2, 1, 16, 46, 50, 33}, {1, 1, 2, 33, 23, 25, 16}, {0, 0, 3, 32, 20, 20, 64}, {1, 1, 3, 64, 10, 10, 32},
+    };
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        const int *p = paths[i];
+        test_conv_paths(p[0], p[1], p[2], p[3], p[4], p[5], p[6], &rng);
+    }
     test_linear(&rng);
     test_layernorm(&rng);
     test_elementwise(ACT_RELU, "relu", &rng);
