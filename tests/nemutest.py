@@ -41,11 +41,11 @@ def need(*modules):
 
 
 def have(what, *modules):
-    """Whether the part of a test named `what` can run; when not, prints `skipped: <what>
+    """Whether the part of a test named `what` can run; when not, prints `skipped: <what>:
     needs <packages>` and returns False."""
     pkgs = _missing(modules)
     if pkgs:
-        print(f"skipped: {what} needs {' '.join(pkgs)}")
+        print(f"skipped: {what}: needs {' '.join(pkgs)}")
     return not pkgs
 
 

@@ -20,11 +20,11 @@ import os
 import shutil
 import subprocess
 
-from nemutest import BIN, check, run_in_tempdir
+from nemutest import BIN, check, have, run_in_tempdir
 
-try:
+if have("the h5py parts", "h5py"):
     import h5py
-except ImportError:
+else:
     h5py = None
 
 CONFIG = """[run]

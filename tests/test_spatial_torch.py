@@ -13,16 +13,13 @@ import subprocess
 import sys
 import tempfile
 
-try:
-    import h5py
-    import numpy as np
-    import torch
-except ImportError as e:
-    print(f"skipping: {e}")
-    print("0 passed, 0 failed")
-    sys.exit(0)
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from nemutest import need  # noqa: E402
+
+need("h5py", "numpy", "torch")
+import h5py  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
 from nemu_modules import (ConvDynamics, SpatialAutoencoder, model_from_checkpoint,  # noqa: E402
                           save_state_dict_h5)
 
