@@ -21,8 +21,8 @@ static void aedyn_start(void *c, const float *x0, int n) {
 }
 static void aedyn_step(void *c, const float *a, int n) {
     AeDynEmu *m = c;
-    dyn_forward_step(m->dyn, 0, m->z, a, n);
-    memcpy(m->z, dyn_znext(m->dyn, 0), (size_t)n * m->ae->cfg.latent_dim * sizeof(float));
+    dynm_forward_step(m->dyn, 0, m->z, a, n);
+    memcpy(m->z, dynm_znext(m->dyn, 0), (size_t)n * m->ae->cfg.latent_dim * sizeof(float));
 }
 static void aedyn_draw(void *c, float *out, int n) {
     AeDynEmu *m = c;
@@ -34,8 +34,8 @@ static void aedyn_recon(void *c, const float *x, float *out, int n) {
     ae_decode(m->ae, m->zr, n, out);
 }
 
-void emulator_ae_dyn(Emulator *em, AeDynEmu *ctx, AE *ae, Dyn *dyn) {
-    CHECK(dyn->cfg.latent_dim == ae->cfg.latent_dim, "dynamics does not fit the autoencoder");
+void emulator_ae_dyn(Emulator *em, AeDynEmu *ctx, AE *ae, DynModel *dyn) {
+    CHECK(dyn->Z == ae->cfg.latent_dim, "dynamics does not fit the autoencoder");
     int B = ae->max_B < dyn->max_B ? ae->max_B : dyn->max_B;
     ctx->ae = ae, ctx->dyn = dyn;
     ctx->z = xmalloc_floats((size_t)B * ae->cfg.latent_dim);

@@ -35,6 +35,7 @@
 #include "evaluation/emulation.h"
 #include "evaluation/game_trace.h"
 #include "evaluation/rollout.h"
+#include "nn/dynamics.h"
 #include "nn/model.h"
 
 typedef struct {
@@ -48,11 +49,11 @@ typedef struct {
 
 typedef struct {
     AE *ae;
-    Dyn *dyn;
+    DynModel *dyn;     // a vae samples at dyn->temperature, drawing eps from dyn->rng
     float *z, *zr;   // [max_B, Z]
 } AeDynEmu;
-// em works on ae and dyn (dyn->cfg.max_steps may be 1); emulator_ae_dyn_free frees ctx's buffers.
-void emulator_ae_dyn(Emulator *em, AeDynEmu *ctx, AE *ae, Dyn *dyn);
+// em works on ae and dyn (dyn->max_steps may be 1); emulator_ae_dyn_free frees ctx's buffers.
+void emulator_ae_dyn(Emulator *em, AeDynEmu *ctx, AE *ae, DynModel *dyn);
 void emulator_ae_dyn_free(AeDynEmu *ctx);
 
 enum { EMU_ROW_MODEL, EMU_ROW_COPY, EMU_ROW_RECON, EMU_ROWS };

@@ -148,22 +148,40 @@ Interval interval95_metric(const Metrics *m, int n, MetricKind kind) {
 
 // ---------------------------------------------------------------- rollouts
 
-void rollout_eval(AE *ae, Dyn *dyn, const Dataset *d, const StartPoint *sp, int N, const int *steps,
-                  int n_steps, int n_pic, RolloutResult *r) {
-    CHECK(N >= 1 && n_steps >= 1 && n_pic >= 0 && n_pic <= N, "N %d n_steps %d n_pic %d", N, n_steps, n_pic);
+// Mean pairwise L1 between the S frames of one start (rows p[s*F ..]), over the S(S-1)/2 pairs.
+static double pairwise_l1(const float *p, int S, size_t F) {
+    double acc = 0;
+    for (int u = 0; u < S; u++)
+        for (int v = u + 1; v < S; v++) {
+            double d = 0;
+            for (size_t k = 0; k < F; k++) d += fabsf(p[(size_t)u * F + k] - p[(size_t)v * F + k]);
+            acc += d / (double)F;
+        }
+    return acc / (0.5 * S * (S - 1));
+}
+
+// The S samples of start i are rows i*S .. i*S+S-1 of a batch, run in lockstep.
+void rollout_eval(AE *ae, DynModel *dyn, const Dataset *d, const StartPoint *sp, int N, const int *steps,
+                  int n_steps, int n_pic, int S, RolloutResult *r) {
+    CHECK(N >= 1 && n_steps >= 1 && n_pic >= 0 && n_pic <= N && S >= 1, "N %d n_steps %d n_pic %d samples %d", N,
+          n_steps, n_pic, S);
     CHECK(ae->cfg.C == d->C && ae->cfg.H == d->H && ae->cfg.W == d->W, "autoencoder does not fit the data");
-    CHECK(dyn->cfg.latent_dim == ae->cfg.latent_dim && dyn->cfg.n_actions == d->A, "dynamics does not fit");
+    CHECK(dyn->Z == ae->cfg.latent_dim && dyn->A == d->A, "dynamics does not fit");
     for (int j = 0; j < n_steps; j++) CHECK(steps[j] >= 1 && (j == 0 || steps[j] > steps[j - 1]), "steps");
     const int C = d->C, H = d->H, W = d->W, Z = ae->cfg.latent_dim, A = d->A;
     const size_t F = (size_t)C * H * W;
     const int K = steps[n_steps - 1];
-    const int B = ae->max_B < dyn->max_B ? ae->max_B : dyn->max_B;
+    const int Bm = ae->max_B < dyn->max_B ? ae->max_B : dyn->max_B;
+    CHECK(Bm >= S, "rollout_eval: %d samples need a max batch >= %d, have %d", S, S, Bm);
+    const int B = Bm / S;   // start points per batch
 
     memset(r, 0, sizeof *r);
-    r->N = N, r->n_steps = n_steps, r->C = C, r->H = H, r->W = W, r->n_pic = n_pic;
+    r->N = N, r->n_steps = n_steps, r->C = C, r->H = H, r->W = W, r->n_pic = n_pic, r->S = S;
     r->model = xmalloc((size_t)n_steps * N * sizeof(Metrics));
     r->copy = xmalloc((size_t)n_steps * N * sizeof(Metrics));
     r->recon = xmalloc((size_t)n_steps * N * sizeof(Metrics));
+    r->samples = xmalloc((size_t)S * n_steps * N * sizeof(Metrics));
+    r->diversity = xmalloc((size_t)n_steps * N * sizeof(double));
     r->pic_idx = xmalloc((size_t)(n_pic > 0 ? n_pic : 1) * sizeof(int));
     r->pic_truth = xmalloc_floats((size_t)n_pic * n_steps * F);
     r->pic_pred = xmalloc_floats((size_t)n_pic * n_steps * F);
@@ -174,48 +192,64 @@ void rollout_eval(AE *ae, Dyn *dyn, const Dataset *d, const StartPoint *sp, int 
         slot[r->pic_idx[p]] = p;
     }
 
-    float *x0 = xmalloc_floats((size_t)B * F);      // [B,C,H,W] start frames
-    float *truth = xmalloc_floats((size_t)B * F);   // [B,C,H,W] frames t+k
-    float *pred = xmalloc_floats((size_t)B * F);    // [B,C,H,W] decode(z_k)
-    float *rec = xmalloc_floats((size_t)B * F);     // [B,C,H,W] decode(encode(truth))
-    float *z = xmalloc_floats((size_t)B * Z);       // [B,Z] rollout state
-    float *zr = xmalloc_floats((size_t)B * Z);      // [B,Z] encode(truth)
-    float *a = xmalloc_floats((size_t)B * A);       // [B,A] actions of one step
+    float *x0 = xmalloc_floats((size_t)B * F);          // [B,C,H,W] start frames
+    float *truth = xmalloc_floats((size_t)B * S * F);   // [B*S,C,H,W] frames t+k (each S times)
+    float *pred = xmalloc_floats((size_t)B * S * F);    // [B*S,C,H,W] decode(z_k)
+    float *rec = xmalloc_floats((size_t)B * F);         // [B,C,H,W] decode(encode(truth))
+    float *z = xmalloc_floats((size_t)B * S * Z);       // [B*S,Z] rollout state
+    float *zr = xmalloc_floats((size_t)B * Z);          // [B,Z] encode(start), encode(truth)
+    float *a = xmalloc_floats((size_t)B * S * A);       // [B*S,A] actions of one step
+    Metrics *met = xmalloc((size_t)B * S * sizeof(Metrics));
 
     for (int base = 0; base < N; base += B) {
-        int n = N - base < B ? N - base : B;
+        int n = N - base < B ? N - base : B, nS = n * S;
         for (int i = 0; i < n; i++) dataset_frame(d, sp[base + i].e, sp[base + i].t, x0 + i * F);
-        ae_encode(ae, x0, n, z);
+        ae_encode(ae, x0, n, zr);
+        for (int q = 0; q < nS; q++) memcpy(z + (size_t)q * Z, zr + (size_t)(q / S) * Z, (size_t)Z * sizeof(float));
         int j = 0;   // next requested step
         for (int k = 1; k <= K; k++) {
-            for (int i = 0; i < n; i++) dataset_action(d, sp[base + i].e, sp[base + i].t + k - 1, a + (size_t)i * A);
-            dyn_forward_step(dyn, 0, z, a, n);
-            memcpy(z, dyn_znext(dyn, 0), (size_t)n * Z * sizeof(float));
+            for (int q = 0; q < nS; q++) dataset_action(d, sp[base + q / S].e, sp[base + q / S].t + k - 1, a + (size_t)q * A);
+            dynm_forward_step(dyn, 0, z, a, nS);
+            memcpy(z, dynm_znext(dyn, 0), (size_t)nS * Z * sizeof(float));
             if (k != steps[j]) continue;
-            for (int i = 0; i < n; i++) dataset_frame(d, sp[base + i].e, sp[base + i].t + k, truth + i * F);
-            ae_decode(ae, z, n, pred);
-            ae_encode(ae, truth, n, zr);
+            for (int q = 0; q < nS; q++) {
+                if (q % S == 0) dataset_frame(d, sp[base + q / S].e, sp[base + q / S].t + k, truth + (size_t)q * F);
+                else memcpy(truth + (size_t)q * F, truth + (size_t)(q - q % S) * F, F * sizeof(float));
+            }
+            ae_decode(ae, z, nS, pred);
+            metrics_batch(pred, truth, nS, C, H, W, met);
+            for (int i = 0; i < n; i++) dataset_frame(d, sp[base + i].e, sp[base + i].t + k, rec + i * F);
+            ae_encode(ae, rec, n, zr);
             ae_decode(ae, zr, n, rec);
             size_t off = (size_t)j * N + base;
-            metrics_batch(pred, truth, n, C, H, W, r->model + off);
+            for (int i = 0; i < n; i++) dataset_frame(d, sp[base + i].e, sp[base + i].t + k, truth + (size_t)i * F);
             metrics_batch(x0, truth, n, C, H, W, r->copy + off);
             metrics_batch(rec, truth, n, C, H, W, r->recon + off);
-            for (int i = 0; i < n; i++) {
+            for (int i = 0; i < n; i++) {   // model: each start's mean over its samples
+                Metrics m = {0, 0, 0, 0};
+                for (int s = 0; s < S; s++) {
+                    const Metrics *g = &met[i * S + s];
+                    m.l1 += g->l1, m.mse += g->mse, m.psnr += g->psnr, m.ssim += g->ssim;
+                    r->samples[((size_t)s * n_steps + j) * N + base + i] = *g;
+                }
+                if (S > 1) m.l1 /= S, m.mse /= S, m.psnr /= S, m.ssim /= S;
+                r->model[off + i] = S > 1 ? m : met[i];
+                r->diversity[off + i] = S > 1 ? pairwise_l1(pred + (size_t)i * S * F, S, F) : NAN;
                 int p = slot[base + i];
                 if (p < 0) continue;
                 size_t o = ((size_t)p * n_steps + j) * F;
                 memcpy(r->pic_truth + o, truth + i * F, F * sizeof(float));
-                memcpy(r->pic_pred + o, pred + i * F, F * sizeof(float));
+                memcpy(r->pic_pred + o, pred + (size_t)i * S * F, F * sizeof(float));
             }
             j++;
         }
     }
-    free(slot);
+    free(slot), free(met);
     free(x0), free(truth), free(pred), free(rec), free(z), free(zr), free(a);
 }
 
 void rollout_result_free(RolloutResult *r) {
-    free(r->model), free(r->copy), free(r->recon);
+    free(r->model), free(r->copy), free(r->recon), free(r->samples), free(r->diversity);
     free(r->pic_idx), free(r->pic_truth), free(r->pic_pred);
     memset(r, 0, sizeof *r);
 }

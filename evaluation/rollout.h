@@ -6,7 +6,7 @@
  *   StartPoint *sp; int n;
  *   select_starts(d, test, n_test, starts, max_step, seed, &sp, &n, &err);
  *   RolloutResult r;
- *   rollout_eval(&ae, &dyn, d, sp, n, steps, n_steps, n_pic, &r);
+ *   rollout_eval(&ae, &dyn, d, sp, n, steps, n_steps, n_pic, samples, &r);
  *   Interval ssim1 = interval95_of(r.model[0..n), METRIC_SSIM) ...
  *
  * A start point (e, t) is frame t of episode e; a rollout of K steps uses actions t..t+K-1
@@ -15,6 +15,7 @@
  *
  * Rows, at each requested step k:
  *   model  decode(z_k) vs frame t+k, z_0 = encode(frame t), z_{i+1} = z_i + f(z_i, a_{t+i})
+ *          (with S samples: each start's mean over them; every sample's in `samples`)
  *   copy   frame t (the start frame repeated) vs frame t+k
  *   recon  decode(encode(frame t+k)) vs frame t+k: the autoencoder's ceiling
  * Frames are the dataset's preprocessed uint8 frames scaled to [0,1], as in training.
@@ -25,6 +26,7 @@
 #include <stdint.h>
 #include "data/dataset.h"
 #include "evaluation/metrics.h"
+#include "nn/dynamics.h"
 #include "nn/model.h"
 #include "nn/util.h"
 
@@ -61,17 +63,23 @@ Interval interval95_metric(const Metrics *m, int n, MetricKind kind);
 typedef struct {
     int N, n_steps;
     int C, H, W;
-    Metrics *model, *copy, *recon;   // [n_steps][N]
+    Metrics *model, *copy, *recon;   // [n_steps][N]; model: each start's mean over its samples
+    int S;                           // samples per start (stochastic dynamics)
+    Metrics *samples;                // [S][n_steps][N] every sampled rollout's metrics
+    double *diversity;               // [n_steps][N] mean pairwise L1 between a start's S
+                                     //   decoded frames (NaN when S == 1)
     int n_pic;                       // start points kept for the picture (the first n_pic of
     int *pic_idx;                    //   an even spread over all N): indices into the start list
     float *pic_truth, *pic_pred;     // [n_pic][n_steps][C,H,W]
 } RolloutResult;
 
-// Runs every start point's rollout to steps[n_steps-1] (steps strictly increasing, >= 1) in
-// batches of min(ae->max_B, dyn->max_B); dyn->cfg.max_steps may be 1 (the rollout reuses
-// step slot 0). ae and dyn must fit the dataset (C,H,W and A; CHECKed). n_pic <= N.
-void rollout_eval(AE *ae, Dyn *dyn, const Dataset *d, const StartPoint *sp, int N, const int *steps,
-                  int n_steps, int n_pic, RolloutResult *r);
+// Runs every start point's rollout to steps[n_steps-1] (steps strictly increasing, >= 1) S
+// times (S >= 1 samples, in lockstep as batch rows; they differ only when dyn is a VAE at a
+// temperature > 0, drawing eps from dyn->rng), in batches of min(ae->max_B, dyn->max_B) >= S
+// rows; dyn->max_steps may be 1 (the rollout reuses step slot 0). ae and dyn must fit the
+// dataset (C,H,W and A; CHECKed). n_pic <= N; the picture shows sample 1.
+void rollout_eval(AE *ae, DynModel *dyn, const Dataset *d, const StartPoint *sp, int N, const int *steps,
+                  int n_steps, int n_pic, int S, RolloutResult *r);
 void rollout_result_free(RolloutResult *r);
 
 #endif

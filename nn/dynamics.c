@@ -49,7 +49,7 @@ int dynm_init(DynModel *m, const DynOps *ops, void *impl, int Z, int A, int max_
     m->Z = Z, m->A = A, m->OUT = vae ? 2 * Z : Z, m->max_B = max_B, m->max_steps = max_steps, m->vae = !!vae;
     m->temperature = 1.0f;
     size_t TBZ = (size_t)max_steps * max_B * Z, BZ = (size_t)max_B * Z;
-    m->mem_floats = (vae ? 3 * TBZ + 2 * BZ : 0) + TBZ + 3 * BZ;
+    m->mem_floats = (vae ? 3 * TBZ + 2 * BZ : 0) + TBZ + 4 * BZ;
     m->mem = xmalloc_floats(m->mem_floats);
     float *p = m->mem;
 #define TAKE(n) (p += (n), p - (n))
@@ -63,6 +63,7 @@ int dynm_init(DynModel *m, const DynOps *ops, void *impl, int Z, int A, int max_
     m->dcarry[0] = TAKE(BZ);
     m->dcarry[1] = TAKE(BZ);
     m->dzin = TAKE(BZ);
+    m->tgt = TAKE(BZ);
 #undef TAKE
     CHECK(p == m->mem + m->mem_floats, "dynm_init: layout");
     return 0;
@@ -156,6 +157,13 @@ double dynm_kl(DynModel *m, int t, int B) {
 
 // ---------------------------------------------------------------- rollout training
 
+// target_k = ztrue_{k+1} - zin_k into m->tgt
+static void rollout_target(DynModel *m, const float *ztrue, int k, int B) {
+    const size_t nz = (size_t)B * m->Z;
+    const float *y = ztrue + (k + 1) * nz, *zin = m->zin + (size_t)k * m->max_B * m->Z;
+    for (size_t i = 0; i < nz; i++) m->tgt[i] = y[i] - zin[i];
+}
+
 DynLoss dynm_rollout_forward(DynModel *m, const float *ztrue, const float *a, const uint8_t *feed, int K, int B) {
     CHECK(K >= 1 && K <= m->max_steps, "dynamics: rollout of %d steps, max_steps is %d", K, m->max_steps);
     const int Z = m->Z;
@@ -173,29 +181,32 @@ DynLoss dynm_rollout_forward(DynModel *m, const float *ztrue, const float *a, co
             }
         }
         dynm_forward_step(m, k, zin, a + (size_t)k * B * m->A, B);
-        L.mse += mse_loss_forward(dynm_znext(m, k), ztrue + (k + 1) * nz, nz);
+        rollout_target(m, ztrue, k, B);
+        L.mse += mse_loss_forward(dynm_delta(m, k), m->tgt, nz);
         L.kl += dynm_kl(m, k, B);
     }
     return L;
 }
 
+// Step k's loss MSE(delta_k, ztrue_{k+1} - zin_k) reaches zin_k through the net and through
+// its target (+dd); zin_k is znext_{k-1} in the rows fed back, and carries that on.
 void dynm_rollout_backward(DynModel *m, const float *ztrue, const uint8_t *feed, int K, int B) {
     CHECK(K >= 1 && K <= m->max_steps, "dynamics: rollout of %d steps, max_steps is %d", K, m->max_steps);
     const int Z = m->Z;
     const size_t nz = (size_t)B * Z;
-    float *carry = m->dcarry[0];   // dLoss/dznext_k through the steps after k
-    memset(carry, 0, nz * sizeof(float));
+    float *carry = m->dcarry[0], *dd = m->dcarry[1];   // carry: dLoss/dznext_k through steps after k
     for (int k = K - 1; k >= 0; k--) {
-        mse_loss_backward(carry, dynm_znext(m, k), ztrue + (k + 1) * nz, nz, 1.0f);
-        if (k == 0) {
-            dynm_backward_step(m, 0, NULL, carry, NULL, B);
-            break;
-        }
-        memset(m->dzin, 0, nz * sizeof(float));
-        dynm_backward_step(m, k, NULL, carry, m->dzin, B);
-        for (int b = 0; b < B; b++) {   // the input of step k was znext_{k-1} where fed back
+        rollout_target(m, ztrue, k, B);
+        memset(dd, 0, nz * sizeof(float));
+        mse_loss_backward(dd, dynm_delta(m, k), m->tgt, nz, 1.0f);
+        if (k) memset(m->dzin, 0, nz * sizeof(float));
+        dynm_backward_step(m, k, dd, k == K - 1 ? NULL : carry, k ? m->dzin : NULL, B);
+        for (int b = 0; k && b < B; b++) {
             int fed = !feed || feed[(size_t)k * B + b];
-            for (int j = 0; j < Z; j++) carry[(size_t)b * Z + j] = fed ? m->dzin[(size_t)b * Z + j] : 0.0f;
+            for (int j = 0; j < Z; j++) {
+                size_t i = (size_t)b * Z + j;
+                carry[i] = fed ? m->dzin[i] + dd[i] : 0.0f;
+            }
         }
     }
 }

@@ -28,9 +28,9 @@
  *
  * Rollout training (dynm_rollout_forward / _backward), K <= max_steps windows:
  *   zin_0 = ztrue_0; zin_k = feed[k][b] ? znext_{k-1} : ztrue_k   (scheduled sampling)
- *   loss  = sum_k MSE(znext_k, ztrue_{k+1}) + beta * sum_k KL_k
- * MSE(znext, ztrue_{k+1}) = MSE(delta, ztrue_{k+1} - zin_k): with K = 1 it is the phase-1
- * loss. feed = NULL feeds every step its own prediction (open loop: the K-step cumulative
+ *   loss  = sum_k MSE(delta_k, ztrue_{k+1} - zin_k) + beta * sum_k KL_k
+ * (= MSE(znext_k, ztrue_{k+1}); the delta form makes K = 1 the phase-1 loss bit for bit, and
+ * with a VAE it is the roadmap's MSE(sampled delta, actual delta)). feed = NULL feeds every step its own prediction (open loop: the K-step cumulative
  * loss of the roadmap, and validation).
  */
 #ifndef NEMU_DYNAMICS_H
@@ -63,9 +63,9 @@ typedef struct {
     Rng *rng;                // vae, temperature > 0, eps_in NULL: the source of eps
     const float *eps_in;     // [T][B][Z] eps fed from outside (NULL: drawn from rng)
     // one allocation (mem): vae [T][max_B][Z] each: eps, delta, znext; [max_B][2Z] dhead;
-    // rollout training: zin [T][max_B][Z], dcarry[2], dzin [max_B][Z]
+    // rollout training: zin [T][max_B][Z], dcarry[2], dzin, tgt [max_B][Z]
     float *eps, *delta, *znext, *dhead;
-    float *zin, *dcarry[2], *dzin;
+    float *zin, *dcarry[2], *dzin, *tgt;
     float *mem;
     size_t mem_floats;
 } DynModel;

@@ -46,10 +46,12 @@
 #include "evaluation/picture.h"     // picture_rollouts
 #include "evaluation/report.h"      // tables, JSON, plot
 #include "evaluation/rollout.h"     // start points, rollouts, intervals
+#include "evaluation/samples.h"     // per-sample rows and diversity (vae)
 #include "nn/checkpoint.h"          // checkpoint_read_meta, checkpoint_load
 #include "nn/gemm.h"                // blas_init, threads_use
 #include "nn/h5.h"                  // frame_names attribute (--recon)
-#include "nn/model.h"               // AE, Dyn
+#include "nn/dynamics.h"            // DynModel
+#include "nn/model.h"               // AE
 #include "nn/util.h"                // die, Err, xmalloc
 #include "src/config.h"             // Config, config_load, config_hash
 #include "src/run.h"                // write_file_atomic, mkdir_p
@@ -521,14 +523,16 @@ int main(int argc, char **argv) {
     double temperature = o.has_temperature ? o.temperature : cfg.eval.temperature;
     int samples = o.samples > 0 ? (int)o.samples : cfg.eval.samples;
     uint64_t seed = o.has_seed ? o.seed : cfg.run.seed;
-    if (cfg.dynamics.type != DYN_DETERMINISTIC)
-        die("%s: stochastic (dynamics.type = vae) models are not supported by ./eval yet", run_dir);
-    if (temperature > 0)
+    const int vae = cfg.dynamics.type == DYN_VAE;
+    if (!vae && temperature > 0)
         die("temperature %g: the dynamics model of %s is deterministic (dynamics.type = deterministic); "
             "temperature and samples apply to dynamics.type = vae only", temperature, run_dir);
-    if (samples > 1)
+    if (!vae && samples > 1)
         die("samples %d: the dynamics model of %s is deterministic (dynamics.type = deterministic); every sample "
             "would be the same rollout", samples, run_dir);
+    if (vae && samples > 1 && temperature == 0)
+        die("samples %d at temperature 0: every sample of %s is the mean rollout (give --temperature T > 0)",
+            samples, run_dir);
     const int K = steps[n_steps - 1];
     threads_use(cfg.run.threads);
 
@@ -539,6 +543,9 @@ int main(int argc, char **argv) {
     if (checkpoint_read_meta(dyn_path, &dmeta, &err) < 0) die("%s", err.msg);
     if (strcmp(dmeta.model, "dynamics")) die("%s: a '%s' checkpoint, expected dynamics", dyn_path, dmeta.model);
     if (ckpt_meta_to_dyn_config(&dmeta, &dc, &err) < 0) die("%s: %s", dyn_path, err.msg);
+    if (dc.vae != vae)
+        die("%s holds a %s dynamics model but %s says dynamics.type = %s", dyn_path, dc.vae ? "vae" : "deterministic",
+            cfg_path, vae ? "vae" : "deterministic");
     const CkptAttr *hattr = ckpt_get(&dmeta, "config_hash");
     if (hattr && hattr->type == CKPT_I64 && (uint64_t)hattr->i != chash)
         warn("%s was trained with another config than %s (config hash %016llx, file %016llx)", dyn_path, cfg_path,
@@ -618,22 +625,27 @@ int main(int argc, char **argv) {
     for (int i = 0; i < n_eval; i++) skipped += dataset_ep_transitions(&ds, eval_eps[i]) < K;
 
     // ---- models
-    int B = N < EVAL_BATCH ? N : EVAL_BATCH;
+    int B = N * samples < EVAL_BATCH ? N * samples : EVAL_BATCH;   // rows: start points x samples
+    if (B < samples) B = samples;
     Rng rng;
     rng_seed(&rng, 0);
     AE ae;
-    Dyn dyn;
+    DynModel dyn;
     if (ae_init(&ae, &ac, B, &rng, &err) < 0) die("%s: %s", ae_path, err.msg);
     if (checkpoint_load(ae_path, &ae.arena, "autoencoder", &ameta, &err) < 0) die("%s", err.msg);
     dc.max_steps = 1;
-    if (dyn_init(&dyn, &dc, B, &rng, &err) < 0) die("%s: %s", dyn_path, err.msg);
-    if (checkpoint_load(dyn_path, &dyn.arena, "dynamics", &dmeta, &err) < 0) die("%s", err.msg);
+    if (dynm_flat_init(&dyn, &dc, B, &rng, &err) < 0) die("%s: %s", dyn_path, err.msg);
+    if (checkpoint_load(dyn_path, dynm_arena(&dyn), "dynamics", &dmeta, &err) < 0) die("%s", err.msg);
+    Rng eps_rng;   // the vae's eps: seeded by the evaluation seed, so a command repeats its samples
+    rng_seed(&eps_rng, seed ^ 0x5851f42d4c957f2dull);
+    dyn.temperature = (float)temperature;
+    dyn.rng = &eps_rng;
 
     // ---- rollouts and statistics
     double t_roll = now_seconds();
     int n_pic = N < EVAL_PICS ? N : EVAL_PICS;
     RolloutResult rr;
-    rollout_eval(&ae, &dyn, &ds, sp, N, steps, n_steps, n_pic, &rr);
+    rollout_eval(&ae, &dyn, &ds, sp, N, steps, n_steps, n_pic, samples, &rr);
     t_roll = now_seconds() - t_roll;
 
     // ---- emulation measures (game-aware ones when the game can be re-simulated)
@@ -663,6 +675,12 @@ int main(int argc, char **argv) {
         .skipped_eps = skipped, .seed = seed, .starts = starts, .sp = sp, .sp_ids = sp_ids, .n_starts = N,
         .steps = steps, .n_steps = n_steps, .rows = report_rows(&rr), .emu = &es};
     char *md = report_markdown(&rep), *csv = report_csv(&rep), *json = report_json(&rep);
+    char *smd = vae ? samples_markdown(&rr, steps, temperature) : NULL;
+    char *scsv = vae ? samples_csv(&rr, steps, temperature) : NULL;
+    if (smd) {   // eval.md gets the samples section
+        md = xrealloc(md, strlen(md) + strlen(smd) + 1);
+        strcat(md, smd);
+    }
 
     // ---- results: everything as .part files first, then renamed
     char out_dir[PATH_MAX];
@@ -670,8 +688,10 @@ int main(int argc, char **argv) {
                     : snprintf(out_dir, sizeof out_dir, "results/%s", run_name);
     if (len < 0 || (size_t)len >= sizeof out_dir) die("--out %s: path too long", o.out ? o.out : run_name);
     if (mkdir_p(out_dir) != 0) die("--out %s: cannot create the folder: %s", out_dir, strerror(errno));
-    enum { F_MD, F_CSV, F_JSON, F_ROLL, F_PLOT, F_N };
-    static const char *const names[F_N] = {"eval.md", "eval.csv", "eval.json", "rollouts.png", "eval_plot.png"};
+    enum { F_MD, F_CSV, F_JSON, F_ROLL, F_PLOT, F_SAMPLES, F_N };
+    static const char *const names[F_N] = {"eval.md", "eval.csv", "eval.json", "rollouts.png", "eval_plot.png",
+                                           "samples.csv"};
+    const int n_files = vae ? F_N : F_N - 1;
     char final[F_N][PATH_MAX + 32], part[F_N][PATH_MAX + 48];
     for (int i = 0; i < F_N; i++) {
         snprintf(final[i], sizeof final[i], "%s/%s", out_dir, names[i]);
@@ -682,8 +702,9 @@ int main(int argc, char **argv) {
              write_file_atomic(part[F_JSON], json, strlen(json), &err) == 0 &&
              picture_rollouts_marked(part[F_ROLL], er.pic_start, er.pic_pred0, rr.pic_truth, rr.pic_pred, n_pic,
                                      n_steps, steps, ds.C, ds.H, ds.W, &err) == 0 &&
-             report_plot(part[F_PLOT], &rep, &err) == 0;
-    for (int i = 0; ok && i < F_N; i++)
+             report_plot(part[F_PLOT], &rep, &err) == 0 &&
+             (!vae || write_file_atomic(part[F_SAMPLES], scsv, strlen(scsv), &err) == 0);
+    for (int i = 0; ok && i < n_files; i++)
         if (rename(part[i], final[i]) != 0) {
             err_set(&err, "cannot write %s: %s", final[i], strerror(errno));
             ok = 0;
@@ -701,11 +722,11 @@ int main(int argc, char **argv) {
     emulator_ae_dyn_free(&emctx);
     game_trace_free(&gt);
 
-    free(md), free(csv), free(json), free(rep.rows);
+    free(md), free(csv), free(json), free(rep.rows), free(smd), free(scsv);
     free(eval_ids), free(sp_ids), free(sp), free(eval_eps);
     rollout_result_free(&rr);
     ae_free(&ae);
-    dyn_free(&dyn);
+    dynm_free(&dyn);
     dataset_free(&ds);
     return 0;
 }

@@ -26,6 +26,7 @@
 #include "data/dataset.h"
 #include "evaluation/picture.h"
 #include "nn/checkpoint.h"
+#include "nn/dynamics.h"
 #include "nn/gemm.h"
 #include "nn/model.h"
 #include "nn/ops.h"
@@ -42,10 +43,13 @@ typedef enum { ST_AE = 0, ST_DYN = 1 } StageId;
 static const char *stage_name[] = {"autoencoder", "dynamics"};
 static const char *stage_prefix[] = {"ae", "dyn"};
 
+#define N_PARTS 5          // train_mse, train_kl, val_mse, val_kl, sampling_p (dynamics)
 typedef struct {           // one row of log.csv
     int stage, epoch;
     double train, val, lr, seconds, rate;
+    double parts[N_PARTS];   // NaN: not applicable (written empty)
 } LogRow;
+static const char *part_names = "train_mse,train_kl,val_mse,val_kl,sampling_p";
 
 typedef struct {
     Config cfg;
@@ -100,13 +104,16 @@ static void log_add(Trainer *tr, LogRow r) {
 }
 
 static void log_write(const Trainer *tr) {
-    size_t cap = 128 + (size_t)tr->n_log * 160, n = 0;
+    size_t cap = 256 + (size_t)tr->n_log * 256, n = 0;
     char *s = xmalloc(cap);
-    n += snprintf(s + n, cap - n, "stage,epoch,train_loss,val_loss,lr,seconds,samples_per_s\n");
+    n += snprintf(s + n, cap - n, "stage,epoch,train_loss,val_loss,lr,seconds,samples_per_s,%s\n", part_names);
     for (int i = 0; i < tr->n_log; i++) {
         const LogRow *r = &tr->log[i];
-        n += snprintf(s + n, cap - n, "%s,%d,%.8g,%.8g,%.6g,%.3f,%.1f\n", stage_name[r->stage],
+        n += snprintf(s + n, cap - n, "%s,%d,%.8g,%.8g,%.6g,%.3f,%.1f", stage_name[r->stage],
                       r->epoch + 1, r->train, r->val, r->lr, r->seconds, r->rate);
+        for (int k = 0; k < N_PARTS; k++)
+            n += isnan(r->parts[k]) ? snprintf(s + n, cap - n, ",") : snprintf(s + n, cap - n, ",%.8g", r->parts[k]);
+        n += snprintf(s + n, cap - n, "\n");
     }
     Err err;
     if (write_file_atomic(path_in_run(tr, "log.csv"), s, n, &err) < 0) warn("%s", err.msg);
@@ -123,6 +130,14 @@ static void log_read(Trainer *tr, int stage, int epoch) {
         LogRow r = {0};
         if (sscanf(line, "%31[^,],%d,%lf,%lf,%lf,%lf,%lf", st, &r.epoch, &r.train, &r.val, &r.lr,
                    &r.seconds, &r.rate) != 7) continue;
+        const char *f = line;   // the parts after the 7th comma; empty fields are NaN
+        for (int k = 0; k < 7 && f; k++) f = strchr(f, ',') ? strchr(f, ',') + 1 : NULL;
+        for (int k = 0; k < N_PARTS; k++) {
+            char *end;
+            r.parts[k] = f ? strtod(f, &end) : NAN;
+            if (!f || end == f) r.parts[k] = NAN;
+            f = f && strchr(f, ',') ? strchr(f, ',') + 1 : NULL;
+        }
         r.stage = !strcmp(st, "dynamics") ? ST_DYN : ST_AE;
         r.epoch -= 1;   // log.csv counts epochs from 1
         if (r.stage < stage || (r.stage == stage && r.epoch < epoch)) log_add(tr, r);
@@ -209,7 +224,7 @@ static void save_ckpt(const Trainer *tr, const char *file, const ParamArena *a, 
 // A stop request (SIGINT/SIGTERM) seen before batch `batch` of `epoch`: save the position and
 // the epoch's running loss sum, so the resumed epoch logs the same mean, then exit.
 static void stop_if_requested(const Trainer *tr, StageId st, int epoch, long batch, double loss_sum, long samples,
-                              const ParamArena *a, CkptMeta *meta, Progress *pg) {
+                              const double part_sum[2], const ParamArena *a, CkptMeta *meta, Progress *pg) {
     int sig = signals_stop_requested();
     if (!sig) return;
     progress_clear(pg);
@@ -217,6 +232,8 @@ static void stop_if_requested(const Trainer *tr, StageId st, int epoch, long bat
     ckpt_set_i64(meta, "batch", batch);
     ckpt_set_f64(meta, "epoch_loss_sum", loss_sum);
     ckpt_set_i64(meta, "epoch_samples", samples);
+    ckpt_set_f64(meta, "epoch_mse_sum", part_sum[0]);
+    ckpt_set_f64(meta, "epoch_kl_sum", part_sum[1]);
     char file[64];
     snprintf(file, sizeof file, "%s_last.h5", stage_prefix[st]);
     save_ckpt(tr, file, a, meta);
@@ -245,7 +262,7 @@ static Adam make_adam(const Config *c, double lr) {
 
 // Resume position of a stage: reads <prefix>_last.h5 into the arena. Returns 1 if found.
 static int resume_stage(const Trainer *tr, StageId st, ParamArena *a, CkptMeta *meta, int *epoch, long *batch,
-                        double *loss_sum, long *samples) {
+                        double *loss_sum, long *samples, double part_sum[2]) {
     char file[64];
     snprintf(file, sizeof file, "%s_last.h5", stage_prefix[st]);
     const char *p = path_in_run(tr, file);
@@ -258,6 +275,9 @@ static int resume_stage(const Trainer *tr, StageId st, ParamArena *a, CkptMeta *
     *batch = b ? (long)b->i : 0;
     *loss_sum = *batch && ls ? ls->f : 0;
     *samples = *batch && ns ? (long)ns->i : 0;
+    const CkptAttr *pm = ckpt_get(meta, "epoch_mse_sum"), *pk = ckpt_get(meta, "epoch_kl_sum");
+    part_sum[0] = *batch && pm ? pm->f : 0;
+    part_sum[1] = *batch && pk ? pk->f : 0;
     return 1;
 }
 
@@ -278,6 +298,10 @@ struct Stage {
     float (*step)(Stage *s, int64_t i, int *n);
     double (*validate)(Stage *s);   // validation loss; may write pictures
     void *ctx;
+    void (*epoch_begin)(Stage *s, int epoch);   // NULL: none
+    int has_parts;           // log the parts of the loss (train from part_sum, val from validate)
+    double part_sum[2];      // step adds mse * n and kl * n of its batch
+    double parts[N_PARTS];   // validate sets [2..4]
 };
 
 static void shuffle_epoch(const Config *c, StageId st, int epoch, Sampler *s) {
@@ -294,8 +318,8 @@ static void run_stage(Trainer *tr, Stage *s, CkptMeta *meta) {
     Adam opt = make_adam(c, s->lr);
     int epoch0 = 0;
     long batch0 = 0, samples0 = 0;
-    double best = INFINITY, sum0 = 0;
-    if (tr->resume && resume_stage(tr, s->id, s->arena, meta, &epoch0, &batch0, &sum0, &samples0)) {
+    double best = INFINITY, sum0 = 0, part0[2] = {0, 0};
+    if (tr->resume && resume_stage(tr, s->id, s->arena, meta, &epoch0, &batch0, &sum0, &samples0, part0)) {
         opt.t = meta->step;
         if (s->noise && meta->has_rng) *s->noise = meta->rng;
         const CkptAttr *b = ckpt_get(meta, "best_val");
@@ -312,13 +336,16 @@ static void run_stage(Trainer *tr, Stage *s, CkptMeta *meta) {
     long nb = (long)sampler_batches(s->train, B);
     for (int e = epoch0; e < s->epochs; e++) {
         shuffle_epoch(c, s->id, e, s->train);
+        if (s->epoch_begin) s->epoch_begin(s, e);
+        s->part_sum[0] = e == epoch0 ? part0[0] : 0;
+        s->part_sum[1] = e == epoch0 ? part0[1] : 0;
         progress_epoch_start(&pg, e + 1, nb);
         double t0 = now_seconds(), sum = e == epoch0 ? sum0 : 0;
         long samples = e == epoch0 ? samples0 : 0;
         for (long i = (e == epoch0 ? batch0 : 0); i < nb; i++) {
             meta->step = opt.t;
             if (s->noise) meta->rng = *s->noise, meta->has_rng = 1;
-            stop_if_requested(tr, s->id, e, i, sum, samples, s->arena, meta, &pg);
+            stop_if_requested(tr, s->id, e, i, sum, samples, s->part_sum, s->arena, meta, &pg);
             arena_zero_grad(s->arena);
             int n;
             float loss = s->step(s, i, &n);
@@ -335,7 +362,13 @@ static void run_stage(Trainer *tr, Stage *s, CkptMeta *meta) {
         if (!isfinite(val)) nan_stop(tr, s->id, e, nb, (float)val);
         int is_best = val < best;
         if (is_best) best = val;
-        LogRow r = {s->id, e, samples ? sum / samples : NAN, val, s->lr, secs, samples / (secs > 0 ? secs : 1)};
+        LogRow r = {s->id, e, samples ? sum / samples : NAN, val, s->lr, secs, samples / (secs > 0 ? secs : 1),
+                    {NAN, NAN, NAN, NAN, NAN}};
+        if (s->has_parts) {
+            s->parts[0] = samples ? s->part_sum[0] / samples : NAN;
+            s->parts[1] = samples ? s->part_sum[1] / samples : NAN;
+            memcpy(r.parts, s->parts, sizeof r.parts);
+        }
         log_add(tr, r);
         log_write(tr);
         loss_plot(tr);
@@ -434,7 +467,8 @@ static void train_autoencoder(Trainer *tr) {
     CkptMeta meta;
     ckpt_meta_init(&meta, "autoencoder");
     ckpt_meta_ae(&meta, &ac);
-    Stage s = {ST_AE, &ae.arena, &ts, c->train.epochs, c->train.lr, "L1", &a.noise, ae_step, ae_validate, &a};
+    Stage s = {.id = ST_AE, .arena = &ae.arena, .train = &ts, .epochs = c->train.epochs, .lr = c->train.lr,
+               .loss_name = "L1", .noise = &a.noise, .step = ae_step, .validate = ae_validate, .ctx = &a};
     run_stage(tr, &s, &meta);
     free(a.x);
     free(a.drecon);
@@ -481,24 +515,26 @@ static float *encode_all(const Dataset *ds, AE *ae, int B) {
     return zs;
 }
 
-static void dyn_batch(const Dataset *ds, const Sampler *s, const float *zs, int Z, int64_t i, int B,
-                      float *z, float *a, float *target, int *n_out) {
+// Batch i of K-step windows: ztrue [K+1][B][Z] the latents of frames t..t+K, a [K][B][A]
+// the actions t..t+K-1 (step-major, the layout of dynm_rollout_forward).
+static void dyn_window_batch(const Dataset *ds, const Sampler *s, const float *zs, int Z, int64_t i, int B,
+                             float *ztrue, float *a, int *n_out) {
     int64_t lo = i * B, hi = lo + B < s->n ? lo + B : s->n;
-    int n = (int)(hi - lo);
+    int n = (int)(hi - lo), K = s->K;
     for (int j = 0; j < n; j++) {
         SampleRef r = s->items[lo + j];
         int64_t f = ds->frame_off[r.e] + r.t;
-        memcpy(z + (size_t)j * Z, zs + (size_t)f * Z, Z * sizeof(float));
-        for (int k = 0; k < Z; k++) target[(size_t)j * Z + k] = zs[(size_t)(f + 1) * Z + k] - zs[(size_t)f * Z + k];
-        dataset_action(ds, r.e, r.t, a + (size_t)j * ds->A);
+        for (int k = 0; k <= K; k++)
+            memcpy(ztrue + ((size_t)k * n + j) * Z, zs + (size_t)(f + k) * Z, Z * sizeof(float));
+        for (int k = 0; k < K; k++) dataset_action(ds, r.e, r.t + k, a + ((size_t)k * n + j) * ds->A);
     }
     *n_out = n;
 }
 
 // Phase-1 checks of roadmap 1.3 and rollout.png, on validation episodes.
-static void dyn_report(Trainer *tr, AE *ae, Dyn *dyn, const float *zs) {
+static void dyn_report(Trainer *tr, AE *ae, DynModel *dyn, const float *zs) {
     const Dataset *ds = &tr->ds;
-    int Z = dyn->cfg.latent_dim, A = ds->A;
+    int Z = dyn->Z, A = ds->A;
     size_t fsz = (size_t)ds->C * ds->H * ds->W;
     Rng rng;
     rng_seed(&rng, epoch_seed(tr->cfg.run.seed, 7, 0));
@@ -525,11 +561,11 @@ static void dyn_report(Trainer *tr, AE *ae, Dyn *dyn, const float *zs) {
     int cap = dyn->max_B;
     for (int j0 = 0; j0 < n; j0 += cap) {
         int m = n - j0 < cap ? n - j0 : cap;
-        dyn_forward_step(dyn, 0, z + (size_t)j0 * Z, a + (size_t)j0 * A, m);
-        for (int k = 0; k < m * Z; k++) mag_real += fabsf(dyn_delta(dyn, 0)[k]);
-        memcpy(zn + (size_t)j0 * Z, dyn_znext(dyn, 0), (size_t)m * Z * sizeof(float));
-        dyn_forward_step(dyn, 0, z + (size_t)j0 * Z, a0 + (size_t)j0 * A, m);
-        for (int k = 0; k < m * Z; k++) mag_zero += fabsf(dyn_delta(dyn, 0)[k]);
+        dynm_forward_step(dyn, 0, z + (size_t)j0 * Z, a + (size_t)j0 * A, m);
+        for (int k = 0; k < m * Z; k++) mag_real += fabsf(dynm_delta(dyn, 0)[k]);
+        memcpy(zn + (size_t)j0 * Z, dynm_znext(dyn, 0), (size_t)m * Z * sizeof(float));
+        dynm_forward_step(dyn, 0, z + (size_t)j0 * Z, a0 + (size_t)j0 * A, m);
+        for (int k = 0; k < m * Z; k++) mag_zero += fabsf(dynm_delta(dyn, 0)[k]);
     }
     for (int j0 = 0; j0 < n; j0 += ae->max_B) {
         int m = n - j0 < ae->max_B ? n - j0 : ae->max_B;
@@ -572,8 +608,8 @@ static void dyn_report(Trainer *tr, AE *ae, Dyn *dyn, const float *zs) {
             int si = 0;
             for (int k = 1; k <= K; k++) {
                 dataset_action(ds, e, t0 + k - 1, act);
-                dyn_forward_step(dyn, 0, zc, act, 1);
-                memcpy(zc, dyn_znext(dyn, 0), Z * sizeof(float));
+                dynm_forward_step(dyn, 0, zc, act, 1);
+                memcpy(zc, dynm_znext(dyn, 0), Z * sizeof(float));
                 if (si < ns && steps[si] == k) {
                     dataset_frame(ds, e, t0 + k, tru + ((size_t)got * ns + si) * fsz);
                     ae_decode(ae, zc, 1, prd + ((size_t)got * ns + si) * fsz);
@@ -592,45 +628,63 @@ done:
 
 typedef struct {
     Trainer *tr;
-    Dyn *dyn;
+    DynModel *dyn;
     Sampler *val;
     const float *zs;         // [n_frames, Z] latents of every frame
-    float *z, *a, *target, *dd;   // [B,Z] [B,A] [B,Z] [B,Z]
+    int K;                   // rollout steps per window
+    float *ztrue, *a;        // [K+1][B][Z], [K][B][A]
+    uint8_t *feed;           // [K][B] scheduled-sampling coin flips
+    Rng rng;                 // coin flips and the vae's eps (travels in checkpoints)
+    double p;                // this epoch's scheduled-sampling probability
 } DynStage;
+
+// Parts of the dynamics loss logged beside it (train_mse, train_kl, val_mse, val_kl, sampling_p).
+static void dyn_epoch_begin(Stage *s, int e) {
+    DynStage *d = s->ctx;
+    const Config *c = &d->tr->cfg;
+    d->p = d->K > 1 ? dynm_sampling_p(c->dynamics.sampling_start, c->dynamics.sampling_end, e, s->epochs) : 0;
+}
 
 static float dyn_step(Stage *s, int64_t i, int *n) {
     DynStage *d = s->ctx;
-    int Z = d->dyn->cfg.latent_dim;
-    dyn_batch(&d->tr->ds, s->train, d->zs, Z, i, d->tr->cfg.train.batch_size, d->z, d->a, d->target, n);
-    size_t len = (size_t)*n * Z;
-    dyn_forward_step(d->dyn, 0, d->z, d->a, *n);
-    float loss = mse_loss_forward(dyn_delta(d->dyn, 0), d->target, len);
-    memset(d->dd, 0, len * sizeof(float));
-    mse_loss_backward(d->dd, dyn_delta(d->dyn, 0), d->target, len, 1.0f);
-    dyn_backward_step(d->dyn, 0, d->dd, NULL, NULL, *n);
-    return loss;
+    const int K = d->K;
+    dyn_window_batch(&d->tr->ds, s->train, d->zs, d->dyn->Z, i, d->tr->cfg.train.batch_size, d->ztrue, d->a, n);
+    const uint8_t *feed = NULL;
+    if (K > 1) {   // step 0 always starts from the encoded truth
+        memset(d->feed, 0, (size_t)*n);
+        for (int j = *n; j < K * *n; j++) d->feed[j] = rng_uniform(&d->rng) < d->p;
+        feed = d->feed;
+    }
+    DynLoss L = dynm_rollout_forward(d->dyn, d->ztrue, d->a, feed, K, *n);
+    dynm_rollout_backward(d->dyn, d->ztrue, feed, K, *n);
+    s->part_sum[0] += L.mse * *n;
+    s->part_sum[1] += L.kl * *n;
+    return (float)(L.mse + d->dyn->beta * L.kl);
 }
 
+// Validation: K-step open-loop rollouts (every step on its own prediction) at temperature 0.
 static double dyn_validate(Stage *s) {
     DynStage *d = s->ctx;
-    int Z = d->dyn->cfg.latent_dim, B = d->tr->cfg.train.batch_size;
-    double sum = 0;
+    int B = d->tr->cfg.train.batch_size;
+    float temp = d->dyn->temperature;
+    d->dyn->temperature = 0;
+    double mse = 0, kl = 0;
     int64_t cnt = 0;
     for (int64_t i = 0; i < sampler_batches(d->val, B); i++) {
         int n;
-        dyn_batch(&d->tr->ds, d->val, d->zs, Z, i, B, d->z, d->a, d->target, &n);
-        dyn_forward_step(d->dyn, 0, d->z, d->a, n);
-        sum += (double)mse_loss_forward(dyn_delta(d->dyn, 0), d->target, (size_t)n * Z) * n;
+        dyn_window_batch(&d->tr->ds, d->val, d->zs, d->dyn->Z, i, B, d->ztrue, d->a, &n);
+        DynLoss L = dynm_rollout_forward(d->dyn, d->ztrue, d->a, NULL, d->K, n);
+        mse += L.mse * n, kl += L.kl * n;
         cnt += n;
     }
-    return cnt ? sum / cnt : NAN;
+    d->dyn->temperature = temp;
+    s->parts[2] = mse / cnt, s->parts[3] = kl / cnt, s->parts[4] = d->p;
+    return (mse + d->dyn->beta * kl) / cnt;
 }
 
 static void train_dynamics(Trainer *tr) {
     const Config *c = &tr->cfg;
-    if (c->dynamics.type != DYN_DETERMINISTIC) die("dynamics.type = vae is not built yet (roadmap 3.1)");
-    if (c->dynamics.rollout_steps != 1) die("dynamics.rollout_steps > 1 is not built yet (roadmap 3.3)");
-    int B = c->train.batch_size;
+    int B = c->train.batch_size, K = c->dynamics.rollout_steps, vae = c->dynamics.type == DYN_VAE;
     Err err;
     char aepath[1200];
     if (c->train.stage == STAGE_BOTH) snprintf(aepath, sizeof aepath, "%s", path_in_run(tr, "ae_best.h5"));
@@ -640,34 +694,59 @@ static void train_dynamics(Trainer *tr) {
     int Z = ae.cfg.latent_dim, A = tr->ds.A;
     float *zs = encode_all(&tr->ds, &ae, B);
 
-    DynConfig dc = {Z, A, c->dynamics.hidden, 1};
+    DynConfig dc = {Z, A, c->dynamics.hidden, K, vae};
     Rng rng;
     rng_seed(&rng, epoch_seed(c->run.seed, ST_DYN, -1));
-    Dyn dyn;
-    if (dyn_init(&dyn, &dc, B, &rng, &err) < 0) die("%s", err.msg);
-    Sampler ts, vs;
-    if (sampler_init(&ts, &tr->ds, tr->split.train, tr->split.n_train, SAMPLE_TRANSITIONS, 1, &err) < 0) die("%s", err.msg);
-    if (sampler_init(&vs, &tr->ds, tr->split.val, tr->split.n_val, SAMPLE_TRANSITIONS, 1, &err) < 0) die("%s", err.msg);
-    DynStage d = {tr, &dyn, &vs, zs, xmalloc_floats((size_t)B * Z), xmalloc_floats((size_t)B * A),
-                  xmalloc_floats((size_t)B * Z), xmalloc_floats((size_t)B * Z)};
+    DynModel dyn;
+    if (dynm_flat_init(&dyn, &dc, B, &rng, &err) < 0) die("%s", err.msg);
+    dyn.beta = (float)c->dynamics.beta;
+    Sampler ts, vs;   // windows never cross an episode end (checked before any work in main)
+    if (sampler_init(&ts, &tr->ds, tr->split.train, tr->split.n_train, SAMPLE_WINDOWS, K, &err) < 0) die("%s", err.msg);
+    if (sampler_init(&vs, &tr->ds, tr->split.val, tr->split.n_val, SAMPLE_WINDOWS, K, &err) < 0) die("%s", err.msg);
+    DynStage d = {tr, &dyn, &vs, zs, K, xmalloc_floats((size_t)(K + 1) * B * Z), xmalloc_floats((size_t)K * B * A),
+                  xmalloc((size_t)K * B), {{0}}, 0};
+    rng_seed(&d.rng, epoch_seed(c->run.seed, 101, 0));
+    dyn.rng = &d.rng;
     CkptMeta meta;
     ckpt_meta_init(&meta, "dynamics");
     ckpt_meta_dyn(&meta, &dc);
     ckpt_set_str(&meta, "autoencoder", aepath);
-    Stage s = {ST_DYN, &dyn.arena, &ts, c->dynamics.epochs, c->dynamics.lr, "MSE", NULL, dyn_step, dyn_validate, &d};
+    // the deterministic single step draws no random numbers: its checkpoints stay as in phase 1
+    Stage s = {.id = ST_DYN, .arena = dynm_arena(&dyn), .train = &ts, .epochs = c->dynamics.epochs,
+               .lr = c->dynamics.lr, .loss_name = vae ? "MSE+beta*KL" : K > 1 ? "K-step MSE" : "MSE",
+               .noise = vae || K > 1 ? &d.rng : NULL, .step = dyn_step, .validate = dyn_validate, .ctx = &d,
+               .epoch_begin = dyn_epoch_begin, .has_parts = 1};
     run_stage(tr, &s, &meta);
-    // the roadmap 1.3 checks and rollout.png, with the best weights
+    // the roadmap 1.3 checks and rollout.png, with the best weights, at temperature 0
     CkptMeta bm;
-    if (checkpoint_load(path_in_run(tr, "dyn_best.h5"), &dyn.arena, "dynamics", &bm, &err) < 0) die("%s", err.msg);
+    if (checkpoint_load(path_in_run(tr, "dyn_best.h5"), dynm_arena(&dyn), "dynamics", &bm, &err) < 0) die("%s", err.msg);
+    dyn.temperature = 0;
     dyn_report(tr, &ae, &dyn, zs);
-    free(d.z); free(d.a); free(d.target); free(d.dd); free(zs);
+    free(d.ztrue); free(d.a); free(d.feed); free(zs);
     sampler_free(&ts);
     sampler_free(&vs);
-    dyn_free(&dyn);
+    dynm_free(&dyn);
     ae_free(&ae);
 }
 
 // ---------------------------------------------------------------- main
+
+// Before any work: the train and the validation episodes each hold a K-step window
+// (dynamics.rollout_steps = K needs an episode of K+1 frames; windows never cross an end).
+static void check_windows(const Trainer *tr) {
+    const int K = tr->cfg.dynamics.rollout_steps;
+    const int *sets[2] = {tr->split.train, tr->split.val}, ns[2] = {tr->split.n_train, tr->split.n_val};
+    for (int i = 0; i < 2; i++) {
+        int64_t longest = 0;
+        for (int j = 0; j < ns[i]; j++) {
+            int64_t f = dataset_ep_frames(&tr->ds, sets[i][j]);
+            if (f > longest) longest = f;
+        }
+        if (longest < K + 1)
+            die("dynamics.rollout_steps = %d needs %s episodes of at least %d frames; the longest of %s has %lld", K,
+                i ? "validation" : "training", K + 1, tr->cfg.data.path, (long long)longest);
+    }
+}
 
 int main(int argc, char **argv) {
     set_progname(argv[0]);
@@ -722,6 +801,7 @@ int main(int argc, char **argv) {
     if (dataset_split(&tr.split, tr.ds.n_episodes, c->data.test_episodes, c->data.val_split, c->run.seed, &err) < 0)
         die("%s: %s", c->data.path, err.msg);
     if (tr.split.n_val == 0) die("%s: no validation episodes (data.val_split = 0 or too few episodes)", c->data.path);
+    if (c->train.stage != STAGE_AUTOENCODER) check_windows(&tr);
     if (c->train.stage == STAGE_DYNAMICS && access(c->model.autoencoder, R_OK) != 0)
         die("model.autoencoder = %s: %s", c->model.autoencoder, strerror(errno));
 
@@ -761,14 +841,16 @@ int main(int argc, char **argv) {
             total += ae_bytes(&ae) + 2 * floats_bytes((size_t)B * fsz);
         }
         if (c->train.stage != STAGE_AUTOENCODER) {
-            DynConfig dc = {ae.cfg.latent_dim, tr.ds.A, c->dynamics.hidden, 1};
-            Dyn dyn;
-            if (dyn_init(&dyn, &dc, B, &r0, &err) < 0) die("%s", err.msg);
-            dyn_print_table(&dyn, stdout);
-            print_memory("dynamics (all buffers)", dyn_bytes(&dyn));
+            int K = c->dynamics.rollout_steps;
+            DynConfig dc = {ae.cfg.latent_dim, tr.ds.A, c->dynamics.hidden, K, c->dynamics.type == DYN_VAE};
+            DynModel dyn;
+            if (dynm_flat_init(&dyn, &dc, B, &r0, &err) < 0) die("%s", err.msg);
+            dynm_print_table(&dyn, stdout);
+            size_t win = floats_bytes((size_t)(K + 1) * B * dc.latent_dim) + floats_bytes((size_t)K * B * tr.ds.A);
+            print_memory("dynamics (all buffers)", dynm_bytes(&dyn) + win);
             print_memory("latents of every frame", floats_bytes((size_t)tr.ds.n_frames * dc.latent_dim));
-            total += dyn_bytes(&dyn) + floats_bytes((size_t)tr.ds.n_frames * dc.latent_dim);
-            dyn_free(&dyn);
+            total += dynm_bytes(&dyn) + win + floats_bytes((size_t)tr.ds.n_frames * dc.latent_dim);
+            dynm_free(&dyn);
         }
         ae_free(&ae);
     }

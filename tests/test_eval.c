@@ -174,12 +174,13 @@ static void test_rollouts(void) {
     rng_seed(&rng, 5);
     Err err;
     AE ae;
-    Dyn dyn;
+    DynModel dyn;
     AEConfig ac = {H, W, C, 2, 4, Z, 0, 0};
     DynConfig dc = {Z, A, 16, 1, 0};
     const int MAXB = 32;
     EXPECT(ae_init(&ae, &ac, MAXB, &rng, &err) == 0, "ae_init: %s", err.msg);
-    EXPECT(dyn_init(&dyn, &dc, MAXB, &rng, &err) == 0, "dyn_init: %s", err.msg);
+    EXPECT(dynm_flat_init(&dyn, &dc, MAXB, &rng, &err) == 0, "dyn_init: %s", err.msg);
+    Dyn *flat = dyn.impl;
     const int eps[3] = {0, 1, 2}, steps[3] = {1, 4, 10};
     StartPoint *sp;
     int N;
@@ -192,7 +193,7 @@ static void test_rollouts(void) {
 
     // a trained-looking (random) model: the reference rows by hand
     RolloutResult r;
-    rollout_eval(&ae, &dyn, &d, sp, N, steps, 3, 2, &r);
+    rollout_eval(&ae, &dyn, &d, sp, N, steps, 3, 2, 1, &r);
     double copy_err = 0, recon_err = 0;
     int finite = 1;
     for (int j = 0; j < 3; j++)
@@ -237,9 +238,9 @@ static void test_rollouts(void) {
     rollout_result_free(&r);
 
     // delta = 0: the prediction stays decode(encode(start)) at every step
-    memset(dyn.w.fc3_w, 0, (size_t)Z * dc.hidden * sizeof(float));
-    memset(dyn.w.fc3_b, 0, (size_t)Z * sizeof(float));
-    rollout_eval(&ae, &dyn, &d, sp, N, steps, 3, N, &r);
+    memset(flat->w.fc3_w, 0, (size_t)Z * dc.hidden * sizeof(float));
+    memset(flat->w.fc3_b, 0, (size_t)Z * sizeof(float));
+    rollout_eval(&ae, &dyn, &d, sp, N, steps, 3, N, 1, &r);
     ae_encode(&ae, x0, N, z);     // same batch as the rollout (N <= max_B)
     ae_decode(&ae, z, N, dec0);
     double pic_err = 0, model_err = 0;
@@ -262,27 +263,27 @@ static void test_rollouts(void) {
 
     // batching: a max batch smaller than N gives the same metrics (up to GEMM rounding)
     AE ae2;
-    Dyn dyn2;
+    DynModel dyn2;
     rng_seed(&rng, 5);
-    EXPECT(ae_init(&ae2, &ac, 3, &rng, &err) == 0 && dyn_init(&dyn2, &dc, 3, &rng, &err) == 0, "small batch models");
+    EXPECT(ae_init(&ae2, &ac, 3, &rng, &err) == 0 && dynm_flat_init(&dyn2, &dc, 3, &rng, &err) == 0, "small batch models");
     memcpy(ae2.arena.params, ae.arena.params, ae.arena.n * sizeof(float));
-    memcpy(dyn2.arena.params, dyn.arena.params, dyn.arena.n * sizeof(float));
-    dyn2.w.fc3_b[0] = dyn.w.fc3_b[0] = 0.5f;   // a non-trivial dynamics for both
+    memcpy(dynm_arena(&dyn2)->params, dynm_arena(&dyn)->params, dynm_arena(&dyn)->n * sizeof(float));
+    ((Dyn *)dyn2.impl)->w.fc3_b[0] = flat->w.fc3_b[0] = 0.5f;   // a non-trivial dynamics for both
     RolloutResult r1, r2;
-    rollout_eval(&ae, &dyn, &d, sp, N, steps, 3, 1, &r1);
-    rollout_eval(&ae2, &dyn2, &d, sp, N, steps, 3, 1, &r2);
+    rollout_eval(&ae, &dyn, &d, sp, N, steps, 3, 1, 1, &r1);
+    rollout_eval(&ae2, &dyn2, &d, sp, N, steps, 3, 1, 1, &r2);
     double bdiff = 0;
     for (int i = 0; i < 3 * N; i++) bdiff = fmax(bdiff, fabs(r1.model[i].l1 - r2.model[i].l1));
     EXPECT(bdiff < 1e-5, "batches of 3 = one batch (max L1 diff %g)", bdiff);
     rollout_result_free(&r1);
     rollout_result_free(&r2);
     ae_free(&ae2);
-    dyn_free(&dyn2);
+    dynm_free(&dyn2);
 
     ssim_work_free(&wk);
     free(x0), free(xt), free(z), free(dec0), free(rz), free(rec), free(sp);
     ae_free(&ae);
-    dyn_free(&dyn);
+    dynm_free(&dyn);
     free_dataset(&d);
 }
 
