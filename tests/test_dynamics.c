@@ -7,7 +7,7 @@
  *   - directional derivative checks (all params along one random direction vs grad . d) of
  *     one VAE step and of 5-step rollouts: deterministic and VAE, open loop and scheduled
  *     sampling with given coin flips;
- *   - the PyTorch fixture tests/fixtures/dyn_vae_rollout.h5 (make_model_fixtures.py): the
+ *   - the PyTorch fixture tests/fixtures/dyn_phase3.h5 (make_dynamics_fixtures.py): the
  *     VAE head with given eps, and a 3-step rollout loss with scheduled sampling (given coins)
  *     and every parameter gradient, for a deterministic and a VAE model.
  */
@@ -197,6 +197,127 @@ static void test_rollout_directional(void) {
     free(zt), free(a), free(eps);
 }
 
+// ---------------------------------------------------------------- PyTorch fixture
+
+static float *fx(hid_t f, const char *g, const char *name, size_t *n_out) {
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", g, name);
+    Err err;
+    int rank;
+    hsize_t dims[H5_MAX_RANK];
+    float *x = h5_read_floats_alloc(f, path, &rank, dims, &err);
+    CHECK(x, "fixture: %s", err.msg);
+    size_t n = 1;
+    for (int i = 0; i < rank; i++) n *= dims[i];
+    if (n_out) *n_out = n;
+    return x;
+}
+
+static double maxabs(const float *x, size_t n) {
+    double m = 0;
+    for (size_t i = 0; i < n; i++) m = fmax(m, fabs(x[i]));
+    return m;
+}
+
+// Every parameter gradient against <g>/grads/<name>: 1e-4 relative plus 1e-5 of the largest.
+static void compare_grads(DynModel *m, hid_t f, const char *g) {
+    ParamArena *a = dynm_arena(m);
+    char name[160];
+    for (int i = 0; i < a->n_tensors; i++) {
+        snprintf(name, sizeof name, "grads/%s", a->t[i].name);
+        size_t n;
+        float *want = fx(f, g, name, &n);
+        CHECK(n == a->t[i].n, "%s/%s: %zu floats, model %zu", g, name, n, a->t[i].n);
+        snprintf(name, sizeof name, "%s grad %s", g, a->t[i].name);
+        expect_close(name, a->grads + a->t[i].offset, want, (long)n, 1e-5 * maxabs(want, n) + 1e-9, 1e-4);
+        free(want);
+    }
+}
+
+static void expect_scalar(const char *what, double got, hid_t f, const char *g, const char *name) {
+    float *w = fx(f, g, name, NULL);
+    EXPECT(fabs(got - w[0]) <= 1e-5 * fabs(w[0]) + 1e-7, "%s/%s: %.9g vs torch %.9g", g, what, got, w[0]);
+    printf("  %-28s nemu %.9g  torch %.9g\n", what, got, w[0]);
+    free(w);
+}
+
+// tests/fixtures/dyn_phase3.h5 (make_dynamics_fixtures.py): the VAE head with given eps, and
+// 3-step rollouts with scheduled sampling (given coin flips), deterministic and VAE.
+static void test_fixture(void) {
+    char buf[1024];
+    Err err;
+    hid_t f = h5_open(fixture_path("dyn_phase3.h5", buf, sizeof buf), 0, &err);
+    CHECK(f >= 0, "%s", err.msg);
+    int64_t Z, A, Hd, B, K;
+    double beta;
+    CHECK(h5_attr_read_i64(f, "/", "Z", &Z, &err) == 0 && h5_attr_read_i64(f, "/", "A", &A, &err) == 0 &&
+              h5_attr_read_i64(f, "/", "hidden", &Hd, &err) == 0 && h5_attr_read_i64(f, "/", "B", &B, &err) == 0 &&
+              h5_attr_read_i64(f, "/", "K", &K, &err) == 0 && h5_attr_read_f64(f, "/", "beta", &beta, &err) == 0,
+          "fixture: %s", err.msg);
+    printf("PyTorch fixture dyn_phase3.h5 (Z=%d A=%d hidden %d, B=%d, K=%d, beta %g)\n", (int)Z, (int)A, (int)Hd,
+           (int)B, (int)K, beta);
+    for (int vae = 0; vae < 2; vae++) {
+        const char *g = vae ? "vae" : "det";
+        DynConfig cfg = {(int)Z, (int)A, (int)Hd, (int)K, vae};
+        Rng r;
+        rng_seed(&r, 1);
+        DynModel m;
+        CHECK(dynm_flat_init(&m, &cfg, (int)B, &r, &err) == 0, "%s", err.msg);
+        ParamArena *pa = dynm_arena(&m);
+        char name[160];
+        for (int i = 0; i < pa->n_tensors; i++) {
+            snprintf(name, sizeof name, "state_dict/%s", pa->t[i].name);
+            size_t n;
+            float *x = fx(f, g, name, &n);
+            CHECK(n == pa->t[i].n, "%s/%s: %zu floats, model %zu", g, name, n, pa->t[i].n);
+            memcpy(pa->params + pa->t[i].offset, x, n * sizeof(float));
+            free(x);
+        }
+        m.beta = vae ? (float)beta : 0.0f;
+        if (vae) {   // the head alone: delta = mean + exp(logvar/2) * eps, MSE + beta * KL
+            float *z = fx(f, "vae/head", "x/z", NULL), *a = fx(f, "vae/head", "x/a", NULL);
+            float *eps = fx(f, "vae/head", "x/eps", NULL), *tg = fx(f, "vae/head", "x/target", NULL);
+            float *head = fx(f, "vae/head", "head", NULL), *delta = fx(f, "vae/head", "delta", NULL);
+            size_t nz = (size_t)B * Z;
+            m.eps_in = eps;
+            dynm_forward_step(&m, 0, z, a, (int)B);
+            expect_close("vae head [mean | logvar]", dynm_head(&m, 0), head, (long)(2 * nz), 1e-6, 1e-4);
+            expect_close("vae sampled delta", dynm_delta(&m, 0), delta, (long)nz, 1e-6, 1e-4);
+            double mse = mse_loss_forward(dynm_delta(&m, 0), tg, nz), kl = dynm_kl(&m, 0, (int)B);
+            expect_scalar("vae head KL", kl, f, "vae/head", "kl");
+            expect_scalar("vae head MSE + beta*KL", mse + beta * kl, f, "vae/head", "loss");
+            float *dd = xmalloc_floats(nz);
+            mse_loss_backward(dd, dynm_delta(&m, 0), tg, nz, 1.0f);
+            arena_zero_grad(pa);
+            dynm_backward_step(&m, 0, dd, NULL, NULL, (int)B);
+            compare_grads(&m, f, "vae/head");
+            free(z), free(a), free(eps), free(tg), free(head), free(delta), free(dd);
+        }
+        char rg[32];
+        snprintf(rg, sizeof rg, "%s/rollout", g);
+        size_t nfeed;
+        float *zt = fx(f, rg, "x/ztrue", NULL), *a = fx(f, rg, "x/a", NULL), *eps = fx(f, rg, "x/eps", NULL);
+        float *feedf = fx(f, rg, "x/feed", &nfeed), *zn = fx(f, rg, "znext", NULL);
+        uint8_t *feed = xmalloc(nfeed);
+        for (size_t i = 0; i < nfeed; i++) feed[i] = feedf[i] > 0.5f;
+        m.eps_in = eps;
+        DynLoss L = dynm_rollout_forward(&m, zt, a, feed, (int)K, (int)B);
+        arena_zero_grad(pa);
+        dynm_rollout_backward(&m, zt, feed, (int)K, (int)B);
+        for (int k = 0; k < K; k++) {
+            snprintf(name, sizeof name, "%s rollout znext step %d", g, k + 1);
+            expect_close(name, dynm_znext(&m, k), zn + (size_t)k * B * Z, (long)(B * Z), 1e-6, 1e-4);
+        }
+        expect_scalar(vae ? "vae rollout sum MSE" : "det rollout sum MSE", L.mse, f, rg, "mse");
+        if (vae) expect_scalar("vae rollout sum KL", L.kl, f, rg, "kl");
+        expect_scalar(vae ? "vae rollout loss" : "det rollout loss", L.mse + m.beta * L.kl, f, rg, "loss");
+        compare_grads(&m, f, rg);
+        free(zt), free(a), free(eps), free(feedf), free(zn), free(feed);
+        dynm_free(&m);
+    }
+    h5_close(f);
+}
+
 static void test_schedule(void) {
     EXPECT(dynm_sampling_p(0, 0.5, 0, 11) == 0 && dynm_sampling_p(0, 0.5, 10, 11) == 0.5 &&
                fabs(dynm_sampling_p(0, 0.5, 5, 11) - 0.25) < 1e-12 && dynm_sampling_p(0.2, 0.5, 0, 1) == 0.2,
@@ -208,5 +329,6 @@ int main(void) {
     test_vae_temperature();
     test_rollout_directional();
     test_schedule();
+    test_fixture();
     return test_summary();
 }
