@@ -2,9 +2,9 @@
  * train.c - ./train CONFIG [--set section.key=value ...] [--resume] [--force]
  *
  * Trains the stage(s) a config names (SPEC.md §5): the autoencoder (L1 reconstruction,
- * roadmap 1.2) and/or the deterministic latent dynamics (MSE on z_{t+1} - z_t, roadmap 1.3),
- * writing runs/<name>/: config.ini, split.txt, log.csv, {ae,dyn}_{last,best}.h5, recon.png,
- * loss.png, rollout.png.
+ * roadmap 1.2) and/or the latent dynamics (src/train_dyn.c: MSE on z_{t+1} - z_t, roadmap
+ * 1.3; VAE and K-step rollouts with scheduled sampling, phase 3), writing runs/<name>/:
+ * config.ini, split.txt, log.csv, {ae,dyn}_{last,best}.h5, recon.png, loss.png, rollout.png.
  *
  * Order of work: everything that can fail on bad input (config, data, models, checkpoint of
  * the autoencoder a dynamics stage needs) is done before the run folder exists, so a failed
@@ -35,33 +35,15 @@
 #include "src/config.h"
 #include "src/gen.h"
 #include "src/run.h"
+#include "src/train.h"
 
 #define MAX_SETS 64
 #define MAX_EPOCHS 100000
 
-typedef enum { ST_AE = 0, ST_DYN = 1 } StageId;
 static const char *stage_name[] = {"autoencoder", "dynamics"};
 static const char *stage_prefix[] = {"ae", "dyn"};
-
-#define N_PARTS 5          // train_mse, train_kl, val_mse, val_kl, sampling_p (dynamics)
-typedef struct {           // one row of log.csv
-    int stage, epoch;
-    double train, val, lr, seconds, rate;
-    double parts[N_PARTS];   // NaN: not applicable (written empty)
-} LogRow;
 static const char *part_names = "train_mse,train_kl,val_mse,val_kl,sampling_p";
 
-typedef struct {
-    Config cfg;
-    RunDir rd;
-    Dataset ds;
-    Split split;
-    int threads;
-    int resume;
-    double estimate_mb;       // memory estimate printed at start
-    LogRow *log;
-    int n_log, cap_log;
-} Trainer;
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -75,14 +57,14 @@ static void usage(FILE *f) {
 
 // ---------------------------------------------------------------- helpers
 
-static const char *path_in_run(const Trainer *tr, const char *name) {
+const char *path_in_run(const Trainer *tr, const char *name) {
     static char buf[4][1200];   // a few live results at once; used only on the main thread
     static int k;
     k = (k + 1) % 4;
     return run_file(&tr->rd, name, buf[k], sizeof buf[k]);
 }
 
-static uint64_t epoch_seed(uint64_t seed, int stage, int epoch) {
+uint64_t epoch_seed(uint64_t seed, int stage, int epoch) {
     uint64_t x = seed ^ (0x9e3779b97f4a7c15ull * (uint64_t)(stage + 1)) ^ ((uint64_t)epoch << 32);
     x ^= x >> 31;
     x *= 0xbf58476d1ce4e5b9ull;
@@ -283,26 +265,6 @@ static int resume_stage(const Trainer *tr, StageId st, ParamArena *a, CkptMeta *
 
 // ---------------------------------------------------------------- the epoch loop of any stage
 
-// One training stage; run_stage() drives it, the model-specific parts are two callbacks.
-typedef struct Stage Stage;
-struct Stage {
-    StageId id;
-    ParamArena *arena;
-    Sampler *train;          // items shuffled per epoch
-    int epochs;
-    double lr;
-    const char *loss_name;   // "L1", "MSE"
-    Rng *noise;              // RNG state that travels in checkpoints (NULL: none)
-    // Forward, loss and backward of training batch i (grads already zeroed): returns the
-    // loss and sets *n to the batch's sample count.
-    float (*step)(Stage *s, int64_t i, int *n);
-    double (*validate)(Stage *s);   // validation loss; may write pictures
-    void *ctx;
-    void (*epoch_begin)(Stage *s, int epoch);   // NULL: none
-    int has_parts;           // log the parts of the loss (train from part_sum, val from validate)
-    double part_sum[2];      // step adds mse * n and kl * n of its batch
-    double parts[N_PARTS];   // validate sets [2..4]
-};
 
 static void shuffle_epoch(const Config *c, StageId st, int epoch, Sampler *s) {
     Rng er;
@@ -312,7 +274,7 @@ static void shuffle_epoch(const Config *c, StageId st, int epoch, Sampler *s) {
 
 // Epochs of a stage with Adam, from the resume point (if any) to the end: progress, stop
 // requests, NaN guard, validation, log.csv, loss.png, <stage>_last.h5 and _best.h5.
-static void run_stage(Trainer *tr, Stage *s, CkptMeta *meta) {
+void run_stage(Trainer *tr, Stage *s, CkptMeta *meta) {
     const Config *c = &tr->cfg;
     int B = c->train.batch_size;
     Adam opt = make_adam(c, s->lr);
@@ -478,276 +440,7 @@ static void train_autoencoder(Trainer *tr) {
     malloc_trim(0);   // the dynamics stage loads the autoencoder again: see the estimate
 }
 
-// ---------------------------------------------------------------- dynamics stage
-
-static void load_autoencoder(const char *path, const Dataset *ds, AE *ae, int max_B) {
-    Err err;
-    CkptMeta meta;
-    AEConfig ac;
-    if (checkpoint_read_meta(path, &meta, &err) < 0) die("%s", err.msg);
-    if (ckpt_meta_to_ae_config(&meta, &ac, &err) < 0) die("%s: %s", path, err.msg);
-    if (ac.H != ds->H || ac.W != ds->W || ac.C != ds->C)
-        die("%s: the autoencoder takes %dx%dx%d frames but the config's data are %dx%dx%d (data.height, width, channels)",
-            path, ac.H, ac.W, ac.C, ds->H, ds->W, ds->C);
-    Rng rng;
-    rng_seed(&rng, 0);
-    if (ae_init(ae, &ac, max_B, &rng, &err) < 0) die("%s: %s", path, err.msg);
-    if (checkpoint_load(path, &ae->arena, "autoencoder", &meta, &err) < 0) die("%s", err.msg);
-}
-
-// Encodes every frame of the dataset: returns Z [n_frames, Z].
-static float *encode_all(const Dataset *ds, AE *ae, int B) {
-    int Z = ae->cfg.latent_dim;
-    size_t fsz = (size_t)ds->C * ds->H * ds->W;
-    float *zs = xmalloc_floats((size_t)ds->n_frames * Z);
-    float *x = xmalloc_floats((size_t)B * fsz);
-    double t0 = now_seconds();
-    for (int64_t f0 = 0; f0 < ds->n_frames; f0 += B) {
-        int n = (int)(ds->n_frames - f0 < B ? ds->n_frames - f0 : B);
-        for (int j = 0; j < n; j++) {
-            const uint8_t *u = ds->frames + (size_t)(f0 + j) * fsz;
-            for (size_t k = 0; k < fsz; k++) x[j * fsz + k] = u[k] * (1.0f / 255.0f);
-        }
-        ae_encode(ae, x, n, zs + (size_t)f0 * Z);
-    }
-    printf("encoded %lld frames with the frozen autoencoder in %.1fs\n", (long long)ds->n_frames, now_seconds() - t0);
-    free(x);
-    return zs;
-}
-
-// Batch i of K-step windows: ztrue [K+1][B][Z] the latents of frames t..t+K, a [K][B][A]
-// the actions t..t+K-1 (step-major, the layout of dynm_rollout_forward).
-static void dyn_window_batch(const Dataset *ds, const Sampler *s, const float *zs, int Z, int64_t i, int B,
-                             float *ztrue, float *a, int *n_out) {
-    int64_t lo = i * B, hi = lo + B < s->n ? lo + B : s->n;
-    int n = (int)(hi - lo), K = s->K;
-    for (int j = 0; j < n; j++) {
-        SampleRef r = s->items[lo + j];
-        int64_t f = ds->frame_off[r.e] + r.t;
-        for (int k = 0; k <= K; k++)
-            memcpy(ztrue + ((size_t)k * n + j) * Z, zs + (size_t)(f + k) * Z, Z * sizeof(float));
-        for (int k = 0; k < K; k++) dataset_action(ds, r.e, r.t + k, a + ((size_t)k * n + j) * ds->A);
-    }
-    *n_out = n;
-}
-
-// Phase-1 checks of roadmap 1.3 and rollout.png, on validation episodes.
-static void dyn_report(Trainer *tr, AE *ae, DynModel *dyn, const float *zs) {
-    const Dataset *ds = &tr->ds;
-    int Z = dyn->Z, A = ds->A;
-    size_t fsz = (size_t)ds->C * ds->H * ds->W;
-    Rng rng;
-    rng_seed(&rng, epoch_seed(tr->cfg.run.seed, 7, 0));
-    // (1) one-step decoded L1 over 100 random validation transitions
-    // (2) mean |delta| for the zero action vs the recorded actions, same frames
-    int N = 100;
-    float *z = xmalloc_floats((size_t)N * Z), *a = xmalloc_floats((size_t)N * A), *a0 = xmalloc_floats((size_t)N * A);
-    float *truth = xmalloc_floats((size_t)N * fsz), *pred = xmalloc_floats((size_t)N * fsz);
-    float *zn = xmalloc_floats((size_t)N * Z);
-    int n = 0;
-    for (int tries = 0; n < N && tries < 100 * N && tr->split.n_val > 0; tries++) {
-        int e = tr->split.val[rng_below(&rng, tr->split.n_val)];
-        int64_t T = dataset_ep_transitions(ds, e);
-        if (T < 1) continue;
-        int64_t t = rng_below(&rng, (uint32_t)T);
-        int64_t f = ds->frame_off[e] + t;
-        memcpy(z + (size_t)n * Z, zs + (size_t)f * Z, Z * sizeof(float));
-        dataset_action(ds, e, t, a + (size_t)n * A);
-        dataset_frame(ds, e, t + 1, truth + (size_t)n * fsz);
-        n++;
-    }
-    if (n == 0) goto done;
-    double mag_real = 0, mag_zero = 0, l1 = 0, l1_copy = 0;
-    int cap = dyn->max_B;
-    for (int j0 = 0; j0 < n; j0 += cap) {
-        int m = n - j0 < cap ? n - j0 : cap;
-        dynm_forward_step(dyn, 0, z + (size_t)j0 * Z, a + (size_t)j0 * A, m);
-        for (int k = 0; k < m * Z; k++) mag_real += fabsf(dynm_delta(dyn, 0)[k]);
-        memcpy(zn + (size_t)j0 * Z, dynm_znext(dyn, 0), (size_t)m * Z * sizeof(float));
-        dynm_forward_step(dyn, 0, z + (size_t)j0 * Z, a0 + (size_t)j0 * A, m);
-        for (int k = 0; k < m * Z; k++) mag_zero += fabsf(dynm_delta(dyn, 0)[k]);
-    }
-    for (int j0 = 0; j0 < n; j0 += ae->max_B) {
-        int m = n - j0 < ae->max_B ? n - j0 : ae->max_B;
-        ae_decode(ae, zn + (size_t)j0 * Z, m, pred + (size_t)j0 * fsz);
-    }
-    l1 = l1_loss_forward(pred, truth, (size_t)n * fsz);
-    // copy baseline: the decoded start frame itself
-    for (int j0 = 0; j0 < n; j0 += ae->max_B) {
-        int m = n - j0 < ae->max_B ? n - j0 : ae->max_B;
-        ae_decode(ae, z + (size_t)j0 * Z, m, pred + (size_t)j0 * fsz);
-    }
-    l1_copy = l1_loss_forward(pred, truth, (size_t)n * fsz);
-    mag_real /= (double)n * Z;
-    mag_zero /= (double)n * Z;
-    char text[1024];
-    int len = snprintf(text, sizeof text,
-                       "# roadmap 1.3 checks on %d random validation transitions\n"
-                       "one_step_decoded_l1 = %.5f\n"
-                       "decoded_start_frame_l1 = %.5f\n"
-                       "mean_abs_delta_real_actions = %.6f\n"
-                       "mean_abs_delta_zero_action = %.6f\n",
-                       n, l1, l1_copy, mag_real, mag_zero);
-    Err err;
-    if (write_file_atomic(path_in_run(tr, "dynamics_checks.txt"), text, len, &err) < 0) warn("%s", err.msg);
-    printf("one-step decoded L1 %.5f (decoded start frame: %.5f); mean |delta| real actions %.5f, zero action %.5f\n",
-           l1, l1_copy, mag_real, mag_zero);
-
-    // rollout.png: 4 validation sequences, open loop from a real frame with the recorded actions
-    {
-        static const int steps[] = {1, 2, 4, 8, 16};
-        int ns = 5, K = 16, starts = 4, got = 0;
-        float *tru = xmalloc_floats((size_t)starts * ns * fsz), *prd = xmalloc_floats((size_t)starts * ns * fsz);
-        float *zc = xmalloc_floats(Z), *act = xmalloc_floats(A);
-        for (int tries = 0; got < starts && tries < 1000 && tr->split.n_val > 0; tries++) {
-            int e = tr->split.val[rng_below(&rng, tr->split.n_val)];
-            int64_t T = dataset_ep_transitions(ds, e);
-            if (T < K) continue;
-            int64_t t0 = rng_below(&rng, (uint32_t)(T - K + 1));
-            memcpy(zc, zs + (size_t)(ds->frame_off[e] + t0) * Z, Z * sizeof(float));
-            int si = 0;
-            for (int k = 1; k <= K; k++) {
-                dataset_action(ds, e, t0 + k - 1, act);
-                dynm_forward_step(dyn, 0, zc, act, 1);
-                memcpy(zc, dynm_znext(dyn, 0), Z * sizeof(float));
-                if (si < ns && steps[si] == k) {
-                    dataset_frame(ds, e, t0 + k, tru + ((size_t)got * ns + si) * fsz);
-                    ae_decode(ae, zc, 1, prd + ((size_t)got * ns + si) * fsz);
-                    si++;
-                }
-            }
-            got++;
-        }
-        if (got && picture_rollouts(path_in_run(tr, "rollout.png"), tru, prd, got, ns, steps, ds->C, ds->H, ds->W, &err) < 0)
-            warn("%s", err.msg);
-        free(tru); free(prd); free(zc); free(act);
-    }
-done:
-    free(z); free(a); free(a0); free(truth); free(pred); free(zn);
-}
-
-typedef struct {
-    Trainer *tr;
-    DynModel *dyn;
-    Sampler *val;
-    const float *zs;         // [n_frames, Z] latents of every frame
-    int K;                   // rollout steps per window
-    float *ztrue, *a;        // [K+1][B][Z], [K][B][A]
-    uint8_t *feed;           // [K][B] scheduled-sampling coin flips
-    Rng rng;                 // coin flips and the vae's eps (travels in checkpoints)
-    double p;                // this epoch's scheduled-sampling probability
-} DynStage;
-
-// Parts of the dynamics loss logged beside it (train_mse, train_kl, val_mse, val_kl, sampling_p).
-static void dyn_epoch_begin(Stage *s, int e) {
-    DynStage *d = s->ctx;
-    const Config *c = &d->tr->cfg;
-    d->p = d->K > 1 ? dynm_sampling_p(c->dynamics.sampling_start, c->dynamics.sampling_end, e, s->epochs) : 0;
-}
-
-static float dyn_step(Stage *s, int64_t i, int *n) {
-    DynStage *d = s->ctx;
-    const int K = d->K;
-    dyn_window_batch(&d->tr->ds, s->train, d->zs, d->dyn->Z, i, d->tr->cfg.train.batch_size, d->ztrue, d->a, n);
-    const uint8_t *feed = NULL;
-    if (K > 1) {   // step 0 always starts from the encoded truth
-        memset(d->feed, 0, (size_t)*n);
-        for (int j = *n; j < K * *n; j++) d->feed[j] = rng_uniform(&d->rng) < d->p;
-        feed = d->feed;
-    }
-    DynLoss L = dynm_rollout_forward(d->dyn, d->ztrue, d->a, feed, K, *n);
-    dynm_rollout_backward(d->dyn, d->ztrue, feed, K, *n);
-    s->part_sum[0] += L.mse * *n;
-    s->part_sum[1] += L.kl * *n;
-    return (float)(L.mse + d->dyn->beta * L.kl);
-}
-
-// Validation: K-step open-loop rollouts (every step on its own prediction) at temperature 0.
-static double dyn_validate(Stage *s) {
-    DynStage *d = s->ctx;
-    int B = d->tr->cfg.train.batch_size;
-    float temp = d->dyn->temperature;
-    d->dyn->temperature = 0;
-    double mse = 0, kl = 0;
-    int64_t cnt = 0;
-    for (int64_t i = 0; i < sampler_batches(d->val, B); i++) {
-        int n;
-        dyn_window_batch(&d->tr->ds, d->val, d->zs, d->dyn->Z, i, B, d->ztrue, d->a, &n);
-        DynLoss L = dynm_rollout_forward(d->dyn, d->ztrue, d->a, NULL, d->K, n);
-        mse += L.mse * n, kl += L.kl * n;
-        cnt += n;
-    }
-    d->dyn->temperature = temp;
-    s->parts[2] = mse / cnt, s->parts[3] = kl / cnt, s->parts[4] = d->p;
-    return (mse + d->dyn->beta * kl) / cnt;
-}
-
-static void train_dynamics(Trainer *tr) {
-    const Config *c = &tr->cfg;
-    int B = c->train.batch_size, K = c->dynamics.rollout_steps, vae = c->dynamics.type == DYN_VAE;
-    Err err;
-    char aepath[1200];
-    if (c->train.stage == STAGE_BOTH) snprintf(aepath, sizeof aepath, "%s", path_in_run(tr, "ae_best.h5"));
-    else snprintf(aepath, sizeof aepath, "%s", c->model.autoencoder);
-    AE ae;
-    load_autoencoder(aepath, &tr->ds, &ae, B);
-    int Z = ae.cfg.latent_dim, A = tr->ds.A;
-    float *zs = encode_all(&tr->ds, &ae, B);
-
-    DynConfig dc = {Z, A, c->dynamics.hidden, K, vae};
-    Rng rng;
-    rng_seed(&rng, epoch_seed(c->run.seed, ST_DYN, -1));
-    DynModel dyn;
-    if (dynm_flat_init(&dyn, &dc, B, &rng, &err) < 0) die("%s", err.msg);
-    dyn.beta = (float)c->dynamics.beta;
-    Sampler ts, vs;   // windows never cross an episode end (checked before any work in main)
-    if (sampler_init(&ts, &tr->ds, tr->split.train, tr->split.n_train, SAMPLE_WINDOWS, K, &err) < 0) die("%s", err.msg);
-    if (sampler_init(&vs, &tr->ds, tr->split.val, tr->split.n_val, SAMPLE_WINDOWS, K, &err) < 0) die("%s", err.msg);
-    DynStage d = {tr, &dyn, &vs, zs, K, xmalloc_floats((size_t)(K + 1) * B * Z), xmalloc_floats((size_t)K * B * A),
-                  xmalloc((size_t)K * B), {{0}}, 0};
-    rng_seed(&d.rng, epoch_seed(c->run.seed, 101, 0));
-    dyn.rng = &d.rng;
-    CkptMeta meta;
-    ckpt_meta_init(&meta, "dynamics");
-    ckpt_meta_dyn(&meta, &dc);
-    ckpt_set_str(&meta, "autoencoder", aepath);
-    // the deterministic single step draws no random numbers: its checkpoints stay as in phase 1
-    Stage s = {.id = ST_DYN, .arena = dynm_arena(&dyn), .train = &ts, .epochs = c->dynamics.epochs,
-               .lr = c->dynamics.lr, .loss_name = vae ? "MSE+beta*KL" : K > 1 ? "K-step MSE" : "MSE",
-               .noise = vae || K > 1 ? &d.rng : NULL, .step = dyn_step, .validate = dyn_validate, .ctx = &d,
-               .epoch_begin = dyn_epoch_begin, .has_parts = 1};
-    run_stage(tr, &s, &meta);
-    // the roadmap 1.3 checks and rollout.png, with the best weights, at temperature 0
-    CkptMeta bm;
-    if (checkpoint_load(path_in_run(tr, "dyn_best.h5"), dynm_arena(&dyn), "dynamics", &bm, &err) < 0) die("%s", err.msg);
-    dyn.temperature = 0;
-    dyn_report(tr, &ae, &dyn, zs);
-    free(d.ztrue); free(d.a); free(d.feed); free(zs);
-    sampler_free(&ts);
-    sampler_free(&vs);
-    dynm_free(&dyn);
-    ae_free(&ae);
-}
-
 // ---------------------------------------------------------------- main
-
-// Before any work: the train and the validation episodes each hold a K-step window
-// (dynamics.rollout_steps = K needs an episode of K+1 frames; windows never cross an end).
-static void check_windows(const Trainer *tr) {
-    const int K = tr->cfg.dynamics.rollout_steps;
-    const int *sets[2] = {tr->split.train, tr->split.val}, ns[2] = {tr->split.n_train, tr->split.n_val};
-    for (int i = 0; i < 2; i++) {
-        int64_t longest = 0;
-        for (int j = 0; j < ns[i]; j++) {
-            int64_t f = dataset_ep_frames(&tr->ds, sets[i][j]);
-            if (f > longest) longest = f;
-        }
-        if (longest < K + 1)
-            die("dynamics.rollout_steps = %d needs %s episodes of at least %d frames; the longest of %s has %lld", K,
-                i ? "validation" : "training", K + 1, tr->cfg.data.path, (long long)longest);
-    }
-}
-
 int main(int argc, char **argv) {
     set_progname(argv[0]);
     blas_init(argc, argv);

@@ -16,6 +16,7 @@
 
 #include "nn/dynamics.h"
 #include "nn/h5.h"
+#include "src/config.h"
 #include "tests/test.h"
 
 typedef struct {
@@ -324,11 +325,34 @@ static void test_schedule(void) {
            "linear sampling schedule");
 }
 
+// The phase-3 configs load and say what they are.
+static void test_configs(void) {
+    static const struct { const char *file; int vae; double beta; int K; double p0, p1; } want[] = {
+        {"configs/tetris_vae_b1e-4.ini", 1, 1e-4, 1, 0, 0}, {"configs/tetris_vae_b1e-3.ini", 1, 1e-3, 1, 0, 0},
+        {"configs/tetris_vae_b1e-2.ini", 1, 1e-2, 1, 0, 0}, {"configs/tetris_rollout_ss.ini", 0, 0, 5, 0, 0.5},
+        {"configs/tetris_rollout5.ini", 0, 0, 5, 1, 1}};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+        Config c;
+        Err err;
+        char path[1024];
+        const char *root = getenv("NEMU_ROOT");
+        snprintf(path, sizeof path, "%s/%s", root ? root : ".", want[i].file);
+        int ok = config_load(&c, path, 0, NULL, &err) == 0;
+        EXPECT(ok, "%s: %s", want[i].file, err.msg);
+        if (!ok) continue;
+        EXPECT((c.dynamics.type == DYN_VAE) == want[i].vae && c.dynamics.beta == want[i].beta &&
+                   c.dynamics.rollout_steps == want[i].K && c.dynamics.sampling_start == want[i].p0 &&
+                   c.dynamics.sampling_end == want[i].p1,
+               "%s: type, beta, rollout_steps, sampling as named", want[i].file);
+    }
+}
+
 int main(void) {
     test_passthrough();
     test_vae_temperature();
     test_rollout_directional();
     test_schedule();
     test_fixture();
+    test_configs();
     return test_summary();
 }

@@ -1,0 +1,74 @@
+/*
+ * train.h - what ./train's stages share (src/train.c: the program, the epoch loop, the
+ * autoencoder stage; src/train_dyn.c: the dynamics stage, roadmap 1.3 and phase 3).
+ * Internal to ./train.
+ */
+#ifndef NEMU_TRAIN_H
+#define NEMU_TRAIN_H
+
+#include <stdint.h>
+#include "data/dataset.h"
+#include "nn/checkpoint.h"
+#include "nn/model.h"
+#include "src/config.h"
+#include "src/run.h"
+
+typedef enum { ST_AE = 0, ST_DYN = 1 } StageId;
+
+#define N_PARTS 5          // train_mse, train_kl, val_mse, val_kl, sampling_p (dynamics)
+typedef struct {           // one row of log.csv
+    int stage, epoch;
+    double train, val, lr, seconds, rate;
+    double parts[N_PARTS];   // NaN: not applicable (written empty)
+} LogRow;
+
+typedef struct {
+    Config cfg;
+    RunDir rd;
+    Dataset ds;
+    Split split;
+    int threads;
+    int resume;
+    double estimate_mb;       // memory estimate printed at start
+    LogRow *log;
+    int n_log, cap_log;
+} Trainer;
+
+// One training stage; run_stage() drives it, the model-specific parts are two callbacks.
+typedef struct Stage Stage;
+struct Stage {
+    StageId id;
+    ParamArena *arena;
+    Sampler *train;          // items shuffled per epoch
+    int epochs;
+    double lr;
+    const char *loss_name;   // "L1", "MSE"
+    Rng *noise;              // RNG state that travels in checkpoints (NULL: none)
+    // Forward, loss and backward of training batch i (grads already zeroed): returns the
+    // loss and sets *n to the batch's sample count.
+    float (*step)(Stage *s, int64_t i, int *n);
+    double (*validate)(Stage *s);   // validation loss; may write pictures
+    void *ctx;
+    void (*epoch_begin)(Stage *s, int epoch);   // NULL: none
+    int has_parts;           // log the parts of the loss (train from part_sum, val from validate)
+    double part_sum[2];      // step adds mse * n and kl * n of its batch
+    double parts[N_PARTS];   // validate sets [2..4]
+};
+
+// runs/<name>/<file> of the run (a few results stay valid at once; main thread only).
+const char *path_in_run(const Trainer *tr, const char *name);
+// The seed of (stage, epoch): shuffles, inits and noise streams derive from run.seed by it.
+uint64_t epoch_seed(uint64_t seed, int stage, int epoch);
+// Epochs of a stage with Adam, from the resume point (if any) to the end: progress, stop
+// requests, NaN guard, validation, log.csv, loss.png, <stage>_last.h5 and _best.h5.
+void run_stage(Trainer *tr, Stage *s, CkptMeta *meta);
+
+// src/train_dyn.c
+// Loads an autoencoder checkpoint that must fit the dataset's frames, for batches <= max_B.
+void load_autoencoder(const char *path, const Dataset *ds, AE *ae, int max_B);
+// Before any work: the train and the validation episodes each hold a K-step window.
+void check_windows(const Trainer *tr);
+// The dynamics stage: encode every frame with the frozen autoencoder, train, report.
+void train_dynamics(Trainer *tr);
+
+#endif
