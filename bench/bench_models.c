@@ -7,6 +7,10 @@
  *   loop80_b1_fps                         z += dyn([z,a]); frame = ae_decode(z); batch 1;
  *                                         at 1 thread and at all threads
  *   dyn_train_samples_per_s               batch 128, one step, MSE on the delta, Adam
+ *   dyn_rollout5_train_samples_per_s      batch 128 windows of K = 5 steps, open loop (each
+ *                                         step on its own prediction), the 5 steps' MSE summed,
+ *                                         BPTT through all, Adam (nn/dynamics.h, as ./train
+ *                                         with rollout_steps = 5, sampling 1 -> 1)
  *   ae240rgb_train_samples_per_s          240x256x3, 4 stages, latent 256, batch 16
  *   loop240rgb_b1_fps                     as loop80 with that model
  * CSV rows `name,value,unit,threads` on stdout (best repeat; `name_median` the median).
@@ -15,6 +19,7 @@
  * ae240rgb, loop80 or loop240rgb runs one group only (the loop ones without training; for A/B
  * runs of settings and for profiling).
  */
+#include "nn/dynamics.h"
 #include "nn/gemm.h"
 #include "nn/model.h"
 #include "nn/ops.h"
@@ -129,6 +134,18 @@ static void dyn_train_step(void *p) {
     adam_step(&c->opt, a->params, a->grads, a->m, a->v, a->n);
 }
 
+// ---- K-step rollout training step (open loop, summed MSE, BPTT)
+typedef struct { DynModel *m; Adam opt; const float *ztrue, *a; int B, K; } RollTrain;
+
+static void rollout_train_step(void *p) {
+    RollTrain *c = p;
+    ParamArena *a = dynm_arena(c->m);
+    arena_zero_grad(a);
+    (void)dynm_rollout_forward(c->m, c->ztrue, c->a, NULL, c->K, c->B);
+    dynm_rollout_backward(c->m, c->ztrue, NULL, c->K, c->B);
+    adam_step(&c->opt, a->params, a->grads, a->m, a->v, a->n);
+}
+
 static void init_or_die(int rc, const Err *err) {
     if (rc != 0) die("%s", err->msg);
 }
@@ -205,6 +222,18 @@ int main(int argc, char **argv) {
         row("dyn_train_samples_per_s", measure(dyn_train_step, &dt, B, 5, budget), "samples/s", nt);
         free(z), free(a), free(target), free(ddelta);
         dyn_free(&dyn);
+
+        const int K = 5;   // rollout training: samples/s counts windows
+        DynModel rm;
+        DynConfig rc = {32, N_ACTIONS, 128, K, 0};
+        init_or_die(dynm_flat_init(&rm, &rc, B, &rng, &err), &err);
+        float *zt = xmalloc_floats((size_t)(K + 1) * B * Z), *ra = xmalloc_floats((size_t)K * B * N_ACTIONS);
+        for (int i = 0; i < (K + 1) * B * Z; i++) zt[i] = rng_normal(&rng);
+        for (int i = 0; i < K * B; i++) ra[i * N_ACTIONS + (int)rng_below(&rng, N_ACTIONS)] = 1.0f;
+        RollTrain rt = {&rm, adam_default(1e-3f), zt, ra, B, K};
+        row("dyn_rollout5_train_samples_per_s", measure(rollout_train_step, &rt, B, 5, budget), "samples/s", nt);
+        free(zt), free(ra);
+        dynm_free(&rm);
     }
 
     AEConfig ae240 = {240, 256, 3, 4, 32, 256, 0.0f, 0};

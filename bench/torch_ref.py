@@ -21,6 +21,8 @@ Rows (CSV `name,value,unit,threads` on stdout; value = best repeat, `<name>_medi
   ae80_encode_decode_b128_samples_per_s inference_mode, encode+decode, batch 128
   loop80_b1_fps                         z += dyn([z,a]); frame = decode(z); batch 1 (1, 2 threads)
   dyn_train_samples_per_s               batch 128, one step, MSE on the delta, Adam
+  dyn_rollout5_train_samples_per_s      batch 128 windows of 5 steps, open loop, the 5 steps'
+                                        MSE(delta, z_true' - z) summed, BPTT, Adam
   ae240rgb_train_samples_per_s          batch 16 (a 128 batch would take ~20 s a step installed)
   loop240rgb_b1_fps                     as loop80 with the 240x256x3 model, latent 256
 Each measurement: warm-up, then repeats until ~2 s (at least 3); input data is random, made
@@ -164,6 +166,23 @@ def dyn_rows(nthreads):
     row("dyn_train_samples_per_s",
         measure(train_fn(dyn, za, nn.functional.mse_loss, delta), 128, warm=5),
         "samples/s", nthreads)
+
+    K = 5   # nemu's dynm_rollout_forward/backward with feed = NULL
+    ztrue = torch.randn(K + 1, 128, 32)
+    acts = nn.functional.one_hot(torch.randint(0, 8, (K, 128)), 8).float()
+    dyn5 = DynamicsModel(32, 8)
+    opt = torch.optim.Adam(dyn5.parameters(), lr=1e-3)
+
+    def rollout_step():
+        opt.zero_grad(set_to_none=True)
+        z, loss = ztrue[0], 0
+        for k in range(K):
+            d = dyn5(torch.cat([z, acts[k]], dim=1))
+            loss = loss + nn.functional.mse_loss(d, ztrue[k + 1] - z)
+            z = z + d
+        loss.backward()
+        opt.step()
+    row("dyn_rollout5_train_samples_per_s", measure(rollout_step, 128, warm=5), "samples/s", nthreads)
 
 
 def ae240_rows(nthreads):

@@ -19,7 +19,8 @@
  * them was seen in training); the same file under another name keeps the run's split.
  *
  * Output: the Markdown table on stdout (same command, same table), and in results/<run>/
- * (or --out DIR): eval.md, eval.csv, eval.json, rollouts.png, eval_plot.png. All five are
+ * (or --out DIR): eval.md, eval.csv, eval.json, rollouts.png, eval_plot.png (and for VAE
+ * dynamics samples.csv: evaluation/samples.h). All of them are
  * written only after every computation succeeded, first as "<name>.part" and then renamed,
  * so a failure leaves no partial result and never replaces an old one halfway.
  * The time taken goes to stderr, so stdout stays reproducible.
@@ -89,14 +90,15 @@ static void usage(FILE *f) {
             "  --seed S         start-point seed (default: the run's run.seed)\n"
             "  --data FILE      evaluate on FILE with the run's preprocessing\n"
             "  --out DIR        result folder (default: results/<run name>)\n"
-            "  --temperature T, --samples N   for stochastic (vae) dynamics only\n"
+            "  --temperature T  vae dynamics: delta = mean + T * std * eps (0 = the mean)\n"
+            "  --samples N      vae dynamics at T > 0: N sampled rollouts per start point\n"
             "  --direction-steps K   steps LEFT / RIGHT / no button are held in the direction test\n"
             "                   (default: 48 frames' worth, ceil(48 / frame_skip): one cell of gravity at level 0)\n"
             "  --direction-starts N  start frames of the direction test (default 20)\n"
             "Also measures emulation: changed-pixel L1, action sensitivity (dPSNR against another episode's\n"
             "actions and against no buttons), liveliness, and on files of gen tetris (re-simulated and checked\n"
             "frame by frame) the falling piece's L1 and drawn share and the LEFT/RIGHT/down direction test.\n"
-            "Writes eval.md, eval.csv, eval.json, rollouts.png and eval_plot.png.\n"
+            "Writes eval.md, eval.csv, eval.json, rollouts.png and eval_plot.png (vae: also samples.csv).\n"
             "--recon FILE.h5 reconstructs every frame of FILE (at most %d; e.g. gen tetris --edge-cases)\n"
             "with the autoencoder of --run DIR (default: the runs/*/ with the newest ae_best.h5) after the\n"
             "run's preprocessing; writes a PNG (default results/<run>/recon_<file stem>.png) of each frame\n"
