@@ -43,10 +43,10 @@ enum {
     K_DATA_PATH, K_DATA_GENERATE, K_DATA_HEIGHT, K_DATA_WIDTH, K_DATA_CHANNELS,
     K_DATA_TEST_EPISODES, K_DATA_VAL_SPLIT, K_DATA_GEN_EPISODES, K_DATA_GEN_STEPS,
     K_DATA_GEN_SEED, K_DATA_GEN_FRAME_SKIP,
-    K_MODEL_LATENT, K_MODEL_LATENT_DIM, K_MODEL_LATENT_CHANNELS, K_MODEL_STAGES, K_MODEL_BASE_CHANNELS, K_MODEL_LATENT_NOISE,
+    K_MODEL_LATENT, K_MODEL_LATENT_DIM, K_MODEL_LATENT_CHANNELS, K_MODEL_STAGES, K_MODEL_BASE_CHANNELS, K_MODEL_LATENT_NOISE, K_MODEL_OUTPUT_BIAS,
     K_MODEL_AUTOENCODER,
     K_TRAIN_STAGE, K_TRAIN_EPOCHS, K_TRAIN_BATCH_SIZE, K_TRAIN_LR, K_TRAIN_WEIGHT_DECAY,
-    K_TRAIN_OPTIMIZER, K_TRAIN_MAX_GRAD_NORM,
+    K_TRAIN_OPTIMIZER, K_TRAIN_MAX_GRAD_NORM, K_TRAIN_COLLAPSE_STOP,
     K_DYN_TYPE, K_DYN_HIDDEN, K_DYN_BETA, K_DYN_ROLLOUT_STEPS, K_DYN_SAMPLING_START,
     K_DYN_SAMPLING_END, K_DYN_EPOCHS, K_DYN_LR,
     K_EVAL_STEPS, K_EVAL_STARTS, K_EVAL_TEMPERATURE, K_EVAL_SAMPLES, K_EVAL_EPISODES,
@@ -113,6 +113,9 @@ static const KeyDef KEYS[N_KEYS] = {
     [K_MODEL_LATENT_NOISE] = {"model", "latent_noise", KT_REAL, "0", NULL, 0, BIG, 0, NULL,
         "std of N(0, s) noise added to z before decoding while training the autoencoder",
         OFF(model.latent_noise)},
+    [K_MODEL_OUTPUT_BIAS] = {"model", "output_bias", KT_ENUM, "data_mean", NULL, 0, 0, 0, "data_mean|pytorch",
+        "initial bias of the decoder's output layer: data_mean = logit of the training frames' mean pixel "
+        "per channel (trains on dark games); pytorch = PyTorch's default init, as gymemu", OFF(model.output_bias)},
     [K_MODEL_AUTOENCODER] = {"model", "autoencoder", KT_STR, "", "(none)", 0, 0, 0, NULL,
         "autoencoder checkpoint the dynamics stage encodes with (train.stage = dynamics)",
         OFF(model.autoencoder)},
@@ -135,6 +138,10 @@ static const KeyDef KEYS[N_KEYS] = {
         "optimizer", OFF(train.optimizer)},
     [K_TRAIN_MAX_GRAD_NORM] = {"train", "max_grad_norm", KT_REAL, "0", NULL, 0, BIG, 0, NULL,
         "clip the global gradient norm to this; 0 = no clipping", OFF(train.max_grad_norm)},
+    [K_TRAIN_COLLAPSE_STOP] = {"train", "collapse_stop", KT_INT, "2", NULL, 0, 1000000, 0, NULL,
+        "stop a stage after this many collapsed epochs in a row (zero or vanished gradient, unchanged "
+        "loss, a dead ReLU layer, a saturated output; each is warned about); 0 = warn only",
+        OFF(train.collapse_stop)},
 
     [K_DYN_TYPE] = {"dynamics", "type", KT_ENUM, "deterministic", NULL, 0, 0, 0,
         "deterministic|vae", "deterministic: z' = z + f(z, a); vae: f outputs mean and log-variance",
@@ -439,7 +446,7 @@ static const char *no_effect(const Config *c, int k, char *buf, size_t cap) {
     case K_MODEL_LATENT_CHANNELS:
         if (c->model.latent == LATENT_FLAT) return "has no effect while model.latent = flat (set latent_dim)";
         break;
-    case K_MODEL_LATENT_NOISE:
+    case K_MODEL_LATENT_NOISE: case K_MODEL_OUTPUT_BIAS:
         if (c->train.stage == STAGE_DYNAMICS)
             return "has no effect while train.stage = dynamics (it is used when training the autoencoder)";
         break;

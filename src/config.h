@@ -36,6 +36,7 @@ typedef enum { STAGE_AUTOENCODER, STAGE_DYNAMICS, STAGE_BOTH } CfgStage;
 typedef enum { OPT_ADAM, OPT_ADAMW } CfgOptimizer;
 typedef enum { DYN_DETERMINISTIC, DYN_VAE } CfgDynType;
 typedef enum { LATENT_FLAT, LATENT_SPATIAL } CfgLatent;
+typedef enum { OUTBIAS_DATA_MEAN, OUTBIAS_PYTORCH } CfgOutputBias;
 
 // Where a key got its value: set == 0 means the default (or, for dynamics.epochs/lr, the
 // value inherited from train.*). where is "file:line" or "--set section.key=value".
@@ -69,6 +70,7 @@ typedef struct {
         int stages;             // 3 conv stages (each halves H and W)
         int base_channels;      // 32
         double latent_noise;    // 0: std of N(0, s) added to z before decoding (AE training)
+        CfgOutputBias output_bias;  // data_mean: decoder output bias = logit(mean pixel); pytorch: gymemu's init
         char autoencoder[CFG_STR];  // AE checkpoint for stage = dynamics (required there)
     } model;
     struct {
@@ -79,6 +81,7 @@ typedef struct {
         double weight_decay;    // 0
         CfgOptimizer optimizer; // adam
         double max_grad_norm;   // 0 = no clipping
+        int collapse_stop;      // 2: stop after this many collapsed epochs in a row; 0 = warn only
     } train;
     struct {
         CfgDynType type;        // deterministic

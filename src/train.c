@@ -28,6 +28,7 @@
 #include "nn/checkpoint.h"
 #include "nn/dynamics.h"
 #include "nn/gemm.h"
+#include "nn/health.h"
 #include "nn/model.h"
 #include "nn/ops.h"
 #include "nn/optim.h"
@@ -86,16 +87,20 @@ static void log_add(Trainer *tr, LogRow r) {
 }
 
 static void log_write(const Trainer *tr) {
-    size_t cap = 256 + (size_t)tr->n_log * 256, n = 0;
+    size_t cap = 256 + (size_t)tr->n_log * 640, n = 0;
     char *s = xmalloc(cap);
-    n += snprintf(s + n, cap - n, "stage,epoch,train_loss,val_loss,lr,seconds,samples_per_s,%s\n", part_names);
+    n += snprintf(s + n, cap - n, "stage,epoch,train_loss,val_loss,lr,seconds,samples_per_s,%s,grad_norm,out_saturated,"
+                                  "out_saturated_wrong,dead_relu\n", part_names);
     for (int i = 0; i < tr->n_log; i++) {
         const LogRow *r = &tr->log[i];
         n += snprintf(s + n, cap - n, "%s,%d,%.8g,%.8g,%.6g,%.3f,%.1f", stage_name[r->stage],
                       r->epoch + 1, r->train, r->val, r->lr, r->seconds, r->rate);
         for (int k = 0; k < N_PARTS; k++)
             n += isnan(r->parts[k]) ? snprintf(s + n, cap - n, ",") : snprintf(s + n, cap - n, ",%.8g", r->parts[k]);
-        n += snprintf(s + n, cap - n, "\n");
+        const double health[3] = {r->grad_norm, r->saturated, r->sat_wrong};
+        for (int k = 0; k < 3; k++)
+            n += isfinite(health[k]) ? snprintf(s + n, cap - n, ",%.6g", health[k]) : snprintf(s + n, cap - n, ",");
+        n += snprintf(s + n, cap - n, ",%s\n", r->dead);
     }
     Err err;
     if (write_file_atomic(path_in_run(tr, "log.csv"), s, n, &err) < 0) warn("%s", err.msg);
@@ -106,7 +111,7 @@ static void log_write(const Trainer *tr) {
 static void log_read(Trainer *tr, int stage, int epoch) {
     FILE *f = fopen(path_in_run(tr, "log.csv"), "r");
     if (!f) return;
-    char line[512];
+    char line[1024];
     while (fgets(line, sizeof line, f)) {
         char st[32];
         LogRow r = {0};
@@ -120,6 +125,14 @@ static void log_read(Trainer *tr, int stage, int epoch) {
             if (!f || end == f) r.parts[k] = NAN;
             f = f && strchr(f, ',') ? strchr(f, ',') + 1 : NULL;
         }
+        double *health[3] = {&r.grad_norm, &r.saturated, &r.sat_wrong};   // absent in older logs: NaN
+        for (int k = 0; k < 3; k++) {
+            char *end;
+            *health[k] = f ? strtod(f, &end) : NAN;
+            if (!f || end == f) *health[k] = NAN;
+            f = f && strchr(f, ',') ? strchr(f, ',') + 1 : NULL;
+        }
+        if (f) snprintf(r.dead, sizeof r.dead, "%.*s", (int)strcspn(f, "\r\n"), f);
         r.stage = !strcmp(st, "dynamics") ? ST_DYN : ST_AE;
         r.epoch -= 1;   // log.csv counts epochs from 1
         if (r.stage < stage || (r.stage == stage && r.epoch < epoch)) log_add(tr, r);
@@ -296,8 +309,14 @@ void run_stage(Trainer *tr, Stage *s, CkptMeta *meta) {
     // replay the shuffles of finished epochs so epoch e sees the order an unbroken run sees
     for (int e = 0; e < epoch0; e++) shuffle_epoch(c, s->id, e, s->train);
     long nb = (long)sampler_batches(s->train, B);
+    Health hl;
+    health_init(&hl, s->arena, c->train.collapse_stop);
+    for (int k = 0; k < tr->n_log; k++)   // resumed: the last finished epoch's loss, for the flat-loss check
+        if (tr->log[k].stage == (int)s->id && tr->log[k].epoch == epoch0 - 1 && isfinite(tr->log[k].train))
+            hl.prev_loss = tr->log[k].train, hl.have_prev = 1;
     for (int e = epoch0; e < s->epochs; e++) {
         shuffle_epoch(c, s->id, e, s->train);
+        health_begin_epoch(&hl);
         if (s->epoch_begin) s->epoch_begin(s, e);
         s->part_sum[0] = e == epoch0 ? part0[0] : 0;
         s->part_sum[1] = e == epoch0 ? part0[1] : 0;
@@ -312,6 +331,7 @@ void run_stage(Trainer *tr, Stage *s, CkptMeta *meta) {
             int n;
             float loss = s->step(s, i, &n);
             if (!isfinite(loss)) nan_stop(tr, s->id, e, i, loss);
+            health_add_grads(&hl);
             if (c->train.max_grad_norm > 0) clip_grad_norm(s->arena->grads, s->arena->n, (float)c->train.max_grad_norm);
             adam_step(&opt, s->arena->params, s->arena->grads, s->arena->m, s->arena->v, s->arena->n);
             sum += (double)loss * n;
@@ -320,17 +340,21 @@ void run_stage(Trainer *tr, Stage *s, CkptMeta *meta) {
         }
         double secs = now_seconds() - t0;
         progress_clear(&pg);
+        if (s->probe && samples > 0) s->probe(s, &hl);   // before validate: it overwrites the activations
         double val = s->validate(s);
         if (!isfinite(val)) nan_stop(tr, s->id, e, nb, (float)val);
         int is_best = val < best;
         if (is_best) best = val;
-        LogRow r = {s->id, e, samples ? sum / samples : NAN, val, s->lr, secs, samples / (secs > 0 ? secs : 1),
-                    {NAN, NAN, NAN, NAN, NAN}};
+        LogRow r = {.stage = s->id, .epoch = e, .train = samples ? sum / samples : NAN, .val = val, .lr = s->lr,
+                    .seconds = secs, .rate = samples / (secs > 0 ? secs : 1), .parts = {NAN, NAN, NAN, NAN, NAN}};
         if (s->has_parts) {
             s->parts[0] = samples ? s->part_sum[0] / samples : NAN;
             s->parts[1] = samples ? s->part_sum[1] / samples : NAN;
             memcpy(r.parts, s->parts, sizeof r.parts);
         }
+        int collapsed = health_end_epoch(&hl, r.train);
+        r.grad_norm = hl.grad_norm, r.saturated = hl.saturated, r.sat_wrong = hl.saturated_wrong;
+        health_dead_str(&hl, r.dead, sizeof r.dead);
         log_add(tr, r);
         log_write(tr);
         loss_plot(tr);
@@ -345,7 +369,16 @@ void run_stage(Trainer *tr, Stage *s, CkptMeta *meta) {
         ckpt_set_f64(meta, "val_loss", val);
         if (is_best) save_ckpt(tr, bestf, s->arena, meta);
         save_ckpt(tr, last, s->arena, meta);
+        if (collapsed) {
+            warn("%s epoch %d collapsed: %s", stage_name[s->id], e + 1, hl.msg);
+            if (health_should_stop(&hl))
+                die("%s stopped: collapsed %d epochs in a row (train.collapse_stop = %d), last: %s. Checkpoints "
+                    "%s and %s are kept; see log.csv (grad_norm, out_saturated, out_saturated_wrong, dead_relu). "
+                    "For the autoencoder, model.output_bias = data_mean starts the output at the data's mean pixel",
+                    stage_name[s->id], hl.collapsed_run, c->train.collapse_stop, hl.msg, last, bestf);
+        }
     }
+    health_free(&hl);
     if (s->epochs == 0) save_ckpt(tr, bestf, s->arena, meta);
     printf("%s done: best val %s %.6g  peak RSS %.0f MB\n", stage_name[s->id], s->loss_name, best, peak_rss_mb());
 }
@@ -359,12 +392,19 @@ typedef struct {
     float *x, *drecon;       // [B,C,H,W]
     size_t fsz;              // C*H*W
     Rng noise;
+    int last_n;              // samples of the last training batch (for the health probe)
 } AEStage;
+
+static void ae_probe(Stage *s, Health *h) {
+    AEStage *a = s->ctx;
+    health_probe_ae(h, a->ae, a->x, a->last_n);
+}
 
 static float ae_step(Stage *s, int64_t i, int *n) {
     AEStage *a = s->ctx;
     const Config *c = &a->tr->cfg;
     *n = sampler_batch(s->train, i, c->train.batch_size, a->x, NULL, NULL);
+    a->last_n = *n;
     size_t len = (size_t)*n * a->fsz;
     ae_forward(a->ae, a->x, *n, c->model.latent_noise > 0 ? &a->noise : NULL);
     float loss = l1_loss_forward(a->ae->recon, a->x, len);
@@ -372,6 +412,27 @@ static float ae_step(Stage *s, int64_t i, int *n) {
     l1_loss_backward(a->drecon, a->ae->recon, a->x, len, 1.0f);
     ae_backward(a->ae, a->drecon, NULL, *n);
     return loss;
+}
+
+// model.output_bias = data_mean: the decoder output layer's bias (decoder_conv.{2(S-1)}.bias, [C])
+// set to logit(mean pixel of channel c over the training frames), so the sigmoid output starts
+// at the data's mean instead of 0.5; a resumed run then loads its checkpoint over it.
+static void output_bias_from_data(AE *ae, const Dataset *ds, const Sampler *train) {
+    const int C = ds->C, S = ae->cfg.stages;
+    const size_t P = (size_t)ds->H * ds->W;
+    double sum[4] = {0};
+    for (int64_t i = 0; i < train->n; i++) {
+        const uint8_t *f = dataset_frame_u8(ds, train->items[i].e, train->items[i].t);
+        for (int c = 0; c < C; c++)
+            for (size_t p = 0; p < P; p++) sum[c] += f[c * P + p];
+    }
+    for (int c = 0; c < C; c++) {
+        double m = train->n ? sum[c] / (255.0 * P * train->n) : 0.5;
+        double q = m < 1e-3 ? 1e-3 : m > 1 - 1e-3 ? 1 - 1e-3 : m;
+        ae->w.dec_b[S - 1][c] = (float)log(q / (1 - q));
+        printf("decoder_conv.%d.bias[%d] = logit(%.5f) = %.4f (model.output_bias = data_mean: the training frames' "
+               "mean pixel)\n", 2 * (S - 1), c, m, ae->w.dec_b[S - 1][c]);
+    }
 }
 
 // The autoencoder a config describes for frames of ds (spatial: latent_dim derived at init).
@@ -422,7 +483,8 @@ static void train_autoencoder(Trainer *tr) {
     Sampler ts, vs;
     if (sampler_init(&ts, &tr->ds, tr->split.train, tr->split.n_train, SAMPLE_FRAMES, 0, &err) < 0) die("%s", err.msg);
     if (sampler_init(&vs, &tr->ds, tr->split.val, tr->split.n_val, SAMPLE_FRAMES, 0, &err) < 0) die("%s", err.msg);
-    AEStage a = {tr, &ae, &vs, NULL, NULL, (size_t)tr->ds.C * tr->ds.H * tr->ds.W, {{0}}};
+    AEStage a = {tr, &ae, &vs, NULL, NULL, (size_t)tr->ds.C * tr->ds.H * tr->ds.W, {{0}}, 0};
+    if (c->model.output_bias == OUTBIAS_DATA_MEAN) output_bias_from_data(&ae, &tr->ds, &ts);
     a.x = xmalloc_floats((size_t)B * a.fsz);
     a.drecon = xmalloc_floats((size_t)B * a.fsz);
     rng_seed(&a.noise, epoch_seed(c->run.seed, 100, 0));
@@ -430,7 +492,8 @@ static void train_autoencoder(Trainer *tr) {
     ckpt_meta_init(&meta, "autoencoder");
     ckpt_meta_ae(&meta, &ac);
     Stage s = {.id = ST_AE, .arena = &ae.arena, .train = &ts, .epochs = c->train.epochs, .lr = c->train.lr,
-               .loss_name = "L1", .noise = &a.noise, .step = ae_step, .validate = ae_validate, .ctx = &a};
+               .loss_name = "L1", .noise = &a.noise, .step = ae_step, .validate = ae_validate, .ctx = &a,
+               .probe = ae_probe};
     run_stage(tr, &s, &meta);
     free(a.x);
     free(a.drecon);

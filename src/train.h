@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include "data/dataset.h"
 #include "nn/checkpoint.h"
+#include "nn/health.h"
 #include "nn/model.h"
 #include "src/config.h"
 #include "src/run.h"
@@ -20,6 +21,9 @@ typedef struct {           // one row of log.csv
     int stage, epoch;
     double train, val, lr, seconds, rate;
     double parts[N_PARTS];   // NaN: not applicable (written empty)
+    double grad_norm, saturated, sat_wrong;   // health (nn/health.h): mean global gradient norm, output
+                                              // saturation, saturation against the data (NaN: not measured)
+    char dead[320];          // "layer=share;..." dead ReLU channels per layer
 } LogRow;
 
 typedef struct {
@@ -53,6 +57,8 @@ struct Stage {
     int has_parts;           // log the parts of the loss (train from part_sum, val from validate)
     double part_sum[2];      // step adds mse * n and kl * n of its batch
     double parts[N_PARTS];   // validate sets [2..4]
+    // Health probe on the activations of the last training batch (NULL: gradients and loss only).
+    void (*probe)(Stage *s, Health *h);
 };
 
 // runs/<name>/<file> of the run (a few results stay valid at once; main thread only).
