@@ -12,6 +12,8 @@
  *      every tensor of a tiny model and for its input z (every layer: action planes, conv_in,
  *      pooled context, blocks, conv_out); a whole-model directional check through a 5-step
  *      rollout (params and z0, deterministic and vae); identity at init.
+ *   5. The shifted-GEMM "same" conv path (nn/conv_same.h) against direct loops in double:
+ *      K 1, 3, 5, batches 1 and 3, non-square grids, ReLU or none, every dinp mode.
  *   3. Config: latent_dim derived, a mismatching latent_dim rejected; encode/decode vs forward;
  *      a checkpoint round trip (attributes latent = "spatial", latent_channels).
  *   test_spatial --export DIR   writes spatial_ae.h5 (a checkpoint) and spatial_ae_io.h5 (x, recon, z)
@@ -25,6 +27,7 @@
 #include <unistd.h>
 
 #include "nn/checkpoint.h"
+#include "nn/conv_same.h"
 #include "nn/dyn_conv.h"
 #include "nn/dynamics.h"
 #include "nn/h5.h"
@@ -571,6 +574,81 @@ static void test_cdyn_identity(void) {
     (void)mp;
 }
 
+// ---------------------------------------------------------------- the "same" conv path
+
+static void test_conv_same(void) {
+    printf("conv_same (shifted GEMMs) vs direct loops\n");
+    static const int shapes[][6] = {   // C, OC, H, W, K, B
+        {3, 5, 4, 6, 3, 1}, {6, 4, 5, 7, 3, 3}, {4, 4, 3, 3, 1, 2}, {2, 3, 6, 5, 5, 2}, {16, 8, 10, 10, 3, 3}};
+    Rng rng;
+    rng_seed(&rng, 41);
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+        const int C = shapes[k][0], OC = shapes[k][1], H = shapes[k][2], W = shapes[k][3], K = shapes[k][4],
+                  B = shapes[k][5];
+        ConvShape s = conv2d_shape(C, H, W, OC, K, 1, K / 2);
+        const char *env = getenv("NEMU_CONV_SAME");
+        if (!(env && env[0] == '0')) EXPECT(conv_same_on(&s), "conv_same takes %dx%d K%d", H, W, K);
+        size_t ni = (size_t)B * C * H * W, no = (size_t)B * OC * H * W, nw = (size_t)OC * C * K * K;
+        float *x = xmalloc_floats(ni), *w = xmalloc_floats(nw), *b = xmalloc_floats(OC), *y = xmalloc_floats(no);
+        float *yref = xmalloc_floats(no), *g = xmalloc_floats(no), *dx = xmalloc_floats(ni), *dw = xmalloc_floats(nw);
+        float *db = xmalloc_floats(OC), *dxr = xmalloc_floats(ni), *dwr = xmalloc_floats(nw), *dbr = xmalloc_floats(OC);
+        float *work = xmalloc_floats(conv_same_workspace(&s, B));
+        for (size_t i = 0; i < ni; i++) x[i] = rng_normal(&rng);
+        for (size_t i = 0; i < nw; i++) w[i] = rng_normal(&rng);
+        for (int i = 0; i < OC; i++) b[i] = rng_normal(&rng);
+        for (size_t i = 0; i < no; i++) g[i] = rng_normal(&rng);
+        for (int act = 0; act < 2; act++) {
+            conv2d_forward_naive(yref, x, w, b, B, &s);
+            if (act)
+                for (size_t i = 0; i < no; i++) yref[i] = yref[i] > 0 ? yref[i] : 0;
+            conv_same_forward(y, x, w, b, act ? CONV_ACT_RELU : CONV_ACT_NONE, B, &s, work);
+            char name[96];
+            snprintf(name, sizeof name, "forward %dx%dx%d->%d K%d B%d %s", C, H, W, OC, K, B, act ? "relu" : "none");
+            expect_close(name, y, yref, (long)no, 1e-5, 1e-4);
+            // reference backward in double: gp = g * act'(y)
+            memset(dxr, 0, ni * sizeof(float)), memset(dwr, 0, nw * sizeof(float)), memset(dbr, 0, OC * sizeof(float));
+            for (int n = 0; n < B; n++)
+                for (int o = 0; o < OC; o++)
+                    for (int i = 0; i < H; i++)
+                        for (int j = 0; j < W; j++) {
+                            size_t yo = (((size_t)n * OC + o) * H + i) * W + j;
+                            double gp = act && !(yref[yo] > 0) ? 0.0 : g[yo];
+                            dbr[o] += (float)gp;
+                            for (int c = 0; c < C; c++)
+                                for (int kh = 0; kh < K; kh++)
+                                    for (int kw = 0; kw < K; kw++) {
+                                        int ih = i + kh - K / 2, iw = j + kw - K / 2;
+                                        if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                                        size_t xo = (((size_t)n * C + c) * H + ih) * W + iw;
+                                        size_t wo = (((size_t)o * C + c) * K + kh) * K + kw;
+                                        dwr[wo] += (float)(gp * x[xo]);
+                                        dxr[xo] += (float)(gp * w[wo]);
+                                    }
+                        }
+            for (int flags = 0; flags < 4; flags++) {   // dinp: add or set, with or without the ReLU mask
+                for (size_t i = 0; i < ni; i++) dx[i] = 0.5f;
+                for (size_t i = 0; i < nw; i++) dw[i] = 0.25f;
+                for (int i = 0; i < OC; i++) db[i] = 0.125f;
+                conv_same_backward(dx, dw, db, g, y, act ? CONV_ACT_RELU : CONV_ACT_NONE, flags, x, w, B, &s, work);
+                float *want = xmalloc_floats(ni > nw ? ni : nw);
+                for (size_t i = 0; i < ni; i++) {
+                    float v = (flags & CONV_DINP_RELU) && !(x[i] > 0) ? 0.0f : dxr[i];
+                    want[i] = (flags & CONV_DINP_SET) ? v : 0.5f + v;
+                }
+                snprintf(name, sizeof name, "  dinp flags %d", flags);
+                expect_close(name, dx, want, (long)ni, 1e-4, 1e-4);
+                for (size_t i = 0; i < nw; i++) want[i] = 0.25f + dwr[i];
+                expect_close("  dw (accumulates)", dw, want, (long)nw, 1e-4, 1e-4);
+                for (int i = 0; i < OC; i++) want[i] = 0.125f + dbr[i];
+                expect_close("  db (accumulates)", db, want, OC, 1e-4, 1e-4);
+                free(want);
+            }
+        }
+        free(x); free(w); free(b); free(y); free(yref); free(g); free(dx); free(dw); free(db);
+        free(dxr); free(dwr); free(dbr); free(work);
+    }
+}
+
 // ---------------------------------------------------------------- checkpoints, PyTorch interchange
 
 static const AEConfig SP_CFG = {.H = 32, .W = 48, .C = 3, .stages = 3, .base_channels = 4, .latent_channels = 6};
@@ -748,6 +826,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     test_config();
+    test_conv_same();
     test_checkpoint_roundtrip();
     test_conv1x1_fd(0);
     test_conv1x1_fd(1);
