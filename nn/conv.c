@@ -20,6 +20,7 @@
  * Which path runs is conv_plan's choice (below), the one place that decides it.
  */
 #include "nn/conv_internal.h"
+#include "nn/conv_same.h"
 #include "nn/fastmath.h"
 #include "nn/gemm.h"
 #include "nn/util.h"
@@ -146,7 +147,14 @@ static size_t conv_workspace(const ConvShape *s, int transposed, int B) {
     return (size_t)ops_thread_cap() * thread_layout(&g, transposed, conv_chunk(&g, B)).total + packed;
 }
 
-size_t conv2d_workspace(const ConvShape *s, int B) { return conv_workspace(s, 0, B); }
+size_t conv2d_workspace(const ConvShape *s, int B) {
+    size_t n = conv_workspace(s, 0, B);
+    if (conv_same_fits(s)) {   // whichever path runs: CONV_SHIFT's layout may be the larger
+        size_t m = conv_same_workspace(s, B);
+        if (m > n) n = m;
+    }
+    return n;
+}
 size_t convt2d_workspace(const ConvShape *s, int B) { return conv_workspace(s, 1, B); }
 
 // ---------------------------------------------------------------- unfold (im2col) / fold (col2im)
@@ -494,7 +502,7 @@ static int env_on(_Atomic int *cache, const char *name) {
 // The direct kernels run "down" (big grid to small: conv2d forward, convT backward-data) or
 // "up" (convT forward, conv2d backward-data).
 ConvPlan conv_plan(const ConvShape *s, int transposed, int batch, int threads) {
-    static _Atomic int direct_env = -1, wino_env = -1;
+    static _Atomic int direct_env = -1, wino_env = -1, shift_env = -1;
     const Grids g = grids(s, transposed);
     const int T = threads > 0 ? threads : conv_threads();
     const int direct = env_on(&direct_env, "NEMU_CONV_DIRECT");
@@ -511,6 +519,8 @@ ConvPlan conv_plan(const ConvShape *s, int transposed, int batch, int threads) {
         p.dinp = !down ? CONV_GEMM : wino ? CONV_WINOGRAD : CONV_DIRECT;
     }
     p.dw = wino ? CONV_WINOGRAD : CONV_GEMM;
+    if (!transposed && direct && env_on(&shift_env, "NEMU_CONV_SHIFT") && conv_same_fits(s))
+        p.forward = p.dinp = p.dw = CONV_SHIFT;
     return p;
 }
 
@@ -523,7 +533,9 @@ int conv_plan_ok(const ConvShape *s, int transposed, const ConvPlan *p) {
     const int dinp = p->dinp == CONV_GEMM || (p->dinp == CONV_DIRECT && dinp_direct) ||
                      (p->dinp == CONV_WINOGRAD && dinp_direct && wino);
     const int dw = p->dw == CONV_GEMM || (p->dw == CONV_WINOGRAD && wino);
-    return fwd && dinp && dw;
+    const int shift = !transposed && conv_same_fits(s);   // CONV_SHIFT for any of the three
+    return (fwd || (p->forward == CONV_SHIFT && shift)) && (dinp || (p->dinp == CONV_SHIFT && shift)) &&
+           (dw || (p->dw == CONV_SHIFT && shift));
 }
 
 const char *conv_path_name(ConvPath p) {
@@ -532,6 +544,7 @@ const char *conv_path_name(ConvPath p) {
     case CONV_DIRECT: return "direct";
     case CONV_WINOGRAD: return "winograd";
     case CONV_FEW: return "few";
+    case CONV_SHIFT: return "shift";
     }
     return "?";
 }
@@ -560,6 +573,10 @@ void conv2d_forward_act(float *out, const float *inp, const float *w, const floa
 void conv2d_forward_plan(float *out, const float *inp, const float *w, const float *b, int act, int B,
                          const ConvShape *s, float *work, const ConvPlan *plan) {
     check_plan(s, 0, plan);
+    if (plan->forward == CONV_SHIFT) {
+        conv_same_forward(out, inp, w, b, act, B, s, work);
+        return;
+    }
     const Grids g = grids(s, 0);
     const ThreadLayout tl = thread_layout(&g, 0, conv_chunk(&g, B));
     const size_t in_sz = (size_t)s->C * g.Lb, out_sz = (size_t)s->OC * g.L;
@@ -662,6 +679,14 @@ void conv2d_backward_plan(float *dinp, float *dw, float *db, const float *dout, 
                           int dinp_flags, const float *inp, const float *w, int B, const ConvShape *s, float *work,
                           const ConvPlan *plan) {
     check_plan(s, 0, plan);
+    if (plan->dinp == CONV_SHIFT || plan->dw == CONV_SHIFT) {   // those parts (and db) here, the rest below
+        const int sd = plan->dinp == CONV_SHIFT, sw = plan->dw == CONV_SHIFT;
+        conv_same_backward(sd ? dinp : NULL, sw ? dw : NULL, db, dout, y, act, dinp_flags, inp, w, B, s, work);
+        if ((sd || !dinp) && (sw || !dw)) return;
+        if (sd) dinp = NULL;
+        if (sw) dw = NULL;
+        db = NULL;
+    }
     const Grids g = grids(s, 0);
     const int inp_relu = dinp_flags & CONV_DINP_RELU, dmode = dinp_mode(dinp_flags);
     const int c = conv_chunk(&g, B), nch = (B + c - 1) / c;

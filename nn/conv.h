@@ -72,8 +72,11 @@ void convt2d_forward_naive(float *out, const float *inp, const float *w, const f
 //   CONV_WINOGRAD  Winograd F(2x2, 2x2) (conv_wino.c: K4 S2 P1 from 16+ to 32+ channels, 25+
 //                  tiles of 2x2 outputs a sample, at most 2 MB of transformed weight)
 //   CONV_FEW       convT forward towards 2-4 channels, all output parities at once
-// (the weight gradient: CONV_GEMM or CONV_WINOGRAD only).
-typedef enum { CONV_GEMM = 0, CONV_DIRECT, CONV_WINOGRAD, CONV_FEW } ConvPath;
+//   CONV_SHIFT     conv2d "same" (stride 1, odd K, padding K/2) on grids of <= 4096 cells:
+//                  K*K shifted GEMMs over the whole batch on padded grids (conv_same.c), for
+//                  the spatial latent's 1x1 convs and the conv dynamics' 3x3 layers
+// (the weight gradient: CONV_GEMM, CONV_WINOGRAD or CONV_SHIFT).
+typedef enum { CONV_GEMM = 0, CONV_DIRECT, CONV_WINOGRAD, CONV_FEW, CONV_SHIFT } ConvPath;
 typedef struct { ConvPath forward, dinp, dw; } ConvPlan;
 
 // The paths a call of `batch` samples on `threads` threads takes (threads <= 0: the count the
@@ -81,11 +84,13 @@ typedef struct { ConvPath forward, dinp, dw; } ConvPlan;
 // take: Winograd where a call has 400+ tiles (a forward pass: also a sample per thread),
 // else the direct kernels, else GEMM. transposed: 0 conv2d, 1 convt2d. The environment can
 // only turn paths off, for A/B runs: NEMU_CONV_DIRECT=0 (everything on GEMM),
-// NEMU_CONV_WINOGRAD=0 (the direct kernels where Winograd would run); read once.
+// NEMU_CONV_WINOGRAD=0 (the direct kernels where Winograd would run), NEMU_CONV_SHIFT=0
+// (im2col + GEMM where the shifted GEMMs would run); read once. A "same" conv2d that fits
+// takes CONV_SHIFT for all three products.
 ConvPlan conv_plan(const ConvShape *s, int transposed, int batch, int threads);
 // Whether the shape can take every path of p (any batch, any thread count).
 int conv_plan_ok(const ConvShape *s, int transposed, const ConvPlan *p);
-const char *conv_path_name(ConvPath p);   // "gemm", "direct", "winograd", "few"
+const char *conv_path_name(ConvPath p);   // "gemm", "direct", "winograd", "few", "shift"
 // "forward/dinp/dw", e.g. "winograd/direct/winograd", into buf; returns buf.
 const char *conv_plan_str(const ConvPlan *p, char *buf, size_t cap);
 

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/fastmath.h"
 #include "nn/gemm.h"
 #include "nn/util.h"
 #ifdef _OPENMP
@@ -30,15 +31,8 @@
 
 #define SAME_MAX_GRID 4096   // H*W up to this (small grids; the AE's big layers keep their paths)
 
-int conv_same_on(const ConvShape *s) {
-    static _Atomic int on = -1;
-    int v = on;
-    if (v < 0) {
-        const char *e = getenv("NEMU_CONV_SAME");
-        v = !(e && e[0] == '0');
-        on = v;
-    }
-    return v && s->S == 1 && (s->K & 1) && s->P == s->K / 2 && s->OH == s->H && s->OW == s->W &&
+int conv_same_fits(const ConvShape *s) {
+    return s->S == 1 && (s->K & 1) && s->P == s->K / 2 && s->OH == s->H && s->OW == s->W &&
            (long)s->H * s->W <= SAME_MAX_GRID;
 }
 
@@ -131,6 +125,8 @@ void conv_same_forward(float *out, const float *inp, const float *w, const float
                 float *dr = dst + (size_t)i * W;
                 if (act == CONV_ACT_RELU)
                     for (int j = 0; j < W; j++) { float v = sr[j] + bias; dr[j] = v > 0.0f ? v : 0.0f; }
+                else if (act == CONV_ACT_SIGMOID)
+                    for (int j = 0; j < W; j++) dr[j] = sigmoid1(sr[j] + bias);
                 else
                     for (int j = 0; j < W; j++) dr[j] = sr[j] + bias;
             }
@@ -140,7 +136,6 @@ void conv_same_forward(float *out, const float *inp, const float *w, const float
 
 void conv_same_backward(float *dinp, float *dw, float *db, const float *dout, const float *y, int act,
                         int dinp_flags, const float *inp, const float *w, int B, const ConvShape *s, float *work) {
-    CHECK(act == CONV_ACT_NONE || act == CONV_ACT_RELU, "conv_same: activation %d", act);
     const SameLayout l = layout(s, B);
     const int KK = s->K * s->K, OC = s->OC, C = s->C, H = s->H, W = s->W, P = s->P;
     float *wt = work + l.wt, *dwt = work + l.dwt, *xp = work + l.xp, *dp = work + l.dp, *dx = work + l.dx;
@@ -160,6 +155,7 @@ void conv_same_backward(float *dinp, float *dw, float *db, const float *dout, co
                 for (int j = 0; j < W; j++) {
                     float g = go[i * W + j];
                     if (act == CONV_ACT_RELU && !(yy[i * W + j] > 0.0f)) g = 0.0f;
+                    if (act == CONV_ACT_SIGMOID) g *= yy[i * W + j] * (1.0f - yy[i * W + j]);
                     d[(size_t)i * l.Wp + j] = g;
                     acc += g;
                 }

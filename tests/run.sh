@@ -42,7 +42,7 @@ done
 # the convolutions' second path: im2col/col2im + GEMM for the shapes the direct kernels take
 [ -x "$build/tests/test_ops" ] && run_one "test_ops (NEMU_CONV_DIRECT=0)" env NEMU_CONV_DIRECT=0 "$build/tests/test_ops"
 # the spatial models with their stride-1 convs on im2col + GEMM instead of the shifted GEMMs
-[ -x "$build/tests/test_spatial" ] && run_one "test_spatial (NEMU_CONV_SAME=0)" env NEMU_CONV_SAME=0 "$build/tests/test_spatial"
+[ -x "$build/tests/test_spatial" ] && run_one "test_spatial (NEMU_CONV_SHIFT=0)" env NEMU_CONV_SHIFT=0 "$build/tests/test_spatial"
 for t in tests/test_*.py; do
     [ -f "$t" ] || continue
     run_one "$(basename "$t")" "$py" "$t"

@@ -307,7 +307,12 @@ static void test_conv_plan(void) {
     p = conv_plan(&rgb, 1, 32, 2);
     EXPECT(p.forward == (direct ? CONV_FEW : CONV_GEMM), "convT towards 3 channels: %s", conv_plan_str(&p, buf, sizeof buf));
     p = conv_plan(&k3, 0, 32, 2);
-    EXPECT(p.forward == CONV_GEMM && p.dinp == CONV_GEMM && p.dw == CONV_GEMM, "K3: %s", conv_plan_str(&p, buf, sizeof buf));
+    const char *es = getenv("NEMU_CONV_SHIFT");
+    const ConvPath k3p = direct && !(es && es[0] == '0') ? CONV_SHIFT : CONV_GEMM;
+    EXPECT(p.forward == k3p && p.dinp == k3p && p.dw == k3p, "K3 S1 P1: %s", conv_plan_str(&p, buf, sizeof buf));
+    const ConvPlan shift = {CONV_SHIFT, CONV_SHIFT, CONV_SHIFT}, shift_dw = {CONV_GEMM, CONV_GEMM, CONV_SHIFT};
+    EXPECT(conv_plan_ok(&k3, 0, &shift) && conv_plan_ok(&k3, 0, &shift_dw) && !conv_plan_ok(&big, 0, &shift) &&
+               !conv_plan_ok(&rgb, 1, &shift), "CONV_SHIFT: same convs only");
     const ConvPlan few = {CONV_FEW, CONV_GEMM, CONV_GEMM}, wino = {CONV_WINOGRAD, CONV_GEMM, CONV_GEMM};
     const ConvPlan direct_dw = {CONV_GEMM, CONV_GEMM, CONV_DIRECT};
     EXPECT(!conv_plan_ok(&big, 0, &few) && !conv_plan_ok(&k3, 0, &wino) && !conv_plan_ok(&thin, 1, &wino) &&
