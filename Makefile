@@ -56,7 +56,7 @@ ifdef NO_BLAS
 CFLAGS   += -DNO_BLAS
 endif
 
-LIB_SRC  := $(wildcard nn/*.c data/*.c evaluation/*.c) $(filter-out $(PROGS:%=src/%.c),$(wildcard src/*.c))
+LIB_SRC  := $(wildcard base/*.c nn/*.c data/*.c evaluation/*.c) $(filter-out $(PROGS:%=src/%.c),$(wildcard src/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB      := $(BUILD)/libnemu.a
 PROG_BIN := $(PROGS:%=$(BUILD)/bin/%)

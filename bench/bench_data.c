@@ -22,7 +22,10 @@
 #include "data/dataset.h"
 #include "data/tetris.h"
 #include "data/tetris_player.h"
-#include "nn/util.h"
+#include "base/err.h"
+#include "base/alloc.h"
+#include "base/rng.h"
+#include "base/clock.h"
 #include "src/gen.h"
 #include "src/run.h"
 

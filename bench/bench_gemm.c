@@ -15,7 +15,11 @@
  * `bench_gemm quick` runs fewer repeats.
  */
 #include "nn/gemm.h"
-#include "nn/util.h"
+#include "base/err.h"
+#include "base/alloc.h"
+#include "base/rng.h"
+#include "base/clock.h"
+#include "base/threads.h"
 
 #include <stdlib.h>
 #include <string.h>

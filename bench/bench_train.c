@@ -23,7 +23,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "nn/util.h"
+#include "base/err.h"
+#include "base/alloc.h"
+#include "base/clock.h"
 #include "src/run.h"
 
 #define MAX_REPS 8

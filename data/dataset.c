@@ -2,6 +2,10 @@
  * dataset.c - loading with preprocessing into one arena, splits, samplers (see dataset.h).
  */
 #include "data/dataset.h"
+#include "base/err.h"
+#include "base/alloc.h"
+#include "base/rng.h"
+#include "base/threads.h"
 
 #include <errno.h>
 #include <stdlib.h>

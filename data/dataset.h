@@ -18,7 +18,8 @@
 #include <stdint.h>
 #include "data/episodes.h"
 #include "data/preprocess.h"
-#include "nn/util.h"
+#include "base/err.h"
+#include "base/rng.h"
 
 typedef struct {
     char path[1024];

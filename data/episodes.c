@@ -18,7 +18,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "nn/h5.h"
+#include "base/h5.h"
+#include "base/alloc.h"
 
 _Static_assert(sizeof(hid_t) == sizeof(int64_t), "hid_t is stored in an int64_t");
 

@@ -13,7 +13,7 @@
 #define NEMU_EPISODES_H
 
 #include <stdint.h>
-#include "nn/util.h"
+#include "base/err.h"
 
 #define NES_ACTION_NAMES "A,B,SELECT,START,UP,DOWN,LEFT,RIGHT"
 #define NES_BUTTONS 8

@@ -8,6 +8,8 @@
  * nothing becomes indeterminate after the jump (C11 7.13.2.1) and cleanup sees it all.
  */
 #include "data/png.h"
+#include "base/err.h"
+#include "base/alloc.h"
 
 #include <errno.h>
 #include <png.h>

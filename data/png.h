@@ -14,7 +14,7 @@
 #define NEMU_PNG_H
 
 #include <stdint.h>
-#include "nn/util.h"
+#include "base/err.h"
 
 #define PNG_MAX_SIDE 16384
 

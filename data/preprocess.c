@@ -7,6 +7,8 @@
  * 22-bit fixed point; each pass accumulates from 1 << 21 and clips (acc >> 22) to 0..255.
  */
 #include "data/preprocess.h"
+#include "base/err.h"
+#include "base/alloc.h"
 
 #include <math.h>
 #include <stdlib.h>

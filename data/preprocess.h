@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "nn/util.h"
+#include "base/err.h"
 
 typedef struct {
     int height, width;   // target H x W (default 80 x 80)

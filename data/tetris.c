@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "data/font8.h"
+#include "base/err.h"
+#include "base/rng.h"
 
 // ---------------------------------------------------------------- rule tables
 

@@ -19,7 +19,7 @@
 #define NEMU_TETRIS_H
 
 #include <stdint.h>
-#include "nn/util.h"
+#include "base/rng.h"
 
 #define TETRIS_W 256              // frame width (NES resolution)
 #define TETRIS_H 240              // frame height

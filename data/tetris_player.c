@@ -3,6 +3,7 @@
  * height/holes/bumpiness/lines heuristic, and human-like button presses.
  */
 #include "data/tetris_player.h"
+#include "base/rng.h"
 
 #include <string.h>
 

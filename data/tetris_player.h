@@ -20,7 +20,7 @@
 
 #include <stdint.h>
 #include "data/tetris.h"
-#include "nn/util.h"
+#include "base/rng.h"
 
 typedef struct {
     Rng rng;

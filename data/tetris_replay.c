@@ -2,6 +2,7 @@
  * tetris_replay.c - the episode start of `gen tetris`, shared with ./eval (see tetris_replay.h).
  */
 #include "data/tetris_replay.h"
+#include "base/rng.h"
 
 uint8_t tetris_advance(Tetris *g, TetrisPlayer *p, int K) {
     uint8_t b = tetris_player_act(p, g);

@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include "data/tetris.h"
 #include "data/tetris_player.h"
-#include "nn/util.h"
+#include "base/rng.h"
 
 #define TETRIS_ATTR_GAME_SEED "tetris_game_seed"       // int64 attribute: the uint64 seed, bit for bit
 #define TETRIS_ATTR_PLAYER_SEED "tetris_player_seed"   // int64 attribute: the uint64 seed, bit for bit

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 
 #include "data/png.h"
+#include "base/err.h"
+#include "base/alloc.h"
 
 int compare_png_files(const char *path_a, const char *path_b, CompareResult *out, Err *err) {
     Image a, b;

@@ -8,7 +8,7 @@
 
 #include <stdio.h>
 #include "evaluation/metrics.h"
-#include "nn/util.h"
+#include "base/err.h"
 
 typedef struct { int w, h, c; Metrics m; } CompareResult;
 

@@ -10,6 +10,8 @@
 
 #include "evaluation/emulation.h"
 #include "evaluation/picture.h"
+#include "base/err.h"
+#include "base/alloc.h"
 
 // [c,h,w] -> [3,h,w]
 static void to_rgb(const float *in, int c, int h, int w, float *out) {

@@ -11,7 +11,7 @@
 #ifndef NEMU_EMU_PICTURE_H
 #define NEMU_EMU_PICTURE_H
 
-#include "nn/util.h"
+#include "base/err.h"
 
 // start, pred0: [n][c,h,w]; truth, pred: [n][n_steps][c,h,w].
 int picture_rollouts_marked(const char *path, const float *start, const float *pred0, const float *truth,

@@ -2,6 +2,8 @@
  * emu_report.c - statistics and texts of the emulation measures (see emu_report.h).
  */
 #include "evaluation/emu_report.h"
+#include "base/err.h"
+#include "base/alloc.h"
 
 #include <math.h>
 #include <stdarg.h>

@@ -11,7 +11,8 @@
 
 #include "data/tetris_replay.h"
 #include "evaluation/metrics.h"
-#include "nn/util.h"
+#include "base/err.h"
+#include "base/alloc.h"
 
 // ---------------------------------------------------------------- autoencoder + dynamics
 

@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "data/tetris_replay.h"
-#include "nn/h5.h"
-#include "nn/util.h"
+#include "base/h5.h"
+#include "base/alloc.h"
 
 #define CELL 8   // source pixels per well cell
 

@@ -12,7 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/util.h"
+#include "base/err.h"
+#include "base/alloc.h"
 
 
 static const double SSIM_SIGMA = 1.5, SSIM_C1 = 0.01 * 0.01, SSIM_C2 = 0.03 * 0.03;

@@ -10,6 +10,8 @@
 
 #include "data/png.h"
 #include "evaluation/font.h"
+#include "base/err.h"
+#include "base/alloc.h"
 
 // ---------------------------------------------------------------- canvas
 

@@ -12,7 +12,7 @@
 #define NEMU_PICTURE_H
 
 #include <stdint.h>
-#include "nn/util.h"
+#include "base/err.h"
 
 typedef struct { uint8_t r, g, b; } Rgb;
 typedef struct { int w, h; uint8_t *px; } Canvas;   // px [h, w, 3]

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "evaluation/picture.h"
+#include "base/err.h"
+#include "base/alloc.h"
 
 const char *row_name(RowKind k) {
     static const char *const names[ROW_KINDS] = {"model", "copy", "recon"};

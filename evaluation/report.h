@@ -20,7 +20,7 @@
 #include <stdint.h>
 #include "evaluation/emu_report.h"
 #include "evaluation/rollout.h"
-#include "nn/util.h"
+#include "base/err.h"
 
 typedef enum { ROW_MODEL, ROW_COPY, ROW_RECON, ROW_KINDS } RowKind;
 const char *row_name(RowKind k);   // "model", "copy", "recon"

@@ -3,6 +3,9 @@
  * of ./eval (see rollout.h).
  */
 #include "evaluation/rollout.h"
+#include "base/err.h"
+#include "base/alloc.h"
+#include "base/rng.h"
 
 #include <math.h>
 #include <stdlib.h>

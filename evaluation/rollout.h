@@ -28,7 +28,7 @@
 #include "evaluation/metrics.h"
 #include "nn/dynamics.h"
 #include "nn/model.h"
-#include "nn/util.h"
+#include "base/err.h"
 
 typedef struct { int e; int t; } StartPoint;   // episode index e (not file id), start frame t
 

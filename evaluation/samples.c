@@ -2,6 +2,7 @@
  * samples.c - per-sample rows and diversity of a stochastic rollout evaluation (samples.h).
  */
 #include "evaluation/samples.h"
+#include "base/alloc.h"
 
 #include <math.h>
 #include <stdarg.h>

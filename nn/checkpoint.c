@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "nn/h5.h"   // checked HDF5 wrappers
+#include "base/h5.h"
 
 static const char *reserved[] = {"format", "version", "model", "step", "epoch"};
 

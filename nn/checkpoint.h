@@ -22,7 +22,8 @@
 
 #include <stdint.h>
 #include "nn/model.h"
-#include "nn/util.h"
+#include "base/err.h"
+#include "base/rng.h"
 
 #define CKPT_FORMAT "nemu-checkpoint"
 #define CKPT_VERSION 1

@@ -23,7 +23,8 @@
 #include "nn/conv_same.h"
 #include "nn/fastmath.h"
 #include "nn/gemm.h"
-#include "nn/util.h"
+#include "base/err.h"
+#include "base/threads.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,26 +41,8 @@
 
 // ---------------------------------------------------------------- threads
 
-// Threads the conv workspaces are sized for: the processor count, fixed at first use (a
-// larger OMP_NUM_THREADS runs the convs on this many threads).
-static int ops_thread_cap(void) {
-#ifdef _OPENMP
-    static _Atomic int cap = 0;
-    int c = cap;
-    if (c == 0) {
-        c = omp_get_num_procs();
-        if (c < 1) c = 1;
-        if (c > 256) c = 256;
-        cap = c;
-    }
-    return c;
-#else
-    return 1;
-#endif
-}
-
 static int conv_threads(void) {
-    int t = omp_threads(), cap = ops_thread_cap();
+    int t = omp_threads(), cap = threads_cap();
     return t < cap ? t : cap;
 }
 
@@ -144,7 +127,7 @@ static size_t conv_workspace(const ConvShape *s, int transposed, int B) {
     Grids g = grids(s, transposed);
     // direct_down's packed weight, or Winograd's transformed one (9 x 4 per weight pair)
     size_t packed = g.fast ? round16((size_t)g.Cs * g.Cb * (wino_fits(&g) ? 36 : 16)) : 0;
-    return (size_t)ops_thread_cap() * thread_layout(&g, transposed, conv_chunk(&g, B)).total + packed;
+    return (size_t)threads_cap() * thread_layout(&g, transposed, conv_chunk(&g, B)).total + packed;
 }
 
 size_t conv2d_workspace(const ConvShape *s, int B) {
@@ -582,12 +565,12 @@ void conv2d_forward_plan(float *out, const float *inp, const float *w, const flo
     const size_t in_sz = (size_t)s->C * g.Lb, out_sz = (size_t)s->OC * g.L;
     const int T = conv_threads();
     if (plan->forward == CONV_WINOGRAD) {
-        wino_forward(out, inp, w, b, act, B, &g, 0, work + (size_t)ops_thread_cap() * tl.total, work + tl.direct,
+        wino_forward(out, inp, w, b, act, B, &g, 0, work + (size_t)threads_cap() * tl.total, work + tl.direct,
                      tl.total, T);
         return;
     }
     if (plan->forward == CONV_DIRECT) {
-        float *wp = work + (size_t)ops_thread_cap() * tl.total;
+        float *wp = work + (size_t)threads_cap() * tl.total;
         direct_conv_pack(wp, w, s->OC, s->C);
         const int ng = direct_groups(B, T, s->OC, 1), items = B * ng;
         #ifdef _OPENMP
@@ -696,7 +679,7 @@ void conv2d_backward_plan(float *dinp, float *dw, float *db, const float *dout, 
     if (T > nch) T = nch;
     const int direct = dinp && plan->dinp != CONV_GEMM;   // dinp: "up" from the output grid
     const int wino = dinp && plan->dinp == CONV_WINOGRAD, wdw = dw && plan->dw == CONV_WINOGRAD;
-    float *V = work + (size_t)ops_thread_cap() * tl.total;
+    float *V = work + (size_t)threads_cap() * tl.total;
     if (wino) wino_weights(V, w, s->OC, s->C);
     #ifdef _OPENMP
     #pragma omp parallel num_threads(T) if(T > 1)
@@ -795,7 +778,7 @@ void convt2d_forward_plan(float *out, const float *inp, const float *w, const fl
         return;
     }
     if (plan->forward == CONV_WINOGRAD) {
-        wino_forward(out, inp, w, b, act, B, &g, 1, work + (size_t)ops_thread_cap() * tl.total, work + tl.direct,
+        wino_forward(out, inp, w, b, act, B, &g, 1, work + (size_t)threads_cap() * tl.total, work + tl.direct,
                      tl.total, T);
         return;
     }
@@ -863,7 +846,7 @@ void convt2d_backward_plan(float *dinp, float *dw, float *db, const float *dout,
     int T = conv_threads();
     if (T > nch) T = nch;
     const int direct = dinp && plan->dinp != CONV_GEMM;   // dinp: "down" from the output grid
-    float *wp = work + (size_t)ops_thread_cap() * tl.total;
+    float *wp = work + (size_t)threads_cap() * tl.total;
     const int wino = dinp && plan->dinp == CONV_WINOGRAD, wdw = dw && plan->dw == CONV_WINOGRAD;
     if (wino) wino_weights(wp, w, g.Cs, g.Cb);
     else if (direct) direct_conv_pack(wp, w, g.Cs, g.Cb);

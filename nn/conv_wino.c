@@ -12,7 +12,7 @@
 #include "nn/conv_internal.h"
 #include "nn/gemm.h"
 #include "nn/simd.h"
-#include "nn/util.h"
+#include "base/threads.h"
 
 #include <string.h>
 

@@ -11,6 +11,9 @@
 #include <string.h>
 
 #include "nn/init.h"
+#include "base/err.h"
+#include "base/alloc.h"
+#include "base/rng.h"
 
 int cdyn_config_check(const ConvDynConfig *c, Err *err) {
     if (c->channels < 1 || c->height < 1 || c->width < 1 || c->n_actions < 1 || c->hidden < 1 || c->max_steps < 1)

@@ -40,6 +40,8 @@
 #include "nn/dynamics.h"
 #include "nn/model.h"
 #include "nn/ops.h"
+#include "base/err.h"
+#include "base/rng.h"
 
 #define CDYN_MAX_BLOCKS 16
 

@@ -4,6 +4,9 @@
  * sampling, written once over the step API.
  */
 #include "nn/dynamics.h"
+#include "base/err.h"
+#include "base/alloc.h"
+#include "base/rng.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -40,7 +40,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "nn/model.h"   // ParamArena, Dyn, DynConfig
-#include "nn/util.h"    // Err, Rng
+#include "base/err.h"
+#include "base/rng.h"
 
 typedef struct {
     const char *family;   // "flat", ...

@@ -10,7 +10,7 @@
 
 #include "nn/gemm.h"
 #include "nn/simd.h"
-#include "nn/util.h"
+#include "base/err.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -21,11 +21,6 @@
 #include <cblas.h>
 // OpenBLAS extensions, declared here so we do not depend on which cblas.h is installed.
 char *openblas_get_corename(void);
-void openblas_set_num_threads(int n);
-int openblas_get_parallel(void);   // 0 serial, 1 pthreads, 2 OpenMP
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 #endif
 
 void gemm_naive(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda,
@@ -394,28 +389,4 @@ const char *blas_core(void) {
     const char *c = openblas_get_corename();
     return c ? c : "unknown";
 #endif
-}
-
-void blas_set_threads(int n) {
-#ifndef NO_BLAS
-    // In the OpenMP build of OpenBLAS, openblas_set_num_threads() is omp_set_num_threads():
-    // it would also shrink every later `omp parallel` of ours. Put OpenMP's count back.
-    // (That build runs BLAS single-threaded inside our parallel regions by itself.)
-#ifdef _OPENMP
-    int omp = omp_get_max_threads();
-    openblas_set_num_threads(n);
-    if (openblas_get_parallel() == 2) omp_set_num_threads(omp);
-#else
-    openblas_set_num_threads(n);
-#endif
-#else
-    (void)n;
-#endif
-}
-
-int threads_use(int n) {
-    if (n <= 0) n = cpu_cores();
-    omp_use_threads(n);
-    blas_set_threads(n);
-    return n;
 }

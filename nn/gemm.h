@@ -22,9 +22,6 @@ void gemm_naive(int ta, int tb, int M, int N, int K, float alpha, const float *A
 // the user did not set OPENBLAS_CORETYPE, set it and re-exec the program once.
 void blas_init(int argc, char **argv);
 const char *blas_core(void);      // e.g. "SkylakeX", or "naive"
-void blas_set_threads(int n);     // threads BLAS may use inside one gemm call
-// The thread count of a program (config key run.threads): n, or every core when n <= 0,
-// for OpenMP and BLAS both. Returns the count used.
-int threads_use(int n);
+// BLAS's thread count: base/threads.h.
 
 #endif

@@ -4,6 +4,9 @@
  * QR in double, which gives R a positive diagonal: torch's sign fix), constant.
  */
 #include "nn/init.h"
+#include "base/err.h"
+#include "base/alloc.h"
+#include "base/rng.h"
 
 #include <math.h>
 #include <stdlib.h>

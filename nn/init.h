@@ -6,7 +6,7 @@
 #define NEMU_INIT_H
 
 #include <stddef.h>
-#include "nn/util.h"
+#include "base/rng.h"
 
 // kaiming_uniform_(a=sqrt(5)) as nn.Linear/nn.Conv2d reset_parameters: U(-1/sqrt(fan_in), +).
 // fan_in: Linear IN; Conv2d C*K*K; ConvTranspose2d weight [C,OC,K,K] -> OC*K*K (torch uses dim 1).

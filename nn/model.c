@@ -12,6 +12,10 @@
 
 #include "nn/init.h"   // PyTorch default initialisations
 #include "nn/ops.h"    // layer kernels
+#include "base/err.h"
+#include "base/alloc.h"
+#include "base/rng.h"
+#include "base/threads.h"
 
 // ---------------------------------------------------------------- parameter arena
 
@@ -527,9 +531,9 @@ static float *dyn_dgelu(const Dyn *m, int t, int layer) {
 
 static int dyn_serial_begin(const Dyn *m, int B) {
     size_t macs = (size_t)B * m->cfg.hidden * ((size_t)m->IN + m->cfg.hidden + m->OUT);
-    return macs < DYN_SERIAL_MACS ? ops_serial_begin() : -1;
+    return macs < DYN_SERIAL_MACS ? threads_serial_begin() : -1;
 }
-static void dyn_serial_end(int saved) { if (saved >= 0) ops_serial_end(saved); }
+static void dyn_serial_end(int saved) { if (saved >= 0) threads_serial_end(saved); }
 
 // Large batches are split over threads by samples (rows): each thread runs its rows through
 // every op serially (one fork/join per step instead of one per op, and the GEMMs stay
@@ -577,7 +581,7 @@ void dyn_forward_step(Dyn *m, int t, const float *z, const float *a, int B) {
         dyn_serial_end(serial);
         return;
     }
-    int saved = ops_serial_begin();
+    int saved = threads_serial_begin();
     #ifdef _OPENMP
     #pragma omp parallel num_threads(T)
     #endif
@@ -585,7 +589,7 @@ void dyn_forward_step(Dyn *m, int t, const float *z, const float *a, int B) {
         int k = omp_thread_id(), b0 = (int)((long)B * k / T), b1 = (int)((long)B * (k + 1) / T);
         dyn_forward_rows(m, t, z, a, b0, b1 - b0);
     }
-    ops_serial_end(saved);
+    threads_serial_end(saved);
 }
 
 // Rows [b0, b0+B) of the backward of step t; weight gradients accumulate into g.
@@ -631,7 +635,7 @@ void dyn_backward_step(Dyn *m, int t, const float *ddelta, const float *dznext, 
         return;
     }
     const size_t n = m->arena.n;
-    int saved = ops_serial_begin();
+    int saved = threads_serial_begin();
     #ifdef _OPENMP
     #pragma omp parallel num_threads(T)
     #endif
@@ -645,7 +649,7 @@ void dyn_backward_step(Dyn *m, int t, const float *ddelta, const float *dznext, 
         }
         dyn_backward_rows(m, t, ddelta, dznext, dz, b0, b1 - b0, &gp);
     }
-    ops_serial_end(saved);
+    threads_serial_end(saved);
     float *g = m->arena.grads;
     for (int k = 1; k < T; k++) {
         const float *priv = m->grads_priv + (size_t)(k - 1) * n;

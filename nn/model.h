@@ -35,7 +35,8 @@
 #include <stddef.h>
 #include <stdio.h>
 #include "nn/ops.h"     // ConvShape
-#include "nn/util.h"    // Err, Rng
+#include "base/err.h"
+#include "base/rng.h"
 
 // ---------------------------------------------------------------- parameter arena
 

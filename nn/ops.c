@@ -5,39 +5,14 @@
 #include "nn/ops.h"
 #include "nn/fastmath.h"
 #include "nn/gemm.h"
-#include "nn/util.h"
+#include "base/err.h"
+#include "base/threads.h"
 
 #include <math.h>
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
-
-// ---------------------------------------------------------------- threads
-
-int ops_serial_begin(void) {
-#ifdef _OPENMP
-    int saved = omp_get_max_threads();
-    if (saved > 1) {
-        omp_set_num_threads(1);   // the OpenMP build of OpenBLAS follows this
-        blas_set_threads(1);      // the pthread build
-    }
-    return saved;
-#else
-    return 1;
-#endif
-}
-
-void ops_serial_end(int saved) {
-#ifdef _OPENMP
-    if (saved > 1) {
-        blas_set_threads(saved);
-        omp_set_num_threads(saved);
-    }
-#else
-    (void)saved;
-#endif
-}
 
 // ---------------------------------------------------------------- linear
 
@@ -53,7 +28,7 @@ void linear_forward(float *out, const float *inp, const float *w, const float *b
         return;
     }
     const int small = (size_t)B * IN * OUT < LINEAR_SERIAL_MACS;
-    int saved = small ? ops_serial_begin() : 0;
+    int saved = small ? threads_serial_begin() : 0;
     gemm(0, 1, B, OUT, IN, 1.0f, inp, IN, w, IN, 0.0f, out, OUT);
     if (b) {
         OMP_FOR_IF(!small && (size_t)B * OUT >= EW_PAR_MIN)
@@ -63,7 +38,7 @@ void linear_forward(float *out, const float *inp, const float *w, const float *b
             for (int j = 0; j < OUT; j++) o[j] += b[j];
         }
     }
-    if (small) ops_serial_end(saved);
+    if (small) threads_serial_end(saved);
 }
 
 // dinp [B,IN] +=, dw [OUT,IN] +=, db [OUT] += ; dout [B,OUT]
@@ -76,7 +51,7 @@ void linear_backward(float *dinp, float *dw, float *db, const float *dout, const
 void linear_backward_beta(float *dinp, float beta_dinp, float *dw, float *db, const float *dout,
                           const float *inp, const float *w, int B, int IN, int OUT) {
     const int small = (size_t)B * IN * OUT < LINEAR_SERIAL_MACS;
-    int saved = small ? ops_serial_begin() : 0;
+    int saved = small ? threads_serial_begin() : 0;
     if (dinp) gemm(0, 0, B, IN, OUT, 1.0f, dout, OUT, w, IN, beta_dinp, dinp, IN);
     if (dw) gemm(1, 0, OUT, IN, B, 1.0f, dout, OUT, inp, IN, 1.0f, dw, IN);
     if (db) {   // column sums of dout, rows in order (a block of columns at a time)
@@ -92,7 +67,7 @@ void linear_backward_beta(float *dinp, float beta_dinp, float *dw, float *db, co
             for (int o = 0; o < no; o++) db[o0 + o] += (float)acc[o];
         }
     }
-    if (small) ops_serial_end(saved);
+    if (small) threads_serial_end(saved);
 }
 
 // ---------------------------------------------------------------- layernorm

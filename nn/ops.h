@@ -15,12 +15,6 @@
 
 #include <stddef.h>
 
-// Runs the calls between begin and end on the calling thread only: no OpenMP team for
-// our loops and single-threaded BLAS (for small ops, where a fork/join costs more than it
-// saves). begin returns the thread count to give back to end. Nests.
-int ops_serial_begin(void);
-void ops_serial_end(int saved);
-
 // ---- Linear (nn.Linear): inp [B,IN], w [OUT,IN], b [OUT] (may be NULL), out [B,OUT]
 void linear_forward(float *out, const float *inp, const float *w, const float *b,
                     int B, int IN, int OUT);

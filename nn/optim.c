@@ -8,7 +8,7 @@
  */
 #include "nn/optim.h"
 #include "nn/fastmath.h"   // OMP_FOR_IF, sum_double
-#include "nn/util.h"
+#include "base/err.h"
 
 #include <math.h>
 #include <stdio.h>

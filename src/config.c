@@ -8,6 +8,8 @@
  * rules. config_set re-runs finalize and the rules after each assignment.
  */
 #include "src/config.h"
+#include "base/err.h"
+#include "base/alloc.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -25,7 +25,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
-#include "nn/util.h"
+#include "base/err.h"
 
 #define CFG_STR 256          // capacity of string values (name, paths), including the NUL
 #define CFG_MAX_STEPS 32     // most entries in eval.steps

@@ -49,11 +49,14 @@
 #include "evaluation/rollout.h"     // start points, rollouts, intervals
 #include "evaluation/samples.h"     // per-sample rows and diversity (vae)
 #include "nn/checkpoint.h"          // checkpoint_read_meta, checkpoint_load
-#include "nn/gemm.h"                // blas_init, threads_use
-#include "nn/h5.h"                  // frame_names attribute (--recon)
+#include "nn/gemm.h"                // blas_init
+#include "base/h5.h"                // frame_names attribute (--recon); die, Err
+#include "base/alloc.h"
+#include "base/rng.h"
+#include "base/clock.h"
+#include "base/threads.h"           // threads_use
 #include "nn/dynamics.h"            // DynModel
 #include "nn/model.h"               // AE
-#include "nn/util.h"                // die, Err, xmalloc
 #include "src/config.h"             // Config, config_load, config_hash
 #include "src/run.h"                // write_file_atomic, mkdir_p
 

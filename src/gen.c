@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "nn/util.h"
+#include "base/err.h"
 #include "src/gen.h"
 
 static void usage(FILE *f) {

@@ -16,7 +16,8 @@
 
 #include "data/episodes.h"
 #include "data/png.h"
-#include "nn/util.h"
+#include "base/err.h"
+#include "base/alloc.h"
 #include "src/gen.h"
 
 #define MAX_BUTTONS 64

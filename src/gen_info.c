@@ -10,7 +10,8 @@
 #include <string.h>
 
 #include "data/episodes.h"
-#include "nn/util.h"
+#include "base/err.h"
+#include "base/alloc.h"
 #include "src/gen.h"
 
 static int cmp_i64(const void *a, const void *b) {

@@ -23,8 +23,10 @@
 #include "data/tetris.h"
 #include "data/tetris_player.h"
 #include "data/tetris_replay.h"
-#include "nn/h5.h"
-#include "nn/util.h"
+#include "base/h5.h"
+#include "base/alloc.h"
+#include "base/rng.h"
+#include "base/clock.h"
 #include "src/gen.h"
 #include "src/run.h"   // signals_install, signals_stop_requested
 

@@ -1,5 +1,7 @@
 /* run.c - see run.h. */
 #include "src/run.h"
+#include "base/err.h"
+#include "base/clock.h"
 
 #include <dirent.h>
 #include <errno.h>

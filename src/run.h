@@ -9,7 +9,7 @@
 
 #include <signal.h>
 #include <stdio.h>
-#include "nn/util.h"
+#include "base/err.h"
 
 // ---- run folder
 // A new run is assembled in "<dir>.tmp.<pid>" and renamed to dir by run_dir_commit(), so a

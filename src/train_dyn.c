@@ -11,7 +11,10 @@
 #include "evaluation/picture.h"
 #include "nn/dynamics.h"
 #include "nn/ops.h"
-#include "nn/util.h"
+#include "base/err.h"
+#include "base/alloc.h"
+#include "base/rng.h"
+#include "base/clock.h"
 #include "src/train.h"
 
 // ---------------------------------------------------------------- dynamics stage

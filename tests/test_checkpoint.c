@@ -17,7 +17,9 @@
 #include <unistd.h>
 
 #include "nn/checkpoint.h"
-#include "nn/h5.h"
+#include "base/h5.h"
+#include "base/alloc.h"
+#include "base/rng.h"
 #include "nn/model.h"
 #include "tests/test.h"
 

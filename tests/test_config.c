@@ -10,6 +10,7 @@
 
 #include "src/config.h"
 #include "tests/test.h"
+#include "base/err.h"
 
 #define FIX "tests/fixtures/config/"
 

@@ -18,7 +18,10 @@
 #include "data/dataset.h"
 #include "data/episodes.h"
 #include "data/preprocess.h"
-#include "nn/h5.h"
+#include "base/h5.h"
+#include "base/alloc.h"
+#include "base/rng.h"
+#include "base/clock.h"
 #include "tests/test.h"
 
 static char g_tmp[256];   // temp dir of this run (set once in main, removed at the end)

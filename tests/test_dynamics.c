@@ -15,7 +15,9 @@
 #include <string.h>
 
 #include "nn/dynamics.h"
-#include "nn/h5.h"
+#include "base/h5.h"
+#include "base/alloc.h"
+#include "base/rng.h"
 #include "src/config.h"
 #include "tests/test.h"
 

@@ -26,7 +26,9 @@
 #include "evaluation/emulation.h"
 #include "evaluation/emulation_eval.h"
 #include "evaluation/game_trace.h"
-#include "nn/h5.h"
+#include "base/h5.h"
+#include "base/alloc.h"
+#include "base/rng.h"
 #include "tests/test.h"
 
 // ---------------------------------------------------------------- pure measures

@@ -19,6 +19,9 @@
 #include "evaluation/rollout.h"
 #include "nn/model.h"
 #include "tests/test.h"
+#include "base/err.h"
+#include "base/alloc.h"
+#include "base/rng.h"
 
 // ---------------------------------------------------------------- a synthetic dataset
 

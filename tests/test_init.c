@@ -4,7 +4,8 @@
  */
 #include <stdlib.h>
 #include "nn/init.h"
-#include "nn/util.h"
+#include "base/alloc.h"
+#include "base/rng.h"
 #include "tests/test.h"
 
 static void test_uniform(int bias) {

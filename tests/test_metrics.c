@@ -13,8 +13,9 @@
 #include <time.h>
 
 #include "evaluation/metrics.h"
-#include "nn/h5.h"
-#include "nn/util.h"
+#include "base/h5.h"
+#include "base/alloc.h"
+#include "base/rng.h"
 #include "tests/test.h"
 
 // scipy.ndimage 'reflect' (half-sample symmetric: d c b a | a b c d | d c b a)

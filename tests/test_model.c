@@ -13,7 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/h5.h"
+#include "base/h5.h"
+#include "base/alloc.h"
+#include "base/rng.h"
+#include "base/threads.h"
 #include "nn/model.h"
 #include "nn/ops.h"
 #include "nn/optim.h"

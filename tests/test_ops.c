@@ -13,9 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "nn/gemm.h"
-#include "nn/h5.h"
+#include "base/h5.h"
+#include "base/alloc.h"
+#include "base/rng.h"
 #include "nn/ops.h"
-#include "nn/util.h"
 #include "tests/test.h"
 
 #define FD_MAX 200

@@ -5,9 +5,9 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include "nn/h5.h"
+#include "base/h5.h"
+#include "base/alloc.h"
 #include "nn/optim.h"
-#include "nn/util.h"
 #include "tests/test.h"
 
 // f(p) = 0.5 * a_i * (p_i - c_i)^2: grad a_i (p_i - c_i). Steps 1 and 2 of Adam in double.

@@ -17,7 +17,9 @@
 #include "data/png.h"
 #include "evaluation/font.h"
 #include "evaluation/picture.h"
-#include "nn/util.h"
+#include "base/err.h"
+#include "base/alloc.h"
+#include "base/rng.h"
 #include "tests/test.h"
 
 static char tmpdir[256];

@@ -8,6 +8,7 @@
 #include "data/tetris.h"
 #include "data/tetris_player.h"
 #include "tests/test.h"
+#include "base/rng.h"
 
 static void run_frames(Tetris *t, uint8_t b, int n) {
     for (int i = 0; i < n; i++) tetris_step(t, b);

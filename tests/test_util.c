@@ -1,7 +1,8 @@
 /* test_util.c - RNG and helpers: known properties (determinism, range, moments, shuffle). */
 #include <stdlib.h>
 #include <string.h>
-#include "nn/util.h"
+#include "base/alloc.h"
+#include "base/rng.h"
 #include "tests/test.h"
 
 int main(void) {

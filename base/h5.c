@@ -1,5 +1,6 @@
 /* h5.c - see h5.h. */
-#include "nn/h5.h"
+#include "base/h5.h"
+#include "base/alloc.h"
 
 #include <stdlib.h>
 #include <string.h>
