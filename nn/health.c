@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/util.h"
+#include "base/alloc.h"
 
 void health_init(Health *h, const ParamArena *a, int stop) {
     memset(h, 0, sizeof *h);
