@@ -468,6 +468,7 @@ int dyn_init(Dyn *m, const DynConfig *cfg, int max_B, Rng *rng, Err *err) {
     init_bias_uniform(m->w.fc3_b, (size_t)m->OUT, Hd, rng);
     init_orthogonal(m->w.fc1_w, Hd, m->IN, 1.0f, rng);
     init_constant(m->w.fc3_b, (size_t)m->OUT, 0.0f);
+    if (cfg->vae) init_constant(m->w.fc3_b + Z, (size_t)Z, DYN_VAE_LOGVAR_INIT);
 
     size_t TB = (size_t)T * max_B, B = (size_t)max_B;
     size_t per_step = 2 * (size_t)m->IN + 2 + 6 * (size_t)Hd + m->OUT + Z;   // + 2 Hd: GELU'(h)

@@ -153,7 +153,8 @@ static const KeyDef KEYS[N_KEYS] = {
     [K_DYN_BETA] = {"dynamics", "beta", KT_REAL, "0", NULL, 0, BIG, 0, NULL,
         "weight of the KL term (type = vae)", OFF(dynamics.beta)},
     [K_DYN_ROLLOUT_STEPS] = {"dynamics", "rollout_steps", KT_INT, "1", NULL, 1, 1000, 0, NULL,
-        "steps unrolled per training sample (loss summed over the steps)",
+        "K: training windows of K steps, never across an episode end (loss summed over the steps, "
+        "back-propagated through all; validation: K-step open loop)",
         OFF(dynamics.rollout_steps)},
     [K_DYN_SAMPLING_START] = {"dynamics", "sampling_start", KT_REAL, "0", NULL, 0, 1, 0, NULL,
         "scheduled sampling: probability of feeding back the prediction at the first epoch "

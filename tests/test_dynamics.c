@@ -123,6 +123,9 @@ static void test_vae_temperature(void) {
     Err err;
     CHECK(dynm_flat_init(&m, &cfg, B, &r, &err) == 0, "%s", err.msg);
     EXPECT(m.OUT == 2 * Z && ((Dyn *)m.impl)->OUT == 2 * Z, "vae head: OUT %d, want %d", m.OUT, 2 * Z);
+    const float *b5 = ((Dyn *)m.impl)->w.fc3_b;
+    EXPECT(b5[0] == 0 && b5[Z - 1] == 0 && b5[Z] == DYN_VAE_LOGVAR_INIT && b5[2 * Z - 1] == DYN_VAE_LOGVAR_INIT,
+           "vae head init: mean bias 0, log-variance bias %g", DYN_VAE_LOGVAR_INIT);
     perturb(&m, &r);
     float z[12], a[6] = {1, 0, 0, 1, 1, 1}, eps[12];
     for (int i = 0; i < B * Z; i++) z[i] = rng_normal(&r), eps[i] = rng_normal(&r);
