@@ -188,6 +188,7 @@ void rollout_eval(AE *ae, DynModel *dyn, const Dataset *d, const StartPoint *sp,
     r->pic_idx = xmalloc((size_t)(n_pic > 0 ? n_pic : 1) * sizeof(int));
     r->pic_truth = xmalloc_floats((size_t)n_pic * n_steps * F);
     r->pic_pred = xmalloc_floats((size_t)n_pic * n_steps * F);
+    r->pic_samples = S > 1 ? xmalloc_floats((size_t)n_pic * S * n_steps * F) : NULL;
     int *slot = xmalloc((size_t)N * sizeof(int));   // start index -> picture row, or -1
     for (int i = 0; i < N; i++) slot[i] = -1;
     for (int p = 0; p < n_pic; p++) {   // an even spread over the start list (distinct as n_pic <= N)
@@ -243,6 +244,9 @@ void rollout_eval(AE *ae, DynModel *dyn, const Dataset *d, const StartPoint *sp,
                 size_t o = ((size_t)p * n_steps + j) * F;
                 memcpy(r->pic_truth + o, truth + i * F, F * sizeof(float));
                 memcpy(r->pic_pred + o, pred + (size_t)i * S * F, F * sizeof(float));
+                for (int s = 0; s < S && r->pic_samples; s++)
+                    memcpy(r->pic_samples + (((size_t)p * S + s) * n_steps + j) * F, pred + ((size_t)i * S + s) * F,
+                           F * sizeof(float));
             }
             j++;
         }
@@ -253,6 +257,6 @@ void rollout_eval(AE *ae, DynModel *dyn, const Dataset *d, const StartPoint *sp,
 
 void rollout_result_free(RolloutResult *r) {
     free(r->model), free(r->copy), free(r->recon), free(r->samples), free(r->diversity);
-    free(r->pic_idx), free(r->pic_truth), free(r->pic_pred);
+    free(r->pic_idx), free(r->pic_truth), free(r->pic_pred), free(r->pic_samples);
     memset(r, 0, sizeof *r);
 }

@@ -71,6 +71,7 @@ typedef struct {
     int n_pic;                       // start points kept for the picture (the first n_pic of
     int *pic_idx;                    //   an even spread over all N): indices into the start list
     float *pic_truth, *pic_pred;     // [n_pic][n_steps][C,H,W]
+    float *pic_samples;              // [n_pic][S][n_steps][C,H,W] every sample (NULL when S == 1)
 } RolloutResult;
 
 // Runs every start point's rollout to steps[n_steps-1] (steps strictly increasing, >= 1) S

@@ -2,6 +2,8 @@
  * samples.c - per-sample rows and diversity of a stochastic rollout evaluation (samples.h).
  */
 #include "evaluation/samples.h"
+
+#include "evaluation/picture.h"
 #include "base/alloc.h"
 
 #include <math.h>
@@ -70,4 +72,37 @@ char *samples_csv(const RolloutResult *r, const int *steps, double temperature) 
         put(&b, "%d,diversity,%d,%.6g,%.6g,,,,\n", steps[j], r->N, d.mean, d.half);
     }
     return b.s;
+}
+
+int samples_picture(const char *path, const RolloutResult *r, const int *steps, double temperature, Err *err) {
+    CHECK(r->pic_samples && r->S > 1, "samples_picture: no samples kept");
+    const int ns = r->n_pic < SAMPLES_PIC_STARTS ? r->n_pic : SAMPLES_PIC_STARTS;
+    const int S = r->S < SAMPLES_PIC_ROWS ? r->S : SAMPLES_PIC_ROWS, per = 1 + S, cols = r->n_steps;
+    const size_t F = (size_t)r->C * r->H * r->W;
+    const float **imgs = xmalloc((size_t)(ns > 0 ? ns : 1) * per * cols * sizeof *imgs);
+    char (*lab)[32] = xmalloc((size_t)(per + cols) * sizeof *lab);
+    const char **rl = xmalloc((size_t)(ns > 0 ? ns : 1) * per * sizeof *rl), **cl = xmalloc((size_t)cols * sizeof *cl);
+    for (int k = 0; k < per; k++) {
+        if (k == 0) snprintf(lab[k], sizeof lab[k], "true");
+        else snprintf(lab[k], sizeof lab[k], "sample %d", k);
+    }
+    for (int j = 0; j < cols; j++) snprintf(lab[per + j], sizeof lab[per + j], "t+%d", steps[j]), cl[j] = lab[per + j];
+    for (int p = 0; p < ns; p++)
+        for (int k = 0; k < per; k++) {
+            rl[p * per + k] = lab[k];
+            for (int j = 0; j < cols; j++)
+                imgs[((size_t)p * per + k) * cols + j] =
+                    k == 0 ? r->pic_truth + ((size_t)p * r->n_steps + j) * F
+                           : r->pic_samples + (((size_t)p * r->S + (k - 1)) * r->n_steps + j) * F;
+        }
+    char title[96];
+    snprintf(title, sizeof title, "samples at temperature %g (%d of %d per start point)", temperature, S, r->S);
+    GridSpec g = {.rows = ns * per, .cols = cols, .c = r->C, .h = r->H, .w = r->W, .title = title, .col_labels = cl,
+                  .row_labels = rl, .row_group = per};
+    Canvas cv;
+    picture_grid(&cv, &g, imgs);
+    int rc = canvas_write_png(&cv, path, err);
+    canvas_free(&cv);
+    free(imgs), free(lab), free(rl), free(cl);
+    return rc;
 }

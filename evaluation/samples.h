@@ -4,7 +4,8 @@
  *   - every sample's model row (sample s's L1, SSIM, PSNR: mean ± 95% half-width over starts),
  *   - the diversity at each step: the mean pairwise L1 between a start's S decoded frames,
  *     mean ± half-width over starts (NaN, written "-", when S = 1).
- * Appended to eval.md (and stdout) and saved as samples.csv by ./eval.
+ * Appended to eval.md (and stdout) and saved as samples.csv by ./eval, with samples.png
+ * (true frames above each sample's) when S > 1.
  */
 #ifndef NEMU_SAMPLES_H
 #define NEMU_SAMPLES_H
@@ -15,5 +16,10 @@ char *samples_markdown(const RolloutResult *r, const int *steps, double temperat
 // step,sample,n,l1_mean,l1_ci95,ssim_mean,ssim_ci95,psnr_mean,psnr_ci95 (sample 1..S), then
 // step,diversity,n,l1_mean,l1_ci95 rows with sample = "diversity".
 char *samples_csv(const RolloutResult *r, const int *steps, double temperature);
+// samples.png (S > 1): for the first SAMPLES_PIC_STARTS pictured start points a row of true
+// frames, then one row per sample (at most SAMPLES_PIC_ROWS) at each step.
+#define SAMPLES_PIC_STARTS 2
+#define SAMPLES_PIC_ROWS 10
+int samples_picture(const char *path, const RolloutResult *r, const int *steps, double temperature, Err *err);
 
 #endif

@@ -20,7 +20,7 @@
  *
  * Output: the Markdown table on stdout (same command, same table), and in results/<run>/
  * (or --out DIR): eval.md, eval.csv, eval.json, rollouts.png, eval_plot.png (and for VAE
- * dynamics samples.csv: evaluation/samples.h). All of them are
+ * dynamics samples.csv, and samples.png with --samples > 1: evaluation/samples.h). All are
  * written only after every computation succeeded, first as "<name>.part" and then renamed,
  * so a failure leaves no partial result and never replaces an old one halfway.
  * The time taken goes to stderr, so stdout stays reproducible.
@@ -101,7 +101,7 @@ static void usage(FILE *f) {
             "Also measures emulation: changed-pixel L1, action sensitivity (dPSNR against another episode's\n"
             "actions and against no buttons), liveliness, and on files of gen tetris (re-simulated and checked\n"
             "frame by frame) the falling piece's L1 and drawn share and the LEFT/RIGHT/down direction test.\n"
-            "Writes eval.md, eval.csv, eval.json, rollouts.png and eval_plot.png (vae: also samples.csv).\n"
+            "Writes eval.md, eval.csv, eval.json, rollouts.png and eval_plot.png (vae: also samples.csv, samples.png).\n"
             "--recon FILE.h5 reconstructs every frame of FILE (at most %d; e.g. gen tetris --edge-cases)\n"
             "with the autoencoder of --run DIR (default: the runs/*/ with the newest ae_best.h5) after the\n"
             "run's preprocessing; writes a PNG (default results/<run>/recon_<file stem>.png) of each frame\n"
@@ -693,10 +693,10 @@ int main(int argc, char **argv) {
                     : snprintf(out_dir, sizeof out_dir, "results/%s", run_name);
     if (len < 0 || (size_t)len >= sizeof out_dir) die("--out %s: path too long", o.out ? o.out : run_name);
     if (mkdir_p(out_dir) != 0) die("--out %s: cannot create the folder: %s", out_dir, strerror(errno));
-    enum { F_MD, F_CSV, F_JSON, F_ROLL, F_PLOT, F_SAMPLES, F_N };
+    enum { F_MD, F_CSV, F_JSON, F_ROLL, F_PLOT, F_SAMPLES, F_SPIC, F_N };
     static const char *const names[F_N] = {"eval.md", "eval.csv", "eval.json", "rollouts.png", "eval_plot.png",
-                                           "samples.csv"};
-    const int n_files = vae ? F_N : F_N - 1;
+                                           "samples.csv", "samples.png"};
+    const int n_files = vae && samples > 1 ? F_N : vae ? F_N - 1 : F_N - 2;
     char final[F_N][PATH_MAX + 32], part[F_N][PATH_MAX + 48];
     for (int i = 0; i < F_N; i++) {
         snprintf(final[i], sizeof final[i], "%s/%s", out_dir, names[i]);
@@ -708,7 +708,8 @@ int main(int argc, char **argv) {
              picture_rollouts_marked(part[F_ROLL], er.pic_start, er.pic_pred0, rr.pic_truth, rr.pic_pred, n_pic,
                                      n_steps, steps, ds.C, ds.H, ds.W, &err) == 0 &&
              report_plot(part[F_PLOT], &rep, &err) == 0 &&
-             (!vae || write_file_atomic(part[F_SAMPLES], scsv, strlen(scsv), &err) == 0);
+             (!vae || write_file_atomic(part[F_SAMPLES], scsv, strlen(scsv), &err) == 0) &&
+             (n_files <= F_SPIC || samples_picture(part[F_SPIC], &rr, steps, temperature, &err) == 0);
     for (int i = 0; ok && i < n_files; i++)
         if (rename(part[i], final[i]) != 0) {
             err_set(&err, "cannot write %s: %s", final[i], strerror(errno));

@@ -172,6 +172,8 @@ def body(tmp):
         div = [float(x[3]) for x in rows if x[1] == "diversity"]
         check(len(div) == 3 and all(d > 0 for d in div), "diversity > 0 at every step: %s" % div)
         check(len([x for x in rows if x[1] in ("1", "2", "3")]) == 9, "one row per sample and step")
+        check(os.path.getsize(os.path.join(out, "samples.png")) > 1000, "samples.png written with --samples 3")
+    check(not os.path.exists(os.path.join(outs[0], "samples.png")), "no samples.png for one sample")
     for args, what in ((["--temperature", "0", "--samples", "3"], "samples at temperature 0"),
                        (["--run", os.path.join(tmp, "runs", "base"), "--temperature", "1"], "temperature, deterministic")):
         out = os.path.join(tmp, "bad")
