@@ -25,11 +25,11 @@ __attribute__((format(printf, 2, 3))) static int unavailable(GameTrace *g, const
 }
 
 // Reads the replay seeds of every listed episode; -1 (reason set) when any is missing.
-static int read_seeds(GameTrace *g, const int *episodes, int n, TetrisEpisodeSeeds *s) {
+static int read_seeds(GameTrace *g, const int *episodes, int n, TetrisEpisodeSeeds *s, const char *path) {
     const Dataset *d = g->d;
     Err err;
-    hid_t f = h5_open(d->path, 0, &err);
-    if (f < 0) return unavailable(g, "%s: cannot open it for its replay seeds", d->path);
+    hid_t f = h5_open(path, 0, &err);
+    if (f < 0) return unavailable(g, "%s: cannot open it for its replay seeds", path);
     int rc = 0;
     for (int i = 0; i < n && !rc; i++) {
         char grp[32];
@@ -40,7 +40,7 @@ static int read_seeds(GameTrace *g, const int *episodes, int n, TetrisEpisodeSee
             h5_attr_read_i64(f, grp, TETRIS_ATTR_PLAYER_SEED, &ps, &err) < 0 ||
             h5_attr_read_i64(f, grp, TETRIS_ATTR_WARMUP, &w, &err) < 0 || w < 0) {
             rc = unavailable(g, "%s: /episode_%d has no replay seeds (attribute " TETRIS_ATTR_GAME_SEED
-                             "): not recorded by this gen tetris", d->path, d->ep_id[episodes[i]]);
+                             "): not recorded by this gen tetris", path, d->ep_id[episodes[i]]);
             break;
         }
         s[i] = (TetrisEpisodeSeeds){(uint64_t)gs, (uint64_t)ps, w};
@@ -50,6 +50,10 @@ static int read_seeds(GameTrace *g, const int *episodes, int n, TetrisEpisodeSee
 }
 
 void game_trace_build(GameTrace *g, const Dataset *d, const int *episodes, int n) {
+    game_trace_build_from(g, d, episodes, n, d->path);
+}
+
+void game_trace_build_from(GameTrace *g, const Dataset *d, const int *episodes, int n, const char *seeds_path) {
     memset(g, 0, sizeof *g);
     g->d = d;
     if (strcmp(d->game, "tetris")) {
@@ -62,19 +66,19 @@ void game_trace_build(GameTrace *g, const Dataset *d, const int *episodes, int n
         return;
     }
     Err err;
-    hid_t f = h5_open(d->path, 0, &err);
+    hid_t f = h5_open(seeds_path, 0, &err);
     int64_t K = 0;
     if (f >= 0) {
         if (h5_attr_exists(f, "/", "frame_skip")) h5_attr_read_i64(f, "/", "frame_skip", &K, &err);
         h5_close(f);
     }
     if (K < 1 || K > 1000) {
-        unavailable(g, "%s: no usable frame_skip attribute (%lld)", d->path, (long long)K);
+        unavailable(g, "%s: no usable frame_skip attribute (%lld)", seeds_path, (long long)K);
         return;
     }
     g->K = (int)K;
     TetrisEpisodeSeeds *seeds = xmalloc((size_t)(n > 0 ? n : 1) * sizeof *seeds);
-    if (read_seeds(g, episodes, n, seeds) < 0) { free(seeds); return; }
+    if (read_seeds(g, episodes, n, seeds, seeds_path) < 0) { free(seeds); return; }
     Preprocess p = {d->H, d->W, d->C};
     if (preprocessor_init(&g->pp, TETRIS_H, TETRIS_W, 3, &p, &err) < 0) {
         free(seeds);
@@ -102,9 +106,9 @@ void game_trace_build(GameTrace *g, const Dataset *d, const int *episodes, int n
             preprocess_frame(&g->pp, g->rgb, g->u8, g->scratch);
             if (memcmp(g->u8, dataset_frame_u8(d, e, t), F)) {
                 snprintf(g->reason, sizeof g->reason,
-                         "%s: the engine's replay of /episode_%d differs from the recorded frame %lld (the "
-                         "recorder or the game changed since the file was written)", d->path, d->ep_id[e],
-                         (long long)t);
+                         "%s: the engine's replay of /episode_%d (seeds from %s) differs from the recorded frame "
+                         "%lld (another recording, or the recorder or the game changed since)", d->path, d->ep_id[e],
+                         seeds_path, (long long)t);
                 free(seeds);
                 return;   // available stays 0; game_trace_free releases the rest
             }

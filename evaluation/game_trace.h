@@ -38,6 +38,10 @@ typedef struct {
 } GameTrace;
 
 void game_trace_build(GameTrace *g, const Dataset *d, const int *episodes, int n);
+// The same with the replay seeds (and frame_skip) read from another file holding the same
+// episodes (e.g. a re-recording with the seeds of a file recorded before they were stored);
+// every frame is still checked against d's.
+void game_trace_build_from(GameTrace *g, const Dataset *d, const int *episodes, int n, const char *seeds_path);
 void game_trace_free(GameTrace *g);
 // State of frame t of episode e, or NULL (not available, episode not listed, t out of range).
 const Tetris *game_trace_state(const GameTrace *g, int e, int64_t t);

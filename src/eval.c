@@ -78,7 +78,7 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: eval [--run DIR] [--steps 1,5,10,30,60] [--episodes N] [--starts N] [--seed S]\n"
             "            [--data FILE] [--out DIR] [--temperature T] [--samples N]\n"
-            "            [--direction-steps K] [--direction-starts N]\n"
+            "            [--direction-steps K] [--direction-starts N] [--replay-seeds FILE]\n"
             "       eval --compare A.png B.png\n"
             "       eval --recon FILE.h5 [--run DIR] [--out PNG]\n"
             "Open-loop rollouts of a trained emulator on the held-out test episodes: from a real\n"
@@ -98,6 +98,8 @@ static void usage(FILE *f) {
             "  --direction-steps K   steps LEFT / RIGHT / no button are held in the direction test\n"
             "                   (default: 48 frames' worth, ceil(48 / frame_skip): one cell of gravity at level 0)\n"
             "  --direction-starts N  start frames of the direction test (default 20)\n"
+            "  --replay-seeds FILE   read the episodes' replay seeds from FILE (the same episodes recorded by\n"
+            "                   this gen tetris; every frame is still checked) instead of the data file\n"
             "Also measures emulation: changed-pixel L1, action sensitivity (dPSNR against another episode's\n"
             "actions and against no buttons), liveliness, and on files of gen tetris (re-simulated and checked\n"
             "frame by frame) the falling piece's L1 and drawn share and the LEFT/RIGHT/down direction test.\n"
@@ -440,7 +442,7 @@ static int recon_main(int argc, char **argv) {
 // ---------------------------------------------------------------- main
 
 typedef struct {
-    const char *run, *steps, *data, *out;
+    const char *run, *steps, *data, *out, *replay_seeds;
     long episodes, starts, samples, dir_steps, dir_starts;
     int has_seed, has_temperature;
     uint64_t seed;
@@ -462,7 +464,7 @@ static void parse_options(int argc, char **argv, Options *o) {
         name[len] = 0;
         static const char *const known[] = {"--run", "--steps", "--episodes", "--starts", "--seed", "--data",
                                             "--out", "--temperature", "--samples", "--direction-steps",
-                                            "--direction-starts"};
+                                            "--direction-starts", "--replay-seeds"};
         int ok = 0;
         for (size_t k = 0; k < sizeof known / sizeof *known; k++) ok |= !strcmp(name, known[k]);
         if (!ok) die("unknown option '%s' (see eval --help)", a);
@@ -473,6 +475,7 @@ static void parse_options(int argc, char **argv, Options *o) {
         else if (!strcmp(name, "--steps")) o->steps = v;
         else if (!strcmp(name, "--data")) o->data = v;
         else if (!strcmp(name, "--out")) o->out = v;
+        else if (!strcmp(name, "--replay-seeds")) o->replay_seeds = v;
         else if (!strcmp(name, "--episodes")) o->episodes = parse_long(name, v, 0, 1000000);
         else if (!strcmp(name, "--starts")) o->starts = parse_long(name, v, 1, 100000);
         else if (!strcmp(name, "--samples")) o->samples = parse_long(name, v, 1, 1000);
@@ -492,6 +495,7 @@ int main(int argc, char **argv) {
     double t_start = now_seconds();
     Options o;
     parse_options(argc, argv, &o);
+    if (o.replay_seeds && !readable(o.replay_seeds)) die("--replay-seeds %s: %s", o.replay_seeds, strerror(errno));
     Err err = {{0}};
 
     // ---- the run and its config
@@ -656,7 +660,7 @@ int main(int argc, char **argv) {
     // ---- emulation measures (game-aware ones when the game can be re-simulated)
     double t_emu = now_seconds();
     GameTrace gt;
-    game_trace_build(&gt, &ds, eval_eps, n_eval);
+    game_trace_build_from(&gt, &ds, eval_eps, n_eval, o.replay_seeds ? o.replay_seeds : data_path);
     if (!gt.available) fprintf(stderr, "eval: game-aware measures unavailable: %s\n", gt.reason);
     Emulator em;
     AeDynEmu emctx;

@@ -11,7 +11,8 @@ replay seeds), trains a tiny stage=both run (40x40 grey, 1 epoch each), then che
     "emulation" object with game_aware true, 9 rows and the direction test
   - the copy row's dPSNR is 0 and its liveliness 0; the engine passes the direction test
   - a file without the seeds (h5py deletes them; same frames): the game-aware measures are
-    reported unavailable with the reason, the other measures still computed
+    reported unavailable with the reason, the other measures still computed; with
+    --replay-seeds of the original file they are available again
   - --direction-steps / --direction-starts are used, and a bad value is one error line
 Skips the h5py parts when h5py is missing.
 """
@@ -137,6 +138,12 @@ def body(tmp):
     check(em3["game_aware"] is False and em3["direction_test"]["available"] is False, "json: not game aware")
     check(all(x["piece_drawn_share"] is None for x in em3["rows"]), "no piece numbers")
     check(all(x["changed_l1"]["n"] > 0 for x in em3["rows"] if x["step"] == 12), "changed-pixel L1 still measured")
+    # the seeds from another file with the same episodes: available again (frames checked)
+    r = run("eval", "--run", "runs/emu", "--data", bare, "--replay-seeds", data, "--out", "o4", cwd=tmp)
+    check(r.returncode == 0 and "unavailable" not in r.stdout, f"--replay-seeds: {r.stderr}")
+    r = run("eval", "--run", "runs/emu", "--data", bare, "--replay-seeds", "nope.h5", "--out", "o5", cwd=tmp)
+    check(r.returncode != 0 and len(r.stderr.strip().splitlines()) == 1 and "--replay-seeds nope.h5" in r.stderr,
+          f"missing --replay-seeds file: {r.stderr}")
 
 
 if __name__ == "__main__":
