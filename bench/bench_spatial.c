@@ -22,7 +22,11 @@
 #include "nn/model.h"
 #include "nn/ops.h"
 #include "nn/optim.h"
-#include "nn/util.h"
+#include "base/err.h"
+#include "base/alloc.h"
+#include "base/rng.h"
+#include "base/clock.h"
+#include "base/threads.h"
 
 #include <stdlib.h>
 #include <string.h>

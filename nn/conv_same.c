@@ -24,7 +24,6 @@
 
 #include "nn/fastmath.h"
 #include "nn/gemm.h"
-#include "nn/util.h"
 #ifdef _OPENMP
 #include <omp.h>
 #endif
