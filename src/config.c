@@ -306,6 +306,26 @@ static int parse_long(const char *s, long *out) {
     return 1;
 }
 
+int steps_parse(const char *v, int lo, int hi, int *steps, Err *err) {
+    char buf[512];
+    if (strlen(v) >= sizeof buf) return err_set(err, "'%s' is too long", v);
+    strcpy(buf, v);
+    int n = 0, commas = 0;
+    for (const char *p = buf; *p; p++) commas += *p == ',';
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        long x;
+        if (!parse_long(trim(tok), &x) || x < lo || x > hi)
+            return err_set(err, "expects comma-separated integers in %d..%d (e.g. 1,5,10,30,60), got '%s'", lo, hi, v);
+        if (n == CFG_MAX_STEPS) return err_set(err, "takes at most %d steps, got '%s'", CFG_MAX_STEPS, v);
+        if (n > 0 && x <= steps[n - 1]) return err_set(err, "must be strictly increasing, got '%s'", v);
+        steps[n++] = (int)x;
+    }
+    if (n == 0 || commas != n - 1)   // "", "1,,5" or "5,"
+        return err_set(err, "expects comma-separated integers in %d..%d (e.g. 1,5,10,30,60), got '%s'", lo, hi, v);
+    return n;
+}
+
 static int valid_name(const char *s) {
     size_t n = strlen(s);
     if (n == 0 || n >= CFG_STR / 2 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0) return 0;
@@ -364,21 +384,9 @@ static int set_value(Config *c, int k, const char *val, const char *where, Err *
         strcpy(str_at(c, k), val);
         break;
     case KT_STEPS: {
-        int steps[CFG_MAX_STEPS], n = 0;
-        char buf[512];
-        if (strlen(val) >= sizeof buf) return bad_value(k, val, w, err);
-        strcpy(buf, val);
-        char *save = NULL;
-        int commas = 0;
-        for (const char *p = buf; *p; p++) commas += *p == ',';
-        for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            long v;
-            if (n == CFG_MAX_STEPS || !parse_long(trim(tok), &v) || v < d->lo || v > d->hi ||
-                (n > 0 && v <= steps[n - 1]))
-                return bad_value(k, val, w, err);
-            steps[n++] = (int)v;
-        }
-        if (n == 0 || commas != n - 1) return bad_value(k, val, w, err);   // "1,,5" or "5,"
+        int steps[CFG_MAX_STEPS];
+        const int n = steps_parse(val, (int)d->lo, (int)d->hi, steps, NULL);
+        if (n < 0) return bad_value(k, val, w, err);
         memcpy(c->eval.steps, steps, sizeof steps);
         c->eval.n_steps = n;
         break;

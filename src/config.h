@@ -133,5 +133,9 @@ const char *config_source(const Config *cfg, const char *section_dot_key);
 
 // The key table as Markdown: | section | key | default | values | meaning |.
 void config_print_keys_markdown(FILE *f);
+// A list of rollout steps, "1,5,10" (eval.steps, ./eval --steps): strictly increasing
+// integers in lo..hi, at most CFG_MAX_STEPS, spaces around each allowed. Returns the count,
+// or -1 with the reason in err (may be NULL).
+int steps_parse(const char *v, int lo, int hi, int *steps, Err *err);
 
 #endif

@@ -136,26 +136,6 @@ static double parse_double(const char *opt, const char *v, double lo, double hi)
     return x;
 }
 
-// "1,5,10" -> steps (strictly increasing, each 1..1000, at most CFG_MAX_STEPS).
-static int parse_steps(const char *v, int *steps) {
-    int n = 0;
-    const char *p = v;
-    for (;;) {
-        char *end;
-        errno = 0;
-        long x = strtol(p, &end, 10);
-        if (end == p || errno || x < 1 || x > 1000)
-            die("--steps expects comma-separated integers in 1..1000 (e.g. 1,5,10,30,60), got '%s'", v);
-        if (n == CFG_MAX_STEPS) die("--steps: at most %d steps, got '%s'", CFG_MAX_STEPS, v);
-        if (n > 0 && x <= steps[n - 1]) die("--steps must be strictly increasing, got '%s'", v);
-        steps[n++] = (int)x;
-        if (*end == 0) break;
-        if (*end != ',') die("--steps expects comma-separated integers in 1..1000, got '%s'", v);
-        p = end + 1;
-    }
-    return n;
-}
-
 // ---------------------------------------------------------------- the run
 
 static int readable(const char *path) { return path && path[0] && access(path, R_OK) == 0; }
@@ -526,7 +506,11 @@ int main(int argc, char **argv) {
     // ---- evaluation settings: the run's [eval] section, then the options
     int steps[CFG_MAX_STEPS], n_steps = cfg.eval.n_steps;
     memcpy(steps, cfg.eval.steps, sizeof steps);
-    if (o.steps) n_steps = parse_steps(o.steps, steps);
+    if (o.steps) {
+        Err err = {{0}};
+        n_steps = steps_parse(o.steps, 1, 1000, steps, &err);
+        if (n_steps < 0) die("--steps %s", err.msg);
+    }
     int starts = o.starts > 0 ? (int)o.starts : cfg.eval.starts;
     int episodes = o.episodes >= 0 ? (int)o.episodes : cfg.eval.episodes;
     double temperature = o.has_temperature ? o.temperature : cfg.eval.temperature;

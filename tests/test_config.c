@@ -385,10 +385,27 @@ static void test_markdown(void) {
     free(buf);
 }
 
+// The one steps parser (eval.steps and ./eval --steps).
+static void test_steps_parse(void) {
+    int st[CFG_MAX_STEPS];
+    Err err = {{0}};
+    EXPECT(steps_parse("1, 5,10", 1, 1000, st, &err) == 3 && st[0] == 1 && st[1] == 5 && st[2] == 10, "1, 5,10");
+    static const char *const bad[] = {"", "1,,5", "5,", "5,3", "0", "1001", "1,x", "2,2"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        err.msg[0] = 0;
+        EXPECT(steps_parse(bad[i], 1, 1000, st, &err) == -1 && strstr(err.msg, "got '"), "'%s' refused: %s", bad[i],
+               err.msg);
+    }
+    char many[200] = "1";
+    for (int i = 2; i <= CFG_MAX_STEPS + 1; i++) snprintf(many + strlen(many), sizeof many - strlen(many), ",%d", i);
+    EXPECT(steps_parse(many, 1, 1000, st, &err) == -1 && strstr(err.msg, "at most"), "too many steps: %s", err.msg);
+}
+
 int main(void) {
     const char *root = getenv("NEMU_ROOT");
     if (root) CHECK(chdir(root) == 0, "chdir %s", root);
     test_defaults();
+    test_steps_parse();
     test_includes();
     test_syntax_errors();
     test_value_errors();
