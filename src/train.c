@@ -163,8 +163,13 @@ static void loss_plot(const Trainer *tr) {
                 }
             if (n) s[ns++] = (PlotSeries){names[st][which], sx, sy, n};
         }
+    // a log10 y axis when the losses span a decade or more (positive ones), else a linear one
+    double lo = INFINITY, hi = 0;
+    for (int k = 0; k < ns; k++)
+        for (int i = 0; i < s[k].n; i++)
+            if (isfinite(s[k].y[i]) && s[k].y[i] > 0) lo = fmin(lo, s[k].y[i]), hi = fmax(hi, s[k].y[i]);
     if (ns) {
-        PlotSpec p = {.title = tr->cfg.run.name, .xlabel = "epoch", .ylabel = "loss", .logy = 1};
+        PlotSpec p = {.title = tr->cfg.run.name, .xlabel = "epoch", .ylabel = "loss", .logy = hi >= 10 * lo};
         Err err;
         if (plot_lines_png(path_in_run(tr, "loss.png"), &p, s, ns, &err) < 0) warn("%s", err.msg);
     }
@@ -289,11 +294,23 @@ static void shuffle_epoch(const Config *c, StageId st, int epoch, Sampler *s) {
     sampler_shuffle(s, &er);
 }
 
+// " ETA 1:02:03" (or " ETA 02:03") of the epochs left in a stage at the mean epoch time so far,
+// " (+ dynamics)" while a later stage of the run is still to come.
+static const char *eta_str(char *buf, size_t cap, const Trainer *tr, const Stage *s, int done, double secs, int n) {
+    const int left = (int)(s->epochs - done > 0 ? (s->epochs - done) * (secs / n) + 0.5 : 0);
+    const char *more = s->id == ST_AE && tr->cfg.train.stage == STAGE_BOTH ? " (+ dynamics)" : "";
+    if (left >= 3600)
+        snprintf(buf, cap, "  ETA %d:%02d:%02d%s", left / 3600, left / 60 % 60, left % 60, more);
+    else
+        snprintf(buf, cap, "  ETA %02d:%02d%s", left / 60, left % 60, more);
+    return buf;
+}
+
 // Epochs of a stage with Adam, from the resume point (if any) to the end: progress, stop
 // requests, NaN guard, validation, log.csv, loss.png, <stage>_last.h5 and _best.h5.
 void run_stage(Trainer *tr, Stage *s, CkptMeta *meta) {
     const Config *c = &tr->cfg;
-    int B = c->train.batch_size;
+    const int B = s->batch;
     Adam opt = make_adam(c, s->lr);
     int epoch0 = 0;
     long batch0 = 0, samples0 = 0;
@@ -315,6 +332,8 @@ void run_stage(Trainer *tr, Stage *s, CkptMeta *meta) {
     long nb = (long)sampler_batches(s->train, B);
     Health hl;
     health_init(&hl, s->arena, c->train.collapse_stop);
+    double run_secs = 0;   // this process's epochs, for the ETA
+    char eta[64];
     for (int k = 0; k < tr->n_log; k++)   // resumed: the last finished epoch's loss, for the flat-loss check
         if (tr->log[k].stage == (int)s->id && tr->log[k].epoch == epoch0 - 1 && isfinite(tr->log[k].train))
             hl.prev_loss = tr->log[k].train, hl.have_prev = 1;
@@ -343,6 +362,7 @@ void run_stage(Trainer *tr, Stage *s, CkptMeta *meta) {
             progress_update(&pg, i + 1, (float)(sum / samples), samples);
         }
         double secs = now_seconds() - t0;
+        run_secs += secs;
         progress_clear(&pg);
         if (s->probe && samples > 0) s->probe(s, &hl);   // before validate: it overwrites the activations
         double val = s->validate(s);
@@ -362,8 +382,9 @@ void run_stage(Trainer *tr, Stage *s, CkptMeta *meta) {
         log_add(tr, r);
         log_write(tr);
         loss_plot(tr);
-        printf("%s epoch %d/%d  train %s %.6g  val %s %.6g  %.1fs  %.0f samples/s%s\n", stage_name[s->id], e + 1,
-               s->epochs, s->loss_name, r.train, s->loss_name, val, secs, r.rate, is_best ? "  (best)" : "");
+        printf("%s epoch %d/%d  train %s %.6g  val %s %.6g  %.1fs  %.0f samples/s%s%s\n", stage_name[s->id], e + 1,
+               s->epochs, s->loss_name, r.train, s->loss_name, val, secs, r.rate, is_best ? "  (best)" : "",
+               eta_str(eta, sizeof eta, tr, s, e + 1, run_secs, e + 1 - epoch0));
         fflush(stdout);
         meta->epoch = e + 1;
         meta->step = opt.t;
@@ -407,7 +428,7 @@ static void ae_probe(Stage *s, Health *h) {
 static float ae_step(Stage *s, int64_t i, int *n) {
     AEStage *a = s->ctx;
     const Config *c = &a->tr->cfg;
-    *n = sampler_batch(s->train, i, c->train.batch_size, a->x, NULL, NULL);
+    *n = sampler_batch(s->train, i, s->batch, a->x, NULL, NULL);
     a->last_n = *n;
     size_t len = (size_t)*n * a->fsz;
     ae_forward(a->ae, a->x, *n, c->model.latent_noise > 0 ? &a->noise : NULL);
@@ -451,7 +472,7 @@ static AEConfig ae_config_of(const Config *c, const Dataset *ds) {
 static double ae_validate(Stage *s) {
     AEStage *a = s->ctx;
     Trainer *tr = a->tr;
-    int B = tr->cfg.train.batch_size;
+    const int B = s->batch;
     double sum = 0;
     int64_t cnt = 0;
     for (int64_t i = 0; i < sampler_batches(a->val, B); i++) {
@@ -495,7 +516,7 @@ static void train_autoencoder(Trainer *tr) {
     CkptMeta meta;
     ckpt_meta_init(&meta, "autoencoder");
     ckpt_meta_ae(&meta, &ac);
-    Stage s = {.id = ST_AE, .arena = &ae.arena, .train = &ts, .epochs = c->train.epochs, .lr = c->train.lr,
+    Stage s = {.id = ST_AE, .arena = &ae.arena, .train = &ts, .epochs = c->train.epochs, .batch = B, .lr = c->train.lr,
                .loss_name = "L1", .noise = &a.noise, .step = ae_step, .validate = ae_validate, .ctx = &a,
                .probe = ae_probe};
     run_stage(tr, &s, &meta);

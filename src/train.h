@@ -45,6 +45,7 @@ struct Stage {
     ParamArena *arena;
     Sampler *train;          // items shuffled per epoch
     int epochs;
+    int batch;               // samples per training and validation batch (train.batch_size)
     double lr;
     const char *loss_name;   // "L1", "MSE"
     Rng *noise;              // RNG state that travels in checkpoints (NULL: none)

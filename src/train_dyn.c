@@ -187,7 +187,7 @@ static void dyn_epoch_begin(Stage *s, int e) {
 static float dyn_step(Stage *s, int64_t i, int *n) {
     DynStage *d = s->ctx;
     const int K = d->K;
-    dyn_window_batch(&d->tr->ds, s->train, d->zs, d->dyn->Z, i, d->tr->cfg.train.batch_size, d->ztrue, d->a, n);
+    dyn_window_batch(&d->tr->ds, s->train, d->zs, d->dyn->Z, i, s->batch, d->ztrue, d->a, n);
     const uint8_t *feed = NULL;
     if (K > 1) {   // step 0 always starts from the encoded truth
         memset(d->feed, 0, (size_t)*n);
@@ -204,7 +204,7 @@ static float dyn_step(Stage *s, int64_t i, int *n) {
 // Validation: K-step open-loop rollouts (every step on its own prediction) at temperature 0.
 static double dyn_validate(Stage *s) {
     DynStage *d = s->ctx;
-    int B = d->tr->cfg.train.batch_size;
+    const int B = s->batch;
     float temp = d->dyn->temperature;
     d->dyn->temperature = 0;
     double mse = 0, kl = 0;
@@ -251,7 +251,7 @@ void train_dynamics(Trainer *tr) {
     ckpt_meta_dyn(&meta, &dc);
     ckpt_set_str(&meta, "autoencoder", aepath);
     // the deterministic single step draws no random numbers: its checkpoints stay as in phase 1
-    Stage s = {.id = ST_DYN, .arena = dynm_arena(&dyn), .train = &ts, .epochs = c->dynamics.epochs,
+    Stage s = {.id = ST_DYN, .arena = dynm_arena(&dyn), .train = &ts, .epochs = c->dynamics.epochs, .batch = B,
                .lr = c->dynamics.lr, .loss_name = vae ? "MSE+beta*KL" : K > 1 ? "K-step MSE" : "MSE",
                .noise = vae || K > 1 ? &d.rng : NULL, .step = dyn_step, .validate = dyn_validate, .ctx = &d,
                .epoch_begin = dyn_epoch_begin, .has_parts = 1};
