@@ -1,7 +1,7 @@
 /*
  * bench_data.c - how fast nemu makes and loads training data, next to how fast training
  * consumes it (bench/run.sh prints the ratios to ae80_train_samples_per_s):
- *   gen_tetris_frames_per_s        the full recorder, `./gen tetris` itself (gen_tetris_main):
+ *   gen_tetris_frames_per_s        the full recorder, `./gen tetris` itself (game_record):
  *                                  bot + game + 256x240 render + gzip HDF5 written to /tmp,
  *                                  per observation row written (warm-up frames included)
  *   gen_tetris_game_frames_per_s   the same episodes played and rendered without the file:
@@ -20,19 +20,17 @@
 #endif
 
 #include "data/dataset.h"
-#include "data/tetris.h"
-#include "data/tetris_player.h"
+#include "data/game.h"
 #include "base/err.h"
 #include "base/alloc.h"
 #include "base/rng.h"
 #include "base/clock.h"
-#include "src/gen.h"
-#include "src/run.h"
+#include "src/run.h"   // remove_tree
 
 #define EPISODES 10
 #define STEPS 200       // 10 x 201 = 2010 frames
 #define FRAME_SKIP 4
-#define SEED "5"
+#define SEED 5
 #define MAX_REPS 16
 
 static int cmp_double(const void *a, const void *b) {
@@ -50,49 +48,43 @@ static void row(const char *name, double per, double *t, int n, const char *unit
 
 // ./gen tetris --episodes E --steps T --seed S --out path, with its progress lines silenced.
 static double time_recorder(const char *path) {
-    char *argv[] = {"tetris", "--episodes", "10", "--steps", "200", "--frame-skip", "4", "--seed", SEED, "--out",
-                    (char *)path, NULL};
     fflush(stderr);
     int saved = dup(2), null = open("/dev/null", O_WRONLY);
     if (saved < 0 || null < 0) die("cannot redirect stderr");
     dup2(null, 2);
     close(null);
+    Err err;
     double t0 = now_seconds();
-    int rc = gen_tetris_main((int)(sizeof argv / sizeof *argv) - 1, argv);
+    int rc = game_record(&game_tetris, path, EPISODES, STEPS, SEED, FRAME_SKIP, NULL, &err);
     double dt = now_seconds() - t0;
     dup2(saved, 2);
     close(saved);
-    if (rc != 0) die("gen tetris failed writing %s", path);
+    if (rc != 0) die("gen tetris failed writing %s: %s", path, err.msg);
     return dt;
 }
 
-// The recorder's episodes (the same seeds, warm-up and steps as src/gen_tetris.c) played and
+// The recorder's episodes (the same seeds, warm-up and steps as game_record) played and
 // rendered, nothing written. Returns seconds; *sink keeps the renders from being optimised out.
 static double time_game(uint8_t *frame, unsigned *sink) {
+    const GameDef *g = &game_tetris;
+    void *st = xmalloc(g->state_size);
+    uint8_t buttons[64];
+    int64_t attrs[16];
     Rng master;
-    rng_seed(&master, (uint64_t)atoll(SEED));
+    rng_seed(&master, SEED);
     double t0 = now_seconds();
     for (int e = 0; e < EPISODES; e++) {
-        Tetris g;
-        TetrisPlayer p;
-        uint64_t gs = rng_u64(&master), ps = rng_u64(&master);
-        double u = rng_uniform(&master);
-        uint32_t warm = u < 0.15 ? rng_below(&master, 40) : 100 + rng_below(&master, 20000);
-        tetris_init(&g, gs);
-        tetris_player_init(&p, ps);
-        for (uint32_t f = 0; f < warm; f += FRAME_SKIP) {
-            uint8_t b = tetris_player_act(&p, &g);
-            for (int k = 0; k < FRAME_SKIP; k++) tetris_step(&g, b);
-        }
-        tetris_render(&g, frame);
+        g->start(st, &master, FRAME_SKIP, attrs);
+        g->render(st, frame);
         for (int t = 0; t < STEPS; t++) {
-            uint8_t b = tetris_player_act(&p, &g);
-            for (int k = 0; k < FRAME_SKIP; k++) tetris_step(&g, b);
-            tetris_render(&g, frame);
-            *sink += frame[(size_t)t * 997 % ((size_t)TETRIS_H * TETRIS_W * 3)];
+            g->bot_step(st, FRAME_SKIP, buttons);
+            g->render(st, frame);
+            *sink += frame[(size_t)t * 997 % ((size_t)g->H * g->W * g->C)];
         }
     }
-    return now_seconds() - t0;
+    double dt = now_seconds() - t0;
+    free(st);
+    return dt;
 }
 
 static double time_load(const char *path, int64_t *frames) {
@@ -126,7 +118,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < reps; i++) t[i] = time_recorder(path);
     row("gen_tetris_frames_per_s", frames_written, t, reps, "frames/s", 1);
 
-    uint8_t *frame = xmalloc((size_t)TETRIS_H * TETRIS_W * 3);
+    uint8_t *frame = xmalloc((size_t)game_tetris.H * game_tetris.W * game_tetris.C);
     unsigned sink = 0;
     time_game(frame, &sink);
     for (int i = 0; i < reps; i++) t[i] = time_game(frame, &sink);

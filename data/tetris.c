@@ -251,7 +251,7 @@ void tetris_step(Tetris *t, uint8_t b) {
 // ---------------------------------------------------------------- rendering
 
 // NES 2C02 palette (the common FCEUX approximation), 0xRRGGBB.
-static const uint32_t NES_RGB[64] = {
+const uint32_t tetris_nes_palette[64] = {
     0x7C7C7C, 0x0000FC, 0x0000BC, 0x4428BC, 0x940084, 0xA80020, 0xA81000, 0x881400,
     0x503000, 0x007800, 0x006800, 0x005800, 0x004058, 0x000000, 0x000000, 0x000000,
     0xBCBCBC, 0x0078F8, 0x0058F8, 0x6844FC, 0xD800CC, 0xE40058, 0xF83800, 0xE45C10,
@@ -323,7 +323,7 @@ static void box(Canvas *cv, int x0, int y0, int x1, int y1) {
 // One block of piece type `piece` at (x, y), cell size s (8 in the well, 6 in statistics).
 static void block(Canvas *cv, int x, int y, int piece, int level, int s) {
     const uint8_t *lc = LEVEL_COLORS[level % 10];
-    uint32_t c1 = NES_RGB[lc[0]], c2 = NES_RGB[lc[1]];
+    uint32_t c1 = tetris_nes_palette[lc[0]], c2 = tetris_nes_palette[lc[1]];
     int b = s - 1;
     if (piece == PIECE_T || piece == PIECE_O || piece == PIECE_I) {   // white with colour rim
         fill(cv, x, y, b, b, c1);

@@ -61,6 +61,7 @@ void tetris_init(Tetris *t, uint64_t seed);         // title screen
 void tetris_start(Tetris *t, int level);            // new game at level (0..29), as START does
 void tetris_step(Tetris *t, uint8_t buttons);       // one frame
 void tetris_render(const Tetris *t, uint8_t *rgb);  // rgb [TETRIS_H, TETRIS_W, 3]
+extern const uint32_t tetris_nes_palette[64];      // the NES colours frames are drawn from, 0xRRGGBB
 
 // ---- Rule tables (exposed for the bot and the tests).
 int tetris_gravity_frames(int level);               // frames per cell at this level

@@ -1,6 +1,7 @@
 /*
  * gen_tetris.c - ./gen tetris: record the built-in NES-style Tetris (data/tetris.h) played by
- * the bot (data/tetris_player.h) into an episode dataset (SPEC.md §3), draw a 4x4
+ * the bot (data/tetris_player.h) into an episode dataset (SPEC.md §3) with the recorder of
+ * every built-in game (game_record, data/game.h), draw a 4x4
  * contact sheet of one generated game (--sheet), or write the fixed edge-case states of
  * tetris_edge_case() as one named episode (--edge-cases; checked with ./eval --recon).
  *
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "data/episodes.h"
+#include "data/game.h"
 #include "data/png.h"
 #include "data/tetris.h"
 #include "data/tetris_player.h"
@@ -53,95 +55,6 @@ static long parse_int(const char *opt, const char *v, long lo, long hi) {
     long x = strtol(v, &end, 10);
     if (*v == 0 || *end || x < lo || x > hi) die("tetris: %s expects an integer in %ld..%ld, got '%s'", opt, lo, hi, v);
     return x;
-}
-
-static void bits_to_action(uint8_t b, uint8_t *a) {
-    for (int i = 0; i < NES_BUTTONS; i++) a[i] = (uint8_t)((b >> i) & 1);
-}
-
-// The replay seeds of every episode as attributes of /episode_<e> of the finished file
-// `part`, then `part` renamed to out (so no file under out lacks them).
-static void write_seeds(const char *part, const char *out, const TetrisEpisodeSeeds *s, int episodes) {
-    Err err;
-    hid_t f = h5_open(part, 1, &err);
-    int ok = f >= 0;
-    for (int e = 0; ok && e < episodes; e++) {
-        char g[32];
-        snprintf(g, sizeof g, "episode_%d", e);
-        ok = h5_attr_write_i64(f, g, TETRIS_ATTR_GAME_SEED, (int64_t)s[e].game_seed, &err) == 0 &&
-             h5_attr_write_i64(f, g, TETRIS_ATTR_PLAYER_SEED, (int64_t)s[e].player_seed, &err) == 0 &&
-             h5_attr_write_i64(f, g, TETRIS_ATTR_WARMUP, s[e].warmup_steps, &err) == 0;
-    }
-    if (f >= 0) h5_close(f);
-    if (ok && rename(part, out) != 0) ok = 0, err_set(&err, "cannot write %s: %s", out, strerror(errno));
-    if (!ok) { unlink(part); die("%s", err.msg); }
-}
-
-static int record(const char *out, int episodes, int steps, uint64_t seed, int K) {
-    Err err;
-    char *part = xmalloc(strlen(out) + 8);
-    sprintf(part, "%s.part", out);
-    TetrisEpisodeSeeds *seeds = xmalloc((size_t)episodes * sizeof *seeds);
-    EpisodeWriter *w = episode_writer_open(part, "tetris", NES_ACTION_NAMES, K, &err);
-    if (!w) die("%s", err.msg);
-    signals_install();
-    uint8_t *frame = xmalloc(FRAME_BYTES), *next = xmalloc(FRAME_BYTES);
-    Rng master;
-    rng_seed(&master, seed);
-    int tty = isatty(2);
-    double t0 = now_seconds(), t_game = 0;
-    long games_over = 0, clears = 0;
-    for (int e = 0; e < episodes; e++) {
-        Tetris g;
-        TetrisPlayer p;
-        double tg = now_seconds();
-        seeds[e] = tetris_episode_seeds(&master, K);
-        tetris_replay_start(&g, &p, &seeds[e], K);
-        tetris_render(&g, frame);
-        t_game += now_seconds() - tg;
-        if (episode_writer_begin(w, TETRIS_H, TETRIS_W, 3, NES_BUTTONS, &err)) goto fail;
-        for (int t = 0; t < steps; t++) {
-            int score = g.score, lines = g.lines;
-            TetrisMode mode = g.mode;
-            tg = now_seconds();
-            uint8_t b = tetris_advance(&g, &p, K), a[NES_BUTTONS];
-            tetris_render(&g, next);
-            t_game += now_seconds() - tg;
-            games_over += g.mode == TETRIS_GAMEOVER && mode != TETRIS_GAMEOVER;
-            clears += g.lines > lines;
-            bits_to_action(b, a);
-            float reward = g.mode == TETRIS_PLAY && mode == TETRIS_PLAY ? (float)(g.score - score) : 0.f;
-            if (episode_writer_step(w, frame, a, reward, 0, t == steps - 1, &err)) goto fail;
-            uint8_t *tmp = frame; frame = next; next = tmp;
-        }
-        if (episode_writer_end(w, frame, &err)) goto fail;
-        if (signals_stop_requested()) {   // Ctrl-C / SIGTERM: leave nothing half-written behind
-            episode_writer_abort(w);
-            free(frame), free(next);
-            if (tty) fputc('\n', stderr);
-            die("stopped after %d of %d episodes; %s was not written", e + 1, episodes, out);
-        }
-        if (tty || (e + 1) % 10 == 0 || e + 1 == episodes) {
-            double dt = now_seconds() - t0;
-            fprintf(stderr, "%sgen tetris: episode %d/%d, %ld steps, %.0f steps/s, ETA %.0fs%s",
-                    tty ? "\r" : "", e + 1, episodes, (long)(e + 1) * steps, (e + 1) * steps / dt,
-                    dt / (e + 1) * (episodes - e - 1), tty && e + 1 < episodes ? "   " : "\n");
-        }
-    }
-    if (episode_writer_close(w, &err)) { free(frame), free(next); die("%s", err.msg); }
-    write_seeds(part, out, seeds, episodes);
-    free(part), free(seeds);
-    double dt = now_seconds() - t0;
-    fprintf(stderr, "gen tetris: wrote %s: %d episodes x %d steps (frame skip %d) in %.1fs; "
-            "%ld line clears, %ld game overs; game+render %.0f frames/s, recorder %.0f steps/s\n",
-            out, episodes, steps, K, dt, clears, games_over,
-            (double)episodes * steps * K / (t_game > 0 ? t_game : 1e-9), episodes * steps / dt);
-    free(frame), free(next);
-    return 0;
-fail:
-    episode_writer_abort(w);
-    free(frame), free(next);
-    die("%s", err.msg);
 }
 
 // A contact sheet of 16 frames of one game started at the title: the title, play at
@@ -244,8 +157,8 @@ fail:
 }
 
 int gen_tetris_main(int argc, char **argv) {
-    int episodes = 120, steps = 400, K = 4;
-    uint64_t seed = 42;
+    int episodes = game_tetris.episodes, steps = game_tetris.steps, K = game_tetris.frame_skip;
+    uint64_t seed = GAME_SEED;
     const char *out = "data/tetris.h5", *sheet_out = NULL, *edge_out = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -262,5 +175,8 @@ int gen_tetris_main(int argc, char **argv) {
     if (sheet_out && edge_out) die("tetris: --sheet and --edge-cases: give one of them");
     if (edge_out) return edge_cases(edge_out);
     if (sheet_out) return sheet(sheet_out, seed, K);
-    return record(out, episodes, steps, seed, K);
+    Err err;
+    signals_install();
+    if (game_record(&game_tetris, out, episodes, steps, seed, K, signals_stop_requested, &err)) die("%s", err.msg);
+    return 0;
 }

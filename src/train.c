@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "data/dataset.h"
+#include "data/game.h"
 #include "evaluation/picture.h"
 #include "nn/checkpoint.h"
 #include "nn/dynamics.h"
@@ -38,7 +39,6 @@
 #include "base/clock.h"
 #include "base/threads.h"
 #include "src/config.h"
-#include "src/gen.h"
 #include "src/run.h"
 #include "src/train.h"
 
@@ -181,25 +181,19 @@ static void ensure_data(const Config *c) {
     if (c->data.generate == GEN_NONE)
         die("%s: %s (set data.path to an episode file, or data.generate = tetris)", c->data.path,
             strerror(errno));
-    char ep[32], st[32], sd[32], fs[32];
-    char *argv[16];
-    int n = 0;
-    argv[n++] = "tetris";
-    argv[n++] = "--out";
-    argv[n++] = (char *)c->data.path;
-    if (c->data.gen_episodes) { snprintf(ep, sizeof ep, "%d", c->data.gen_episodes); argv[n++] = "--episodes"; argv[n++] = ep; }
-    if (c->data.gen_steps) { snprintf(st, sizeof st, "%d", c->data.gen_steps); argv[n++] = "--steps"; argv[n++] = st; }
-    if (c->data.gen_seed) { snprintf(sd, sizeof sd, "%llu", (unsigned long long)c->data.gen_seed); argv[n++] = "--seed"; argv[n++] = sd; }
-    if (c->data.gen_frame_skip) { snprintf(fs, sizeof fs, "%d", c->data.gen_frame_skip); argv[n++] = "--frame-skip"; argv[n++] = fs; }
-    argv[n] = NULL;
+    const GameDef *g = &game_tetris;   // data.generate = tetris, the one built-in game so far
     // the data folder may not exist yet
     char dir[CFG_STR];
     snprintf(dir, sizeof dir, "%s", c->data.path);
     char *slash = strrchr(dir, '/');
     if (slash) { *slash = 0; mkdir_p(dir); }
     fprintf(stderr, "%s: %s is missing: generating it with the built-in Tetris game\n", progname(), c->data.path);
-    int rc = gen_tetris_main(n, argv);
-    if (rc != 0) die("generating %s failed", c->data.path);
+    Err err;
+    signals_install();
+    if (game_record(g, c->data.path, c->data.gen_episodes ? c->data.gen_episodes : g->episodes,
+                    c->data.gen_steps ? c->data.gen_steps : g->steps, c->data.gen_seed ? c->data.gen_seed : GAME_SEED,
+                    c->data.gen_frame_skip ? c->data.gen_frame_skip : g->frame_skip, signals_stop_requested, &err))
+        die("generating %s failed: %s", c->data.path, err.msg);
 }
 
 #define BLAS_ALLOWANCE ((size_t)8 << 20)   // OpenBLAS per-thread buffers and thread stacks (measured)
@@ -294,12 +288,14 @@ static void shuffle_epoch(const Config *c, StageId st, int epoch, Sampler *s) {
     sampler_shuffle(s, &er);
 }
 
-// " ETA 1:02:03" (or " ETA 02:03") of the epochs left in a stage at the mean epoch time so far,
-// " (+ dynamics)" while a later stage of the run is still to come.
+// "  ETA 1:02:03" (or "  ETA 02:03") of the epochs left in a stage at the mean epoch time so
+// far, " (+ dynamics)" while a later stage of the run is still to come (its time is not known
+// before it runs); after a stage's last epoch nothing, or "  (dynamics next)".
 static const char *eta_str(char *buf, size_t cap, const Trainer *tr, const Stage *s, int done, double secs, int n) {
     const int left = (int)(s->epochs - done > 0 ? (s->epochs - done) * (secs / n) + 0.5 : 0);
     const char *more = s->id == ST_AE && tr->cfg.train.stage == STAGE_BOTH ? " (+ dynamics)" : "";
-    if (left >= 3600)
+    if (done >= s->epochs) snprintf(buf, cap, "%s", *more ? "  (dynamics next)" : "");
+    else if (left >= 3600)
         snprintf(buf, cap, "  ETA %d:%02d:%02d%s", left / 3600, left / 60 % 60, left % 60, more);
     else
         snprintf(buf, cap, "  ETA %02d:%02d%s", left / 60, left % 60, more);

@@ -1,0 +1,70 @@
+/*
+ * game.h - the built-in games behind one small interface: the rules (a step of K frames), the
+ * renderer, a seeded bot, the button names, the palette, and what the game knows about its
+ * current frame (GameFrameInfo: where the falling piece is, the score and its digits).
+ * ./gen, ./train's data generation and bench_data record a game through game_record; the
+ * next game plugs in by defining a GameDef and adding it to game_find (data/game.c).
+ * Tetris (data/game_tetris.c) is the first.
+ *
+ * A game's state (state_size bytes, owned by the caller) holds the game and its bot; every
+ * random choice comes from the seeds an episode starts with, which the recorder stores as
+ * int64 attributes of /episode_<i> (attr_names), so `replay` rebuilds frame 0 of a recorded
+ * episode and `step` with the recorded buttons every frame after it.
+ */
+#ifndef NEMU_GAME_H
+#define NEMU_GAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "base/rng.h"
+
+#define GAME_SEED 42   // the recorder's default seed (./gen, data.gen_seed = 0)
+
+// What the game knows about the frame it would render now.
+typedef struct {
+    int playing;                 // a game is on (not a title or game-over screen, not paused)
+    int game_over;               // the game-over screen
+    int has_piece;               // a falling piece is on screen, inside box (pixels, inclusive)
+    int piece_x0, piece_y0, piece_x1, piece_y1;
+    int64_t score, lines, level; // what the digits on screen say (-1: the game shows none)
+} GameFrameInfo;
+
+typedef struct {
+    const char *name;                  // "tetris": ./gen's subcommand, data.generate, the file's game attribute
+    int H, W, C;                       // frame
+    int n_buttons;
+    const char *button_names;          // comma-separated, in action order
+    const uint32_t *palette;           // the colours its frames are drawn from, 0xRRGGBB
+    int n_colors;
+    int episodes, steps, frame_skip;   // the recorder's defaults
+    int n_attrs;                       // per-episode int64 attributes that rebuild an episode
+    const char *const *attr_names;
+    size_t state_size;
+    // A new episode: seeds drawn from master (the same draws for the same master), the game
+    // brought to frame 0 (a warm-up included), attrs [n_attrs] to record.
+    void (*start)(void *state, Rng *master, int K, int64_t *attrs);
+    void (*replay)(void *state, const int64_t *attrs, int K);   // frame 0 again, from the attributes
+    // One step of K frames with the bot's buttons (written to buttons [n_buttons], 0/1);
+    // returns the step's reward (points scored during play).
+    float (*bot_step)(void *state, int K, uint8_t *buttons);
+    void (*step)(void *state, const uint8_t *buttons, int K);  // one step of K frames with these buttons
+    void (*render)(const void *state, uint8_t *rgb);            // rgb [H, W, C]
+    void (*frame_info)(const void *state, GameFrameInfo *info);
+} GameDef;
+
+extern const GameDef game_tetris;
+
+// The game of that name, or NULL.
+const GameDef *game_find(const char *name);
+
+// Records `episodes` episodes of `steps` steps (frame skip K) of the bot playing g into the
+// episode file out (SPEC.md §3), episode e seeded from a master Rng seeded with `seed`:
+// written as out.part and renamed when complete, the attributes included. stop (may be NULL)
+// is polled after each episode; when it returns nonzero nothing is left behind. Progress
+// goes to stderr ("gen <name>: episode 10/40, ..."). Returns 0, 1 when stopped, or -1 (err).
+int game_record(const GameDef *g, const char *out, int episodes, int steps, uint64_t seed, int K,
+                int (*stop)(void), Err *err);
+
+#endif
