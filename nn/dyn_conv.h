@@ -94,6 +94,9 @@ float *cdyn_znext(ConvDyn *m, int t);   // [B,Z]
 size_t cdyn_bytes(const ConvDyn *m);
 void cdyn_print_table(const ConvDyn *m, FILE *f);
 
+// Hidden 3x3 blocks of the conv dynamics ./train builds for a spatial autoencoder.
+#define DYN_CONV_BLOCKS 2
+
 extern const DynOps DYN_CONV_OPS;
 // A DynModel over a new ConvDyn (cfg->vae picks the head).
 int dynm_conv_init(DynModel *m, const ConvDynConfig *cfg, int max_B, Rng *rng, Err *err);

@@ -55,6 +55,7 @@
 #include "base/rng.h"
 #include "base/clock.h"
 #include "base/threads.h"           // threads_use
+#include "nn/dyn_conv.h"            // the conv dynamics of a spatial latent
 #include "nn/dynamics.h"            // DynModel
 #include "nn/model.h"               // AE
 #include "src/config.h"             // Config, config_load, config_hash
@@ -531,13 +532,21 @@ int main(int argc, char **argv) {
 
     // ---- checkpoints: dynamics, then its autoencoder
     CkptMeta dmeta, ameta;
-    DynConfig dc;
     AEConfig ac;
     if (checkpoint_read_meta(dyn_path, &dmeta, &err) < 0) die("%s", err.msg);
     if (strcmp(dmeta.model, "dynamics")) die("%s: a '%s' checkpoint, expected dynamics", dyn_path, dmeta.model);
-    if (ckpt_meta_to_dyn_config(&dmeta, &dc, &err) < 0) die("%s: %s", dyn_path, err.msg);
-    if (dc.vae != vae)
-        die("%s holds a %s dynamics model but %s says dynamics.type = %s", dyn_path, dc.vae ? "vae" : "deterministic",
+    int dyn_Z = 0, dyn_vae = 0, dyn_A = 0;
+    if (ckpt_meta_is_conv_dyn(&dmeta)) {
+        ConvDynConfig cc;
+        if (ckpt_meta_to_conv_dyn_config(&dmeta, &cc, &err) < 0) die("%s: %s", dyn_path, err.msg);
+        dyn_Z = cc.channels * cc.height * cc.width, dyn_vae = cc.vae, dyn_A = cc.n_actions;
+    } else {
+        DynConfig dc;
+        if (ckpt_meta_to_dyn_config(&dmeta, &dc, &err) < 0) die("%s: %s", dyn_path, err.msg);
+        dyn_Z = dc.latent_dim, dyn_vae = dc.vae, dyn_A = dc.n_actions;
+    }
+    if (dyn_vae != vae)
+        die("%s holds a %s dynamics model but %s says dynamics.type = %s", dyn_path, dyn_vae ? "vae" : "deterministic",
             cfg_path, vae ? "vae" : "deterministic");
     const CkptAttr *hattr = ckpt_get(&dmeta, "config_hash");
     if (hattr && hattr->type == CKPT_I64 && (uint64_t)hattr->i != chash)
@@ -555,8 +564,8 @@ int main(int argc, char **argv) {
             "the folder ./train ran in)", dyn_path, named, run_dir);
     if (checkpoint_read_meta(ae_path, &ameta, &err) < 0) die("%s", err.msg);
     if (ckpt_meta_to_ae_config(&ameta, &ac, &err) < 0) die("%s: %s", ae_path, err.msg);
-    if (ac.latent_dim != dc.latent_dim)
-        die("%s has latent_dim %d but the dynamics model %s takes %d", ae_path, ac.latent_dim, dyn_path, dc.latent_dim);
+    if (ac.latent_dim != dyn_Z)
+        die("%s has latent_dim %d but the dynamics model %s takes %d", ae_path, ac.latent_dim, dyn_path, dyn_Z);
 
     // ---- data, with the run's preprocessing
     const char *data_path = o.data ? o.data : cfg.data.path;
@@ -576,9 +585,9 @@ int main(int argc, char **argv) {
     if (ds.H != ac.H || ds.W != ac.W || ds.C != ac.C)
         die("%s: frames are %dx%dx%d (HxWxC) after the run's preprocessing, but the autoencoder %s takes %dx%dx%d",
             data_path, ds.H, ds.W, ds.C, ae_path, ac.H, ac.W, ac.C);
-    if (ds.A != dc.n_actions)
+    if (ds.A != dyn_A)
         die("%s: %d action buttons per step, but the dynamics model %s takes %d", data_path, ds.A, dyn_path,
-            dc.n_actions);
+            dyn_A);
 
     // ---- episodes: the run's held-out test episodes (or all of another file)
     int *eval_eps = NULL, n_pool = 0;
@@ -626,8 +635,7 @@ int main(int argc, char **argv) {
     DynModel dyn;
     if (ae_init(&ae, &ac, B, &rng, &err) < 0) die("%s: %s", ae_path, err.msg);
     if (checkpoint_load(ae_path, &ae.arena, "autoencoder", &ameta, &err) < 0) die("%s", err.msg);
-    dc.max_steps = 1;
-    if (dynm_flat_init(&dyn, &dc, B, &rng, &err) < 0) die("%s: %s", dyn_path, err.msg);
+    if (dynm_init_from_meta(&dyn, &dmeta, B, 1, &rng, NULL, NULL, &err) < 0) die("%s: %s", dyn_path, err.msg);
     if (checkpoint_load(dyn_path, dynm_arena(&dyn), "dynamics", &dmeta, &err) < 0) die("%s", err.msg);
     Rng eps_rng;   // the vae's eps: seeded by the evaluation seed, so a command repeats its samples
     rng_seed(&eps_rng, seed ^ 0x5851f42d4c957f2dull);
