@@ -73,7 +73,9 @@ int cdyn_init(ConvDyn *m, const ConvDynConfig *cfg, int max_B, Rng *rng, Err *er
         init_kaiming_uniform(P(m, a->params, m->i_blk + 2 * i), (size_t)Hc * f_mid, f_mid, rng);
         init_bias_uniform(P(m, a->params, m->i_blk + 2 * i + 1), (size_t)Hc, f_mid, rng);
     }
-    // conv_out stays zero (arena_alloc zeroes): training starts at the identity z' = z
+    // conv_out stays zero (arena_alloc zeroes): training starts at the identity z' = z; a VAE
+    // head's log-variance channels start at DYN_VAE_LOGVAR_INIT as the flat VAE's (nn/model.h)
+    if (cfg->vae) init_constant(P(m, a->params, m->i_out + 1) + Lc, (size_t)Lc, DYN_VAE_LOGVAR_INIT);
 
     const size_t TB = (size_t)cfg->max_steps * max_B, B = (size_t)max_B, HH = (size_t)Hc * m->HW;
     m->acts_floats = TB * ((size_t)m->IN * m->HW + (nb + 1) * HH + 2 * (size_t)Hc + m->OUT + m->Z) +

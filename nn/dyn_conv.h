@@ -11,7 +11,8 @@
  *   head = conv_out(h_nb)                      Conv2d 3x3 p1, zero-init  [OUT_C, h, w]
  * OUT_C = Lc (the delta) or, for a VAE head, 2Lc: per sample the first Z = Lc*h*w floats are
  * the mean, the next Z the log-variance (the layout of nn/dynamics.h). conv_out starts at zero,
- * so an untrained model is the identity z' = z.
+ * so an untrained model is the identity z' = z (a VAE head: its mean; the log-variance bias
+ * starts at DYN_VAE_LOGVAR_INIT, as the flat VAE's).
  *
  * Why these choices:
  *  - Buttons as input planes, not FiLM: a button changes WHERE things go (a shift of the piece),
@@ -93,9 +94,6 @@ float *cdyn_head(ConvDyn *m, int t);    // [B,OUT]
 float *cdyn_znext(ConvDyn *m, int t);   // [B,Z]
 size_t cdyn_bytes(const ConvDyn *m);
 void cdyn_print_table(const ConvDyn *m, FILE *f);
-
-// Hidden 3x3 blocks of the conv dynamics ./train builds for a spatial autoencoder.
-#define DYN_CONV_BLOCKS 2
 
 extern const DynOps DYN_CONV_OPS;
 // A DynModel over a new ConvDyn (cfg->vae picks the head).

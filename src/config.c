@@ -49,7 +49,7 @@ enum {
     K_MODEL_AUTOENCODER,
     K_TRAIN_STAGE, K_TRAIN_EPOCHS, K_TRAIN_BATCH_SIZE, K_TRAIN_LR, K_TRAIN_WEIGHT_DECAY,
     K_TRAIN_OPTIMIZER, K_TRAIN_MAX_GRAD_NORM, K_TRAIN_COLLAPSE_STOP,
-    K_DYN_TYPE, K_DYN_HIDDEN, K_DYN_BETA, K_DYN_ROLLOUT_STEPS, K_DYN_SAMPLING_START,
+    K_DYN_TYPE, K_DYN_HIDDEN, K_DYN_BLOCKS, K_DYN_BETA, K_DYN_ROLLOUT_STEPS, K_DYN_SAMPLING_START,
     K_DYN_SAMPLING_END, K_DYN_EPOCHS, K_DYN_LR,
     K_EVAL_STEPS, K_EVAL_STARTS, K_EVAL_TEMPERATURE, K_EVAL_SAMPLES, K_EVAL_EPISODES,
     N_KEYS
@@ -149,7 +149,11 @@ static const KeyDef KEYS[N_KEYS] = {
         "deterministic|vae", "deterministic: z' = z + f(z, a); vae: f outputs mean and log-variance",
         OFF(dynamics.type)},
     [K_DYN_HIDDEN] = {"dynamics", "hidden", KT_INT, "128", NULL, 1, 65536, 0, NULL,
-        "width of the dynamics MLP's hidden layers", OFF(dynamics.hidden)},
+        "width of the dynamics MLP's hidden layers (model.latent = spatial: channels of the conv dynamics' "
+        "hidden layers)", OFF(dynamics.hidden)},
+    [K_DYN_BLOCKS] = {"dynamics", "blocks", KT_INT, "2", NULL, 1, 16, 0, NULL,
+        "3x3 conv layers after conv_in of the conv dynamics, the first with the pooled global context "
+        "(model.latent = spatial)", OFF(dynamics.blocks)},
     [K_DYN_BETA] = {"dynamics", "beta", KT_REAL, "0", NULL, 0, BIG, 0, NULL,
         "weight of the KL term (type = vae)", OFF(dynamics.beta)},
     [K_DYN_ROLLOUT_STEPS] = {"dynamics", "rollout_steps", KT_INT, "1", NULL, 1, 1000, 0, NULL,
@@ -468,6 +472,11 @@ static const char *no_effect(const Config *c, int k, char *buf, size_t cap) {
                                                   : "it names the autoencoder a dynamics stage encodes with");
             return buf;
         }
+        break;
+    case K_DYN_BLOCKS:
+        if (c->model.latent == LATENT_FLAT)
+            return "has no effect while model.latent = flat (the dynamics is the MLP; blocks are the conv "
+                   "dynamics' of a spatial latent)";
         break;
     case K_DYN_BETA:
         if (c->dynamics.type == DYN_DETERMINISTIC)

@@ -85,7 +85,8 @@ typedef struct {
     } train;
     struct {
         CfgDynType type;        // deterministic
-        int hidden;             // 128
+        int hidden;             // 128 (spatial latent: the conv dynamics' hidden channels)
+        int blocks;             // 2: 3x3 conv blocks of the conv dynamics (spatial latent)
         double beta;            // 0: KL weight (vae only)
         int rollout_steps;      // 1: steps unrolled per training sample
         double sampling_start;  // 0: scheduled-sampling probability at the first epoch...

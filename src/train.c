@@ -622,7 +622,7 @@ int main(int argc, char **argv) {
             int K = c->dynamics.rollout_steps;
             DynConfig dc = {ae.cfg.latent_dim, tr.ds.A, c->dynamics.hidden, K, c->dynamics.type == DYN_VAE};
             DynModel dyn;
-            if (dynm_init_for_ae(&dyn, &ae.cfg, &dc, DYN_CONV_BLOCKS, B, &r0, &err) < 0) die("%s", err.msg);
+            if (dynm_init_for_ae(&dyn, &ae.cfg, &dc, c->dynamics.blocks, B, &r0, &err) < 0) die("%s", err.msg);
             dynm_print_table(&dyn, stdout);
             size_t win = floats_bytes((size_t)(K + 1) * B * dc.latent_dim) + floats_bytes((size_t)K * B * tr.ds.A);
             print_memory("dynamics (all buffers)", dynm_bytes(&dyn) + win);

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "evaluation/picture.h"
-#include "nn/dyn_conv.h"
+#include "nn/dyn_conv.h"   // the conv dynamics of a spatial latent
 #include "nn/dynamics.h"
 #include "nn/ops.h"
 #include "base/err.h"
@@ -231,6 +231,10 @@ void train_dynamics(Trainer *tr) {
     else snprintf(aepath, sizeof aepath, "%s", c->model.autoencoder);
     AE ae;
     load_autoencoder(aepath, &tr->ds, &ae, B);
+    if ((ae.cfg.latent_channels > 0) != (c->model.latent == LATENT_SPATIAL))
+        die("%s has a %s latent but model.latent = %s (at %s)", aepath, ae.cfg.latent_channels ? "spatial" : "flat",
+            c->model.latent == LATENT_SPATIAL ? "spatial" : "flat",
+            config_source(c, "model.latent") ? config_source(c, "model.latent") : "default");
     int Z = ae.cfg.latent_dim, A = tr->ds.A;
     float *zs = encode_all(&tr->ds, &ae, B);
 
@@ -238,7 +242,7 @@ void train_dynamics(Trainer *tr) {
     Rng rng;
     rng_seed(&rng, epoch_seed(c->run.seed, ST_DYN, -1));
     DynModel dyn;
-    if (dynm_init_for_ae(&dyn, &ae.cfg, &dc, DYN_CONV_BLOCKS, B, &rng, &err) < 0) die("%s", err.msg);
+    if (dynm_init_for_ae(&dyn, &ae.cfg, &dc, c->dynamics.blocks, B, &rng, &err) < 0) die("%s", err.msg);
     dyn.beta = (float)c->dynamics.beta;
     Sampler ts, vs;   // windows never cross an episode end (checked before any work in main)
     if (sampler_init(&ts, &tr->ds, tr->split.train, tr->split.n_train, SAMPLE_WINDOWS, K, &err) < 0) die("%s", err.msg);
@@ -249,7 +253,7 @@ void train_dynamics(Trainer *tr) {
     dyn.rng = &d.rng;
     CkptMeta meta;
     ckpt_meta_init(&meta, "dynamics");
-    ckpt_meta_dynm(&meta, &dyn);
+    ckpt_meta_dynm(&meta, &dyn);   // either family
     ckpt_set_str(&meta, "autoencoder", aepath);
     // the deterministic single step draws no random numbers: its checkpoints stay as in phase 1
     Stage s = {.id = ST_DYN, .arena = dynm_arena(&dyn), .train = &ts, .epochs = c->dynamics.epochs, .batch = B,

@@ -64,6 +64,8 @@ class ConvDynamics(nn.Module):
         self.conv_out = nn.Conv2d(hidden, 2 * latent_channels if vae else latent_channels, 3, padding=1)
         nn.init.zeros_(self.conv_out.weight)
         nn.init.zeros_(self.conv_out.bias)
+        if vae:   # the log-variance channels start at -7 (nn/model.h DYN_VAE_LOGVAR_INIT)
+            nn.init.constant_(self.conv_out.bias[latent_channels:], -7.0)
 
     def forward(self, z, a):
         """z [B, Lc, h, w], a [B, A] -> head [B, OUT_C, h, w] (the delta, or mean | logvar)."""

@@ -217,6 +217,8 @@ static void test_cross_key_errors(void) {
     ERR("[train]\nstage = dynamics\n", "@:2: [train] stage: dynamics needs [model] autoencoder", NULL);
     ERR("[model]\nlatent_noise = 0.1\nautoencoder = a.h5\n[train]\nstage = dynamics\n",
         "@:2: [model] latent_noise: has no effect while train.stage = dynamics", NULL);
+    ERR("[train]\nstage = both\n[dynamics]\nblocks = 3\n",
+        "@:4: [dynamics] blocks: has no effect while model.latent = flat", NULL);
     ERR("[model]\nlatent_channels = 8\n", "@:2: [model] latent_channels: has no effect while model.latent = flat", NULL);
     ERR("[model]\nlatent = spatial\nlatent_dim = 64\n",
         "@:3: [model] latent_dim: has no effect while model.latent = spatial", NULL);
@@ -381,7 +383,7 @@ static void test_markdown(void) {
     EXPECT(strstr(buf, "| eval | steps | 1,5,10,30,60 |") != NULL, "steps row");
     int rows = 0;
     for (char *p = buf; *p; p++) rows += *p == '\n';
-    EXPECT(rows == 2 + 43, "one row per key: %d", rows - 2);
+    EXPECT(rows == 2 + 44, "one row per key: %d", rows - 2);
     free(buf);
 }
 
