@@ -568,12 +568,20 @@ static void test_cdyn_identity(void) {
     memcpy(z1, cdyn_znext(&m, 0), (size_t)m.Z * sizeof(float));
     cdyn_forward_step(&m, 0, z, a, 1);
     expect_close("B=1 vs B=4 first sample", cdyn_znext(&m, 0), z1, m.Z, 1e-6, 1e-5);
+    ConvDyn v;   // a VAE head: mean channels zero, log-variance channels at DYN_VAE_LOGVAR_INIT
+    ConvDynConfig cv = c;
+    cv.vae = 1;
+    CHECK(cdyn_init(&v, &cv, 1, &rng, &err) == 0, "%s", err.msg);
+    const float *ob = v.arena.params + v.arena.t[v.i_out + 1].offset;
+    int good = 1;
+    for (int k = 0; k < 32; k++) good &= ob[k] == (k < 16 ? 0.0f : DYN_VAE_LOGVAR_INIT);
+    EXPECT(good, "vae conv_out bias: 16 zeros, then 16 x %g", DYN_VAE_LOGVAR_INIT);
+    cdyn_free(&v);
+    cdyn_free(&m);
     ConvDynConfig bad = c;
     bad.blocks = 0;
     EXPECT(cdyn_init(&m, &bad, 4, &rng, &err) == -1, "0 blocks rejected");
     free(z); free(z1);
-    ConvDyn *mp = &m;
-    (void)mp;
 }
 
 // ---------------------------------------------------------------- the "same" conv path
