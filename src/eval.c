@@ -270,6 +270,221 @@ static void parse_options(int argc, char **argv, Options *o) {
     }
 }
 
+// What main's phases hand on: the run and its config, the evaluation settings, the two
+// checkpoints, the data and the episodes and start points evaluated.
+typedef struct {
+    char run_dir[PATH_MAX], dyn_path[PATH_MAX + 32], cfg_path[PATH_MAX + 32], split_path[PATH_MAX + 32];
+    char ae_path[PATH_MAX + 32];
+    const char *run_name, *data_path, *split_kind;
+    Config cfg;
+    uint64_t chash, seed;
+    int steps[CFG_MAX_STEPS], n_steps, starts, episodes, samples, vae, K;
+    double temperature;
+    CkptMeta dmeta, ameta;
+    int dyn_Z, dyn_vae, dyn_A;   // the dynamics model's latent size, VAE head (0/1), buttons
+    AEConfig ac;
+    int own_data;
+    Dataset ds;
+    int *eval_eps, n_pool, n_eval, skipped;   // the episodes evaluated (n_eval of a pool of n_pool)
+    StartPoint *sp;                           // N start points in them
+    int N;
+} EvalRun;
+
+// The run folder (--run, or the newest with dyn_best.h5) and its config.
+static void eval_run(const Options *o, EvalRun *E) {
+    Err err = {{0}};
+    if (o->run) {
+        snprintf(E->run_dir, sizeof E->run_dir, "%s", o->run);
+        size_t n = strlen(E->run_dir);
+        while (n > 1 && E->run_dir[n - 1] == '/') E->run_dir[--n] = 0;
+        struct stat st;
+        if (stat(E->run_dir, &st) != 0 || !S_ISDIR(st.st_mode)) die("--run %s: no such run folder", o->run);
+    } else {
+        find_last_run(E->run_dir, sizeof E->run_dir, "dyn_best.h5");
+    }
+    E->run_name = strrchr(E->run_dir, '/') ? strrchr(E->run_dir, '/') + 1 : E->run_dir;
+    snprintf(E->dyn_path, sizeof E->dyn_path, "%s/dyn_best.h5", E->run_dir);
+    snprintf(E->cfg_path, sizeof E->cfg_path, "%s/config.ini", E->run_dir);
+    snprintf(E->split_path, sizeof E->split_path, "%s/split.txt", E->run_dir);
+    if (!readable(E->dyn_path))
+        die("%s: no dynamics checkpoint (dyn_best.h5): an autoencoder-only or unfinished run; evaluate a run "
+            "trained with train.stage = dynamics or both", E->run_dir);
+    if (!readable(E->cfg_path)) die("%s: no config.ini: not a run folder of ./train", E->run_dir);
+    if (config_load(&E->cfg, E->cfg_path, 0, NULL, &err) < 0) die("%s", err.msg);
+    E->chash = config_hash(&E->cfg);
+    if (E->cfg.train.stage == STAGE_AUTOENCODER)
+        die("%s: config.ini says train.stage = autoencoder: no dynamics to evaluate", E->run_dir);
+}
+
+// The evaluation settings: the run's [eval] section, then the options.
+static void eval_settings(const Options *o, EvalRun *E) {
+    E->n_steps = E->cfg.eval.n_steps;
+    memcpy(E->steps, E->cfg.eval.steps, sizeof E->steps);
+    if (o->steps) {
+        Err err = {{0}};
+        E->n_steps = steps_parse(o->steps, 1, 1000, E->steps, &err);
+        if (E->n_steps < 0) die("--steps %s", err.msg);
+    }
+    E->starts = o->starts > 0 ? (int)o->starts : E->cfg.eval.starts;
+    E->episodes = o->episodes >= 0 ? (int)o->episodes : E->cfg.eval.episodes;
+    E->temperature = o->has_temperature ? o->temperature : E->cfg.eval.temperature;
+    E->samples = o->samples > 0 ? (int)o->samples : E->cfg.eval.samples;
+    E->seed = o->has_seed ? o->seed : E->cfg.run.seed;
+    E->vae = E->cfg.dynamics.type == DYN_VAE;
+    if (!E->vae && E->temperature > 0)
+        die("temperature %g: the dynamics model of %s is deterministic (dynamics.type = deterministic); "
+            "temperature and samples apply to dynamics.type = vae only", E->temperature, E->run_dir);
+    if (!E->vae && E->samples > 1)
+        die("samples %d: the dynamics model of %s is deterministic (dynamics.type = deterministic); every sample "
+            "would be the same rollout", E->samples, E->run_dir);
+    if (E->vae && E->samples > 1 && E->temperature == 0)
+        die("samples %d at temperature 0: every sample of %s is the mean rollout (give --temperature T > 0)",
+            E->samples, E->run_dir);
+    E->K = E->steps[E->n_steps - 1];
+    threads_use(E->cfg.run.threads);
+}
+
+// The dynamics checkpoint, then its autoencoder: their metadata, checked against each other.
+static void eval_checkpoints(EvalRun *E) {
+    Err err = {{0}};
+    if (checkpoint_read_meta(E->dyn_path, &E->dmeta, &err) < 0) die("%s", err.msg);
+    if (strcmp(E->dmeta.model, "dynamics"))
+        die("%s: a '%s' checkpoint, expected dynamics", E->dyn_path, E->dmeta.model);
+    E->dyn_Z = 0, E->dyn_vae = 0, E->dyn_A = 0;
+    if (ckpt_meta_is_conv_dyn(&E->dmeta)) {
+        ConvDynConfig cc;
+        if (ckpt_meta_to_conv_dyn_config(&E->dmeta, &cc, &err) < 0) die("%s: %s", E->dyn_path, err.msg);
+        E->dyn_Z = cc.channels * cc.height * cc.width, E->dyn_vae = cc.vae, E->dyn_A = cc.n_actions;
+    } else {
+        DynConfig dc;
+        if (ckpt_meta_to_dyn_config(&E->dmeta, &dc, &err) < 0) die("%s: %s", E->dyn_path, err.msg);
+        E->dyn_Z = dc.latent_dim, E->dyn_vae = dc.vae, E->dyn_A = dc.n_actions;
+    }
+    if (E->dyn_vae != E->vae)
+        die("%s holds a %s dynamics model but %s says dynamics.type = %s", E->dyn_path,
+            E->dyn_vae ? "vae" : "deterministic",
+            E->cfg_path, E->vae ? "vae" : "deterministic");
+    const CkptAttr *hattr = ckpt_get(&E->dmeta, "config_hash");
+    if (hattr && hattr->type == CKPT_I64 && (uint64_t)hattr->i != E->chash)
+        warn("%s was trained with another config than %s (config hash %016llx, file %016llx)", E->dyn_path, E->cfg_path,
+             (unsigned long long)(uint64_t)hattr->i, (unsigned long long)E->chash);
+    E->ae_path[0] = 0;
+    char run_ae[PATH_MAX + 32];
+    snprintf(run_ae, sizeof run_ae, "%s/ae_best.h5", E->run_dir);
+    const CkptAttr *aattr = ckpt_get(&E->dmeta, "autoencoder");
+    const char *named = aattr && aattr->type == CKPT_STR ? aattr->s : E->cfg.model.autoencoder;
+    const char *cands[3] = {E->cfg.train.stage == STAGE_BOTH ? run_ae : NULL, named, run_ae};
+    for (int i = 0; i < 3 && !E->ae_path[0]; i++)
+        if (readable(cands[i])) snprintf(E->ae_path, sizeof E->ae_path, "%s", cands[i]);
+    if (!E->ae_path[0])
+        die("%s: cannot find its autoencoder: '%s' is not readable here and %s has no ae_best.h5 (run ./eval from "
+            "the folder ./train ran in)", E->dyn_path, named, E->run_dir);
+    if (checkpoint_read_meta(E->ae_path, &E->ameta, &err) < 0) die("%s", err.msg);
+    if (ckpt_meta_to_ae_config(&E->ameta, &E->ac, &err) < 0) die("%s: %s", E->ae_path, err.msg);
+    if (E->ac.latent_dim != E->dyn_Z)
+        die("%s has latent_dim %d but the dynamics model %s takes %d", E->ae_path, E->ac.latent_dim, E->dyn_path,
+            E->dyn_Z);
+}
+
+// The data with the run's preprocessing; the run's held-out test episodes (or all of another
+// file) and the start points in them.
+static void eval_data(const Options *o, EvalRun *E) {
+    Err err = {{0}};
+    E->data_path = o->data ? o->data : E->cfg.data.path;
+    if (!readable(E->data_path)) {
+        if (o->data) die("--data %s: %s", o->data, strerror(errno));
+        die("%s: data.path = %s (from %s) is not readable here: run ./eval from the folder ./train ran in, or pass "
+            "--data FILE", E->run_dir, E->cfg.data.path, E->cfg_path);
+    }
+    E->own_data = 1;
+    if (o->data) same_file_check(o->data, E->cfg.data.path, &E->own_data);
+    Preprocess pp = {E->cfg.data.height, E->cfg.data.width, E->cfg.data.channels};
+    if (dataset_load(&E->ds, E->data_path, &pp, &err) < 0) {
+        if (o->data) die("%s (the run's autoencoder takes %dx%dx%d frames, HxWxC)", err.msg, E->ac.H, E->ac.W, E->ac.C);
+        die("%s", err.msg);
+    }
+    if (E->ds.H != E->ac.H || E->ds.W != E->ac.W || E->ds.C != E->ac.C)
+        die("%s: frames are %dx%dx%d (HxWxC) after the run's preprocessing, but the autoencoder %s takes %dx%dx%d",
+            E->data_path, E->ds.H, E->ds.W, E->ds.C, E->ae_path, E->ac.H, E->ac.W, E->ac.C);
+    if (E->ds.A != E->dyn_A)
+        die("%s: %d action buttons per step, but the dynamics model %s takes %d", E->data_path, E->ds.A, E->dyn_path,
+            E->dyn_A);
+
+    E->eval_eps = NULL, E->n_pool = 0;
+    E->split_kind = E->own_data ? "test" : "all";
+    if (E->own_data) {
+        Split split;
+        if (dataset_split(&split, E->ds.n_episodes, E->cfg.data.test_episodes, E->cfg.data.val_split, E->cfg.run.seed,
+                          &err) < 0)
+            die("%s: %s", E->data_path, err.msg);
+        int *ids = NULL;
+        int n_ids = read_split_test(E->split_path, &ids);
+        if (n_ids >= 0) {   // the trainer's own record must agree
+            int same = n_ids == split.n_test;
+            for (int i = 0; same && i < n_ids; i++) same = ids[i] == E->ds.ep_id[split.test[i]];
+            if (!same)
+                die("%s: its test episodes differ from the split of %s recomputed with the run's settings: the data "
+                    "file changed since training", E->split_path, E->data_path);
+        }
+        free(ids);
+        E->n_pool = split.n_test;
+        E->eval_eps = xmalloc((size_t)(E->n_pool > 0 ? E->n_pool : 1) * sizeof(int));
+        memcpy(E->eval_eps, split.test, (size_t)E->n_pool * sizeof(int));
+        split_free(&split);
+        if (E->n_pool == 0) die("%s: the run holds out no test episodes (data.test_episodes = 0)", E->run_dir);
+    } else {
+        E->n_pool = E->ds.n_episodes;
+        E->eval_eps = xmalloc((size_t)E->n_pool * sizeof(int));
+        for (int i = 0; i < E->n_pool; i++) E->eval_eps[i] = i;
+    }
+    if (E->episodes > E->n_pool)
+        die("--episodes %d: %s has only %d%s episodes", E->episodes, E->own_data ? E->run_dir : E->data_path, E->n_pool,
+            E->own_data ? " test" : "");
+    E->n_eval = E->episodes > 0 ? E->episodes : E->n_pool;
+    if (select_starts(&E->ds, E->eval_eps, E->n_eval, E->starts, E->K, E->seed, &E->sp, &E->N, &err) < 0)
+        die("%s", err.msg);
+    E->skipped = 0;
+    for (int i = 0; i < E->n_eval; i++) E->skipped += dataset_ep_transitions(&E->ds, E->eval_eps[i]) < E->K;
+}
+
+// Every result file into out_dir (--out, or results/<run>), each first as "<name>.part", then
+// all renamed: a failure leaves no partial result and replaces no old one (dies with why).
+static void write_results(const Options *o, const EvalRun *E, char *out_dir, size_t cap, const char *md,
+                          const char *csv, const char *json, const char *scsv, const EmuResult *er,
+                          const RolloutResult *rr, const EvalReport *rep, int n_pic) {
+    Err err = {{0}};
+    int len = o->out ? snprintf(out_dir, cap, "%s", o->out)
+                    : snprintf(out_dir, cap, "results/%s", E->run_name);
+    if (len < 0 || (size_t)len >= cap) die("--out %s: path too long", o->out ? o->out : E->run_name);
+    if (mkdir_p(out_dir) != 0) die("--out %s: cannot create the folder: %s", out_dir, strerror(errno));
+    enum { F_MD, F_CSV, F_JSON, F_ROLL, F_PLOT, F_SAMPLES, F_SPIC, F_N };
+    static const char *const names[F_N] = {"eval.md", "eval.csv", "eval.json", "rollouts.png", "eval_plot.png",
+                                           "samples.csv", "samples.png"};
+    const int n_files = E->vae && E->samples > 1 ? F_N : E->vae ? F_N - 1 : F_N - 2;
+    char final[F_N][PATH_MAX + 32], part[F_N][PATH_MAX + 48];
+    for (int i = 0; i < F_N; i++) {
+        snprintf(final[i], sizeof final[i], "%s/%s", out_dir, names[i]);
+        snprintf(part[i], sizeof part[i], "%s.part", final[i]);
+    }
+    int ok = write_file_atomic(part[F_MD], md, strlen(md), &err) == 0 &&
+             write_file_atomic(part[F_CSV], csv, strlen(csv), &err) == 0 &&
+             write_file_atomic(part[F_JSON], json, strlen(json), &err) == 0 &&
+             picture_rollouts_marked(part[F_ROLL], er->pic_start, er->pic_pred0, rr->pic_truth, rr->pic_pred, n_pic,
+                                     E->n_steps, E->steps, E->ds.C, E->ds.H, E->ds.W, &err) == 0 &&
+             report_plot(part[F_PLOT], rep, &err) == 0 &&
+             (!E->vae || write_file_atomic(part[F_SAMPLES], scsv, strlen(scsv), &err) == 0) &&
+             (n_files <= F_SPIC || samples_picture(part[F_SPIC], rr, E->steps, E->temperature, &err) == 0);
+    for (int i = 0; ok && i < n_files; i++)
+        if (rename(part[i], final[i]) != 0) {
+            err_set(&err, "cannot write %s: %s", final[i], strerror(errno));
+            ok = 0;
+        }
+    if (!ok) {
+        for (int i = 0; i < F_N; i++) unlink(part[i]);
+        die("%s", err.msg);
+    }
+}
+
 int main(int argc, char **argv) {
     set_progname(argv[0]);
     if (argc >= 2 && !strcmp(argv[1], "--compare")) return compare_main(argc, argv);
@@ -281,205 +496,66 @@ int main(int argc, char **argv) {
     if (o.replay_seeds && !readable(o.replay_seeds)) die("--replay-seeds %s: %s", o.replay_seeds, strerror(errno));
     Err err = {{0}};
 
-    // ---- the run and its config
-    char run_dir[PATH_MAX];
-    if (o.run) {
-        snprintf(run_dir, sizeof run_dir, "%s", o.run);
-        size_t n = strlen(run_dir);
-        while (n > 1 && run_dir[n - 1] == '/') run_dir[--n] = 0;
-        struct stat st;
-        if (stat(run_dir, &st) != 0 || !S_ISDIR(st.st_mode)) die("--run %s: no such run folder", o.run);
-    } else {
-        find_last_run(run_dir, sizeof run_dir, "dyn_best.h5");
-    }
-    const char *run_name = strrchr(run_dir, '/') ? strrchr(run_dir, '/') + 1 : run_dir;
-    char dyn_path[PATH_MAX + 32], cfg_path[PATH_MAX + 32], split_path[PATH_MAX + 32];
-    snprintf(dyn_path, sizeof dyn_path, "%s/dyn_best.h5", run_dir);
-    snprintf(cfg_path, sizeof cfg_path, "%s/config.ini", run_dir);
-    snprintf(split_path, sizeof split_path, "%s/split.txt", run_dir);
-    if (!readable(dyn_path))
-        die("%s: no dynamics checkpoint (dyn_best.h5): an autoencoder-only or unfinished run; evaluate a run "
-            "trained with train.stage = dynamics or both", run_dir);
-    if (!readable(cfg_path)) die("%s: no config.ini: not a run folder of ./train", run_dir);
-    Config cfg;
-    if (config_load(&cfg, cfg_path, 0, NULL, &err) < 0) die("%s", err.msg);
-    uint64_t chash = config_hash(&cfg);
-    if (cfg.train.stage == STAGE_AUTOENCODER) die("%s: config.ini says train.stage = autoencoder: no dynamics to evaluate", run_dir);
-
-    // ---- evaluation settings: the run's [eval] section, then the options
-    int steps[CFG_MAX_STEPS], n_steps = cfg.eval.n_steps;
-    memcpy(steps, cfg.eval.steps, sizeof steps);
-    if (o.steps) {
-        Err err = {{0}};
-        n_steps = steps_parse(o.steps, 1, 1000, steps, &err);
-        if (n_steps < 0) die("--steps %s", err.msg);
-    }
-    int starts = o.starts > 0 ? (int)o.starts : cfg.eval.starts;
-    int episodes = o.episodes >= 0 ? (int)o.episodes : cfg.eval.episodes;
-    double temperature = o.has_temperature ? o.temperature : cfg.eval.temperature;
-    int samples = o.samples > 0 ? (int)o.samples : cfg.eval.samples;
-    uint64_t seed = o.has_seed ? o.seed : cfg.run.seed;
-    const int vae = cfg.dynamics.type == DYN_VAE;
-    if (!vae && temperature > 0)
-        die("temperature %g: the dynamics model of %s is deterministic (dynamics.type = deterministic); "
-            "temperature and samples apply to dynamics.type = vae only", temperature, run_dir);
-    if (!vae && samples > 1)
-        die("samples %d: the dynamics model of %s is deterministic (dynamics.type = deterministic); every sample "
-            "would be the same rollout", samples, run_dir);
-    if (vae && samples > 1 && temperature == 0)
-        die("samples %d at temperature 0: every sample of %s is the mean rollout (give --temperature T > 0)",
-            samples, run_dir);
-    const int K = steps[n_steps - 1];
-    threads_use(cfg.run.threads);
-
-    // ---- checkpoints: dynamics, then its autoencoder
-    CkptMeta dmeta, ameta;
-    AEConfig ac;
-    if (checkpoint_read_meta(dyn_path, &dmeta, &err) < 0) die("%s", err.msg);
-    if (strcmp(dmeta.model, "dynamics")) die("%s: a '%s' checkpoint, expected dynamics", dyn_path, dmeta.model);
-    int dyn_Z = 0, dyn_vae = 0, dyn_A = 0;
-    if (ckpt_meta_is_conv_dyn(&dmeta)) {
-        ConvDynConfig cc;
-        if (ckpt_meta_to_conv_dyn_config(&dmeta, &cc, &err) < 0) die("%s: %s", dyn_path, err.msg);
-        dyn_Z = cc.channels * cc.height * cc.width, dyn_vae = cc.vae, dyn_A = cc.n_actions;
-    } else {
-        DynConfig dc;
-        if (ckpt_meta_to_dyn_config(&dmeta, &dc, &err) < 0) die("%s: %s", dyn_path, err.msg);
-        dyn_Z = dc.latent_dim, dyn_vae = dc.vae, dyn_A = dc.n_actions;
-    }
-    if (dyn_vae != vae)
-        die("%s holds a %s dynamics model but %s says dynamics.type = %s", dyn_path, dyn_vae ? "vae" : "deterministic",
-            cfg_path, vae ? "vae" : "deterministic");
-    const CkptAttr *hattr = ckpt_get(&dmeta, "config_hash");
-    if (hattr && hattr->type == CKPT_I64 && (uint64_t)hattr->i != chash)
-        warn("%s was trained with another config than %s (config hash %016llx, file %016llx)", dyn_path, cfg_path,
-             (unsigned long long)(uint64_t)hattr->i, (unsigned long long)chash);
-    char ae_path[PATH_MAX + 32] = "", run_ae[PATH_MAX + 32];
-    snprintf(run_ae, sizeof run_ae, "%s/ae_best.h5", run_dir);
-    const CkptAttr *aattr = ckpt_get(&dmeta, "autoencoder");
-    const char *named = aattr && aattr->type == CKPT_STR ? aattr->s : cfg.model.autoencoder;
-    const char *cands[3] = {cfg.train.stage == STAGE_BOTH ? run_ae : NULL, named, run_ae};
-    for (int i = 0; i < 3 && !ae_path[0]; i++)
-        if (readable(cands[i])) snprintf(ae_path, sizeof ae_path, "%s", cands[i]);
-    if (!ae_path[0])
-        die("%s: cannot find its autoencoder: '%s' is not readable here and %s has no ae_best.h5 (run ./eval from "
-            "the folder ./train ran in)", dyn_path, named, run_dir);
-    if (checkpoint_read_meta(ae_path, &ameta, &err) < 0) die("%s", err.msg);
-    if (ckpt_meta_to_ae_config(&ameta, &ac, &err) < 0) die("%s: %s", ae_path, err.msg);
-    if (ac.latent_dim != dyn_Z)
-        die("%s has latent_dim %d but the dynamics model %s takes %d", ae_path, ac.latent_dim, dyn_path, dyn_Z);
-
-    // ---- data, with the run's preprocessing
-    const char *data_path = o.data ? o.data : cfg.data.path;
-    if (!readable(data_path)) {
-        if (o.data) die("--data %s: %s", o.data, strerror(errno));
-        die("%s: data.path = %s (from %s) is not readable here: run ./eval from the folder ./train ran in, or pass "
-            "--data FILE", run_dir, cfg.data.path, cfg_path);
-    }
-    int own_data = 1;
-    if (o.data) same_file_check(o.data, cfg.data.path, &own_data);
-    Preprocess pp = {cfg.data.height, cfg.data.width, cfg.data.channels};
-    Dataset ds;
-    if (dataset_load(&ds, data_path, &pp, &err) < 0) {
-        if (o.data) die("%s (the run's autoencoder takes %dx%dx%d frames, HxWxC)", err.msg, ac.H, ac.W, ac.C);
-        die("%s", err.msg);
-    }
-    if (ds.H != ac.H || ds.W != ac.W || ds.C != ac.C)
-        die("%s: frames are %dx%dx%d (HxWxC) after the run's preprocessing, but the autoencoder %s takes %dx%dx%d",
-            data_path, ds.H, ds.W, ds.C, ae_path, ac.H, ac.W, ac.C);
-    if (ds.A != dyn_A)
-        die("%s: %d action buttons per step, but the dynamics model %s takes %d", data_path, ds.A, dyn_path,
-            dyn_A);
-
-    // ---- episodes: the run's held-out test episodes (or all of another file)
-    int *eval_eps = NULL, n_pool = 0;
-    const char *split_kind = own_data ? "test" : "all";
-    if (own_data) {
-        Split split;
-        if (dataset_split(&split, ds.n_episodes, cfg.data.test_episodes, cfg.data.val_split, cfg.run.seed, &err) < 0)
-            die("%s: %s", data_path, err.msg);
-        int *ids = NULL;
-        int n_ids = read_split_test(split_path, &ids);
-        if (n_ids >= 0) {   // the trainer's own record must agree
-            int same = n_ids == split.n_test;
-            for (int i = 0; same && i < n_ids; i++) same = ids[i] == ds.ep_id[split.test[i]];
-            if (!same)
-                die("%s: its test episodes differ from the split of %s recomputed with the run's settings: the data "
-                    "file changed since training", split_path, data_path);
-        }
-        free(ids);
-        n_pool = split.n_test;
-        eval_eps = xmalloc((size_t)(n_pool > 0 ? n_pool : 1) * sizeof(int));
-        memcpy(eval_eps, split.test, (size_t)n_pool * sizeof(int));
-        split_free(&split);
-        if (n_pool == 0) die("%s: the run holds out no test episodes (data.test_episodes = 0)", run_dir);
-    } else {
-        n_pool = ds.n_episodes;
-        eval_eps = xmalloc((size_t)n_pool * sizeof(int));
-        for (int i = 0; i < n_pool; i++) eval_eps[i] = i;
-    }
-    if (episodes > n_pool)
-        die("--episodes %d: %s has only %d%s episodes", episodes, own_data ? run_dir : data_path, n_pool,
-            own_data ? " test" : "");
-    int n_eval = episodes > 0 ? episodes : n_pool;
-    StartPoint *sp;
-    int N;
-    if (select_starts(&ds, eval_eps, n_eval, starts, K, seed, &sp, &N, &err) < 0) die("%s", err.msg);
-    int skipped = 0;
-    for (int i = 0; i < n_eval; i++) skipped += dataset_ep_transitions(&ds, eval_eps[i]) < K;
+    EvalRun E;
+    memset(&E, 0, sizeof E);
+    eval_run(&o, &E);
+    eval_settings(&o, &E);
+    eval_checkpoints(&E);
+    eval_data(&o, &E);
 
     // ---- models
-    int B = N * samples < EVAL_BATCH ? N * samples : EVAL_BATCH;   // rows: start points x samples
-    if (B < samples) B = samples;
+    int B = E.N * E.samples < EVAL_BATCH ? E.N * E.samples : EVAL_BATCH;   // rows: start points x samples
+    if (B < E.samples) B = E.samples;
     Rng rng;
     rng_seed(&rng, 0);
     AE ae;
     DynModel dyn;
-    if (ae_init(&ae, &ac, B, &rng, &err) < 0) die("%s: %s", ae_path, err.msg);
-    if (checkpoint_load(ae_path, &ae.arena, "autoencoder", &ameta, &err) < 0) die("%s", err.msg);
-    if (dynm_init_from_meta(&dyn, &dmeta, B, 1, &rng, NULL, NULL, &err) < 0) die("%s: %s", dyn_path, err.msg);
-    if (checkpoint_load(dyn_path, dynm_arena(&dyn), "dynamics", &dmeta, &err) < 0) die("%s", err.msg);
+    if (ae_init(&ae, &E.ac, B, &rng, &err) < 0) die("%s: %s", E.ae_path, err.msg);
+    if (checkpoint_load(E.ae_path, &ae.arena, "autoencoder", &E.ameta, &err) < 0) die("%s", err.msg);
+    if (dynm_init_from_meta(&dyn, &E.dmeta, B, 1, &rng, NULL, NULL, &err) < 0) die("%s: %s", E.dyn_path, err.msg);
+    if (checkpoint_load(E.dyn_path, dynm_arena(&dyn), "dynamics", &E.dmeta, &err) < 0) die("%s", err.msg);
     Rng eps_rng;   // the vae's eps: seeded by the evaluation seed, so a command repeats its samples
-    rng_seed(&eps_rng, seed ^ 0x5851f42d4c957f2dull);
-    dyn.temperature = (float)temperature;
+    rng_seed(&eps_rng, E.seed ^ 0x5851f42d4c957f2dull);
+    dyn.temperature = (float)E.temperature;
     dyn.rng = &eps_rng;
 
     // ---- rollouts and statistics
     double t_roll = now_seconds();
-    int n_pic = N < EVAL_PICS ? N : EVAL_PICS;
+    int n_pic = E.N < EVAL_PICS ? E.N : EVAL_PICS;
     RolloutResult rr;
-    rollout_eval(&ae, &dyn, &ds, sp, N, steps, n_steps, n_pic, samples, &rr);
+    rollout_eval(&ae, &dyn, &E.ds, E.sp, E.N, E.steps, E.n_steps, n_pic, E.samples, &rr);
     t_roll = now_seconds() - t_roll;
 
     // ---- emulation measures (game-aware ones when the game can be re-simulated)
     double t_emu = now_seconds();
     GameTrace gt;
-    game_trace_build_from(&gt, &ds, eval_eps, n_eval, o.replay_seeds ? o.replay_seeds : data_path);
+    game_trace_build_from(&gt, &E.ds, E.eval_eps, E.n_eval, o.replay_seeds ? o.replay_seeds : E.data_path);
     if (!gt.available) fprintf(stderr, "eval: game-aware measures unavailable: %s\n", gt.reason);
     Emulator em;
     AeDynEmu emctx;
     emulator_ae_dyn(&em, &emctx, &ae, &dyn);
     EmuResult er;
-    emu_eval(&em, &ds, &gt, sp, N, steps, n_steps, rr.pic_idx, n_pic, &er);
+    emu_eval(&em, &E.ds, &gt, E.sp, E.N, E.steps, E.n_steps, rr.pic_idx, n_pic, &er);
     int dir_k = o.dir_steps > 0 ? (int)o.dir_steps : gt.K > 0 ? (48 + gt.K - 1) / gt.K : 12;
-    emu_direction_test(&em, &ds, &gt, eval_eps, n_eval, dir_k, o.dir_starts > 0 ? (int)o.dir_starts : 20, &er);
+    emu_direction_test(&em, &E.ds, &gt, E.eval_eps, E.n_eval, dir_k, o.dir_starts > 0 ? (int)o.dir_starts : 20, &er);
     EmuStats es;
-    emu_stats_init(&es, &er, steps);
+    emu_stats_init(&es, &er, E.steps);
     t_emu = now_seconds() - t_emu;
 
-    int *eval_ids = xmalloc((size_t)n_eval * sizeof(int));
-    for (int i = 0; i < n_eval; i++) eval_ids[i] = ds.ep_id[eval_eps[i]];
-    int *sp_ids = xmalloc((size_t)N * sizeof(int));
-    for (int i = 0; i < N; i++) sp_ids[i] = ds.ep_id[sp[i].e];
+    int *eval_ids = xmalloc((size_t)E.n_eval * sizeof(int));
+    for (int i = 0; i < E.n_eval; i++) eval_ids[i] = E.ds.ep_id[E.eval_eps[i]];
+    int *sp_ids = xmalloc((size_t)E.N * sizeof(int));
+    for (int i = 0; i < E.N; i++) sp_ids[i] = E.ds.ep_id[E.sp[i].e];
     EvalReport rep = {
-        .run_dir = run_dir, .run_name = run_name, .dyn_ckpt = dyn_path, .ae_ckpt = ae_path, .config_hash = chash,
-        .data_path = data_path, .C = ds.C, .H = ds.H, .W = ds.W, .split_kind = split_kind,
-        .split_seed = cfg.run.seed, .eval_ids = eval_ids, .n_eval_eps = n_eval, .n_split_eps = n_pool,
-        .skipped_eps = skipped, .seed = seed, .starts = starts, .sp = sp, .sp_ids = sp_ids, .n_starts = N,
-        .steps = steps, .n_steps = n_steps, .rows = report_rows(&rr), .emu = &es};
+        .run_dir = E.run_dir, .run_name = E.run_name, .dyn_ckpt = E.dyn_path, .ae_ckpt = E.ae_path,
+        .config_hash = E.chash,
+        .data_path = E.data_path, .C = E.ds.C, .H = E.ds.H, .W = E.ds.W, .split_kind = E.split_kind,
+        .split_seed = E.cfg.run.seed, .eval_ids = eval_ids, .n_eval_eps = E.n_eval, .n_split_eps = E.n_pool,
+        .skipped_eps = E.skipped, .seed = E.seed, .starts = E.starts, .sp = E.sp, .sp_ids = sp_ids, .n_starts = E.N,
+        .steps = E.steps, .n_steps = E.n_steps, .rows = report_rows(&rr), .emu = &es};
     char *md = report_markdown(&rep), *csv = report_csv(&rep), *json = report_json(&rep);
-    char *smd = vae ? samples_markdown(&rr, steps, temperature) : NULL;
-    char *scsv = vae ? samples_csv(&rr, steps, temperature) : NULL;
+    char *smd = E.vae ? samples_markdown(&rr, E.steps, E.temperature) : NULL;
+    char *scsv = E.vae ? samples_csv(&rr, E.steps, E.temperature) : NULL;
     if (smd) {   // eval.md gets the samples section
         md = xrealloc(md, strlen(md) + strlen(smd) + 1);
         strcat(md, smd);
@@ -487,50 +563,21 @@ int main(int argc, char **argv) {
 
     // ---- results: everything as .part files first, then renamed
     char out_dir[PATH_MAX];
-    int len = o.out ? snprintf(out_dir, sizeof out_dir, "%s", o.out)
-                    : snprintf(out_dir, sizeof out_dir, "results/%s", run_name);
-    if (len < 0 || (size_t)len >= sizeof out_dir) die("--out %s: path too long", o.out ? o.out : run_name);
-    if (mkdir_p(out_dir) != 0) die("--out %s: cannot create the folder: %s", out_dir, strerror(errno));
-    enum { F_MD, F_CSV, F_JSON, F_ROLL, F_PLOT, F_SAMPLES, F_SPIC, F_N };
-    static const char *const names[F_N] = {"eval.md", "eval.csv", "eval.json", "rollouts.png", "eval_plot.png",
-                                           "samples.csv", "samples.png"};
-    const int n_files = vae && samples > 1 ? F_N : vae ? F_N - 1 : F_N - 2;
-    char final[F_N][PATH_MAX + 32], part[F_N][PATH_MAX + 48];
-    for (int i = 0; i < F_N; i++) {
-        snprintf(final[i], sizeof final[i], "%s/%s", out_dir, names[i]);
-        snprintf(part[i], sizeof part[i], "%s.part", final[i]);
-    }
-    int ok = write_file_atomic(part[F_MD], md, strlen(md), &err) == 0 &&
-             write_file_atomic(part[F_CSV], csv, strlen(csv), &err) == 0 &&
-             write_file_atomic(part[F_JSON], json, strlen(json), &err) == 0 &&
-             picture_rollouts_marked(part[F_ROLL], er.pic_start, er.pic_pred0, rr.pic_truth, rr.pic_pred, n_pic,
-                                     n_steps, steps, ds.C, ds.H, ds.W, &err) == 0 &&
-             report_plot(part[F_PLOT], &rep, &err) == 0 &&
-             (!vae || write_file_atomic(part[F_SAMPLES], scsv, strlen(scsv), &err) == 0) &&
-             (n_files <= F_SPIC || samples_picture(part[F_SPIC], &rr, steps, temperature, &err) == 0);
-    for (int i = 0; ok && i < n_files; i++)
-        if (rename(part[i], final[i]) != 0) {
-            err_set(&err, "cannot write %s: %s", final[i], strerror(errno));
-            ok = 0;
-        }
-    if (!ok) {
-        for (int i = 0; i < F_N; i++) unlink(part[i]);
-        die("%s", err.msg);
-    }
+    write_results(&o, &E, out_dir, sizeof out_dir, md, csv, json, scsv, &er, &rr, &rep, n_pic);
     fputs(md, stdout);
     fflush(stdout);
     fprintf(stderr, "eval: %d rollouts of %d steps in %.2fs, emulation measures in %.2fs (%.2fs in all); results in %s/\n",
-            N, K, t_roll, t_emu, now_seconds() - t_start, out_dir);
+            E.N, E.K, t_roll, t_emu, now_seconds() - t_start, out_dir);
     emu_stats_free(&es);
     emu_result_free(&er);
     emulator_ae_dyn_free(&emctx);
     game_trace_free(&gt);
 
     free(md), free(csv), free(json), free(rep.rows), free(smd), free(scsv);
-    free(eval_ids), free(sp_ids), free(sp), free(eval_eps);
+    free(eval_ids), free(sp_ids), free(E.sp), free(E.eval_eps);
     rollout_result_free(&rr);
     ae_free(&ae);
     dynm_free(&dyn);
-    dataset_free(&ds);
+    dataset_free(&E.ds);
     return 0;
 }
