@@ -48,7 +48,7 @@ enum {
     K_MODEL_LATENT, K_MODEL_LATENT_DIM, K_MODEL_LATENT_CHANNELS, K_MODEL_STAGES, K_MODEL_BASE_CHANNELS, K_MODEL_LATENT_NOISE, K_MODEL_OUTPUT_BIAS,
     K_MODEL_AUTOENCODER,
     K_TRAIN_STAGE, K_TRAIN_EPOCHS, K_TRAIN_BATCH_SIZE, K_TRAIN_LR, K_TRAIN_WEIGHT_DECAY,
-    K_TRAIN_OPTIMIZER, K_TRAIN_MAX_GRAD_NORM, K_TRAIN_COLLAPSE_STOP,
+    K_TRAIN_OPTIMIZER, K_TRAIN_MAX_GRAD_NORM, K_TRAIN_COLLAPSE_STOP, K_TRAIN_CHANGED_WEIGHT,
     K_DYN_TYPE, K_DYN_HIDDEN, K_DYN_BLOCKS, K_DYN_BETA, K_DYN_ROLLOUT_STEPS, K_DYN_SAMPLING_START,
     K_DYN_SAMPLING_END, K_DYN_EPOCHS, K_DYN_LR,
     K_EVAL_STEPS, K_EVAL_STARTS, K_EVAL_TEMPERATURE, K_EVAL_SAMPLES, K_EVAL_EPISODES,
@@ -144,6 +144,9 @@ static const KeyDef KEYS[N_KEYS] = {
         "stop a stage after this many collapsed epochs in a row (zero or vanished gradient, unchanged "
         "loss, a dead ReLU layer, a saturated output; each is warned about); 0 = warn only",
         OFF(train.collapse_stop)},
+    [K_TRAIN_CHANGED_WEIGHT] = {"train", "changed_weight", KT_REAL, "0", NULL, 0, BIG, 0, NULL,
+        "autoencoder loss: L1 with weight 1 + this on the pixels that changed since the previous frame of "
+        "the episode (the falling piece, the digits), 1 elsewhere; 0 = plain L1", OFF(train.changed_weight)},
 
     [K_DYN_TYPE] = {"dynamics", "type", KT_ENUM, "deterministic", NULL, 0, 0, 0,
         "deterministic|vae", "deterministic: z' = z + f(z, a); vae: f outputs mean and log-variance",
@@ -461,7 +464,7 @@ static const char *no_effect(const Config *c, int k, char *buf, size_t cap) {
     case K_MODEL_LATENT_CHANNELS:
         if (c->model.latent == LATENT_FLAT) return "has no effect while model.latent = flat (set latent_dim)";
         break;
-    case K_MODEL_LATENT_NOISE: case K_MODEL_OUTPUT_BIAS:
+    case K_MODEL_LATENT_NOISE: case K_MODEL_OUTPUT_BIAS: case K_TRAIN_CHANGED_WEIGHT:
         if (c->train.stage == STAGE_DYNAMICS)
             return "has no effect while train.stage = dynamics (it is used when training the autoencoder)";
         break;

@@ -82,6 +82,7 @@ typedef struct {
         CfgOptimizer optimizer; // adam
         double max_grad_norm;   // 0 = no clipping
         int collapse_stop;      // 2: stop after this many collapsed epochs in a row; 0 = warn only
+        double changed_weight;  // 0: autoencoder L1 weight 1 + this on pixels changed since the previous frame
     } train;
     struct {
         CfgDynType type;        // deterministic

@@ -31,6 +31,7 @@
 #include "nn/dynamics.h"
 #include "nn/gemm.h"
 #include "nn/health.h"
+#include "nn/wloss.h"
 #include "nn/model.h"
 #include "nn/ops.h"
 #include "nn/optim.h"
@@ -415,6 +416,7 @@ typedef struct {
     size_t fsz;              // C*H*W
     Rng noise;
     int last_n;              // samples of the last training batch (for the health probe)
+    float *w;                // [B,C,H,W] changed-pixel weights (train.changed_weight > 0), else NULL
 } AEStage;
 
 static void ae_probe(Stage *s, Health *h) {
@@ -428,10 +430,20 @@ static float ae_step(Stage *s, int64_t i, int *n) {
     *n = sampler_batch(s->train, i, s->batch, a->x, NULL, NULL);
     a->last_n = *n;
     size_t len = (size_t)*n * a->fsz;
+    if (a->w) {   // train.changed_weight: weight 1 + alpha where frame t differs from frame t-1 (t = 0: frame 1)
+        const Dataset *d = &a->tr->ds;
+        for (int j = 0; j < *n; j++) {
+            SampleRef r = s->train->items[i * c->train.batch_size + j];
+            int64_t o = r.t > 0 ? r.t - 1 : dataset_ep_frames(d, r.e) > 1 ? 1 : 0;
+            changed_weights(dataset_frame_u8(d, r.e, r.t), dataset_frame_u8(d, r.e, o), d->C, d->H, d->W,
+                            (float)c->train.changed_weight, a->w + j * a->fsz);
+        }
+    }
     ae_forward(a->ae, a->x, *n, c->model.latent_noise > 0 ? &a->noise : NULL);
-    float loss = l1_loss_forward(a->ae->recon, a->x, len);
+    float loss = a->w ? wl1_loss_forward(a->ae->recon, a->x, a->w, len) : l1_loss_forward(a->ae->recon, a->x, len);
     memset(a->drecon, 0, len * sizeof(float));
-    l1_loss_backward(a->drecon, a->ae->recon, a->x, len, 1.0f);
+    if (a->w) wl1_loss_backward(a->drecon, a->ae->recon, a->x, a->w, len, 1.0f);
+    else l1_loss_backward(a->drecon, a->ae->recon, a->x, len, 1.0f);
     ae_backward(a->ae, a->drecon, NULL, *n);
     return loss;
 }
@@ -505,7 +517,8 @@ static void train_autoencoder(Trainer *tr) {
     Sampler ts, vs;
     if (sampler_init(&ts, &tr->ds, tr->split.train, tr->split.n_train, SAMPLE_FRAMES, 0, &err) < 0) die("%s", err.msg);
     if (sampler_init(&vs, &tr->ds, tr->split.val, tr->split.n_val, SAMPLE_FRAMES, 0, &err) < 0) die("%s", err.msg);
-    AEStage a = {tr, &ae, &vs, NULL, NULL, (size_t)tr->ds.C * tr->ds.H * tr->ds.W, {{0}}, 0};
+    AEStage a = {tr, &ae, &vs, NULL, NULL, (size_t)tr->ds.C * tr->ds.H * tr->ds.W, {{0}}, 0, NULL};
+    if (c->train.changed_weight > 0) a.w = xmalloc_floats((size_t)B * a.fsz);
     if (c->model.output_bias == OUTBIAS_DATA_MEAN) output_bias_from_data(&ae, &tr->ds, &ts);
     a.x = xmalloc_floats((size_t)B * a.fsz);
     a.drecon = xmalloc_floats((size_t)B * a.fsz);
@@ -519,6 +532,7 @@ static void train_autoencoder(Trainer *tr) {
     run_stage(tr, &s, &meta);
     free(a.x);
     free(a.drecon);
+    free(a.w);
     sampler_free(&ts);
     sampler_free(&vs);
     ae_free(&ae);

@@ -10,6 +10,7 @@ then trains the default autoencoder at 32x32 (batch 16, seed 3, one thread):
     after train.collapse_stop = 2 epochs with a non-zero exit, keeping ae_last.h5;
     log.csv carries grad_norm, out_saturated, out_saturated_wrong and dead_relu per layer
   - the default (model.output_bias = data_mean): no warning, val L1 < 0.02 after 3 epochs
+  - train.changed_weight = 4 trains (its train loss is the weighted L1, above the plain one)
   - train.collapse_stop = 0 on the gymemu init: warnings only, all 3 epochs run
 Skips without h5py/numpy.
 """
@@ -126,6 +127,14 @@ def body(tmp):
     check("decoder_conv.4.bias[0] = logit(" in r.stdout, "the output bias line")
     head, rows = log(tmp, "fixed")
     check(len(rows) == 3 and float(rows[-1]["val_loss"]) < 0.02, f"val L1 < 0.02: {rows[-1]['val_loss'] if rows else None}")
+
+    # train.changed_weight: the same data and init, the weighted L1 (train loss differs, val stays L1)
+    r = train(tmp, "weighted", "train.epochs=1", "train.changed_weight=4")
+    head, wrows = log(tmp, "weighted")
+    check(r.returncode == 0 and len(wrows) == 1 and "changed_weight = 4" in
+          open(os.path.join(tmp, "runs", "weighted", "config.ini")).read(), f"changed_weight runs: {r.stderr[-300:]}")
+    check(wrows and float(wrows[0]["train_loss"]) > float(rows[0]["train_loss"]) and float(wrows[0]["val_loss"]) < 0.05,
+          "weighted train loss (> the plain one: moving pixels weigh 5) and a plain-L1 val loss")
 
     r = train(tmp, "warnonly", "model.output_bias=pytorch", "train.collapse_stop=0", "train.epochs=3")
     head, rows = log(tmp, "warnonly")
