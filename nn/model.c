@@ -351,6 +351,37 @@ void ae_decode(AE *m, const float *z, int B, float *out) {
     m->x = NULL;
 }
 
+void ae_decode_forward(AE *m, const float *z, int B) {
+    CHECK(B >= 1 && B <= m->max_B, "autoencoder: batch %d outside 1..%d (max_B at init)", B, m->max_B);
+    memcpy(m->zin, z, (size_t)B * m->cfg.latent_dim * sizeof(float));
+    ae_decoder_forward(m, B);
+    m->x = NULL;
+    m->dec_B = B;
+}
+
+void ae_decode_backward(AE *m, const float *drecon, float *dz, int B) {
+    CHECK(B == m->dec_B, "ae_decode_backward: batch %d does not match the last ae_decode_forward (%d)", B, m->dec_B);
+    const int S = m->cfg.stages, Z = m->cfg.latent_dim, spatial = m->cfg.latent_channels > 0;
+    float *d0 = m->dbuf[0], *d1 = m->dbuf[1];
+    const float *dcur = drecon;
+    for (int i = S - 1; i >= 0; i--) {   // as ae_backward's decoder part, without dw and db
+        const float *inp = i > 0 ? m->dec_out[i - 1] : m->h;
+        float *dnext = dcur == d0 ? d1 : d0;
+        convt2d_backward_act(dnext, NULL, NULL, dcur, m->dec_out[i], i == S - 1 ? CONV_ACT_SIGMOID : CONV_ACT_NONE,
+                             CONV_DINP_SET | (i > 0 || spatial ? CONV_DINP_RELU : 0), inp, m->w.dec_w[i], B,
+                             &m->dec[i], m->work);
+        dcur = dnext;
+    }
+    if (spatial) {
+        conv2d_backward_act(dz, NULL, NULL, dcur, NULL, CONV_ACT_NONE, CONV_DINP_SET, m->zin, m->w.fc_dec_w, B,
+                            &m->lat_dec, m->work);
+    } else {
+        zero(dz, (size_t)B * Z);
+        linear_backward(dz, NULL, NULL, dcur, m->zin, m->w.fc_dec_w, B, Z, m->F);
+    }
+    m->dec_B = 0;
+}
+
 size_t ae_bytes(const AE *m) {   // as allocated (see floats_bytes)
     return 4 * floats_bytes(m->arena.n) + floats_bytes(m->acts_floats) + floats_bytes(m->work_floats);
 }

@@ -116,6 +116,7 @@ typedef struct {
     size_t acts_floats, work_floats;
     const float *x;                         // input of the last ae_forward (kept for backward)
     int last_B;
+    int dec_B;                              // batch of the last ae_decode_forward (0: none pending)
 } AE;
 
 // Allocates everything for batches up to max_B and initialises the weights like PyTorch's
@@ -133,6 +134,12 @@ void ae_backward(AE *m, const float *drecon, const float *dz_extra, int B);
 // activation buffers, so they overwrite what ae_forward left there.
 void ae_encode(AE *m, const float *x, int B, float *z_out);
 void ae_decode(AE *m, const float *z, int B, float *out);
+// The decoder alone, for losses on decoded frames of a frozen autoencoder (the dynamics'
+// pixel loss): ae_decode_forward keeps its activations (m->recon [B,C,H,W] = decode(z));
+// ae_decode_backward then writes dz [B,Z] = dLoss/dz from drecon = dLoss/drecon, computing
+// no parameter gradient. Overwrite what ae_forward left.
+void ae_decode_forward(AE *m, const float *z, int B);
+void ae_decode_backward(AE *m, const float *drecon, float *dz, int B);
 size_t ae_bytes(const AE *m);             // params+grads+adam+acts+workspace
 void ae_print_table(const AE *m, FILE *f);
 

@@ -49,7 +49,8 @@ enum {
     K_MODEL_AUTOENCODER,
     K_TRAIN_STAGE, K_TRAIN_EPOCHS, K_TRAIN_BATCH_SIZE, K_TRAIN_LR, K_TRAIN_WEIGHT_DECAY,
     K_TRAIN_OPTIMIZER, K_TRAIN_MAX_GRAD_NORM, K_TRAIN_COLLAPSE_STOP, K_TRAIN_CHANGED_WEIGHT,
-    K_DYN_TYPE, K_DYN_HIDDEN, K_DYN_BLOCKS, K_DYN_BETA, K_DYN_ROLLOUT_STEPS, K_DYN_SAMPLING_START,
+    K_DYN_TYPE, K_DYN_HIDDEN, K_DYN_BLOCKS, K_DYN_LOSS, K_DYN_CHANGED_WEIGHT, K_DYN_BETA, K_DYN_ROLLOUT_STEPS,
+    K_DYN_SAMPLING_START,
     K_DYN_SAMPLING_END, K_DYN_EPOCHS, K_DYN_LR,
     K_EVAL_STEPS, K_EVAL_STARTS, K_EVAL_TEMPERATURE, K_EVAL_SAMPLES, K_EVAL_EPISODES,
     N_KEYS
@@ -57,7 +58,7 @@ enum {
 _Static_assert(N_KEYS <= CFG_MAX_KEYS, "raise CFG_MAX_KEYS");
 _Static_assert(sizeof(CfgStage) == sizeof(int) && sizeof(CfgGenerate) == sizeof(int) &&
                sizeof(CfgOptimizer) == sizeof(int) && sizeof(CfgDynType) == sizeof(int) &&
-               sizeof(CfgLatent) == sizeof(int),
+               sizeof(CfgLatent) == sizeof(int) && sizeof(CfgDynLoss) == sizeof(int),
                "enum fields are written through int*");
 
 #define OFF(field) offsetof(Config, field)
@@ -154,6 +155,12 @@ static const KeyDef KEYS[N_KEYS] = {
     [K_DYN_HIDDEN] = {"dynamics", "hidden", KT_INT, "128", NULL, 1, 65536, 0, NULL,
         "width of the dynamics MLP's hidden layers (model.latent = spatial: channels of the conv dynamics' "
         "hidden layers)", OFF(dynamics.hidden)},
+    [K_DYN_LOSS] = {"dynamics", "loss", KT_ENUM, "latent", NULL, 0, 0, 0, "latent|pixel",
+        "latent: MSE of each step's z against the encoded next frame; pixel: L1 of each step's "
+        "prediction decoded by the frozen autoencoder against the real next frame", OFF(dynamics.loss)},
+    [K_DYN_CHANGED_WEIGHT] = {"dynamics", "changed_weight", KT_REAL, "0", NULL, 0, BIG, 0, NULL,
+        "pixel loss: pixels that differ from the frame before weigh 1 + this (loss = pixel)",
+        OFF(dynamics.changed_weight)},
     [K_DYN_BLOCKS] = {"dynamics", "blocks", KT_INT, "2", NULL, 1, 16, 0, NULL,
         "3x3 conv layers after conv_in of the conv dynamics, the first with the pooled global context "
         "(model.latent = spatial)", OFF(dynamics.blocks)},
@@ -475,6 +482,10 @@ static const char *no_effect(const Config *c, int k, char *buf, size_t cap) {
                                                   : "it names the autoencoder a dynamics stage encodes with");
             return buf;
         }
+        break;
+    case K_DYN_CHANGED_WEIGHT:
+        if (c->dynamics.loss == DYN_LOSS_LATENT)
+            return "has no effect while dynamics.loss = latent (it weighs the pixel loss)";
         break;
     case K_DYN_BLOCKS:
         if (c->model.latent == LATENT_FLAT)

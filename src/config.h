@@ -35,6 +35,7 @@ typedef enum { GEN_TETRIS, GEN_NONE } CfgGenerate;
 typedef enum { STAGE_AUTOENCODER, STAGE_DYNAMICS, STAGE_BOTH } CfgStage;
 typedef enum { OPT_ADAM, OPT_ADAMW } CfgOptimizer;
 typedef enum { DYN_DETERMINISTIC, DYN_VAE } CfgDynType;
+typedef enum { DYN_LOSS_LATENT, DYN_LOSS_PIXEL } CfgDynLoss;
 typedef enum { LATENT_FLAT, LATENT_SPATIAL } CfgLatent;
 typedef enum { OUTBIAS_DATA_MEAN, OUTBIAS_PYTORCH } CfgOutputBias;
 
@@ -88,6 +89,8 @@ typedef struct {
         CfgDynType type;        // deterministic
         int hidden;             // 128 (spatial latent: the conv dynamics' hidden channels)
         int blocks;             // 2: 3x3 conv blocks of the conv dynamics (spatial latent)
+        CfgDynLoss loss;        // latent: MSE on z; pixel: L1 of the decoded prediction on the next frame
+        double changed_weight;  // 0: pixel loss weight 1 + this on pixels that change (loss = pixel)
         double beta;            // 0: KL weight (vae only)
         int rollout_steps;      // 1: steps unrolled per training sample
         double sampling_start;  // 0: scheduled-sampling probability at the first epoch...

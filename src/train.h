@@ -73,6 +73,8 @@ void run_stage(Trainer *tr, Stage *s, CkptMeta *meta);
 // src/train_dyn.c
 // Loads an autoencoder checkpoint that must fit the dataset's frames, for batches <= max_B.
 void load_autoencoder(const char *path, const Dataset *ds, AE *ae, int max_B);
+// Dies (one line) when the autoencoder at path is not of the config's model.latent family.
+void check_latent_family(const Config *c, const AE *ae, const char *path);
 // Before any work: the train and the validation episodes each hold a K-step window.
 void check_windows(const Trainer *tr);
 // The dynamics stage: encode every frame with the frozen autoencoder, train, report.

@@ -35,6 +35,13 @@ void load_autoencoder(const char *path, const Dataset *ds, AE *ae, int max_B) {
     if (checkpoint_load(path, &ae->arena, "autoencoder", &meta, &err) < 0) die("%s", err.msg);
 }
 
+void check_latent_family(const Config *c, const AE *ae, const char *path) {
+    if ((ae->cfg.latent_channels > 0) != (c->model.latent == LATENT_SPATIAL))
+        die("%s has a %s latent but model.latent = %s (at %s)", path, ae->cfg.latent_channels ? "spatial" : "flat",
+            c->model.latent == LATENT_SPATIAL ? "spatial" : "flat",
+            config_source(c, "model.latent") ? config_source(c, "model.latent") : "default");
+}
+
 // Encodes every frame of the dataset: returns Z [n_frames, Z].
 static float *encode_all(const Dataset *ds, AE *ae, int B) {
     int Z = ae->cfg.latent_dim;
@@ -176,7 +183,63 @@ typedef struct {
     uint8_t *feed;           // [K][B] scheduled-sampling coin flips
     Rng rng;                 // coin flips and the vae's eps (travels in checkpoints)
     double p;                // this epoch's scheduled-sampling probability
+    // dynamics.loss = pixel (NULL otherwise): the frozen autoencoder decodes each step
+    AE *ae;
+    float cw;                // dynamics.changed_weight
+    float *frames;           // [K+1][B][C*H*W] the real frames t..t+K
+    float *drecon;           // [B][C*H*W]
+    float *dzs;              // [K][B][Z] dLoss/dznext_k through the decoder
 } DynStage;
+
+// Frames t..t+K of batch i's windows, [K+1][n][C*H*W] (the order of dyn_window_batch).
+static void dyn_window_frames(const Dataset *ds, const Sampler *s, int64_t i, int B, float *frames) {
+    int64_t lo = i * B, hi = lo + B < s->n ? lo + B : s->n;
+    const int n = (int)(hi - lo), K = s->K;
+    const size_t fsz = (size_t)ds->C * ds->H * ds->W;
+    for (int j = 0; j < n; j++) {
+        SampleRef r = s->items[lo + j];
+        for (int k = 0; k <= K; k++) dataset_frame(ds, r.e, r.t + k, frames + ((size_t)k * n + j) * fsz);
+    }
+}
+
+// The pixel loss of step k: mean over n*C*H*W of w * |decode(znext_k) - frame_{k+1}|, w = 1 +
+// changed_weight where frame_{k+1} differs from frame_k, else 1. dz (NULL: none) [n,Z] =
+// dLoss/dznext_k through the frozen decoder.
+static double pixel_step(DynStage *d, int k, int n, float *dz) {
+    const Dataset *ds = &d->tr->ds;
+    const size_t N = (size_t)n * ds->C * ds->H * ds->W;
+    ae_decode_forward(d->ae, dynm_znext(d->dyn, k), n);
+    const float *p = d->ae->recon, *tgt = d->frames + (size_t)(k + 1) * N, *prev = d->frames + (size_t)k * N;
+    const float inv = 1.0f / (float)N;
+    double L = 0;
+    for (size_t i = 0; i < N; i++) {
+        float w = tgt[i] != prev[i] ? 1.0f + d->cw : 1.0f, e = p[i] - tgt[i];
+        L += (double)w * fabsf(e);
+        if (dz) d->drecon[i] = e > 0 ? w * inv : e < 0 ? -w * inv : 0.0f;
+    }
+    if (dz) ae_decode_backward(d->ae, d->drecon, dz, n);
+    return L / (double)N;
+}
+
+// dynm_rollout_backward with dLoss/dznext_k given (dzs [K][B][Z]) instead of the latent MSE's.
+static void rollout_backward_ext(DynModel *m, const float *dzs, const uint8_t *feed, int K, int B) {
+    const size_t nz = (size_t)B * m->Z;
+    float *carry = m->dcarry[0];   // dLoss/dznext_k, through the steps after k too
+    memset(carry, 0, nz * sizeof(float));
+    for (int k = K - 1; k >= 0; k--) {
+        for (size_t i = 0; i < nz; i++) carry[i] += dzs[(size_t)k * nz + i];
+        if (k == 0) {
+            dynm_backward_step(m, 0, NULL, carry, NULL, B);
+            break;
+        }
+        memset(m->dzin, 0, nz * sizeof(float));
+        dynm_backward_step(m, k, NULL, carry, m->dzin, B);
+        for (int b = 0; b < B; b++) {   // the input of step k was znext_{k-1} where fed back
+            int fed = !feed || feed[(size_t)k * B + b];
+            for (int j = 0; j < m->Z; j++) carry[(size_t)b * m->Z + j] = fed ? m->dzin[(size_t)b * m->Z + j] : 0.0f;
+        }
+    }
+}
 
 // Parts of the dynamics loss logged beside it (train_mse, train_kl, val_mse, val_kl, sampling_p).
 static void dyn_epoch_begin(Stage *s, int e) {
@@ -196,10 +259,17 @@ static float dyn_step(Stage *s, int64_t i, int *n) {
         feed = d->feed;
     }
     DynLoss L = dynm_rollout_forward(d->dyn, d->ztrue, d->a, feed, K, *n);
-    dynm_rollout_backward(d->dyn, d->ztrue, feed, K, *n);
-    s->part_sum[0] += L.mse * *n;
+    s->part_sum[0] += L.mse * *n;   // the latent MSE is logged with either loss
     s->part_sum[1] += L.kl * *n;
-    return (float)(L.mse + d->dyn->beta * L.kl);
+    if (!d->ae) {
+        dynm_rollout_backward(d->dyn, d->ztrue, feed, K, *n);
+        return (float)(L.mse + d->dyn->beta * L.kl);
+    }
+    dyn_window_frames(&d->tr->ds, s->train, i, s->batch, d->frames);
+    double pix = 0;
+    for (int k = 0; k < K; k++) pix += pixel_step(d, k, *n, d->dzs + (size_t)k * *n * d->dyn->Z);
+    rollout_backward_ext(d->dyn, d->dzs, feed, K, *n);
+    return (float)(pix + d->dyn->beta * L.kl);
 }
 
 // Validation: K-step open-loop rollouts (every step on its own prediction) at temperature 0.
@@ -208,18 +278,22 @@ static double dyn_validate(Stage *s) {
     const int B = s->batch;
     float temp = d->dyn->temperature;
     d->dyn->temperature = 0;
-    double mse = 0, kl = 0;
+    double mse = 0, kl = 0, pix = 0;
     int64_t cnt = 0;
     for (int64_t i = 0; i < sampler_batches(d->val, B); i++) {
         int n;
         dyn_window_batch(&d->tr->ds, d->val, d->zs, d->dyn->Z, i, B, d->ztrue, d->a, &n);
         DynLoss L = dynm_rollout_forward(d->dyn, d->ztrue, d->a, NULL, d->K, n);
         mse += L.mse * n, kl += L.kl * n;
+        if (d->ae) {   // the pixel loss of the open-loop steps
+            dyn_window_frames(&d->tr->ds, d->val, i, B, d->frames);
+            for (int k = 0; k < d->K; k++) pix += pixel_step(d, k, n, NULL) * n;
+        }
         cnt += n;
     }
     d->dyn->temperature = temp;
     s->parts[2] = mse / cnt, s->parts[3] = kl / cnt, s->parts[4] = d->p;
-    return (mse + d->dyn->beta * kl) / cnt;
+    return ((d->ae ? pix : mse) + d->dyn->beta * kl) / cnt;
 }
 
 void train_dynamics(Trainer *tr) {
@@ -231,10 +305,7 @@ void train_dynamics(Trainer *tr) {
     else snprintf(aepath, sizeof aepath, "%s", c->model.autoencoder);
     AE ae;
     load_autoencoder(aepath, &tr->ds, &ae, B);
-    if ((ae.cfg.latent_channels > 0) != (c->model.latent == LATENT_SPATIAL))
-        die("%s has a %s latent but model.latent = %s (at %s)", aepath, ae.cfg.latent_channels ? "spatial" : "flat",
-            c->model.latent == LATENT_SPATIAL ? "spatial" : "flat",
-            config_source(c, "model.latent") ? config_source(c, "model.latent") : "default");
+    check_latent_family(c, &ae, aepath);
     int Z = ae.cfg.latent_dim, A = tr->ds.A;
     float *zs = encode_all(&tr->ds, &ae, B);
 
@@ -248,7 +319,14 @@ void train_dynamics(Trainer *tr) {
     if (sampler_init(&ts, &tr->ds, tr->split.train, tr->split.n_train, SAMPLE_WINDOWS, K, &err) < 0) die("%s", err.msg);
     if (sampler_init(&vs, &tr->ds, tr->split.val, tr->split.n_val, SAMPLE_WINDOWS, K, &err) < 0) die("%s", err.msg);
     DynStage d = {tr, &dyn, &vs, zs, K, xmalloc_floats((size_t)(K + 1) * B * Z), xmalloc_floats((size_t)K * B * A),
-                  xmalloc((size_t)K * B), {{0}}, 0};
+                  xmalloc((size_t)K * B), {{0}}, 0, NULL, 0, NULL, NULL, NULL};
+    if (c->dynamics.loss == DYN_LOSS_PIXEL) {   // each step decoded by the frozen autoencoder
+        const size_t fsz = (size_t)tr->ds.C * tr->ds.H * tr->ds.W;
+        d.ae = &ae, d.cw = (float)c->dynamics.changed_weight;
+        d.frames = xmalloc_floats((size_t)(K + 1) * B * fsz);
+        d.drecon = xmalloc_floats((size_t)B * fsz);
+        d.dzs = xmalloc_floats((size_t)K * B * Z);
+    }
     rng_seed(&d.rng, epoch_seed(c->run.seed, 101, 0));
     dyn.rng = &d.rng;
     CkptMeta meta;
@@ -257,7 +335,8 @@ void train_dynamics(Trainer *tr) {
     ckpt_set_str(&meta, "autoencoder", aepath);
     // the deterministic single step draws no random numbers: its checkpoints stay as in phase 1
     Stage s = {.id = ST_DYN, .arena = dynm_arena(&dyn), .train = &ts, .epochs = c->dynamics.epochs, .batch = B,
-               .lr = c->dynamics.lr, .loss_name = vae ? "MSE+beta*KL" : K > 1 ? "K-step MSE" : "MSE",
+               .lr = c->dynamics.lr, .loss_name = d.ae ? (vae ? "pixel L1+beta*KL" : K > 1 ? "K-step pixel L1" : "pixel L1")
+                                         : vae ? "MSE+beta*KL" : K > 1 ? "K-step MSE" : "MSE",
                .noise = vae || K > 1 ? &d.rng : NULL, .step = dyn_step, .validate = dyn_validate, .ctx = &d,
                .epoch_begin = dyn_epoch_begin, .has_parts = 1};
     run_stage(tr, &s, &meta);
@@ -266,7 +345,7 @@ void train_dynamics(Trainer *tr) {
     if (checkpoint_load(path_in_run(tr, "dyn_best.h5"), dynm_arena(&dyn), "dynamics", &bm, &err) < 0) die("%s", err.msg);
     dyn.temperature = 0;
     dyn_report(tr, &ae, &dyn, zs);
-    free(d.ztrue); free(d.a); free(d.feed); free(zs);
+    free(d.ztrue); free(d.a); free(d.feed); free(zs); free(d.frames); free(d.drecon); free(d.dzs);
     sampler_free(&ts);
     sampler_free(&vs);
     dynm_free(&dyn);

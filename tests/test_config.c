@@ -219,6 +219,8 @@ static void test_cross_key_errors(void) {
         "@:2: [model] latent_noise: has no effect while train.stage = dynamics", NULL);
     ERR("[train]\nstage = both\n[dynamics]\nblocks = 3\n",
         "@:4: [dynamics] blocks: has no effect while model.latent = flat", NULL);
+    ERR("[train]\nstage = both\n[dynamics]\nchanged_weight = 3\n",
+        "@:4: [dynamics] changed_weight: has no effect while dynamics.loss = latent", NULL);
     ERR("[model]\nlatent_channels = 8\n", "@:2: [model] latent_channels: has no effect while model.latent = flat", NULL);
     ERR("[model]\nlatent = spatial\nlatent_dim = 64\n",
         "@:3: [model] latent_dim: has no effect while model.latent = spatial", NULL);
@@ -383,7 +385,7 @@ static void test_markdown(void) {
     EXPECT(strstr(buf, "| eval | steps | 1,5,10,30,60 |") != NULL, "steps row");
     int rows = 0;
     for (char *p = buf; *p; p++) rows += *p == '\n';
-    EXPECT(rows == 2 + 45, "one row per key: %d", rows - 2);
+    EXPECT(rows == 2 + 47, "one row per key: %d", rows - 2);
     free(buf);
 }
 

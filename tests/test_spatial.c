@@ -158,6 +158,55 @@ static void test_ae_fixture(const char *file) {
     h5_close(f);
 }
 
+// ---------------------------------------------------------------- the frozen decoder's dz (pixel loss)
+
+// ae_decode_backward's dz [B,Z] = dL/dz of L = sum(r * decode(z)): bit for bit the dz that
+// ae_backward computes on its way to the encoder (checked against PyTorch by the parity
+// fixtures), at an encoded z; a central difference along dz as a sanity check; no parameter
+// gradient touched. Spatial and flat.
+static void test_decode_backward(int spatial) {
+    printf("ae_decode_backward (%s): dL/dz through the decoder\n", spatial ? "spatial 5x2x3" : "flat 12");
+    AEConfig cfg = {.H = 16, .W = 24, .C = 3, .stages = 3, .base_channels = 4, .latent_dim = spatial ? 0 : 12,
+                    .latent_channels = spatial ? 5 : 0};
+    Rng rng;
+    rng_seed(&rng, 17 + spatial);
+    AE m;
+    Err err;
+    CHECK(ae_init(&m, &cfg, 2, &rng, &err) == 0, "%s", err.msg);
+    const int B = 2, Z = m.cfg.latent_dim;
+    const size_t n = (size_t)B * 3 * 16 * 24, nz = (size_t)B * Z;
+    float *x = xmalloc_floats(n), *z = xmalloc_floats(nz), *d = xmalloc_floats(nz), *dz = xmalloc_floats(nz);
+    float *r = xmalloc_floats(n), *ref = xmalloc_floats(nz), *zp = xmalloc_floats(nz);
+    for (size_t i = 0; i < n; i++) x[i] = (float)rng_uniform(&rng), r[i] = rng_normal(&rng);
+    ae_forward(&m, x, B, NULL);
+    memcpy(z, m.z, nz * sizeof(float));
+    ae_backward(&m, r, NULL, B);
+    memcpy(ref, m.dz, nz * sizeof(float));
+    arena_zero_grad(&m.arena);
+    ae_decode_forward(&m, z, B);
+    ae_decode_backward(&m, r, dz, B);
+    EXPECT(memcmp(dz, ref, nz * sizeof(float)) == 0, "dz equals ae_backward's bit for bit");
+    double gmax = 0;
+    for (size_t i = 0; i < m.arena.n; i++) gmax = fmax(gmax, fabs(m.arena.grads[i]));
+    EXPECT(gmax == 0, "no parameter gradient (max %g)", gmax);
+    // along d = dz/|dz| (random directions cancel below the float32 decoder's noise)
+    double norm = 0;
+    for (size_t i = 0; i < nz; i++) norm += (double)dz[i] * dz[i];
+    for (size_t i = 0; i < nz; i++) d[i] = (float)(dz[i] / sqrt(norm));
+    double an = sqrt(norm), l[2], e = 3e-3;
+    for (int k = 0; k < 2; k++) {
+        for (size_t i = 0; i < nz; i++) zp[i] = (float)(z[i] + (k ? -e : e) * d[i]);
+        ae_decode_forward(&m, zp, B);
+        l[k] = 0;
+        for (size_t i = 0; i < n; i++) l[k] += (double)r[i] * m.recon[i];
+    }
+    double fd = (l[0] - l[1]) / (2 * e), rel = fabs(fd - an) / fmax(fmax(fabs(fd), fabs(an)), 1e-30);
+    printf("  along dz: fd % .8e  |dz| % .8e  rel %.2e\n", fd, an, rel);
+    EXPECT(rel < 2e-2, "decoder dz directional derivative: rel %.2e", rel);
+    free(x); free(z); free(d); free(dz); free(r); free(ref); free(zp);
+    ae_free(&m);
+}
+
 // ---------------------------------------------------------------- 1x1 conv layer, element-wise FD
 
 // L = sum(r * act(conv1x1(x) + b)) in double; act 0 none, 1 ReLU
@@ -842,6 +891,8 @@ int main(int argc, char **argv) {
     test_ae_fixture("spatial_ae_gray80.h5");
     test_ae_fixture("spatial_ae_rgb.h5");
     test_ae_directional();
+    test_decode_backward(1);
+    test_decode_backward(0);
     test_cdyn_identity();
     test_cdyn_fd(0);
     test_cdyn_fd(1);
