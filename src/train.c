@@ -540,6 +540,111 @@ static void train_autoencoder(Trainer *tr) {
 }
 
 // ---------------------------------------------------------------- main
+// The models this run trains, made once to print their tables and measure them, and the
+// memory training will take: what the process holds now (code, libraries, the loaded
+// dataset) plus what training allocates once (models, batch buffers, latents).
+static void estimate_memory(Trainer *tr) {
+    const Config *c = &tr->cfg;
+    Err err;
+    size_t fsz = (size_t)tr->ds.C * tr->ds.H * tr->ds.W;
+    size_t total = current_rss_bytes() + BLAS_ALLOWANCE;
+    printf("---- models and memory\n");
+    print_memory("process now (incl. dataset)", current_rss_bytes());
+    print_memory("  of which dataset", (size_t)tr->ds.n_frames * fsz + (size_t)tr->ds.n_steps * tr->ds.A);
+    print_memory("BLAS buffers, stacks", BLAS_ALLOWANCE);
+    int B = c->train.batch_size;
+    {
+        Rng r0;
+        rng_seed(&r0, 1);
+        AE ae;
+        AEConfig ac = ae_config_of(c, &tr->ds);
+        int have_ae = 0;
+        if (c->train.stage == STAGE_DYNAMICS) {
+            load_autoencoder(c->model.autoencoder, &tr->ds, &ae, B);
+            check_latent_family(c, &ae, c->model.autoencoder);
+            have_ae = 1;
+        } else if (ae_init(&ae, &ac, B, &r0, &err) < 0) die("%s", err.msg);
+        else have_ae = 1;
+        if (have_ae) {
+            ae_print_table(&ae, stdout);
+            print_memory("autoencoder (all buffers)", ae_bytes(&ae));
+            print_memory("batch buffers", 2 * floats_bytes((size_t)B * fsz));
+            total += ae_bytes(&ae) + 2 * floats_bytes((size_t)B * fsz);
+        }
+        if (c->train.stage != STAGE_AUTOENCODER) {
+            int K = c->dynamics.rollout_steps;
+            DynConfig dc = {ae.cfg.latent_dim, tr->ds.A, c->dynamics.hidden, K, c->dynamics.type == DYN_VAE};
+            DynModel dyn;
+            if (dynm_init_for_ae(&dyn, &ae.cfg, &dc, c->dynamics.blocks, B, &r0, &err) < 0) die("%s", err.msg);
+            dynm_print_table(&dyn, stdout);
+            size_t win = floats_bytes((size_t)(K + 1) * B * dc.latent_dim) + floats_bytes((size_t)K * B * tr->ds.A);
+            print_memory("dynamics (all buffers)", dynm_bytes(&dyn) + win);
+            print_memory("latents of every frame", floats_bytes((size_t)tr->ds.n_frames * dc.latent_dim));
+            total += dynm_bytes(&dyn) + win + floats_bytes((size_t)tr->ds.n_frames * dc.latent_dim);
+            dynm_free(&dyn);
+        }
+        ae_free(&ae);
+    }
+    // The models above were made only to be measured; give their memory back to the system
+    // now (glibc would keep part of it in its heap, and training's peak RSS would exceed the
+    // estimate by that much: 16 MB of 136 for configs/tetris_quick.ini, measured).
+    malloc_trim(0);
+    print_memory("estimated total", total);
+    tr->estimate_mb = total / 1048576.0;
+    fflush(stdout);
+}
+
+// A new run's folder, created whole or not at all (config.ini, split.txt); or, resuming, the
+// log of the stage and epoch the checkpoints say the run stopped at.
+static void open_run_folder(Trainer *tr, const char *rundir, int force) {
+    const Config *c = &tr->cfg;
+    Err err;
+    if (!tr->resume) {
+        if (run_dir_create(&tr->rd, rundir, force, &err) < 0) die("%s", err.msg);
+        char *text = config_to_string(c);
+        char p[1200];
+        int ok = write_file_atomic(run_file(&tr->rd, "config.ini", p, sizeof p), text, strlen(text), &err) == 0 &&
+                 split_write(&tr->split, &tr->ds, run_file(&tr->rd, "split.txt", p, sizeof p), &err) == 0 &&
+                 run_dir_commit(&tr->rd, &err) == 0;
+        free(text);
+        if (!ok) {
+            run_dir_abort(&tr->rd);
+            die("%s", err.msg);
+        }
+        printf("run folder: %s\n", tr->rd.path);
+    } else {
+        int stage = ST_AE, epoch = 0;
+        // position: the dynamics stage if it has a checkpoint, else the autoencoder's
+        CkptMeta m;
+        char p[1200];
+        if (checkpoint_read_meta(run_file(&tr->rd, "dyn_last.h5", p, sizeof p), &m, &err) == 0)
+            stage = ST_DYN, epoch = (int)m.epoch;
+        else if (checkpoint_read_meta(run_file(&tr->rd, "ae_last.h5", p, sizeof p), &m, &err) == 0)
+            epoch = (int)m.epoch;
+        else if (c->train.stage == STAGE_DYNAMICS) stage = ST_DYN;
+        log_read(tr, stage, epoch);
+    }
+}
+
+// The data (recorded first when missing and data.generate says so), preprocessed, and its
+// split; the checks a stage needs before any work. Returns the seconds the load took.
+static double load_data(Trainer *tr) {
+    const Config *c = &tr->cfg;
+    Err err;
+    ensure_data(c);
+    Preprocess pp = {c->data.height, c->data.width, c->data.channels};
+    double t0 = now_seconds();
+    if (dataset_load(&tr->ds, c->data.path, &pp, &err) < 0) die("%s", err.msg);
+    const double tload = now_seconds() - t0;
+    if (dataset_split(&tr->split, tr->ds.n_episodes, c->data.test_episodes, c->data.val_split, c->run.seed, &err) < 0)
+        die("%s: %s", c->data.path, err.msg);
+    if (tr->split.n_val == 0) die("%s: no validation episodes (data.val_split = 0 or too few episodes)", c->data.path);
+    if (c->train.stage != STAGE_AUTOENCODER) check_windows(tr);
+    if (c->train.stage == STAGE_DYNAMICS && access(c->model.autoencoder, R_OK) != 0)
+        die("model.autoencoder = %s: %s", c->model.autoencoder, strerror(errno));
+    return tload;
+}
+
 int main(int argc, char **argv) {
     set_progname(argv[0]);
     blas_init(argc, argv);
@@ -585,17 +690,7 @@ int main(int argc, char **argv) {
     }
     tr.threads = threads_use(c->run.threads);
 
-    ensure_data(c);
-    Preprocess pp = {c->data.height, c->data.width, c->data.channels};
-    double t0 = now_seconds();
-    if (dataset_load(&tr.ds, c->data.path, &pp, &err) < 0) die("%s", err.msg);
-    double tload = now_seconds() - t0;
-    if (dataset_split(&tr.split, tr.ds.n_episodes, c->data.test_episodes, c->data.val_split, c->run.seed, &err) < 0)
-        die("%s: %s", c->data.path, err.msg);
-    if (tr.split.n_val == 0) die("%s: no validation episodes (data.val_split = 0 or too few episodes)", c->data.path);
-    if (c->train.stage != STAGE_AUTOENCODER) check_windows(&tr);
-    if (c->train.stage == STAGE_DYNAMICS && access(c->model.autoencoder, R_OK) != 0)
-        die("model.autoencoder = %s: %s", c->model.autoencoder, strerror(errno));
+    const double tload = load_data(&tr);
 
     // ---- what this run is: config, data, models, memory
     printf("nemu train: %s  (BLAS core %s, %d threads)\n", cfg_path, blas_core(), tr.threads);
@@ -606,79 +701,10 @@ int main(int argc, char **argv) {
            tr.ds.C, tr.ds.A, tload);
     printf("split (seed %llu): %d train, %d val, %d test episodes\n", (unsigned long long)c->run.seed,
            tr.split.n_train, tr.split.n_val, tr.split.n_test);
-    size_t fsz = (size_t)tr.ds.C * tr.ds.H * tr.ds.W;
-    // The estimate starts from what the process holds now (code, libraries, the loaded
-    // dataset) and adds what training allocates once: models, batch buffers, latents.
-    size_t total = current_rss_bytes() + BLAS_ALLOWANCE;
-    printf("---- models and memory\n");
-    print_memory("process now (incl. dataset)", current_rss_bytes());
-    print_memory("  of which dataset", (size_t)tr.ds.n_frames * fsz + (size_t)tr.ds.n_steps * tr.ds.A);
-    print_memory("BLAS buffers, stacks", BLAS_ALLOWANCE);
-    int B = c->train.batch_size;
-    {
-        Rng r0;
-        rng_seed(&r0, 1);
-        AE ae;
-        AEConfig ac = ae_config_of(c, &tr.ds);
-        int have_ae = 0;
-        if (c->train.stage == STAGE_DYNAMICS) {
-            load_autoencoder(c->model.autoencoder, &tr.ds, &ae, B);
-            check_latent_family(c, &ae, c->model.autoencoder);
-            have_ae = 1;
-        } else if (ae_init(&ae, &ac, B, &r0, &err) < 0) die("%s", err.msg);
-        else have_ae = 1;
-        if (have_ae) {
-            ae_print_table(&ae, stdout);
-            print_memory("autoencoder (all buffers)", ae_bytes(&ae));
-            print_memory("batch buffers", 2 * floats_bytes((size_t)B * fsz));
-            total += ae_bytes(&ae) + 2 * floats_bytes((size_t)B * fsz);
-        }
-        if (c->train.stage != STAGE_AUTOENCODER) {
-            int K = c->dynamics.rollout_steps;
-            DynConfig dc = {ae.cfg.latent_dim, tr.ds.A, c->dynamics.hidden, K, c->dynamics.type == DYN_VAE};
-            DynModel dyn;
-            if (dynm_init_for_ae(&dyn, &ae.cfg, &dc, c->dynamics.blocks, B, &r0, &err) < 0) die("%s", err.msg);
-            dynm_print_table(&dyn, stdout);
-            size_t win = floats_bytes((size_t)(K + 1) * B * dc.latent_dim) + floats_bytes((size_t)K * B * tr.ds.A);
-            print_memory("dynamics (all buffers)", dynm_bytes(&dyn) + win);
-            print_memory("latents of every frame", floats_bytes((size_t)tr.ds.n_frames * dc.latent_dim));
-            total += dynm_bytes(&dyn) + win + floats_bytes((size_t)tr.ds.n_frames * dc.latent_dim);
-            dynm_free(&dyn);
-        }
-        ae_free(&ae);
-    }
-    // The models above were made only to be measured; give their memory back to the system
-    // now (glibc would keep part of it in its heap, and training's peak RSS would exceed the
-    // estimate by that much: 16 MB of 136 for configs/tetris_quick.ini, measured).
-    malloc_trim(0);
-    print_memory("estimated total", total);
-    tr.estimate_mb = total / 1048576.0;
-    fflush(stdout);
+    estimate_memory(&tr);
 
     // ---- the run folder: created whole or not at all
-    if (!resume) {
-        if (run_dir_create(&tr.rd, rundir, force, &err) < 0) die("%s", err.msg);
-        char *text = config_to_string(c);
-        char p[1200];
-        int ok = write_file_atomic(run_file(&tr.rd, "config.ini", p, sizeof p), text, strlen(text), &err) == 0 &&
-                 split_write(&tr.split, &tr.ds, run_file(&tr.rd, "split.txt", p, sizeof p), &err) == 0 &&
-                 run_dir_commit(&tr.rd, &err) == 0;
-        free(text);
-        if (!ok) {
-            run_dir_abort(&tr.rd);
-            die("%s", err.msg);
-        }
-        printf("run folder: %s\n", tr.rd.path);
-    } else {
-        int stage = ST_AE, epoch = 0;
-        // position: the dynamics stage if it has a checkpoint, else the autoencoder's
-        CkptMeta m;
-        char p[1200];
-        if (checkpoint_read_meta(run_file(&tr.rd, "dyn_last.h5", p, sizeof p), &m, &err) == 0) stage = ST_DYN, epoch = (int)m.epoch;
-        else if (checkpoint_read_meta(run_file(&tr.rd, "ae_last.h5", p, sizeof p), &m, &err) == 0) epoch = (int)m.epoch;
-        else if (c->train.stage == STAGE_DYNAMICS) stage = ST_DYN;
-        log_read(&tr, stage, epoch);
-    }
+    open_run_folder(&tr, rundir, force);
     signals_install();
 
     int do_ae = c->train.stage != STAGE_DYNAMICS, do_dyn = c->train.stage != STAGE_AUTOENCODER;
