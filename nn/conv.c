@@ -17,7 +17,7 @@
  * pass folds the activation's derivative into its first read of dout and the previous
  * layer's ReLU mask into its write of dinp. Weight gradients are accumulated per thread and
  * summed in thread order, so results are deterministic for a given thread count.
- * Which path runs is conv_plan's choice (below), the one place that decides it.
+ * Which path runs is conv_plan's choice (conv_plan.c), the one place that decides it.
  */
 #include "nn/conv_internal.h"
 #include "nn/conv_same.h"
@@ -34,56 +34,10 @@
 #endif
 
 
-// Floats of cache one thread's conv working set (column buffer + gradient chunk) aims at.
-#define CONV_CACHE_FLOATS ((size_t)1 << 18)
 // Backward chunks gather samples until the GEMMs' sample dimension reaches this many columns.
 #define CONV_MIN_COLS 256
 
-// ---------------------------------------------------------------- threads
-
-static int conv_threads(void) {
-    int t = omp_threads(), cap = threads_cap();
-    return t < cap ? t : cap;
-}
-
 // ---------------------------------------------------------------- shapes and workspaces
-
-ConvShape conv2d_shape(int C, int H, int W, int OC, int K, int S, int P) {
-    CHECK(C > 0 && H > 0 && W > 0 && OC > 0 && K > 0 && S > 0 && P >= 0,
-          "conv2d_shape: bad args C=%d H=%d W=%d OC=%d K=%d S=%d P=%d", C, H, W, OC, K, S, P);
-    ConvShape s = {C, H, W, OC, 0, 0, K, S, P};
-    CHECK(H + 2 * P >= K && W + 2 * P >= K, "conv2d_shape: kernel %d larger than padded input %dx%d (P=%d)",
-          K, H, W, P);
-    s.OH = (H + 2 * P - K) / S + 1;
-    s.OW = (W + 2 * P - K) / S + 1;
-    return s;
-}
-
-ConvShape convt2d_shape(int C, int H, int W, int OC, int K, int S, int P) {
-    CHECK(C > 0 && H > 0 && W > 0 && OC > 0 && K > 0 && S > 0 && P >= 0,
-          "convt2d_shape: bad args C=%d H=%d W=%d OC=%d K=%d S=%d P=%d", C, H, W, OC, K, S, P);
-    ConvShape s = {C, H, W, OC, 0, 0, K, S, P};
-    s.OH = (H - 1) * S - 2 * P + K;
-    s.OW = (W - 1) * S - 2 * P + K;
-    CHECK(s.OH > 0 && s.OW > 0, "convt2d_shape: empty output %dx%d", s.OH, s.OW);
-    return s;
-}
-
-// The pair of grids (conv_internal.h) of a conv2d or convt2d shape.
-static Grids grids(const ConvShape *s, int transposed) {
-    Grids g;
-    if (!transposed) {
-        g.Cb = s->C, g.Hb = s->H, g.Wb = s->W, g.Cs = s->OC, g.Hs = s->OH, g.Ws = s->OW;
-    } else {
-        g.Cb = s->OC, g.Hb = s->OH, g.Wb = s->OW, g.Cs = s->C, g.Hs = s->H, g.Ws = s->W;
-    }
-    g.K = s->K, g.S = s->S, g.P = s->P;
-    g.R = g.Cb * g.K * g.K;
-    g.L = (size_t)g.Hs * g.Ws;
-    g.Lb = (size_t)g.Hb * g.Wb;
-    g.fast = g.K == 4 && g.S == 2 && g.P == 1 && g.Hb == 2 * g.Hs && g.Wb == 2 * g.Ws && g.Ws <= 1024;
-    return g;
-}
 
 // Samples per backward chunk: enough columns for the weight-gradient GEMM, while the
 // chunk's column and gradient buffers stay within CONV_CACHE_FLOATS.
@@ -139,156 +93,6 @@ size_t conv2d_workspace(const ConvShape *s, int B) {
     return n;
 }
 size_t convt2d_workspace(const ConvShape *s, int B) { return conv_workspace(s, 1, B); }
-
-// ---------------------------------------------------------------- unfold (im2col) / fold (col2im)
-
-// One sample: col rows r = (c*K + kh)*K + kw, row stride ld, columns [Hs*Ws] of the small
-// grid = img [Cb, Hb, Wb] under the window; 0 where it hits padding.
-// unfold_rows: small-grid rows [oh0, oh1) only, into columns from 0.
-static void unfold_rows(float *restrict col, size_t ld, const float *restrict img, const Grids *g, int oh0,
-                        int oh1) {
-    const int Hb = g->Hb, Wb = g->Wb, Ws = g->Ws, K = g->K, S = g->S, P = g->P;
-    if (g->fast) {
-        for (int c = 0; c < g->Cb; c++)
-            for (int kh = 0; kh < 4; kh++) {
-                float *d0 = col + (size_t)((c * 4 + kh) * 4) * ld, *d1 = d0 + ld, *d2 = d1 + ld, *d3 = d2 + ld;
-                for (int oh = oh0; oh < oh1; oh++) {
-                    int ih = 2 * oh - 1 + kh;
-                    float *e0 = d0 + (size_t)(oh - oh0) * Ws, *e1 = d1 + (size_t)(oh - oh0) * Ws;
-                    float *e2 = d2 + (size_t)(oh - oh0) * Ws, *e3 = d3 + (size_t)(oh - oh0) * Ws;
-                    if (ih < 0 || ih >= Hb) {
-                        memset(e0, 0, sizeof(float) * Ws), memset(e1, 0, sizeof(float) * Ws);
-                        memset(e2, 0, sizeof(float) * Ws), memset(e3, 0, sizeof(float) * Ws);
-                        continue;
-                    }
-                    const float *restrict src = img + ((size_t)c * Hb + ih) * Wb;
-                    // iw = 2 ow + kw - 1
-                    for (int j = 0; j < Ws; j++) { e1[j] = src[2 * j]; e2[j] = src[2 * j + 1]; }
-                    e0[0] = 0.0f;
-                    for (int j = 1; j < Ws; j++) e0[j] = src[2 * j - 1];
-                    for (int j = 0; j < Ws - 1; j++) e3[j] = src[2 * j + 2];
-                    e3[Ws - 1] = 0.0f;
-                }
-            }
-        return;
-    }
-    for (int r = 0; r < g->R; r++) {
-        int c = r / (K * K), kh = (r / K) % K, kw = r % K;
-        const float *plane = img + (size_t)c * Hb * Wb;
-        float *row = col + (size_t)r * ld;
-        for (int oh = oh0; oh < oh1; oh++) {
-            int ih = oh * S - P + kh;
-            float *d = row + (size_t)(oh - oh0) * Ws;
-            if (ih < 0 || ih >= Hb) { memset(d, 0, sizeof(float) * Ws); continue; }
-            const float *src = plane + (size_t)ih * Wb;
-            for (int ow = 0; ow < Ws; ow++) {
-                int iw = ow * S - P + kw;
-                d[ow] = (iw >= 0 && iw < Wb) ? src[iw] : 0.0f;
-            }
-        }
-    }
-}
-
-static void unfold(float *restrict col, size_t ld, const float *restrict img, const Grids *g) {
-    unfold_rows(col, ld, img, g, 0, g->Hs);
-}
-
-// Weight gradient of one sample too large for one cache-sized column buffer (chunks of one
-// sample with R*L > CONV_CACHE_FLOATS, e.g. 240x256 frames): blocks of small-grid rows, each
-// unfolded and multiplied while in L2. dwT [R, M] += unfold(img) x a^T, a [M, L] (row stride
-// lda).
-static void dw_row_blocks(float *dwT, const float *a, size_t lda, int M, const float *img, const Grids *g,
-                          float *col) {
-    int rows = (int)(CONV_CACHE_FLOATS / ((size_t)g->R * g->Ws));
-    if (rows < 1) rows = 1;
-    for (int r0 = 0; r0 < g->Hs; r0 += rows) {
-        int r1 = r0 + rows < g->Hs ? r0 + rows : g->Hs, n = (r1 - r0) * g->Ws;
-        unfold_rows(col, (size_t)n, img, g, r0, r1);
-        gemm(0, 1, g->R, M, n, 1.0f, col, n, a + (size_t)r0 * g->Ws, (int)lda, 1.0f, dwT, M);
-    }
-}
-
-// Whether a one-sample chunk takes dw_row_blocks.
-static int dw_blocked(const Grids *g, int nb) { return nb == 1 && (size_t)g->R * g->L > CONV_CACHE_FLOATS; }
-
-// The epilogues (conv_internal.h): bias and activation, or the masked / accumulated dinp.
-void conv_epilogue(float *out, const float *s, size_t n, int mode, float bias, int act, const float *restrict mask) {
-    if (mode == EPI_ADD) {
-        OMP_SIMD
-        for (size_t i = 0; i < n; i++) out[i] += s[i];
-    } else if (mode == EPI_ADD_MASK) {
-        OMP_SIMD
-        for (size_t i = 0; i < n; i++) out[i] += mask[i] > 0.0f ? s[i] : 0.0f;
-    } else if (mode == EPI_SET_MASK) {
-        OMP_SIMD
-        for (size_t i = 0; i < n; i++) out[i] = mask[i] > 0.0f ? s[i] : 0.0f;
-    } else if (act == CONV_ACT_RELU) {
-        OMP_SIMD
-        for (size_t i = 0; i < n; i++) { float v = s[i] + bias; out[i] = v > 0.0f ? v : 0.0f; }
-    } else if (act == CONV_ACT_SIGMOID) {
-        OMP_SIMD
-        for (size_t i = 0; i < n; i++) out[i] = sigmoid1(s[i] + bias);
-    } else {
-        OMP_SIMD
-        for (size_t i = 0; i < n; i++) out[i] = s[i] + bias;
-    }
-}
-
-// Adjoint of unfold for big-grid channels [c0, c1) of one sample: plane c of out [Cb, Hb, Wb]
-// gets the epilogue of (col2im of col rows of channel c); col row stride ld, channel c0's
-// rows first. scratch: Lb floats (generic shapes).
-static void fold(float *out, const float *col, size_t ld, const Grids *g, int c0, int c1, int mode,
-                 const float *bias, int act, const float *mask, float *scratch) {
-    const int Hb = g->Hb, Wb = g->Wb, Hs = g->Hs, Ws = g->Ws, K = g->K, S = g->S, P = g->P;
-    for (int c = c0; c < c1; c++) {
-        const float *cc = col + (size_t)(c - c0) * K * K * ld;
-        float *plane = out + (size_t)c * g->Lb;
-        const float *mplane = mask ? mask + (size_t)c * g->Lb : NULL;
-        float bv = bias ? bias[c] : 0.0f;
-        if (g->fast) {
-            // big row ih = 2m gets (kh 1, oh m) and (kh 3, oh m-1); ih = 2m+1 gets (kh 2, oh m)
-            // and (kh 0, oh m+1). Within a row: even iw = 2j gets kw 1 at j and kw 3 at j-1,
-            // odd iw = 2j+1 gets kw 2 at j and kw 0 at j+1.
-            float ev[1024], od[1024], srow[2048];
-            for (int ih = 0; ih < Hb; ih++) {
-                int m = ih >> 1, odd = ih & 1;
-                int kha = odd ? 2 : 1, oha = m, khb = odd ? 0 : 3, ohb = odd ? m + 1 : m - 1;
-                const float *a0 = cc + (size_t)(kha * 4) * ld + (size_t)oha * Ws;
-                const float *a1 = a0 + ld, *a2 = a1 + ld, *a3 = a2 + ld;
-                for (int j = 0; j < Ws; j++) { ev[j] = a1[j]; od[j] = a2[j]; }
-                for (int j = 1; j < Ws; j++) ev[j] += a3[j - 1];
-                for (int j = 0; j < Ws - 1; j++) od[j] += a0[j + 1];
-                if (ohb >= 0 && ohb < Hs) {
-                    const float *b0 = cc + (size_t)(khb * 4) * ld + (size_t)ohb * Ws;
-                    const float *b1 = b0 + ld, *b2 = b1 + ld, *b3 = b2 + ld;
-                    for (int j = 0; j < Ws; j++) { ev[j] += b1[j]; od[j] += b2[j]; }
-                    for (int j = 1; j < Ws; j++) ev[j] += b3[j - 1];
-                    for (int j = 0; j < Ws - 1; j++) od[j] += b0[j + 1];
-                }
-                for (int j = 0; j < Ws; j++) { srow[2 * j] = ev[j]; srow[2 * j + 1] = od[j]; }
-                conv_epilogue(plane + (size_t)ih * Wb, srow, (size_t)Wb, mode, bv, act,
-                         mplane ? mplane + (size_t)ih * Wb : NULL);
-            }
-            continue;
-        }
-        memset(scratch, 0, sizeof(float) * g->Lb);
-        for (int kh = 0; kh < K; kh++)
-            for (int kw = 0; kw < K; kw++) {
-                const float *src = cc + (size_t)(kh * K + kw) * ld;
-                for (int oh = 0; oh < Hs; oh++) {
-                    int ih = oh * S - P + kh;
-                    if (ih < 0 || ih >= Hb) continue;
-                    float *d = scratch + (size_t)ih * Wb;
-                    const float *sr = src + (size_t)oh * Ws;
-                    for (int ow = 0; ow < Ws; ow++) {
-                        int iw = ow * S - P + kw;
-                        if (iw >= 0 && iw < Wb) d[iw] += sr[ow];
-                    }
-                }
-            }
-        conv_epilogue(plane, scratch, g->Lb, mode, bv, act, mplane);
-    }
-}
 
 // The epilogue that writes dinp for dinp_flags (ops.h).
 static int dinp_mode(int flags) {
@@ -402,7 +206,6 @@ static void direct_down(float *out, const float *in, size_t ldc, const float *wp
 // channel ranges, then rows split. Measured against GEMM + col2im (240x256x3 output, 32
 // input channels): the same at batch 16, 0.47 -> 0.34 ms at batch 1; towards 1 channel
 // (80x80 grey) GEMM stays faster (2.2 vs 3.8 ms at batch 128), so it keeps that case.
-static int few_fits(const Grids *g) { return direct_fits(g, g->Cs, 8) && g->Cb >= 2 && g->Cb <= 4; }
 
 static void few_epilogue(float *o, const Grids *g, int r0, int r1, const float *b, int act) {
     for (int m = 0; m < g->Cb; m++)
@@ -468,81 +271,6 @@ static int direct_groups(int B, int T, int C, int per_sample) {
     return ng < tiles ? ng : tiles;
 }
 
-// ---------------------------------------------------------------- the plan (conv.h)
-
-// Whether environment variable `name` leaves a path on (anything but a leading '0'), read once
-// into *cache.
-static int env_on(_Atomic int *cache, const char *name) {
-    int v = *cache;
-    if (v < 0) {
-        const char *e = getenv(name);
-        v = !(e && e[0] == '0');
-        *cache = v;
-    }
-    return v;
-}
-
-// The direct kernels run "down" (big grid to small: conv2d forward, convT backward-data) or
-// "up" (convT forward, conv2d backward-data).
-ConvPlan conv_plan(const ConvShape *s, int transposed, int batch, int threads) {
-    static _Atomic int direct_env = -1, wino_env = -1, shift_env = -1;
-    const Grids g = grids(s, transposed);
-    const int T = threads > 0 ? threads : conv_threads();
-    const int direct = env_on(&direct_env, "NEMU_CONV_DIRECT");
-    const int down = direct && direct_fits(&g, g.Cb, g.Cs), up = direct && direct_fits(&g, g.Cs, g.Cb);
-    const int wino = direct && env_on(&wino_env, "NEMU_CONV_WINOGRAD") && wino_fits(&g) &&
-                     (long)batch * wino_tiles(&g) >= WINO_CALL_TILES;
-    const int wino_fwd = wino && (batch >= T || T == 1);   // whole samples per thread
-    ConvPlan p;
-    if (!transposed) {
-        p.forward = wino_fwd ? CONV_WINOGRAD : down ? CONV_DIRECT : CONV_GEMM;
-        p.dinp = !up ? CONV_GEMM : wino ? CONV_WINOGRAD : CONV_DIRECT;
-    } else {
-        p.forward = direct && few_fits(&g) ? CONV_FEW : wino_fwd ? CONV_WINOGRAD : up ? CONV_DIRECT : CONV_GEMM;
-        p.dinp = !down ? CONV_GEMM : wino ? CONV_WINOGRAD : CONV_DIRECT;
-    }
-    p.dw = wino ? CONV_WINOGRAD : CONV_GEMM;
-    if (!transposed && direct && env_on(&shift_env, "NEMU_CONV_SHIFT") && conv_same_fits(s))
-        p.forward = p.dinp = p.dw = CONV_SHIFT;
-    return p;
-}
-
-int conv_plan_ok(const ConvShape *s, int transposed, const ConvPlan *p) {
-    const Grids g = grids(s, transposed);
-    const int down = direct_fits(&g, g.Cb, g.Cs), up = direct_fits(&g, g.Cs, g.Cb), wino = wino_fits(&g);
-    const int fwd_direct = transposed ? up : down, dinp_direct = transposed ? down : up;
-    const int fwd = p->forward == CONV_GEMM || (p->forward == CONV_DIRECT && fwd_direct) ||
-                    (p->forward == CONV_WINOGRAD && wino) || (p->forward == CONV_FEW && transposed && few_fits(&g));
-    const int dinp = p->dinp == CONV_GEMM || (p->dinp == CONV_DIRECT && dinp_direct) ||
-                     (p->dinp == CONV_WINOGRAD && dinp_direct && wino);
-    const int dw = p->dw == CONV_GEMM || (p->dw == CONV_WINOGRAD && wino);
-    const int shift = !transposed && conv_same_fits(s);   // CONV_SHIFT for any of the three
-    return (fwd || (p->forward == CONV_SHIFT && shift)) && (dinp || (p->dinp == CONV_SHIFT && shift)) &&
-           (dw || (p->dw == CONV_SHIFT && shift));
-}
-
-const char *conv_path_name(ConvPath p) {
-    switch (p) {
-    case CONV_GEMM: return "gemm";
-    case CONV_DIRECT: return "direct";
-    case CONV_WINOGRAD: return "winograd";
-    case CONV_FEW: return "few";
-    case CONV_SHIFT: return "shift";
-    }
-    return "?";
-}
-
-const char *conv_plan_str(const ConvPlan *p, char *buf, size_t cap) {
-    snprintf(buf, cap, "%s/%s/%s", conv_path_name(p->forward), conv_path_name(p->dinp), conv_path_name(p->dw));
-    return buf;
-}
-
-static void check_plan(const ConvShape *s, int transposed, const ConvPlan *p) {
-    char buf[64];
-    CHECK(conv_plan_ok(s, transposed, p), "%s %dx%dx%d -> %dx%dx%d: no path %s for this shape",
-          transposed ? "convt2d" : "conv2d", s->C, s->H, s->W, s->OC, s->OH, s->OW, conv_plan_str(p, buf, sizeof buf));
-}
-
 // ---------------------------------------------------------------- conv2d
 
 // out [B,OC,OH,OW] = act(conv(inp [B,C,H,W], w [OC,C,K,K]) + b [OC]) (b may be NULL)
@@ -555,7 +283,7 @@ void conv2d_forward_act(float *out, const float *inp, const float *w, const floa
 
 void conv2d_forward_plan(float *out, const float *inp, const float *w, const float *b, int act, int B,
                          const ConvShape *s, float *work, const ConvPlan *plan) {
-    check_plan(s, 0, plan);
+    conv_check_plan(s, 0, plan);
     if (plan->forward == CONV_SHIFT) {
         conv_same_forward(out, inp, w, b, act, B, s, work);
         return;
@@ -661,7 +389,7 @@ void conv2d_backward_act(float *dinp, float *dw, float *db, const float *dout, c
 void conv2d_backward_plan(float *dinp, float *dw, float *db, const float *dout, const float *y, int act,
                           int dinp_flags, const float *inp, const float *w, int B, const ConvShape *s, float *work,
                           const ConvPlan *plan) {
-    check_plan(s, 0, plan);
+    conv_check_plan(s, 0, plan);
     if (plan->dinp == CONV_SHIFT || plan->dw == CONV_SHIFT) {   // those parts (and db) here, the rest below
         const int sd = plan->dinp == CONV_SHIFT, sw = plan->dw == CONV_SHIFT;
         conv_same_backward(sd ? dinp : NULL, sw ? dw : NULL, db, dout, y, act, dinp_flags, inp, w, B, s, work);
@@ -767,7 +495,7 @@ void convt2d_forward_act(float *out, const float *inp, const float *w, const flo
 
 void convt2d_forward_plan(float *out, const float *inp, const float *w, const float *b, int act, int B,
                           const ConvShape *s, float *work, const ConvPlan *plan) {
-    check_plan(s, 1, plan);
+    conv_check_plan(s, 1, plan);
     const Grids g = grids(s, 1);
     const ThreadLayout tl = thread_layout(&g, 1, conv_chunk(&g, B));
     const int KK = s->K * s->K;
@@ -837,7 +565,7 @@ void convt2d_backward_act(float *dinp, float *dw, float *db, const float *dout, 
 void convt2d_backward_plan(float *dinp, float *dw, float *db, const float *dout, const float *y, int act,
                            int dinp_flags, const float *inp, const float *w, int B, const ConvShape *s, float *work,
                            const ConvPlan *plan) {
-    check_plan(s, 1, plan);
+    conv_check_plan(s, 1, plan);
     const Grids g = grids(s, 1);
     const int inp_relu = dinp_flags & CONV_DINP_RELU, dmode = dinp_mode(dinp_flags);
     const int c = conv_chunk(&g, B), nch = (B + c - 1) / c;

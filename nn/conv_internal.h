@@ -8,6 +8,7 @@
 
 #include "nn/conv.h"
 #include "nn/conv_direct.h"
+#include "base/threads.h"
 
 #include <stddef.h>
 
@@ -21,6 +22,22 @@ typedef struct {
     int fast;       // K4 S2 P1 with Hb = 2 Hs, Wb = 2 Ws: branch-free unfold/fold, direct kernels
 } Grids;
 
+// The pair of grids (conv_internal.h) of a conv2d or convt2d shape.
+static inline Grids grids(const ConvShape *s, int transposed) {
+    Grids g;
+    if (!transposed) {
+        g.Cb = s->C, g.Hb = s->H, g.Wb = s->W, g.Cs = s->OC, g.Hs = s->OH, g.Ws = s->OW;
+    } else {
+        g.Cb = s->OC, g.Hb = s->OH, g.Wb = s->OW, g.Cs = s->C, g.Hs = s->H, g.Ws = s->W;
+    }
+    g.K = s->K, g.S = s->S, g.P = s->P;
+    g.R = g.Cb * g.K * g.K;
+    g.L = (size_t)g.Hs * g.Ws;
+    g.Lb = (size_t)g.Hb * g.Wb;
+    g.fast = g.K == 4 && g.S == 2 && g.P == 1 && g.Hb == 2 * g.Hs && g.Wb == 2 * g.Ws && g.Ws <= 1024;
+    return g;
+}
+
 static inline size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
 
 // The direct kernels' geometry of the "down" direction (big grid to small grid).
@@ -30,6 +47,34 @@ static inline DirectGeom geom_down(const Grids *g) { return direct_conv_geom(g->
 // channels (the decoder's last layer) leave the register tile mostly empty, and one input
 // channel gives each tile too little work; GEMM is faster there (measured, bench/README.md).
 static inline int direct_fits(const Grids *g, int K, int M) { return g->fast && M >= 8 && K >= 2; }
+// Whether a convT can take CONV_FEW: K4 S2 P1 towards 2-4 channels from 2 or more.
+static inline int few_fits(const Grids *g) { return direct_fits(g, g->Cs, 8) && g->Cb >= 2 && g->Cb <= 4; }
+
+// Threads a conv runs on: OpenMP's count, at most what the workspaces are sized for.
+static inline int conv_threads(void) {
+    int t = omp_threads(), cap = threads_cap();
+    return t < cap ? t : cap;
+}
+
+// Every path of p possible for the shape (conv_plan_ok), else an internal error (conv_plan.c).
+void conv_check_plan(const ConvShape *s, int transposed, const ConvPlan *p);
+
+// Floats of cache one thread's conv working set (column buffer + gradient chunk) aims at.
+#define CONV_CACHE_FLOATS ((size_t)1 << 18)
+
+// ---- im2col / col2im (conv_gemm.c). One sample: col rows r = (c*K + kh)*K + kw, row stride
+// ld, columns [Hs*Ws] of the small grid = img [Cb, Hb, Wb] under the window; 0 where it hits
+// padding. unfold_rows: small-grid rows [oh0, oh1) only, into columns from 0.
+void unfold_rows(float *restrict col, size_t ld, const float *restrict img, const Grids *g, int oh0, int oh1);
+void unfold(float *restrict col, size_t ld, const float *restrict img, const Grids *g);
+// dwT [R, M] += unfold(img) x a^T (a [M, L], row stride lda) by blocks of small-grid rows that
+// stay in L2, for one sample too large for one column buffer (dw_blocked).
+void dw_row_blocks(float *dwT, const float *a, size_t lda, int M, const float *img, const Grids *g, float *col);
+int dw_blocked(const Grids *g, int nb);
+// Adjoint of unfold for big-grid channels [c0, c1) of one sample, with the epilogue (mode,
+// bias, act, mask as conv_epilogue); scratch: Lb floats.
+void fold(float *out, const float *col, size_t ld, const Grids *g, int c0, int c1, int mode, const float *bias,
+          int act, const float *mask, float *scratch);
 
 // Epilogues of an output row: out[i] = act(s[i] + bias) (EPI_SET), out[i] += s[i] (EPI_ADD),
 // out[i] += mask[i] > 0 ? s[i] : 0 (EPI_ADD_MASK), out[i] = mask[i] > 0 ? s[i] : 0 (EPI_SET_MASK).
