@@ -402,6 +402,7 @@ void wino_forward(float *out, const float *inp, const float *w, const float *b, 
                   int transposed, float *V, float *buf, size_t stride, int T) {
     wino_weights(V, w, g->Cs, g->Cb);
     const size_t big = (size_t)g->Cb * g->Lb, small = (size_t)g->Cs * g->L;
+    (void)T;   // a build without OpenMP has no team to size
     #ifdef _OPENMP
     #pragma omp parallel for schedule(static) num_threads(T) if(T > 1 && B > 1)
     #endif
