@@ -12,7 +12,8 @@
 
 #include "base/h5.h"
 #include "nn/ops.h"
-#include "nn/util.h"
+#include "base/alloc.h"
+#include "base/rng.h"
 #include "nn/wloss.h"
 #include "tests/test.h"
 
