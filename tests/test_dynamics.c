@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "nn/dynamics.h"
+#include "tests/fixture_h5.h"
 #include "base/h5.h"
 #include "base/alloc.h"
 #include "base/rng.h"
@@ -208,21 +209,7 @@ static void test_rollout_directional(void) {
 static float *fx(hid_t f, const char *g, const char *name, size_t *n_out) {
     char path[256];
     snprintf(path, sizeof path, "%s/%s", g, name);
-    Err err;
-    int rank;
-    hsize_t dims[H5_MAX_RANK];
-    float *x = h5_read_floats_alloc(f, path, &rank, dims, &err);
-    CHECK(x, "fixture: %s", err.msg);
-    size_t n = 1;
-    for (int i = 0; i < rank; i++) n *= dims[i];
-    if (n_out) *n_out = n;
-    return x;
-}
-
-static double maxabs(const float *x, size_t n) {
-    double m = 0;
-    for (size_t i = 0; i < n; i++) m = fmax(m, fabs(x[i]));
-    return m;
+    return read_all(f, path, n_out);
 }
 
 // Every parameter gradient against <g>/grads/<name>: 1e-4 relative plus 1e-5 of the largest.

@@ -20,57 +20,11 @@
 #include "nn/model.h"
 #include "nn/ops.h"
 #include "nn/optim.h"
+#include "tests/fixture_h5.h"
 #include "tests/test.h"
 #ifdef _OPENMP
 #include <omp.h>
 #endif
-
-static const char *fixture(const char *name) {
-    static char buf[1024];   // single-threaded test helper
-    return fixture_path(name, buf, sizeof buf);
-}
-
-static float *read_all(hid_t f, const char *name, size_t *n_out) {
-    Err err;
-    int rank;
-    hsize_t dims[H5_MAX_RANK];
-    float *x = h5_read_floats_alloc(f, name, &rank, dims, &err);
-    CHECK(x, "fixture: %s", err.msg);
-    size_t n = 1;
-    for (int i = 0; i < rank; i++) n *= dims[i];
-    if (n_out) *n_out = n;
-    return x;
-}
-
-static int64_t attr_i(hid_t f, const char *name) {
-    Err err;
-    int64_t v;
-    CHECK(h5_attr_read_i64(f, "/", name, &v, &err) == 0, "fixture: %s", err.msg);
-    return v;
-}
-
-static double maxabs(const float *x, size_t n) {
-    double m = 0;
-    for (size_t i = 0; i < n; i++) m = fmax(m, fabs(x[i]));
-    return m;
-}
-
-// Tolerance: 1e-4 relative per element, plus 1e-5 of the tensor's largest magnitude.
-static void compare(const char *name, const float *got, const float *want, size_t n) {
-    expect_close(name, got, want, (long)n, 1e-5 * maxabs(want, n) + 1e-9, 1e-4);
-}
-
-static void load_state_dict(hid_t f, ParamArena *a, const char *group) {
-    char name[160];
-    for (int i = 0; i < a->n_tensors; i++) {
-        snprintf(name, sizeof name, "%s/%s", group, a->t[i].name);
-        size_t n;
-        float *x = read_all(f, name, &n);
-        CHECK(n == a->t[i].n, "fixture %s: %zu floats, model %zu", name, n, a->t[i].n);
-        memcpy(a->params + a->t[i].offset, x, n * sizeof(float));
-        free(x);
-    }
-}
 
 // The splitmix64 uniforms of make_model_fixtures.py: (splitmix64((id << 32) + i) >> 40) / 2^24.
 static double splitmix_u(uint64_t id, uint64_t i) {

@@ -36,57 +36,11 @@
 #include "nn/model.h"
 #include "nn/ops.h"
 #include "nn/optim.h"
+#include "tests/fixture_h5.h"
 #include "tests/test.h"
 #ifdef _OPENMP
 #include <omp.h>
 #endif
-
-static const char *fixture(const char *name) {
-    static char buf[1024];
-    return fixture_path(name, buf, sizeof buf);
-}
-
-static float *read_all(hid_t f, const char *name, size_t *n_out) {
-    Err err;
-    int rank;
-    hsize_t dims[H5_MAX_RANK];
-    float *x = h5_read_floats_alloc(f, name, &rank, dims, &err);
-    CHECK(x, "fixture: %s", err.msg);
-    size_t n = 1;
-    for (int i = 0; i < rank; i++) n *= dims[i];
-    if (n_out) *n_out = n;
-    return x;
-}
-
-static int64_t attr_i(hid_t f, const char *name) {
-    Err err;
-    int64_t v;
-    CHECK(h5_attr_read_i64(f, "/", name, &v, &err) == 0, "fixture: %s", err.msg);
-    return v;
-}
-
-static double maxabs(const float *x, size_t n) {
-    double m = 0;
-    for (size_t i = 0; i < n; i++) m = fmax(m, fabs(x[i]));
-    return m;
-}
-
-// 1e-4 relative per element, plus 1e-5 of the tensor's largest magnitude (as test_model.c)
-static void compare(const char *name, const float *got, const float *want, size_t n) {
-    expect_close(name, got, want, (long)n, 1e-5 * maxabs(want, n) + 1e-9, 1e-4);
-}
-
-static void load_state_dict(hid_t f, ParamArena *a) {
-    char name[160];
-    for (int i = 0; i < a->n_tensors; i++) {
-        snprintf(name, sizeof name, "state_dict/%s", a->t[i].name);
-        size_t n;
-        float *x = read_all(f, name, &n);
-        CHECK(n == a->t[i].n, "fixture %s: %zu floats, model %zu", name, n, a->t[i].n);
-        memcpy(a->params + a->t[i].offset, x, n * sizeof(float));
-        free(x);
-    }
-}
 
 static float ae_l1_step(AE *m, const float *x, int B, float *drecon) {
     size_t n = (size_t)B * m->cfg.C * m->cfg.H * m->cfg.W;
@@ -118,7 +72,7 @@ static void test_ae_fixture(const char *file) {
     size_t nx, n;
     float *x = read_all(f, "x", &nx);
     CHECK(nx == (size_t)B * cfg.C * cfg.H * cfg.W, "fixture x size");
-    load_state_dict(f, &m.arena);
+    load_state_dict(f, &m.arena, "state_dict");
     float *drecon = xmalloc_floats(nx);
     arena_zero_grad(&m.arena);
     float loss = ae_l1_step(&m, x, B, drecon);
@@ -398,7 +352,7 @@ static void check_rollout(hid_t f, const ConvDynConfig *base) {
     DynModel dm;
     CHECK(dynm_conv_init(&dm, &c, B, &rng, &err) == 0, "%s", err.msg);
     ParamArena *ar = dynm_arena(&dm);
-    load_state_dict(f, ar);
+    load_state_dict(f, ar, "state_dict");
     size_t n;
     float *ra = read_all(f, "roll_a", &n), *rz = read_all(f, "roll_z", &n), *eps = read_all(f, "eps", &n);
     double beta = 0;
@@ -444,7 +398,7 @@ static void test_cdyn_fixture(const char *file) {
         rng_seed(&rng, 1);
         ConvDyn m;
         CHECK(cdyn_init(&m, &c, B, &rng, &err) == 0, "%s", err.msg);
-        load_state_dict(f, &m.arena);
+        load_state_dict(f, &m.arena, "state_dict");
         size_t n;
         float *z = read_all(f, "z", &n), *a = read_all(f, "a", &n), *target = read_all(f, "target", &n);
         float *dd = xmalloc_floats((size_t)B * m.Z);

@@ -1,0 +1,67 @@
+/*
+ * fixture_h5.h - reading the PyTorch parity fixtures (the .h5 files in tests/fixtures/) in the C tests:
+ * whole datasets, root attributes, a state_dict group into a ParamArena, and the parity
+ * tolerance the model tests share (1e-4 relative per element, plus 1e-5 of the tensor's
+ * largest magnitude). Header-only, like tests/test.h.
+ */
+#ifndef NEMU_TESTS_FIXTURE_H5_H
+#define NEMU_TESTS_FIXTURE_H5_H
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "base/h5.h"
+#include "nn/model.h"   // ParamArena
+#include "tests/test.h"
+
+static inline const char *fixture(const char *name) {
+    static char buf[1024];   // single-threaded test helper
+    return fixture_path(name, buf, sizeof buf);
+}
+
+// The whole float dataset `name` of f (malloc'ed); *n_out (may be NULL) gets its size.
+static inline float *read_all(hid_t f, const char *name, size_t *n_out) {
+    Err err;
+    int rank;
+    hsize_t dims[H5_MAX_RANK];
+    float *x = h5_read_floats_alloc(f, name, &rank, dims, &err);
+    CHECK(x, "fixture: %s", err.msg);
+    size_t n = 1;
+    for (int i = 0; i < rank; i++) n *= dims[i];
+    if (n_out) *n_out = n;
+    return x;
+}
+
+static inline int64_t attr_i(hid_t f, const char *name) {
+    Err err;
+    int64_t v;
+    CHECK(h5_attr_read_i64(f, "/", name, &v, &err) == 0, "fixture: %s", err.msg);
+    return v;
+}
+
+static inline double maxabs(const float *x, size_t n) {
+    double m = 0;
+    for (size_t i = 0; i < n; i++) m = fmax(m, fabs(x[i]));
+    return m;
+}
+
+// Parity tolerance: 1e-4 relative per element, plus 1e-5 of the tensor's largest magnitude.
+static inline void compare(const char *name, const float *got, const float *want, size_t n) {
+    expect_close(name, got, want, (long)n, 1e-5 * maxabs(want, n) + 1e-9, 1e-4);
+}
+
+// Every tensor of a's table from <group>/<name> of f into a->params, sizes checked.
+static inline void load_state_dict(hid_t f, ParamArena *a, const char *group) {
+    char name[160];
+    for (int i = 0; i < a->n_tensors; i++) {
+        snprintf(name, sizeof name, "%s/%s", group, a->t[i].name);
+        size_t n;
+        float *x = read_all(f, name, &n);
+        CHECK(n == a->t[i].n, "fixture %s: %zu floats, model %zu", name, n, a->t[i].n);
+        memcpy(a->params + a->t[i].offset, x, n * sizeof(float));
+        free(x);
+    }
+}
+
+#endif
