@@ -13,25 +13,40 @@ import torch
 from torch import nn
 
 
+def stage_channels(channels, stages, base):
+    """[input channels, base, 2 base, ..., base 2^(stages-1)]: the conv stages' widths."""
+    return [channels] + [base * 2 ** i for i in range(stages)]
+
+
+def encoder_stages(chans):
+    """encoder_conv: [Conv2d(k4 s2 p1), ReLU] per stage, chans[i] -> chans[i+1]."""
+    enc = []
+    for i in range(len(chans) - 1):
+        enc += [nn.Conv2d(chans[i], chans[i + 1], kernel_size=4, stride=2, padding=1), nn.ReLU()]
+    return nn.Sequential(*enc)
+
+
+def decoder_stages(chans):
+    """decoder_conv: [ConvTranspose2d(k4 s2 p1), ReLU] back down chans, the last with Sigmoid."""
+    dec = []
+    for i in range(len(chans) - 1, 0, -1):
+        dec += [nn.ConvTranspose2d(chans[i], chans[i - 1], kernel_size=4, stride=2, padding=1),
+                nn.ReLU() if i > 1 else nn.Sigmoid()]
+    return nn.Sequential(*dec)
+
+
 class ConvAutoencoder(nn.Module):
     def __init__(self, channels=1, height=80, width=80, latent_dim=32, stages=3, base=32,
                  latent_noise=0.0):
         super().__init__()
         self.latent_noise = latent_noise
-        chans = [channels] + [base * 2 ** i for i in range(stages)]
-        enc = []
-        for i in range(stages):
-            enc += [nn.Conv2d(chans[i], chans[i + 1], kernel_size=4, stride=2, padding=1), nn.ReLU()]
-        self.encoder_conv = nn.Sequential(*enc)
+        chans = stage_channels(channels, stages, base)
+        self.encoder_conv = encoder_stages(chans)
         self.conv_shape = (chans[-1], height >> stages, width >> stages)
         flat = chans[-1] * (height >> stages) * (width >> stages)
         self.fc_enc = nn.Linear(flat, latent_dim)
         self.fc_dec = nn.Linear(latent_dim, flat)
-        dec = []
-        for i in range(stages, 0, -1):
-            dec += [nn.ConvTranspose2d(chans[i], chans[i - 1], kernel_size=4, stride=2, padding=1),
-                    nn.ReLU() if i > 1 else nn.Sigmoid()]
-        self.decoder_conv = nn.Sequential(*dec)
+        self.decoder_conv = decoder_stages(chans)
 
     def encode(self, x):
         h = self.encoder_conv(x)

@@ -19,7 +19,7 @@ from torch import nn
 import torch.nn.functional as F
 
 from gymemu_models import (ConvAutoencoder, DynamicsModel, load_state_dict_h5,  # noqa: F401
-                           save_state_dict_h5)
+                           save_state_dict_h5, stage_channels, encoder_stages, decoder_stages)
 
 
 class SpatialAutoencoder(nn.Module):
@@ -27,18 +27,11 @@ class SpatialAutoencoder(nn.Module):
                  latent_noise=0.0):
         super().__init__()
         self.latent_noise = latent_noise
-        chans = [channels] + [base * 2 ** i for i in range(stages)]
-        enc = []
-        for i in range(stages):
-            enc += [nn.Conv2d(chans[i], chans[i + 1], kernel_size=4, stride=2, padding=1), nn.ReLU()]
-        self.encoder_conv = nn.Sequential(*enc)
+        chans = stage_channels(channels, stages, base)
+        self.encoder_conv = encoder_stages(chans)
         self.latent_enc = nn.Conv2d(chans[-1], latent_channels, kernel_size=1)
         self.latent_dec = nn.Conv2d(latent_channels, chans[-1], kernel_size=1)
-        dec = []
-        for i in range(stages, 0, -1):
-            dec += [nn.ConvTranspose2d(chans[i], chans[i - 1], kernel_size=4, stride=2, padding=1),
-                    nn.ReLU() if i > 1 else nn.Sigmoid()]
-        self.decoder_conv = nn.Sequential(*dec)
+        self.decoder_conv = decoder_stages(chans)
 
     def encode(self, x):
         return self.latent_enc(self.encoder_conv(x))
@@ -46,12 +39,7 @@ class SpatialAutoencoder(nn.Module):
     def decode(self, z):
         return self.decoder_conv(F.relu(self.latent_dec(z)))
 
-    def forward(self, x):
-        z = self.encode(x)
-        zin = z
-        if self.training and self.latent_noise > 0:
-            zin = z + torch.randn_like(z) * self.latent_noise
-        return self.decode(zin), z
+    forward = ConvAutoencoder.forward   # encode, latent noise when training, decode
 
 
 class ConvDynamics(nn.Module):
