@@ -3,35 +3,15 @@
  */
 #include "evaluation/emu_report.h"
 #include "base/err.h"
+#include "base/strbuf.h"
 #include "base/alloc.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char *const ROW_NAMES[EMU_ROWS] = {"model", "copy", "recon"};
-
-typedef struct { char *s; size_t n, cap; } Buf;
-
-__attribute__((format(printf, 2, 3))) static void bp(Buf *b, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    CHECK(k >= 0, "vsnprintf failed");
-    if (b->n + (size_t)k + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 1024;
-        while (cap < b->n + (size_t)k + 1) cap *= 2;
-        b->s = xrealloc(b->s, cap);
-        b->cap = cap;
-    }
-    va_start(ap, fmt);
-    vsnprintf(b->s + b->n, b->cap - b->n, fmt, ap);
-    va_end(ap);
-    b->n += (size_t)k;
-}
 
 Interval interval95_finite(const double *x, int n) {
     double *y = xmalloc((size_t)(n > 0 ? n : 1) * sizeof(double));
@@ -76,65 +56,65 @@ void emu_stats_free(EmuStats *s) {
 
 // ---------------------------------------------------------------- Markdown
 
-static void md_iv(Buf *b, const Interval *iv, int dec) {
-    if (iv->n < 1 || !isfinite(iv->mean)) bp(b, " – |");
-    else if (iv->n > 1) bp(b, " %.*f ± %.*f |", dec, iv->mean, dec, iv->half);
-    else bp(b, " %.*f |", dec, iv->mean);
+static void md_iv(StrBuf *b, const Interval *iv, int dec) {
+    if (iv->n < 1 || !isfinite(iv->mean)) sb_printf(b, " – |");
+    else if (iv->n > 1) sb_printf(b, " %.*f ± %.*f |", dec, iv->mean, dec, iv->half);
+    else sb_printf(b, " %.*f |", dec, iv->mean);
 }
 
 char *emu_report_markdown(const EmuStats *s) {
     const EmuResult *r = s->r;
-    Buf b = {0};
-    bp(&b, "\n## Emulation\n\n");
-    bp(&b, "- changed-pixel L1: L1 over the pixels where frame t+k differs from start frame t (copy cannot "
+    StrBuf b = {0};
+    sb_printf(&b, "\n## Emulation\n\n");
+    sb_printf(&b, "- changed-pixel L1: L1 over the pixels where frame t+k differs from start frame t (copy cannot "
            "get them right); n = start points where some pixel changed\n");
-    bp(&b, "- ΔPSNR = PSNR(recorded actions) − PSNR(replaced actions), per start point, with its 95%% interval; "
+    sb_printf(&b, "- ΔPSNR = PSNR(recorded actions) − PSNR(replaced actions), per start point, with its 95%% interval; "
            "replaced by another episode's actions (%s) or by no buttons; > 0 when the model uses the actions "
            "(copy and recon take no actions: 0)\n", r->other_ok ? "the start point half a list away" : "unavailable: one episode");
-    bp(&b, "- liveliness: mean frame-to-frame L1 along the rollout up to step k (model from its own step-0 "
+    sb_printf(&b, "- liveliness: mean frame-to-frame L1 along the rollout up to step k (model from its own step-0 "
            "frame; true: the real frames)\n");
     if (r->game)
-        bp(&b, "- piece (game-aware, from the engine's re-simulation of each episode): L1 inside the falling "
+        sb_printf(&b, "- piece (game-aware, from the engine's re-simulation of each episode): L1 inside the falling "
                "piece's cells of frame t+k; drawn when L1(row, true | piece) < %.1f × L1(frame without the "
                "piece, true | piece) (closer to the frame with the piece than halfway); frames without a "
                "visible piece in the air or with contrast < %.2f do not count\n",
            EMU_PIECE_DRAWN_FRACTION, EMU_PIECE_MIN_CONTRAST);
-    else bp(&b, "- piece and direction measures: unavailable: %s\n", r->game_reason);
-    bp(&b, "\n| step | row | changed-pixel L1 | n | ΔPSNR other actions (dB) | ΔPSNR no buttons (dB) | "
+    else sb_printf(&b, "- piece and direction measures: unavailable: %s\n", r->game_reason);
+    sb_printf(&b, "\n| step | row | changed-pixel L1 | n | ΔPSNR other actions (dB) | ΔPSNR no buttons (dB) | "
            "liveliness | true liveliness | piece L1 | piece drawn |\n|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (int j = 0; j < s->n_steps; j++)
         for (int w = 0; w < EMU_ROWS; w++) {
             const EmuRowStats *e = &s->rows[j * EMU_ROWS + w];
-            bp(&b, "| %d | %s |", s->steps[j], ROW_NAMES[w]);
+            sb_printf(&b, "| %d | %s |", s->steps[j], ROW_NAMES[w]);
             md_iv(&b, &e->changed, 4);
-            bp(&b, " %d |", e->changed.n);
+            sb_printf(&b, " %d |", e->changed.n);
             md_iv(&b, &e->dpsnr_other, 2);
             md_iv(&b, &e->dpsnr_none, 2);
             md_iv(&b, &e->live, 4);
             md_iv(&b, &s->live_true[j], 4);
-            if (!r->game) bp(&b, " unavailable | unavailable |\n");
+            if (!r->game) sb_printf(&b, " unavailable | unavailable |\n");
             else {
                 md_iv(&b, &e->piece_l1, 4);
-                if (e->drawn_n) bp(&b, " %.0f%% of %d |\n", 100.0 * e->drawn / e->drawn_n, e->drawn_n);
-                else bp(&b, " – (no piece) |\n");
+                if (e->drawn_n) sb_printf(&b, " %.0f%% of %d |\n", 100.0 * e->drawn / e->drawn_n, e->drawn_n);
+                else sb_printf(&b, " – (no piece) |\n");
             }
         }
-    bp(&b, "\n### Direction test\n\n");
+    sb_printf(&b, "\n### Direction test\n\n");
     if (!r->dir_done) {
-        bp(&b, "unavailable: %s\n", r->dir_reason);
+        sb_printf(&b, "unavailable: %s\n", r->dir_reason);
         return b.s;
     }
-    bp(&b, "%d real start frames with a piece in the air (spread over %d eligible: the piece can move one cell "
+    sb_printf(&b, "%d real start frames with a piece in the air (spread over %d eligible: the piece can move one cell "
            "left, right and down and stays in the air for %d steps under each button in the engine); hold LEFT, "
            "RIGHT or no button for %d steps; inside the well, the motion from the rollout's own step-0 frame to "
            "its step-%d frame is the centroid of the pixels that brightened (something arrived; the well is "
            "black) minus the centroid of those that darkened (something left); a rollout passes when the motion "
            "is >= %.1f cell left / right / down (down: and less than that sideways).\n\n",
        r->dir_n, r->dir_eligible, r->dir_k, r->dir_k, r->dir_k, EMU_MOVE_CELLS);
-    bp(&b, "| held | expected move | model | engine (reference) |\n|---|---|---:|---:|\n");
+    sb_printf(&b, "| held | expected move | model | engine (reference) |\n|---|---|---:|---:|\n");
     static const char *const held[EMU_DIRECTIONS] = {"LEFT", "RIGHT", "none"};
     for (int d = 0; d < EMU_DIRECTIONS; d++)
-        bp(&b, "| %s | %s | %d/%d (%.0f%%) | %d/%d (%.0f%%) |\n", held[d], emu_direction_name((EmuDirection)d),
+        sb_printf(&b, "| %s | %s | %d/%d (%.0f%%) | %d/%d (%.0f%%) |\n", held[d], emu_direction_name((EmuDirection)d),
            r->dir_model[d], r->dir_n, 100.0 * r->dir_model[d] / r->dir_n, r->dir_engine[d], r->dir_n,
            100.0 * r->dir_engine[d] / r->dir_n);
     return b.s;
@@ -158,89 +138,89 @@ const char *emu_report_csv_header(void) {
     return h;
 }
 
-static void csv_v(Buf *b, double v) {
-    if (isfinite(v)) bp(b, ",%.9g", v);
-    else bp(b, ",");
+static void csv_v(StrBuf *b, double v) {
+    if (isfinite(v)) sb_printf(b, ",%.9g", v);
+    else sb_printf(b, ",");
 }
 
 char *emu_report_csv_cells(const EmuStats *s, int j, int row) {
     const EmuRowStats *e = &s->rows[j * EMU_ROWS + row];
     const Interval *iv[N_CSV_STATS] = {&e->changed, &e->dpsnr_other, &e->dpsnr_none, &e->live, &s->live_true[j],
                                        &e->piece_l1};
-    Buf b = {0};
-    bp(&b, "%s", "");
+    StrBuf b = {0};
+    sb_printf(&b, "%s", "");
     for (int i = 0; i < N_CSV_STATS; i++) {
-        bp(&b, ",%d", iv[i]->n);
+        sb_printf(&b, ",%d", iv[i]->n);
         csv_v(&b, iv[i]->mean), csv_v(&b, iv[i]->half), csv_v(&b, iv[i]->lo), csv_v(&b, iv[i]->hi);
     }
-    bp(&b, ",%d", e->drawn_n);
+    sb_printf(&b, ",%d", e->drawn_n);
     csv_v(&b, e->drawn_n ? (double)e->drawn / e->drawn_n : NAN);
     return b.s;
 }
 
 // ---------------------------------------------------------------- JSON
 
-static void js_num(Buf *b, double v) {
-    if (isfinite(v)) bp(b, "%.9g", v);
-    else bp(b, "null");
+static void js_num(StrBuf *b, double v) {
+    if (isfinite(v)) sb_printf(b, "%.9g", v);
+    else sb_printf(b, "null");
 }
 
-static void js_iv(Buf *b, const char *name, const Interval *iv) {
-    bp(b, "\"%s\": {\"n\": %d, \"mean\": ", name, iv->n);
+static void js_iv(StrBuf *b, const char *name, const Interval *iv) {
+    sb_printf(b, "\"%s\": {\"n\": %d, \"mean\": ", name, iv->n);
     js_num(b, iv->mean);
-    bp(b, ", \"ci95\": ");
+    sb_printf(b, ", \"ci95\": ");
     js_num(b, iv->half);
-    bp(b, ", \"lo\": ");
+    sb_printf(b, ", \"lo\": ");
     js_num(b, iv->lo);
-    bp(b, ", \"hi\": ");
+    sb_printf(b, ", \"hi\": ");
     js_num(b, iv->hi);
-    bp(b, "}");
+    sb_printf(b, "}");
 }
 
-static void js_str(Buf *b, const char *s) {
-    bp(b, "\"");
+static void js_str(StrBuf *b, const char *s) {
+    sb_printf(b, "\"");
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') bp(b, "\\%c", *p);
-        else if (*p < 0x20) bp(b, "\\u%04x", *p);
-        else bp(b, "%c", *p);
+        if (*p == '"' || *p == '\\') sb_printf(b, "\\%c", *p);
+        else if (*p < 0x20) sb_printf(b, "\\u%04x", *p);
+        else sb_printf(b, "%c", *p);
     }
-    bp(b, "\"");
+    sb_printf(b, "\"");
 }
 
 char *emu_report_json(const EmuStats *s) {
     const EmuResult *r = s->r;
-    Buf b = {0};
-    bp(&b, "\"emulation\": {\n    \"game_aware\": %s, \"game_reason\": ", r->game ? "true" : "false");
+    StrBuf b = {0};
+    sb_printf(&b, "\"emulation\": {\n    \"game_aware\": %s, \"game_reason\": ", r->game ? "true" : "false");
     js_str(&b, r->game_reason);
-    bp(&b, ",\n    \"other_actions\": %s,\n    \"piece_drawn_rule\": \"L1(row, true | piece) < %g * "
+    sb_printf(&b, ",\n    \"other_actions\": %s,\n    \"piece_drawn_rule\": \"L1(row, true | piece) < %g * "
            "L1(no_piece, true | piece), contrast >= %g\",\n    \"rows\": [\n",
        r->other_ok ? "true" : "false", EMU_PIECE_DRAWN_FRACTION, EMU_PIECE_MIN_CONTRAST);
     for (int j = 0; j < s->n_steps; j++)
         for (int w = 0; w < EMU_ROWS; w++) {
             const EmuRowStats *e = &s->rows[j * EMU_ROWS + w];
-            bp(&b, "      {\"step\": %d, \"row\": \"%s\", ", s->steps[j], ROW_NAMES[w]);
-            js_iv(&b, "changed_l1", &e->changed), bp(&b, ", ");
-            js_iv(&b, "dpsnr_other", &e->dpsnr_other), bp(&b, ", ");
-            js_iv(&b, "dpsnr_none", &e->dpsnr_none), bp(&b, ", ");
-            js_iv(&b, "liveliness", &e->live), bp(&b, ", ");
-            js_iv(&b, "liveliness_true", &s->live_true[j]), bp(&b, ", ");
+            sb_printf(&b, "      {\"step\": %d, \"row\": \"%s\", ", s->steps[j], ROW_NAMES[w]);
+            js_iv(&b, "changed_l1", &e->changed), sb_printf(&b, ", ");
+            js_iv(&b, "dpsnr_other", &e->dpsnr_other), sb_printf(&b, ", ");
+            js_iv(&b, "dpsnr_none", &e->dpsnr_none), sb_printf(&b, ", ");
+            js_iv(&b, "liveliness", &e->live), sb_printf(&b, ", ");
+            js_iv(&b, "liveliness_true", &s->live_true[j]), sb_printf(&b, ", ");
             js_iv(&b, "piece_l1", &e->piece_l1);
-            bp(&b, ", \"piece_drawn_n\": %d, \"piece_drawn_share\": ", e->drawn_n);
+            sb_printf(&b, ", \"piece_drawn_n\": %d, \"piece_drawn_share\": ", e->drawn_n);
             js_num(&b, e->drawn_n ? (double)e->drawn / e->drawn_n : NAN);
-            bp(&b, "}%s\n", j == s->n_steps - 1 && w == EMU_ROWS - 1 ? "" : ",");
+            sb_printf(&b, "}%s\n", j == s->n_steps - 1 && w == EMU_ROWS - 1 ? "" : ",");
         }
-    bp(&b, "    ],\n    \"direction_test\": ");
+    sb_printf(&b, "    ],\n    \"direction_test\": ");
     if (!r->dir_done) {
-        bp(&b, "{\"available\": false, \"reason\": ");
+        sb_printf(&b, "{\"available\": false, \"reason\": ");
         js_str(&b, r->dir_reason);
-        bp(&b, "}\n  }");
+        sb_printf(&b, "}\n  }");
         return b.s;
     }
-    bp(&b, "{\"available\": true, \"steps\": %d, \"starts\": %d, \"eligible\": %d, \"min_move_cells\": %g", r->dir_k,
+    sb_printf(&b, "{\"available\": true, \"steps\": %d, \"starts\": %d, \"eligible\": %d, \"min_move_cells\": %g", r->dir_k,
        r->dir_n, r->dir_eligible, EMU_MOVE_CELLS);
     for (int d = 0; d < EMU_DIRECTIONS; d++)
-        bp(&b, ", \"%s\": {\"model\": %d, \"engine\": %d}", emu_direction_name((EmuDirection)d), r->dir_model[d],
+        sb_printf(&b, ", \"%s\": {\"model\": %d, \"engine\": %d}", emu_direction_name((EmuDirection)d), r->dir_model[d],
            r->dir_engine[d]);
-    bp(&b, "}\n  }");
+    sb_printf(&b, "}\n  }");
     return b.s;
 }

@@ -4,38 +4,18 @@
 #include "evaluation/report.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "evaluation/picture.h"
 #include "base/err.h"
+#include "base/strbuf.h"
 #include "base/alloc.h"
 
 const char *row_name(RowKind k) {
     static const char *const names[ROW_KINDS] = {"model", "copy", "recon"};
     CHECK(k >= 0 && k < ROW_KINDS, "row kind %d", (int)k);
     return names[k];
-}
-
-// ---------------------------------------------------------------- a growing string
-
-typedef struct { char *s; size_t n, cap; } StrBuf;
-
-__attribute__((format(printf, 2, 3))) static void sb_printf(StrBuf *b, const char *fmt, ...) {
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int k = vsnprintf(b->s ? b->s + b->n : NULL, b->s ? b->cap - b->n : 0, fmt, ap);
-        va_end(ap);
-        CHECK(k >= 0, "vsnprintf failed");
-        if (b->s && b->n + (size_t)k < b->cap) { b->n += (size_t)k; return; }
-        size_t cap = b->cap ? b->cap : 1024;
-        while (cap <= b->n + (size_t)k) cap *= 2;
-        b->s = xrealloc(b->s, cap);
-        b->cap = cap;
-        if (b->n == 0) b->s[0] = 0;
-    }
 }
 
 // ---------------------------------------------------------------- rows

@@ -5,71 +5,57 @@
 
 #include "evaluation/picture.h"
 #include "base/alloc.h"
+#include "base/strbuf.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct { char *s; size_t n, cap; } Buf;
-
-static void put(Buf *b, const char *fmt, ...) {
-    va_list ap;
-    for (;;) {
-        va_start(ap, fmt);
-        int k = vsnprintf(b->s ? b->s + b->n : NULL, b->s ? b->cap - b->n : 0, fmt, ap);
-        va_end(ap);
-        if (b->s && (size_t)k < b->cap - b->n) { b->n += (size_t)k; return; }
-        b->cap = 2 * (b->cap + (size_t)k + 64);
-        b->s = xrealloc(b->s, b->cap);
-    }
-}
-
-static void cell(Buf *b, Interval iv, int digits) {
-    if (isnan(iv.mean)) put(b, " - |");
-    else if (isnan(iv.half)) put(b, " %.*f |", digits, iv.mean);
-    else put(b, " %.*f ± %.*f |", digits, iv.mean, digits, iv.half);
+static void cell(StrBuf *b, Interval iv, int digits) {
+    if (isnan(iv.mean)) sb_printf(b, " - |");
+    else if (isnan(iv.half)) sb_printf(b, " %.*f |", digits, iv.mean);
+    else sb_printf(b, " %.*f ± %.*f |", digits, iv.mean, digits, iv.half);
 }
 
 static Interval diversity_at(const RolloutResult *r, int j) { return interval95(r->diversity + (size_t)j * r->N, r->N); }
 
 char *samples_markdown(const RolloutResult *r, const int *steps, double temperature) {
-    Buf b = {0};
-    put(&b, "\n## Samples: temperature %g, %d per start point\n\n", temperature, r->S);
-    put(&b, "Each sample's rollout against the real frames (mean ± 95%% half-width over %d start points); "
+    StrBuf b = {0};
+    sb_printf(&b, "\n## Samples: temperature %g, %d per start point\n\n", temperature, r->S);
+    sb_printf(&b, "Each sample's rollout against the real frames (mean ± 95%% half-width over %d start points); "
             "diversity = mean pairwise L1 between a start's %d decoded frames.\n\n", r->N, r->S);
-    put(&b, "| step | sample | L1 | SSIM | PSNR |\n|---:|---|---|---|---|\n");
+    sb_printf(&b, "| step | sample | L1 | SSIM | PSNR |\n|---:|---|---|---|---|\n");
     for (int j = 0; j < r->n_steps; j++) {
         for (int s = 0; s < r->S; s++) {
             const Metrics *m = r->samples + ((size_t)s * r->n_steps + j) * r->N;
-            put(&b, "| %d | %d |", steps[j], s + 1);
+            sb_printf(&b, "| %d | %d |", steps[j], s + 1);
             cell(&b, interval95_metric(m, r->N, METRIC_L1), 4);
             cell(&b, interval95_metric(m, r->N, METRIC_SSIM), 4);
             cell(&b, interval95_metric(m, r->N, METRIC_PSNR), 2);
-            put(&b, "\n");
+            sb_printf(&b, "\n");
         }
-        put(&b, "| %d | diversity (L1) |", steps[j]);
+        sb_printf(&b, "| %d | diversity (L1) |", steps[j]);
         cell(&b, diversity_at(r, j), 5);
-        put(&b, " | |\n");
+        sb_printf(&b, " | |\n");
     }
     return b.s;
 }
 
 char *samples_csv(const RolloutResult *r, const int *steps, double temperature) {
-    Buf b = {0};
-    put(&b, "# temperature %g, %d samples per start point\n", temperature, r->S);
-    put(&b, "step,sample,n,l1_mean,l1_ci95,ssim_mean,ssim_ci95,psnr_mean,psnr_ci95\n");
+    StrBuf b = {0};
+    sb_printf(&b, "# temperature %g, %d samples per start point\n", temperature, r->S);
+    sb_printf(&b, "step,sample,n,l1_mean,l1_ci95,ssim_mean,ssim_ci95,psnr_mean,psnr_ci95\n");
     for (int j = 0; j < r->n_steps; j++) {
         for (int s = 0; s < r->S; s++) {
             const Metrics *m = r->samples + ((size_t)s * r->n_steps + j) * r->N;
             Interval l1 = interval95_metric(m, r->N, METRIC_L1), ss = interval95_metric(m, r->N, METRIC_SSIM);
             Interval ps = interval95_metric(m, r->N, METRIC_PSNR);
-            put(&b, "%d,%d,%d,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g\n", steps[j], s + 1, r->N, l1.mean, l1.half, ss.mean,
+            sb_printf(&b, "%d,%d,%d,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g\n", steps[j], s + 1, r->N, l1.mean, l1.half, ss.mean,
                 ss.half, ps.mean, ps.half);
         }
         Interval d = diversity_at(r, j);
-        put(&b, "%d,diversity,%d,%.6g,%.6g,,,,\n", steps[j], r->N, d.mean, d.half);
+        sb_printf(&b, "%d,diversity,%d,%.6g,%.6g,,,,\n", steps[j], r->N, d.mean, d.half);
     }
     return b.s;
 }
