@@ -29,46 +29,11 @@
 #include "base/rng.h"
 #include "base/clock.h"
 #include "base/threads.h"
+#include "bench/measure.h"
 
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #define N_ACTIONS 8
-#define MAX_REPS 20000   // ~4 s of the fastest row (dynamics, ~0.2 ms a step)
-
-typedef struct { double best, median; } Stat;
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static void set_threads(int n) {
-#ifdef _OPENMP
-    omp_set_num_threads(n);
-#endif
-    blas_set_threads(n);
-}
-
-// Rate = per_call / seconds, best and median, after a warm-up of at least `warm` untimed
-// calls and a tenth of the budget (a fresh process's threads and pages need it).
-static Stat measure(void (*fn)(void *), void *ctx, double per_call, int warm, double budget) {
-    static double t[MAX_REPS];
-    int n = 0;
-    double end = now_seconds() + 0.1 * budget;
-    for (int i = 0; i < warm || now_seconds() < end; i++) fn(ctx);
-    end = now_seconds() + budget;
-    while (n < MAX_REPS && (n < 3 || now_seconds() < end)) {
-        double t0 = now_seconds();
-        fn(ctx);
-        t[n++] = now_seconds() - t0;
-    }
-    qsort(t, (size_t)n, sizeof t[0], cmp_double);
-    return (Stat){per_call / t[0], per_call / t[n / 2]};
-}
 
 static void row(const char *name, Stat s, const char *unit, int threads) {
     printf("%s,%.6g,%s,%d\n", name, s.best, unit, threads);

@@ -27,45 +27,11 @@
 #include "base/rng.h"
 #include "base/clock.h"
 #include "base/threads.h"
+#include "bench/measure.h"
 
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #define N_ACTIONS 8
-#define MAX_REPS 20000
-
-typedef struct { double best, median; } Stat;
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static void set_threads(int n) {
-#ifdef _OPENMP
-    omp_set_num_threads(n);
-#endif
-    blas_set_threads(n);
-}
-
-// Seconds per call, best and median, after a warm-up (a tenth of the budget, >= warm calls).
-static Stat measure_s(void (*fn)(void *), void *ctx, int warm, double budget) {
-    static double t[MAX_REPS];
-    int n = 0;
-    double end = now_seconds() + 0.1 * budget;
-    for (int i = 0; i < warm || now_seconds() < end; i++) fn(ctx);
-    end = now_seconds() + budget;
-    while (n < MAX_REPS && (n < 3 || now_seconds() < end)) {
-        double t0 = now_seconds();
-        fn(ctx);
-        t[n++] = now_seconds() - t0;
-    }
-    qsort(t, (size_t)n, sizeof t[0], cmp_double);
-    return (Stat){t[0], t[n / 2]};
-}
 
 static void rate_row(const char *name, Stat s, double per_call, const char *unit, int threads) {
     printf("%s,%.6g,%s,%d\n", name, per_call / s.best, unit, threads);
