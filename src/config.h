@@ -15,7 +15,7 @@
  * config (e.g. dynamics.beta while dynamics.type = deterministic). Cross-key rules run
  * after all includes and --set overrides, and cite where the offending key was set.
  *
- * One table of keys (src/config.c) drives the parser, config_write() and the Markdown key
+ * One table of keys (src/config_keys.c) drives the parser, config_write() and the Markdown key
  * table (config_print_keys_markdown, used by the README and ./train --help-config).
  * Relative paths in values (data.path, model.autoencoder) are relative to the working
  * directory, not to the config file.
