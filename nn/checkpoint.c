@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/h5.h"
+#include "nn/finite.h"   // arena_check_finite: no NaN/Inf file is written or loaded
 
 static const char *reserved[] = {"format", "version", "model", "step", "epoch"};
 
@@ -175,6 +176,9 @@ int checkpoint_save(const char *path, const ParamArena *a, const CkptMeta *meta,
     char tmp[4096];
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
         return err_set(err, "%s: checkpoint path too long", path);
+    char where[4200];
+    snprintf(where, sizeof where, "not writing %s", path);
+    if (arena_check_finite(a, 1, where, err) < 0) return -1;   // the file already there is kept
     hid_t f = h5_create(tmp, err);
     if (f < 0) return -1;
     int rc = write_all(f, a, meta, err);
@@ -345,7 +349,7 @@ static int load_all(hid_t f, const char *path, ParamArena *a, const char *expect
         arena_zero_adam(a);
         meta->step = 0;
     }
-    return 0;
+    return arena_check_finite(a, meta->has_optimizer, path, err);
 }
 
 int checkpoint_load(const char *path, ParamArena *a, const char *expected_model, CkptMeta *meta, Err *err) {

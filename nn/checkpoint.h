@@ -14,6 +14,7 @@
  * Saving writes "<path>.tmp" and renames it over <path>, so a crash never leaves a half file.
  * Loading checks every name and shape against the model's table before reading anything and
  * reports the first difference (missing, unexpected, shape) as one line in Err.
+ * A NaN or Inf in any tensor (weights or Adam state) is refused both ways (nn/finite.h).
  * A file without /optimizer (e.g. a state_dict exported from PyTorch) loads with m = v = 0 and
  * step 0; a file without /rng leaves meta->has_rng = 0.
  */

@@ -218,7 +218,12 @@ static void print_memory(const char *what, size_t bytes) {
 static void save_ckpt(const Trainer *tr, const char *file, const ParamArena *a, CkptMeta *meta) {
     Err err;
     ckpt_set_i64(meta, "config_hash", (int64_t)config_hash(&tr->cfg));
-    if (checkpoint_save(path_in_run(tr, file), a, meta, &err) < 0) die("%s", err.msg);
+    if (checkpoint_save(path_in_run(tr, file), a, meta, &err) < 0) {
+        if (strstr(err.msg, "non-finite"))   // weights or Adam state diverged though the loss did not
+            die("%s (%s training diverged by epoch %ld; any earlier checkpoint is kept: lower train.lr or set "
+                "train.max_grad_norm)", err.msg, meta->model, meta->epoch);
+        die("%s", err.msg);
+    }
 }
 
 // A stop request (SIGINT/SIGTERM) seen before batch `batch` of `epoch`: save the position and

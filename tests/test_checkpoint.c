@@ -20,6 +20,7 @@
 #include "base/h5.h"
 #include "base/alloc.h"
 #include "base/rng.h"
+#include "nn/finite.h"
 #include "nn/model.h"
 #include "tests/test.h"
 
@@ -342,6 +343,57 @@ static int import_dir(const char *dir) {
     return test_summary();
 }
 
+// Issue #16 class 4: first_nonfinite finds the first NaN/Inf in any block; a checkpoint with a
+// non-finite weight or Adam value is neither written (the old file stays) nor loaded.
+static void test_nonfinite(const char *dir) {
+    float x[3000];
+    for (int i = 0; i < 3000; i++) x[i] = (float)i;
+    EXPECT(first_nonfinite(x, 3000) == 3000, "all finite");
+    const float bad[3] = {NAN, INFINITY, -INFINITY};
+    for (int k = 0; k < 3; k++)
+        for (size_t at = 0; at < 3000; at += 1023) {
+            x[at] = bad[k];
+            x[2999] = bad[(k + 1) % 3];
+            EXPECT(first_nonfinite(x, 3000) == at, "non-finite %d at %zu found at %zu", k, at, first_nonfinite(x, 3000));
+            x[at] = 1.0f, x[2999] = 1.0f;
+        }
+    x[5] = 3.4e38f * 10.0f;   // overflow to +Inf
+    EXPECT(first_nonfinite(x, 6) == 5, "overflow to Inf");
+    char path[1024];
+    snprintf(path, sizeof path, "%s/ae.h5", dir);
+    Rng rng;
+    rng_seed(&rng, 9);
+    Err err = {{0}};
+    AE a;
+    CHECK(ae_init(&a, &AE_CFG, 2, &rng, &err) == 0, "%s", err.msg);
+    CkptMeta meta, got;
+    ckpt_meta_init(&meta, NULL);
+    ckpt_meta_ae(&meta, &AE_CFG);
+    EXPECT(checkpoint_save(path, &a.arena, &meta, &err) == 0, "save a finite model: %s", err.msg);
+    const TensorInfo *t = arena_find(&a.arena, "fc_enc.weight");
+    a.arena.v[t->offset + 7] = NAN;
+    EXPECT(checkpoint_save(path, &a.arena, &meta, &err) == -1 && one_line(err.msg) &&
+           strstr(err.msg, "not writing") && strstr(err.msg, "optimizer/exp_avg_sq/fc_enc.weight") &&
+           strstr(err.msg, "NaN at flat index 7"), "refuses to write a NaN in Adam's v: %s", err.msg);
+    EXPECT(checkpoint_load(path, &a.arena, "autoencoder", &got, &err) == 0, "the earlier file is intact: %s", err.msg);
+    // write a NaN weight into the file behind nemu's back: the load names file and tensor
+    hid_t f = h5_open(path, 1, &err);
+    CHECK(f >= 0, "%s", err.msg);
+    hsize_t dims[4];
+    int r = h5_shape(f, "/state_dict/fc_enc.weight", dims, &err);
+    float *w = xmalloc_floats(t->n);
+    CHECK(h5_read_floats(f, "/state_dict/fc_enc.weight", w, r, dims, &err) == 0, "%s", err.msg);
+    w[3] = -INFINITY;
+    CHECK(H5Ldelete(f, "/state_dict/fc_enc.weight", H5P_DEFAULT) >= 0, "unlink");
+    CHECK(h5_write_floats(f, "/state_dict/fc_enc.weight", w, r, dims, &err) == 0, "%s", err.msg);
+    h5_close(f);
+    free(w);
+    EXPECT(checkpoint_load(path, &a.arena, "autoencoder", &got, &err) == -1 && one_line(err.msg) &&
+           strstr(err.msg, path) && strstr(err.msg, "state_dict/fc_enc.weight") && strstr(err.msg, "-Inf"),
+           "load refuses a -Inf weight: %s", err.msg);
+    ae_free(&a);
+}
+
 int main(int argc, char **argv) {
     if (argc == 3 && strcmp(argv[1], "--export") == 0) return export_dir(argv[2]);
     if (argc == 3 && strcmp(argv[1], "--import") == 0) return import_dir(argv[2]);
@@ -353,6 +405,7 @@ int main(int argc, char **argv) {
     CHECK(mkdtemp(dir), "mkdtemp");
     test_round_trip(dir);
     test_errors(dir);
+    test_nonfinite(dir);
     const char *names[] = {"ae.h5", "dyn.h5", "missing.h5", "extra.h5", "truncated.h5", "text.h5", "noopt.h5"};
     char path[1100];
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
