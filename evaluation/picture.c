@@ -267,20 +267,27 @@ static void format_log_tick(char *buf, size_t cap, double v) {
 
 static int point_ok(double x, double y, int logy) { return isfinite(x) && isfinite(y) && (!logy || y > 0); }
 
-void plot_lines(Canvas *cv, const PlotSpec *p, const PlotSeries *s, int ns) {
-    const int W = p->width > 0 ? p->width : 640, H = p->height > 0 ? p->height : 400;
-    const Rgb axis = {60, 60, 60}, grid = {225, 225, 225};
-    canvas_init(cv, W, H, RGB_WHITE);
-    // data ranges
+// The plot's frame: data ranges (y in axis units: log10(y) on a log axis) and the pixel box.
+typedef struct {
+    double xlo, xhi, ylo, yhi;
+    int L, R, T, B, logy;
+} Frame;
+
+static int frame_px(const Frame *f, double x) { return f->L + (int)lround((x - f->xlo) / (f->xhi - f->xlo) * (f->R - f->L)); }
+static int frame_py(const Frame *f, double v) { return f->B - (int)lround((v - f->ylo) / (f->yhi - f->ylo) * (f->B - f->T)); }
+static int frame_py_data(const Frame *f, double y) { return frame_py(f, f->logy ? log10(y) : y); }
+
+// The data ranges of all series, padded; returns whether every x is an integer.
+static int data_ranges(Frame *f, const PlotSeries *s, int ns) {
     double xlo = INFINITY, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
     int integer_x = 1;
     for (int k = 0; k < ns; k++)
         for (int i = 0; i < s[k].n; i++) {
             double x = s[k].x[i], y = s[k].y[i];
-            if (!point_ok(x, y, p->logy)) continue;
+            if (!point_ok(x, y, f->logy)) continue;
             if (x < xlo) xlo = x;
             if (x > xhi) xhi = x;
-            double v = p->logy ? log10(y) : y;
+            double v = f->logy ? log10(y) : y;
             if (v < ylo) ylo = v;
             if (v > yhi) yhi = v;
             if (x != floor(x)) integer_x = 0;
@@ -288,17 +295,20 @@ void plot_lines(Canvas *cv, const PlotSpec *p, const PlotSeries *s, int ns) {
     if (!(xlo <= xhi)) { xlo = 0; xhi = 1; }
     if (!(ylo <= yhi)) { ylo = 0; yhi = 1; }
     if (xhi - xlo < 1e-12 * (fabs(xlo) + 1)) { xlo -= 1; xhi += 1; }
-    if (yhi - ylo < 1e-12 * (fabs(ylo) + 1)) { ylo -= p->logy ? 0.5 : 1; yhi += p->logy ? 0.5 : 1; }
+    if (yhi - ylo < 1e-12 * (fabs(ylo) + 1)) { ylo -= f->logy ? 0.5 : 1; yhi += f->logy ? 0.5 : 1; }
     double ypad = 0.05 * (yhi - ylo), xpad = 0.02 * (xhi - xlo);
-    ylo -= ypad;
-    yhi += ypad;
-    xlo -= xpad;
-    xhi += xpad;
-    // y ticks (in axis units: log10(y) on a log axis) and their labels
-    double yt[MAX_TICKS], ystep = 1;
-    char ylab[MAX_TICKS][24];
+    f->ylo = ylo - ypad;
+    f->yhi = yhi + ypad;
+    f->xlo = xlo - xpad;
+    f->xhi = xhi + xpad;
+    return integer_x;
+}
+
+// y ticks in axis units and their labels; returns the count.
+static int y_ticks(const Frame *f, double *yt, char (*ylab)[24]) {
+    double ylo = f->ylo, yhi = f->yhi, ystep = 1;
     int nyt = 0;
-    if (p->logy) {
+    if (f->logy) {
         int e0 = (int)ceil(ylo - 1e-9), e1 = (int)floor(yhi + 1e-9), every = 1;
         while ((e1 - e0) / every > 8) every++;
         for (int e = e0; e <= e1 && nyt < MAX_TICKS; e += every) yt[nyt++] = e;
@@ -315,8 +325,61 @@ void plot_lines(Canvas *cv, const PlotSpec *p, const PlotSeries *s, int ns) {
         nyt = linear_ticks(ylo, yhi, 6, 0, yt, &ystep);
         for (int i = 0; i < nyt; i++) format_tick(ylab[i], sizeof ylab[i], yt[i], ystep);
     }
+    return nyt;
+}
+
+// The legend, in the corner (upper right, upper left, lower right, lower left) that covers
+// the fewest data points.
+static void plot_legend(Canvas *cv, const Frame *f, const PlotSeries *s, int ns) {
+    const int L = f->L, R = f->R, T = f->T, B = f->B;
+    int nl = 0, lw = 0;
+    for (int k = 0; k < ns; k++)
+        if (s[k].name && s[k].name[0]) {
+            nl++;
+            int tw = font_text_width(s[k].name, 1);
+            if (tw > lw) lw = tw;
+        }
+    if (!nl) return;
+    int bw = lw + 38, bh = nl * (FONT_LINE + 4) + 8;
+    int cx[4] = {R - bw - 8, L + 8, R - bw - 8, L + 8}, cy[4] = {T + 8, T + 8, B - bh - 8, B - bh - 8};
+    int best = 0, best_n = -1;
+    for (int q = 0; q < 4; q++) {
+        int cnt = 0;
+        for (int k = 0; k < ns; k++)
+            for (int i = 0; i < s[k].n; i++) {
+                double x = s[k].x[i], y = s[k].y[i];
+                if (!point_ok(x, y, f->logy)) continue;
+                int px = frame_px(f, x), py = frame_py_data(f, y);
+                // points and the line pieces near them: a margin of 6 px around the box
+                cnt += px >= cx[q] - 6 && px < cx[q] + bw + 6 && py >= cy[q] - 6 && py < cy[q] + bh + 6;
+            }
+        if (best_n < 0 || cnt < best_n) { best = q; best_n = cnt; }
+    }
+    int bx = cx[best], by = cy[best];
+    canvas_fill_rect(cv, bx, by, bw, bh, RGB_WHITE);
+    canvas_rect_outline(cv, bx, by, bw, bh, (Rgb){180, 180, 180});
+    int row = 0;
+    for (int k = 0; k < ns; k++) {
+        if (!s[k].name || !s[k].name[0]) continue;
+        Rgb col = PALETTE[k % (int)(sizeof PALETTE / sizeof PALETTE[0])];
+        int y = by + 6 + row * (FONT_LINE + 4);
+        canvas_line(cv, bx + 6, y + 3, bx + 26, y + 3, col, 2);
+        canvas_text(cv, bx + 32, y, s[k].name, INK, 1);
+        row++;
+    }
+}
+
+void plot_lines(Canvas *cv, const PlotSpec *p, const PlotSeries *s, int ns) {
+    const int W = p->width > 0 ? p->width : 640, H = p->height > 0 ? p->height : 400;
+    const Rgb axis = {60, 60, 60}, grid = {225, 225, 225};
+    canvas_init(cv, W, H, RGB_WHITE);
+    Frame f = {.logy = p->logy};
+    const int integer_x = data_ranges(&f, s, ns);
+    double yt[MAX_TICKS];
+    char ylab[MAX_TICKS][24];
+    const int nyt = y_ticks(&f, yt, ylab);
     double xt[MAX_TICKS], xstep = 1;
-    int nxt = linear_ticks(xlo, xhi, 8, integer_x, xt, &xstep);
+    int nxt = linear_ticks(f.xlo, f.xhi, 8, integer_x, xt, &xstep);
     // layout
     int ylab_w = 0;
     for (int i = 0; i < nyt; i++) {
@@ -324,19 +387,20 @@ void plot_lines(Canvas *cv, const PlotSpec *p, const PlotSeries *s, int ns) {
         if (tw > ylab_w) ylab_w = tw;
     }
     const int title_h = p->title ? FONT_LINE * 2 + 8 : 10;
-    const int L = 10 + (p->ylabel ? FONT_LINE + 6 : 0) + ylab_w + 8, R = W - 20;
-    const int T = title_h + 6, B = H - (10 + FONT_LINE + (p->xlabel ? FONT_LINE + 6 : 0));
+    f.L = 10 + (p->ylabel ? FONT_LINE + 6 : 0) + ylab_w + 8;
+    f.R = W - 20;
+    f.T = title_h + 6;
+    f.B = H - (10 + FONT_LINE + (p->xlabel ? FONT_LINE + 6 : 0));
+    const int L = f.L, R = f.R, T = f.T, B = f.B;
     CHECK(R - L > 20 && B - T > 20, "plot %dx%d too small", W, H);
-#define PX(x) (L + (int)lround(((x) - xlo) / (xhi - xlo) * (R - L)))
-#define PY(v) (B - (int)lround(((v) - ylo) / (yhi - ylo) * (B - T)))
     for (int i = 0; i < nyt; i++) {
-        int y = PY(yt[i]);
+        int y = frame_py(&f, yt[i]);
         canvas_fill_rect(cv, L + 1, y, R - L - 1, 1, grid);
         canvas_fill_rect(cv, L - 4, y, 4, 1, axis);
         canvas_text(cv, L - 7 - font_text_width(ylab[i], 1), y - 3, ylab[i], INK, 1);
     }
     for (int i = 0; i < nxt; i++) {
-        int x = PX(xt[i]);
+        int x = frame_px(&f, xt[i]);
         char buf[24];
         format_tick(buf, sizeof buf, xt[i], xstep);
         canvas_fill_rect(cv, x, T, 1, B - T, grid);
@@ -354,7 +418,7 @@ void plot_lines(Canvas *cv, const PlotSpec *p, const PlotSeries *s, int ns) {
         for (int i = 0; i < s[k].n; i++) {
             double x = s[k].x[i], y = s[k].y[i];
             if (!point_ok(x, y, p->logy)) { have = 0; continue; }
-            int px = PX(x), py = PY(p->logy ? log10(y) : y);
+            int px = frame_px(&f, x), py = frame_py_data(&f, y);
             if (have) canvas_line(cv, px0, py0, px, py, col, 2);
             if (s[k].n <= 40) canvas_fill_rect(cv, px - 2, py - 2, 5, 5, col);
             px0 = px;
@@ -362,46 +426,7 @@ void plot_lines(Canvas *cv, const PlotSpec *p, const PlotSeries *s, int ns) {
             have = 1;
         }
     }
-    // legend: in the corner (upper right, upper left, lower right, lower left) that covers
-    // the fewest data points
-    int nl = 0, lw = 0;
-    for (int k = 0; k < ns; k++)
-        if (s[k].name && s[k].name[0]) {
-            nl++;
-            int tw = font_text_width(s[k].name, 1);
-            if (tw > lw) lw = tw;
-        }
-    if (nl) {
-        int bw = lw + 38, bh = nl * (FONT_LINE + 4) + 8;
-        int cx[4] = {R - bw - 8, L + 8, R - bw - 8, L + 8}, cy[4] = {T + 8, T + 8, B - bh - 8, B - bh - 8};
-        int best = 0, best_n = -1;
-        for (int q = 0; q < 4; q++) {
-            int cnt = 0;
-            for (int k = 0; k < ns; k++)
-                for (int i = 0; i < s[k].n; i++) {
-                    double x = s[k].x[i], y = s[k].y[i];
-                    if (!point_ok(x, y, p->logy)) continue;
-                    int px = PX(x), py = PY(p->logy ? log10(y) : y);
-                    // points and the line pieces near them: a margin of 6 px around the box
-                    cnt += px >= cx[q] - 6 && px < cx[q] + bw + 6 && py >= cy[q] - 6 && py < cy[q] + bh + 6;
-                }
-            if (best_n < 0 || cnt < best_n) { best = q; best_n = cnt; }
-        }
-        int bx = cx[best], by = cy[best];
-        canvas_fill_rect(cv, bx, by, bw, bh, RGB_WHITE);
-        canvas_rect_outline(cv, bx, by, bw, bh, (Rgb){180, 180, 180});
-        int row = 0;
-        for (int k = 0; k < ns; k++) {
-            if (!s[k].name || !s[k].name[0]) continue;
-            Rgb col = PALETTE[k % (int)(sizeof PALETTE / sizeof PALETTE[0])];
-            int y = by + 6 + row * (FONT_LINE + 4);
-            canvas_line(cv, bx + 6, y + 3, bx + 26, y + 3, col, 2);
-            canvas_text(cv, bx + 32, y, s[k].name, INK, 1);
-            row++;
-        }
-    }
-#undef PX
-#undef PY
+    plot_legend(cv, &f, s, ns);
 }
 
 int plot_lines_png(const char *path, const PlotSpec *p, const PlotSeries *s, int ns, Err *err) {

@@ -92,6 +92,36 @@ static int recon_picture(const char *path, const char *title, const float *truth
     return rc;
 }
 
+// The output picture: --out, else results/<run>/recon_<file stem>.png (the folder made).
+static void recon_out_path(const char *opt_out, const char *file, const char *run_name, char *out, size_t cap) {
+    if (opt_out) {
+        snprintf(out, cap, "%s", opt_out);
+        return;
+    }
+    const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+    size_t stem = strlen(base);
+    if (stem > 3 && !strcmp(base + stem - 3, ".h5")) stem -= 3;
+    char dir[PATH_MAX];
+    int dl = snprintf(dir, sizeof dir, "results/%s", run_name);
+    if (dl < 0 || (size_t)dl >= sizeof dir) die("results/%s: path too long", run_name);
+    if (mkdir_p(dir) != 0) die("cannot create %s: %s", dir, strerror(errno));
+    int len = snprintf(out, cap, "%s/recon_%.*s.png", dir, (int)(stem < 200 ? stem : 200), base);
+    if (len < 0 || (size_t)len >= cap) die("%s: output path too long", dir);
+}
+
+// For each of the n frames x [n, isz], the most similar other frame by L1 (how far apart the
+// cases are): near[i] (-1 when n == 1) and near_l1[i].
+static void closest_frames(const float *x, int n, size_t isz, int *near, double *near_l1) {
+    for (int i = 0; i < n; i++) {
+        near[i] = -1, near_l1[i] = 0;
+        for (int j = 0; j < n; j++) {
+            if (j == i) continue;
+            double d = metric_l1(x + i * isz, x + j * isz, isz);
+            if (near[i] < 0 || d < near_l1[i]) near[i] = j, near_l1[i] = d;
+        }
+    }
+}
+
 int eval_recon_main(int argc, char **argv) {
     const char *file = NULL, *opt_run = NULL, *opt_out = NULL;
     for (int i = 1; i < argc; i++) {
@@ -151,21 +181,8 @@ int eval_recon_main(int argc, char **argv) {
     int n = (int)ds.n_frames;
     char *names = recon_names(&ds, file);
 
-    // ---- default output: results/<run>/recon_<file stem>.png
     char out[PATH_MAX];
-    if (opt_out) {
-        snprintf(out, sizeof out, "%s", opt_out);
-    } else {
-        const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
-        size_t stem = strlen(base);
-        if (stem > 3 && !strcmp(base + stem - 3, ".h5")) stem -= 3;
-        char dir[PATH_MAX];
-        int dl = snprintf(dir, sizeof dir, "results/%s", run_name);
-        if (dl < 0 || (size_t)dl >= sizeof dir) die("results/%s: path too long", run_name);
-        if (mkdir_p(dir) != 0) die("cannot create %s: %s", dir, strerror(errno));
-        int len = snprintf(out, sizeof out, "%s/recon_%.*s.png", dir, (int)(stem < 200 ? stem : 200), base);
-        if (len < 0 || (size_t)len >= sizeof out) die("%s: output path too long", dir);
-    }
+    recon_out_path(opt_out, file, run_name, out, sizeof out);
 
     // ---- reconstruct
     size_t isz = (size_t)ds.C * ds.H * ds.W;
@@ -188,14 +205,7 @@ int eval_recon_main(int argc, char **argv) {
     metrics_batch(x, y, n, ds.C, ds.H, ds.W, m);
     int *near = xmalloc((size_t)n * sizeof *near);
     double *near_l1 = xmalloc((size_t)n * sizeof *near_l1);
-    for (int i = 0; i < n; i++) {   // the most similar other input frame: how far apart the cases are
-        near[i] = -1, near_l1[i] = 0;
-        for (int j = 0; j < n; j++) {
-            if (j == i) continue;
-            double d = metric_l1(x + i * isz, x + j * isz, isz);
-            if (near[i] < 0 || d < near_l1[i]) near[i] = j, near_l1[i] = d;
-        }
-    }
+    closest_frames(x, n, isz, near, near_l1);
 
     // ---- picture, then the table
     char title[PATH_MAX + 128];

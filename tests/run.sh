@@ -43,6 +43,8 @@ done
 [ -x "$build/tests/test_ops" ] && run_one "test_ops (NEMU_CONV_DIRECT=0)" env NEMU_CONV_DIRECT=0 "$build/tests/test_ops"
 # the spatial models with their stride-1 convs on im2col + GEMM instead of the shifted GEMMs
 [ -x "$build/tests/test_spatial" ] && run_one "test_spatial (NEMU_CONV_SHIFT=0)" env NEMU_CONV_SHIFT=0 "$build/tests/test_spatial"
+# the size limits: no file over 800 lines, no C function over 120 (lists what is over)
+run_one "check_style.py" "$py" tests/check_style.py
 for t in tests/test_*.py; do
     [ -f "$t" ] || continue
     run_one "$(basename "$t")" "$py" "$t"

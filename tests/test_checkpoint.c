@@ -22,6 +22,8 @@
 #include "base/rng.h"
 #include "nn/finite.h"
 #include "nn/model.h"
+#include "tests/fixture_h5.h"
+#include "tests/torch_io.h"
 #include "tests/test.h"
 
 static const AEConfig AE_CFG = {.H = 32, .W = 48, .C = 3, .stages = 3, .base_channels = 8, .latent_dim = 16,
@@ -227,40 +229,14 @@ static void test_errors(const char *dir) {
 
 // ---------------------------------------------------------------- PyTorch interchange
 
-static void write_io(const char *path, const char *n1, const float *x1, int r1, const hsize_t *d1,
-                     const char *n2, const float *x2, int r2, const hsize_t *d2,
-                     const char *n3, const float *x3, int r3, const hsize_t *d3) {
-    Err err;
-    hid_t f = h5_create(path, &err);
-    CHECK(f >= 0, "%s", err.msg);
-    CHECK(h5_write_floats(f, n1, x1, r1, d1, &err) == 0 && h5_write_floats(f, n2, x2, r2, d2, &err) == 0 &&
-          h5_write_floats(f, n3, x3, r3, d3, &err) == 0, "%s", err.msg);
-    h5_close(f);
-}
-
 static int export_dir(const char *dir) {
     char path[1024];
     Rng rng;
     rng_seed(&rng, 77);
     Err err;
-    AE a;
-    CHECK(ae_init(&a, &AE_CFG, 2, &rng, &err) == 0, "%s", err.msg);
+    hsize_t dz[2] = {2, 16};
+    export_ae(dir, "nemu_ae", &AE_CFG, 2, &rng, 2, dz);
     CkptMeta meta;
-    ckpt_meta_init(&meta, NULL);
-    ckpt_meta_ae(&meta, &AE_CFG);
-    snprintf(path, sizeof path, "%s/nemu_ae.h5", dir);
-    CHECK(checkpoint_save(path, &a.arena, &meta, &err) == 0, "%s", err.msg);
-    const int B = 2;
-    size_t nx = (size_t)B * 3 * 32 * 48;
-    float *x = xmalloc_floats(nx);
-    fill(x, nx, &rng, 0, 1);
-    ae_forward(&a, x, B, NULL);
-    hsize_t dx[4] = {B, 3, 32, 48}, dz[2] = {B, 16};
-    snprintf(path, sizeof path, "%s/nemu_ae_io.h5", dir);
-    write_io(path, "x", x, 4, dx, "recon", a.recon, 4, dx, "z", a.z, 2, dz);
-    free(x);
-    ae_free(&a);
-
     Dyn d;
     CHECK(dyn_init(&d, &DYN_CFG, 4, &rng, &err) == 0, "%s", err.msg);
     for (size_t i = 0; i < d.arena.n; i++) d.arena.params[i] += 0.05f * rng_normal(&rng);   // non-trivial LN, bias
@@ -280,58 +256,26 @@ static int export_dir(const char *dir) {
     return 0;
 }
 
-static float *read_floats(hid_t f, const char *name, size_t *n, hsize_t *dims) {
-    Err err;
-    int rank;
-    float *x = h5_read_floats_alloc(f, name, &rank, dims, &err);
-    CHECK(x, "%s", err.msg);
-    *n = 1;
-    for (int i = 0; i < rank; i++) *n *= dims[i];
-    return x;
-}
-
 static int import_dir(const char *dir) {
     char path[1024];
     Err err;
     CkptMeta meta;
     Rng rng;
     rng_seed(&rng, 1);
-    // autoencoder
-    snprintf(path, sizeof path, "%s/torch_ae.h5", dir);
-    AEConfig c;
-    EXPECT(checkpoint_read_meta(path, &meta, &err) == 0 && ckpt_meta_to_ae_config(&meta, &c, &err) == 0,
-           "torch autoencoder attributes: %s", err.msg);
-    snprintf(path, sizeof path, "%s/torch_ae_io.h5", dir);
-    hid_t f = h5_open(path, 0, &err);
-    CHECK(f >= 0, "%s", err.msg);
-    size_t nx, nr, nz;
-    hsize_t dims[H5_MAX_RANK];
-    float *x = read_floats(f, "x", &nx, dims);
-    int B = (int)dims[0];
-    float *recon = read_floats(f, "recon", &nr, dims), *z = read_floats(f, "z", &nz, dims);
-    h5_close(f);
-    AE a;
-    CHECK(ae_init(&a, &c, B, &rng, &err) == 0, "%s", err.msg);
-    snprintf(path, sizeof path, "%s/torch_ae.h5", dir);
-    EXPECT(checkpoint_load(path, &a.arena, "autoencoder", &meta, &err) == 0, "load torch autoencoder: %s", err.msg);
-    ae_forward(&a, x, B, NULL);
-    expect_close("torch->nemu autoencoder recon", a.recon, recon, (long)nr, 1e-6, 1e-4);
-    expect_close("torch->nemu autoencoder z", a.z, z, (long)nz, 1e-6, 1e-4);
-    free(x); free(recon); free(z);
-    ae_free(&a);
+    AEConfig c = import_ae_check(dir, "torch_ae", "autoencoder");
+    EXPECT(c.latent_channels == 0, "torch checkpoint read as flat");
     // dynamics
     snprintf(path, sizeof path, "%s/torch_dyn.h5", dir);
     DynConfig dc;
     EXPECT(checkpoint_read_meta(path, &meta, &err) == 0 && ckpt_meta_to_dyn_config(&meta, &dc, &err) == 0,
            "torch dynamics attributes: %s", err.msg);
     snprintf(path, sizeof path, "%s/torch_dyn_io.h5", dir);
-    f = h5_open(path, 0, &err);
+    hid_t f = h5_open(path, 0, &err);
     CHECK(f >= 0, "%s", err.msg);
-    size_t na, nd;
-    float *zz = read_floats(f, "z", &nz, dims);
-    B = (int)dims[0];
-    float *act = read_floats(f, "a", &na, dims), *delta = read_floats(f, "delta", &nd, dims);
+    size_t nz, na, nd;
+    float *zz = read_all(f, "z", &nz), *act = read_all(f, "a", &na), *delta = read_all(f, "delta", &nd);
     h5_close(f);
+    int B = (int)(nz / (size_t)dc.latent_dim);
     Dyn d;
     CHECK(dyn_init(&d, &dc, B, &rng, &err) == 0, "%s", err.msg);
     snprintf(path, sizeof path, "%s/torch_dyn.h5", dir);

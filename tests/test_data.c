@@ -533,7 +533,8 @@ static void check_bad(const char *path, const char *must1, const char *must2, in
     EXPECT(st == 1 && lines == 1 && strstr(first, path), "gen info %s: exit %d, %d stderr lines, '%s'", path, st, lines, first);
 }
 
-static void test_bad_files(void) {
+// Files whose layout is wrong: missing datasets, wrong rank or type, bad sizes.
+static void test_bad_layouts(void) {
     printf("bad-file corpus\n");
     h5_quiet();
     char p[512];
@@ -620,8 +621,11 @@ static void test_bad_files(void) {
     H5Fclose(f);
     check_bad(p, "episode_0/actions", "found -2", 0);
 
-    // truncated file (a valid one cut in half), corrupt chunk, not HDF5, missing, directory
-    char good[512];
+}
+
+// Truncated file (a valid one cut in half), corrupt chunk, not HDF5, missing, directory.
+static void test_bad_bytes(void) {
+    char p[512], good[512];
     const int T[2] = {20, 20};
     Err err;
     CHECK(write_synthetic(tmp_path(good, "good.h5"), 2, T, 32, 32, 3, &err) == 0, "%s", err.msg);
@@ -729,7 +733,8 @@ int main(void) {
     test_fixtures();
     test_splits();
     test_samplers();
-    test_bad_files();
+    test_bad_layouts();
+    test_bad_bytes();
     const char *b = getenv("NEMU_DATA_BENCH");
     if (b && *b == '1') bench();
     rm_tree(g_tmp);

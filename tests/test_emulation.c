@@ -230,6 +230,45 @@ static void frz_recon(void *c, const float *x, float *out, int n) {
     memcpy(out, x, (size_t)n * m->F * sizeof(float));
 }
 
+// A trace that cannot be built (no seeds, a wrong warm-up, another game): the evaluation runs
+// without game numbers and the report says why.
+static void test_unavailable(const char *bad, int *eps, StartPoint *sp, int N, int *steps, int *pic) {
+    Err err;
+    Dataset d;
+    Preprocess pp = {40, 40, 3};
+    GameTrace g;
+    EmuResult r;
+    EmuStats s;
+    char *md;
+    struct { int seeds; const char *game; int64_t delta; const char *why; } cases[3] = {
+        {0, "tetris", 0, "no replay seeds"}, {1, "tetris", 1, "differs from the recorded frame"},
+        {1, "pong", 0, "not the built-in tetris"}};
+    for (int k = 0; k < 3; k++) {
+        EXPECT(record(bad, cases[k].seeds, cases[k].game, cases[k].delta) == 0, "record %s", bad);
+        if (dataset_load(&d, bad, &pp, &err) < 0) { EXPECT(0, "%s", err.msg); continue; }
+        game_trace_build(&g, &d, eps, REC_EPS);
+        EXPECT(!g.available && strstr(g.reason, cases[k].why), "case %d unavailable: '%s'", k, g.reason);
+        EXPECT(game_trace_state(&g, 0, 0) == NULL, "no states when unavailable");
+        FrozenEmu *f2 = xmalloc(sizeof *f2);
+        f2->F = (size_t)3 * 40 * 40;
+        Emulator e2 = {f2, 64, frz_start, frz_step, frz_draw, frz_recon};
+        emu_eval(&e2, &d, &g, sp, N, steps, 3, pic, 2, &r);
+        emu_direction_test(&e2, &d, &g, eps, REC_EPS, 12, 20, &r);
+        emu_stats_init(&s, &r, steps);
+        md = emu_report_markdown(&s);
+        EXPECT(!r.game && !r.dir_done && strstr(md, "unavailable") && strstr(md, cases[k].why),
+               "report says unavailable and why");
+        int none = 1;
+        for (size_t o = 0; o < (size_t)3 * N; o++) none &= r.piece_drawn[EMU_ROW_MODEL][o] == -1;
+        EXPECT(none, "no piece numbers without the game");
+        free(md), free(f2);
+        emu_stats_free(&s);
+        emu_result_free(&r);
+        game_trace_free(&g);
+        dataset_free(&d);
+    }
+}
+
 static void test_trace_and_eval(void) {
     char path[128], bad[128];
     snprintf(path, sizeof path, "/tmp/nemu_test_emu_%d.h5", (int)getpid());
@@ -326,34 +365,7 @@ static void test_trace_and_eval(void) {
     game_trace_free(&g);
     dataset_free(&d);
 
-    // unavailable: no seeds, a wrong warm-up, another game
-    struct { int seeds; const char *game; int64_t delta; const char *why; } cases[3] = {
-        {0, "tetris", 0, "no replay seeds"}, {1, "tetris", 1, "differs from the recorded frame"},
-        {1, "pong", 0, "not the built-in tetris"}};
-    for (int k = 0; k < 3; k++) {
-        EXPECT(record(bad, cases[k].seeds, cases[k].game, cases[k].delta) == 0, "record %s", bad);
-        if (dataset_load(&d, bad, &pp, &err) < 0) { EXPECT(0, "%s", err.msg); continue; }
-        game_trace_build(&g, &d, eps, REC_EPS);
-        EXPECT(!g.available && strstr(g.reason, cases[k].why), "case %d unavailable: '%s'", k, g.reason);
-        EXPECT(game_trace_state(&g, 0, 0) == NULL, "no states when unavailable");
-        FrozenEmu *f2 = xmalloc(sizeof *f2);
-        f2->F = (size_t)3 * 40 * 40;
-        Emulator e2 = {f2, 64, frz_start, frz_step, frz_draw, frz_recon};
-        emu_eval(&e2, &d, &g, sp, N, steps, 3, pic, 2, &r);
-        emu_direction_test(&e2, &d, &g, eps, REC_EPS, 12, 20, &r);
-        emu_stats_init(&s, &r, steps);
-        md = emu_report_markdown(&s);
-        EXPECT(!r.game && !r.dir_done && strstr(md, "unavailable") && strstr(md, cases[k].why),
-               "report says unavailable and why");
-        int none = 1;
-        for (size_t o = 0; o < (size_t)3 * N; o++) none &= r.piece_drawn[EMU_ROW_MODEL][o] == -1;
-        EXPECT(none, "no piece numbers without the game");
-        free(md), free(f2);
-        emu_stats_free(&s);
-        emu_result_free(&r);
-        game_trace_free(&g);
-        dataset_free(&d);
-    }
+    test_unavailable(bad, eps, sp, N, steps, pic);
     free(sp);
     unlink(path), unlink(bad);
 }

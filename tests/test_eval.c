@@ -167,6 +167,31 @@ static void test_starts(void) {
 
 // ---------------------------------------------------------------- rollouts
 
+// The report texts (Markdown, CSV, JSON) of a rollout result r over N start points sp.
+static void check_reports(const RolloutResult *r, const Dataset *d, const StartPoint *sp, int N, const int *steps,
+                          int C, int H, int W) {
+    RowStats *rows = report_rows(r);
+    int ids[3] = {100, 101, 102}, *spid = xmalloc((size_t)N * sizeof(int));
+    for (int i = 0; i < N; i++) spid[i] = d->ep_id[sp[i].e];
+    EvalReport rep = {.run_dir = "runs/x", .run_name = "x", .dyn_ckpt = "runs/x/dyn_best.h5",
+                      .ae_ckpt = "runs/x/ae_best.h5", .config_hash = 0x1234, .data_path = "d\"q.h5", .C = C,
+                      .H = H, .W = W, .split_kind = "test", .split_seed = 42, .eval_ids = ids, .n_eval_eps = 3,
+                      .n_split_eps = 3, .seed = 3, .starts = 4, .sp = sp, .sp_ids = spid, .n_starts = N,
+                      .steps = steps, .n_steps = 3, .rows = rows};
+    char *md = report_markdown(&rep), *csv = report_csv(&rep), *js = report_json(&rep);
+    int md_rows = 0, csv_lines = 0;
+    for (char *p = md; (p = strstr(p, "\n| ")); p++) md_rows++;
+    for (char *p = csv; *p; p++) csv_lines += *p == '\n';
+    EXPECT(md_rows == 1 + 9, "Markdown: header + 9 rows (%d)", md_rows);
+    EXPECT(strstr(md, "| 4 | copy |") && strstr(md, " ± "), "Markdown copy row with interval");
+    EXPECT(csv_lines == 1 + 9 && !strncmp(csv, "step,row,n,l1_mean", 18), "CSV lines %d", csv_lines);
+    EXPECT(strstr(js, "\"config_hash\": \"0000000000001234\"") && strstr(js, "\"data\": \"d\\\"q.h5\"") &&
+               !strstr(js, "nan") && !strstr(js, "inf"), "JSON fields and escapes");
+    Interval want = interval95_metric(r->copy + N, N, METRIC_SSIM);
+    EXPECT(rows[1 * ROW_KINDS + ROW_COPY].ssim.mean == want.mean, "row stats = interval of the copy SSIMs");
+    free(md), free(csv), free(js), free(rows), free(spid);
+}
+
 static void test_rollouts(void) {
     const int C = 1, H = 16, W = 16, A = 2, Z = 8;
     const int frames[3] = {25, 14, 40};
@@ -217,27 +242,7 @@ static void test_rollouts(void) {
     EXPECT(finite, "model rows finite");
     EXPECT(r.n_pic == 2 && r.pic_idx[0] == 0 && r.pic_idx[1] == N / 2, "picture rows spread over the starts");
 
-    // report texts from this result
-    RowStats *rows = report_rows(&r);
-    int ids[3] = {100, 101, 102}, *spid = xmalloc((size_t)N * sizeof(int));
-    for (int i = 0; i < N; i++) spid[i] = d.ep_id[sp[i].e];
-    EvalReport rep = {.run_dir = "runs/x", .run_name = "x", .dyn_ckpt = "runs/x/dyn_best.h5",
-                      .ae_ckpt = "runs/x/ae_best.h5", .config_hash = 0x1234, .data_path = "d\"q.h5", .C = C,
-                      .H = H, .W = W, .split_kind = "test", .split_seed = 42, .eval_ids = ids, .n_eval_eps = 3,
-                      .n_split_eps = 3, .seed = 3, .starts = 4, .sp = sp, .sp_ids = spid, .n_starts = N,
-                      .steps = steps, .n_steps = 3, .rows = rows};
-    char *md = report_markdown(&rep), *csv = report_csv(&rep), *js = report_json(&rep);
-    int md_rows = 0, csv_lines = 0;
-    for (char *p = md; (p = strstr(p, "\n| ")); p++) md_rows++;
-    for (char *p = csv; *p; p++) csv_lines += *p == '\n';
-    EXPECT(md_rows == 1 + 9, "Markdown: header + 9 rows (%d)", md_rows);
-    EXPECT(strstr(md, "| 4 | copy |") && strstr(md, " ± "), "Markdown copy row with interval");
-    EXPECT(csv_lines == 1 + 9 && !strncmp(csv, "step,row,n,l1_mean", 18), "CSV lines %d", csv_lines);
-    EXPECT(strstr(js, "\"config_hash\": \"0000000000001234\"") && strstr(js, "\"data\": \"d\\\"q.h5\"") &&
-               !strstr(js, "nan") && !strstr(js, "inf"), "JSON fields and escapes");
-    Interval want = interval95_metric(r.copy + N, N, METRIC_SSIM);
-    EXPECT(rows[1 * ROW_KINDS + ROW_COPY].ssim.mean == want.mean, "row stats = interval of the copy SSIMs");
-    free(md), free(csv), free(js), free(rows), free(spid);
+    check_reports(&r, &d, sp, N, steps, C, H, W);
     rollout_result_free(&r);
 
     // delta = 0: the prediction stays decode(encode(start)) at every step

@@ -21,6 +21,7 @@
 #include "nn/ops.h"
 #include "nn/optim.h"
 #include "tests/fixture_h5.h"
+#include "tests/gradcheck.h"
 #include "tests/test.h"
 #ifdef _OPENMP
 #include <omp.h>
@@ -244,76 +245,6 @@ static void test_dyn_fixture(void) {
 
 // ---------------------------------------------------------------- directional checks
 
-typedef double (*LossFn)(void *ctx, int backward);
-
-// One perturbed vector: values p, their gradient g (filled by fn(ctx, 1)), n floats, and an
-// optional per-element scale of the direction (NULL: 1; 0 leaves an element fixed).
-typedef struct { float *p; const float *g; size_t n; const float *scale; } Seg;
-
-// d ~ N(0,1)*scale over all segments; returns |fd - an| / max(|fd|, |an|) where
-// fd = (L(p + eps d) - L(p - eps d)) / 2eps and an = grad . d.
-static double directional(const char *what, Seg *segs, int nseg, LossFn fn, void *ctx, double eps, Rng *rng,
-                          double *fd_out, double *an_out) {
-    float *p0[4], *d[4];
-    CHECK(nseg <= 4, "directional: %d segments", nseg);
-    for (int s = 0; s < nseg; s++) {
-        p0[s] = xmalloc_floats(segs[s].n);
-        d[s] = xmalloc_floats(segs[s].n);
-        memcpy(p0[s], segs[s].p, segs[s].n * sizeof(float));
-        for (size_t i = 0; i < segs[s].n; i++) d[s][i] = rng_normal(rng) * (segs[s].scale ? segs[s].scale[i] : 1.0f);
-    }
-    fn(ctx, 1);   // gradients at p0
-    double an = 0, l[2];
-    for (int s = 0; s < nseg; s++)
-        for (size_t i = 0; i < segs[s].n; i++) an += (double)segs[s].g[i] * d[s][i];
-    for (int k = 0; k < 2; k++) {
-        double e = k ? -eps : eps;
-        for (int s = 0; s < nseg; s++)
-            for (size_t i = 0; i < segs[s].n; i++) segs[s].p[i] = (float)(p0[s][i] + e * d[s][i]);
-        l[k] = fn(ctx, 0);
-    }
-    for (int s = 0; s < nseg; s++) {
-        memcpy(segs[s].p, p0[s], segs[s].n * sizeof(float));
-        free(p0[s]);
-        free(d[s]);
-    }
-    double fd = (l[0] - l[1]) / (2 * eps);
-    double rel = fabs(fd - an) / fmax(fmax(fabs(fd), fabs(an)), 1e-30);
-    printf("  directional %-34s fd % .8e  grad.d % .8e  rel %.2e\n", what, fd, an, rel);
-    *fd_out = fd;
-    *an_out = an;
-    return rel;
-}
-
-typedef struct {
-    AE *m;
-    const float *x, *target, *rz;
-    float *drecon;
-    int B;
-    uint64_t noise_seed;
-} AECtx;
-
-// L = MSE(recon, target) + sum(z * rz); latent noise from a re-seeded Rng (same draw each call)
-static double ae_loss(void *vctx, int backward) {
-    AECtx *c = vctx;
-    AE *m = c->m;
-    size_t n = (size_t)c->B * m->cfg.C * m->cfg.H * m->cfg.W, nz = (size_t)c->B * m->cfg.latent_dim;
-    Rng rng;
-    rng_seed(&rng, c->noise_seed);
-    ae_forward(m, c->x, c->B, &rng);
-    double loss = 0;
-    for (size_t i = 0; i < n; i++) { double e = (double)m->recon[i] - c->target[i]; loss += e * e; }
-    loss /= (double)n;
-    for (size_t i = 0; i < nz; i++) loss += (double)m->z[i] * c->rz[i];
-    if (backward) {
-        arena_zero_grad(&m->arena);
-        memset(c->drecon, 0, n * sizeof(float));
-        mse_loss_backward(c->drecon, m->recon, c->target, n, 1.0f);
-        ae_backward(m, c->drecon, c->rz, c->B);
-    }
-    return loss;
-}
-
 static void test_ae_directional(void) {
     printf("autoencoder directional check (16x24x3, 3 stages, base 4, latent 8, noise 0.1, B=2)\n");
     AEConfig cfg = {.H = 16, .W = 24, .C = 3, .stages = 3, .base_channels = 4, .latent_dim = 8, .latent_noise = 0.1f};
@@ -329,12 +260,7 @@ static void test_ae_directional(void) {
     for (int i = 0; i < 16; i++) rz[i] = 0.01f * rng_normal(&rng);
     AECtx c = {&m, x, target, rz, drecon, B, 99};
     // d scaled by each tensor's init bound so every layer moves by a similar relative amount
-    float *scale = xmalloc_floats(m.arena.n);
-    for (int k = 0; k < m.arena.n_tensors; k++) {
-        const TensorInfo *t = &m.arena.t[k];
-        double s = maxabs(m.arena.params + t->offset, t->n);
-        for (size_t i = 0; i < t->n; i++) scale[t->offset + i] = (float)s;
-    }
+    float *scale = param_scale(&m.arena, 0);
     double fd, an;
     Seg seg = {m.arena.params, m.arena.grads, m.arena.n, scale};
     // eps 1e-4: at 1e-3 the ReLU kinks and curvature of this tiny random net already cost

@@ -37,6 +37,8 @@
 #include "nn/ops.h"
 #include "nn/optim.h"
 #include "tests/fixture_h5.h"
+#include "tests/gradcheck.h"
+#include "tests/torch_io.h"
 #include "tests/test.h"
 #ifdef _OPENMP
 #include <omp.h>
@@ -215,33 +217,6 @@ static void test_conv1x1_fd(int act) {
 
 // ---------------------------------------------------------------- whole autoencoder, directional
 
-typedef struct {
-    AE *m;
-    const float *x, *target, *rz;
-    float *drecon;
-    int B;
-} Ctx;
-
-// L = MSE(recon, target) + sum(z * rz); noise from a re-seeded Rng (the same draw each call)
-static double ae_loss(Ctx *c, int backward) {
-    AE *m = c->m;
-    size_t n = (size_t)c->B * m->cfg.C * m->cfg.H * m->cfg.W, nz = (size_t)c->B * m->cfg.latent_dim;
-    Rng rng;
-    rng_seed(&rng, 99);
-    ae_forward(m, c->x, c->B, &rng);
-    double loss = 0;
-    for (size_t i = 0; i < n; i++) { double e = (double)m->recon[i] - c->target[i]; loss += e * e; }
-    loss /= (double)n;
-    for (size_t i = 0; i < nz; i++) loss += (double)m->z[i] * c->rz[i];
-    if (backward) {
-        arena_zero_grad(&m->arena);
-        memset(c->drecon, 0, n * sizeof(float));
-        mse_loss_backward(c->drecon, m->recon, c->target, n, 1.0f);
-        ae_backward(m, c->drecon, c->rz, c->B);
-    }
-    return loss;
-}
-
 static void test_ae_directional(void) {
     printf("spatial autoencoder directional check (16x24x3, 3 stages, base 4, latent 5x2x3, noise 0.1, B=2)\n");
     AEConfig cfg = {.H = 16, .W = 24, .C = 3, .stages = 3, .base_channels = 4, .latent_noise = 0.1f,
@@ -258,25 +233,10 @@ static void test_ae_directional(void) {
     float *rz = xmalloc_floats((size_t)B * Z);
     for (size_t i = 0; i < n; i++) { x[i] = (float)rng_uniform(&rng); target[i] = (float)rng_uniform(&rng); }
     for (int i = 0; i < B * Z; i++) rz[i] = 0.01f * rng_normal(&rng);
-    Ctx c = {&m, x, target, rz, drecon, B};
-    float *scale = xmalloc_floats(m.arena.n), *d = xmalloc_floats(m.arena.n), *p0 = xmalloc_floats(m.arena.n);
-    for (int k = 0; k < m.arena.n_tensors; k++) {
-        const TensorInfo *t = &m.arena.t[k];
-        double s = maxabs(m.arena.params + t->offset, t->n);
-        for (size_t i = 0; i < t->n; i++) scale[t->offset + i] = (float)s;
-    }
-    memcpy(p0, m.arena.params, m.arena.n * sizeof(float));
-    for (size_t i = 0; i < m.arena.n; i++) d[i] = rng_normal(&rng) * scale[i];
-    ae_loss(&c, 1);
-    double an = 0, eps = 1e-4, l[2];
-    for (size_t i = 0; i < m.arena.n; i++) an += (double)m.arena.grads[i] * d[i];
-    for (int k = 0; k < 2; k++) {
-        for (size_t i = 0; i < m.arena.n; i++) m.arena.params[i] = (float)(p0[i] + (k ? -eps : eps) * d[i]);
-        l[k] = ae_loss(&c, 0);
-    }
-    memcpy(m.arena.params, p0, m.arena.n * sizeof(float));
-    double fd = (l[0] - l[1]) / (2 * eps), rel = fabs(fd - an) / fmax(fmax(fabs(fd), fabs(an)), 1e-30);
-    printf("  directional all params: fd % .8e  grad.d % .8e  rel %.2e\n", fd, an, rel);
+    AECtx c = {&m, x, target, rz, drecon, B, 99};
+    float *scale = param_scale(&m.arena, 0);
+    Seg seg = {m.arena.params, m.arena.grads, m.arena.n, scale};
+    double fd, an, rel = directional("spatial autoencoder (all params)", &seg, 1, ae_loss, &c, 1e-4, &rng, &fd, &an);
     EXPECT(rel < 5e-3, "spatial autoencoder directional derivative: rel %.2e", rel);
     // encode/decode equal the noise-free forward; the noise is applied with an Rng
     ae_forward(&m, x, B, NULL);
@@ -291,7 +251,7 @@ static void test_ae_directional(void) {
     double diff = 0;
     for (size_t i = 0; i < n; i++) diff = fmax(diff, fabs(r0[i] - m.recon[i]));
     EXPECT(diff > 1e-4, "latent noise changes the reconstruction (max diff %.3g)", diff);
-    free(r0); free(z); free(out); free(scale); free(d); free(p0);
+    free(r0); free(z); free(out); free(scale);
     free(x); free(target); free(drecon); free(rz);
     ae_free(&m);
 }
@@ -495,7 +455,8 @@ typedef struct {
     int K, B;
 } RollCtx;
 
-static double roll_loss(RollCtx *c, int backward) {
+static double roll_loss(void *vc, int backward) {
+    RollCtx *c = vc;
     if (backward) arena_zero_grad(dynm_arena(c->dm));
     DynLoss L = dynm_rollout_forward(c->dm, c->ztrue, c->a, NULL, c->K, c->B);
     if (backward) dynm_rollout_backward(c->dm, c->ztrue, NULL, c->K, c->B);
@@ -528,27 +489,13 @@ static void test_cdyn_rollout_directional(int vae) {
     RollCtx rc = {&dm, ztrue, a, K, B};
     // dL/dz0 is not returned by dynm_rollout_backward: z0 moves with the params through the
     // loss only, so the direction covers the params; z's gradient is covered element-wise above
-    float *p0 = xmalloc_floats(ar->n), *d = xmalloc_floats(ar->n);
-    memcpy(p0, ar->params, ar->n * sizeof(float));
-    for (int k = 0; k < ar->n_tensors; k++) {
-        const TensorInfo *t = &ar->t[k];
-        double s = fmax(maxabs(ar->params + t->offset, t->n), 1e-2);
-        for (size_t i = 0; i < t->n; i++) d[t->offset + i] = (float)(rng_normal(&rng) * s);
-    }
-    roll_loss(&rc, 1);
+    float *scale = param_scale(ar, 1e-2);
+    Seg seg = {ar->params, ar->grads, ar->n, scale};
     // e 3e-4: measured rel (deterministic, vae) 1.2e-2/2.8e-2 at 1e-2, 2.5e-3/1.0e-2 at 3e-3,
     // 7.7e-4/1.3e-3 at 3e-4, 2.7e-3/9.6e-4 at 1e-4 (ReLU kinks above, float32 losses below)
-    double an = 0, l[2], e = 3e-4;
-    for (size_t i = 0; i < ar->n; i++) an += (double)ar->grads[i] * d[i];
-    for (int k = 0; k < 2; k++) {
-        for (size_t i = 0; i < ar->n; i++) ar->params[i] = (float)(p0[i] + (k ? -e : e) * d[i]);
-        l[k] = roll_loss(&rc, 0);
-    }
-    memcpy(ar->params, p0, ar->n * sizeof(float));
-    double fd = (l[0] - l[1]) / (2 * e), rel = fabs(fd - an) / fmax(fmax(fabs(fd), fabs(an)), 1e-30);
-    printf("  directional all params: fd % .8e  grad.d % .8e  rel %.2e\n", fd, an, rel);
+    double fd, an, rel = directional("conv dynamics rollout (all params)", &seg, 1, roll_loss, &rc, 3e-4, &rng, &fd, &an);
     EXPECT(rel < 5e-3, "conv dynamics rollout directional derivative: rel %.2e", rel);
-    free(p0); free(d); free(ztrue); free(a); free(eps);
+    free(scale); free(ztrue); free(a); free(eps);
     dynm_free(&dm);
 }
 
@@ -721,39 +668,15 @@ static void test_checkpoint_roundtrip(void) {
     ae_free(&a); ae_free(&b); ae_free(&f);
 }
 
-static void write3(const char *path, const char *n1, const float *x1, int r1, const hsize_t *d1, const char *n2,
-                   const float *x2, int r2, const hsize_t *d2, const char *n3, const float *x3, int r3,
-                   const hsize_t *d3) {
-    Err err;
-    hid_t f = h5_create(path, &err);
-    CHECK(f >= 0, "%s", err.msg);
-    CHECK(h5_write_floats(f, n1, x1, r1, d1, &err) == 0 && h5_write_floats(f, n2, x2, r2, d2, &err) == 0 &&
-          h5_write_floats(f, n3, x3, r3, d3, &err) == 0, "%s", err.msg);
-    h5_close(f);
-}
-
 static int export_dir(const char *dir) {
     char path[1024];
     Rng rng;
     rng_seed(&rng, 78);
     Err err;
-    AE a;
     const int B = 2;
-    CHECK(ae_init(&a, &SP_CFG, B, &rng, &err) == 0, "%s", err.msg);
+    hsize_t dz[4] = {B, 6, 4, 6};
+    export_ae(dir, "spatial_ae", &SP_CFG, B, &rng, 4, dz);
     CkptMeta meta;
-    ckpt_meta_init(&meta, NULL);
-    ckpt_meta_ae(&meta, &SP_CFG);
-    snprintf(path, sizeof path, "%s/spatial_ae.h5", dir);
-    CHECK(checkpoint_save(path, &a.arena, &meta, &err) == 0, "%s", err.msg);
-    size_t nx = (size_t)B * 3 * 32 * 48;
-    float *x = xmalloc_floats(nx);
-    for (size_t i = 0; i < nx; i++) x[i] = (float)rng_uniform(&rng);
-    ae_forward(&a, x, B, NULL);
-    hsize_t dx[4] = {B, 3, 32, 48}, dz[4] = {B, 6, 4, 6};
-    snprintf(path, sizeof path, "%s/spatial_ae_io.h5", dir);
-    write3(path, "x", x, 4, dx, "recon", a.recon, 4, dx, "z", a.z, 4, dz);
-    free(x);
-    ae_free(&a);
     // conv dynamics (deterministic), conv_out off zero
     ConvDynConfig dc = cdyn_config_for(&SP_CFG, 8, 12, 2, 1, 0);
     DynModel dm;
@@ -770,7 +693,7 @@ static int export_dir(const char *dir) {
     dynm_forward_step(&dm, 0, z, act, B);
     hsize_t da[2] = {B, 8};
     snprintf(path, sizeof path, "%s/spatial_dyn_io.h5", dir);
-    write3(path, "z", z, 4, dz, "a", act, 2, da, "delta", dynm_delta(&dm, 0), 4, dz);
+    write_io(path, "z", z, 4, dz, "a", act, 2, da, "delta", dynm_delta(&dm, 0), 4, dz);
     free(z);
     dynm_free(&dm);
     printf("exported spatial checkpoints to %s\n", dir);
@@ -783,27 +706,8 @@ static int import_dir(const char *dir) {
     CkptMeta meta;
     Rng rng;
     rng_seed(&rng, 1);
-    snprintf(path, sizeof path, "%s/torch_spatial_ae.h5", dir);
-    AEConfig c;
-    CHECK(checkpoint_read_meta(path, &meta, &err) == 0 && ckpt_meta_to_ae_config(&meta, &c, &err) == 0,
-          "torch spatial autoencoder attributes: %s", err.msg);
+    AEConfig c = import_ae_check(dir, "torch_spatial_ae", "spatial autoencoder");
     EXPECT(c.latent_channels > 0, "torch checkpoint read as spatial");
-    snprintf(path, sizeof path, "%s/torch_spatial_ae_io.h5", dir);
-    hid_t f = h5_open(path, 0, &err);
-    CHECK(f >= 0, "%s", err.msg);
-    size_t nx, nr, nz;
-    float *x = read_all(f, "x", &nx), *recon = read_all(f, "recon", &nr), *z = read_all(f, "z", &nz);
-    h5_close(f);
-    int B = (int)(nx / ((size_t)c.C * c.H * c.W));
-    AE a;
-    CHECK(ae_init(&a, &c, B, &rng, &err) == 0, "%s", err.msg);
-    snprintf(path, sizeof path, "%s/torch_spatial_ae.h5", dir);
-    EXPECT(checkpoint_load(path, &a.arena, "autoencoder", &meta, &err) == 0, "load: %s", err.msg);
-    ae_forward(&a, x, B, NULL);
-    expect_close("torch->nemu spatial autoencoder recon", a.recon, recon, (long)nr, 1e-6, 1e-4);
-    expect_close("torch->nemu spatial autoencoder z", a.z, z, (long)nz, 1e-6, 1e-4);
-    free(x); free(recon); free(z);
-    ae_free(&a);
     // conv dynamics with a vae head, from its attributes alone
     snprintf(path, sizeof path, "%s/torch_spatial_dyn.h5", dir);
     CHECK(checkpoint_read_meta(path, &meta, &err) == 0, "%s", err.msg);
@@ -813,12 +717,12 @@ static int import_dir(const char *dir) {
     EXPECT(vae == 1 && dm.OUT == 2 * Z, "read as a vae (OUT %d, Z %d)", dm.OUT, Z);
     EXPECT(checkpoint_load(path, dynm_arena(&dm), "dynamics", &meta, &err) == 0, "load: %s", err.msg);
     snprintf(path, sizeof path, "%s/torch_spatial_dyn_io.h5", dir);
-    f = h5_open(path, 0, &err);
+    hid_t f = h5_open(path, 0, &err);
     CHECK(f >= 0, "%s", err.msg);
-    size_t na, nh;
+    size_t nz, na, nh;
     float *zz = read_all(f, "z", &nz), *act = read_all(f, "a", &na), *head = read_all(f, "head", &nh);
     h5_close(f);
-    B = (int)(nz / (size_t)Z);
+    const int B = (int)(nz / (size_t)Z);
     dm.temperature = 0;
     dynm_forward_step(&dm, 0, zz, act, B);
     expect_close("torch->nemu conv dynamics vae head", dynm_head(&dm, 0), head, (long)nh, 1e-6, 1e-4);
