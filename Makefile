@@ -8,7 +8,7 @@
 #   make clean
 # Options: NO_OMP=1 (no OpenMP), NO_BLAS=1 (naive gemm instead of OpenBLAS), OPT='-O2'.
 
-PROGS    := train eval gen
+PROGS    := train eval gen sweep
 DEB_PKGS := build-essential pkg-config libopenblas-dev libopenblas0-openmp libhdf5-dev libpng-dev zlib1g-dev
 
 CC       ?= cc

@@ -54,11 +54,12 @@ static const char *part_names = "train_mse,train_kl,val_mse,val_kl,sampling_p";
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: train CONFIG.ini [--set section.key=value ...] [--resume] [--force]\n"
+            "usage: train CONFIG.ini [--set section.key=value ...] [--resume | --resume-or-start] [--force]\n"
             "       train --help-config      print every config key with its default\n"
             "Trains the stages the config names and writes runs/<run.name>/ (see README).\n"
             "  --set k=v   override a config key (repeatable)\n"
             "  --resume    continue runs/<name> from its last checkpoint (same config)\n"
+            "  --resume-or-start  --resume when runs/<name> exists, else start it (batch jobs)\n"
             "  --force     replace an existing runs/<name>\n");
 }
 
@@ -655,12 +656,13 @@ int main(int argc, char **argv) {
     blas_init(argc, argv);
     const char *cfg_path = NULL;
     char *sets[MAX_SETS];
-    int n_sets = 0, resume = 0, force = 0;
+    int n_sets = 0, resume = 0, force = 0, resume_or_start = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
         else if (!strcmp(a, "--help-config")) { config_print_keys_markdown(stdout); return 0; }
         else if (!strcmp(a, "--resume")) resume = 1;
+        else if (!strcmp(a, "--resume-or-start")) resume_or_start = 1;
         else if (!strcmp(a, "--force")) force = 1;
         else if (!strcmp(a, "--set")) {
             if (i + 1 >= argc) die("--set needs section.key=value");
@@ -675,6 +677,7 @@ int main(int argc, char **argv) {
     }
     if (!cfg_path) { usage(stderr); return 2; }
     if (resume && force) die("--resume and --force exclude each other");
+    if (resume_or_start && (resume || force)) die("--resume-or-start excludes --resume and --force");
 
     Trainer tr;
     memset(&tr, 0, sizeof tr);
@@ -684,6 +687,9 @@ int main(int argc, char **argv) {
     Config *c = &tr.cfg;
     char rundir[CFG_STR + 16];
     snprintf(rundir, sizeof rundir, "runs/%s", c->run.name);
+    // batch jobs (a Slurm task requeued after SIGTERM): the same command resumes a run that
+    // exists (its config must match) and starts one that does not
+    if (resume_or_start) tr.resume = resume = access(rundir, F_OK) == 0;
     if (resume) {
         // the run's own config.ini is the truth; the given one must resolve to the same
         if (run_dir_open(&tr.rd, rundir, &err) < 0) die("%s", err.msg);
