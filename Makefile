@@ -1,20 +1,20 @@
 # nemu - neural emulators of retro games, in C.
 #   make deps      install the Debian packages nemu needs (apt-get, when missing)
-#   make           build ./train ./eval ./gen            (build/release)
+#   make           build ./train ./eval ./gen ./play     (build/release)
 #   make test      build and run the test suite          (last line: N passed, N failed, N skipped)
 #   make debug     -O0 -g with AddressSanitizer + UndefinedBehaviorSanitizer (build/debug)
 #   make test-debug  the test suite on the sanitized build
 #   make bench     benchmarks -> bench/results.csv
 #   make clean
-# Options: NO_OMP=1 (no OpenMP), NO_BLAS=1 (naive gemm instead of OpenBLAS), OPT='-O2'.
+# Options: NO_OMP=1 (no OpenMP), NO_BLAS=1 (naive gemm instead of OpenBLAS), NO_SDL=1 (no window in ./play), OPT='-O2'.
 
-PROGS    := train eval gen sweep
-DEB_PKGS := build-essential pkg-config libopenblas-dev libopenblas0-openmp libhdf5-dev libpng-dev zlib1g-dev
+PROGS    := train eval gen sweep play
+DEB_PKGS := build-essential pkg-config libopenblas-dev libopenblas0-openmp libhdf5-dev libpng-dev zlib1g-dev libgif-dev libsdl2-dev
 
 CC       ?= cc
 OPT      ?= -O3 -march=native
 MODE     ?= release
-BUILD    := build/$(MODE)$(if $(NO_OMP),-noomp)$(if $(NO_BLAS),-noblas)
+BUILD    := build/$(MODE)$(if $(NO_OMP),-noomp)$(if $(NO_BLAS),-noblas)$(if $(NO_SDL),-nosdl)
 
 PKGS        := hdf5-serial libpng
 ifndef NO_BLAS
@@ -41,7 +41,13 @@ endif
 endif
 
 CFLAGS   := -std=c11 -D_GNU_SOURCE -Wall -Wextra -I. $(PKG_CFLAGS) -MMD -MP
-LDLIBS   := $(PKG_LIBS) -lz -lm
+LDLIBS   := $(PKG_LIBS) -lgif -lz -lm
+# ./play's window (SDL2) is optional: built when pkg-config finds sdl2 (NO_SDL=1: never);
+# without it ./play --window says in one line how to get it. Only ./play links SDL2.
+ifndef NO_SDL
+SDL_CFLAGS  := $(shell pkg-config --cflags sdl2 2>/dev/null)
+SDL_LIBS    := $(shell pkg-config --libs sdl2 2>/dev/null)
+endif
 ifeq ($(MODE),debug)
 CFLAGS   += -O0 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDFLAGS  += -fsanitize=address,undefined
@@ -83,6 +89,11 @@ $(BUILD)/%.o: %.c
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
+
+ifneq ($(SDL_LIBS),)
+$(BUILD)/src/play_window.o: CFLAGS += -DNEMU_SDL $(SDL_CFLAGS)
+$(BUILD)/bin/play: LDLIBS += $(SDL_LIBS)
+endif
 
 $(BUILD)/bin/%: $(BUILD)/src/%.o $(LIB)
 	@mkdir -p $(dir $@)

@@ -57,6 +57,8 @@
 #include "nn/dynamics.h"            // DynModel
 #include "nn/model.h"               // AE
 #include "src/config.h"             // Config, config_load, config_hash
+#include "src/cli.h"                // options and their values
+#include "src/emu_run.h"            // the run, its checkpoints and models
 #include "src/eval.h"               // eval_recon_main (--recon) and what it shares with main
 #include "src/run.h"                // write_file_atomic, mkdir_p
 
@@ -107,73 +109,7 @@ void usage(FILE *f) {
             "beside its reconstruction and prints a table of L1, SSIM and PSNR per frame.\n", RECON_MAX_FRAMES);
 }
 
-// ---------------------------------------------------------------- option values
-
-static long parse_long(const char *opt, const char *v, long lo, long hi) {
-    char *end;
-    errno = 0;
-    long x = strtol(v, &end, 10);
-    if (!*v || *end || errno || x < lo || x > hi) die("%s expects an integer in %ld..%ld, got '%s'", opt, lo, hi, v);
-    return x;
-}
-
-static uint64_t parse_u64(const char *opt, const char *v) {
-    char *end;
-    errno = 0;
-    unsigned long long x = strtoull(v, &end, 10);
-    if (!*v || *end || errno || v[0] == '-') die("%s expects a non-negative integer, got '%s'", opt, v);
-    return (uint64_t)x;
-}
-
-static double parse_double(const char *opt, const char *v, double lo, double hi) {
-    char *end;
-    errno = 0;
-    double x = strtod(v, &end);
-    if (!*v || *end || errno || !(x >= lo && x <= hi)) die("%s expects a number in %g..%g, got '%s'", opt, lo, hi, v);
-    return x;
-}
-
 // ---------------------------------------------------------------- the run
-
-int readable(const char *path) { return path && path[0] && access(path, R_OK) == 0; }
-
-// The runs/*/ whose checkpoint `ckpt` (dyn_best.h5, ae_best.h5) was modified last (ties: the
-// greater name), into dir.
-static void find_last_run(char *dir, size_t cap, const char *ckpt) {
-    int dyn = !strcmp(ckpt, "dyn_best.h5");
-    const char *model = dyn ? "a dynamics model" : "an autoencoder";
-    DIR *d = opendir("runs");
-    if (!d) die("no runs/ folder in %s: train %s first (e.g. ./train configs/tetris_quick.ini) or pass --run DIR",
-                getcwd(dir, cap) ? dir : ".", model);
-    struct dirent *ent;
-    int n_runs = 0, found = 0;
-    struct timespec best = {0, 0};
-    char best_name[256] = "";
-    while ((ent = readdir(d))) {
-        if (ent->d_name[0] == '.' || strstr(ent->d_name, ".tmp.")) continue;
-        char p[PATH_MAX];
-        struct stat st;
-        snprintf(p, sizeof p, "runs/%s", ent->d_name);
-        if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode)) continue;
-        n_runs++;
-        snprintf(p, sizeof p, "runs/%s/%s", ent->d_name, ckpt);
-        if (stat(p, &st) != 0) continue;
-        struct timespec t = st.st_mtim;
-        int newer = !found || t.tv_sec > best.tv_sec || (t.tv_sec == best.tv_sec && t.tv_nsec > best.tv_nsec) ||
-                    (t.tv_sec == best.tv_sec && t.tv_nsec == best.tv_nsec && strcmp(ent->d_name, best_name) > 0);
-        if (newer && strlen(ent->d_name) < sizeof best_name) {
-            best = t, found = 1;
-            snprintf(best_name, sizeof best_name, "%s", ent->d_name);
-        }
-    }
-    closedir(d);
-    if (!n_runs) die("runs/ holds no run: train %s first (e.g. ./train configs/tetris_quick.ini) or pass --run DIR", model);
-    if (!found && dyn)
-        die("none of the %d runs in runs/ has a dynamics checkpoint (dyn_best.h5): train one (train.stage = dynamics "
-            "or both) or pass --run DIR", n_runs);
-    if (!found) die("none of the %d runs in runs/ has an autoencoder checkpoint (%s): train one or pass --run DIR", n_runs, ckpt);
-    snprintf(dir, cap, "runs/%s", best_name);
-}
 
 static void same_file_check(const char *a, const char *b, int *same) {
     struct stat sa, sb;
@@ -208,20 +144,6 @@ static int read_split_test(const char *path, int **ids) {
     return n;
 }
 
-// Run folder given by --run (checked), or the newest one with ae_best.h5 (also --recon's:
-// src/eval_recon.c).
-void resolve_run(const char *opt_run, char *run_dir, size_t cap, const char *ckpt) {
-    if (!opt_run) {
-        find_last_run(run_dir, cap, ckpt);
-        return;
-    }
-    snprintf(run_dir, cap, "%s", opt_run);
-    size_t n = strlen(run_dir);
-    while (n > 1 && run_dir[n - 1] == '/') run_dir[--n] = 0;
-    struct stat st;
-    if (stat(run_dir, &st) != 0 || !S_ISDIR(st.st_mode)) die("--run %s: no such run folder", opt_run);
-}
-
 // ---------------------------------------------------------------- main
 
 typedef struct {
@@ -235,54 +157,37 @@ typedef struct {
 static void parse_options(int argc, char **argv, Options *o) {
     memset(o, 0, sizeof *o);
     o->episodes = o->starts = o->samples = o->dir_steps = o->dir_starts = -1;
+    static const char *const known[] = {"--run", "--steps", "--episodes", "--starts", "--seed", "--data",
+                                        "--out", "--temperature", "--samples", "--direction-steps",
+                                        "--direction-starts", "--replay-seeds"};
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(stdout); exit(0); }
-        if (strncmp(a, "--", 2)) die("unexpected argument '%s' (see eval --help)", a);
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { usage(stdout); exit(0); }
         char name[40];
-        const char *v = strchr(a, '=');
-        size_t len = v ? (size_t)(v - a) : strlen(a);
-        if (len >= sizeof name) die("unknown option '%s' (see eval --help)", a);
-        memcpy(name, a, len);
-        name[len] = 0;
-        static const char *const known[] = {"--run", "--steps", "--episodes", "--starts", "--seed", "--data",
-                                            "--out", "--temperature", "--samples", "--direction-steps",
-                                            "--direction-starts", "--replay-seeds"};
-        int ok = 0;
-        for (size_t k = 0; k < sizeof known / sizeof *known; k++) ok |= !strcmp(name, known[k]);
-        if (!ok) die("unknown option '%s' (see eval --help)", a);
-        if (v) v++;
-        else if (i + 1 < argc) v = argv[++i];
-        else die("%s needs a value (see eval --help)", name);
+        const char *v;
+        cli_option(argc, argv, &i, known, sizeof known / sizeof *known, NULL, 0, "eval", name, sizeof name, &v);
         if (!strcmp(name, "--run")) o->run = v;
         else if (!strcmp(name, "--steps")) o->steps = v;
         else if (!strcmp(name, "--data")) o->data = v;
         else if (!strcmp(name, "--out")) o->out = v;
         else if (!strcmp(name, "--replay-seeds")) o->replay_seeds = v;
-        else if (!strcmp(name, "--episodes")) o->episodes = parse_long(name, v, 0, 1000000);
-        else if (!strcmp(name, "--starts")) o->starts = parse_long(name, v, 1, 100000);
-        else if (!strcmp(name, "--samples")) o->samples = parse_long(name, v, 1, 1000);
-        else if (!strcmp(name, "--direction-steps")) o->dir_steps = parse_long(name, v, 1, 1000);
-        else if (!strcmp(name, "--direction-starts")) o->dir_starts = parse_long(name, v, 1, 100000);
-        else if (!strcmp(name, "--seed")) o->seed = parse_u64(name, v), o->has_seed = 1;
-        else if (!strcmp(name, "--temperature")) o->temperature = parse_double(name, v, 0, 1e6), o->has_temperature = 1;
-        if (!*v) die("%s needs a value (see eval --help)", name);
+        else if (!strcmp(name, "--episodes")) o->episodes = cli_long(name, v, 0, 1000000);
+        else if (!strcmp(name, "--starts")) o->starts = cli_long(name, v, 1, 100000);
+        else if (!strcmp(name, "--samples")) o->samples = cli_long(name, v, 1, 1000);
+        else if (!strcmp(name, "--direction-steps")) o->dir_steps = cli_long(name, v, 1, 1000);
+        else if (!strcmp(name, "--direction-starts")) o->dir_starts = cli_long(name, v, 1, 100000);
+        else if (!strcmp(name, "--seed")) o->seed = cli_u64(name, v), o->has_seed = 1;
+        else if (!strcmp(name, "--temperature")) o->temperature = cli_double(name, v, 0, 1e6), o->has_temperature = 1;
     }
 }
 
 // What main's phases hand on: the run and its config, the evaluation settings, the two
 // checkpoints, the data and the episodes and start points evaluated.
 typedef struct {
-    char run_dir[PATH_MAX], dyn_path[PATH_MAX + 32], cfg_path[PATH_MAX + 32], split_path[PATH_MAX + 32];
-    char ae_path[PATH_MAX + 32];
-    const char *run_name, *data_path, *split_kind;
-    Config cfg;
-    uint64_t chash, seed;
-    int steps[CFG_MAX_STEPS], n_steps, starts, episodes, samples, vae, K;
+    EmuRun R;                    // the run, its config and checkpoints
+    const char *data_path, *split_kind;
+    uint64_t seed;
+    int steps[CFG_MAX_STEPS], n_steps, starts, episodes, samples, K;
     double temperature;
-    CkptMeta dmeta, ameta;
-    int dyn_Z, dyn_vae, dyn_A;   // the dynamics model's latent size, VAE head (0/1), buttons
-    AEConfig ac;
     int own_data;
     Dataset ds;
     int *eval_eps, n_pool, n_eval, skipped;   // the episodes evaluated (n_eval of a pool of n_pool)
@@ -290,155 +195,84 @@ typedef struct {
     int N;
 } EvalRun;
 
-// The run folder (--run, or the newest with dyn_best.h5) and its config.
-static void eval_run(const Options *o, EvalRun *E) {
-    Err err = {{0}};
-    if (o->run) {
-        snprintf(E->run_dir, sizeof E->run_dir, "%s", o->run);
-        size_t n = strlen(E->run_dir);
-        while (n > 1 && E->run_dir[n - 1] == '/') E->run_dir[--n] = 0;
-        struct stat st;
-        if (stat(E->run_dir, &st) != 0 || !S_ISDIR(st.st_mode)) die("--run %s: no such run folder", o->run);
-    } else {
-        find_last_run(E->run_dir, sizeof E->run_dir, "dyn_best.h5");
-    }
-    E->run_name = strrchr(E->run_dir, '/') ? strrchr(E->run_dir, '/') + 1 : E->run_dir;
-    snprintf(E->dyn_path, sizeof E->dyn_path, "%s/dyn_best.h5", E->run_dir);
-    snprintf(E->cfg_path, sizeof E->cfg_path, "%s/config.ini", E->run_dir);
-    snprintf(E->split_path, sizeof E->split_path, "%s/split.txt", E->run_dir);
-    if (!readable(E->dyn_path))
-        die("%s: no dynamics checkpoint (dyn_best.h5): an autoencoder-only or unfinished run; evaluate a run "
-            "trained with train.stage = dynamics or both", E->run_dir);
-    if (!readable(E->cfg_path)) die("%s: no config.ini: not a run folder of ./train", E->run_dir);
-    if (config_load(&E->cfg, E->cfg_path, 0, NULL, &err) < 0) die("%s", err.msg);
-    E->chash = config_hash(&E->cfg);
-    if (E->cfg.train.stage == STAGE_AUTOENCODER)
-        die("%s: config.ini says train.stage = autoencoder: no dynamics to evaluate", E->run_dir);
-}
-
 // The evaluation settings: the run's [eval] section, then the options.
 static void eval_settings(const Options *o, EvalRun *E) {
-    E->n_steps = E->cfg.eval.n_steps;
-    memcpy(E->steps, E->cfg.eval.steps, sizeof E->steps);
+    E->n_steps = E->R.cfg.eval.n_steps;
+    memcpy(E->steps, E->R.cfg.eval.steps, sizeof E->steps);
     if (o->steps) {
         Err err = {{0}};
         E->n_steps = steps_parse(o->steps, 1, 1000, E->steps, &err);
         if (E->n_steps < 0) die("--steps %s", err.msg);
     }
-    E->starts = o->starts > 0 ? (int)o->starts : E->cfg.eval.starts;
-    E->episodes = o->episodes >= 0 ? (int)o->episodes : E->cfg.eval.episodes;
-    E->temperature = o->has_temperature ? o->temperature : E->cfg.eval.temperature;
-    E->samples = o->samples > 0 ? (int)o->samples : E->cfg.eval.samples;
-    E->seed = o->has_seed ? o->seed : E->cfg.run.seed;
-    E->vae = E->cfg.dynamics.type == DYN_VAE;
-    if (!E->vae && E->temperature > 0)
+    E->starts = o->starts > 0 ? (int)o->starts : E->R.cfg.eval.starts;
+    E->episodes = o->episodes >= 0 ? (int)o->episodes : E->R.cfg.eval.episodes;
+    E->temperature = o->has_temperature ? o->temperature : E->R.cfg.eval.temperature;
+    E->samples = o->samples > 0 ? (int)o->samples : E->R.cfg.eval.samples;
+    E->seed = o->has_seed ? o->seed : E->R.cfg.run.seed;
+    if (!E->R.vae && E->temperature > 0)
         die("temperature %g: the dynamics model of %s is deterministic (dynamics.type = deterministic); "
-            "temperature and samples apply to dynamics.type = vae only", E->temperature, E->run_dir);
-    if (!E->vae && E->samples > 1)
+            "temperature and samples apply to dynamics.type = vae only", E->temperature, E->R.run_dir);
+    if (!E->R.vae && E->samples > 1)
         die("samples %d: the dynamics model of %s is deterministic (dynamics.type = deterministic); every sample "
-            "would be the same rollout", E->samples, E->run_dir);
-    if (E->vae && E->samples > 1 && E->temperature == 0)
+            "would be the same rollout", E->samples, E->R.run_dir);
+    if (E->R.vae && E->samples > 1 && E->temperature == 0)
         die("samples %d at temperature 0: every sample of %s is the mean rollout (give --temperature T > 0)",
-            E->samples, E->run_dir);
+            E->samples, E->R.run_dir);
     E->K = E->steps[E->n_steps - 1];
-    threads_use(E->cfg.run.threads);
+    threads_use(E->R.cfg.run.threads);
 }
 
-// The dynamics checkpoint, then its autoencoder: their metadata, checked against each other.
-static void eval_checkpoints(EvalRun *E) {
-    Err err = {{0}};
-    if (checkpoint_read_meta(E->dyn_path, &E->dmeta, &err) < 0) die("%s", err.msg);
-    if (strcmp(E->dmeta.model, "dynamics"))
-        die("%s: a '%s' checkpoint, expected dynamics", E->dyn_path, E->dmeta.model);
-    E->dyn_Z = 0, E->dyn_vae = 0, E->dyn_A = 0;
-    if (ckpt_meta_is_conv_dyn(&E->dmeta)) {
-        ConvDynConfig cc;
-        if (ckpt_meta_to_conv_dyn_config(&E->dmeta, &cc, &err) < 0) die("%s: %s", E->dyn_path, err.msg);
-        E->dyn_Z = cc.channels * cc.height * cc.width, E->dyn_vae = cc.vae, E->dyn_A = cc.n_actions;
-    } else {
-        DynConfig dc;
-        if (ckpt_meta_to_dyn_config(&E->dmeta, &dc, &err) < 0) die("%s: %s", E->dyn_path, err.msg);
-        E->dyn_Z = dc.latent_dim, E->dyn_vae = dc.vae, E->dyn_A = dc.n_actions;
-    }
-    if (E->dyn_vae != E->vae)
-        die("%s holds a %s dynamics model but %s says dynamics.type = %s", E->dyn_path,
-            E->dyn_vae ? "vae" : "deterministic",
-            E->cfg_path, E->vae ? "vae" : "deterministic");
-    const CkptAttr *hattr = ckpt_get(&E->dmeta, "config_hash");
-    if (hattr && hattr->type == CKPT_I64 && (uint64_t)hattr->i != E->chash)
-        warn("%s was trained with another config than %s (config hash %016llx, file %016llx)", E->dyn_path, E->cfg_path,
-             (unsigned long long)(uint64_t)hattr->i, (unsigned long long)E->chash);
-    E->ae_path[0] = 0;
-    char run_ae[PATH_MAX + 32];
-    snprintf(run_ae, sizeof run_ae, "%s/ae_best.h5", E->run_dir);
-    const CkptAttr *aattr = ckpt_get(&E->dmeta, "autoencoder");
-    const char *named = aattr && aattr->type == CKPT_STR ? aattr->s : E->cfg.model.autoencoder;
-    const char *cands[3] = {E->cfg.train.stage == STAGE_BOTH ? run_ae : NULL, named, run_ae};
-    for (int i = 0; i < 3 && !E->ae_path[0]; i++)
-        if (readable(cands[i])) snprintf(E->ae_path, sizeof E->ae_path, "%s", cands[i]);
-    if (!E->ae_path[0])
-        die("%s: cannot find its autoencoder: '%s' is not readable here and %s has no ae_best.h5 (run ./eval from "
-            "the folder ./train ran in)", E->dyn_path, named, E->run_dir);
-    if (checkpoint_read_meta(E->ae_path, &E->ameta, &err) < 0) die("%s", err.msg);
-    if (ckpt_meta_to_ae_config(&E->ameta, &E->ac, &err) < 0) die("%s: %s", E->ae_path, err.msg);
-    if (E->ac.latent_dim != E->dyn_Z)
-        die("%s has latent_dim %d but the dynamics model %s takes %d", E->ae_path, E->ac.latent_dim, E->dyn_path,
-            E->dyn_Z);
-}
-
-// The data with the run's preprocessing; the run's held-out test episodes (or all of another
-// file) and the start points in them.
 static void eval_data(const Options *o, EvalRun *E) {
     Err err = {{0}};
-    E->data_path = o->data ? o->data : E->cfg.data.path;
+    E->data_path = o->data ? o->data : E->R.cfg.data.path;
     if (!readable(E->data_path)) {
         if (o->data) die("--data %s: %s", o->data, strerror(errno));
         die("%s: data.path = %s (from %s) is not readable here: run ./eval from the folder ./train ran in, or pass "
-            "--data FILE", E->run_dir, E->cfg.data.path, E->cfg_path);
+            "--data FILE", E->R.run_dir, E->R.cfg.data.path, E->R.cfg_path);
     }
     E->own_data = 1;
-    if (o->data) same_file_check(o->data, E->cfg.data.path, &E->own_data);
-    Preprocess pp = {E->cfg.data.height, E->cfg.data.width, E->cfg.data.channels};
+    if (o->data) same_file_check(o->data, E->R.cfg.data.path, &E->own_data);
+    Preprocess pp = {E->R.cfg.data.height, E->R.cfg.data.width, E->R.cfg.data.channels};
     if (dataset_load(&E->ds, E->data_path, &pp, &err) < 0) {
-        if (o->data) die("%s (the run's autoencoder takes %dx%dx%d frames, HxWxC)", err.msg, E->ac.H, E->ac.W, E->ac.C);
+        if (o->data) die("%s (the run's autoencoder takes %dx%dx%d frames, HxWxC)", err.msg, E->R.ac.H, E->R.ac.W, E->R.ac.C);
         die("%s", err.msg);
     }
-    if (E->ds.H != E->ac.H || E->ds.W != E->ac.W || E->ds.C != E->ac.C)
+    if (E->ds.H != E->R.ac.H || E->ds.W != E->R.ac.W || E->ds.C != E->R.ac.C)
         die("%s: frames are %dx%dx%d (HxWxC) after the run's preprocessing, but the autoencoder %s takes %dx%dx%d",
-            E->data_path, E->ds.H, E->ds.W, E->ds.C, E->ae_path, E->ac.H, E->ac.W, E->ac.C);
-    if (E->ds.A != E->dyn_A)
-        die("%s: %d action buttons per step, but the dynamics model %s takes %d", E->data_path, E->ds.A, E->dyn_path,
-            E->dyn_A);
+            E->data_path, E->ds.H, E->ds.W, E->ds.C, E->R.ae_path, E->R.ac.H, E->R.ac.W, E->R.ac.C);
+    if (E->ds.A != E->R.dyn_A)
+        die("%s: %d action buttons per step, but the dynamics model %s takes %d", E->data_path, E->ds.A, E->R.dyn_path,
+            E->R.dyn_A);
 
     E->eval_eps = NULL, E->n_pool = 0;
     E->split_kind = E->own_data ? "test" : "all";
     if (E->own_data) {
         Split split;
-        if (dataset_split(&split, E->ds.n_episodes, E->cfg.data.test_episodes, E->cfg.data.val_split, E->cfg.run.seed,
+        if (dataset_split(&split, E->ds.n_episodes, E->R.cfg.data.test_episodes, E->R.cfg.data.val_split, E->R.cfg.run.seed,
                           &err) < 0)
             die("%s: %s", E->data_path, err.msg);
         int *ids = NULL;
-        int n_ids = read_split_test(E->split_path, &ids);
+        int n_ids = read_split_test(E->R.split_path, &ids);
         if (n_ids >= 0) {   // the trainer's own record must agree
             int same = n_ids == split.n_test;
             for (int i = 0; same && i < n_ids; i++) same = ids[i] == E->ds.ep_id[split.test[i]];
             if (!same)
                 die("%s: its test episodes differ from the split of %s recomputed with the run's settings: the data "
-                    "file changed since training", E->split_path, E->data_path);
+                    "file changed since training", E->R.split_path, E->data_path);
         }
         free(ids);
         E->n_pool = split.n_test;
         E->eval_eps = xmalloc((size_t)(E->n_pool > 0 ? E->n_pool : 1) * sizeof(int));
         memcpy(E->eval_eps, split.test, (size_t)E->n_pool * sizeof(int));
         split_free(&split);
-        if (E->n_pool == 0) die("%s: the run holds out no test episodes (data.test_episodes = 0)", E->run_dir);
+        if (E->n_pool == 0) die("%s: the run holds out no test episodes (data.test_episodes = 0)", E->R.run_dir);
     } else {
         E->n_pool = E->ds.n_episodes;
         E->eval_eps = xmalloc((size_t)E->n_pool * sizeof(int));
         for (int i = 0; i < E->n_pool; i++) E->eval_eps[i] = i;
     }
     if (E->episodes > E->n_pool)
-        die("--episodes %d: %s has only %d%s episodes", E->episodes, E->own_data ? E->run_dir : E->data_path, E->n_pool,
+        die("--episodes %d: %s has only %d%s episodes", E->episodes, E->own_data ? E->R.run_dir : E->data_path, E->n_pool,
             E->own_data ? " test" : "");
     E->n_eval = E->episodes > 0 ? E->episodes : E->n_pool;
     if (select_starts(&E->ds, E->eval_eps, E->n_eval, E->starts, E->K, E->seed, &E->sp, &E->N, &err) < 0)
@@ -454,13 +288,13 @@ static void write_results(const Options *o, const EvalRun *E, char *out_dir, siz
                           const RolloutResult *rr, const EvalReport *rep, int n_pic) {
     Err err = {{0}};
     int len = o->out ? snprintf(out_dir, cap, "%s", o->out)
-                    : snprintf(out_dir, cap, "results/%s", E->run_name);
-    if (len < 0 || (size_t)len >= cap) die("--out %s: path too long", o->out ? o->out : E->run_name);
+                    : snprintf(out_dir, cap, "results/%s", E->R.run_name);
+    if (len < 0 || (size_t)len >= cap) die("--out %s: path too long", o->out ? o->out : E->R.run_name);
     if (mkdir_p(out_dir) != 0) die("--out %s: cannot create the folder: %s", out_dir, strerror(errno));
     enum { F_MD, F_CSV, F_JSON, F_ROLL, F_PLOT, F_SAMPLES, F_SPIC, F_N };
     static const char *const names[F_N] = {"eval.md", "eval.csv", "eval.json", "rollouts.png", "eval_plot.png",
                                            "samples.csv", "samples.png"};
-    const int n_files = E->vae && E->samples > 1 ? F_N : E->vae ? F_N - 1 : F_N - 2;
+    const int n_files = E->R.vae && E->samples > 1 ? F_N : E->R.vae ? F_N - 1 : F_N - 2;
     char final[F_N][PATH_MAX + 32], part[F_N][PATH_MAX + 48];
     for (int i = 0; i < F_N; i++) {
         snprintf(final[i], sizeof final[i], "%s/%s", out_dir, names[i]);
@@ -472,7 +306,7 @@ static void write_results(const Options *o, const EvalRun *E, char *out_dir, siz
              picture_rollouts_marked(part[F_ROLL], er->pic_start, er->pic_pred0, rr->pic_truth, rr->pic_pred, n_pic,
                                      E->n_steps, E->steps, E->ds.C, E->ds.H, E->ds.W, &err) == 0 &&
              report_plot(part[F_PLOT], rep, &err) == 0 &&
-             (!E->vae || write_file_atomic(part[F_SAMPLES], scsv, strlen(scsv), &err) == 0) &&
+             (!E->R.vae || write_file_atomic(part[F_SAMPLES], scsv, strlen(scsv), &err) == 0) &&
              (n_files <= F_SPIC || samples_picture(part[F_SPIC], rr, E->steps, E->temperature, &err) == 0);
     for (int i = 0; ok && i < n_files; i++)
         if (rename(part[i], final[i]) != 0) {
@@ -494,13 +328,11 @@ int main(int argc, char **argv) {
     Options o;
     parse_options(argc, argv, &o);
     if (o.replay_seeds && !readable(o.replay_seeds)) die("--replay-seeds %s: %s", o.replay_seeds, strerror(errno));
-    Err err = {{0}};
 
     EvalRun E;
     memset(&E, 0, sizeof E);
-    eval_run(&o, &E);
+    emu_run_open(o.run, &E.R);
     eval_settings(&o, &E);
-    eval_checkpoints(&E);
     eval_data(&o, &E);
 
     // ---- models
@@ -510,10 +342,7 @@ int main(int argc, char **argv) {
     rng_seed(&rng, 0);
     AE ae;
     DynModel dyn;
-    if (ae_init(&ae, &E.ac, B, &rng, &err) < 0) die("%s: %s", E.ae_path, err.msg);
-    if (checkpoint_load(E.ae_path, &ae.arena, "autoencoder", &E.ameta, &err) < 0) die("%s", err.msg);
-    if (dynm_init_from_meta(&dyn, &E.dmeta, B, 1, &rng, NULL, NULL, &err) < 0) die("%s: %s", E.dyn_path, err.msg);
-    if (checkpoint_load(E.dyn_path, dynm_arena(&dyn), "dynamics", &E.dmeta, &err) < 0) die("%s", err.msg);
+    emu_run_models(&E.R, B, &rng, &ae, &dyn);
     Rng eps_rng;   // the vae's eps: seeded by the evaluation seed, so a command repeats its samples
     rng_seed(&eps_rng, E.seed ^ 0x5851f42d4c957f2dull);
     dyn.temperature = (float)E.temperature;
@@ -547,15 +376,15 @@ int main(int argc, char **argv) {
     int *sp_ids = xmalloc((size_t)E.N * sizeof(int));
     for (int i = 0; i < E.N; i++) sp_ids[i] = E.ds.ep_id[E.sp[i].e];
     EvalReport rep = {
-        .run_dir = E.run_dir, .run_name = E.run_name, .dyn_ckpt = E.dyn_path, .ae_ckpt = E.ae_path,
-        .config_hash = E.chash,
+        .run_dir = E.R.run_dir, .run_name = E.R.run_name, .dyn_ckpt = E.R.dyn_path, .ae_ckpt = E.R.ae_path,
+        .config_hash = E.R.chash,
         .data_path = E.data_path, .C = E.ds.C, .H = E.ds.H, .W = E.ds.W, .split_kind = E.split_kind,
-        .split_seed = E.cfg.run.seed, .eval_ids = eval_ids, .n_eval_eps = E.n_eval, .n_split_eps = E.n_pool,
+        .split_seed = E.R.cfg.run.seed, .eval_ids = eval_ids, .n_eval_eps = E.n_eval, .n_split_eps = E.n_pool,
         .skipped_eps = E.skipped, .seed = E.seed, .starts = E.starts, .sp = E.sp, .sp_ids = sp_ids, .n_starts = E.N,
         .steps = E.steps, .n_steps = E.n_steps, .rows = report_rows(&rr), .emu = &es};
     char *md = report_markdown(&rep), *csv = report_csv(&rep), *json = report_json(&rep);
-    char *smd = E.vae ? samples_markdown(&rr, E.steps, E.temperature) : NULL;
-    char *scsv = E.vae ? samples_csv(&rr, E.steps, E.temperature) : NULL;
+    char *smd = E.R.vae ? samples_markdown(&rr, E.steps, E.temperature) : NULL;
+    char *scsv = E.R.vae ? samples_csv(&rr, E.steps, E.temperature) : NULL;
     if (smd) {   // eval.md gets the samples section
         md = xrealloc(md, strlen(md) + strlen(smd) + 1);
         strcat(md, smd);

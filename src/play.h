@@ -1,0 +1,39 @@
+/*
+ * play.h - ./play's modes (src/play.c parses the options and runs the headless mode):
+ * the terminal (src/play_term.c) and the window (src/play_window.c), and the little they share.
+ */
+#ifndef NEMU_PLAY_H
+#define NEMU_PLAY_H
+
+#include <stdint.h>
+#include "src/play_session.h"
+
+typedef struct {
+    PlayOpen open;
+    double fps;                 // 0: as fast as possible
+    int scale;                  // 0: the mode's default
+    long steps;                 // > 0: stop after this many steps (interactive modes too)
+    const char *script, *policy, *gif, *png_dir, *csv, *shot_dir;
+    int term, has_temperature;
+} PlayOptions;
+
+// Interactive commands of the window and terminal modes.
+typedef enum { CMD_NONE, CMD_QUIT, CMD_PAUSE, CMD_RESET, CMD_SHOT, CMD_TEMP_UP, CMD_TEMP_DOWN } PlayCmd;
+
+// Applies one command to s (reset, temperature, screenshot, pause toggle). Returns 1 on CMD_QUIT.
+int play_command(PlaySession *s, const PlayOptions *o, PlayCmd cmd, int *paused, char *msg, size_t cap);
+// The one-line HUD: "30.0 fps  step 123  T 0.00  LEFT+A" (+ "  PAUSED", + msg).
+void play_hud(const PlaySession *s, double fps, const uint8_t *buttons, int paused, const char *msg, char *buf,
+              size_t cap);
+// Writes s's frame as a PNG into o->shot_dir (play_<run>_<step>.png); the path into path.
+int play_screenshot(const PlaySession *s, const PlayOptions *o, char *path, size_t cap, Err *err);
+
+// "play: N steps from START in S s: R frames/s (target F; L late)" on stderr.
+void play_report(const PlaySession *s, const FrameClock *c, long steps);
+
+int play_term(PlaySession *s, const PlayOptions *o);     // --term
+int play_window(PlaySession *s, const PlayOptions *o);   // the default mode
+// 1 when this build has the window (SDL2); else 0, and ./play says how to get it.
+int play_window_built(void);
+
+#endif

@@ -1,0 +1,146 @@
+/*
+ * play_window.c - ./play's window (SDL2): the frame scaled by --scale (default 6), a one-line
+ * HUD under it (fps, step, temperature, buttons held; the font of evaluation/font.h), keys
+ * as gymemu's main.py: Z = A, X = B, Q = SELECT, R = START, arrows = D-pad (held while the
+ * key is down), + / - temperature, space pause, Backspace reset, P screenshot, Esc quit.
+ * The window may be resized; the picture keeps its aspect ratio.
+ *
+ * Built only when pkg-config finds SDL2 (the Makefile then defines NEMU_SDL and links SDL2
+ * into ./play alone); without it play_window_built() is 0 and ./play says how to get it.
+ */
+#include "src/play.h"
+
+#ifdef NEMU_SDL
+#include <SDL.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/clock.h"
+#include "evaluation/font.h"
+#include "evaluation/picture.h"   // Canvas
+#include "src/run.h"              // signals_install
+
+#define WINDOW_SCALE 6   // default pixels per model pixel
+
+int play_window_built(void) { return 1; }
+
+typedef struct { SDL_Scancode key; const char *button; } KeyMap;
+static const KeyMap KEYS[] = {{SDL_SCANCODE_Z, "A"},      {SDL_SCANCODE_X, "B"},       {SDL_SCANCODE_Q, "SELECT"},
+                              {SDL_SCANCODE_R, "START"},  {SDL_SCANCODE_UP, "UP"},     {SDL_SCANCODE_DOWN, "DOWN"},
+                              {SDL_SCANCODE_LEFT, "LEFT"}, {SDL_SCANCODE_RIGHT, "RIGHT"}};
+
+static PlayCmd key_command(SDL_Keycode k) {
+    switch (k) {
+    case SDLK_ESCAPE: return CMD_QUIT;
+    case SDLK_SPACE: return CMD_PAUSE;
+    case SDLK_BACKSPACE: return CMD_RESET;
+    case SDLK_p: return CMD_SHOT;
+    case SDLK_PLUS: case SDLK_EQUALS: case SDLK_KP_PLUS: return CMD_TEMP_UP;
+    case SDLK_MINUS: case SDLK_KP_MINUS: return CMD_TEMP_DOWN;
+    default: return CMD_NONE;
+    }
+}
+
+typedef struct {
+    SDL_Window *win;
+    SDL_Renderer *ren;
+    SDL_Texture *tex;
+    Canvas cv;
+    int scale, hud_h, font;
+} Window;
+
+static void window_open(Window *w, const PlaySession *s, const PlayOptions *o) {
+    if (SDL_Init(SDL_INIT_VIDEO) != 0)
+        die("cannot open a window: %s (no display? play in the terminal with --term, or headless with --script "
+            "or --policy)", SDL_GetError());
+    w->scale = o->scale > 0 ? o->scale : WINDOW_SCALE;
+    int iw = s->W * w->scale, ih = s->H * w->scale;
+    w->font = iw >= 64 * FONT_ADVANCE ? 2 : 1;   // the HUD: about 60 characters wide
+    w->hud_h = FONT_LINE * w->font + 4;
+    canvas_init(&w->cv, iw, ih + w->hud_h, RGB_BLACK);
+    char title[300];
+    snprintf(title, sizeof title, "nemu play - %s", s->R.run_name);
+    w->win = SDL_CreateWindow(title, SDL_WINDOWPOS_UNDEFINED, SDL_WINDOWPOS_UNDEFINED, w->cv.w, w->cv.h,
+                              SDL_WINDOW_RESIZABLE);
+    w->ren = w->win ? SDL_CreateRenderer(w->win, -1, 0) : NULL;
+    w->tex = w->ren ? SDL_CreateTexture(w->ren, SDL_PIXELFORMAT_RGB24, SDL_TEXTUREACCESS_STREAMING, w->cv.w, w->cv.h)
+                    : NULL;
+    if (!w->tex) {
+        const char *e = SDL_GetError();
+        SDL_Quit();
+        die("cannot open a %dx%d window: %s", w->cv.w, w->cv.h, e);
+    }
+    SDL_RenderSetLogicalSize(w->ren, w->cv.w, w->cv.h);
+}
+
+static void window_close(Window *w) {
+    SDL_DestroyTexture(w->tex);
+    SDL_DestroyRenderer(w->ren);
+    SDL_DestroyWindow(w->win);
+    SDL_Quit();
+    canvas_free(&w->cv);
+}
+
+static void window_draw(Window *w, const PlaySession *s, const char *hud) {
+    canvas_blit_planar(&w->cv, s->frame, s->C, s->H, s->W, 0, 0, w->scale);
+    int y = s->H * w->scale;
+    canvas_fill_rect(&w->cv, 0, y, w->cv.w, w->hud_h, RGB_BLACK);
+    canvas_text(&w->cv, 2, y + 2, hud, RGB_WHITE, w->font);
+    SDL_UpdateTexture(w->tex, NULL, w->cv.px, w->cv.w * 3);
+    SDL_RenderClear(w->ren);
+    SDL_RenderCopy(w->ren, w->tex, NULL, NULL);
+    SDL_RenderPresent(w->ren);
+}
+
+int play_window(PlaySession *s, const PlayOptions *o) {
+    Window w;
+    memset(&w, 0, sizeof w);
+    window_open(&w, s, o);
+    signals_install();   // SIGINT/SIGTERM end the loop like Esc
+    int bidx[sizeof KEYS / sizeof *KEYS];
+    for (size_t i = 0; i < sizeof KEYS / sizeof *KEYS; i++) bidx[i] = play_button(s, KEYS[i].button);
+    uint8_t *buttons = xcalloc((size_t)s->A, 1);
+    play_reset(s);
+    FrameClock clk;
+    clock_start(&clk, o->fps);
+    int paused = 0, quit = 0;
+    long steps = 0;
+    double fps = 0, t_prev = clk.t0;
+    char msg[1300] = "", hud[1600];
+    while (!quit && !signals_stop_requested()) {
+        SDL_Event ev;
+        while (SDL_PollEvent(&ev)) {
+            PlayCmd cmd = ev.type == SDL_QUIT ? CMD_QUIT
+                          : ev.type == SDL_KEYDOWN && !ev.key.repeat ? key_command(ev.key.keysym.sym) : CMD_NONE;
+            if (cmd != CMD_NONE) msg[0] = 0;
+            quit |= play_command(s, o, cmd, &paused, msg, sizeof msg);
+        }
+        if (quit) break;
+        const Uint8 *kb = SDL_GetKeyboardState(NULL);
+        memset(buttons, 0, (size_t)s->A);
+        for (size_t i = 0; i < sizeof KEYS / sizeof *KEYS; i++)
+            if (bidx[i] >= 0 && kb[KEYS[i].key]) buttons[bidx[i]] = 1;
+        if (!paused) play_step(s, buttons), steps++;
+        play_hud(s, fps, buttons, paused, msg, hud, sizeof hud);
+        window_draw(&w, s, hud);
+        if (o->steps > 0 && steps >= o->steps) break;
+        clock_wait(&clk);
+        double now = now_seconds();
+        if (now > t_prev) fps = fps > 0 ? 0.9 * fps + 0.1 / (now - t_prev) : 1 / (now - t_prev);
+        t_prev = now;
+    }
+    window_close(&w);
+    play_report(s, &clk, steps);
+    free(buttons);
+    return signals_stop_requested() ? 128 + signals_stop_requested() : 0;
+}
+
+#else   // built without SDL2
+
+int play_window_built(void) { return 0; }
+int play_window(PlaySession *s, const PlayOptions *o) {
+    (void)s, (void)o;
+    return 1;   // not reached: ./play checks play_window_built() before opening the run
+}
+
+#endif
