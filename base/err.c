@@ -15,36 +15,37 @@ void set_progname(const char *argv0) {
 
 const char *progname(void) { return g_progname; }
 
-noreturn void nemu_fail(const char *file, int line, const char *cond, const char *fmt, ...) {
+// One message line on stderr: "<program>: <prefix><fmt...>" (stdout flushed first).
+static void report(const char *prefix, const char *fmt, va_list ap) {
     fflush(stdout);
-    fprintf(stderr, "%s: internal error at %s:%d: %s: ", g_progname, file, line, cond);
+    fprintf(stderr, "%s: %s", g_progname, prefix);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+noreturn void nemu_fail(const char *file, int line, const char *cond, const char *fmt, ...) {
+    char prefix[512];
+    snprintf(prefix, sizeof prefix, "internal error at %s:%d: %s: ", file, line, cond);
     va_list ap;
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    report(prefix, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     exit(EXIT_FAILURE);
 }
 
 noreturn void die(const char *fmt, ...) {
-    fflush(stdout);
-    fprintf(stderr, "%s: ", g_progname);
     va_list ap;
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    report("", fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     exit(EXIT_FAILURE);
 }
 
 void warn(const char *fmt, ...) {
-    fflush(stdout);
-    fprintf(stderr, "%s: warning: ", g_progname);
     va_list ap;
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    report("warning: ", fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 int err_set(Err *err, const char *fmt, ...) {

@@ -1,6 +1,7 @@
 /*
  * fixture_h5.h - reading the PyTorch parity fixtures (the .h5 files in tests/fixtures/) in the C tests:
- * whole datasets, root attributes, a state_dict group into a ParamArena, and the parity
+ * whole datasets, root attributes, a state_dict group into a ParamArena, every gradient
+ * against a group, and the parity
  * tolerance the model tests share (1e-4 relative per element, plus 1e-5 of the tensor's
  * largest magnitude). Header-only, like tests/test.h.
  */
@@ -18,6 +19,16 @@
 static inline const char *fixture(const char *name) {
     static char buf[1024];   // single-threaded test helper
     return fixture_path(name, buf, sizeof buf);
+}
+
+// Opens tests/fixtures/<name>: one counted check, which names the generator script (maker,
+// may be NULL) when the file cannot be opened; returns the file or a negative id.
+static inline hid_t fixture_open(const char *name, const char *maker) {
+    Err err = {{0}};
+    hid_t f = h5_open(fixture(name), 0, &err);
+    EXPECT(f >= 0, "PyTorch fixture: %s%s%s%s", err.msg, maker ? " (make it with /usr/bin/python3 tests/" : "",
+           maker ? maker : "", maker ? ")" : "");
+    return f;
 }
 
 // The whole float dataset `name` of f (malloc'ed); *n_out (may be NULL) gets its size.
@@ -61,6 +72,19 @@ static inline void load_state_dict(hid_t f, ParamArena *a, const char *group) {
         CHECK(n == a->t[i].n, "fixture %s: %zu floats, model %zu", name, n, a->t[i].n);
         memcpy(a->params + a->t[i].offset, x, n * sizeof(float));
         free(x);
+    }
+}
+
+// Every gradient of a's table against <group>/<name> of f (compare's tolerance), sizes checked.
+static inline void compare_grads(const ParamArena *a, hid_t f, const char *group) {
+    char name[160];
+    for (int i = 0; i < a->n_tensors; i++) {
+        size_t n;
+        snprintf(name, sizeof name, "%s/%s", group, a->t[i].name);
+        float *want = read_all(f, name, &n);
+        CHECK(n == a->t[i].n, "fixture %s: %zu floats, model %zu", name, n, a->t[i].n);
+        compare(name, a->grads + a->t[i].offset, want, n);
+        free(want);
     }
 }
 

@@ -1,9 +1,13 @@
 """nemutest.py - what the Python tests share: where the programs are (tests/run.sh sets
 NEMU_BIN and NEMU_ROOT), one check counter, the skips and the closing `N passed, N failed`
-line. A skip prints `skipped: <why>` (tests/run.sh counts those lines and shows the first)."""
+line. A skip prints `skipped: <why>` (tests/run.sh counts those lines and shows the first).
+For the end-to-end tests of the programs: run() one of them, refused() (the one-line
+refusal), tiny_config() (the INI of a tiny run, as a change of TINY) and log_rows()."""
+import csv
 import importlib
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 
@@ -79,3 +83,95 @@ def run_in_tempdir(body, prefix, programs=("gen", "train", "eval")):
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return summary()
+
+
+def run(prog, *args, cwd, timeout=300):
+    """Runs $NEMU_BIN/prog with args (str() of each) in cwd; the CompletedProcess, text output."""
+    return subprocess.run([os.path.join(BIN, prog), *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, cwd=cwd)
+
+
+def refused(r, what, words=()):
+    """One check: r failed with exactly one line on stderr, holding every one of words, and
+    printed nothing on stdout."""
+    lines = r.stderr.strip().splitlines()
+    ok = r.returncode != 0 and len(lines) == 1 and r.stdout == "" and all(w in r.stderr for w in words)
+    return check(ok, f"{what}: expected one error line containing {list(words)}, got rc {r.returncode}, "
+                     f"stderr {r.stderr!r}, stdout {r.stdout[:200]!r}")
+
+
+# The tiny run the end-to-end tests train (seconds): 32x32 grey frames, base 4 channels,
+# latent 8, batch 16, both stages. `{data}` is left for str.format.
+TINY = {
+    "run": {"seed": 7, "threads": 2},
+    "data": {"path": "{data}", "generate": "none", "height": 32, "width": 32, "test_episodes": 1,
+             "val_split": 0.2},
+    "model": {"latent_dim": 8, "base_channels": 4},
+    "train": {"stage": "both", "batch_size": 16, "lr": 0.003},
+}
+
+
+def tiny_config(changes=None, base=TINY):
+    """INI text of base with changes: {section: {key: value}}; a value None drops the key, a
+    section None drops the section; new keys go to the end of their section, new sections to
+    the end."""
+    sections = {s: dict(keys) for s, keys in base.items()}
+    for s, keys in (changes or {}).items():
+        if keys is None:
+            sections.pop(s, None)
+            continue
+        sec = sections.setdefault(s, {})
+        for k, v in keys.items():
+            if v is None:
+                sec.pop(k, None)
+            else:
+                sec[k] = v
+    return "".join(f"[{s}]\n" + "".join(f"{k} = {v}\n" for k, v in keys.items())
+                   for s, keys in sections.items())
+
+
+def log_rows(rundir, stage=None):
+    """The rows of rundir/log.csv as dicts (only those of stage when given)."""
+    with open(os.path.join(rundir, "log.csv")) as f:
+        return [x for x in csv.DictReader(f) if stage is None or x["stage"] == stage]
+
+
+def _fail(msg):
+    """A failure that is not the outcome of a check of its own (the program could not run)."""
+    _counts["failed"] += 1
+    print("FAIL", msg)
+
+
+def test_program(name):
+    """The C test program `name` (build/<mode>/tests, beside $NEMU_BIN), or None after a FAIL
+    when it is not built."""
+    exe = os.path.join(os.path.dirname(BIN), "tests", name)
+    if os.access(exe, os.X_OK):
+        return exe
+    _fail(f"{exe} not built")
+    return None
+
+
+def run_c(exe, *args, counted=True):
+    """Runs a C test program with args; returns whether it exited 0 (a FAIL when not).
+    counted: its output is shown indented and its `N passed` adds to this file's count."""
+    r = subprocess.run([exe, *map(str, args)], capture_output=True, text=True)
+    if counted:
+        print("\n".join("  | " + ln for ln in r.stdout.splitlines()))
+    if r.returncode != 0:
+        _fail(f"{os.path.basename(exe)} {' '.join(map(str, args))}: exit {r.returncode}\n"
+              f"{'' if counted else r.stdout}{r.stderr}")
+        return False
+    last = [ln for ln in r.stdout.splitlines() if ln.endswith(" failed")]
+    if counted and last:
+        _counts["passed"] += int(last[-1].split()[0])
+    return True
+
+
+def close(name, got, want, tol=1e-5):
+    """One check: max |got - want| <= tol (arrays or tensors, compared in float64), printed."""
+    import numpy as np
+    d = float(np.max(np.abs(np.asarray(got, dtype=np.float64) - np.asarray(want, dtype=np.float64))))
+    ok = d <= tol
+    print(f"  {name:40s} max_abs={d:.3g} {'ok' if ok else 'FAIL'}")
+    return check(ok, f"{name}: max abs diff {d:.3g} > {tol}")

@@ -17,7 +17,7 @@ Skips without h5py/numpy.
 import os
 import subprocess
 
-from nemutest import BIN, check, run_in_tempdir
+from nemutest import BIN, check, run_in_tempdir, tiny_config
 
 try:
     import h5py
@@ -25,21 +25,9 @@ try:
 except ImportError:
     h5py = None
 
-CONFIG = """[run]
-name = {name}
-seed = 3
-threads = 1
-[data]
-path = {data}
-generate = none
-height = 32
-width = 32
-test_episodes = 2
-[train]
-stage = autoencoder
-epochs = 6
-batch_size = 16
-"""
+CONFIG = tiny_config({"run": {"name": "{name}", "seed": 3, "threads": 1},
+                      "data": {"test_episodes": 2, "val_split": None}, "model": None,
+                      "train": {"stage": "autoencoder", "lr": None, "epochs": 6}})
 
 
 def dark_game(path, eps=12, steps=200, H=96, W=96):

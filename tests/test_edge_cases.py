@@ -20,43 +20,15 @@ Only the standard library is needed.
 import os
 import shutil
 import struct
-import subprocess
 import sys
 
-from nemutest import BIN, check, run_in_tempdir
+from nemutest import check, refused, run, run_in_tempdir, tiny_config
 
 MUST = ["title", "empty_board", "full_board", "piece_left", "piece_centre", "piece_right", "piece_top",
         "piece_bottom", "line_clear", "paused", "curtain", "game_over", "level_5"]
 
-CONFIG = """[run]
-name = {name}
-seed = 3
-threads = 1
-[data]
-path = {data}
-generate = none
-height = 32
-width = 32
-test_episodes = 1
-[model]
-latent_dim = 8
-base_channels = 4
-[train]
-epochs = 1
-batch_size = 16
-"""
-
-
-def run(prog, *args, cwd):
-    return subprocess.run([os.path.join(BIN, prog), *map(str, args)], capture_output=True, text=True,
-                          timeout=300, cwd=cwd)
-
-
-def bad(r, what, words=()):
-    lines = r.stderr.strip().splitlines()
-    ok = r.returncode != 0 and len(lines) == 1 and r.stdout == "" and all(w in r.stderr for w in words)
-    check(ok, f"{what}: expected one error line containing {list(words)}, got rc {r.returncode}, "
-              f"stderr {r.stderr!r}, stdout {r.stdout[:200]!r}")
+CONFIG = tiny_config({"run": {"name": "{name}", "seed": 3, "threads": 1}, "data": {"val_split": None},
+                      "train": {"stage": None, "lr": None, "epochs": 1}})
 
 
 def png_size(path):
@@ -94,13 +66,13 @@ def body(tmp):
           f"gen info: one valid episode of {len(names)} frames: {info.stdout} {info.stderr}")
     r2 = run("gen", "tetris", "--edge-cases", "e2.h5", cwd=tmp)   # compared below (HDF5 stores times)
     check(r2.returncode == 0 and r2.stderr == r.stderr.replace("e.h5", "e2.h5"), f"gen --edge-cases again: {r2.stderr}")
-    bad(run("gen", "tetris", "--edge-cases", cwd=tmp), "--edge-cases without a file", ["--edge-cases"])
-    bad(run("gen", "tetris", "--edge-cases", "no/such/dir/e.h5", cwd=tmp), "--edge-cases into a missing folder")
+    refused(run("gen", "tetris", "--edge-cases", cwd=tmp), "--edge-cases without a file", ["--edge-cases"])
+    refused(run("gen", "tetris", "--edge-cases", "no/such/dir/e.h5", cwd=tmp), "--edge-cases into a missing folder")
     check(not os.path.exists(os.path.join(tmp, "no")), "nothing created for a failed gen")
-    bad(run("gen", "tetris", "--edge-cases", "x.h5", "--sheet", "x.png", cwd=tmp), "--edge-cases with --sheet")
+    refused(run("gen", "tetris", "--edge-cases", "x.h5", "--sheet", "x.png", cwd=tmp), "--edge-cases with --sheet")
 
     # ---- no runs yet
-    bad(run("eval", "--recon", "e.h5", cwd=tmp), "--recon with no runs/", ["runs/"])
+    refused(run("eval", "--recon", "e.h5", cwd=tmp), "--recon with no runs/", ["runs/"])
 
     # ---- a tiny autoencoder run
     r = run("gen", "tetris", "--episodes", 4, "--steps", 40, "--seed", 5, "--out", "d.h5", cwd=tmp)
@@ -141,16 +113,16 @@ def body(tmp):
           f"--run DIR --out PNG: {r3.stderr}")
 
     # ---- bad input
-    bad(run("eval", "--recon", "missing.h5", cwd=tmp), "missing file", ["missing.h5"])
-    bad(run("eval", "--recon", cwd=tmp), "--recon without a file", ["--recon"])
-    bad(run("eval", "--recon", "e.h5", "--steps", "1", cwd=tmp), "option --recon does not take", ["--steps"])
-    bad(run("eval", "--recon", "e.h5", "--run", "nowhere", cwd=tmp), "--run of a missing folder", ["nowhere"])
+    refused(run("eval", "--recon", "missing.h5", cwd=tmp), "missing file", ["missing.h5"])
+    refused(run("eval", "--recon", cwd=tmp), "--recon without a file", ["--recon"])
+    refused(run("eval", "--recon", "e.h5", "--steps", "1", cwd=tmp), "option --recon does not take", ["--steps"])
+    refused(run("eval", "--recon", "e.h5", "--run", "nowhere", cwd=tmp), "--run of a missing folder", ["nowhere"])
     noae = os.path.join(tmp, "runs", "noae")
     os.makedirs(noae)
     shutil.copy(os.path.join(tmp, "runs", name, "config.ini"), noae)
-    bad(run("eval", "--recon", "e.h5", "--run", noae, "--out", "x.png", cwd=tmp), "run without ae_best.h5",
+    refused(run("eval", "--recon", "e.h5", "--run", noae, "--out", "x.png", cwd=tmp), "run without ae_best.h5",
         ["ae_best.h5"])
-    bad(run("eval", "--recon", "tiny.ini", "--run", os.path.join("runs", name), "--out", "x.png", cwd=tmp),
+    refused(run("eval", "--recon", "tiny.ini", "--run", os.path.join("runs", name), "--out", "x.png", cwd=tmp),
         "not an HDF5 file", ["tiny.ini"])
     check(not os.path.exists(os.path.join(tmp, "x.png")), "no PNG from a failed --recon")
 

@@ -19,42 +19,17 @@ Skips the h5py parts when h5py is missing.
 import json
 import os
 import shutil
-import subprocess
 
-from nemutest import BIN, check, have, run_in_tempdir
+from nemutest import check, have, run, run_in_tempdir, tiny_config
 
 if have("the h5py parts", "h5py"):
     import h5py
 else:
     h5py = None
 
-CONFIG = """[run]
-name = emu
-seed = 5
-threads = 1
-[data]
-path = {data}
-generate = none
-height = 40
-width = 40
-channels = 1
-test_episodes = 2
-[model]
-latent_dim = 8
-base_channels = 4
-[train]
-stage = both
-epochs = 1
-batch_size = 16
-[eval]
-steps = 1,5,12
-starts = 4
-"""
-
-
-def run(prog, *args, cwd):
-    return subprocess.run([os.path.join(BIN, prog), *map(str, args)], capture_output=True, text=True,
-                          timeout=300, cwd=cwd)
+CONFIG = tiny_config({"run": {"name": "emu", "seed": 5, "threads": 1},
+                      "data": {"height": 40, "width": 40, "channels": 1, "test_episodes": 2, "val_split": None},
+                      "train": {"lr": None, "epochs": 1}, "eval": {"steps": "1,5,12", "starts": 4}})
 
 
 def main():

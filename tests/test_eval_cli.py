@@ -18,15 +18,9 @@ Only the standard library is needed (h5py for the one --data check).
 import json
 import os
 import shutil
-import subprocess
 import sys
 
-from nemutest import BIN, check, have, run_in_tempdir
-
-
-def run(prog, *args, cwd):
-    return subprocess.run([os.path.join(BIN, prog), *map(str, args)], capture_output=True, text=True,
-                          timeout=300, cwd=cwd)
+from nemutest import check, have, refused, run, run_in_tempdir, tiny_config
 
 
 def table(out):
@@ -41,35 +35,9 @@ def table(out):
     return lines
 
 
-def bad(r, what, words=()):
-    lines = r.stderr.strip().splitlines()
-    ok = r.returncode != 0 and len(lines) == 1 and r.stdout == "" and all(w in r.stderr for w in words)
-    check(ok, f"{what}: expected one error line containing {list(words)}, got rc {r.returncode}, "
-              f"stderr {r.stderr!r}, stdout {r.stdout[:200]!r}")
-
-
-CONFIG = """[run]
-name = {name}
-seed = 7
-threads = 1
-[data]
-path = {data}
-generate = none
-height = 32
-width = 32
-channels = 3
-test_episodes = 2
-[model]
-latent_dim = 8
-base_channels = 4
-[train]
-stage = both
-epochs = 1
-batch_size = 16
-[eval]
-steps = 1,5,10,30
-starts = 3
-"""
+CONFIG = tiny_config({"run": {"name": "{name}", "threads": 1},
+                      "data": {"channels": 3, "test_episodes": 2, "val_split": None},
+                      "train": {"lr": None, "epochs": 1}, "eval": {"steps": "1,5,10,30", "starts": 3}})
 
 
 def main():
@@ -85,7 +53,7 @@ def body(tmp):
         f.write(CONFIG.format(name=name, data=data))
 
     # no runs at all
-    bad(run("eval", cwd=tmp), "no runs/ folder", ["runs/"])
+    refused(run("eval", cwd=tmp), "no runs/ folder", ["runs/"])
     r = run("train", "tiny.ini", cwd=tmp)
     check(r.returncode == 0, f"train: {r.stdout[-500:]} {r.stderr}")
     if r.returncode != 0:
@@ -158,30 +126,30 @@ def body(tmp):
     # bad input: one line, non-zero, old results untouched
     with open(os.path.join(results, "eval.json")) as f:
         before = f.read()
-    bad(run("eval", "--steps", "1,50", cwd=tmp), "steps longer than every test episode", ["longest", "41 frames"])
-    bad(run("eval", "--steps", "1,5,100", cwd=tmp), "steps 100", ["longest"])
+    refused(run("eval", "--steps", "1,50", cwd=tmp), "steps longer than every test episode", ["longest", "41 frames"])
+    refused(run("eval", "--steps", "1,5,100", cwd=tmp), "steps 100", ["longest"])
     noddyn = os.path.join(tmp, "runs", "aeonly")
     shutil.copytree(os.path.join(tmp, rundir), noddyn)
     for fn in os.listdir(noddyn):
         if fn.startswith("dyn_"):
             os.remove(os.path.join(noddyn, fn))
-    bad(run("eval", "--run", "runs/aeonly", cwd=tmp), "run without dynamics checkpoint", ["dyn_best.h5"])
+    refused(run("eval", "--run", "runs/aeonly", cwd=tmp), "run without dynamics checkpoint", ["dyn_best.h5"])
     r = run("eval", cwd=tmp)   # the default still finds the run that has one
     check(r.returncode == 0 and table(r.stdout) == t1, "default run skips runs without dyn_best.h5")
     os.makedirs(os.path.join(tmp, "empty", "runs", "a"))
-    bad(run("eval", cwd=os.path.join(tmp, "empty")), "no dynamics run", ["dyn_best.h5"])
-    bad(run("eval", "--run", "runs/nothere", cwd=tmp), "missing run folder", ["nothere"])
-    bad(run("eval", "--temperature", 0.5, cwd=tmp), "temperature on a deterministic model", ["deterministic"])
-    bad(run("eval", "--samples", 3, cwd=tmp), "samples on a deterministic model", ["deterministic"])
-    bad(run("eval", "--steps", "5,1", cwd=tmp), "steps not increasing", ["--steps"])
-    bad(run("eval", "--steps", "0", cwd=tmp), "step 0", ["--steps"])
-    bad(run("eval", "--steps", "1,x", cwd=tmp), "steps garbage", ["--steps"])
-    bad(run("eval", "--starts", 0, cwd=tmp), "starts 0", ["--starts"])
-    bad(run("eval", "--episodes", 5, cwd=tmp), "more episodes than held out", ["--episodes"])
-    bad(run("eval", "--seed", "-1", cwd=tmp), "negative seed", ["--seed"])
-    bad(run("eval", "--bogus", cwd=tmp), "unknown option", ["--bogus"])
-    bad(run("eval", "--run", cwd=tmp), "option without value", ["--run"])
-    bad(run("eval", "--data", os.path.join(tmp, "missing.h5"), cwd=tmp), "missing data file", ["missing.h5"])
+    refused(run("eval", cwd=os.path.join(tmp, "empty")), "no dynamics run", ["dyn_best.h5"])
+    refused(run("eval", "--run", "runs/nothere", cwd=tmp), "missing run folder", ["nothere"])
+    refused(run("eval", "--temperature", 0.5, cwd=tmp), "temperature on a deterministic model", ["deterministic"])
+    refused(run("eval", "--samples", 3, cwd=tmp), "samples on a deterministic model", ["deterministic"])
+    refused(run("eval", "--steps", "5,1", cwd=tmp), "steps not increasing", ["--steps"])
+    refused(run("eval", "--steps", "0", cwd=tmp), "step 0", ["--steps"])
+    refused(run("eval", "--steps", "1,x", cwd=tmp), "steps garbage", ["--steps"])
+    refused(run("eval", "--starts", 0, cwd=tmp), "starts 0", ["--starts"])
+    refused(run("eval", "--episodes", 5, cwd=tmp), "more episodes than held out", ["--episodes"])
+    refused(run("eval", "--seed", "-1", cwd=tmp), "negative seed", ["--seed"])
+    refused(run("eval", "--bogus", cwd=tmp), "unknown option", ["--bogus"])
+    refused(run("eval", "--run", cwd=tmp), "option without value", ["--run"])
+    refused(run("eval", "--data", os.path.join(tmp, "missing.h5"), cwd=tmp), "missing data file", ["missing.h5"])
     if have("the grey-data check", "h5py", "numpy"):
         import h5py
         import numpy as np
@@ -192,7 +160,7 @@ def body(tmp):
             g = f.create_group("episode_0")
             g["observations"] = np.random.default_rng(0).integers(0, 255, (13, 32, 32, 1), dtype=np.uint8)
             g["actions"] = np.zeros((12, 8), dtype=np.uint8)
-        bad(run("eval", "--data", grey, "--steps", 1, cwd=tmp), "grey data for an RGB run", ["grey.h5"])
+        refused(run("eval", "--data", grey, "--steps", 1, cwd=tmp), "grey data for an RGB run", ["grey.h5"])
     with open(os.path.join(results, "eval.json")) as f:
         check(f.read() == before, "failed runs left the old results alone")
     check(not [f for f in os.listdir(results) if not f in files], f"only result files in {results}")

@@ -16,6 +16,7 @@
 #include "base/h5.h"
 #include "base/alloc.h"
 #include "base/rng.h"
+#include "tests/fixture_h5.h"
 #include "tests/test.h"
 
 // scipy.ndimage 'reflect' (half-sample symmetric: d c b a | a b c d | d c b a)
@@ -90,11 +91,8 @@ static void test_hand(void) {
 }
 
 static void test_fixture(void) {
-    char path[1024];
-    fixture_path("ssim_cases.h5", path, sizeof path);
+    hid_t f = fixture_open("ssim_cases.h5", NULL);
     Err err = {{0}};
-    hid_t f = h5_open(path, 0, &err);
-    EXPECT(f >= 0, "open fixture: %s", err.msg);
     if (f < 0) return;
     int64_t n = 0;
     EXPECT(h5_attr_read_i64(f, "/", "n_cases", &n, &err) == 0 && n >= 8, "n_cases %lld %s", (long long)n, err.msg);

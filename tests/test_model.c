@@ -20,6 +20,7 @@
 #include "nn/model.h"
 #include "nn/ops.h"
 #include "nn/optim.h"
+#include "tests/ae_parity.h"
 #include "tests/fixture_h5.h"
 #include "tests/gradcheck.h"
 #include "tests/test.h"
@@ -49,99 +50,21 @@ static void splitmix_state_dict(ParamArena *a) {
 
 // ---------------------------------------------------------------- AE parity
 
-static float ae_l1_step(AE *m, const float *x, int B, float *drecon, int backward) {
-    size_t n = (size_t)B * m->cfg.C * m->cfg.H * m->cfg.W;
-    ae_forward(m, x, B, NULL);
-    float loss = l1_loss_forward(m->recon, x, n);
-    if (backward) {
-        memset(drecon, 0, n * sizeof(float));
-        l1_loss_backward(drecon, m->recon, x, n, 1.0f);
-        ae_backward(m, drecon, NULL, B);
-    }
-    return loss;
-}
-
 static void test_ae_fixture(const char *file) {
-    printf("%s\n", file);
-    Err err;
-    hid_t f = h5_open(fixture(file), 0, &err);
-    CHECK(f >= 0, "%s", err.msg);
-    AEConfig cfg = {.H = (int)attr_i(f, "H"), .W = (int)attr_i(f, "W"), .C = (int)attr_i(f, "C"),
-                    .stages = (int)attr_i(f, "stages"), .base_channels = (int)attr_i(f, "base_channels"),
-                    .latent_dim = (int)attr_i(f, "latent_dim")};
-    int B = (int)attr_i(f, "B"), splitmix = (int)attr_i(f, "splitmix"), steps = (int)attr_i(f, "adam_steps");
-    Rng rng;
-    rng_seed(&rng, 1);
     AE m;
-    CHECK(ae_init(&m, &cfg, B, &rng, &err) == 0, "%s", err.msg);
-    size_t nx, n;
-    float *x = read_all(f, "x", &nx);
-    CHECK(nx == (size_t)B * cfg.C * cfg.H * cfg.W, "fixture x size");
-    if (splitmix) {
+    float *x;
+    int B, steps;
+    hid_t f = ae_fixture_open(file, &m, &x, &B, &steps);
+    const size_t nx = (size_t)B * m.cfg.C * m.cfg.H * m.cfg.W;
+    if (attr_i(f, "splitmix")) {
         splitmix_state_dict(&m.arena);
-        {
         size_t bad = 0;
         for (size_t i = 0; i < nx; i++) bad += x[i] != (float)splitmix_u(1000, i);
         EXPECT(bad == 0, "fixture x equals the splitmix uniforms (%zu differ)", bad);
-    }
     } else {
         load_state_dict(f, &m.arena, "state_dict");
     }
-    float *drecon = xmalloc_floats(nx);
-    arena_zero_grad(&m.arena);
-    float loss = ae_l1_step(&m, x, B, drecon, 1);
-    float *want = read_all(f, "recon", &n);
-    compare("recon", m.recon, want, n);
-    free(want);
-    want = read_all(f, "z", &n);
-    compare("z", m.z, want, n);
-    free(want);
-    want = read_all(f, "loss", NULL);
-    compare("loss", &loss, want, 1);
-    free(want);
-    char name[160];
-    for (int i = 0; i < m.arena.n_tensors; i++) {
-        const TensorInfo *t = &m.arena.t[i];
-        const float *g = m.arena.grads + t->offset;
-        snprintf(name, sizeof name, "grads/%s", t->name);
-        if (h5_exists(f, name)) {
-            want = read_all(f, name, &n);
-            CHECK(n == t->n, "%s size", name);
-            compare(name, g, want, n);
-            free(want);
-            continue;
-        }
-        // subsampled (every 61st element) plus the L2 norm
-        snprintf(name, sizeof name, "grads_sub/%s", t->name);
-        want = read_all(f, name, &n);
-        float *sub = xmalloc_floats(n);
-        for (size_t k = 0; k < n; k++) sub[k] = g[k * 61];
-        CHECK((t->n + 60) / 61 == n, "%s size", name);
-        compare(name, sub, want, n);
-        free(sub);
-        free(want);
-        snprintf(name, sizeof name, "grads_norm/%s", t->name);
-        want = read_all(f, name, NULL);
-        float norm = grad_norm(g, t->n);
-        compare(name, &norm, want, 1);
-        free(want);
-    }
-    // 10 Adam steps on the same batch: the loss before each step
-    Adam opt = adam_default((float)1e-3);
-    arena_zero_adam(&m.arena);
-    float *losses = xmalloc_floats((size_t)steps);
-    for (int s = 0; s < steps; s++) {
-        arena_zero_grad(&m.arena);
-        losses[s] = ae_l1_step(&m, x, B, drecon, 1);
-        adam_step(&opt, m.arena.params, m.arena.grads, m.arena.m, m.arena.v, m.arena.n);
-    }
-    want = read_all(f, "adam_losses", &n);
-    CHECK(n == (size_t)steps, "adam_losses size");
-    expect_close("adam_losses", losses, want, (long)n, 1e-6, 1e-4);
-    printf("  adam losses: %.6f -> %.6f (torch %.6f -> %.6f)\n", losses[0], losses[steps - 1], want[0], want[steps - 1]);
-    free(want);
-    free(losses);
-    free(drecon);
+    ae_parity_check(f, &m, x, B, steps);
     free(x);
     ae_free(&m);
     h5_close(f);
@@ -159,18 +82,6 @@ static float dyn_step_loss(Dyn *m, const float *z, const float *a, const float *
         dyn_backward_step(m, 0, dd, NULL, NULL, B);
     }
     return loss;
-}
-
-static void compare_grads(const ParamArena *a, hid_t f, const char *group) {
-    char name[160];
-    for (int i = 0; i < a->n_tensors; i++) {
-        size_t n;
-        snprintf(name, sizeof name, "%s/%s", group, a->t[i].name);
-        float *want = read_all(f, name, &n);
-        CHECK(n == a->t[i].n, "%s size", name);
-        compare(name, a->grads + a->t[i].offset, want, n);
-        free(want);
-    }
 }
 
 static void test_dyn_fixture(void) {

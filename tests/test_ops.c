@@ -17,6 +17,7 @@
 #include "base/alloc.h"
 #include "base/rng.h"
 #include "nn/ops.h"
+#include "tests/fixture_h5.h"
 #include "tests/test.h"
 
 #define FD_MAX 200
@@ -602,11 +603,7 @@ static void fixture_loss(hid_t f, const char *grp, int kind) {
 }
 
 static void test_fixture(void) {
-    char path[1024];
-    fixture_path("ops.h5", path, sizeof path);
-    Err err = {{0}};
-    hid_t f = h5_open(path, 0, &err);
-    EXPECT(f >= 0, "PyTorch fixture: %s (make it with /usr/bin/python3 tests/make_ops_fixtures.py)", err.msg);
+    hid_t f = fixture_open("ops.h5", "make_ops_fixtures.py");
     if (f < 0) return;
     fixture_conv(f, "conv2d_a", 0);
     fixture_conv(f, "conv2d_b", 0);

@@ -8,6 +8,7 @@
 #include "base/h5.h"
 #include "base/alloc.h"
 #include "nn/optim.h"
+#include "tests/fixture_h5.h"
 #include "tests/test.h"
 
 // f(p) = 0.5 * a_i * (p_i - c_i)^2: grad a_i (p_i - c_i). Steps 1 and 2 of Adam in double.
@@ -174,11 +175,7 @@ static void fixture_clip(hid_t f, const char *grp) {
 }
 
 static void test_fixture(void) {
-    char path[1024];
-    fixture_path("ops.h5", path, sizeof path);
-    Err err = {{0}};
-    hid_t f = h5_open(path, 0, &err);
-    EXPECT(f >= 0, "PyTorch fixture: %s", err.msg);
+    hid_t f = fixture_open("ops.h5", NULL);
     if (f < 0) return;
     fixture_adam(f, "adam");
     fixture_adam(f, "adam_l2");

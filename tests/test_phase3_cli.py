@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 
-from nemutest import BIN, check, run_in_tempdir
+from nemutest import BIN, check, log_rows, run_in_tempdir, tiny_config
 
 try:
     import h5py
@@ -30,36 +30,11 @@ try:
 except ImportError:
     h5py = None
 
-CONFIG = """# tiny phase-3 test config
-[run]
-seed = 7
-threads = 2
-[data]
-path = {data}
-generate = none
-height = 32
-width = 32
-test_episodes = 1
-val_split = 0.2
-[model]
-latent_dim = 8
-base_channels = 4
-[train]
-stage = both
-batch_size = 16
-lr = 0.003
-[dynamics]
-epochs = 3
-"""
+CONFIG = tiny_config({"dynamics": {"epochs": 3}})
 
 
 def run(prog, args, cwd, timeout=300):
     return subprocess.run([os.path.join(BIN, prog)] + args, cwd=cwd, capture_output=True, text=True, timeout=timeout)
-
-
-def log_rows(rundir):
-    with open(os.path.join(rundir, "log.csv")) as f:
-        return list(csv.DictReader(f))
 
 
 def weights(path):
@@ -94,7 +69,7 @@ def body(tmp):
         ok = check(r.returncode == 0, "%s trains: %s" % (name, r.stderr[-300:]))
         if not ok:
             continue
-        rows = [x for x in log_rows(os.path.join(tmp, "runs", name)) if x["stage"] == "dynamics"]
+        rows = log_rows(os.path.join(tmp, "runs", name), "dynamics")
         check(len(rows) == 3, "%s: 3 dynamics rows in log.csv" % name)
         vae = name.startswith("vae")
         for x in rows:
@@ -112,7 +87,7 @@ def body(tmp):
         if vae and h5py:
             w = weights(os.path.join(tmp, "runs", name, "dyn_best.h5"))
             check(w["net.5.weight"].shape[0] == 16 and w["net.5.bias"].shape == (16,), name + ": vae head 2Z = 16")
-    base_rows = [x for x in log_rows(os.path.join(tmp, "runs", "base")) if x["stage"] == "autoencoder"]
+    base_rows = log_rows(os.path.join(tmp, "runs", "base"), "autoencoder")
     check(all(x["train_mse"] == "" and x["train_kl"] == "" for x in base_rows), "autoencoder rows leave the parts empty")
 
     # 2. fail fast: nothing created, one line, before any work

@@ -36,6 +36,7 @@
 #include "nn/model.h"
 #include "nn/ops.h"
 #include "nn/optim.h"
+#include "tests/ae_parity.h"
 #include "tests/fixture_h5.h"
 #include "tests/gradcheck.h"
 #include "tests/torch_io.h"
@@ -44,72 +45,19 @@
 #include <omp.h>
 #endif
 
-static float ae_l1_step(AE *m, const float *x, int B, float *drecon) {
-    size_t n = (size_t)B * m->cfg.C * m->cfg.H * m->cfg.W;
-    ae_forward(m, x, B, NULL);
-    float loss = l1_loss_forward(m->recon, x, n);
-    memset(drecon, 0, n * sizeof(float));
-    l1_loss_backward(drecon, m->recon, x, n, 1.0f);
-    ae_backward(m, drecon, NULL, B);
-    return loss;
-}
-
 // ---------------------------------------------------------------- parity
 
 static void test_ae_fixture(const char *file) {
-    printf("%s\n", file);
-    Err err;
-    hid_t f = h5_open(fixture(file), 0, &err);
-    CHECK(f >= 0, "%s", err.msg);
-    AEConfig cfg = {.H = (int)attr_i(f, "H"), .W = (int)attr_i(f, "W"), .C = (int)attr_i(f, "C"),
-                    .stages = (int)attr_i(f, "stages"), .base_channels = (int)attr_i(f, "base_channels"),
-                    .latent_channels = (int)attr_i(f, "latent_channels")};
-    int B = (int)attr_i(f, "B"), steps = (int)attr_i(f, "adam_steps");
-    Rng rng;
-    rng_seed(&rng, 1);
     AE m;
-    CHECK(ae_init(&m, &cfg, B, &rng, &err) == 0, "%s", err.msg);
+    float *x;
+    int B, steps;
+    hid_t f = ae_fixture_open(file, &m, &x, &B, &steps);
+    const AEConfig cfg = m.cfg;
     EXPECT(m.cfg.latent_dim == cfg.latent_channels * (cfg.H >> cfg.stages) * (cfg.W >> cfg.stages),
            "latent_dim derived: %d", m.cfg.latent_dim);
-    size_t nx, n;
-    float *x = read_all(f, "x", &nx);
-    CHECK(nx == (size_t)B * cfg.C * cfg.H * cfg.W, "fixture x size");
     load_state_dict(f, &m.arena, "state_dict");
-    float *drecon = xmalloc_floats(nx);
-    arena_zero_grad(&m.arena);
-    float loss = ae_l1_step(&m, x, B, drecon);
-    float *want = read_all(f, "recon", &n);
-    compare("recon", m.recon, want, n);
-    free(want);
-    want = read_all(f, "z", &n);
-    CHECK(n == (size_t)B * m.cfg.latent_dim, "z size");
-    compare("z", m.z, want, n);
-    free(want);
-    want = read_all(f, "loss", NULL);
-    compare("loss", &loss, want, 1);
-    free(want);
-    char name[160];
-    for (int i = 0; i < m.arena.n_tensors; i++) {
-        const TensorInfo *t = &m.arena.t[i];
-        snprintf(name, sizeof name, "grads/%s", t->name);
-        want = read_all(f, name, &n);
-        CHECK(n == t->n, "%s size", name);
-        compare(name, m.arena.grads + t->offset, want, n);
-        free(want);
-    }
-    Adam opt = adam_default((float)1e-3);
-    arena_zero_adam(&m.arena);
-    float *losses = xmalloc_floats((size_t)steps);
-    for (int s = 0; s < steps; s++) {
-        arena_zero_grad(&m.arena);
-        losses[s] = ae_l1_step(&m, x, B, drecon);
-        adam_step(&opt, m.arena.params, m.arena.grads, m.arena.m, m.arena.v, m.arena.n);
-    }
-    want = read_all(f, "adam_losses", &n);
-    CHECK(n == (size_t)steps, "adam_losses size");
-    expect_close("adam_losses", losses, want, (long)n, 1e-6, 1e-4);
-    printf("  adam losses: %.6f -> %.6f (torch %.6f -> %.6f)\n", losses[0], losses[steps - 1], want[0], want[steps - 1]);
-    free(want); free(losses); free(drecon); free(x);
+    ae_parity_check(f, &m, x, B, steps);
+    free(x);
     ae_free(&m);
     h5_close(f);
 }
@@ -277,18 +225,6 @@ static ConvDynConfig cdyn_cfg_of(hid_t f, int max_steps) {
                        (int)attr_i(f, "A"), (int)attr_i(f, "hidden"), (int)attr_i(f, "blocks"), max_steps,
                        (int)attr_i(f, "vae")};
     return c;
-}
-
-static void compare_grads(const ParamArena *a, hid_t f, const char *group) {
-    char name[160];
-    for (int i = 0; i < a->n_tensors; i++) {
-        size_t n;
-        snprintf(name, sizeof name, "%s/%s", group, a->t[i].name);
-        float *want = read_all(f, name, &n);
-        CHECK(n == a->t[i].n, "%s size", name);
-        compare(name, a->grads + a->t[i].offset, want, n);
-        free(want);
-    }
 }
 
 static float cdyn_step_loss(ConvDyn *m, const float *z, const float *a, const float *target, int B, float *dd) {

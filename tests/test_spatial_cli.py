@@ -8,51 +8,23 @@
   3. ./eval runs on the spatial run;
   4. a flat model.latent on a spatial autoencoder is refused in one line before any file.
 """
-import csv
 import os
 import subprocess
 import sys
 
-from nemutest import BIN, check, run_in_tempdir
+from nemutest import BIN, check, log_rows, run_in_tempdir, tiny_config
 
 try:
     import h5py
 except ImportError:
     h5py = None
 
-CONFIG = """# tiny spatial test config
-[run]
-seed = 7
-threads = 2
-[data]
-path = {data}
-generate = none
-height = 32
-width = 32
-test_episodes = 1
-val_split = 0.2
-[model]
-latent = spatial
-latent_channels = 4
-base_channels = 4
-[train]
-stage = both
-batch_size = 16
-lr = 0.003
-[dynamics]
-hidden = 8
-blocks = 1
-epochs = 3
-"""
+CONFIG = tiny_config({"model": {"latent": "spatial", "latent_channels": 4, "latent_dim": None},
+                      "dynamics": {"hidden": 8, "blocks": 1, "epochs": 3}})
 
 
 def run(prog, args, cwd, timeout=300):
     return subprocess.run([os.path.join(BIN, prog)] + args, cwd=cwd, capture_output=True, text=True, timeout=timeout)
-
-
-def log_rows(rundir):
-    with open(os.path.join(rundir, "log.csv")) as f:
-        return [x for x in csv.DictReader(f) if x["stage"] == "dynamics"]
 
 
 def body(tmp):
@@ -68,7 +40,7 @@ def body(tmp):
         return
     check("conv dynamics on a 4x4x4 latent grid" in r.stdout, "the conv dynamics is the one built")
     rundir = os.path.join(tmp, "runs", "sp")
-    check(len(log_rows(rundir)) == 3, "3 dynamics rows in log.csv")
+    check(len(log_rows(rundir, "dynamics")) == 3, "3 dynamics rows in log.csv")
     if h5py:
         with h5py.File(os.path.join(rundir, "ae_best.h5"), "r") as f:
             check(f.attrs["latent"] in ("spatial", b"spatial") and f.attrs["latent_channels"] == 4 and
@@ -85,7 +57,7 @@ def body(tmp):
         r = run("train", [cfg, "--set", "run.name=" + name] + base + extra, tmp)
         if not check(r.returncode == 0, name + " trains: " + r.stderr[-300:]):
             continue
-        rows = log_rows(os.path.join(tmp, "runs", name))
+        rows = log_rows(os.path.join(tmp, "runs", name), "dynamics")
         check(len(rows) == 4, name + ": 4 dynamics rows")
         loss = [float(x["train_loss"]) for x in rows]
         mse = [float(x["train_mse"]) for x in rows]
@@ -104,8 +76,8 @@ def body(tmp):
     check(r.returncode != 0 and "latent_channels: has no effect while model.latent = flat" in r.stderr,
           "latent_channels under a flat latent refused: " + r.stderr)
     cfg2 = os.path.join(tmp, "flat.ini")
-    open(cfg2, "w").write(CONFIG.format(data=data).replace("latent = spatial\nlatent_channels = 4\n", "")
-                          .replace("blocks = 1\n", ""))
+    open(cfg2, "w").write(tiny_config({"model": {"latent_dim": None}, "dynamics": {"hidden": 8, "epochs": 3}})
+                          .format(data=data))
     r = run("train", [cfg2, "--set", "run.name=mismatch", "--set", "train.stage=dynamics", "--set",
                       "model.autoencoder=" + ae], tmp)
     check(r.returncode != 0 and "spatial latent but model.latent = flat" in r.stderr and

@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 
-from nemutest import BIN, check, have, summary
+from nemutest import BIN, check, have, summary, tiny_config
 
 if have("the checkpoint-contents check", "h5py", "numpy"):
     import h5py
@@ -26,28 +26,7 @@ if have("the checkpoint-contents check", "h5py", "numpy"):
 else:
     h5py = None
 
-CONFIG = """# tiny test config
-[run]
-seed = 7
-threads = 2
-[data]
-path = {data}
-generate = none
-height = 32
-width = 32
-test_episodes = 1
-val_split = 0.2
-[model]
-latent_dim = 8
-base_channels = 4
-[train]
-stage = both
-epochs = {ae_epochs}
-batch_size = 16
-lr = 0.003
-[dynamics]
-epochs = {dyn_epochs}
-"""
+CONFIG = tiny_config({"train": {"epochs": "{ae_epochs}"}, "dynamics": {"epochs": "{dyn_epochs}"}})
 
 
 def run(args, cwd, timeout=300):

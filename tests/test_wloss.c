@@ -15,6 +15,7 @@
 #include "base/alloc.h"
 #include "base/rng.h"
 #include "nn/wloss.h"
+#include "tests/fixture_h5.h"
 #include "tests/test.h"
 
 static void test_weights(void) {
@@ -73,11 +74,8 @@ static float *rd(hid_t f, const char *path, size_t n) {
 }
 
 static void test_parity(void) {
-    char path[1024];
-    fixture_path("wloss.h5", path, sizeof path);
+    hid_t f = fixture_open("wloss.h5", "make_wloss_fixtures.py");
     Err err = {{0}};
-    hid_t f = h5_open(path, 0, &err);
-    EXPECT(f >= 0, "PyTorch fixture: %s (make it with /usr/bin/python3 tests/make_wloss_fixtures.py)", err.msg);
     if (f < 0) return;
     // the weights of the two frames [2,3,5,4], alpha 4
     const int B = 2, C = 3, H = 5, W = 4;
