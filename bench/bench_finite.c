@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bench/ae_step.h"
 #include "bench/measure.h"
 #include "base/err.h"
 #include "base/alloc.h"
@@ -21,20 +22,6 @@
 
 #define EPOCH_BATCHES 251
 #define CHECKS_PER_EPOCH 3
-
-typedef struct { AE *m; Adam opt; const float *x; float *drecon; int B; size_t n; } Step;
-
-static void train_step(void *p) {
-    Step *c = p;
-    arena_zero_grad(&c->m->arena);
-    ae_forward(c->m, c->x, c->B, NULL);
-    (void)l1_loss_forward(c->m->recon, c->x, c->n);
-    memset(c->drecon, 0, c->n * sizeof(float));
-    l1_loss_backward(c->drecon, c->m->recon, c->x, c->n, 1.0f);
-    ae_backward(c->m, c->drecon, NULL, c->B);
-    ParamArena *a = &c->m->arena;
-    adam_step(&c->opt, a->params, a->grads, a->m, a->v, a->n);
-}
 
 static void check(void *p) {
     Err err;
@@ -51,8 +38,8 @@ static void bench(const char *family, AEConfig cfg, int threads) {
     size_t n = (size_t)B * cfg.C * cfg.H * cfg.W;
     float *x = xmalloc_floats(n), *d = xmalloc_floats(n);
     for (size_t i = 0; i < n; i++) x[i] = rng_uniformf(&rng, 0.0f, 1.0f);
-    Step s = {&ae, adam_default(1e-3f), x, d, B, n};
-    Stat st = measure_s(train_step, &s, 2, 2.0);
+    AETrain s = {&ae, adam_default(1e-3f), x, d, B, n};
+    Stat st = measure_s(ae_train_step, &s, 2, 2.0);
     Stat fc = measure_s(check, &ae.arena, 3, 0.5);
     printf("finite_check_%s,%.4g,ms,%d\nfinite_check_%s_median,%.4g,ms,%d\n", family, fc.best * 1e3, threads, family,
            fc.median * 1e3, threads);

@@ -29,6 +29,7 @@
 #include "base/rng.h"
 #include "base/clock.h"
 #include "base/threads.h"
+#include "bench/ae_step.h"
 #include "bench/measure.h"
 
 #include <stdlib.h>
@@ -46,27 +47,6 @@ static void fill_uniform(float *x, size_t n, Rng *rng) {
 }
 
 // ---- autoencoder training step: the same calls as ./train
-typedef struct {
-    AE *m;
-    Adam opt;
-    const float *x;     // [B,C,H,W]
-    float *drecon;      // [B,C,H,W]
-    int B;
-    size_t n;           // B*C*H*W
-} AETrain;
-
-static void ae_train_step(void *p) {
-    AETrain *c = p;
-    arena_zero_grad(&c->m->arena);
-    ae_forward(c->m, c->x, c->B, NULL);
-    (void)l1_loss_forward(c->m->recon, c->x, c->n);
-    memset(c->drecon, 0, c->n * sizeof(float));
-    l1_loss_backward(c->drecon, c->m->recon, c->x, c->n, 1.0f);
-    ae_backward(c->m, c->drecon, NULL, c->B);
-    ParamArena *a = &c->m->arena;
-    adam_step(&c->opt, a->params, a->grads, a->m, a->v, a->n);
-}
-
 typedef struct { AE *m; const float *x; float *z, *out; int B; } AEInfer;
 
 static void ae_encdec(void *p) {
@@ -161,12 +141,8 @@ static void bench_ae(const AEConfig *cfg, int B, int infer_rows, const char *tra
 }
 
 int main(int argc, char **argv) {
-    set_progname(argv[0]);
-    blas_init(argc, argv);
-    double budget = getenv("NEMU_BENCH_BUDGET_S") ? atof(getenv("NEMU_BENCH_BUDGET_S")) : 2.0;
-    if (argc > 1 && strcmp(argv[1], "quick") == 0) budget *= 0.5;
-    int nt = omp_threads();
-    fprintf(stderr, "bench_models: BLAS core %s, %d threads\n", blas_core(), nt);
+    int nt;
+    const double budget = bench_start(argc, argv, "bench_models", &nt);
     Rng rng;
     rng_seed(&rng, 42);
 

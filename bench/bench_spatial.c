@@ -27,6 +27,7 @@
 #include "base/rng.h"
 #include "base/clock.h"
 #include "base/threads.h"
+#include "bench/ae_step.h"
 #include "bench/measure.h"
 
 #include <stdlib.h>
@@ -47,21 +48,6 @@ static void time_row(const char *name, Stat s, int threads) {
 
 static void ok(int rc, const Err *err) {
     if (rc != 0) die("%s", err->msg);
-}
-
-// ---- spatial autoencoder training step
-typedef struct { AE *m; Adam opt; const float *x; float *drecon; int B; size_t n; } AETrain;
-
-static void ae_train_step(void *p) {
-    AETrain *c = p;
-    arena_zero_grad(&c->m->arena);
-    ae_forward(c->m, c->x, c->B, NULL);
-    (void)l1_loss_forward(c->m->recon, c->x, c->n);
-    memset(c->drecon, 0, c->n * sizeof(float));
-    l1_loss_backward(c->drecon, c->m->recon, c->x, c->n, 1.0f);
-    ae_backward(c->m, c->drecon, NULL, c->B);
-    ParamArena *a = &c->m->arena;
-    adam_step(&c->opt, a->params, a->grads, a->m, a->v, a->n);
 }
 
 // ---- conv dynamics training step (one step, teacher-forced)
@@ -167,12 +153,8 @@ static void bench_conv(double budget, int nt, Rng *rng) {
 static int want(const char *only, const char *name) { return !only || strcmp(only, name) == 0; }
 
 int main(int argc, char **argv) {
-    set_progname(argv[0]);
-    blas_init(argc, argv);
-    double budget = getenv("NEMU_BENCH_BUDGET_S") ? atof(getenv("NEMU_BENCH_BUDGET_S")) : 2.0;
-    if (argc > 1 && strcmp(argv[1], "quick") == 0) budget *= 0.5;
-    int nt = omp_threads();
-    fprintf(stderr, "bench_spatial: BLAS core %s, %d threads\n", blas_core(), nt);
+    int nt;
+    const double budget = bench_start(argc, argv, "bench_spatial", &nt);
     Rng rng;
     rng_seed(&rng, 42);
     const char *only = getenv("NEMU_BENCH_ONLY");

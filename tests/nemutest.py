@@ -175,3 +175,19 @@ def close(name, got, want, tol=1e-5):
     ok = d <= tol
     print(f"  {name:40s} max_abs={d:.3g} {'ok' if ok else 'FAIL'}")
     return check(ok, f"{name}: max abs diff {d:.3g} > {tol}")
+
+
+def record(tmp, episodes, steps, seed, out="d.h5"):
+    """`gen tetris` of a small dataset into tmp/out (one check); returns its path."""
+    path = os.path.join(tmp, out)
+    r = run("gen", "tetris", "--episodes", episodes, "--steps", steps, "--seed", seed, "--out", path, cwd=tmp)
+    check(r.returncode == 0, f"gen tetris for the test data: {r.stderr}")
+    return path
+
+
+def write_config(tmp, template, out="tiny.ini", **fields):
+    """template.format(**fields) into tmp/out; returns its path."""
+    path = os.path.join(tmp, out)
+    with open(path, "w") as f:
+        f.write(template.format(**fields))
+    return path

@@ -22,7 +22,7 @@ import shutil
 import struct
 import sys
 
-from nemutest import check, refused, run, run_in_tempdir, tiny_config
+from nemutest import check, refused, record, run, run_in_tempdir, tiny_config, write_config
 
 MUST = ["title", "empty_board", "full_board", "piece_left", "piece_centre", "piece_right", "piece_top",
         "piece_bottom", "line_clear", "paused", "curtain", "game_over", "level_5"]
@@ -44,10 +44,6 @@ def rows(out):
     """Table rows as lists of cells, header and separator dropped."""
     t = [l for l in out.splitlines() if l.startswith("|")]
     return [[c.strip() for c in l.strip("|").split("|")] for l in t[2:]]
-
-
-def main():
-    return run_in_tempdir(body, "nemu_edge_")
 
 
 def body(tmp):
@@ -75,11 +71,9 @@ def body(tmp):
     refused(run("eval", "--recon", "e.h5", cwd=tmp), "--recon with no runs/", ["runs/"])
 
     # ---- a tiny autoencoder run
-    r = run("gen", "tetris", "--episodes", 4, "--steps", 40, "--seed", 5, "--out", "d.h5", cwd=tmp)
-    check(r.returncode == 0, f"gen data: {r.stderr}")
+    record(tmp, 4, 40, 5)
     name = f"edgetest_{os.getpid()}"
-    with open(os.path.join(tmp, "tiny.ini"), "w") as f:
-        f.write(CONFIG.format(name=name, data="d.h5"))
+    write_config(tmp, CONFIG, name=name, data="d.h5")
     r = run("train", "tiny.ini", cwd=tmp)
     check(r.returncode == 0, f"train: {r.stdout[-500:]} {r.stderr}")
     if r.returncode != 0:
@@ -128,4 +122,4 @@ def body(tmp):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_in_tempdir(body, "nemu_edge_"))

@@ -20,7 +20,7 @@ import json
 import os
 import shutil
 
-from nemutest import check, have, run, run_in_tempdir, tiny_config
+from nemutest import check, have, record, run, run_in_tempdir, tiny_config, write_config
 
 if have("the h5py parts", "h5py"):
     import h5py
@@ -32,20 +32,13 @@ CONFIG = tiny_config({"run": {"name": "emu", "seed": 5, "threads": 1},
                       "train": {"lr": None, "epochs": 1}, "eval": {"steps": "1,5,12", "starts": 4}})
 
 
-def main():
-    return run_in_tempdir(body, "nemu_emu_")
-
-
 def body(tmp):
-    data = os.path.join(tmp, "d.h5")
-    r = run("gen", "tetris", "--episodes", 5, "--steps", 120, "--seed", 9, "--out", data, cwd=tmp)
-    check(r.returncode == 0, f"gen: {r.stderr}")
+    data = record(tmp, 5, 120, 9)
     if h5py:
         with h5py.File(data, "r") as f:
             keys = ["tetris_game_seed", "tetris_player_seed", "tetris_warmup_steps"]
             check(all(k in f[f"episode_{e}"].attrs for e in range(5) for k in keys), "replay seeds on every episode")
-    with open(os.path.join(tmp, "emu.ini"), "w") as f:
-        f.write(CONFIG.format(data=data))
+    write_config(tmp, CONFIG, "emu.ini", data=data)
     r = run("train", "emu.ini", cwd=tmp)
     check(r.returncode == 0, f"train: {r.stderr[-500:]}")
     if r.returncode != 0:
@@ -122,4 +115,4 @@ def body(tmp):
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run_in_tempdir(body, "nemu_emu_"))

@@ -20,7 +20,7 @@ import os
 import shutil
 import sys
 
-from nemutest import check, have, refused, run, run_in_tempdir, tiny_config
+from nemutest import check, have, refused, record, run, run_in_tempdir, tiny_config, write_config
 
 
 def table(out):
@@ -40,17 +40,10 @@ CONFIG = tiny_config({"run": {"name": "{name}", "threads": 1},
                       "train": {"lr": None, "epochs": 1}, "eval": {"steps": "1,5,10,30", "starts": 3}})
 
 
-def main():
-    return run_in_tempdir(body, "nemu_eval_")
-
-
 def body(tmp):
-    data = os.path.join(tmp, "d.h5")
-    r = run("gen", "tetris", "--episodes", 6, "--steps", 40, "--seed", 3, "--out", data, cwd=tmp)
-    check(r.returncode == 0, f"gen: {r.stderr}")
+    data = record(tmp, 6, 40, 3)
     name = f"evaltest_{os.getpid()}"
-    with open(os.path.join(tmp, "tiny.ini"), "w") as f:
-        f.write(CONFIG.format(name=name, data=data))
+    write_config(tmp, CONFIG, name=name, data=data)
 
     # no runs at all
     refused(run("eval", cwd=tmp), "no runs/ folder", ["runs/"])
@@ -167,4 +160,4 @@ def body(tmp):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_in_tempdir(body, "nemu_eval_"))

@@ -20,9 +20,8 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
-from nemutest import BIN, check, log_rows, run_in_tempdir, tiny_config
+from nemutest import BIN, check, log_rows, record, run_in_tempdir, tiny_config, write_config
 
 try:
     import h5py
@@ -43,11 +42,8 @@ def weights(path):
 
 
 def body(tmp):
-    data = os.path.join(tmp, "d.h5")
-    g = run("gen", ["tetris", "--episodes", "6", "--steps", "40", "--seed", "3", "--out", data], tmp)
-    check(g.returncode == 0, "gen tetris for the test data: " + g.stderr)
-    cfg = os.path.join(tmp, "tiny.ini")
-    open(cfg, "w").write(CONFIG.format(data=data))
+    data = record(tmp, 6, 40, 3)
+    cfg = write_config(tmp, CONFIG, data=data)
 
     # 1. every combination trains; the first trains the autoencoder the others reuse
     r = run("train", [cfg, "--set", "run.name=base", "--set", "train.epochs=2"], tmp)

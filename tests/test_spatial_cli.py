@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 
-from nemutest import BIN, check, log_rows, run_in_tempdir, tiny_config
+from nemutest import BIN, check, log_rows, record, run_in_tempdir, tiny_config, write_config
 
 try:
     import h5py
@@ -28,11 +28,8 @@ def run(prog, args, cwd, timeout=300):
 
 
 def body(tmp):
-    data = os.path.join(tmp, "d.h5")
-    g = run("gen", ["tetris", "--episodes", "6", "--steps", "40", "--seed", "3", "--out", data], tmp)
-    check(g.returncode == 0, "gen tetris for the test data: " + g.stderr)
-    cfg = os.path.join(tmp, "tiny.ini")
-    open(cfg, "w").write(CONFIG.format(data=data))
+    data = record(tmp, 6, 40, 3)
+    cfg = write_config(tmp, CONFIG, data=data)
 
     # 1. both stages
     r = run("train", [cfg, "--set", "run.name=sp", "--set", "train.epochs=2"], tmp)
