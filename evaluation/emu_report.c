@@ -4,6 +4,7 @@
 #include "evaluation/emu_report.h"
 #include "base/err.h"
 #include "base/strbuf.h"
+#include "evaluation/report_fmt.h"   // csv_num, json_num, json_str, json_interval
 #include "base/alloc.h"
 
 #include <math.h>
@@ -138,11 +139,6 @@ const char *emu_report_csv_header(void) {
     return h;
 }
 
-static void csv_v(StrBuf *b, double v) {
-    if (isfinite(v)) sb_printf(b, ",%.9g", v);
-    else sb_printf(b, ",");
-}
-
 char *emu_report_csv_cells(const EmuStats *s, int j, int row) {
     const EmuRowStats *e = &s->rows[j * EMU_ROWS + row];
     const Interval *iv[N_CSV_STATS] = {&e->changed, &e->dpsnr_other, &e->dpsnr_none, &e->live, &s->live_true[j],
@@ -151,47 +147,20 @@ char *emu_report_csv_cells(const EmuStats *s, int j, int row) {
     sb_printf(&b, "%s", "");
     for (int i = 0; i < N_CSV_STATS; i++) {
         sb_printf(&b, ",%d", iv[i]->n);
-        csv_v(&b, iv[i]->mean), csv_v(&b, iv[i]->half), csv_v(&b, iv[i]->lo), csv_v(&b, iv[i]->hi);
+        csv_num(&b, iv[i]->mean), csv_num(&b, iv[i]->half), csv_num(&b, iv[i]->lo), csv_num(&b, iv[i]->hi);
     }
     sb_printf(&b, ",%d", e->drawn_n);
-    csv_v(&b, e->drawn_n ? (double)e->drawn / e->drawn_n : NAN);
+    csv_num(&b, e->drawn_n ? (double)e->drawn / e->drawn_n : NAN);
     return b.s;
 }
 
 // ---------------------------------------------------------------- JSON
 
-static void js_num(StrBuf *b, double v) {
-    if (isfinite(v)) sb_printf(b, "%.9g", v);
-    else sb_printf(b, "null");
-}
-
-static void js_iv(StrBuf *b, const char *name, const Interval *iv) {
-    sb_printf(b, "\"%s\": {\"n\": %d, \"mean\": ", name, iv->n);
-    js_num(b, iv->mean);
-    sb_printf(b, ", \"ci95\": ");
-    js_num(b, iv->half);
-    sb_printf(b, ", \"lo\": ");
-    js_num(b, iv->lo);
-    sb_printf(b, ", \"hi\": ");
-    js_num(b, iv->hi);
-    sb_printf(b, "}");
-}
-
-static void js_str(StrBuf *b, const char *s) {
-    sb_printf(b, "\"");
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') sb_printf(b, "\\%c", *p);
-        else if (*p < 0x20) sb_printf(b, "\\u%04x", *p);
-        else sb_printf(b, "%c", *p);
-    }
-    sb_printf(b, "\"");
-}
-
 char *emu_report_json(const EmuStats *s) {
     const EmuResult *r = s->r;
     StrBuf b = {0};
     sb_printf(&b, "\"emulation\": {\n    \"game_aware\": %s, \"game_reason\": ", r->game ? "true" : "false");
-    js_str(&b, r->game_reason);
+    json_str(&b, r->game_reason);
     sb_printf(&b, ",\n    \"other_actions\": %s,\n    \"piece_drawn_rule\": \"L1(row, true | piece) < %g * "
            "L1(no_piece, true | piece), contrast >= %g\",\n    \"rows\": [\n",
        r->other_ok ? "true" : "false", EMU_PIECE_DRAWN_FRACTION, EMU_PIECE_MIN_CONTRAST);
@@ -199,20 +168,20 @@ char *emu_report_json(const EmuStats *s) {
         for (int w = 0; w < EMU_ROWS; w++) {
             const EmuRowStats *e = &s->rows[j * EMU_ROWS + w];
             sb_printf(&b, "      {\"step\": %d, \"row\": \"%s\", ", s->steps[j], ROW_NAMES[w]);
-            js_iv(&b, "changed_l1", &e->changed), sb_printf(&b, ", ");
-            js_iv(&b, "dpsnr_other", &e->dpsnr_other), sb_printf(&b, ", ");
-            js_iv(&b, "dpsnr_none", &e->dpsnr_none), sb_printf(&b, ", ");
-            js_iv(&b, "liveliness", &e->live), sb_printf(&b, ", ");
-            js_iv(&b, "liveliness_true", &s->live_true[j]), sb_printf(&b, ", ");
-            js_iv(&b, "piece_l1", &e->piece_l1);
+            json_interval(&b, "changed_l1", &e->changed, JSON_IV_N), sb_printf(&b, ", ");
+            json_interval(&b, "dpsnr_other", &e->dpsnr_other, JSON_IV_N), sb_printf(&b, ", ");
+            json_interval(&b, "dpsnr_none", &e->dpsnr_none, JSON_IV_N), sb_printf(&b, ", ");
+            json_interval(&b, "liveliness", &e->live, JSON_IV_N), sb_printf(&b, ", ");
+            json_interval(&b, "liveliness_true", &s->live_true[j], JSON_IV_N), sb_printf(&b, ", ");
+            json_interval(&b, "piece_l1", &e->piece_l1, JSON_IV_N);
             sb_printf(&b, ", \"piece_drawn_n\": %d, \"piece_drawn_share\": ", e->drawn_n);
-            js_num(&b, e->drawn_n ? (double)e->drawn / e->drawn_n : NAN);
+            json_num(&b, e->drawn_n ? (double)e->drawn / e->drawn_n : NAN);
             sb_printf(&b, "}%s\n", j == s->n_steps - 1 && w == EMU_ROWS - 1 ? "" : ",");
         }
     sb_printf(&b, "    ],\n    \"direction_test\": ");
     if (!r->dir_done) {
         sb_printf(&b, "{\"available\": false, \"reason\": ");
-        js_str(&b, r->dir_reason);
+        json_str(&b, r->dir_reason);
         sb_printf(&b, "}\n  }");
         return b.s;
     }

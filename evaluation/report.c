@@ -10,6 +10,7 @@
 #include "evaluation/picture.h"
 #include "base/err.h"
 #include "base/strbuf.h"
+#include "evaluation/report_fmt.h"   // csv_num, json_num, json_str, json_interval
 #include "base/alloc.h"
 
 const char *row_name(RowKind k) {
@@ -79,11 +80,6 @@ char *report_markdown(const EvalReport *rep) {
 
 // ---------------------------------------------------------------- CSV
 
-static void csv_num(StrBuf *b, double v) {
-    if (isfinite(v)) sb_printf(b, ",%.9g", v);
-    else sb_printf(b, ",");
-}
-
 char *report_csv(const EvalReport *rep) {
     StrBuf b = {0};
     sb_printf(&b, "step,row,n");
@@ -111,35 +107,6 @@ char *report_csv(const EvalReport *rep) {
 }
 
 // ---------------------------------------------------------------- JSON
-
-static void json_str(StrBuf *b, const char *s) {
-    sb_printf(b, "\"");
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') sb_printf(b, "\\%c", *p);
-        else if (*p < 0x20) sb_printf(b, "\\u%04x", *p);
-        else sb_printf(b, "%c", *p);
-    }
-    sb_printf(b, "\"");
-}
-
-static void json_num(StrBuf *b, double v) {
-    if (isfinite(v)) sb_printf(b, "%.9g", v);
-    else sb_printf(b, "null");
-}
-
-static void json_interval(StrBuf *b, const char *name, const Interval *iv) {
-    sb_printf(b, "\"%s\": {\"mean\": ", name);
-    json_num(b, iv->mean);
-    sb_printf(b, ", \"sd\": ");
-    json_num(b, iv->sd);
-    sb_printf(b, ", \"ci95\": ");
-    json_num(b, iv->half);
-    sb_printf(b, ", \"lo\": ");
-    json_num(b, iv->lo);
-    sb_printf(b, ", \"hi\": ");
-    json_num(b, iv->hi);
-    sb_printf(b, "}");
-}
 
 char *report_json(const EvalReport *rep) {
     StrBuf b = {0};
@@ -170,11 +137,11 @@ char *report_json(const EvalReport *rep) {
         for (int k = 0; k < ROW_KINDS; k++) {
             const RowStats *s = &rep->rows[j * ROW_KINDS + k];
             sb_printf(&b, "    {\"step\": %d, \"row\": \"%s\", \"n\": %d, ", rep->steps[j], row_name((RowKind)k), s->l1.n);
-            json_interval(&b, "l1", &s->l1);
+            json_interval(&b, "l1", &s->l1, JSON_IV_SD);
             sb_printf(&b, ", ");
-            json_interval(&b, "ssim", &s->ssim);
+            json_interval(&b, "ssim", &s->ssim, JSON_IV_SD);
             sb_printf(&b, ", ");
-            json_interval(&b, "psnr", &s->psnr);
+            json_interval(&b, "psnr", &s->psnr, JSON_IV_SD);
             sb_printf(&b, "}%s\n", j == rep->n_steps - 1 && k == ROW_KINDS - 1 ? "" : ",");
         }
     sb_printf(&b, "  ]");
