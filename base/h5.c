@@ -1,6 +1,7 @@
 /* h5.c - see h5.h. */
 #include "base/h5.h"
 #include "base/alloc.h"
+#include "base/path.h"   // path_check_file
 
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@ hid_t h5_create(const char *path, Err *err) {
 
 hid_t h5_open(const char *path, int writable, Err *err) {
     h5_quiet();
+    if (path_check_file(path, "HDF5 file", err) < 0) return -1;   // a FIFO would block HDF5's open
     hid_t f = H5Fopen(path, writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) err_set(err, "%s: cannot open as HDF5 (missing, unreadable or not an HDF5 file)", path);
     return f;

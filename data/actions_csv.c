@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 #include "base/alloc.h"
+#include "base/path.h"   // path_check_file
 
 static char *trim(char *s) {
     while (*s == ' ' || *s == '\t') s++;
@@ -34,6 +35,7 @@ static int split(char *line, char **field, int max) {
 
 int actions_csv_read(const char *path, ActionsCsv *csv, Err *err) {
     memset(csv, 0, sizeof *csv);
+    if (path_check_file(path, "CSV file", err) < 0) return -1;   // a FIFO would block
     FILE *f = fopen(path, "r");
     if (!f) return err_set(err, "%s: cannot open: %s", path, strerror(errno));
     char *line = NULL;

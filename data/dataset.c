@@ -6,6 +6,7 @@
 #include "base/alloc.h"
 #include "base/rng.h"
 #include "base/threads.h"
+#include "base/path.h"   // path_check_file
 
 #include <errno.h>
 #include <stdlib.h>
@@ -167,9 +168,7 @@ void split_free(Split *s) {
     memset(s, 0, sizeof *s);
 }
 
-int split_write(const Split *s, const Dataset *d, const char *path, Err *err) {
-    FILE *fp = fopen(path, "w");
-    if (!fp) return err_set(err, "%s: cannot write: %s", path, strerror(errno));
+static void split_print(FILE *fp, const Split *s, const Dataset *d) {
     fprintf(fp, "# nemu split of %s: episode ids (the i of /episode_<i>)\n", d->path);
     const int *lists[3] = {s->train, s->val, s->test};
     const int counts[3] = {s->n_train, s->n_val, s->n_test};
@@ -179,8 +178,53 @@ int split_write(const Split *s, const Dataset *d, const char *path, Err *err) {
         for (int i = 0; i < counts[k]; i++) fprintf(fp, " %d", d->ep_id[lists[k][i]]);
         fprintf(fp, "\n");
     }
+}
+
+int split_write(const Split *s, const Dataset *d, const char *path, Err *err) {
+    FILE *fp = fopen(path, "w");
+    if (!fp) return err_set(err, "%s: cannot write: %s", path, strerror(errno));
+    split_print(fp, s, d);
     if (fclose(fp) != 0) return err_set(err, "%s: write failed: %s", path, strerror(errno));
     return 0;
+}
+
+// The next line of text that is not a comment (NULL at the end); cuts the newline.
+static char *next_line(char **p) {
+    while (**p) {
+        char *l = *p, *nl = strchr(l, '\n');
+        *p = nl ? nl + 1 : l + strlen(l);
+        if (nl) *nl = 0;
+        if (l[0] != '#') return l;
+    }
+    return NULL;
+}
+
+int split_check(const Split *s, const Dataset *d, const char *path, Err *err) {
+    if (path_check_file(path, "split file", err) < 0) return -1;
+    FILE *fp = fopen(path, "r");
+    if (!fp) return err_set(err, "%s: cannot open: %s", path, strerror(errno));
+    char *found = xcalloc(1 << 20, 1), *want = NULL;
+    size_t n = fread(found, 1, (1 << 20) - 1, fp), wn = 0;
+    int rerr = ferror(fp) ? errno : 0, more = fgetc(fp) != EOF;
+    fclose(fp);
+    FILE *ms = open_memstream(&want, &wn);
+    CHECK(ms, "open_memstream");
+    split_print(ms, s, d);
+    fclose(ms);
+    int rc = 0;
+    if (rerr) rc = err_set(err, "%s: cannot read: %s", path, strerror(rerr));
+    else if (more || memchr(found, 0, n)) rc = err_set(err, "%s: not a split file (binary or over 1 MB)", path);
+    for (char *fp_ = found, *wp = want; !rc;) {
+        char *a = next_line(&fp_), *b = next_line(&wp);
+        if (!a && !b) break;
+        if (!a || !b || strcmp(a, b))
+            rc = err_set(err, "%s: found '%.60s%s', expected '%.60s%s' (the split of data.path, data.test_episodes, "
+                         "data.val_split and run.seed)", path, a ? a : "(end of file)", a && strlen(a) > 60 ? "..." : "",
+                         b ? b : "(end of file)", b && strlen(b) > 60 ? "..." : "");
+    }
+    free(found);
+    free(want);
+    return rc;
 }
 
 // ---------------------------------------------------------------- samplers

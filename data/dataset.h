@@ -61,6 +61,9 @@ int dataset_split(Split *s, int n_episodes, int test_episodes, double val_split,
 void split_free(Split *s);
 // Text file: "# nemu split of FILE" then lines "train: 0 3 ...", "val: ...", "test: ..." (file ids).
 int split_write(const Split *s, const Dataset *d, const char *path, Err *err);
+// A run's split.txt against the split its config gives (--resume): -1 with the first line that
+// differs, e.g. "runs/a/split.txt: found 'val: 9', expected 'val: 3 4' (...)".
+int split_check(const Split *s, const Dataset *d, const char *path, Err *err);
 
 // ---- Samplers. Items are built once at init; batches fill caller buffers, no allocation.
 typedef enum {

@@ -8,6 +8,7 @@
  * nothing becomes indeterminate after the jump (C11 7.13.2.1) and cleanup sees it all.
  */
 #include "data/png.h"
+#include "base/path.h"   // path_check_file
 #include "base/err.h"
 #include "base/alloc.h"
 
@@ -87,14 +88,18 @@ static int read_body(const char *path, ReadState *st, int *w_out, int *h_out, Er
 
 int png_read(const char *path, Image *img, Err *err) {
     memset(img, 0, sizeof *img);
+    if (path_check_file(path, "PNG file", err) < 0) return -1;   // a FIFO would block, a folder read as empty
     FILE *fp = fopen(path, "rb");
     if (!fp) return err_set(err, "%s: cannot open: %s", path, strerror(errno));
     unsigned char sig[8];
+    errno = 0;
     size_t got = fread(sig, 1, 8, fp);
     if (got < 8 || png_sig_cmp(sig, 0, 8)) {
+        int e = ferror(fp) ? errno : 0;
         fclose(fp);
+        if (e) return err_set(err, "%s: cannot read: %s", path, strerror(e));
         return err_set(err, "%s: not a PNG file (%s)", path,
-                       got == 0 ? "empty file" : "bad signature");
+                       got == 0 ? "empty file" : got < 8 ? "shorter than a PNG signature" : "bad signature");
     }
     ReadState *st = xcalloc(1, sizeof *st);
     st->fp = fp;

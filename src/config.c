@@ -8,6 +8,7 @@
  * -> each --set -> finalize (dynamics.epochs/lr inherit train.* unless set) -> cross-key
  * rules. config_set re-runs finalize and the rules after each assignment.
  */
+#include "base/path.h"   // path_kind
 #include "src/config.h"
 #include "src/config_keys.h"
 #include "base/err.h"
@@ -149,6 +150,9 @@ typedef struct {
 
 // Reads one file; `from` is "file:line" of the include line (NULL for the top file).
 static int parse_file(Parser *p, const char *path, const char *from) {
+    const char *kind = path_kind(path);   // a FIFO or device would block fopen, a folder read as empty
+    if (kind && from) return err_set(p->err, "%s: include '%s': is %s; expected a config file", from, path, kind);
+    if (kind) return err_set(p->err, "config '%s': is %s; expected a config file", path, kind);
     char *real = realpath(path, NULL);
     FILE *f = real ? fopen(path, "r") : NULL;
     if (!f) {

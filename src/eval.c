@@ -56,6 +56,7 @@
 #include "nn/dyn_conv.h"            // the conv dynamics of a spatial latent
 #include "nn/dynamics.h"            // DynModel
 #include "nn/model.h"               // AE
+#include "base/path.h"               // path_check_file
 #include "src/config.h"             // Config, config_load, config_hash
 #include "src/cli.h"                // options and their values
 #include "src/emu_run.h"            // the run, its checkpoints and models
@@ -118,6 +119,8 @@ static void same_file_check(const char *a, const char *b, int *same) {
 
 // Reads the "test:" line of split.txt into ids (malloc'ed); -1 when the file or line is absent.
 static int read_split_test(const char *path, int **ids) {
+    Err err;
+    if (path_check_file(path, "split file", &err) < 0) die("%s", err.msg);   // a FIFO would block
     FILE *f = fopen(path, "r");
     if (!f) return -1;
     char *line = NULL;

@@ -16,6 +16,7 @@
 #include "evaluation/picture.h"
 #include "nn/checkpoint.h"
 #include "nn/model.h"
+#include "base/path.h"   // path_check_output
 #include "base/h5.h"                // frame_names attribute
 #include "base/alloc.h"
 #include "base/clock.h"
@@ -93,8 +94,12 @@ static int recon_picture(const char *path, const char *title, const float *truth
 }
 
 // The output picture: --out, else results/<run>/recon_<file stem>.png (the folder made).
-static void recon_out_path(const char *opt_out, const char *file, const char *run_name, char *out, size_t cap) {
-    if (opt_out) {
+static void recon_out_path(const char *opt_out, const char *file, const char *ae_path, const char *run_name, char *out,
+                           size_t cap) {
+    if (opt_out) {   // never one of this command's inputs
+        const char *ins[2] = {file, ae_path};
+        Err err;
+        if (path_check_output("--out", opt_out, ins, 2, &err) < 0) die("%s", err.msg);
         snprintf(out, cap, "%s", opt_out);
         return;
     }
@@ -181,9 +186,6 @@ int eval_recon_main(int argc, char **argv) {
     int n = (int)ds.n_frames;
     char *names = recon_names(&ds, file);
 
-    char out[PATH_MAX];
-    recon_out_path(opt_out, file, run_name, out, sizeof out);
-
     // ---- reconstruct
     size_t isz = (size_t)ds.C * ds.H * ds.W;
     float *x = xmalloc_floats((size_t)n * isz), *y = xmalloc_floats((size_t)n * isz);
@@ -195,6 +197,11 @@ int eval_recon_main(int argc, char **argv) {
     AE ae;
     if (ae_init(&ae, &ac, B, &rng, &err) < 0) die("%s: %s", ae_path, err.msg);
     if (checkpoint_load(ae_path, &ae.arena, "autoencoder", &meta, &err) < 0) die("%s", err.msg);
+
+    // ---- the output (after every check: a refused command creates no folder)
+    char out[PATH_MAX];
+    recon_out_path(opt_out, file, ae_path, run_name, out, sizeof out);
+
     float *z = xmalloc_floats((size_t)B * ac.latent_dim);
     for (int i = 0; i < n; i += B) {
         int b = n - i < B ? n - i : B;

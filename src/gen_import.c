@@ -18,6 +18,7 @@
 #include "data/episodes.h"
 #include "data/png.h"
 #include "base/err.h"
+#include "base/path.h"    // path_check_output
 #include "base/alloc.h"
 #include "src/gen.h"
 
@@ -88,11 +89,20 @@ int gen_import_main(int argc, char **argv) {
         die("import: %s has %d rows of buttons but %s has %d frames (expected %d rows, one per frame, "
             "or %d without the last)", csv_path, csv.rows, dir, n, n, n - 1);
     }
+    // the output is none of the inputs (nothing is overwritten that this command reads)
+    size_t plen = strlen(dir) + 300;
+    char *path = xmalloc(plen);
+    const char *ins[2] = {csv_path, dir};
+    int bad = path_check_output("--out", out, ins, 2, &err) < 0;
+    for (int i = 0; i < n && !bad; i++) {
+        snprintf(path, plen, "%s/%s", dir, names[i]);
+        ins[0] = path;
+        bad = path_check_output("--out", out, ins, 1, &err) < 0;
+    }
+    if (bad) die("import: %s", err.msg);
 
     EpisodeWriter *w = episode_writer_open(out, game, csv.names, K, &err);
     if (!w) { free(csv.act); die("import: %s", err.msg); }
-    size_t plen = strlen(dir) + 300;
-    char *path = xmalloc(plen);
     Image first = {0}, img = {0}, prev = {0};
     int rc = 0;
     for (int i = 0; i < n && !rc; i++) {

@@ -2,6 +2,7 @@
 #include "src/run.h"
 #include "base/err.h"
 #include "base/clock.h"
+#include "base/path.h"   // path_kind
 
 #include <dirent.h>
 #include <errno.h>
@@ -31,14 +32,16 @@ int mkdir_p(const char *dir) {
 }
 
 
-// Removes "<dir>.tmp.<pid>" folders left by runs that were killed (SIGKILL, power loss)
-// before their folder was complete: those whose pid is no longer alive.
-static void remove_stale_tmp(const char *dir) {
+// Folders "<dir><suffix><pid>" left by runs that were killed (SIGKILL, power loss) before they
+// could clean up: those whose pid is no longer alive. ".tmp." folders (a start that never
+// completed) are removed; ".old." folders (a run --force replaced, whose replacement died
+// before its first checkpoint) hold a user's run and are only reported.
+static void stale_folders(const char *dir, const char *suffix, int remove) {
     char parent[1024], base[1024];
     snprintf(parent, sizeof parent, "%s", dir);
     char *slash = strrchr(parent, '/');
-    if (slash) { *slash = 0; snprintf(base, sizeof base, "%s.tmp.", slash + 1); }
-    else { snprintf(base, sizeof base, "%s.tmp.", dir); snprintf(parent, sizeof parent, "."); }
+    if (slash) { *slash = 0; snprintf(base, sizeof base, "%s%s", slash + 1, suffix); }
+    else { snprintf(base, sizeof base, "%s%s", dir, suffix); snprintf(parent, sizeof parent, "."); }
     DIR *d = opendir(parent);
     if (!d) return;
     struct dirent *e;
@@ -50,7 +53,9 @@ static void remove_stale_tmp(const char *dir) {
         if (*end || pid <= 0 || (kill((pid_t)pid, 0) == 0 || errno == EPERM)) continue;
         char sub[2100];
         snprintf(sub, sizeof sub, "%s/%s", parent, e->d_name);
-        remove_tree(sub);
+        if (remove) remove_tree(sub);
+        else warn("%s: the run that --force replaced before a killed run (pid %ld) wrote its first checkpoint; "
+                  "kept: rename it back to %s or delete it", sub, pid, dir);
     }
     closedir(d);
 }
@@ -69,7 +74,8 @@ int run_dir_create(RunDir *rd, const char *dir, int force, Err *err) {
         *slash = 0;
         if (mkdir_p(parent) != 0) return err_set(err, "cannot create %s: %s", parent, strerror(errno));
     }
-    remove_stale_tmp(dir);
+    stale_folders(dir, ".tmp.", 1);
+    stale_folders(dir, ".old.", 0);
     snprintf(rd->path, sizeof rd->path, "%s.tmp.%ld", dir, (long)getpid());
     remove_tree(rd->path);
     if (mkdir(rd->path, 0777) != 0) return err_set(err, "cannot create %s: %s", rd->path, strerror(errno));
@@ -88,7 +94,7 @@ int run_dir_commit(RunDir *rd, Err *err) {
         if (*old) rename(old, rd->final);
         return err_set(err, "cannot rename %s to %s: %s", rd->path, rd->final, strerror(e));
     }
-    if (*old) remove_tree(old);
+    snprintf(rd->old, sizeof rd->old, "%s", old);   // removed after the first checkpoint
     snprintf(rd->path, sizeof rd->path, "%s", rd->final);
     rd->committed = 1;
     return 0;
@@ -99,9 +105,35 @@ void run_dir_abort(RunDir *rd) {
     rd->path[0] = 0;
 }
 
+void run_dir_drop_old(RunDir *rd) {
+    if (rd->old[0]) remove_tree(rd->old);
+    rd->old[0] = 0;
+}
+
+void run_dir_restore_old(RunDir *rd) {
+    if (!rd->old[0] || !rd->committed) return;
+    remove_tree(rd->final);
+    if (rename(rd->old, rd->final) != 0)
+        warn("cannot put %s back to %s: %s", rd->old, rd->final, strerror(errno));
+    rd->old[0] = 0;
+}
+
 int run_dir_open(RunDir *rd, const char *dir, Err *err) {
     memset(rd, 0, sizeof *rd);
-    if (!is_dir(dir)) return err_set(err, "%s: no such run to resume", dir);
+    const char *k = path_kind(dir);
+    if (k && strcmp(k, "a directory")) return err_set(err, "%s: is %s; expected a run folder to resume", dir, k);
+    if (!is_dir(dir)) return err_set(err, "%s: no such run to resume: %s", dir, strerror(errno));
+    // every checkpoint is a tmp file renamed in: the folder must take a new file (root too:
+    // a read-only mount or an immutable folder refuses it whatever access() says)
+    char probe[1100];
+    snprintf(probe, sizeof probe, "%s/.nemu_write_probe.%ld", dir, (long)getpid());
+    int fd = open(probe, O_CREAT | O_EXCL | O_WRONLY, 0600);
+    if (fd < 0)
+        return err_set(err, "%s: cannot resume into it: creating a file there fails: %s (expected a writable run "
+                       "folder)", dir, strerror(errno));
+    close(fd);
+    unlink(probe);
+    stale_folders(dir, ".old.", 0);
     snprintf(rd->final, sizeof rd->final, "%s", dir);
     snprintf(rd->path, sizeof rd->path, "%s", dir);
     rd->committed = 1;

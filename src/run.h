@@ -14,19 +14,28 @@
 // ---- run folder
 // A new run is assembled in "<dir>.tmp.<pid>" and renamed to dir by run_dir_commit(), so a
 // failed start leaves nothing behind and an existing run is never touched unless force.
+// With force, the old run is moved aside to "<dir>.old.<pid>" and removed only once the new
+// one has written its first checkpoint (run_dir_drop_old); a run that stops before that puts
+// the old one back (run_dir_restore_old). A "<dir>.old.<pid>" whose process is gone (killed)
+// is reported, never removed.
 typedef struct {
     char final[1024];   // runs/<name>
     char path[1024];    // where files go now (the tmp dir until committed, then final)
+    char old[1100];     // the run --force replaced, kept aside until the first checkpoint ("": none)
     int committed;
 } RunDir;
 
 // Fails (Err) if dir exists and !force. Creates the parent (runs/) if needed.
 int run_dir_create(RunDir *rd, const char *dir, int force, Err *err);
-// Renames tmp -> final (replacing an old run when force); path becomes final.
+// Renames tmp -> final (moving an old run aside when force); path becomes final.
 int run_dir_commit(RunDir *rd, Err *err);
 // Removes the tmp dir and everything in it (nothing if committed).
 void run_dir_abort(RunDir *rd);
-// An existing run, for --resume.
+// The new run has a checkpoint: the run it replaced is removed.
+void run_dir_drop_old(RunDir *rd);
+// The new run ends without a checkpoint: it is removed and the replaced run put back.
+void run_dir_restore_old(RunDir *rd);
+// An existing run, for --resume; fails when the folder is not writable (checked before work).
 int run_dir_open(RunDir *rd, const char *dir, Err *err);
 // Joins rd->path and a file name into buf.
 const char *run_file(const RunDir *rd, const char *name, char *buf, size_t cap);

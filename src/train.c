@@ -40,6 +40,7 @@
 #include "base/rng.h"
 #include "base/clock.h"
 #include "base/threads.h"
+#include "base/path.h"   // path_check_file
 #include "src/config.h"
 #include "src/run.h"
 #include "src/train.h"
@@ -116,6 +117,8 @@ static void log_write(const Trainer *tr) {
 
 // Reads log.csv of a run being resumed, keeping rows before (stage, epoch).
 static void log_read(Trainer *tr, int stage, int epoch) {
+    Err err;
+    if (path_check_file(path_in_run(tr, "log.csv"), "CSV file", &err) < 0) die("%s", err.msg);
     FILE *f = fopen(path_in_run(tr, "log.csv"), "r");
     if (!f) return;
     char line[1024];
@@ -215,11 +218,22 @@ static void print_memory(const char *what, size_t bytes) {
     printf("  %-28s %8.1f MB\n", what, bytes / 1048576.0);
 }
 
+// The run folder of a --force run while the run it replaced is still kept aside (RunDir.old):
+// the first checkpoint removes the old run; an exit before that puts it back (atexit).
+static RunDir *g_replacing;
+
+static void put_replaced_run_back(void) {
+    if (g_replacing) run_dir_restore_old(g_replacing);
+}
+
 // Saves <stage>_last.h5 (and copies to best when asked) with the position to resume from.
 static void save_ckpt(const Trainer *tr, const char *file, const ParamArena *a, CkptMeta *meta) {
     Err err;
     ckpt_set_i64(meta, "config_hash", (int64_t)config_hash(&tr->cfg));
-    if (checkpoint_save(path_in_run(tr, file), a, meta, &err) < 0) {
+    if (checkpoint_save(path_in_run(tr, file), a, meta, &err) == 0) {
+        if (g_replacing) run_dir_drop_old(g_replacing);
+        g_replacing = NULL;
+    } else {
         if (strstr(err.msg, "non-finite"))   // weights or Adam state diverged though the loss did not
             die("%s (%s training diverged by epoch %ld; any earlier checkpoint is kept: lower train.lr or set "
                 "train.max_grad_norm)", err.msg, meta->model, meta->epoch);
@@ -266,17 +280,44 @@ static Adam make_adam(const Config *c, double lr) {
     return o;
 }
 
+// The position a checkpoint records, checked against the stage before anything uses it: an
+// absurd epoch would spin replaying shuffles, a negative step pass as a NaN loss.
+static void check_position(const char *p, const CkptMeta *m, int epochs, long nb, int B, const CkptAttr *ls,
+                           const CkptAttr *ns) {
+    const CkptAttr *b = ckpt_get(m, "batch");
+    long batch = b ? (b->type == CKPT_I64 ? (long)b->i : -1) : 0;
+    if (m->epoch < 0 || m->epoch > epochs)
+        die("%s: attribute epoch = %ld; expected 0..%d (the stage's epochs)", p, m->epoch, epochs);
+    if (batch < 0 || batch >= (m->epoch < epochs ? nb : 1))
+        die("%s: attribute batch = %ld; expected 0..%ld (batches of an epoch)", p, batch,
+            m->epoch < epochs ? nb - 1 : 0);
+    if (m->step < 0 || m->step > (long)epochs * nb)
+        die("%s: attribute step = %ld; expected 0..%ld (epochs x batches per epoch)", p, m->step, (long)epochs * nb);
+    if (batch && ns && (ns->type != CKPT_I64 || ns->i < 0 || ns->i > batch * (long)B))
+        die("%s: attribute epoch_samples = %lld; expected 0..%ld (batch x batch_size)", p,
+            ns->type == CKPT_I64 ? (long long)ns->i : -1LL, batch * (long)B);
+    if (batch && ls && (ls->type != CKPT_F64 || !isfinite(ls->f) || ls->f < 0))
+        die("%s: attribute epoch_loss_sum = %g; expected a finite number >= 0", p, ls->type == CKPT_F64 ? ls->f : NAN);
+}
+
 // Resume position of a stage: reads <prefix>_last.h5 into the arena. Returns 1 if found.
-static int resume_stage(const Trainer *tr, StageId st, ParamArena *a, CkptMeta *meta, int *epoch, long *batch,
+static int resume_stage(const Trainer *tr, const Stage *s, long nb, CkptMeta *meta, int *epoch, long *batch,
                         double *loss_sum, long *samples, double part_sum[2]) {
-    char file[64];
-    snprintf(file, sizeof file, "%s_last.h5", stage_prefix[st]);
+    char file[64], bfile[64];
+    snprintf(file, sizeof file, "%s_last.h5", stage_prefix[s->id]);
+    snprintf(bfile, sizeof bfile, "%s_best.h5", stage_prefix[s->id]);
     const char *p = path_in_run(tr, file);
-    if (access(p, R_OK) != 0) return 0;
+    if (access(p, F_OK) != 0) {
+        if (s->epochs > 0 && access(path_in_run(tr, bfile), F_OK) == 0)   // starting over would overwrite the best
+            die("%s: missing while %s exists: the %s stage's position is lost; expected both (put %s back, or train "
+                "a new run)", p, bfile, stage_name[s->id], file);
+        return 0;
+    }
     Err err;
-    if (checkpoint_load(p, a, stage_name[st], meta, &err) < 0) die("%s", err.msg);
-    const CkptAttr *b = ckpt_get(meta, "batch");
+    if (checkpoint_load(p, s->arena, stage_name[s->id], meta, &err) < 0) die("%s", err.msg);
     const CkptAttr *ls = ckpt_get(meta, "epoch_loss_sum"), *ns = ckpt_get(meta, "epoch_samples");
+    check_position(p, meta, s->epochs, nb, s->batch, ls, ns);
+    const CkptAttr *b = ckpt_get(meta, "batch");
     *epoch = (int)meta->epoch;
     *batch = b ? (long)b->i : 0;
     *loss_sum = *batch && ls ? ls->f : 0;
@@ -319,7 +360,8 @@ void run_stage(Trainer *tr, Stage *s, CkptMeta *meta) {
     int epoch0 = 0;
     long batch0 = 0, samples0 = 0;
     double best = INFINITY, sum0 = 0, part0[2] = {0, 0};
-    if (tr->resume && resume_stage(tr, s->id, s->arena, meta, &epoch0, &batch0, &sum0, &samples0, part0)) {
+    long nb = (long)sampler_batches(s->train, B);
+    if (tr->resume && resume_stage(tr, s, nb, meta, &epoch0, &batch0, &sum0, &samples0, part0)) {
         opt.t = meta->step;
         if (s->noise && meta->has_rng) *s->noise = meta->rng;
         const CkptAttr *b = ckpt_get(meta, "best_val");
@@ -333,7 +375,6 @@ void run_stage(Trainer *tr, Stage *s, CkptMeta *meta) {
     progress_init(&pg, stage_name[s->id], s->epochs);
     // replay the shuffles of finished epochs so epoch e sees the order an unbroken run sees
     for (int e = 0; e < epoch0; e++) shuffle_epoch(c, s->id, e, s->train);
-    long nb = (long)sampler_batches(s->train, B);
     Health hl;
     health_init(&hl, s->arena, c->train.collapse_stop);
     double run_secs = 0;   // this process's epochs, for the ETA
@@ -617,8 +658,16 @@ static void open_run_folder(Trainer *tr, const char *rundir, int force) {
             run_dir_abort(&tr->rd);
             die("%s", err.msg);
         }
-        printf("run folder: %s\n", tr->rd.path);
+        if (tr->rd.old[0]) {
+            g_replacing = &tr->rd;
+            atexit(put_replaced_run_back);
+            printf("run folder: %s (the run it replaces is kept as %s until the first checkpoint)\n", tr->rd.path,
+                   tr->rd.old);
+        } else printf("run folder: %s\n", tr->rd.path);
     } else {
+        char sp[1200];   // the split the run trained on is the config's, or the run is not this one
+        if (split_check(&tr->split, &tr->ds, run_file(&tr->rd, "split.txt", sp, sizeof sp), &err) < 0)
+            die("%s", err.msg);
         int stage = ST_AE, epoch = 0;
         // position: the dynamics stage if it has a checkpoint, else the autoencoder's
         CkptMeta m;

@@ -11,9 +11,10 @@ from nemutest import need, run_in_tempdir  # noqa: E402
 
 need("h5py", "numpy")
 import hostile  # noqa: E402
+import cases_files  # noqa: E402
 import cases_nan  # noqa: E402
 
-MODULES = [cases_nan]
+MODULES = [cases_nan, cases_files]
 
 
 def body(_tmp):
