@@ -88,7 +88,7 @@ static void test_defaults(void) {
     unlink(t.path);
     EXPECT(config_load(&c, NULL, 0, NULL, &err) == 0 && strcmp(c.run.name, "nemu") == 0, "no file");
     rc = config_load(&c, FIX, 0, NULL, &err);
-    EXPECT(rc == -1 && strstr(err.msg, "read error"), "a directory: %s", rc ? err.msg : "accepted");
+    EXPECT(rc == -1 && strstr(err.msg, "is a directory; expected a config file"), "a directory: %s", rc ? err.msg : "accepted");
     char dotted[] = "/tmp/nemu_cfg_XXXXXX.v1.2.ini";
     int fd = mkstemps(dotted, 9);
     CHECK(fd >= 0, "mkstemps");
