@@ -48,8 +48,8 @@
 #define MAX_SETS 64
 #define MAX_EPOCHS 100000
 
-static const char *stage_name[] = {"autoencoder", "dynamics"};
-static const char *stage_prefix[] = {"ae", "dyn"};
+const char *const stage_name[2] = {"autoencoder", "dynamics"};
+const char *const stage_prefix[2] = {"ae", "dyn"};
 static const char *part_names = "train_mse,train_kl,val_mse,val_kl,sampling_p";
 
 
@@ -278,54 +278,6 @@ static Adam make_adam(const Config *c, double lr) {
     o.weight_decay = (float)c->train.weight_decay;
     o.decoupled = c->train.optimizer == OPT_ADAMW;
     return o;
-}
-
-// The position a checkpoint records, checked against the stage before anything uses it: an
-// absurd epoch would spin replaying shuffles, a negative step pass as a NaN loss.
-static void check_position(const char *p, const CkptMeta *m, int epochs, long nb, int B, const CkptAttr *ls,
-                           const CkptAttr *ns) {
-    const CkptAttr *b = ckpt_get(m, "batch");
-    long batch = b ? (b->type == CKPT_I64 ? (long)b->i : -1) : 0;
-    if (m->epoch < 0 || m->epoch > epochs)
-        die("%s: attribute epoch = %ld; expected 0..%d (the stage's epochs)", p, m->epoch, epochs);
-    if (batch < 0 || batch >= (m->epoch < epochs ? nb : 1))
-        die("%s: attribute batch = %ld; expected 0..%ld (batches of an epoch)", p, batch,
-            m->epoch < epochs ? nb - 1 : 0);
-    if (m->step < 0 || m->step > (long)epochs * nb)
-        die("%s: attribute step = %ld; expected 0..%ld (epochs x batches per epoch)", p, m->step, (long)epochs * nb);
-    if (batch && ns && (ns->type != CKPT_I64 || ns->i < 0 || ns->i > batch * (long)B))
-        die("%s: attribute epoch_samples = %lld; expected 0..%ld (batch x batch_size)", p,
-            ns->type == CKPT_I64 ? (long long)ns->i : -1LL, batch * (long)B);
-    if (batch && ls && (ls->type != CKPT_F64 || !isfinite(ls->f) || ls->f < 0))
-        die("%s: attribute epoch_loss_sum = %g; expected a finite number >= 0", p, ls->type == CKPT_F64 ? ls->f : NAN);
-}
-
-// Resume position of a stage: reads <prefix>_last.h5 into the arena. Returns 1 if found.
-static int resume_stage(const Trainer *tr, const Stage *s, long nb, CkptMeta *meta, int *epoch, long *batch,
-                        double *loss_sum, long *samples, double part_sum[2]) {
-    char file[64], bfile[64];
-    snprintf(file, sizeof file, "%s_last.h5", stage_prefix[s->id]);
-    snprintf(bfile, sizeof bfile, "%s_best.h5", stage_prefix[s->id]);
-    const char *p = path_in_run(tr, file);
-    if (access(p, F_OK) != 0) {
-        if (s->epochs > 0 && access(path_in_run(tr, bfile), F_OK) == 0)   // starting over would overwrite the best
-            die("%s: missing while %s exists: the %s stage's position is lost; expected both (put %s back, or train "
-                "a new run)", p, bfile, stage_name[s->id], file);
-        return 0;
-    }
-    Err err;
-    if (checkpoint_load(p, s->arena, stage_name[s->id], meta, &err) < 0) die("%s", err.msg);
-    const CkptAttr *ls = ckpt_get(meta, "epoch_loss_sum"), *ns = ckpt_get(meta, "epoch_samples");
-    check_position(p, meta, s->epochs, nb, s->batch, ls, ns);
-    const CkptAttr *b = ckpt_get(meta, "batch");
-    *epoch = (int)meta->epoch;
-    *batch = b ? (long)b->i : 0;
-    *loss_sum = *batch && ls ? ls->f : 0;
-    *samples = *batch && ns ? (long)ns->i : 0;
-    const CkptAttr *pm = ckpt_get(meta, "epoch_mse_sum"), *pk = ckpt_get(meta, "epoch_kl_sum");
-    part_sum[0] = *batch && pm ? pm->f : 0;
-    part_sum[1] = *batch && pk ? pk->f : 0;
-    return 1;
 }
 
 // ---------------------------------------------------------------- the epoch loop of any stage

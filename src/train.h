@@ -62,6 +62,16 @@ struct Stage {
     void (*probe)(Stage *s, Health *h);
 };
 
+extern const char *const stage_name[2];     // "autoencoder", "dynamics" (by StageId)
+extern const char *const stage_prefix[2];   // "ae", "dyn": <prefix>_last.h5, <prefix>_best.h5
+
+// src/train_resume.c: a resumed stage's position. Loads <prefix>_last.h5 into s->arena and
+// checks what it records against the stage (nb batches per epoch); dies (one line) on a value
+// out of range, or on _last.h5 missing beside _best.h5. Returns 1 if found, 0 when the stage
+// has no checkpoint yet.
+int resume_stage(const Trainer *tr, const Stage *s, long nb, CkptMeta *meta, int *epoch, long *batch,
+                 double *loss_sum, long *samples, double part_sum[2]);
+
 // runs/<name>/<file> of the run (a few results stay valid at once; main thread only).
 const char *path_in_run(const Trainer *tr, const char *name);
 // The seed of (stage, epoch): shuffles, inits and noise streams derive from run.seed by it.
