@@ -49,11 +49,13 @@ void warn(const char *fmt, ...) {
 }
 
 int err_set(Err *err, const char *fmt, ...) {
-    if (err) {
+    if (err) {   // formatted aside first: an argument may be err->msg itself ("%s: %s", path, err->msg)
+        char buf[sizeof err->msg];
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        vsnprintf(buf, sizeof buf, fmt, ap);
         va_end(ap);
+        memcpy(err->msg, buf, sizeof buf);
     }
     return -1;
 }

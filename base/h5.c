@@ -3,15 +3,44 @@
 #include "base/alloc.h"
 #include "base/path.h"   // path_check_file
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void h5_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+
+// HDF5's own reason, walked from the innermost error outwards: the system's message when a
+// layer reports one ("errno = 28, error message = 'No space left on device'"), else the
+// innermost description.
+typedef struct { char sys[160], inner[160]; int locked; } Reason;
+
+static herr_t reason_cb(unsigned n, const H5E_error2_t *e, void *data) {
+    Reason *r = data;
+    const char *d = e->desc ? e->desc : "";
+    const char *m = strstr(d, "error message = '");
+    if (m && !r->sys[0]) {
+        m += strlen("error message = '");
+        snprintf(r->sys, sizeof r->sys, "%.*s", (int)strcspn(m, "'"), m);
+    }
+    if (n == 0 && *d) snprintf(r->inner, sizeof r->inner, "%s", d);
+    if (strstr(d, "unable to lock file")) r->locked = 1;
+    return 0;
+}
+
+const char *h5_reason(char *buf, size_t cap) {
+    Reason r = {"", "", 0};
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, reason_cb, &r);
+    snprintf(buf, cap, "%s%s%s", r.locked ? "another process holds it open for writing (HDF5 file lock: " : "",
+             r.sys[0] ? r.sys : r.inner[0] ? r.inner : "unknown HDF5 error", r.locked ? ")" : "");
+    return buf;
+}
 
 hid_t h5_create(const char *path, Err *err) {
     h5_quiet();
     hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (f < 0) err_set(err, "%s: cannot create HDF5 file", path);
+    char why[200];
+    if (f < 0) err_set(err, "%s: cannot create HDF5 file: %s", path, h5_reason(why, sizeof why));
     return f;
 }
 
@@ -19,7 +48,11 @@ hid_t h5_open(const char *path, int writable, Err *err) {
     h5_quiet();
     if (path_check_file(path, "HDF5 file", err) < 0) return -1;   // a FIFO would block HDF5's open
     hid_t f = H5Fopen(path, writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0) err_set(err, "%s: cannot open as HDF5 (missing, unreadable or not an HDF5 file)", path);
+    char why[200];
+    if (f < 0) h5_reason(why, sizeof why);   // before H5Fis_hdf5 clears the error stack
+    if (f < 0 && access(path, R_OK) != 0) err_set(err, "%s: cannot open: %s", path, strerror(errno));
+    else if (f < 0 && H5Fis_hdf5(path) <= 0) err_set(err, "%s: not an HDF5 file (no HDF5 signature found)", path);
+    else if (f < 0) err_set(err, "%s: cannot open as HDF5: %s", path, why);
     return f;
 }
 
@@ -57,9 +90,10 @@ static int write_any(hid_t loc, const char *name, hid_t mem_type, hid_t file_typ
     hid_t lcpl = lcpl_intermediate();
     hid_t ds = H5Dcreate2(loc, name, file_type, space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
     int rc = -1;
-    if (ds < 0) err_set(err, "cannot create dataset '%s'", name);
+    char why[200];
+    if (ds < 0) err_set(err, "cannot create dataset '%s': %s", name, h5_reason(why, sizeof why));
     else if (H5Dwrite(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, x) < 0)
-        err_set(err, "cannot write dataset '%s'", name);
+        err_set(err, "cannot write dataset '%s': %s", name, h5_reason(why, sizeof why));
     else rc = 0;
     if (ds >= 0) H5Dclose(ds);
     H5Pclose(lcpl);
@@ -117,7 +151,7 @@ static int read_checked(hid_t loc, const char *name, hid_t mem_type, H5T_class_t
     int rc = 0;
     if (c != cls) rc = err_set(err, "dataset '%s': expected %s values", name, cls == H5T_FLOAT ? "float" : "integer");
     else if (H5Dread(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, x) < 0)
-        rc = err_set(err, "dataset '%s': read failed (truncated or corrupt file?)", name);
+        rc = err_set(err, "dataset '%s': read failed: %s", name, h5_reason((char[200]){0}, 200));
     H5Dclose(ds);
     return rc;
 }
@@ -154,7 +188,8 @@ static int attr_write(hid_t loc, const char *obj, const char *name, hid_t ftype,
     if (H5Aexists(o, name) > 0) H5Adelete(o, name);
     hid_t space = H5Screate(H5S_SCALAR);
     hid_t a = H5Acreate2(o, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT);
-    int rc = (a >= 0 && H5Awrite(a, mtype, v) >= 0) ? 0 : err_set(err, "cannot write attribute '%s' on '%s'", name, obj);
+    int rc = (a >= 0 && H5Awrite(a, mtype, v) >= 0) ? 0
+           : err_set(err, "cannot write attribute '%s' on '%s': %s", name, obj, h5_reason((char[200]){0}, 200));
     if (a >= 0) H5Aclose(a);
     H5Sclose(space);
     H5Oclose(o);

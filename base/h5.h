@@ -15,6 +15,9 @@
 #define H5_MAX_RANK 8
 
 void h5_quiet(void);
+// HDF5's own reason for the last failure (the system's message, e.g. "No space left on device",
+// when a layer reports one): call right after the failing call; returns buf.
+const char *h5_reason(char *buf, size_t cap);
 hid_t h5_create(const char *path, Err *err);       // truncates; caller renames for atomicity
 hid_t h5_open(const char *path, int writable, Err *err);
 void h5_close(hid_t file);

@@ -91,7 +91,7 @@ int episode_writer_begin(EpisodeWriter *w, int H, int W, int C, int A, Err *err)
     char name[64];
     snprintf(name, sizeof name, "episode_%d", w->n_episodes);
     hid_t g = H5Gcreate2(w->file, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (g < 0) return err_set(err, "%s: cannot create group %s", w->tmp, name);
+    if (g < 0) return err_set(err, "%s: cannot create group %s: %s", w->tmp, name, h5_reason((char[200]){0}, 200));
     hsize_t dims[4] = {0, (hsize_t)H, (hsize_t)W, (hsize_t)C};
     hsize_t maxd[4] = {H5S_UNLIMITED, (hsize_t)H, (hsize_t)W, (hsize_t)C};
     hsize_t chunk[4] = {1, (hsize_t)H, (hsize_t)W, (hsize_t)C};
@@ -103,7 +103,7 @@ int episode_writer_begin(EpisodeWriter *w, int H, int W, int C, int A, Err *err)
     H5Pclose(dcpl);
     H5Sclose(space);
     H5Gclose(g);
-    if (w->obs < 0) return err_set(err, "%s: cannot create %s/observations", w->tmp, name);
+    if (w->obs < 0) return err_set(err, "%s: cannot create %s/observations: %s", w->tmp, name, h5_reason((char[200]){0}, 200));
     w->open = 1;
     w->t = 0;
     return 0;
@@ -113,15 +113,20 @@ int episode_writer_begin(EpisodeWriter *w, int H, int W, int C, int A, Err *err)
 static int write_frame(EpisodeWriter *w, int64_t row, const uint8_t *frame, Err *err) {
     hsize_t dims[4] = {(hsize_t)row + 1, (hsize_t)w->H, (hsize_t)w->W, (hsize_t)w->C};
     if (H5Dset_extent(w->obs, dims) < 0)
-        return err_set(err, "%s: episode_%d/observations: cannot extend to %lld rows", w->tmp, w->n_episodes, (long long)row + 1);
+        return err_set(err, "%s: episode_%d/observations: cannot extend to %lld rows: %s", w->tmp, w->n_episodes,
+                       (long long)row + 1, h5_reason((char[200]){0}, 200));
     hid_t fspace = H5Dget_space(w->obs);
     hsize_t start[4] = {(hsize_t)row, 0, 0, 0}, count[4] = {1, (hsize_t)w->H, (hsize_t)w->W, (hsize_t)w->C};
     H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL);
     hid_t mspace = H5Screate_simple(4, count, NULL);
     herr_t rc = H5Dwrite(w->obs, H5T_NATIVE_UINT8, mspace, fspace, H5P_DEFAULT, frame);
+    char why[200];
+    if (rc < 0) h5_reason(why, sizeof why);   // before the next HDF5 call clears the error stack
     H5Sclose(mspace);
     H5Sclose(fspace);
-    if (rc < 0) return err_set(err, "%s: episode_%d/observations: write of row %lld failed (disk full?)", w->tmp, w->n_episodes, (long long)row);
+    if (rc < 0)
+        return err_set(err, "%s: episode_%d/observations: write of row %lld failed: %s", w->tmp, w->n_episodes,
+                       (long long)row, why);
     w->total_frames++;
     return 0;
 }
@@ -173,8 +178,10 @@ int episode_writer_end(EpisodeWriter *w, const uint8_t *last_frame, Err *err) {
     if (!rc) rc = write_small(g, "rewards", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, w->rewards, 1, &T);
     if (!rc) rc = write_small(g, "terminations", H5T_STD_U8LE, H5T_NATIVE_UINT8, w->term, 1, &T);
     if (!rc) rc = write_small(g, "truncations", H5T_STD_U8LE, H5T_NATIVE_UINT8, w->trunc, 1, &T);
+    char why[200];
+    if (rc < 0) h5_reason(why, sizeof why);   // before H5Gclose clears the error stack
     if (g >= 0) H5Gclose(g);
-    if (rc < 0) return err_set(err, "%s: %s: cannot write actions/rewards/flags (disk full?)", w->tmp, name);
+    if (rc < 0) return err_set(err, "%s: %s: cannot write actions/rewards/flags: %s", w->tmp, name, why);
     if (h5_attr_write_i64(w->file, name, "id", w->n_episodes, err) < 0 ||
         h5_attr_write_i64(w->file, name, "total_steps", w->t, err) < 0)
         return -1;
@@ -196,7 +203,7 @@ int episode_writer_close(EpisodeWriter *w, Err *err) {
         rc = -1;
     if (w->obs >= 0) { H5Dclose(w->obs); w->obs = -1; }
     if (w->file >= 0) {
-        if (H5Fclose(w->file) < 0 && !rc) rc = err_set(err, "%s: closing failed (disk full?)", w->tmp);
+        if (H5Fclose(w->file) < 0 && !rc) rc = err_set(err, "%s: closing failed: %s", w->tmp, h5_reason((char[200]){0}, 200));
         w->file = -1;
     }
     if (!rc && rename(w->tmp, w->path) != 0)
@@ -398,7 +405,7 @@ int episode_file_open(EpisodeFile *f, const char *path, Err *err) {
     h5_quiet();
     if (H5Fis_hdf5(path) <= 0) return err_set(err, "%s: not an HDF5 file (no HDF5 signature found)", path);
     hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (file < 0) return err_set(err, "%s: cannot open as HDF5 (truncated or corrupt file)", path);
+    if (file < 0) return err_set(err, "%s: cannot open as HDF5: %s", path, h5_reason((char[200]){0}, 200));
     f->file_handle = file;
     IdList l = {0};
     if (H5Literate(file, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, collect_episode, &l) < 0) {

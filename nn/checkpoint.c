@@ -4,6 +4,7 @@
  */
 #include "nn/checkpoint.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,16 +181,19 @@ int checkpoint_save(const char *path, const ParamArena *a, const CkptMeta *meta,
     snprintf(where, sizeof where, "not writing %s", path);
     if (arena_check_finite(a, 1, where, err) < 0) return -1;   // the file already there is kept
     hid_t f = h5_create(tmp, err);
-    if (f < 0) return -1;
+    if (f < 0) {
+        unlink(tmp);   // HDF5 may have made it before failing (a full disk)
+        return -1;
+    }
     int rc = write_all(f, a, meta, err);
-    if (H5Fclose(f) < 0 && rc == 0) rc = err_set(err, "%s: cannot finish writing the checkpoint", tmp);
-    if (rc == 0 && rename(tmp, path) != 0) rc = err_set(err, "%s: cannot rename %s onto it", path, tmp);
+    char why[200];
+    if (H5Fclose(f) < 0 && rc == 0)
+        rc = err_set(err, "%s: cannot finish writing the checkpoint: %s", tmp, h5_reason(why, sizeof why));
+    if (rc == 0 && rename(tmp, path) != 0) rc = err_set(err, "%s: cannot rename %s onto it: %s", path, tmp, strerror(errno));
     if (rc < 0) {
         // keep the message, prefix the path when the wrapper did not name the file
         if (!strstr(err->msg, path)) {
-            char m[sizeof err->msg];
-            snprintf(m, sizeof m, "%s", err->msg);
-            err_set(err, "%s: %s", path, m);
+            err_set(err, "%s: %s", path, err->msg);   // err_set formats aside first
         }
         unlink(tmp);
     }

@@ -11,10 +11,11 @@ from nemutest import need, run_in_tempdir  # noqa: E402
 
 need("h5py", "numpy")
 import hostile  # noqa: E402
+import cases_cause  # noqa: E402
 import cases_files  # noqa: E402
 import cases_nan  # noqa: E402
 
-MODULES = [cases_nan, cases_files]
+MODULES = [cases_nan, cases_files, cases_cause]
 
 
 def body(_tmp):

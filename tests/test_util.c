@@ -1,11 +1,25 @@
-/* test_util.c - RNG and helpers: known properties (determinism, range, moments, shuffle). */
+/* test_util.c - RNG and helpers: known properties (determinism, range, moments, shuffle); err_set may take
+ * its own message as an argument (issue #16 class 9: the formatter never reads the buffer it writes). */
 #include <stdlib.h>
 #include <string.h>
 #include "base/alloc.h"
+#include "base/err.h"
 #include "base/rng.h"
 #include "tests/test.h"
 
+static void test_err_set_self(void) {
+    Err e;
+    err_set(&e, "tensor 'x': cannot open: %s", "No such file or directory");
+    err_set(&e, "%s: %s", "runs/a/ae_last.h5", e.msg);   // prefixing the path onto its own message
+    EXPECT(strcmp(e.msg, "runs/a/ae_last.h5: tensor 'x': cannot open: No such file or directory") == 0, "got '%s'",
+           e.msg);
+    err_set(&e, "%s (and %d more)", e.msg, 2);
+    EXPECT(strcmp(e.msg, "runs/a/ae_last.h5: tensor 'x': cannot open: No such file or directory (and 2 more)") == 0,
+           "got '%s'", e.msg);
+}
+
 int main(void) {
+    test_err_set_self();
     Rng a, b;
     rng_seed(&a, 42); rng_seed(&b, 42);
     int same = 1;

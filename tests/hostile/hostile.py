@@ -23,7 +23,7 @@ import tempfile
 import h5py
 import numpy as np
 
-from nemutest import BIN, check
+from nemutest import BIN, check  # noqa: F401 (BIN: the cases build commands with it)
 
 TIMEOUT = 30
 LEFTOVER = re.compile(r"(\.tmp$|\.tmp\.|\.old\.\d+$)")
