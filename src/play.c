@@ -3,11 +3,12 @@
  * frame, z = encode(frame); every step z = z + f(z, buttons) and the decoder draws the frame.
  *
  *   ./play [--run DIR] [--start FILE.h5[:EPISODE[:STEP]] | FRAME.png] [--temperature T]
- *          [--fps 30] [--scale S] [--seed N] [--steps N]
+ *          [--fps 30] [--scale S] [--seed N] [--steps N] [--threads N]
  *      --script actions.csv | --policy random|idle --steps N      headless: no screen;
  *          [--gif FILE] [--png-dir DIR] [--csv FILE]              writes what it played
  *      --term                                                     the terminal (play_term.c)
  *      (neither)                                                  the window (play_window.c)
+ *   ./play --check [--run DIR] [--out DIR] [--check-frames N]     the measurements (play_check.c)
  *
  * Bad input is one line on stderr and exit 1, before any work and any file. The frame
  * clock keeps --fps with absolute deadlines (src/play_session.h); the achieved rate goes to
@@ -32,9 +33,10 @@
 static void usage(FILE *f) {
     fprintf(f,
             "usage: play [--run DIR] [--start FILE.h5[:EPISODE[:STEP]] | --start FRAME.png] [--temperature T]\n"
-            "            [--fps 30] [--scale S] [--seed N] [--steps N]\n"
+            "            [--fps 30] [--scale S] [--seed N] [--steps N] [--threads N]\n"
             "            [--script actions.csv | --policy random|idle --steps N] [--gif FILE] [--png-dir DIR] [--csv FILE]\n"
             "            [--term] [--shot-dir DIR]\n"
+            "       play --check [--run DIR] [--out DIR] [--check-frames N] [--seed N] [--threads N]\n"
             "Plays a trained emulator: from a real frame, z = encode(frame); each step z = z + f(z, buttons)\n"
             "and the decoder draws the frame.\n"
             "  --run DIR        run folder (default: the runs/*/ with the newest dyn_best.h5)\n"
@@ -46,6 +48,7 @@ static void usage(FILE *f) {
             "  --scale S        pixels per model pixel (default: window 6, GIF/PNG 1, terminal: fit)\n"
             "  --seed N         seed of the vae's eps and of --policy random (default 1)\n"
             "  --steps N        stop after N steps (headless: required with --policy)\n"
+            "  --threads N      threads (default: the run's run.threads; 0 = every core)\n"
             "Headless (no screen; one of):\n"
             "  --script FILE    buttons per step from a CSV in the `gen import` format (a header of button\n"
             "                   names, then one 0/1 row per step)\n"
@@ -60,6 +63,12 @@ static void usage(FILE *f) {
             "  --shot-dir DIR   where P writes screenshots (default .)\n"
             "  keys: Z = A, X = B, Q = SELECT, R = START, arrows = D-pad; + / - temperature, space pause,\n"
             "  Backspace reset to the start frame, P screenshot (PNG), Esc quit\n"
+            "Measurements:\n"
+            "  --check          LEFT/RIGHT and gravity against the built-in game's engine, 60 s of --policy\n"
+            "                   random against the nearest real frames, replay at T = 0 (and T = 1 for a vae),\n"
+            "                   frame rates; a Markdown report on stdout and in --out DIR (default\n"
+            "                   results/<run>/play_check/) with curve.png, nearest.csv, random.gif\n"
+            "  --check-frames N real frames the nearest-frame search looks through (default 3000)\n"
             "On exit prints the achieved frame rate to stderr.\n");
 }
 
@@ -77,11 +86,11 @@ static void parent_exists(const char *opt, const char *path) {
 
 static void parse_options(int argc, char **argv, PlayOptions *o) {
     memset(o, 0, sizeof *o);
-    o->fps = 30, o->open.seed = 1;
+    o->fps = 30, o->open.seed = 1, o->open.threads = -1, o->check_frames = 3000;
     static const char *const known[] = {"--run", "--start", "--temperature", "--fps", "--scale", "--seed",
                                         "--steps", "--script", "--policy", "--gif", "--png-dir", "--csv",
-                                        "--shot-dir"};
-    static const char *const flags[] = {"--term"};
+                                        "--shot-dir", "--out", "--check-frames", "--threads"};
+    static const char *const flags[] = {"--term", "--check"};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { usage(stdout); exit(0); }
         char name[40];
@@ -94,6 +103,7 @@ static void parse_options(int argc, char **argv, PlayOptions *o) {
         else if (!strcmp(name, "--fps")) o->fps = cli_double(name, v, 0, 1000);
         else if (!strcmp(name, "--scale")) o->scale = (int)cli_long(name, v, 1, 64);
         else if (!strcmp(name, "--seed")) o->open.seed = cli_u64(name, v);
+        else if (!strcmp(name, "--threads")) o->open.threads = (int)cli_long(name, v, 0, 4096);
         else if (!strcmp(name, "--steps")) o->steps = cli_long(name, v, 1, 100000000);
         else if (!strcmp(name, "--script")) o->script = v;
         else if (!strcmp(name, "--policy")) o->policy = v;
@@ -101,7 +111,10 @@ static void parse_options(int argc, char **argv, PlayOptions *o) {
         else if (!strcmp(name, "--png-dir")) o->png_dir = v;
         else if (!strcmp(name, "--csv")) o->csv = v;
         else if (!strcmp(name, "--shot-dir")) o->shot_dir = v;
+        else if (!strcmp(name, "--out")) o->check_out = v;
+        else if (!strcmp(name, "--check-frames")) o->check_frames = cli_long(name, v, 10, 1000000);
         else if (!strcmp(name, "--term")) o->term = 1;
+        else if (!strcmp(name, "--check")) o->check = 1;
     }
     int headless = o->script || o->policy;
     if (o->script && o->policy) die("--script and --policy both choose the buttons: give one");
@@ -111,6 +124,11 @@ static void parse_options(int argc, char **argv, PlayOptions *o) {
     if ((o->gif || o->png_dir || o->csv) && !headless)
         die("--gif, --png-dir and --csv belong to the headless mode: give --script FILE or --policy random|idle");
     if (o->term && headless) die("--term is interactive; --script and --policy are headless: give one");
+    if (o->check && (headless || o->term || o->open.start || o->has_temperature || o->shot_dir || o->steps ||
+                     o->scale))
+        die("--check takes only --run, --out, --check-frames, --seed and --threads");
+    if ((o->check_out || o->check_frames != 3000) && !o->check)
+        die("--out and --check-frames belong to --check (headless output: --gif, --png-dir, --csv)");
     if (o->shot_dir && headless) die("--shot-dir is for the P key of the interactive modes");
     if (o->script && access(o->script, R_OK) != 0) die("--script %s: %s", o->script, strerror(errno));
     if (o->gif) parent_exists("--gif", o->gif);
@@ -220,6 +238,7 @@ int main(int argc, char **argv) {
     blas_init(argc, argv);
     PlayOptions o;
     parse_options(argc, argv, &o);
+    if (o.check) return play_check(&o);
     if (!o.script && !o.policy && !o.term && !play_window_built())
         die("this ./play was built without SDL2, so it has no window: install it (make deps, or apt-get install "
             "libsdl2-dev) and rebuild (make), or play in the terminal with --term");

@@ -1,6 +1,7 @@
 /*
  * play.h - ./play's modes (src/play.c parses the options and runs the headless mode):
- * the terminal (src/play_term.c) and the window (src/play_window.c), and the little they share.
+ * the terminal (src/play_term.c), the window (src/play_window.c) and the measurements of
+ * --check (src/play_check.c), and the little they share.
  */
 #ifndef NEMU_PLAY_H
 #define NEMU_PLAY_H
@@ -13,8 +14,9 @@ typedef struct {
     double fps;                 // 0: as fast as possible
     int scale;                  // 0: the mode's default
     long steps;                 // > 0: stop after this many steps (interactive modes too)
-    const char *script, *policy, *gif, *png_dir, *csv, *shot_dir;
-    int term, has_temperature;
+    const char *script, *policy, *gif, *png_dir, *csv, *shot_dir, *check_out;
+    int term, check, has_temperature;
+    long check_frames;          // --check: real frames searched for the nearest one
 } PlayOptions;
 
 // Interactive commands of the window and terminal modes.
@@ -35,5 +37,6 @@ int play_term(PlaySession *s, const PlayOptions *o);     // --term
 int play_window(PlaySession *s, const PlayOptions *o);   // the default mode
 // 1 when this build has the window (SDL2); else 0, and ./play says how to get it.
 int play_window_built(void);
+int play_check(const PlayOptions *o);                     // --check
 
 #endif

@@ -145,7 +145,7 @@ void play_open(PlaySession *s, const PlayOpen *o) {
     s->start = xmalloc_floats(F), s->frame = xmalloc_floats(F), s->prev = xmalloc_floats(F);
     s->a = xmalloc_floats((size_t)s->A);
     load_start(s, o->start);
-    threads_use(s->R.cfg.run.threads);
+    threads_use(o->threads >= 0 ? o->threads : s->R.cfg.run.threads);
     Rng init;
     rng_seed(&init, 0);
     emu_run_models(&s->R, 1, &init, &s->ae, &s->dyn);

@@ -15,6 +15,9 @@ then checks:
   - bad input: one line on stderr, non-zero exit, no file written: unknown option, bad values,
     --policy without --steps, a missing or bad script, a bad start, an output folder that does
     not exist, a model with a NaN weight (names the file and the tensor; needs h5py)
+  - --check on the run: check.md = stdout with the frame rate, direction, 60 s and replay
+    sections (T = 0 identical; the VAE at T = 1 varies, its samples differ); curve.png,
+    nearest.csv (1,801 steps), random.gif; --check with a headless option is refused
   - --term in a tmux pane (skipped without tmux): the frame in truecolor half blocks and the
     HUD line; space pauses, Backspace resets to step 0, P writes a screenshot; Esc, Ctrl-C and
     SIGTERM each end it with the terminal restored (stty: icanon and echo back on)
@@ -79,6 +82,7 @@ def body(tmp):
     if r.returncode != 0:
         return
     headless(tmp, data)
+    check_mode(tmp)
     bad_input(tmp, name)
     terminal(tmp)
     window(tmp)
@@ -145,6 +149,31 @@ def headless(tmp, data):
     dt = time.monotonic() - t0
     rate = float(r.stderr.split("frames/s")[0].split()[-1]) if "frames/s" in r.stderr else 0
     check(r.returncode == 0 and 25 <= rate <= 31 and dt >= 0.45, f"--fps 30: {rate} frames/s, {dt:.2f} s: {r.stderr}")
+
+
+def check_mode(tmp):
+    r = run("play", "--check", "--run", "runs/playtest", "--check-frames", 200, "--out", "chk", cwd=tmp, timeout=300)
+    check(r.returncode == 0, f"play --check: {r.stderr[-500:]}")
+    if r.returncode != 0:
+        return
+    out = os.path.join(tmp, "chk")
+    with open(os.path.join(out, "check.md")) as f:
+        md = f.read()
+    check(md == r.stdout, "check.md = stdout")
+    for part in ("## Frame rate", "--fps 30, 90 steps", "## LEFT / RIGHT / gravity", "## 60 s of --policy random",
+                 "among 200 frames", "## Replay", "identical, bit for bit", "varies", "samples differ"):
+        check(part in md, f"check.md has {part!r}")
+    with open(os.path.join(out, "nearest.csv")) as f:
+        rows = f.read().splitlines()
+    check(rows[0] == "step,time_s,ssim_nearest,l1_nearest" and len(rows) == 1802, f"nearest.csv {len(rows)} lines")
+    check(all(-1 <= float(x.split(",")[2]) <= 1 for x in rows[1:]), "nearest.csv SSIM in range")
+    with open(os.path.join(out, "curve.png"), "rb") as f:
+        check(f.read(8) == b"\x89PNG\r\n\x1a\n", "curve.png is a PNG")
+    if have("random.gif frames", "PIL"):
+        n, size = gif_frames(os.path.join(out, "random.gif"))
+        check(n == 1801 and size == (64, 64), f"random.gif: 1801 frames of 64x64: {n} {size}")
+    bad(run("play", "--check", "--policy", "idle", "--steps", 2, cwd=tmp), "--check with --policy", ["--check"])
+    bad(run("play", "--out", "x", "--policy", "idle", "--steps", 2, cwd=tmp), "--out without --check", ["--check"])
 
 
 def bad_input(tmp, name):

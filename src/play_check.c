@@ -1,0 +1,349 @@
+/*
+ * play_check.c - ./play --check: roadmap 1.4's criteria for the interactive emulator,
+ * measured on a run, as a Markdown report (stdout and check.md) with its files in --out DIR
+ * (default results/<run>/play_check/). Every number is measured here; nothing is tuned to pass.
+ *
+ *   frame rate   the batch-1 loop (encode once, then step + decode a frame) at --fps 0 over
+ *                the 1,800 steps below, and 90 steps at 30 frames/s through the frame clock:
+ *                achieved rate, frame-interval sd, deadlines missed
+ *   direction    ./eval's direction test (evaluation/emulation_eval.h) through the session's
+ *                emulator at T = 0: from up to 20 real start frames of the run's test episodes
+ *                with a piece in the air that stays in the air for k steps in the engine,
+ *                LEFT / RIGHT / no button held for k steps; the motion of the changed pixels
+ *                inside the well (centroid of what arrived minus centroid of what left) must go
+ *                half a cell left / right / down (gravity). The built-in engine, fed the same
+ *                buttons, is the reference. k = 4 and k = ceil(48 / frame_skip) (one cell of
+ *                gravity at level 0).
+ *   60 s         1,800 steps of --policy random (seed --seed) from the default start frame: each
+ *                frame's SSIM to its nearest real frame by L1 among --check-frames frames spread
+ *                evenly over the run's data file. Verdict "no downward trend" when the mean of the
+ *                last 10 s is at least the mean of the first 10 s minus CHECK_TREND_TOL; also the
+ *                least-squares slope per minute. curve.png: the curve; nearest.csv: every step.
+ *   replay       the same 1,800 buttons again at T = 0: identical frames, bit for bit (max |diff|).
+ *                VAE dynamics: twice more at T = 1 with two seeds: how much they differ from T = 0
+ *                and from each other (mean L1), and their nearest-real SSIM (coherent: its mean
+ *                within CHECK_TREND_TOL of T = 0's).
+ * Also random.gif: the 60 s at scale 2.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/clock.h"
+#include "base/strbuf.h"
+#include "base/threads.h"   // omp_threads
+#include "data/dataset.h"
+#include "data/gif.h"
+#include "evaluation/emulation_eval.h"
+#include "evaluation/game_trace.h"
+#include "evaluation/metrics.h"
+#include "evaluation/picture.h"
+#include "src/play.h"
+#include "src/run.h"   // mkdir_p, write_file_atomic
+
+#define CHECK_STEPS 1800        // 60 s at 30 steps/s
+#define CHECK_RATE_STEPS 90     // 3 s through the frame clock
+#define CHECK_TREND_TOL 0.02    // SSIM: last 10 s >= first 10 s - this; T = 1 mean >= T = 0 mean - this
+#define CHECK_DIR_STARTS 20
+
+// The real frames searched for the nearest one: n frames [n][F] uint8, spread over the file.
+typedef struct {
+    int n;
+    size_t F;
+    const uint8_t *const *px;   // [n] pointers into the dataset
+} RealFrames;
+
+static void real_frames(RealFrames *r, const Dataset *d, long want) {
+    r->n = (int)(want < d->n_frames ? want : d->n_frames);
+    r->F = (size_t)d->C * d->H * d->W;
+    const uint8_t **px = xmalloc((size_t)r->n * sizeof *px);
+    for (int i = 0; i < r->n; i++) px[i] = d->frames + (size_t)((double)i * d->n_frames / r->n) * r->F;
+    r->px = px;
+}
+
+// For each of n frames [n][F] (floats): the SSIM to its nearest real frame by L1 (ssim[n]),
+// and that L1 (l1[n]). Parallel over frames.
+static void nearest_ssim(const RealFrames *r, const float *frames, int n, int C, int H, int W, double *ssim,
+                         double *l1) {
+    const size_t F = r->F;
+#pragma omp parallel
+    {
+        SsimWork wk;
+        ssim_work_init(&wk, H, W);
+        uint8_t *q = xmalloc(F);
+        float *best = xmalloc_floats(F);
+#pragma omp for schedule(dynamic, 8)
+        for (int i = 0; i < n; i++) {
+            const float *f = frames + (size_t)i * F;
+            for (size_t j = 0; j < F; j++) q[j] = (uint8_t)lrintf((f[j] < 0 ? 0 : f[j] > 1 ? 1 : f[j]) * 255.0f);
+            long bsum = -1;
+            int bi = 0;
+            for (int m = 0; m < r->n; m++) {
+                const uint8_t *p = r->px[m];
+                long sum = 0;
+                for (size_t j = 0; j < F; j++) sum += abs((int)q[j] - (int)p[j]);
+                if (bsum < 0 || sum < bsum) bsum = sum, bi = m;
+            }
+            for (size_t j = 0; j < F; j++) best[j] = r->px[bi][j] / 255.0f;
+            ssim[i] = metric_ssim(f, best, C, H, W, &wk);
+            l1[i] = metric_l1(f, best, F);
+        }
+        free(q), free(best);
+        ssim_work_free(&wk);
+    }
+}
+
+// One rollout of the session from its start frame with buttons [steps][A]: frames [steps+1][F].
+static double rollout(PlaySession *s, const uint8_t *buttons, int steps, float *frames, double temperature,
+                      uint64_t seed) {
+    const size_t F = (size_t)s->C * s->H * s->W;
+    play_set_temperature(s, temperature);
+    rng_seed(&s->eps_rng, seed);
+    play_reset(s);
+    double t0 = now_seconds();
+    memcpy(frames, s->frame, F * sizeof(float));
+    for (int k = 0; k < steps; k++) {
+        play_step(s, buttons + (size_t)k * s->A);
+        memcpy(frames + (size_t)(k + 1) * F, s->frame, F * sizeof(float));
+    }
+    return steps / (now_seconds() - t0);
+}
+
+static double mean_of(const double *x, int a, int b) {   // mean of x[a..b)
+    double m = 0;
+    for (int i = a; i < b; i++) m += x[i];
+    return b > a ? m / (b - a) : NAN;
+}
+
+// Least-squares slope of y against i / 30 s, per minute.
+static double slope_per_minute(const double *y, int n) {
+    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+    for (int i = 0; i < n; i++) {
+        double x = i / 30.0 / 60.0;
+        sx += x, sy += y[i], sxx += x * x, sxy += x * y[i];
+    }
+    return (n * sxy - sx * sy) / (n * sxx - sx * sx);
+}
+
+typedef struct {
+    char dir[PATH_MAX];
+    PlaySession s;
+    Dataset ds;
+    int *test, n_test;
+    GameTrace gt;
+    RealFrames rf;
+    uint8_t *buttons;   // [CHECK_STEPS][A] the random policy's
+    float *f0, *f1;     // [CHECK_STEPS+1][F] rollouts
+    double *ssim0, *l10, *ssim1, *l11;
+    uint64_t seed;
+} Check;
+
+// The run, its data and test episodes, the game trace, the real frames, the random buttons.
+static void check_open(Check *c, const PlayOptions *o) {
+    Err err = {{0}};
+    PlayOpen op = o->open;
+    op.temperature = 0;
+    play_open(&c->s, &op);
+    c->seed = o->open.seed;
+    const EmuRun *R = &c->s.R;
+    int n = o->check_out ? snprintf(c->dir, sizeof c->dir, "%s", o->check_out)
+                         : snprintf(c->dir, sizeof c->dir, "results/%s/play_check", R->run_name);
+    if (n < 0 || (size_t)n >= sizeof c->dir) die("--out: path too long");
+    Preprocess pp = {R->cfg.data.height, R->cfg.data.width, R->cfg.data.channels};
+    if (!readable(R->cfg.data.path))
+        die("%s: data.path = %s is not readable here: run from the folder ./train ran in", R->run_dir, R->cfg.data.path);
+    if (dataset_load(&c->ds, R->cfg.data.path, &pp, &err) < 0) die("%s", err.msg);
+    Split sp;
+    if (dataset_split(&sp, c->ds.n_episodes, R->cfg.data.test_episodes, R->cfg.data.val_split, R->cfg.run.seed, &err) < 0)
+        die("%s: %s", R->cfg.data.path, err.msg);
+    c->n_test = sp.n_test;
+    c->test = xmalloc((size_t)(sp.n_test + 1) * sizeof(int));
+    memcpy(c->test, sp.test, (size_t)sp.n_test * sizeof(int));
+    split_free(&sp);
+    if (mkdir_p(c->dir) != 0) die("--out %s: cannot create the folder: %s", c->dir, strerror(errno));
+    game_trace_build(&c->gt, &c->ds, c->test, c->n_test);
+    real_frames(&c->rf, &c->ds, o->check_frames);
+    Policy pol;
+    policy_init(&pol, &c->s, POLICY_RANDOM, CHECK_STEPS, o->open.seed);
+    c->buttons = xmalloc((size_t)CHECK_STEPS * c->s.A);
+    for (int k = 0; k < CHECK_STEPS; k++) policy_buttons(&pol, k, c->buttons + (size_t)k * c->s.A, c->s.A);
+    policy_free(&pol);
+    size_t F = (size_t)c->s.C * c->s.H * c->s.W;
+    c->f0 = xmalloc_floats((CHECK_STEPS + 1) * F), c->f1 = xmalloc_floats((CHECK_STEPS + 1) * F);
+    c->ssim0 = xmalloc((CHECK_STEPS + 1) * sizeof(double)), c->l10 = xmalloc((CHECK_STEPS + 1) * sizeof(double));
+    c->ssim1 = xmalloc((CHECK_STEPS + 1) * sizeof(double)), c->l11 = xmalloc((CHECK_STEPS + 1) * sizeof(double));
+}
+
+static void check_close(Check *c) {
+    free(c->f0), free(c->f1), free(c->ssim0), free(c->l10), free(c->ssim1), free(c->l11);
+    free(c->buttons), free((void *)c->rf.px), free(c->test);
+    game_trace_free(&c->gt);
+    dataset_free(&c->ds);
+    play_close(&c->s);
+}
+
+// 90 steps through the frame clock at 30 frames/s: achieved rate, sd of the intervals, late.
+static void check_clock(Check *c, StrBuf *b) {
+    PlaySession *s = &c->s;
+    play_set_temperature(s, 0);
+    play_reset(s);
+    FrameClock clk;
+    clock_start(&clk, 30);
+    double prev = now_seconds(), sum = 0, sq = 0;
+    for (int k = 0; k < CHECK_RATE_STEPS; k++) {
+        play_step(s, c->buttons + (size_t)k * s->A);
+        clock_wait(&clk);
+        double now = now_seconds(), dt = now - prev;
+        prev = now, sum += dt, sq += dt * dt;
+    }
+    double m = sum / CHECK_RATE_STEPS, sd = sqrt(fmax(0, sq / CHECK_RATE_STEPS - m * m));
+    sb_printf(b, "| headless, --fps 30, %d steps | %.1f (frame interval %.2f ms, sd %.2f ms; %ld late) |\n",
+              CHECK_RATE_STEPS, clock_rate(&clk), 1e3 * m, 1e3 * sd, clk.late);
+}
+
+static void check_direction(Check *c, int frame_skip, StrBuf *b) {
+    sb_printf(b, "\n## LEFT / RIGHT / gravity (the built-in engine as reference, T = 0)\n\n");
+    if (!c->gt.available) {
+        sb_printf(b, "Not measurable: %s\n", c->gt.reason);
+        return;
+    }
+    sb_printf(b, "| held | k steps | starts | model moves the piece that way | engine |\n|---|---:|---:|---:|---:|\n");
+    int ks[2] = {4, (48 + frame_skip - 1) / frame_skip};
+    for (int i = 0; i < 2; i++) {
+        EmuResult er;
+        memset(&er, 0, sizeof er);
+        emu_direction_test(&c->s.em, &c->ds, &c->gt, c->test, c->n_test, ks[i], CHECK_DIR_STARTS, &er);
+        if (!er.dir_done) {
+            sb_printf(b, "| all | %d | 0 | %s | |\n", ks[i], er.dir_reason);
+            continue;
+        }
+        static const char *const held[EMU_DIRECTIONS] = {"LEFT", "RIGHT", "none (gravity)"};
+        for (int d = 0; d < EMU_DIRECTIONS; d++)
+            sb_printf(b, "| %s | %d | %d | %d/%d (%.0f%%) | %d/%d |\n", held[d], ks[i], er.dir_n, er.dir_model[d],
+                      er.dir_n, 100.0 * er.dir_model[d] / er.dir_n, er.dir_engine[d], er.dir_n);
+    }
+}
+
+// The 60 s: nearest-real SSIM along the random run, its trend, curve.png, nearest.csv, random.gif.
+static void check_minute(Check *c, double rate, StrBuf *b, Err *err) {
+    PlaySession *s = &c->s;
+    const int n = CHECK_STEPS + 1;
+    nearest_ssim(&c->rf, c->f0, n, s->C, s->H, s->W, c->ssim0, c->l10);
+    double first = mean_of(c->ssim0, 0, 300), last = mean_of(c->ssim0, n - 300, n);
+    double slope = slope_per_minute(c->ssim0, n), lo = 1;
+    for (int i = 0; i < n; i++) lo = fmin(lo, c->ssim0[i]);
+    int ok = last >= first - CHECK_TREND_TOL;
+    sb_printf(b, "\n## 60 s of --policy random (%d steps, seed %llu, T = 0; %.0f frames/s at --fps 0)\n\n", CHECK_STEPS,
+              (unsigned long long)c->seed, rate);
+    sb_printf(b, "SSIM of each frame to its nearest real frame by L1 among %d frames of %s:\n\n", c->rf.n,
+              s->R.cfg.data.path);
+    sb_printf(b, "| first 10 s | last 10 s | slope per minute | lowest | mean L1 to nearest | no downward trend |\n"
+                 "|---:|---:|---:|---:|---:|---|\n");
+    sb_printf(b, "| %.4f | %.4f | %+.4f | %.4f | %.4f | %s (last >= first - %.2f) |\n", first, last, slope, lo,
+              mean_of(c->l10, 0, n), ok ? "yes" : "**no**", CHECK_TREND_TOL);
+    char path[PATH_MAX + 32];
+    double *x = xmalloc((size_t)n * sizeof(double));
+    for (int i = 0; i < n; i++) x[i] = i / 30.0;
+    PlotSeries ser = {"nearest-real SSIM", x, c->ssim0, n};
+    PlotSpec ps = {"./play --check: 60 s of --policy random", "seconds (30 steps/s)", "SSIM to the nearest real frame",
+                   0, 0, 0};
+    snprintf(path, sizeof path, "%s/curve.png", c->dir);
+    if (plot_lines_png(path, &ps, &ser, 1, err) < 0) die("%s", err->msg);
+    free(x);
+    StrBuf csv = {0};
+    sb_printf(&csv, "step,time_s,ssim_nearest,l1_nearest\n");
+    for (int i = 0; i < n; i++) sb_printf(&csv, "%d,%.4f,%.6f,%.6f\n", i, i / 30.0, c->ssim0[i], c->l10[i]);
+    snprintf(path, sizeof path, "%s/nearest.csv", c->dir);
+    if (write_file_atomic(path, csv.s, csv.n, err) < 0) die("%s", err->msg);
+    free(csv.s);
+    snprintf(path, sizeof path, "%s/random.gif", c->dir);
+    GifWriter *g = gif_open(path, s->W * 2, s->H * 2, s->C, 3, err);
+    if (!g) die("%s", err->msg);
+    uint8_t *px = xmalloc((size_t)s->C * s->H * s->W * 4);
+    for (int i = 0; i < n; i++) {
+        memcpy(s->frame, c->f0 + (size_t)i * s->C * s->H * s->W, (size_t)s->C * s->H * s->W * sizeof(float));
+        play_pixels(s, 2, px);
+        if (gif_add(g, px, err) < 0) die("%s", err->msg);
+    }
+    free(px);
+    if (gif_close(g, err) < 0) die("%s", err->msg);
+}
+
+static double frames_l1(const float *a, const float *b, size_t n, double *maxdiff) {
+    double sum = 0, mx = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]);
+        sum += d, mx = fmax(mx, d);
+    }
+    if (maxdiff) *maxdiff = mx;
+    return sum / (double)n;
+}
+
+// T = 0 replays the buttons bit for bit; a VAE at T = 1 varies and stays coherent.
+static void check_replay(Check *c, StrBuf *b) {
+    PlaySession *s = &c->s;
+    const int n = CHECK_STEPS + 1;
+    const size_t F = (size_t)s->C * s->H * s->W, NF = (size_t)n * F;
+    rollout(s, c->buttons, CHECK_STEPS, c->f1, 0, c->seed);
+    double mx;
+    frames_l1(c->f0, c->f1, NF, &mx);
+    int same = memcmp(c->f0, c->f1, NF * sizeof(float)) == 0;
+    sb_printf(b, "\n## Replay and temperature (the same %d buttons)\n\n| run | against | mean L1 | max abs diff | "
+                 "nearest-real SSIM (mean) | verdict |\n|---|---|---:|---:|---:|---|\n", CHECK_STEPS);
+    sb_printf(b, "| T = 0 again | T = 0 | %.3g | %.3g | %.4f | %s |\n", frames_l1(c->f0, c->f1, NF, NULL), mx,
+              mean_of(c->ssim0, 0, n), same ? "identical, bit for bit" : "**differs**");
+    if (!s->R.vae) {
+        sb_printf(b, "| T = 1 | | | | | not applicable: %s has deterministic dynamics (dynamics.type = "
+                     "deterministic) |\n", s->R.run_dir);
+        return;
+    }
+    rollout(s, c->buttons, CHECK_STEPS, c->f1, 1, c->seed + 1);
+    nearest_ssim(&c->rf, c->f1, n, s->C, s->H, s->W, c->ssim1, c->l11);
+    double m1 = mean_of(c->ssim1, 0, n), m0 = mean_of(c->ssim0, 0, n);
+    double v0 = frames_l1(c->f0, c->f1, NF, &mx);
+    int coherent = m1 >= m0 - CHECK_TREND_TOL;
+    sb_printf(b, "| T = 1, seed %llu | T = 0 | %.4f | %.3g | %.4f | %s, %s |\n", (unsigned long long)c->seed + 1, v0, mx,
+              m1, v0 > 0 ? "varies" : "**does not vary**", coherent ? "coherent" : "**less coherent**");
+    float *f2 = c->f0;   // T = 0's frames are no longer needed
+    rollout(s, c->buttons, CHECK_STEPS, f2, 1, c->seed + 2);
+    double v12 = frames_l1(c->f1, f2, NF, &mx);
+    sb_printf(b, "| T = 1, seed %llu | T = 1, seed %llu | %.4f | %.3g | | %s |\n", (unsigned long long)c->seed + 2,
+              (unsigned long long)c->seed + 1, v12, mx, v12 > 0 ? "samples differ" : "**samples equal**");
+    sb_printf(b, "\nCoherent: the T = 1 run's mean nearest-real SSIM is at least T = 0's minus %.2f.\n",
+              CHECK_TREND_TOL);
+}
+
+int play_check(const PlayOptions *o) {
+    Err err = {{0}};
+    double t0 = now_seconds();
+    Check c;
+    memset(&c, 0, sizeof c);
+    check_open(&c, o);
+    StrBuf b = {0};
+    sb_printf(&b, "# ./play --check: %s\n\nStart frame %s; autoencoder %s, dynamics %s (%s).\n\n", c.s.R.run_dir,
+              c.s.start_desc, c.s.R.ae_path, c.s.R.dyn_path, c.s.R.vae ? "vae" : "deterministic");
+    double rate = rollout(&c.s, c.buttons, CHECK_STEPS, c.f0, 0, c.seed);
+    sb_printf(&b, "## Frame rate (batch 1, %d threads)\n\n| loop | frames/s |\n|---|---:|\n", omp_threads());
+    sb_printf(&b, "| step + decode, --fps 0, %d steps | %.0f |\n", CHECK_STEPS, rate);
+    check_clock(&c, &b);
+    int K = 4;
+    EpisodeFile ef;
+    if (episode_file_open(&ef, c.s.R.cfg.data.path, &err) == 0) {
+        if (ef.frame_skip > 0) K = (int)ef.frame_skip;
+        episode_file_close(&ef);
+    }
+    check_direction(&c, K, &b);
+    check_minute(&c, rate, &b, &err);
+    check_replay(&c, &b);
+    sb_printf(&b, "\nFiles in %s/: check.md (this report), curve.png, nearest.csv, random.gif.\n", c.dir);
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/check.md", c.dir);
+    if (write_file_atomic(path, b.s, b.n, &err) < 0) die("%s", err.msg);
+    fputs(b.s, stdout);
+    fprintf(stderr, "play --check: %.1f s\n", now_seconds() - t0);
+    free(b.s);
+    check_close(&c);
+    return 0;
+}
