@@ -1,8 +1,14 @@
 /* path.c - see path.h. */
 #include "base/path.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 const char *path_kind(const char *path) {
     struct stat st;
@@ -29,4 +35,35 @@ int path_check_output(const char *opt, const char *out, const char *const *input
                            out, inputs[i]);
     const char *k = path_kind(out);
     return k ? err_set(err, "%s %s: is %s; expected a file path to write", opt, out, k) : 0;
+}
+
+// Removes p when it is a regular file no process holds an flock on; says so in one line.
+static void remove_if_stale(const char *p) {
+    struct stat st;
+    if (lstat(p, &st) != 0 || !S_ISREG(st.st_mode)) return;
+    int fd = open(p, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0) return;
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0 && unlink(p) == 0)
+        warn("removed %s (%.1f MB), a temp file left by an interrupted run", p, st.st_size / 1048576.0);
+    close(fd);   // releases the lock
+}
+
+void remove_stale_temps_of(const char *out) {
+    static const char *suffix[] = {".tmp", ".part", ".part.tmp"};
+    char p[4200];
+    for (size_t i = 0; i < sizeof suffix / sizeof *suffix; i++)
+        if ((size_t)snprintf(p, sizeof p, "%s%s", out, suffix[i]) < sizeof p) remove_if_stale(p);
+}
+
+void remove_stale_temps_in(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    char p[4200];
+    while ((e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (n > 4 && !strcmp(e->d_name + n - 4, ".tmp") && (size_t)snprintf(p, sizeof p, "%s/%s", dir, e->d_name) < sizeof p)
+            remove_if_stale(p);
+    }
+    closedir(d);
 }

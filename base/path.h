@@ -22,4 +22,14 @@ int path_same_file(const char *a, const char *b);
 //   "<opt> <out>: is the same file as <input>, an input of this command; expected a new path"
 int path_check_output(const char *opt, const char *out, const char *const *inputs, int n, Err *err);
 
+// ---- temp files a killed run left (issue #16 class 10)
+// Writers make "<out>.tmp" (and ./gen "<out>.part", "<out>.part.tmp") and rename them into
+// place; a SIGKILL leaves them. These remove such files at the start of the next run of the
+// same command, with one warning line each (name and size). A file another process still
+// holds (HDF5 keeps an flock on a file it writes) is left alone.
+// The stale "<out>.tmp", "<out>.part" and "<out>.part.tmp" of an output file.
+void remove_stale_temps_of(const char *out);
+// Every stale "*.tmp" regular file directly in dir (a run or results folder).
+void remove_stale_temps_in(const char *dir);
+
 #endif

@@ -3,6 +3,7 @@
  */
 #include "data/game.h"
 #include "data/episodes.h"
+#include "base/path.h"   // remove_stale_temps_of
 #include "base/alloc.h"
 #include "base/clock.h"
 #include "base/h5.h"
@@ -71,6 +72,7 @@ static int record_episode(const GameDef *g, EpisodeWriter *w, void *st, uint8_t 
 
 int game_record(const GameDef *g, const char *out, int episodes, int steps, uint64_t seed, int K,
                 int (*stop)(void), Err *err) {
+    remove_stale_temps_of(out);   // what a killed recording of out left (out.part, out.part.tmp)
     char *part = xmalloc(strlen(out) + 8);
     sprintf(part, "%s.part", out);
     EpisodeWriter *w = episode_writer_open(part, g->name, g->button_names, K, err);

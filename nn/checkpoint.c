@@ -330,6 +330,12 @@ static int read_tensors(hid_t f, const char *path, const char *prefix, const Par
     return 0;
 }
 
+// n differences of check_tensors: 0, or -1 with "(and n-1 more differences)" added to the first.
+static int differences(int n, Err *err) {
+    if (n > 1) err_set(err, "%s (and %d more differences)", err->msg, n - 1);   // err_set formats aside
+    return n ? -1 : 0;
+}
+
 static int load_all(hid_t f, const char *path, ParamArena *a, const char *expected, CkptMeta *meta, Err *err) {
     if (read_meta(f, path, meta, err) < 0) return -1;
     if (expected && strcmp(meta->model, expected) != 0)
@@ -338,12 +344,7 @@ static int load_all(hid_t f, const char *path, ParamArena *a, const char *expect
     meta->has_optimizer = h5_exists(f, "/optimizer");
     if (!n && meta->has_optimizer) n = check_tensors(f, path, "/optimizer/exp_avg", a, err);
     if (!n && meta->has_optimizer) n = check_tensors(f, path, "/optimizer/exp_avg_sq", a, err);
-    if (n > 1) {
-        char m[sizeof err->msg];
-        snprintf(m, sizeof m, "%s", err->msg);
-        err_set(err, "%s (and %d more differences)", m, n - 1);
-    }
-    if (n) return -1;
+    if (differences(n, err) < 0) return -1;
     if (read_tensors(f, path, "/state_dict", a, a->params, err) < 0) return -1;
     if (meta->has_optimizer) {
         if (read_tensors(f, path, "/optimizer/exp_avg", a, a->m, err) < 0 ||
@@ -362,4 +363,13 @@ int checkpoint_load(const char *path, ParamArena *a, const char *expected_model,
     int rc = load_all(f, path, a, expected_model, meta, err);
     h5_close(f);
     return rc;
+}
+
+int checkpoint_load_weights(const char *path, ParamArena *a, Err *err) {
+    hid_t f = h5_open(path, 0, err);
+    if (f < 0) return -1;
+    int rc = differences(check_tensors(f, path, "/state_dict", a, err), err);
+    if (rc == 0) rc = read_tensors(f, path, "/state_dict", a, a->params, err);
+    h5_close(f);
+    return rc < 0 ? -1 : arena_check_finite(a, 0, path, err);
 }

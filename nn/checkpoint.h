@@ -74,5 +74,10 @@ int checkpoint_read_meta(const char *path, CkptMeta *meta, Err *err);
 // Loads into an arena whose table (names, shapes) the model already built; checks the format,
 // version and model kind (expected_model, e.g. "autoencoder"). Fills meta.
 int checkpoint_load(const char *path, ParamArena *a, const char *expected_model, CkptMeta *meta, Err *err);
+// Weights only (./train --init): /state_dict/<name> of any HDF5 file, e.g. one PyTorch wrote
+// (tools/state_dict_h5.py), needs no attribute; every tensor of the arena's table must be
+// there with its shape and no other (checked tensor by tensor, the first difference named),
+// every value finite. Optimizer state and attributes are ignored; m and v are left as they are.
+int checkpoint_load_weights(const char *path, ParamArena *a, Err *err);
 
 #endif

@@ -18,7 +18,7 @@
 #include "data/episodes.h"
 #include "data/png.h"
 #include "base/err.h"
-#include "base/path.h"    // path_check_output
+#include "base/path.h"    // path_check_output, remove_stale_temps_of
 #include "base/alloc.h"
 #include "src/gen.h"
 
@@ -101,6 +101,7 @@ int gen_import_main(int argc, char **argv) {
     }
     if (bad) die("import: %s", err.msg);
 
+    remove_stale_temps_of(out);   // what a killed run of this command left
     EpisodeWriter *w = episode_writer_open(out, game, csv.names, K, &err);
     if (!w) { free(csv.act); die("import: %s", err.msg); }
     Image first = {0}, img = {0}, prev = {0};

@@ -25,6 +25,7 @@
 #include "data/tetris.h"
 #include "data/tetris_player.h"
 #include "data/tetris_replay.h"
+#include "base/path.h"   // remove_stale_temps_of
 #include "base/h5.h"
 #include "base/alloc.h"
 #include "base/rng.h"
@@ -125,6 +126,7 @@ static int edge_cases(const char *out) {
     size_t names_cap = (size_t)n * 32 + 1;
     char *names = xcalloc(names_cap, 1), *part = xmalloc(strlen(out) + 8);
     sprintf(part, "%s.part", out);
+    remove_stale_temps_of(out);   // what a killed run of this command left
     uint8_t *frame = xmalloc(FRAME_BYTES), zero[NES_BUTTONS] = {0};
     Err err;
     EpisodeWriter *w = episode_writer_open(part, "tetris", NES_ACTION_NAMES, 1, &err);

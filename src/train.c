@@ -40,7 +40,7 @@
 #include "base/rng.h"
 #include "base/clock.h"
 #include "base/threads.h"
-#include "base/path.h"   // path_check_file
+#include "base/path.h"   // path_check_file, remove_stale_temps_in
 #include "src/config.h"
 #include "src/run.h"
 #include "src/train.h"
@@ -55,13 +55,14 @@ static const char *part_names = "train_mse,train_kl,val_mse,val_kl,sampling_p";
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: train CONFIG.ini [--set section.key=value ...] [--resume | --resume-or-start] [--force]\n"
+            "usage: train CONFIG.ini [--set section.key=value ...] [--resume | --resume-or-start] [--force] [--init FILE]\n"
             "       train --help-config      print every config key with its default\n"
             "Trains the stages the config names and writes runs/<run.name>/ (see README).\n"
             "  --set k=v   override a config key (repeatable)\n"
             "  --resume    continue runs/<name> from its last checkpoint (same config)\n"
             "  --resume-or-start  --resume when runs/<name> exists, else start it (batch jobs)\n"
-            "  --force     replace an existing runs/<name>\n");
+            "  --force     replace an existing runs/<name>\n"
+            "  --init FILE start the first stage from these weights (HDF5 /state_dict/<name>, e.g. from PyTorch)\n");
 }
 
 // ---------------------------------------------------------------- helpers
@@ -519,6 +520,7 @@ static void train_autoencoder(Trainer *tr) {
     AEStage a = {tr, &ae, &vs, NULL, NULL, (size_t)tr->ds.C * tr->ds.H * tr->ds.W, {{0}}, 0, NULL};
     if (c->train.changed_weight > 0) a.w = xmalloc_floats((size_t)B * a.fsz);
     if (c->model.output_bias == OUTBIAS_DATA_MEAN) output_bias_from_data(&ae, &tr->ds, &ts);
+    init_weights(tr, &ae.arena, ST_AE);   // --init (a resumed run's checkpoint then loads over it)
     a.x = xmalloc_floats((size_t)B * a.fsz);
     a.drecon = xmalloc_floats((size_t)B * a.fsz);
     rng_seed(&a.noise, epoch_seed(c->run.seed, 100, 0));
@@ -565,6 +567,7 @@ static void estimate_memory(Trainer *tr) {
         } else if (ae_init(&ae, &ac, B, &r0, &err) < 0) die("%s", err.msg);
         else have_ae = 1;
         if (have_ae) {
+            if (c->train.stage != STAGE_DYNAMICS) init_weights(tr, &ae.arena, ST_AE);   // checked before any file
             ae_print_table(&ae, stdout);
             print_memory("autoencoder (all buffers)", ae_bytes(&ae));
             print_memory("batch buffers", 2 * floats_bytes((size_t)B * fsz));
@@ -575,6 +578,7 @@ static void estimate_memory(Trainer *tr) {
             DynConfig dc = {ae.cfg.latent_dim, tr->ds.A, c->dynamics.hidden, K, c->dynamics.type == DYN_VAE};
             DynModel dyn;
             if (dynm_init_for_ae(&dyn, &ae.cfg, &dc, c->dynamics.blocks, B, &r0, &err) < 0) die("%s", err.msg);
+            if (c->train.stage == STAGE_DYNAMICS) init_weights(tr, dynm_arena(&dyn), ST_DYN);
             dynm_print_table(&dyn, stdout);
             size_t win = floats_bytes((size_t)(K + 1) * B * dc.latent_dim) + floats_bytes((size_t)K * B * tr->ds.A);
             print_memory("dynamics (all buffers)", dynm_bytes(&dyn) + win);
@@ -620,6 +624,7 @@ static void open_run_folder(Trainer *tr, const char *rundir, int force) {
         char sp[1200];   // the split the run trained on is the config's, or the run is not this one
         if (split_check(&tr->split, &tr->ds, run_file(&tr->rd, "split.txt", sp, sizeof sp), &err) < 0)
             die("%s", err.msg);
+        remove_stale_temps_in(tr->rd.path);   // loss.png.tmp, ae_last.h5.tmp, ... of a killed run
         int stage = ST_AE, epoch = 0;
         // position: the dynamics stage if it has a checkpoint, else the autoencoder's
         CkptMeta m;
@@ -658,6 +663,7 @@ int main(int argc, char **argv) {
     const char *cfg_path = NULL;
     char *sets[MAX_SETS];
     int n_sets = 0, resume = 0, force = 0, resume_or_start = 0;
+    const char *init = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
@@ -665,7 +671,10 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--resume")) resume = 1;
         else if (!strcmp(a, "--resume-or-start")) resume_or_start = 1;
         else if (!strcmp(a, "--force")) force = 1;
-        else if (!strcmp(a, "--set")) {
+        else if (!strcmp(a, "--init")) {
+            if (i + 1 >= argc) die("--init needs a weights file (HDF5 with /state_dict/<name> datasets)");
+            init = argv[++i];
+        } else if (!strcmp(a, "--set")) {
             if (i + 1 >= argc) die("--set needs section.key=value");
             if (n_sets == MAX_SETS) die("too many --set options (at most %d)", MAX_SETS);
             sets[n_sets++] = argv[++i];
@@ -683,6 +692,7 @@ int main(int argc, char **argv) {
     Trainer tr;
     memset(&tr, 0, sizeof tr);
     tr.resume = resume;
+    tr.init = init;
     Err err;
     if (config_load(&tr.cfg, cfg_path, n_sets, sets, &err) < 0) die("%s", err.msg);
     Config *c = &tr.cfg;

@@ -33,6 +33,7 @@ typedef struct {
     Split split;
     int threads;
     int resume;
+    const char *init;         // --init FILE: weights the first trained stage starts from (NULL: none)
     double estimate_mb;       // memory estimate printed at start
     LogRow *log;
     int n_log, cap_log;
@@ -71,6 +72,10 @@ extern const char *const stage_prefix[2];   // "ae", "dyn": <prefix>_last.h5, <p
 // has no checkpoint yet.
 int resume_stage(const Trainer *tr, const Stage *s, long nb, CkptMeta *meta, int *epoch, long *batch,
                  double *loss_sum, long *samples, double part_sum[2]);
+
+// --init: loads tr->init's /state_dict into a (the model of stage st) when st is the first stage
+// the run trains; dies (one line: file, tensor, expected and found shape) when it does not fit.
+void init_weights(const Trainer *tr, ParamArena *a, StageId st);
 
 // runs/<name>/<file> of the run (a few results stay valid at once; main thread only).
 const char *path_in_run(const Trainer *tr, const char *name);

@@ -314,6 +314,7 @@ void train_dynamics(Trainer *tr) {
     rng_seed(&rng, epoch_seed(c->run.seed, ST_DYN, -1));
     DynModel dyn;
     if (dynm_init_for_ae(&dyn, &ae.cfg, &dc, c->dynamics.blocks, B, &rng, &err) < 0) die("%s", err.msg);
+    if (c->train.stage == STAGE_DYNAMICS) init_weights(tr, dynm_arena(&dyn), ST_DYN);   // --init
     dyn.beta = (float)c->dynamics.beta;
     Sampler ts, vs;   // windows never cross an episode end (checked before any work in main)
     if (sampler_init(&ts, &tr->ds, tr->split.train, tr->split.n_train, SAMPLE_WINDOWS, K, &err) < 0) die("%s", err.msg);

@@ -3,7 +3,7 @@
  * stage's arena, and every number it records (epoch, batch, step, the running sums) checked
  * against the config before anything uses it (issue #16: an absurd epoch would spin replaying
  * shuffles, a negative step would pass as a NaN loss, a missing _last.h5 beside _best.h5 would
- * start over and overwrite the best).
+ * start over and overwrite the best); and --init's weights.
  */
 #include <math.h>
 #include <string.h>
@@ -58,4 +58,11 @@ int resume_stage(const Trainer *tr, const Stage *s, long nb, CkptMeta *meta, int
     part_sum[0] = *batch && pm ? pm->f : 0;
     part_sum[1] = *batch && pk ? pk->f : 0;
     return 1;
+}
+
+void init_weights(const Trainer *tr, ParamArena *a, StageId st) {
+    StageId first = tr->cfg.train.stage == STAGE_DYNAMICS ? ST_DYN : ST_AE;
+    if (!tr->init || st != first) return;
+    Err err;
+    if (checkpoint_load_weights(tr->init, a, &err) < 0) die("--init %s", err.msg);
 }
