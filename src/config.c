@@ -186,10 +186,16 @@ static int parse_file(Parser *p, const char *path, const char *from) {
     int section = -1, lineno = 0, rc = 0;
     char *line = NULL, where[CFG_STR + 32];
     size_t cap = 0;
-    while (rc == 0 && getline(&line, &cap, f) != -1) {
+    ssize_t len;
+    while (rc == 0 && (len = getline(&line, &cap, f)) != -1) {
         lineno++;
         snprintf(where, sizeof where, "%s:%d", path, lineno);
-        char *s = cfg_trim(line);
+        if (strlen(line) != (size_t)len) {   // a NUL would cut the line short without a word
+            rc = err_set(p->err, "%s: NUL byte at column %zu; expected text", where, strlen(line) + 1);
+            break;
+        }
+        // a UTF-8 byte order mark (some Windows editors write one) is accepted and skipped
+        char *s = cfg_trim(lineno == 1 && !strncmp(line, "\xEF\xBB\xBF", 3) ? line + 3 : line);
         if (*s == '#' || *s == ';' || *s == '\0') continue;
         for (char *q = s + 1; *q; q++)   // trailing comment: # or ; after whitespace
             if ((*q == '#' || *q == ';') && (q[-1] == ' ' || q[-1] == '\t')) { *q = '\0'; break; }

@@ -327,7 +327,8 @@ int cfg_set_value(Config *c, int k, const char *val, const char *where, Err *err
         if (!*val) return bad_value(k, val, w, err);
         errno = 0;
         double v = strtod(val, &end);
-        if (*end || !isfinite(v) || errno == ERANGE) return bad_value(k, val, w, err);
+        // decimal only: strtod would also take hex floats (0x1p-10), which integers never are
+        if (*end || !isfinite(v) || errno == ERANGE || strpbrk(val, "xX")) return bad_value(k, val, w, err);
         int lo_ok = (d->flags & F_LO_OPEN) ? v > d->lo : v >= d->lo;
         int hi_ok = (d->flags & F_HI_OPEN) ? v < d->hi : v <= d->hi;
         if (!lo_ok || !hi_ok) return bad_value(k, val, w, err);

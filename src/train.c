@@ -652,6 +652,7 @@ static double load_data(Trainer *tr) {
         die("%s: %s", c->data.path, err.msg);
     if (tr->split.n_val == 0) die("%s: no validation episodes (data.val_split = 0 or too few episodes)", c->data.path);
     if (c->train.stage != STAGE_AUTOENCODER) check_windows(tr);
+    check_batch_size(tr);
     if (c->train.stage == STAGE_DYNAMICS && access(c->model.autoencoder, R_OK) != 0)
         die("model.autoencoder = %s: %s", c->model.autoencoder, strerror(errno));
     return tload;

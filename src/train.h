@@ -92,6 +92,9 @@ void load_autoencoder(const char *path, const Dataset *ds, AE *ae, int max_B);
 void check_latent_family(const Config *c, const AE *ae, const char *path);
 // Before any work: the train and the validation episodes each hold a K-step window.
 void check_windows(const Trainer *tr);
+// Before any work: train.batch_size is no larger than a stage's training set (a batch is never
+// bigger than the samples there are: buffers for more would be allocated for nothing).
+void check_batch_size(const Trainer *tr);
 // The dynamics stage: encode every frame with the frozen autoencoder, train, report.
 void train_dynamics(Trainer *tr);
 

@@ -370,3 +370,23 @@ void check_windows(const Trainer *tr) {
                 i ? "validation" : "training", K + 1, tr->cfg.data.path, (long long)longest);
     }
 }
+
+void check_batch_size(const Trainer *tr) {
+    const Config *c = &tr->cfg;
+    const int K = c->dynamics.rollout_steps;
+    int64_t frames = 0, windows = 0;
+    for (int j = 0; j < tr->split.n_train; j++) {
+        int64_t f = dataset_ep_frames(&tr->ds, tr->split.train[j]);
+        frames += f;
+        windows += f > K ? f - K : 0;
+    }
+    const char *at = config_source(c, "train.batch_size");
+    if (c->train.stage != STAGE_DYNAMICS && c->train.batch_size > frames)
+        die("train.batch_size = %d (%s) is larger than the autoencoder's training set (%lld frames in %d episodes); "
+            "expected at most %lld", c->train.batch_size, at ? at : "default", (long long)frames, tr->split.n_train,
+            (long long)frames);
+    if (c->train.stage != STAGE_AUTOENCODER && c->train.batch_size > windows)
+        die("train.batch_size = %d (%s) is larger than the dynamics' training set (%lld windows of %d steps in %d "
+            "episodes); expected at most %lld", c->train.batch_size, at ? at : "default", (long long)windows, K,
+            tr->split.n_train, (long long)windows);
+}
