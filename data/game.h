@@ -51,6 +51,9 @@ typedef struct {
     float (*bot_step)(void *state, int K, uint8_t *buttons);
     void (*step)(void *state, const uint8_t *buttons, int K);  // one step of K frames with these buttons
     void (*render)(const void *state, uint8_t *rgb);            // rgb [H, W, C]
+    // The same frame without the moving piece (what ./eval's piece measure compares with);
+    // NULL: the game has no such piece.
+    void (*render_hidden)(const void *state, uint8_t *rgb);
     void (*frame_info)(const void *state, GameFrameInfo *info);
 } GameDef;
 

@@ -41,6 +41,15 @@ static void t_step(void *st, const uint8_t *buttons, int K) { tetris_replay_step
 
 static void t_render(const void *st, uint8_t *rgb) { tetris_render(&((const TetrisState *)st)->g, rgb); }
 
+// tetris_render draws the falling piece in phase FALL only.
+static void t_render_hidden(const void *st, uint8_t *rgb) {
+    Tetris c = ((const TetrisState *)st)->g;
+    if (c.phase == PHASE_FALL) c.phase = PHASE_ENTRY;
+    tetris_render(&c, rgb);
+}
+
+const Tetris *game_tetris_state(const void *state) { return state ? &((const TetrisState *)state)->g : NULL; }
+
 // The falling piece's visible cells (7x7 pixels drawn on an 8-pixel grid in the well; rows above the top are
 // not drawn), and the counters of the game on screen.
 static void t_frame_info(const void *st, GameFrameInfo *fi) {
@@ -71,5 +80,6 @@ const GameDef game_tetris = {
     .n_attrs = 3, .attr_names = ATTRS,
     .state_size = sizeof(TetrisState),
     .start = t_start, .replay = t_replay, .bot_step = t_bot_step, .step = t_step, .render = t_render,
+    .render_hidden = t_render_hidden,
     .frame_info = t_frame_info,
 };

@@ -35,5 +35,7 @@ TetrisEpisodeSeeds tetris_episode_seeds(Rng *master, int K);
 void tetris_replay_start(Tetris *g, TetrisPlayer *p, const TetrisEpisodeSeeds *s, int K);
 // One recorded step: buttons as 8 0/1 bytes (NES order) held for K frames.
 void tetris_replay_step(Tetris *g, const uint8_t *action, int K);
+// The game inside a state of game_tetris (data/game.h: the bot beside it), or NULL for NULL.
+const Tetris *game_tetris_state(const void *state);
 
 #endif

@@ -9,7 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/tetris_replay.h"
+#include "data/tetris_geometry.h"   // the piece and the well on a frame
+#include "data/tetris_replay.h"     // game_tetris_state
 #include "evaluation/metrics.h"
 #include "base/err.h"
 #include "base/alloc.h"
@@ -113,11 +114,12 @@ typedef struct {
 } Bufs;
 
 // The piece measure of the three rows at start point s, step slot o (frame t+k of state st).
-static void piece_measure(EmuResult *r, GameTrace *g, const Tetris *st, const Dataset *d, size_t o,
+static void piece_measure(EmuResult *r, GameTrace *g, const void *state, const Dataset *d, size_t o,
                           const float *pred, const float *x0, const float *rec, const float *truth, Bufs *b) {
+    const Tetris *st = game_tetris_state(state);
     if (!st || !tetris_piece_in_air(st)) return;
     if (tetris_piece_mask(st, d->H, d->W, b->mask) == 0) return;
-    game_trace_render(g, st, 1, b->nopiece);
+    game_trace_render(g, state, 1, b->nopiece);
     const float *img[EMU_ROWS] = {pred, x0, rec};
     for (int w = 0; w < EMU_ROWS; w++) {
         PieceScore ps = emu_piece_score(img[w], truth, b->nopiece, b->mask, d->C, d->H, d->W);
@@ -222,27 +224,29 @@ static int spawn_count(const Tetris *s) {
 static const uint8_t DIR_ACTION[EMU_DIRECTIONS][8] = {
     [EMU_LEFT] = {0, 0, 0, 0, 0, 0, 1, 0}, [EMU_RIGHT] = {0, 0, 0, 0, 0, 0, 0, 1}, [EMU_DOWN] = {0}};
 
-// The engine's k-step rollout of s under direction dir into *out; 0 when the piece locked,
-// changed, or the game left play on the way.
-static int engine_rollout(const Tetris *s, EmuDirection dir, int k, int K, Tetris *out) {
-    *out = *s;
-    int spawned = spawn_count(s);
+// The engine's k-step rollout of state s under direction dir into out (the game's
+// state_size bytes); 0 when the piece locked, changed, or the game left play on the way.
+static int engine_rollout(const GameTrace *g, const void *s, EmuDirection dir, int k, void *out) {
+    memcpy(out, s, g->game->state_size);
+    const Tetris *o = game_tetris_state(out);
+    int spawned = spawn_count(game_tetris_state(s));
     for (int i = 0; i < k; i++) {
-        tetris_replay_step(out, DIR_ACTION[dir], K);
-        if (!tetris_piece_in_air(out) || spawn_count(out) != spawned) return 0;
+        g->game->step(out, DIR_ACTION[dir], g->K);
+        if (!tetris_piece_in_air(o) || spawn_count(o) != spawned) return 0;
     }
     return 1;
 }
 
-static int eligible(const Tetris *s, int k, int K) {
+// scratch: the game's state_size bytes.
+static int eligible(const GameTrace *g, const void *state, int k, void *scratch) {
+    const Tetris *s = game_tetris_state(state);
     if (!tetris_piece_in_air(s)) return 0;
     if (!tetris_fits(s->board, s->piece, s->rot, s->px - 1, s->py) ||
         !tetris_fits(s->board, s->piece, s->rot, s->px + 1, s->py) ||
         !tetris_fits(s->board, s->piece, s->rot, s->px, s->py + 1))
         return 0;
-    Tetris o;
     for (int dir = 0; dir < EMU_DIRECTIONS; dir++)
-        if (!engine_rollout(s, (EmuDirection)dir, k, K, &o)) return 0;
+        if (!engine_rollout(g, state, (EmuDirection)dir, k, scratch)) return 0;
     return 1;
 }
 
@@ -252,11 +256,12 @@ int emu_direction_starts(const Dataset *d, GameTrace *g, const int *episodes, in
     if (!g || !g->available) return 0;
     int cap = 64, n = 0;
     StartPoint *el = xmalloc((size_t)cap * sizeof *el);
+    void *scratch = xmalloc(g->game->state_size);
     for (int i = 0; i < n_episodes; i++) {
         int e = episodes[i];
         for (int64_t t = 0; t + k <= dataset_ep_transitions(d, e); t++) {
-            const Tetris *s = game_trace_state(g, e, t);
-            if (!s || !eligible(s, k, g->K)) continue;
+            const void *s = game_trace_state(g, e, t);
+            if (!s || !eligible(g, s, k, scratch)) continue;
             if (n == cap) el = xrealloc(el, (size_t)(cap *= 2) * sizeof *el);
             el[n++] = (StartPoint){e, (int)t};
         }
@@ -264,7 +269,7 @@ int emu_direction_starts(const Dataset *d, GameTrace *g, const int *episodes, in
     int m = n < n_starts ? n : n_starts;
     StartPoint *pick = xmalloc((size_t)(m > 0 ? m : 1) * sizeof *pick);
     for (int i = 0; i < m; i++) pick[i] = el[(int)((int64_t)i * n / m)];
-    free(el);
+    free(el), free(scratch);
     *picks = pick, *eligible_out = n;
     return m;
 }
@@ -290,7 +295,7 @@ void emu_direction_test(Emulator *em, const Dataset *d, GameTrace *g, const int 
     int B = em->max_B;
     float *x0 = xmalloc_floats((size_t)B * F), *p0 = xmalloc_floats((size_t)B * F), *pk = xmalloc_floats((size_t)B * F);
     float *a = xmalloc_floats((size_t)B * A), *ek = xmalloc_floats(F);
-    uint8_t *well = xmalloc((size_t)H * W);
+    uint8_t *well = xmalloc((size_t)H * W), *o = xmalloc(g->game->state_size);
     tetris_well_mask(H, W, well);
     double cw, ch;
     tetris_cell_size(H, W, &cw, &ch);
@@ -305,20 +310,19 @@ void emu_direction_test(Emulator *em, const Dataset *d, GameTrace *g, const int 
             for (int s = 0; s < k; s++) em->step(em->ctx, a, nb);
             em->draw(em->ctx, pk, nb);
             for (int i = 0; i < nb; i++) {
-                const Tetris *s = game_trace_state(g, pick[base + i].e, pick[base + i].t);
+                const void *s = game_trace_state(g, pick[base + i].e, pick[base + i].t);
                 double dx, dy;
                 int nc = emu_change_motion(pk + i * F, p0 + i * F, well, C, H, W, &dx, &dy);
                 r->dir_model[dir] += emu_direction_ok((EmuDirection)dir, nc, dx, dy, cw, ch);
-                Tetris o;
-                engine_rollout(s, (EmuDirection)dir, k, g->K, &o);
-                game_trace_render(g, &o, 0, ek);
+                engine_rollout(g, s, (EmuDirection)dir, k, o);
+                game_trace_render(g, o, 0, ek);
                 nc = emu_change_motion(ek, x0 + i * F, well, C, H, W, &dx, &dy);
                 r->dir_engine[dir] += emu_direction_ok((EmuDirection)dir, nc, dx, dy, cw, ch);
             }
         }
     }
     r->dir_n = m, r->dir_done = 1;
-    free(pick), free(x0), free(p0), free(pk), free(a), free(ek), free(well);
+    free(pick), free(x0), free(p0), free(pk), free(a), free(ek), free(well), free(o);
 }
 
 void emu_result_free(EmuResult *r) {

@@ -1,23 +1,22 @@
 /*
- * game_trace.h - the built-in game's own knowledge for ./eval's game-aware measures: where
- * the falling piece is in every evaluated frame, and the engine itself to play a start
- * state forward with chosen buttons.
+ * game_trace.h - a built-in game's own knowledge for ./eval's game-aware measures: the game's
+ * state at every evaluated frame, and the game itself (its GameDef, data/game.h) to render a
+ * state or play it forward with chosen buttons.
  *
- * Files recorded by `gen tetris` carry each episode's replay seeds (data/tetris_replay.h).
- * game_trace_build() re-simulates the listed episodes with the recorded actions and checks
- * that every re-simulated frame, after the run's preprocessing, equals the stored frame
- * byte for byte. Only then is the trace available; otherwise (a real recording, another
- * game, a file recorded before the seeds were stored, an engine that changed since) it is
- * not, with one line saying why, and ./eval reports the game-aware measures as unavailable.
+ * Files recorded by `gen <game>` name their game (root attribute game) and carry each
+ * episode's replay attributes (GameDef.attr_names; for Tetris data/tetris_replay.h).
+ * game_trace_build() finds the game with game_find, re-simulates the listed episodes with
+ * the recorded actions (GameDef replay + step) and checks that every re-simulated frame,
+ * after the run's preprocessing, equals the stored frame byte for byte. Only then is the
+ * trace available; otherwise (a real recording, a game that is not built in, a file recorded
+ * before the seeds were stored, an engine that changed since) it is not, with one line
+ * saying why, and ./eval reports the game-aware measures as unavailable. A next game plugs
+ * in through its GameDef alone.
  *
  *   GameTrace g;
  *   game_trace_build(&g, &ds, episodes, n);          // never fails hard: g.available, g.reason
- *   const Tetris *s = game_trace_state(&g, e, t);    // state of frame t of episode e
+ *   const void *s = game_trace_state(&g, e, t);      // the game's state at frame t of episode e
  *   game_trace_render(&g, s, 0, frame);              // the frame as the model sees it
- *
- * Geometry (source pixels of the 256x240 frame -> pixels of the preprocessed H x W frame):
- * a preprocessed pixel (x, y) belongs to a source region when its centre
- * ((x + 0.5) * 256 / W, (y + 0.5) * 240 / H) lies inside it.
  */
 #ifndef NEMU_GAME_TRACE_H
 #define NEMU_GAME_TRACE_H
@@ -25,14 +24,15 @@
 #include <stdint.h>
 #include "data/dataset.h"
 #include "data/preprocess.h"
-#include "data/tetris.h"
+#include "data/game.h"
 
 typedef struct {
     int available;
     char reason[1400];       // why not available ("" when available)
     const Dataset *d;
+    const GameDef *game;     // the file's game (NULL when there is none)
     int K;                   // frame skip of the file
-    Tetris **states;         // [d->n_episodes]: [frames of e] for listed episodes, else NULL
+    uint8_t **states;        // [d->n_episodes]: [frames of e][game->state_size] for listed episodes, else NULL
     Preprocessor pp;
     uint8_t *rgb, *u8, *scratch;   // render buffers
 } GameTrace;
@@ -44,19 +44,9 @@ void game_trace_build(GameTrace *g, const Dataset *d, const int *episodes, int n
 void game_trace_build_from(GameTrace *g, const Dataset *d, const int *episodes, int n, const char *seeds_path);
 void game_trace_free(GameTrace *g);
 // State of frame t of episode e, or NULL (not available, episode not listed, t out of range).
-const Tetris *game_trace_state(const GameTrace *g, int e, int64_t t);
-// s rendered and preprocessed as the dataset's frames: out [C,H,W] floats in [0,1].
-// hide_piece: without the falling piece (the same frame as if the piece were not there).
-void game_trace_render(GameTrace *g, const Tetris *s, int hide_piece, float *out);
-
-// ---- geometry on the preprocessed H x W frame (from a 256x240 source)
-// 1 when a piece is falling and visible: playing, not paused, phase FALL, every cell in the well.
-int tetris_piece_in_air(const Tetris *s);
-// mask [H*W] = 1 on the pixels inside the falling piece's four cells; returns their count.
-int tetris_piece_mask(const Tetris *s, int H, int W, uint8_t *mask);
-// mask [H*W] = 1 inside the 10x20 well; returns the count.
-int tetris_well_mask(int H, int W, uint8_t *mask);
-// Width and height of one well cell in preprocessed pixels.
-void tetris_cell_size(int H, int W, double *cw, double *ch);
+const void *game_trace_state(const GameTrace *g, int e, int64_t t);
+// State s (game->state_size bytes) rendered and preprocessed as the dataset's frames: out
+// [C,H,W] floats in [0,1]. hide_piece: without the moving piece (GameDef.render_hidden).
+void game_trace_render(GameTrace *g, const void *s, int hide_piece, float *out);
 
 #endif

@@ -20,6 +20,7 @@
 
 #include "data/dataset.h"
 #include "data/episodes.h"
+#include "data/tetris_geometry.h"
 #include "data/tetris_replay.h"
 #include "evaluation/emu_picture.h"
 #include "evaluation/emu_report.h"
@@ -182,7 +183,8 @@ typedef struct {
     GameTrace *g;
     const Dataset *d;
     const StartPoint *queue;
-    Tetris st[64];
+    uint8_t *st;   // [64][S]: the game's states
+    size_t S;      // the game's state_size
 } EngineEmu;
 
 static void eng_start(void *c, const float *x0, int n) {
@@ -193,7 +195,7 @@ static void eng_start(void *c, const float *x0, int n) {
         const StartPoint *s = &m->queue[i];
         const uint8_t *u = dataset_frame_u8(d, s->e, s->t);
         for (size_t q = 0; q < F; q++) CHECK(x0[i * F + q] == u[q] * (1.0f / 255.0f), "engine emulator: not the queued frame");
-        m->st[i] = *game_trace_state(m->g, s->e, s->t);
+        memcpy(m->st + i * m->S, game_trace_state(m->g, s->e, s->t), m->S);
     }
 }
 static void eng_step(void *c, const float *a, int n) {
@@ -201,13 +203,13 @@ static void eng_step(void *c, const float *a, int n) {
     for (int i = 0; i < n; i++) {
         uint8_t b[8];
         for (int q = 0; q < 8; q++) b[q] = a[i * 8 + q] > 0.5f;
-        tetris_replay_step(&m->st[i], b, m->g->K);
+        m->g->game->step(m->st + i * m->S, b, m->g->K);
     }
 }
 static void eng_draw(void *c, float *out, int n) {
     EngineEmu *m = c;
     size_t F = (size_t)m->d->C * m->d->H * m->d->W;
-    for (int i = 0; i < n; i++) game_trace_render(m->g, &m->st[i], 0, out + i * F);
+    for (int i = 0; i < n; i++) game_trace_render(m->g, m->st + i * m->S, 0, out + i * F);
 }
 static void same_recon(void *c, const float *x, float *out, int n) {
     EngineEmu *m = c;
@@ -242,7 +244,7 @@ static void test_unavailable(const char *bad, int *eps, StartPoint *sp, int N, i
     char *md;
     struct { int seeds; const char *game; int64_t delta; const char *why; } cases[3] = {
         {0, "tetris", 0, "no replay seeds"}, {1, "tetris", 1, "differs from the recorded frame"},
-        {1, "pong", 0, "not the built-in tetris"}};
+        {1, "pong", 0, "not a built-in game"}};
     for (int k = 0; k < 3; k++) {
         EXPECT(record(bad, cases[k].seeds, cases[k].game, cases[k].delta) == 0, "record %s", bad);
         if (dataset_load(&d, bad, &pp, &err) < 0) { EXPECT(0, "%s", err.msg); continue; }
@@ -283,7 +285,7 @@ static void test_trace_and_eval(void) {
     game_trace_build(&g, &d, eps, REC_EPS);
     EXPECT(g.available, "trace available: %s", g.reason);
     int in_air = 0;
-    for (int t = 0; t <= REC_STEPS; t++) in_air += tetris_piece_in_air(game_trace_state(&g, 0, t));
+    for (int t = 0; t <= REC_STEPS; t++) in_air += tetris_piece_in_air(game_tetris_state(game_trace_state(&g, 0, t)));
     EXPECT(in_air > REC_STEPS / 3, "episode 0 has a piece in the air in %d of %d frames", in_air, REC_STEPS + 1);
 
     // the engine as the model
@@ -293,7 +295,8 @@ static void test_trace_and_eval(void) {
     EXPECT(select_starts(&d, eps, REC_EPS, 6, 12, 5, &sp, &N, &err) == 0, "%s", err.msg);
     EngineEmu *engp = xcalloc(1, sizeof *engp);
 #define eng (*engp)
-    eng.g = &g, eng.d = &d, eng.queue = sp;
+    eng.g = &g, eng.d = &d, eng.queue = sp, eng.S = g.game->state_size;
+    eng.st = xmalloc(64 * eng.S);
     Emulator em = {&eng, 64, eng_start, eng_step, eng_draw, same_recon};
     int pic[2] = {0, N / 2};
     EmuResult r;
@@ -318,6 +321,7 @@ static void test_trace_and_eval(void) {
     emu_direction_test(&em, &d, &g, eps, REC_EPS, 12, 20, &r);
     EXPECT(r.dir_done && r.dir_n == m, "direction test ran: %s", r.dir_reason);
     free(picks);
+    free(eng.st);
     free(engp);
 #undef eng
     for (int dir = 0; dir < EMU_DIRECTIONS; dir++)
