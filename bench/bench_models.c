@@ -141,12 +141,12 @@ static void bench_ae(const AEConfig *cfg, int B, int infer_rows, const char *tra
 }
 
 int main(int argc, char **argv) {
+    const char *only = getenv("NEMU_BENCH_ONLY");   // one row (or pair of rows) only
     int nt;
     const double budget = bench_start(argc, argv, "bench_models", &nt);
     Rng rng;
     rng_seed(&rng, 42);
 
-    const char *only = getenv("NEMU_BENCH_ONLY");
     AEConfig ae80 = {80, 80, 1, 3, 32, 32, 0.0f, 0};
     if (!only || strcmp(only, "ae80") == 0 || strcmp(only, "loop80") == 0)
         bench_ae(&ae80, 128, 1, "ae80_train_samples_per_s", "loop80", !only || strcmp(only, "loop80"), budget,

@@ -63,10 +63,8 @@ static inline void ae_parity_grad(hid_t f, const TensorInfo *t, const float *g) 
 // attributes (H, W, C, stages, base_channels, latent_dim or latent_channels, B) with
 // PyTorch-free init (seed 1), and reads x [B, C, H, W] (malloc'ed). Returns the open file.
 static inline hid_t ae_fixture_open(const char *file, AE *m, float **x, int *B, int *steps) {
-    printf("%s\n", file);
     Err err;
-    hid_t f = h5_open(fixture(file), 0, &err);
-    CHECK(f >= 0, "%s", err.msg);
+    hid_t f = fixture_h5(file);
     AEConfig cfg = {.H = (int)attr_i(f, "H"), .W = (int)attr_i(f, "W"), .C = (int)attr_i(f, "C"),
                     .stages = (int)attr_i(f, "stages"), .base_channels = (int)attr_i(f, "base_channels")};
     if (h5_attr_exists(f, "/", "latent_dim")) cfg.latent_dim = (int)attr_i(f, "latent_dim");
@@ -88,16 +86,12 @@ static inline void ae_parity_check(hid_t f, AE *m, const float *x, int B, int st
     float *drecon = xmalloc_floats(nx);
     arena_zero_grad(&m->arena);
     float loss = ae_l1_step(m, x, B, drecon, 1);
-    float *want = read_all(f, "recon", &n);
-    compare("recon", m->recon, want, n);
-    free(want);
-    want = read_all(f, "z", &n);
+    compare_with(f, "recon", m->recon);
+    float *want = read_all(f, "z", &n);
     CHECK(n == (size_t)B * m->cfg.latent_dim, "z size");
     compare("z", m->z, want, n);
     free(want);
-    want = read_all(f, "loss", NULL);
-    compare("loss", &loss, want, 1);
-    free(want);
+    compare_with(f, "loss", &loss);
     for (int i = 0; i < m->arena.n_tensors; i++) ae_parity_grad(f, &m->arena.t[i], m->arena.grads + m->arena.t[i].offset);
     // Adam steps on the same batch: the loss before each step
     Adam opt = adam_default((float)1e-3);

@@ -21,6 +21,15 @@ static inline const char *fixture(const char *name) {
     return fixture_path(name, buf, sizeof buf);
 }
 
+// Opens tests/fixtures/<name> for a parity test, printing its name; dies when it cannot.
+static inline hid_t fixture_h5(const char *name) {
+    printf("%s\n", name);
+    Err err;
+    hid_t f = h5_open(fixture(name), 0, &err);
+    CHECK(f >= 0, "%s", err.msg);
+    return f;
+}
+
 // Opens tests/fixtures/<name>: one counted check, which names the generator script (maker,
 // may be NULL) when the file cannot be opened; returns the file or a negative id.
 static inline hid_t fixture_open(const char *name, const char *maker) {
@@ -86,6 +95,22 @@ static inline void compare_grads(const ParamArena *a, hid_t f, const char *group
         compare(name, a->grads + a->t[i].offset, want, n);
         free(want);
     }
+}
+
+// got against the whole dataset `name` of f (its size: the dataset's).
+static inline void compare_with(hid_t f, const char *name, const float *got) {
+    size_t n;
+    float *want = read_all(f, name, &n);
+    compare(name, got, want, n);
+    free(want);
+}
+
+// One step against the fixture: the output ("delta"), the loss ("loss") and every gradient
+// ("grads/<name>") of a.
+static inline void compare_step(hid_t f, const float *delta, float loss, const ParamArena *a) {
+    compare_with(f, "delta", delta);
+    compare_with(f, "loss", &loss);
+    compare_grads(a, f, "grads");
 }
 
 #endif

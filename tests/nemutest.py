@@ -191,3 +191,9 @@ def write_config(tmp, template, out="tiny.ini", **fields):
     with open(path, "w") as f:
         f.write(template.format(**fields))
     return path
+
+
+def train(tmp, config, *args):
+    """./train config args in tmp: one check that it finished; returns whether it did."""
+    r = run("train", config, *args, cwd=tmp)
+    return check(r.returncode == 0, f"train {config}: {r.stdout[-500:]} {r.stderr[-500:]}")

@@ -242,36 +242,32 @@ static int export_dir(const char *dir) {
     for (size_t i = 0; i < d.arena.n; i++) d.arena.params[i] += 0.05f * rng_normal(&rng);   // non-trivial LN, bias
     ckpt_meta_init(&meta, NULL);
     ckpt_meta_dyn(&meta, &DYN_CFG);
-    snprintf(path, sizeof path, "%s/nemu_dyn.h5", dir);
-    CHECK(checkpoint_save(path, &d.arena, &meta, &err) == 0, "%s", err.msg);
+    save_in(dir, "nemu_dyn.h5", &d.arena, &meta);
     float z[4 * 16], act[4 * 8] = {0};
     for (int i = 0; i < 4 * 16; i++) z[i] = rng_normal(&rng);
     for (int b = 0; b < 4; b++) act[b * 8 + rng_below(&rng, 8)] = 1;
     dyn_forward_step(&d, 0, z, act, 4);
     hsize_t d16[2] = {4, 16}, d8[2] = {4, 8};
-    snprintf(path, sizeof path, "%s/nemu_dyn_io.h5", dir);
-    write_io(path, "z", z, 2, d16, "a", act, 2, d8, "delta", dyn_delta(&d, 0), 2, d16);
+    write_io(in_dir(path, dir, "nemu_dyn_io.h5"), "z", z, 2, d16, "a", act, 2, d8, "delta", dyn_delta(&d, 0), 2, d16);
     dyn_free(&d);
     printf("exported nemu checkpoints to %s\n", dir);
     return 0;
 }
 
 static int import_dir(const char *dir) {
+    AEConfig c = import_ae_check(dir, "torch_ae", "autoencoder");
+    EXPECT(c.latent_channels == 0, "torch checkpoint read as flat");
     char path[1024];
     Err err;
     CkptMeta meta;
     Rng rng;
     rng_seed(&rng, 1);
-    AEConfig c = import_ae_check(dir, "torch_ae", "autoencoder");
-    EXPECT(c.latent_channels == 0, "torch checkpoint read as flat");
     // dynamics
     snprintf(path, sizeof path, "%s/torch_dyn.h5", dir);
     DynConfig dc;
     EXPECT(checkpoint_read_meta(path, &meta, &err) == 0 && ckpt_meta_to_dyn_config(&meta, &dc, &err) == 0,
            "torch dynamics attributes: %s", err.msg);
-    snprintf(path, sizeof path, "%s/torch_dyn_io.h5", dir);
-    hid_t f = h5_open(path, 0, &err);
-    CHECK(f >= 0, "%s", err.msg);
+    hid_t f = open_in(dir, "torch_dyn_io.h5");
     size_t nz, na, nd;
     float *zz = read_all(f, "z", &nz), *act = read_all(f, "a", &na), *delta = read_all(f, "delta", &nd);
     h5_close(f);

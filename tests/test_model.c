@@ -85,10 +85,8 @@ static float dyn_step_loss(Dyn *m, const float *z, const float *a, const float *
 }
 
 static void test_dyn_fixture(void) {
-    printf("model_dyn.h5\n");
     Err err;
-    hid_t f = h5_open(fixture("model_dyn.h5"), 0, &err);
-    CHECK(f >= 0, "%s", err.msg);
+    hid_t f = fixture_h5("model_dyn.h5");
     int Z = (int)attr_i(f, "Z"), A = (int)attr_i(f, "A"), B = (int)attr_i(f, "B"), K = (int)attr_i(f, "K");
     int steps = (int)attr_i(f, "adam_steps");
     DynConfig cfg = {.latent_dim = Z, .n_actions = A, .hidden = (int)attr_i(f, "hidden"), .max_steps = K};
@@ -103,13 +101,7 @@ static void test_dyn_fixture(void) {
     for (size_t i = 0; i < n; i++) target[i] = zn[i] - z[i];
     arena_zero_grad(&m.arena);
     float loss = dyn_step_loss(&m, z, a, target, B, dd, 1);
-    float *want = read_all(f, "delta", &n);
-    compare("delta", dyn_delta(&m, 0), want, n);
-    free(want);
-    want = read_all(f, "loss", NULL);
-    compare("loss", &loss, want, 1);
-    free(want);
-    compare_grads(&m.arena, f, "grads");
+    compare_step(f, dyn_delta(&m, 0), loss, &m.arena);
 
     // rollout with BPTT: loss = mean over K steps of MSE(z_{t+1}, true z_{t+1})
     float *ra = read_all(f, "roll_a", NULL), *rz = read_all(f, "roll_z", NULL);
@@ -121,12 +113,8 @@ static void test_dyn_fixture(void) {
     float rloss = mse_loss_forward(zhat, rz + (size_t)B * Z, nk);
     mse_loss_backward(dzs, zhat, rz + (size_t)B * Z, nk, 1.0f);
     dyn_rollout_backward(&m, dzs, K, B, NULL);
-    want = read_all(f, "roll_zhat", &n);
-    compare("roll_zhat", zhat, want, n);
-    free(want);
-    want = read_all(f, "roll_loss", NULL);
-    compare("roll_loss", &rloss, want, 1);
-    free(want);
+    compare_with(f, "roll_zhat", zhat);
+    compare_with(f, "roll_loss", &rloss);
     compare_grads(&m.arena, f, "roll_grads");
 
     Adam opt = adam_default((float)1e-3);
@@ -137,7 +125,7 @@ static void test_dyn_fixture(void) {
         losses[s] = dyn_step_loss(&m, z, a, target, B, dd, 1);
         adam_step(&opt, m.arena.params, m.arena.grads, m.arena.m, m.arena.v, m.arena.n);
     }
-    want = read_all(f, "adam_losses", &n);
+    float *want = read_all(f, "adam_losses", &n);
     expect_close("adam_losses", losses, want, (long)n, 1e-7, 1e-4);
     printf("  adam losses: %.6f -> %.6f (torch %.6f -> %.6f)\n", losses[0], losses[steps - 1], want[0], want[steps - 1]);
     free(want);

@@ -283,10 +283,8 @@ static void check_rollout(hid_t f, const ConvDynConfig *base) {
 }
 
 static void test_cdyn_fixture(const char *file) {
-    printf("%s\n", file);
     Err err;
-    hid_t f = h5_open(fixture(file), 0, &err);
-    CHECK(f >= 0, "%s", err.msg);
+    hid_t f = fixture_h5(file);
     ConvDynConfig c = cdyn_cfg_of(f, 1);
     int B = (int)attr_i(f, "B");
     if (!c.vae) {
@@ -300,13 +298,7 @@ static void test_cdyn_fixture(const char *file) {
         float *dd = xmalloc_floats((size_t)B * m.Z);
         arena_zero_grad(&m.arena);
         float loss = cdyn_step_loss(&m, z, a, target, B, dd);
-        float *want = read_all(f, "delta", &n);
-        compare("delta", cdyn_head(&m, 0), want, n);
-        free(want);
-        want = read_all(f, "loss", NULL);
-        compare("loss", &loss, want, 1);
-        free(want);
-        compare_grads(&m.arena, f, "grads");
+        compare_step(f, cdyn_head(&m, 0), loss, &m.arena);
         int steps = (int)attr_i(f, "adam_steps");
         Adam opt = adam_default((float)1e-3);
         arena_zero_adam(&m.arena);
@@ -316,7 +308,7 @@ static void test_cdyn_fixture(const char *file) {
             losses[s] = cdyn_step_loss(&m, z, a, target, B, dd);
             adam_step(&opt, m.arena.params, m.arena.grads, m.arena.m, m.arena.v, m.arena.n);
         }
-        want = read_all(f, "adam_losses", &n);
+        float *want = read_all(f, "adam_losses", &n);
         expect_close("adam_losses", losses, want, (long)n, 1e-6, 1e-4);
         printf("  adam losses: %.6f -> %.6f (torch %.6f -> %.6f)\n", losses[0], losses[steps - 1], want[0],
                want[steps - 1]);
@@ -621,15 +613,13 @@ static int export_dir(const char *dir) {
     for (size_t i = 0; i < ar->n; i++) ar->params[i] += 0.05f * rng_normal(&rng);
     ckpt_meta_init(&meta, NULL);
     ckpt_meta_dynm(&meta, &dm);
-    snprintf(path, sizeof path, "%s/spatial_dyn.h5", dir);
-    CHECK(checkpoint_save(path, ar, &meta, &err) == 0, "%s", err.msg);
+    save_in(dir, "spatial_dyn.h5", ar, &meta);
     float *z = xmalloc_floats((size_t)B * dm.Z), act[2 * 8] = {0};
     for (int i = 0; i < B * dm.Z; i++) z[i] = rng_normal(&rng);
     act[2] = act[8 + 7] = act[8 + 1] = 1;
     dynm_forward_step(&dm, 0, z, act, B);
     hsize_t da[2] = {B, 8};
-    snprintf(path, sizeof path, "%s/spatial_dyn_io.h5", dir);
-    write_io(path, "z", z, 4, dz, "a", act, 2, da, "delta", dynm_delta(&dm, 0), 4, dz);
+    write_io(in_dir(path, dir, "spatial_dyn_io.h5"), "z", z, 4, dz, "a", act, 2, da, "delta", dynm_delta(&dm, 0), 4, dz);
     free(z);
     dynm_free(&dm);
     printf("exported spatial checkpoints to %s\n", dir);
@@ -652,9 +642,7 @@ static int import_dir(const char *dir) {
     CHECK(dynm_init_from_meta(&dm, &meta, 2, 1, &rng, &Z, &vae, &err) == 0, "torch conv dynamics: %s", err.msg);
     EXPECT(vae == 1 && dm.OUT == 2 * Z, "read as a vae (OUT %d, Z %d)", dm.OUT, Z);
     EXPECT(checkpoint_load(path, dynm_arena(&dm), "dynamics", &meta, &err) == 0, "load: %s", err.msg);
-    snprintf(path, sizeof path, "%s/torch_spatial_dyn_io.h5", dir);
-    hid_t f = h5_open(path, 0, &err);
-    CHECK(f >= 0, "%s", err.msg);
+    hid_t f = open_in(dir, "torch_spatial_dyn_io.h5");
     size_t nz, na, nh;
     float *zz = read_all(f, "z", &nz), *act = read_all(f, "a", &na), *head = read_all(f, "head", &nh);
     h5_close(f);

@@ -10,28 +10,10 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from nemutest import BIN, check, run_in_tempdir  # noqa: E402
+from nemutest import BIN, check, run_in_tempdir, tiny_config  # noqa: E402
 
-CONFIG = """[run]
-seed = 7
-threads = 1
-[data]
-path = d.h5
-generate = none
-height = 32
-width = 32
-test_episodes = 1
-[model]
-latent_dim = 8
-base_channels = 4
-[train]
-stage = both
-epochs = 1
-batch_size = 16
-[eval]
-steps = 1,2
-starts = 2
-"""
+CONFIG = tiny_config({"run": {"threads": 1}, "data": {"path": "d.h5", "val_split": None},
+                      "train": {"lr": None, "epochs": 1}, "eval": {"steps": "1,2", "starts": 2}})
 
 
 def sweep(args, cwd):

@@ -19,6 +19,28 @@
 #include "tests/fixture_h5.h"
 #include "tests/test.h"
 
+// dir/name into path [1024]; returns path.
+static inline char *in_dir(char *path, const char *dir, const char *name) {
+    snprintf(path, 1024, "%s/%s", dir, name);
+    return path;
+}
+
+// dir/name opened for reading; dies when it cannot be.
+static inline hid_t open_in(const char *dir, const char *name) {
+    char path[1024];
+    Err err;
+    hid_t f = h5_open(in_dir(path, dir, name), 0, &err);
+    CHECK(f >= 0, "%s", err.msg);
+    return f;
+}
+
+// The checkpoint of a (with meta) as dir/name.
+static inline void save_in(const char *dir, const char *name, const ParamArena *a, const CkptMeta *meta) {
+    char path[1024];
+    Err err;
+    CHECK(checkpoint_save(in_dir(path, dir, name), a, meta, &err) == 0, "%s", err.msg);
+}
+
 static inline void write_io(const char *path, const char *n1, const float *x1, int r1, const hsize_t *d1,
                             const char *n2, const float *x2, int r2, const hsize_t *d2,
                             const char *n3, const float *x3, int r3, const hsize_t *d3) {
