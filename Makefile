@@ -6,15 +6,18 @@
 #   make test-debug  the test suite on the sanitized build
 #   make bench     benchmarks -> bench/results.csv
 #   make clean
-# Options: NO_OMP=1 (no OpenMP), NO_BLAS=1 (naive gemm instead of OpenBLAS), NO_SDL=1 (no window in ./play), OPT='-O2'.
+# Options: NO_OMP=1 (no OpenMP), NO_BLAS=1 (naive gemm instead of OpenBLAS), NO_SDL=1 (no window in ./play), OPT='-O2',
+#          MPI=1 (data-parallel ./train over OpenMPI: mpirun -np N ./train CONFIG; build/release-mpi).
+#   make deps MPI=1 SLURM=1   also installs OpenMPI (libopenmpi-dev openmpi-bin) / Slurm (slurm-wlm)
 
 PROGS    := train eval gen sweep play
-DEB_PKGS := build-essential pkg-config libopenblas-dev libopenblas0-openmp libhdf5-dev libpng-dev zlib1g-dev libgif-dev libsdl2-dev
+DEB_PKGS := build-essential pkg-config libopenblas-dev libopenblas0-openmp libhdf5-dev libpng-dev zlib1g-dev libgif-dev libsdl2-dev \
+            $(if $(MPI),libopenmpi-dev openmpi-bin) $(if $(SLURM),slurm-wlm)
 
 CC       ?= cc
 OPT      ?= -O3 -march=native
 MODE     ?= release
-BUILD    := build/$(MODE)$(if $(NO_OMP),-noomp)$(if $(NO_BLAS),-noblas)$(if $(NO_SDL),-nosdl)
+BUILD    := build/$(MODE)$(if $(NO_OMP),-noomp)$(if $(NO_BLAS),-noblas)$(if $(NO_SDL),-nosdl)$(if $(MPI),-mpi)
 
 PKGS        := hdf5-serial libpng
 ifndef NO_BLAS
@@ -61,6 +64,18 @@ endif
 ifdef NO_BLAS
 CFLAGS   += -DNO_BLAS
 endif
+# OpenMPI (Debian's libopenmpi-dev): base/dist.c then sums gradients over the ranks
+ifdef MPI
+ifneq ($(MAKECMDGOALS),deps)
+MPI_CFLAGS := $(shell mpicc --showme:compile 2>/dev/null)
+MPI_LIBS   := $(shell mpicc --showme:link 2>/dev/null)
+ifeq ($(MPI_LIBS),)
+$(error MPI=1 needs OpenMPI's mpicc: make deps MPI=1 (apt-get install libopenmpi-dev openmpi-bin))
+endif
+CFLAGS   += -DNEMU_MPI $(MPI_CFLAGS)
+LDLIBS   += $(MPI_LIBS)
+endif
+endif
 
 LIB_SRC  := $(wildcard base/*.c nn/*.c data/*.c evaluation/*.c) $(filter-out $(PROGS:%=src/%.c),$(wildcard src/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -71,15 +86,16 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCH_SRC := $(wildcard bench/bench_*.c)
 BENCH_BIN := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps test debug test-debug bench clean tests
+.PHONY: all deps test debug test-debug bench clean tests FORCE
 .SUFFIXES:
 .SECONDARY:
 
 all: $(PROGS)
 
-ifeq ($(BUILD),build/release)
-$(PROGS): %: $(BUILD)/bin/%
-	cp $< $@.tmp && mv -f $@.tmp $@
+# the programs at the root are the release build's, with or without MPI (whichever was made last)
+ifneq ($(filter build/release build/release-mpi,$(BUILD)),)
+$(PROGS): %: $(BUILD)/bin/% FORCE
+	@cmp -s $< $@ || { echo "cp $< $@"; cp $< $@.tmp && mv -f $@.tmp $@; }
 endif
 
 $(BUILD)/%.o: %.c

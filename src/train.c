@@ -39,6 +39,7 @@
 #include "base/alloc.h"
 #include "base/rng.h"
 #include "base/clock.h"
+#include "base/dist.h"
 #include "base/threads.h"
 #include "base/path.h"   // path_check_file, remove_stale_temps_in
 #include "src/config.h"
@@ -63,6 +64,9 @@ static void usage(FILE *f) {
             "  --resume-or-start  --resume when runs/<name> exists, else start it (batch jobs)\n"
             "  --force     replace an existing runs/<name>\n"
             "  --init FILE start the first stage from these weights (HDF5 /state_dict/<name>, e.g. from PyTorch)\n");
+    if (dist_built())
+        fprintf(f, "Built with MPI: mpirun -np N ./train CONFIG.ini trains one model data-parallel over N ranks\n"
+                   "(train.batch_size stays the global batch).\n");
 }
 
 // ---------------------------------------------------------------- helpers
@@ -246,9 +250,13 @@ static void save_ckpt(const Trainer *tr, const char *file, const ParamArena *a, 
 // the epoch's running loss sum, so the resumed epoch logs the same mean, then exit.
 static void stop_if_requested(const Trainer *tr, StageId st, int epoch, long batch, double loss_sum, long samples,
                               const double part_sum[2], const ParamArena *a, CkptMeta *meta, Progress *pg) {
-    int sig = signals_stop_requested();
+    int sig = dist_stop_signal();
     if (!sig) return;
     progress_clear(pg);
+    if (dist_rank() > 0) {   // rank 0 saves for all: the ranks hold the same weights
+        dist_finalize();
+        exit(128 + sig);
+    }
     meta->epoch = epoch;
     ckpt_set_i64(meta, "batch", batch);
     ckpt_set_f64(meta, "epoch_loss_sum", loss_sum);
@@ -261,6 +269,7 @@ static void stop_if_requested(const Trainer *tr, StageId st, int epoch, long bat
     fprintf(stderr, "%s: stopped by %s in %s epoch %d at batch %ld; saved %s; continue with --resume\n",
             progname(), sig == SIGINT ? "SIGINT" : "SIGTERM", stage_name[st], epoch + 1, batch,
             path_in_run(tr, file));
+    dist_finalize();
     exit(128 + sig);
 }
 
@@ -308,7 +317,8 @@ static const char *eta_str(char *buf, size_t cap, const Trainer *tr, const Stage
 // requests, NaN guard, validation, log.csv, loss.png, <stage>_last.h5 and _best.h5.
 void run_stage(Trainer *tr, Stage *s, CkptMeta *meta) {
     const Config *c = &tr->cfg;
-    const int B = s->batch;
+    const int B = c->train.batch_size;   // the global batch (s->batch: this rank's most, base/dist.h)
+    const int root = dist_rank() == 0;   // writes the run's files
     Adam opt = make_adam(c, s->lr);
     int epoch0 = 0;
     long batch0 = 0, samples0 = 0;
@@ -326,6 +336,8 @@ void run_stage(Trainer *tr, Stage *s, CkptMeta *meta) {
     snprintf(bestf, sizeof bestf, "%s_best.h5", stage_prefix[s->id]);
     Progress pg;
     progress_init(&pg, stage_name[s->id], s->epochs);
+    pg.tty &= root;
+    dist_stats_reset();
     // replay the shuffles of finished epochs so epoch e sees the order an unbroken run sees
     for (int e = 0; e < epoch0; e++) shuffle_epoch(c, s->id, e, s->train);
     Health hl;
@@ -350,7 +362,7 @@ void run_stage(Trainer *tr, Stage *s, CkptMeta *meta) {
             stop_if_requested(tr, s->id, e, i, sum, samples, s->part_sum, s->arena, meta, &pg);
             arena_zero_grad(s->arena);
             int n;
-            float loss = s->step(s, i, &n);
+            float loss = dist_train_step(s, i, B, &n);
             if (!isfinite(loss)) nan_stop(tr, s->id, e, i, loss);
             health_add_grads(&hl);
             if (c->train.max_grad_norm > 0) clip_grad_norm(s->arena->grads, s->arena->n, (float)c->train.max_grad_norm);
@@ -362,6 +374,7 @@ void run_stage(Trainer *tr, Stage *s, CkptMeta *meta) {
         double secs = now_seconds() - t0;
         run_secs += secs;
         progress_clear(&pg);
+        if (!root) continue;   // the others wait in the next batch's sum
         if (s->probe && samples > 0) s->probe(s, &hl);   // before validate: it overwrites the activations
         double val = s->validate(s);
         if (!isfinite(val)) nan_stop(tr, s->id, e, nb, (float)val);
@@ -402,7 +415,9 @@ void run_stage(Trainer *tr, Stage *s, CkptMeta *meta) {
         }
     }
     health_free(&hl);
-    if (s->epochs == 0) save_ckpt(tr, bestf, s->arena, meta);
+    if (s->epochs == 0 && root) save_ckpt(tr, bestf, s->arena, meta);
+    dist_print_stats(run_secs, nb * (s->epochs - epoch0) - batch0);
+    dist_barrier();   // the checkpoints are written before any rank reads them
     printf("%s done: best val %s %.6g  peak RSS %.0f MB\n", stage_name[s->id], s->loss_name, best, peak_rss_mb());
 }
 
@@ -507,7 +522,7 @@ static double ae_validate(Stage *s) {
 
 static void train_autoencoder(Trainer *tr) {
     const Config *c = &tr->cfg;
-    int B = c->train.batch_size;
+    int B = dist_batch(c->train.batch_size);   // this rank's share (all of it with one process)
     Err err;
     AEConfig ac = ae_config_of(c, &tr->ds);
     Rng rng;
@@ -553,7 +568,10 @@ static void estimate_memory(Trainer *tr) {
     print_memory("process now (incl. dataset)", current_rss_bytes());
     print_memory("  of which dataset", (size_t)tr->ds.n_frames * fsz + (size_t)tr->ds.n_steps * tr->ds.A);
     print_memory("BLAS buffers, stacks", BLAS_ALLOWANCE);
-    int B = c->train.batch_size;
+    int B = dist_batch(c->train.batch_size);
+    if (dist_size() > 1)
+        printf("data parallel: %d ranks (MPI), global batch %d, per-rank batch %d (at most); memory per rank:\n",
+               dist_size(), c->train.batch_size, B);
     {
         Rng r0;
         rng_seed(&r0, 1);
@@ -643,7 +661,8 @@ static void open_run_folder(Trainer *tr, const char *rundir, int force) {
 static double load_data(Trainer *tr) {
     const Config *c = &tr->cfg;
     Err err;
-    ensure_data(c);
+    if (dist_rank() == 0) ensure_data(c);   // recorded once
+    dist_barrier();
     Preprocess pp = {c->data.height, c->data.width, c->data.channels};
     double t0 = now_seconds();
     if (dataset_load(&tr->ds, c->data.path, &pp, &err) < 0) die("%s", err.msg);
@@ -661,6 +680,7 @@ static double load_data(Trainer *tr) {
 int main(int argc, char **argv) {
     set_progname(argv[0]);
     blas_init(argc, argv);
+    dist_init(&argc, &argv);
     const char *cfg_path = NULL;
     char *sets[MAX_SETS];
     int n_sets = 0, resume = 0, force = 0, resume_or_start = 0;
@@ -702,6 +722,8 @@ int main(int argc, char **argv) {
     // batch jobs (a Slurm task requeued after SIGTERM): the same command resumes a run that
     // exists (its config must match) and starts one that does not
     if (resume_or_start) tr.resume = resume = access(rundir, F_OK) == 0;
+    dist_barrier();   // every rank decided before rank 0 creates anything
+    dist_check_config(c);
     if (resume) {
         // the run's own config.ini is the truth; the given one must resolve to the same
         if (run_dir_open(&tr.rd, rundir, &err) < 0) die("%s", err.msg);
@@ -717,6 +739,7 @@ int main(int argc, char **argv) {
 
     // ---- what this run is: config, data, models, memory
     printf("nemu train: %s  (BLAS core %s, %d threads)\n", cfg_path, blas_core(), tr.threads);
+    if (dist_size() > 1) printf("data parallel: %d MPI ranks, %d threads each\n", dist_size(), tr.threads);
     printf("---- resolved config\n");
     config_write(c, stdout);
     printf("---- data\n%s: %d episodes, %lld frames, %lld steps, preprocessed to %dx%dx%d, %d actions (%.1fs)\n",
@@ -727,7 +750,9 @@ int main(int argc, char **argv) {
     estimate_memory(&tr);
 
     // ---- the run folder: created whole or not at all
-    open_run_folder(&tr, rundir, force);
+    if (dist_rank() == 0) open_run_folder(&tr, rundir, force);
+    dist_barrier();
+    if (dist_rank() > 0 && !resume && run_dir_open(&tr.rd, rundir, &err) < 0) die("%s", err.msg);
     signals_install();
 
     int do_ae = c->train.stage != STAGE_DYNAMICS, do_dyn = c->train.stage != STAGE_AUTOENCODER;
@@ -744,5 +769,6 @@ int main(int argc, char **argv) {
     dataset_free(&tr.ds);
     split_free(&tr.split);
     free(tr.log);
+    dist_finalize();
     return 0;
 }

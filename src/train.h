@@ -98,4 +98,16 @@ void check_batch_size(const Trainer *tr);
 // The dynamics stage: encode every frame with the frozen autoencoder, train, report.
 void train_dynamics(Trainer *tr);
 
+// src/train_dist.c: data parallelism over the ranks of base/dist.h (one rank: as before).
+// Batch i of the global batch B (grads already zeroed): this rank's share through s->step,
+// gradients and loss summed over the ranks; *n = the global batch's samples.
+float dist_train_step(Stage *s, int64_t i, int B, int *n);
+// The stop signal to act on before the next batch: with several ranks the one they agreed on
+// in the last batch's sum (so all stop at the same batch), else signals_stop_requested().
+int dist_stop_signal(void);
+// Rank 0 of several: the gradient sums' bytes, time and share of the stage's steps.
+void dist_print_stats(double train_secs, long steps);
+// Dies (one line) on what data parallelism over dist_size() > 1 ranks cannot split.
+void dist_check_config(const Config *c);
+
 #endif

@@ -12,6 +12,7 @@
 #include "nn/dyn_conv.h"   // the conv dynamics of a spatial latent
 #include "nn/dynamics.h"
 #include "nn/ops.h"
+#include "base/dist.h"
 #include "base/err.h"
 #include "base/alloc.h"
 #include "base/rng.h"
@@ -298,16 +299,18 @@ static double dyn_validate(Stage *s) {
 
 void train_dynamics(Trainer *tr) {
     const Config *c = &tr->cfg;
-    int B = c->train.batch_size, K = c->dynamics.rollout_steps, vae = c->dynamics.type == DYN_VAE;
+    int B = dist_batch(c->train.batch_size), K = c->dynamics.rollout_steps, vae = c->dynamics.type == DYN_VAE;
     Err err;
     char aepath[1200];
     if (c->train.stage == STAGE_BOTH) snprintf(aepath, sizeof aepath, "%s", path_in_run(tr, "ae_best.h5"));
     else snprintf(aepath, sizeof aepath, "%s", c->model.autoencoder);
     AE ae;
-    load_autoencoder(aepath, &tr->ds, &ae, B);
+    // the latents are encoded in batches of the global batch, as by one process (the convolutions'
+    // paths depend on the batch), so every rank trains on the same bits
+    load_autoencoder(aepath, &tr->ds, &ae, c->train.batch_size);
     check_latent_family(c, &ae, aepath);
     int Z = ae.cfg.latent_dim, A = tr->ds.A;
-    float *zs = encode_all(&tr->ds, &ae, B);
+    float *zs = encode_all(&tr->ds, &ae, c->train.batch_size);
 
     DynConfig dc = {Z, A, c->dynamics.hidden, K, vae};
     Rng rng;
@@ -341,11 +344,14 @@ void train_dynamics(Trainer *tr) {
                .noise = vae || K > 1 ? &d.rng : NULL, .step = dyn_step, .validate = dyn_validate, .ctx = &d,
                .epoch_begin = dyn_epoch_begin, .has_parts = 1};
     run_stage(tr, &s, &meta);
-    // the roadmap 1.3 checks and rollout.png, with the best weights, at temperature 0
+    // the roadmap 1.3 checks and rollout.png, with the best weights, at temperature 0 (rank 0 writes)
     CkptMeta bm;
-    if (checkpoint_load(path_in_run(tr, "dyn_best.h5"), dynm_arena(&dyn), "dynamics", &bm, &err) < 0) die("%s", err.msg);
-    dyn.temperature = 0;
-    dyn_report(tr, &ae, &dyn, zs);
+    if (dist_rank() == 0) {
+        if (checkpoint_load(path_in_run(tr, "dyn_best.h5"), dynm_arena(&dyn), "dynamics", &bm, &err) < 0)
+            die("%s", err.msg);
+        dyn.temperature = 0;
+        dyn_report(tr, &ae, &dyn, zs);
+    }
     free(d.ztrue); free(d.a); free(d.feed); free(zs); free(d.frames); free(d.drecon); free(d.dzs);
     sampler_free(&ts);
     sampler_free(&vs);
