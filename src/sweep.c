@@ -137,6 +137,13 @@ static void generate_data(void) {
         int n = 2;
         for (int k = 0; k < 5; k++)
             if (k == 0 || strcmp(gen_args[i][k], "0")) args[n++] = (char *)opt[k], args[n++] = gen_args[i][k];
+        char parent[SWEEP_STR];   // the data folder may not exist yet
+        snprintf(parent, sizeof parent, "%s", gen_args[i][0]);
+        char *slash = strrchr(parent, '/');
+        if (slash && slash != parent) {
+            *slash = 0;
+            if (mkdir_p(parent) != 0) die("cannot create %s: %s", parent, strerror(errno));
+        }
         printf("%s is missing: recording it once for every point (./gen tetris)\n", gen_args[i][0]);
         fflush(stdout);
         pid_t pid = fork();
