@@ -138,7 +138,7 @@ static void generate_data(void) {
         for (int k = 0; k < 5; k++)
             if (k == 0 || strcmp(gen_args[i][k], "0")) args[n++] = (char *)opt[k], args[n++] = gen_args[i][k];
         char parent[SWEEP_STR];   // the data folder may not exist yet
-        snprintf(parent, sizeof parent, "%s", gen_args[i][0]);
+        snprintf(parent, sizeof parent, "%.*s", SWEEP_STR - 1, gen_args[i][0]);
         char *slash = strrchr(parent, '/');
         if (slash && slash != parent) {
             *slash = 0;
