@@ -48,7 +48,8 @@ int resume_stage(const Trainer *tr, const Stage *s, long nb, CkptMeta *meta, int
     Err err;
     if (checkpoint_load(p, s->arena, stage_name[s->id], meta, &err) < 0) die("%s", err.msg);
     const CkptAttr *ls = ckpt_get(meta, "epoch_loss_sum"), *ns = ckpt_get(meta, "epoch_samples");
-    check_position(p, meta, s->epochs, nb, s->batch, ls, ns);
+    // positions count batches of the global batch (with MPI, s->batch is one rank's share)
+    check_position(p, meta, s->epochs, nb, tr->cfg.train.batch_size, ls, ns);
     const CkptAttr *b = ckpt_get(meta, "batch");
     *epoch = (int)meta->epoch;
     *batch = b ? (long)b->i : 0;
