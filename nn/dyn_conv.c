@@ -19,6 +19,9 @@ int cdyn_config_check(const ConvDynConfig *c, Err *err) {
     if (c->channels < 1 || c->height < 1 || c->width < 1 || c->n_actions < 1 || c->hidden < 1 || c->max_steps < 1)
         return err_set(err, "conv dynamics: channels, grid, n_actions, hidden, max_steps must be >= 1, got %d, %dx%d, "
                        "%d, %d, %d", c->channels, c->height, c->width, c->n_actions, c->hidden, c->max_steps);
+    if (c->hyp < 0 || c->hyp > DYN_HYP_MAX || (c->vae && c->hyp > 1))
+        return err_set(err, "conv dynamics: hypotheses must be 1..%d and not with a vae head, got %d%s", DYN_HYP_MAX,
+                       c->hyp, c->vae ? " with a vae" : "");
     if (c->blocks < 1 || c->blocks > CDYN_MAX_BLOCKS)
         return err_set(err, "conv dynamics: blocks must be 1..%d, got %d", CDYN_MAX_BLOCKS, c->blocks);
     if (c->channels > 65536 || c->hidden > 65536 || c->n_actions > 65536 || c->max_steps > 100000 ||
@@ -28,9 +31,10 @@ int cdyn_config_check(const ConvDynConfig *c, Err *err) {
     return 0;
 }
 
-ConvDynConfig cdyn_config_for(const AEConfig *ae, int n_actions, int hidden, int blocks, int max_steps, int vae) {
+ConvDynConfig cdyn_config_for(const AEConfig *ae, int n_actions, int hidden, int blocks, int max_steps, int vae,
+                              int hyp) {
     ConvDynConfig c = {ae->latent_channels, ae->H >> ae->stages, ae->W >> ae->stages, n_actions, hidden, blocks,
-                       max_steps, vae};
+                       max_steps, vae, hyp};
     return c;
 }
 
@@ -45,7 +49,8 @@ int cdyn_init(ConvDyn *m, const ConvDynConfig *cfg, int max_B, Rng *rng, Err *er
     const int Lc = cfg->channels, h = cfg->height, w = cfg->width, Hc = cfg->hidden, nb = cfg->blocks;
     m->HW = h * w;
     m->IN = Lc + cfg->n_actions;
-    m->OC = cfg->vae ? 2 * Lc : Lc;
+    const int M = cfg->hyp > 1 ? cfg->hyp : 1;
+    m->OC = cfg->vae ? 2 * Lc : M > 1 ? M * Lc + M : Lc;
     m->Z = Lc * m->HW;
     m->OUT = m->OC * m->HW;
     m->s_in = conv2d_shape(m->IN, h, w, Hc, 3, 1, 1);
@@ -76,6 +81,12 @@ int cdyn_init(ConvDyn *m, const ConvDynConfig *cfg, int max_B, Rng *rng, Err *er
     // conv_out stays zero (arena_alloc zeroes): training starts at the identity z' = z; a VAE
     // head's log-variance channels start at DYN_VAE_LOGVAR_INIT as the flat VAE's (nn/model.h)
     if (cfg->vae) init_constant(P(m, a->params, m->i_out + 1) + Lc, (size_t)Lc, DYN_VAE_LOGVAR_INIT);
+    if (M > 1) {   // candidates: 1e-2 of PyTorch's init, so that they differ; logit planes zero
+        float *wo = P(m, a->params, m->i_out);
+        const size_t n = (size_t)M * Lc * f_mid;
+        init_kaiming_uniform(wo, n, f_mid, rng);
+        for (size_t i = 0; i < n; i++) wo[i] *= 1e-2f;
+    }
 
     const size_t TB = (size_t)cfg->max_steps * max_B, B = (size_t)max_B, HH = (size_t)Hc * m->HW;
     m->acts_floats = TB * ((size_t)m->IN * m->HW + (nb + 1) * HH + 2 * (size_t)Hc + m->OUT + m->Z) +
@@ -168,7 +179,7 @@ void cdyn_forward_step(ConvDyn *m, int t, const float *z, const float *a, int B)
     float *head = cdyn_head(m, t);
     conv2d_forward_act(head, hs[nb], P(m, m->arena.params, m->i_out), P(m, m->arena.params, m->i_out + 1),
                        CONV_ACT_NONE, B, &m->s_out, m->work);
-    if (m->cfg.vae) return;
+    if (m->cfg.vae || m->cfg.hyp > 1) return;
     float *zn = cdyn_znext(m, t);
     for (int b = 0; b < B; b++)   // z read back from x0: z may alias a znext slice
         for (int k = 0; k < Z; k++) zn[(size_t)b * Z + k] = x0[(size_t)b * XS + k] + head[(size_t)b * Z + k];
@@ -176,7 +187,8 @@ void cdyn_forward_step(ConvDyn *m, int t, const float *z, const float *a, int B)
 
 void cdyn_backward_step(ConvDyn *m, int t, const float *dhead, const float *dznext, float *dz, int B) {
     check_step(m, t, B);
-    CHECK(!(m->cfg.vae && dznext), "conv dynamics: dznext with a vae head (nn/dynamics.h samples the delta)");
+    CHECK(!((m->cfg.vae || m->cfg.hyp > 1) && dznext),
+          "conv dynamics: dznext with a vae or hypotheses head (nn/dynamics.h chooses the delta)");
     const int Hc = m->cfg.hidden, nb = m->cfg.blocks, HW = m->HW, Z = m->Z;
     const size_t s = st(m, t), HH = (size_t)Hc * HW, XS = (size_t)m->IN * HW, no = (size_t)B * m->OUT;
     float *G = m->arena.grads;
@@ -236,7 +248,8 @@ void cdyn_print_table(const ConvDyn *m, FILE *f) {
     const int Hc = c->hidden;
     fprintf(f, "conv dynamics on a %dx%dx%d latent grid + %d action planes, hidden %d, %d blocks, %s head, "
                "max batch %d, max steps %d\n", c->channels, c->height, c->width, c->n_actions, Hc, c->blocks,
-            c->vae ? "vae (mean, log-variance)" : "delta", m->max_B, c->max_steps);
+            c->vae ? "vae (mean, log-variance)" : c->hyp > 1 ? "hypotheses (deltas, logit planes)" : "delta", m->max_B,
+            c->max_steps);
     fprintf(f, "  %-22s %-16s    %-16s %10s %10s\n", "layer", "in", "out", "params", "MFLOP/smp");
     char in[32], out[32], name[32];
     double hw = m->HW, total = 0;
@@ -286,7 +299,8 @@ int dynm_conv_init(DynModel *m, const ConvDynConfig *cfg, int max_B, Rng *rng, E
         free(d);
         return -1;
     }
-    return dynm_init(m, &DYN_CONV_OPS, d, d->Z, cfg->n_actions, max_B, cfg->max_steps, cfg->vae, err);
+    return dynm_init(m, &DYN_CONV_OPS, d, d->Z, cfg->n_actions, max_B, cfg->max_steps, cfg->vae,
+                     cfg->hyp > 1 ? cfg->hyp : 1, d->HW, err);
 }
 
 void ckpt_meta_conv_dyn(CkptMeta *meta, const ConvDynConfig *c) {
@@ -300,6 +314,7 @@ void ckpt_meta_conv_dyn(CkptMeta *meta, const ConvDynConfig *c) {
     ckpt_set_i64(meta, "hidden", c->hidden);
     ckpt_set_i64(meta, "blocks", c->blocks);
     if (c->vae) ckpt_set_i64(meta, "vae", 1);
+    if (c->hyp > 1) ckpt_set_i64(meta, "hypotheses", c->hyp);
 }
 
 int ckpt_meta_is_conv_dyn(const CkptMeta *meta) {
@@ -325,16 +340,21 @@ int ckpt_meta_to_conv_dyn_config(const CkptMeta *meta, ConvDynConfig *c, Err *er
         get_int(meta, "hidden", &c->hidden, err) < 0 || get_int(meta, "blocks", &c->blocks, err) < 0)
         return -1;
     if (ckpt_get(meta, "vae") && get_int(meta, "vae", &c->vae, err) < 0) return -1;
+    c->hyp = 1;
+    if (ckpt_get(meta, "hypotheses") && get_int(meta, "hypotheses", &c->hyp, err) < 0) return -1;
     c->max_steps = 1;
     return cdyn_config_check(c, err);
 }
 
 // ---------------------------------------------------------------- either family
 
-int dynm_init_for_ae(DynModel *m, const AEConfig *ae, const DynConfig *dc, int blocks, int max_B, Rng *rng,
+int dynm_init_for_ae(DynModel *m, const AEConfig *ae, const DynConfig *dc, int blocks, int hyp, int max_B, Rng *rng,
                      Err *err) {
+    if (!ae->latent_channels && hyp > 1)
+        return err_set(err, "dynamics: %d hypotheses need the conv dynamics of a spatial latent (model.latent = "
+                       "spatial)", hyp);
     if (!ae->latent_channels) return dynm_flat_init(m, dc, max_B, rng, err);
-    ConvDynConfig c = cdyn_config_for(ae, dc->n_actions, dc->hidden, blocks, dc->max_steps, dc->vae);
+    ConvDynConfig c = cdyn_config_for(ae, dc->n_actions, dc->hidden, blocks, dc->max_steps, dc->vae, hyp);
     return dynm_conv_init(m, &c, max_B, rng, err);
 }
 

@@ -10,7 +10,9 @@
  *   h{i+1} = ReLU(blocks.i(h_i)), i = 1..nb-1  Conv2d 3x3 p1
  *   head = conv_out(h_nb)                      Conv2d 3x3 p1, zero-init  [OUT_C, h, w]
  * OUT_C = Lc (the delta) or, for a VAE head, 2Lc: per sample the first Z = Lc*h*w floats are
- * the mean, the next Z the log-variance (the layout of nn/dynamics.h). conv_out starts at zero,
+ * the mean, the next Z the log-variance (the layout of nn/dynamics.h); with M hypotheses
+ * M*Lc + M: M candidate deltas of Z, then M logit planes of h*w (nn/dynamics.h averages each).
+ * The candidates' weights start at 1e-2 of PyTorch's init instead of zero, so that they differ. conv_out starts at zero,
  * so an untrained model is the identity z' = z (a VAE head: its mean; the log-variance bias
  * starts at DYN_VAE_LOGVAR_INIT, as the flat VAE's).
  *
@@ -54,11 +56,13 @@ typedef struct {
     int blocks;       // nb >= 1 hidden 3x3 convs after conv_in
     int max_steps;    // T: rollout steps whose activations are kept
     int vae;          // 1: head has 2Lc channels (mean, log-variance)
+    int hyp;          // M > 1: head has M*Lc + M channels (M candidate deltas, M logit planes); 0, 1: one
 } ConvDynConfig;
 
 int cdyn_config_check(const ConvDynConfig *c, Err *err);
 // The conv dynamics for a spatial autoencoder's grid (latent_channels and H, W >> stages).
-ConvDynConfig cdyn_config_for(const AEConfig *ae, int n_actions, int hidden, int blocks, int max_steps, int vae);
+ConvDynConfig cdyn_config_for(const AEConfig *ae, int n_actions, int hidden, int blocks, int max_steps, int vae,
+                              int hyp);
 
 typedef struct {
     ConvDynConfig cfg;
@@ -100,9 +104,9 @@ extern const DynOps DYN_CONV_OPS;
 int dynm_conv_init(DynModel *m, const ConvDynConfig *cfg, int max_B, Rng *rng, Err *err);
 
 // The dynamics family that goes with an autoencoder: its spatial grid gets the conv model
-// (hidden channels dc->hidden, `blocks`, dc's n_actions, max_steps, vae), a flat latent the
-// MLP of nn/model.h (dc as given; blocks unused).
-int dynm_init_for_ae(DynModel *m, const AEConfig *ae, const DynConfig *dc, int blocks, int max_B, Rng *rng,
+// (hidden channels dc->hidden, `blocks`, dc's n_actions, max_steps, vae, `hyp` hypotheses), a
+// flat latent the MLP of nn/model.h (dc as given; blocks unused, hyp must be 1).
+int dynm_init_for_ae(DynModel *m, const AEConfig *ae, const DynConfig *dc, int blocks, int hyp, int max_B, Rng *rng,
                      Err *err);
 // A DynModel shaped as the dynamics checkpoint whose attributes are meta (either family), for
 // max_B and max_steps (weights: checkpoint_load into dynm_arena). latent_dim_out (may be NULL)
@@ -113,7 +117,7 @@ int dynm_init_from_meta(DynModel *m, const CkptMeta *meta, int max_B, int max_st
 void ckpt_meta_dynm(CkptMeta *meta, const DynModel *m);
 
 // Checkpoint attributes: model "dynamics", family "conv", latent_dim (Z), latent_channels,
-// grid_height, grid_width, n_actions, hidden, blocks, vae (only when 1).
+// grid_height, grid_width, n_actions, hidden, blocks, vae (only when 1), hypotheses (only when > 1).
 void ckpt_meta_conv_dyn(CkptMeta *meta, const ConvDynConfig *c);
 int ckpt_meta_is_conv_dyn(const CkptMeta *meta);
 int ckpt_meta_to_conv_dyn_config(const CkptMeta *meta, ConvDynConfig *c, Err *err);   // max_steps = 1

@@ -35,32 +35,42 @@ int dynm_flat_init(DynModel *m, const DynConfig *cfg, int max_B, Rng *rng, Err *
         free(d);
         return -1;
     }
-    return dynm_init(m, &DYN_FLAT_OPS, d, cfg->latent_dim, cfg->n_actions, max_B, cfg->max_steps, cfg->vae, err);
+    return dynm_init(m, &DYN_FLAT_OPS, d, cfg->latent_dim, cfg->n_actions, max_B, cfg->max_steps, cfg->vae, 1, 1,
+                     err);
 }
 
 // ---------------------------------------------------------------- the wrapper
 
 int dynm_init(DynModel *m, const DynOps *ops, void *impl, int Z, int A, int max_B, int max_steps, int vae,
-              Err *err) {
+              int hyp, int P, Err *err) {
     memset(m, 0, sizeof *m);
-    if (Z < 1 || A < 1 || max_B < 1 || max_steps < 1) {
+    if (Z < 1 || A < 1 || max_B < 1 || max_steps < 1 || hyp < 1 || hyp > DYN_HYP_MAX || P < 1 || (vae && hyp > 1)) {
         ops->free(impl);
-        return err_set(err, "dynamics: Z, A, max batch, max steps must be >= 1, got %d, %d, %d, %d", Z, A, max_B,
-                       max_steps);
+        return err_set(err, "dynamics: Z, A, max batch, max steps, logit plane must be >= 1 and hypotheses 1..%d "
+                       "(not with a vae), got %d, %d, %d, %d, %d, %d%s", DYN_HYP_MAX, Z, A, max_B, max_steps, P, hyp,
+                       vae ? " with a vae" : "");
     }
     m->ops = ops, m->impl = impl;
-    m->Z = Z, m->A = A, m->OUT = vae ? 2 * Z : Z, m->max_B = max_B, m->max_steps = max_steps, m->vae = !!vae;
+    m->Z = Z, m->A = A, m->max_B = max_B, m->max_steps = max_steps, m->vae = !!vae, m->hyp = hyp, m->P = P;
+    m->OUT = vae ? 2 * Z : hyp > 1 ? hyp * (Z + P) : Z;
     m->temperature = 1.0f;
-    size_t TBZ = (size_t)max_steps * max_B * Z, BZ = (size_t)max_B * Z;
-    m->mem_floats = (vae ? 3 * TBZ + 2 * BZ : 0) + TBZ + 4 * BZ;
+    const int own = vae || hyp > 1;   // the wrapper owns delta and znext
+    size_t TBZ = (size_t)max_steps * max_B * Z, BZ = (size_t)max_B * Z, TB = (size_t)max_steps * max_B;
+    m->mem_floats = (vae ? TBZ : 0) + (own ? 2 * TBZ + (size_t)max_B * m->OUT : 0) +
+                    (hyp > 1 ? TB * hyp + TBZ : 0) + TBZ + 4 * BZ;
     m->mem = xmalloc_floats(m->mem_floats);
     float *p = m->mem;
 #define TAKE(n) (p += (n), p - (n))
-    if (vae) {
-        m->eps = TAKE(TBZ);
+    if (vae) m->eps = TAKE(TBZ);
+    if (own) {
         m->delta = TAKE(TBZ);
         m->znext = TAKE(TBZ);
-        m->dhead = TAKE(2 * BZ);
+        m->dhead = TAKE((size_t)max_B * m->OUT);
+    }
+    if (hyp > 1) {
+        m->prob = TAKE(TB * hyp);
+        m->htgt = TAKE(TBZ);
+        m->choice = xmalloc(TB * sizeof *m->choice);
     }
     m->zin = TAKE(TBZ);
     m->dcarry[0] = TAKE(BZ);
@@ -75,6 +85,7 @@ int dynm_init(DynModel *m, const DynOps *ops, void *impl, int Z, int A, int max_
 void dynm_free(DynModel *m) {
     if (m->ops) m->ops->free(m->impl);
     free(m->mem);
+    free(m->choice);
     memset(m, 0, sizeof *m);
 }
 
@@ -85,22 +96,149 @@ static void check_step(const DynModel *m, int t, int B) {
 
 float *dynm_head(DynModel *m, int t) { return m->ops->head(m->impl, t); }
 float *dynm_delta(DynModel *m, int t) {
-    return m->vae ? m->delta + (size_t)t * m->max_B * m->Z : m->ops->head(m->impl, t);
+    return m->delta ? m->delta + (size_t)t * m->max_B * m->Z : m->ops->head(m->impl, t);
 }
 float *dynm_znext(DynModel *m, int t) {
-    return m->vae ? m->znext + (size_t)t * m->max_B * m->Z : m->ops->znext(m->impl, t);
+    return m->znext ? m->znext + (size_t)t * m->max_B * m->Z : m->ops->znext(m->impl, t);
 }
+int dynm_stochastic(const DynModel *m) { return m->vae || m->hyp > 1; }
 ParamArena *dynm_arena(DynModel *m) { return m->ops->arena(m->impl); }
 size_t dynm_bytes(const DynModel *m) { return m->ops->bytes(m->impl) + floats_bytes(m->mem_floats); }
 void dynm_print_table(const DynModel *m, FILE *f) {
     m->ops->print_table(m->impl, f);
     if (m->vae)
         fprintf(f, "  vae head: delta = mean + T * exp(logvar/2) * eps, %d + %d outputs per sample\n", m->Z, m->Z);
+    if (m->hyp > 1)
+        fprintf(f, "  %d hypotheses: delta = one of %d candidates of %d, drawn from softmax(logits / T) (T = 0: the "
+                   "most probable), logits the means of %d planes of %d\n", m->hyp, m->hyp, m->Z, m->hyp, m->P);
 }
+
+// ---------------------------------------------------------------- multiple hypotheses
+
+static const float *hyp_cand(const DynModel *m, const float *head, int b, int c) {
+    return head + (size_t)b * m->OUT + (size_t)c * m->Z;
+}
+
+// Logits of sample b (the means of its M planes) into l[M].
+static void hyp_logits(const DynModel *m, const float *head, int b, double *l) {
+    const float *pl = head + (size_t)b * m->OUT + (size_t)m->hyp * m->Z;
+    for (int c = 0; c < m->hyp; c++) {
+        double acc = 0;
+        for (int k = 0; k < m->P; k++) acc += pl[(size_t)c * m->P + k];
+        l[c] = acc / m->P;
+    }
+}
+
+// softmax(l / T) into p (T > 0)
+static void softmax_t(const double *l, int M, double T, double *p) {
+    double mx = l[0], sum = 0;
+    for (int c = 1; c < M; c++) mx = l[c] > mx ? l[c] : mx;
+    for (int c = 0; c < M; c++) sum += p[c] = exp((l[c] - mx) / T);
+    for (int c = 0; c < M; c++) p[c] /= sum;
+}
+
+static int hyp_choose(DynModel *m, const float *head, int b, const double *l, const float *tgt) {
+    const int M = m->hyp;
+    int best = 0;
+    if (m->oracle) {   // the candidate nearest the target: winner takes all
+        double bd = INFINITY;
+        for (int c = 0; c < M; c++) {
+            const float *d = hyp_cand(m, head, b, c), *y = tgt + (size_t)b * m->Z;
+            double acc = 0;
+            for (int j = 0; j < m->Z; j++) acc += (double)(d[j] - y[j]) * (d[j] - y[j]);
+            if (acc < bd) bd = acc, best = c;
+        }
+        return best;
+    }
+    if (m->temperature == 0.0f) {
+        for (int c = 1; c < M; c++) best = l[c] > l[best] ? c : best;
+        return best;
+    }
+    CHECK(m->rng, "dynamics: %d hypotheses at temperature %g need an rng", M, m->temperature);
+    double p[DYN_HYP_MAX], u = rng_uniform(m->rng), acc = 0;
+    softmax_t(l, M, m->temperature, p);
+    for (best = 0; best < M - 1; best++)
+        if (u < (acc += p[best])) break;
+    return best;
+}
+
+// The chosen candidate becomes delta_t; with m->oracle the target is m->tgt (the rollout's).
+static void hyp_forward(DynModel *m, int t, const float *z, int B) {
+    const int Z = m->Z, M = m->hyp;
+    const size_t s = (size_t)t * m->max_B;
+    const float *head = m->ops->head(m->impl, t);
+    float *delta = m->delta + s * Z, *zn = m->znext + s * Z;
+    if (m->oracle) memcpy(m->htgt + s * Z, m->tgt, (size_t)B * Z * sizeof(float));
+    for (int b = 0; b < B; b++) {
+        double l[DYN_HYP_MAX], p[DYN_HYP_MAX];
+        hyp_logits(m, head, b, l);
+        softmax_t(l, M, 1.0, p);
+        for (int c = 0; c < M; c++) m->prob[(s + b) * M + c] = (float)p[c];
+        int c = m->choice[s + b] = hyp_choose(m, head, b, l, m->tgt);
+        const float *d = hyp_cand(m, head, b, c);
+        for (int j = 0; j < Z; j++) {
+            size_t k = (size_t)b * Z + j;
+            delta[k] = d[j];
+            zn[k] = z[k] + d[j];   // z may alias znext(t-1), never znext(t)
+        }
+    }
+}
+
+// dhead of step t: the chosen candidate gets g = ddelta + dznext; with m->oracle the others
+// DYN_HYP_RELAX/(M-1) of their MSE's gradient, the logit planes DYN_HYP_CE_WEIGHT * dCE. The
+// others' target is ztrue - z (a rollout's): their MSE reaches z too, dz (NULL: skip) += it.
+static void hyp_dhead(DynModel *m, int t, const float *ddelta, const float *dznext, float *dz, int B) {
+    const int Z = m->Z, M = m->hyp, P = m->P;
+    const size_t s = (size_t)t * m->max_B;
+    const float *head = m->ops->head(m->impl, t), *tgt = m->htgt + s * Z;
+    const float rw = DYN_HYP_RELAX / (float)(M - 1) * 2.0f / ((float)B * Z), cw = DYN_HYP_CE_WEIGHT / (float)B;
+    for (int b = 0; b < B; b++) {
+        const int ch = m->choice[s + b];
+        float *dh = m->dhead + (size_t)b * m->OUT;
+        for (int c = 0; c < M; c++) {
+            const float *d = hyp_cand(m, head, b, c);
+            for (int j = 0; j < Z; j++) {
+                size_t k = (size_t)b * Z + j;
+                float g = c == ch ? (ddelta ? ddelta[k] : 0.0f) + (dznext ? dznext[k] : 0.0f)
+                                  : m->oracle ? rw * (d[j] - tgt[k]) : 0.0f;
+                dh[(size_t)c * Z + j] = g;
+                if (c != ch && m->oracle && dz) dz[k] += g;
+            }
+            float dl = m->oracle ? cw * (m->prob[(s + b) * M + c] - (c == ch)) / (float)P : 0.0f;
+            for (int k = 0; k < P; k++) dh[(size_t)M * Z + (size_t)c * P + k] = dl;
+        }
+    }
+}
+
+double dynm_hyp_loss(DynModel *m, int t, int B) {
+    if (m->hyp < 2 || !m->oracle) return 0.0;
+    const int Z = m->Z, M = m->hyp;
+    const size_t s = (size_t)t * m->max_B;
+    const float *head = m->ops->head(m->impl, t), *tgt = m->htgt + s * Z;
+    double ce = 0, relax = 0;
+    for (int b = 0; b < B; b++) {
+        const int ch = m->choice[s + b];
+        ce -= log(fmax(m->prob[(s + b) * M + ch], 1e-30));
+        for (int c = 0; c < M; c++) {
+            const float *d = hyp_cand(m, head, b, c);
+            for (int j = 0; c != ch && j < Z; j++) {
+                double e = d[j] - tgt[(size_t)b * Z + j];
+                relax += e * e;
+            }
+        }
+    }
+    return DYN_HYP_CE_WEIGHT * ce / B + DYN_HYP_RELAX / (M - 1) * relax / ((double)B * Z);
+}
+
+// ---------------------------------------------------------------- the step API
 
 void dynm_forward_step(DynModel *m, int t, const float *z, const float *a, int B) {
     check_step(m, t, B);
     m->ops->forward_step(m->impl, t, z, a, B);
+    if (m->hyp > 1) {
+        hyp_forward(m, t, z, B);
+        return;
+    }
     if (!m->vae) return;
     const int Z = m->Z;
     const float T = m->temperature;
@@ -125,6 +263,13 @@ void dynm_forward_step(DynModel *m, int t, const float *z, const float *a, int B
 
 void dynm_backward_step(DynModel *m, int t, const float *ddelta, const float *dznext, float *dz, int B) {
     check_step(m, t, B);
+    if (m->hyp > 1) {
+        hyp_dhead(m, t, ddelta, dznext, dz, B);
+        if (dz && dznext)   // znext = z + delta
+            for (size_t k = 0; k < (size_t)B * m->Z; k++) dz[k] += dznext[k];
+        m->ops->backward_step(m->impl, t, m->dhead, NULL, dz, B);
+        return;
+    }
     if (!m->vae) {
         m->ops->backward_step(m->impl, t, ddelta, dznext, dz, B);
         return;
@@ -171,7 +316,7 @@ DynLoss dynm_rollout_forward(DynModel *m, const float *ztrue, const float *a, co
     CHECK(K >= 1 && K <= m->max_steps, "dynamics: rollout of %d steps, max_steps is %d", K, m->max_steps);
     const int Z = m->Z;
     const size_t nz = (size_t)B * Z, stride = (size_t)m->max_B * Z;
-    DynLoss L = {0, 0};
+    DynLoss L = {0, 0, 0};
     for (int k = 0; k < K; k++) {
         float *zin = m->zin + k * stride;
         const float *zt = ztrue + k * nz;
@@ -183,10 +328,11 @@ DynLoss dynm_rollout_forward(DynModel *m, const float *ztrue, const float *a, co
                 memcpy(zin + (size_t)b * Z, src + (size_t)b * Z, (size_t)Z * sizeof(float));
             }
         }
+        rollout_target(m, ztrue, k, B);   // before the step: hypotheses are chosen against it
         dynm_forward_step(m, k, zin, a + (size_t)k * B * m->A, B);
-        rollout_target(m, ztrue, k, B);
         L.mse += mse_loss_forward(dynm_delta(m, k), m->tgt, nz);
         L.kl += dynm_kl(m, k, B);
+        L.hyp += dynm_hyp_loss(m, k, B);
     }
     return L;
 }

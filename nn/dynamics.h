@@ -26,6 +26,18 @@
  *   KL_t = -1/2 * mean over B*Z of (1 + logvar - mean^2 - exp(logvar))
  * (a mean over elements like the MSE, so beta weighs two per-element quantities).
  *
+ * Multiple hypotheses (hyp = M > 1, roadmap 3.1's "several futures" without a VAE): the head
+ * holds M candidate deltas and M logit planes, per sample [M][Z] then [M][P] (P = 1 for a
+ * vector, the grid's h*w for a conv head; a logit is the mean of its plane):
+ *   p = softmax(logits);  delta = delta_c, c = the chosen hypothesis,  znext = z + delta
+ * A rollout chooses c at the temperature: T = 0 the most probable, T > 0 a draw from
+ * softmax(logits / T) (m->rng). Training (m->oracle = 1 in dynm_rollout_forward) chooses the
+ * hypothesis closest to the target (winner takes all, so each hypothesis stays one sharp future,
+ * where a single delta would average them: a piece that falls now or in four steps becomes a
+ * faded piece in both places) and adds, per step,
+ *   DYN_HYP_CE_WEIGHT * CE(p, c)                    (the probabilities learn how often c wins)
+ *   DYN_HYP_RELAX / (M-1) * MSE(delta_m, target)    for every m != c (no hypothesis starves)
+ *
  * Rollout training (dynm_rollout_forward / _backward), K <= max_steps windows:
  *   zin_0 = ztrue_0; zin_k = feed[k][b] ? znext_{k-1} : ztrue_k   (scheduled sampling)
  *   loss  = sum_k MSE(delta_k, ztrue_{k+1} - zin_k) + beta * sum_k KL_k
@@ -55,10 +67,16 @@ typedef struct {
     size_t (*bytes)(const void *impl);     // as allocated, impl's buffers
 } DynOps;
 
+#define DYN_HYP_MAX 16
+#define DYN_HYP_CE_WEIGHT 0.01f   // weight of the hypotheses' cross-entropy beside the MSE
+#define DYN_HYP_RELAX 0.05f       // total weight of the hypotheses that did not win
+
 typedef struct {
     const DynOps *ops;
     void *impl;              // owned
     int Z, A, OUT, max_B, max_steps, vae;
+    int hyp, P;              // hypotheses M (1: one delta) and their logit planes' size
+    int oracle;              // hyp: dynm_rollout_forward chooses the hypothesis nearest the target
     float temperature;       // vae: 1 when training (default), the user's T in ./eval
     float beta;              // vae: weight of KL_t in dynm_backward_step (0 default)
     Rng *rng;                // vae, temperature > 0, eps_in NULL: the source of eps
@@ -67,16 +85,22 @@ typedef struct {
     // rollout training: zin [T][max_B][Z], dcarry[2], dzin, tgt [max_B][Z]
     float *eps, *delta, *znext, *dhead;
     float *zin, *dcarry[2], *dzin, *tgt;
+    // hyp: [T][max_B][M] probabilities (T = 1), [T][max_B] chosen hypothesis, [T][max_B][Z]
+    // the targets they were chosen for (oracle)
+    float *prob, *htgt;
+    int *choice;
     float *mem;
     size_t mem_floats;
 } DynModel;
 
-typedef struct { double mse, kl; } DynLoss;   // sums over the K steps (kl 0 without vae)
+// Sums over the K steps: mse, kl (0 without vae), hyp (0 without hypotheses or oracle: their
+// weighted terms, DYN_HYP_CE_WEIGHT * CE + the others' relaxed MSE). loss = mse + beta*kl + hyp.
+typedef struct { double mse, kl, hyp; } DynLoss;
 
-// Wraps impl (taking ownership) with its size contract; vae: OUT = 2Z. Returns -1 (Err) on
-// bad sizes (impl is then freed).
+// Wraps impl (taking ownership) with its size contract; vae: OUT = 2Z; hyp > 1: OUT = hyp*(Z+P).
+// Returns -1 (Err) on bad sizes (impl is then freed).
 int dynm_init(DynModel *m, const DynOps *ops, void *impl, int Z, int A, int max_B, int max_steps, int vae,
-              Err *err);
+              int hyp, int P, Err *err);
 // The flat MLP of nn/model.h (cfg->vae picks the head).
 int dynm_flat_init(DynModel *m, const DynConfig *cfg, int max_B, Rng *rng, Err *err);
 extern const DynOps DYN_FLAT_OPS;
@@ -90,13 +114,16 @@ float *dynm_delta(DynModel *m, int t);   // [B,Z] the delta of step t (sampled w
 float *dynm_znext(DynModel *m, int t);   // [B,Z]
 float *dynm_head(DynModel *m, int t);    // [B,OUT]
 double dynm_kl(DynModel *m, int t, int B);   // KL_t (0 without vae)
+double dynm_hyp_loss(DynModel *m, int t, int B);   // hyp with oracle: step t's weighted hyp terms (else 0)
+int dynm_stochastic(const DynModel *m);     // vae or hyp > 1: the temperature matters
 ParamArena *dynm_arena(DynModel *m);
 size_t dynm_bytes(const DynModel *m);
 void dynm_print_table(const DynModel *m, FILE *f);
 
 // ztrue [K+1][B][Z] the encoded frames t..t+K; a [K][B][A]; feed [K][B] (1: step k >= 1 takes
 // the model's own prediction; row 0 ignored) or NULL (always). Forward returns the loss parts;
-// backward (after forward, same arguments) ACCUMULATES the grads of loss = mse + beta * kl.
+// backward (after forward, same arguments) ACCUMULATES the grads of loss = mse + beta * kl
+// (+ the hypotheses' terms above when m->oracle).
 DynLoss dynm_rollout_forward(DynModel *m, const float *ztrue, const float *a, const uint8_t *feed, int K, int B);
 void dynm_rollout_backward(DynModel *m, const float *ztrue, const uint8_t *feed, int K, int B);
 

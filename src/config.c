@@ -71,6 +71,12 @@ static const char *no_effect(const Config *c, int k, char *buf, size_t cap) {
             return "has no effect while model.latent = flat (the dynamics is the MLP; blocks are the conv "
                    "dynamics' of a spatial latent)";
         break;
+    case K_DYN_HYPOTHESES:
+        if (c->model.latent == LATENT_FLAT)
+            return "needs model.latent = spatial (the hypotheses are a head of the conv dynamics)";
+        if (c->dynamics.type == DYN_VAE && c->dynamics.hypotheses > 1)
+            return "cannot be combined with dynamics.type = vae (two ways to sample a future; choose one)";
+        break;
     case K_DYN_BETA:
         if (c->dynamics.type == DYN_DETERMINISTIC)
             return "has no effect while dynamics.type = deterministic (it weighs the vae's KL term)";
@@ -81,8 +87,9 @@ static const char *no_effect(const Config *c, int k, char *buf, size_t cap) {
                    "predictions back within a multi-step rollout)";
         break;
     case K_EVAL_TEMPERATURE: case K_EVAL_SAMPLES:
-        if (c->train.stage == STAGE_AUTOENCODER || c->dynamics.type == DYN_DETERMINISTIC)
-            return "has no effect while dynamics.type = deterministic";
+        if (c->train.stage == STAGE_AUTOENCODER ||
+            (c->dynamics.type == DYN_DETERMINISTIC && c->dynamics.hypotheses == 1))
+            return "has no effect while dynamics.type = deterministic with dynamics.hypotheses = 1";
         break;
     }
     return NULL;
@@ -127,10 +134,10 @@ static int check_rules(const Config *c, Err *err) {
     if (c->train.stage == STAGE_DYNAMICS && !c->model.autoencoder[0])
         return rule_err(c, K_TRAIN_STAGE, err, "dynamics needs [model] autoencoder = <checkpoint "
                         "of the autoencoder to encode with> (or use stage = both)");
-    if (c->dynamics.type == DYN_VAE && c->train.stage != STAGE_AUTOENCODER &&
+    if ((c->dynamics.type == DYN_VAE || c->dynamics.hypotheses > 1) && c->train.stage != STAGE_AUTOENCODER &&
         c->eval.samples > 1 && c->eval.temperature == 0) {
         snprintf(msg, sizeof msg, "%d samples have no effect while eval.temperature = 0 (at %s): "
-                 "every sample is the mean", c->eval.samples, where_of(c, K_EVAL_TEMPERATURE));
+                 "every sample is the same rollout", c->eval.samples, where_of(c, K_EVAL_TEMPERATURE));
         return rule_err(c, K_EVAL_SAMPLES, err, msg);
     }
     return 0;

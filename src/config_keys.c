@@ -108,6 +108,11 @@ const KeyDef KEYS[N_KEYS] = {
     [K_DYN_HIDDEN] = {"dynamics", "hidden", KT_INT, "128", NULL, 1, 65536, 0, NULL,
         "width of the dynamics MLP's hidden layers (model.latent = spatial: channels of the conv dynamics' "
         "hidden layers)", OFF(dynamics.hidden)},
+    [K_DYN_HYPOTHESES] = {"dynamics", "hypotheses", KT_INT, "1", NULL, 1, 16, 0, NULL,
+        "M > 1: the conv dynamics predicts M candidate next latents and how likely each is; training fits "
+        "the closest candidate (winner takes all) and the odds, a rollout draws one at eval.temperature "
+        "(0 = the most likely), so an uncertain future stays sharp instead of averaged (model.latent = spatial, "
+        "type = deterministic)", OFF(dynamics.hypotheses)},
     [K_DYN_LOSS] = {"dynamics", "loss", KT_ENUM, "latent", NULL, 0, 0, 0, "latent|pixel",
         "latent: MSE of each step's z against the encoded next frame; pixel: L1 of each step's "
         "prediction decoded by the frozen autoencoder against the real next frame", OFF(dynamics.loss)},

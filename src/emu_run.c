@@ -82,24 +82,28 @@ void emu_run_open(const char *opt_run, EmuRun *R) {
     R->chash = config_hash(&R->cfg);
     if (R->cfg.train.stage == STAGE_AUTOENCODER)
         die("%s: config.ini says train.stage = autoencoder: it has no dynamics model", R->run_dir);
-    R->vae = R->cfg.dynamics.type == DYN_VAE;
+    R->vae = R->cfg.dynamics.type == DYN_VAE || R->cfg.dynamics.hypotheses > 1;   // stochastic rollouts
     if (checkpoint_read_meta(R->dyn_path, &R->dmeta, &err) < 0) die("%s", err.msg);
     if (strcmp(R->dmeta.model, "dynamics"))
         die("%s: a '%s' checkpoint, expected dynamics", R->dyn_path, R->dmeta.model);
-    R->dyn_Z = 0, R->dyn_vae = 0, R->dyn_A = 0;
+    R->dyn_Z = 0, R->dyn_vae = 0, R->dyn_A = 0, R->dyn_hyp = 1;
     if (ckpt_meta_is_conv_dyn(&R->dmeta)) {
         ConvDynConfig cc;
         if (ckpt_meta_to_conv_dyn_config(&R->dmeta, &cc, &err) < 0) die("%s: %s", R->dyn_path, err.msg);
         R->dyn_Z = cc.channels * cc.height * cc.width, R->dyn_vae = cc.vae, R->dyn_A = cc.n_actions;
+        R->dyn_hyp = cc.hyp > 1 ? cc.hyp : 1;
     } else {
         DynConfig dc;
         if (ckpt_meta_to_dyn_config(&R->dmeta, &dc, &err) < 0) die("%s: %s", R->dyn_path, err.msg);
         R->dyn_Z = dc.latent_dim, R->dyn_vae = dc.vae, R->dyn_A = dc.n_actions;
     }
-    if (R->dyn_vae != R->vae)
+    if (R->dyn_hyp != R->cfg.dynamics.hypotheses)
+        die("%s holds a dynamics model of %d hypotheses but %s says dynamics.hypotheses = %d", R->dyn_path,
+            R->dyn_hyp, R->cfg_path, R->cfg.dynamics.hypotheses);
+    if (R->dyn_vae != (R->cfg.dynamics.type == DYN_VAE))
         die("%s holds a %s dynamics model but %s says dynamics.type = %s", R->dyn_path,
             R->dyn_vae ? "vae" : "deterministic",
-            R->cfg_path, R->vae ? "vae" : "deterministic");
+            R->cfg_path, R->cfg.dynamics.type == DYN_VAE ? "vae" : "deterministic");
     const CkptAttr *hattr = ckpt_get(&R->dmeta, "config_hash");
     if (hattr && hattr->type == CKPT_I64 && (uint64_t)hattr->i != R->chash)
         warn("%s was trained with another config than %s (config hash %016llx, file %016llx)", R->dyn_path, R->cfg_path,

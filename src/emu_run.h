@@ -29,9 +29,9 @@ typedef struct {
     const char *run_name;        // last component of run_dir
     Config cfg;
     uint64_t chash;              // config_hash(&cfg)
-    int vae;                     // config.ini says dynamics.type = vae
+    int vae;                     // stochastic: config.ini says dynamics.type = vae or hypotheses > 1
     CkptMeta dmeta, ameta;
-    int dyn_Z, dyn_vae, dyn_A;   // the dynamics model's latent size, VAE head (0/1), buttons
+    int dyn_Z, dyn_vae, dyn_A, dyn_hyp;   // the dynamics model's latent size, VAE head (0/1), buttons, hypotheses
     AEConfig ac;
 } EmuRun;
 

@@ -213,11 +213,12 @@ static void eval_settings(const Options *o, EvalRun *E) {
     E->samples = o->samples > 0 ? (int)o->samples : E->R.cfg.eval.samples;
     E->seed = o->has_seed ? o->seed : E->R.cfg.run.seed;
     if (!E->R.vae && E->temperature > 0)
-        die("temperature %g: the dynamics model of %s is deterministic (dynamics.type = deterministic); "
-            "temperature and samples apply to dynamics.type = vae only", E->temperature, E->R.run_dir);
+        die("temperature %g: the dynamics model of %s is deterministic (dynamics.type = deterministic, "
+            "hypotheses = 1); temperature and samples apply to dynamics.type = vae or hypotheses > 1 only",
+            E->temperature, E->R.run_dir);
     if (!E->R.vae && E->samples > 1)
-        die("samples %d: the dynamics model of %s is deterministic (dynamics.type = deterministic); every sample "
-            "would be the same rollout", E->samples, E->R.run_dir);
+        die("samples %d: the dynamics model of %s is deterministic (dynamics.type = deterministic, hypotheses = 1); "
+            "every sample would be the same rollout", E->samples, E->R.run_dir);
     if (E->R.vae && E->samples > 1 && E->temperature == 0)
         die("samples %d at temperature 0: every sample of %s is the mean rollout (give --temperature T > 0)",
             E->samples, E->R.run_dir);

@@ -259,18 +259,21 @@ static float dyn_step(Stage *s, int64_t i, int *n) {
         for (int j = *n; j < K * *n; j++) d->feed[j] = rng_uniform(&d->rng) < d->p;
         feed = d->feed;
     }
+    d->dyn->oracle = 1;   // hypotheses: the winner is the candidate nearest the truth
     DynLoss L = dynm_rollout_forward(d->dyn, d->ztrue, d->a, feed, K, *n);
     s->part_sum[0] += L.mse * *n;   // the latent MSE is logged with either loss
     s->part_sum[1] += L.kl * *n;
     if (!d->ae) {
         dynm_rollout_backward(d->dyn, d->ztrue, feed, K, *n);
-        return (float)(L.mse + d->dyn->beta * L.kl);
+        d->dyn->oracle = 0;
+        return (float)(L.mse + d->dyn->beta * L.kl + L.hyp);
     }
     dyn_window_frames(&d->tr->ds, s->train, i, s->batch, d->frames);
     double pix = 0;
     for (int k = 0; k < K; k++) pix += pixel_step(d, k, *n, d->dzs + (size_t)k * *n * d->dyn->Z);
     rollout_backward_ext(d->dyn, d->dzs, feed, K, *n);
-    return (float)(pix + d->dyn->beta * L.kl);
+    d->dyn->oracle = 0;
+    return (float)(pix + d->dyn->beta * L.kl + L.hyp);
 }
 
 // Validation: K-step open-loop rollouts (every step on its own prediction) at temperature 0.
@@ -297,6 +300,15 @@ static double dyn_validate(Stage *s) {
     return ((d->ae ? pix : mse) + d->dyn->beta * kl) / cnt;
 }
 
+static const char *loss_name(const Config *c, int pixel) {
+    const int K = c->dynamics.rollout_steps;
+    if (c->dynamics.type == DYN_VAE) return pixel ? "pixel L1+beta*KL" : "MSE+beta*KL";
+    if (c->dynamics.hypotheses > 1)
+        return pixel ? (K > 1 ? "K-step pixel L1 of the best hypothesis+CE" : "pixel L1 of the best hypothesis+CE")
+                     : (K > 1 ? "K-step MSE of the best hypothesis+CE" : "MSE of the best hypothesis+CE");
+    return pixel ? (K > 1 ? "K-step pixel L1" : "pixel L1") : (K > 1 ? "K-step MSE" : "MSE");
+}
+
 void train_dynamics(Trainer *tr) {
     const Config *c = &tr->cfg;
     int B = dist_batch(c->train.batch_size), K = c->dynamics.rollout_steps, vae = c->dynamics.type == DYN_VAE;
@@ -316,7 +328,7 @@ void train_dynamics(Trainer *tr) {
     Rng rng;
     rng_seed(&rng, epoch_seed(c->run.seed, ST_DYN, -1));
     DynModel dyn;
-    if (dynm_init_for_ae(&dyn, &ae.cfg, &dc, c->dynamics.blocks, B, &rng, &err) < 0) die("%s", err.msg);
+    if (dynm_init_for_ae(&dyn, &ae.cfg, &dc, c->dynamics.blocks, c->dynamics.hypotheses, B, &rng, &err) < 0) die("%s", err.msg);
     if (c->train.stage == STAGE_DYNAMICS) init_weights(tr, dynm_arena(&dyn), ST_DYN);   // --init
     dyn.beta = (float)c->dynamics.beta;
     Sampler ts, vs;   // windows never cross an episode end (checked before any work in main)
@@ -339,8 +351,7 @@ void train_dynamics(Trainer *tr) {
     ckpt_set_str(&meta, "autoencoder", aepath);
     // the deterministic single step draws no random numbers: its checkpoints stay as in phase 1
     Stage s = {.id = ST_DYN, .arena = dynm_arena(&dyn), .train = &ts, .epochs = c->dynamics.epochs, .batch = B,
-               .lr = c->dynamics.lr, .loss_name = d.ae ? (vae ? "pixel L1+beta*KL" : K > 1 ? "K-step pixel L1" : "pixel L1")
-                                         : vae ? "MSE+beta*KL" : K > 1 ? "K-step MSE" : "MSE",
+               .lr = c->dynamics.lr, .loss_name = loss_name(c, d.ae != NULL),
                .noise = vae || K > 1 ? &d.rng : NULL, .step = dyn_step, .validate = dyn_validate, .ctx = &d,
                .epoch_begin = dyn_epoch_begin, .has_parts = 1};
     run_stage(tr, &s, &meta);

@@ -44,12 +44,13 @@ class SpatialAutoencoder(nn.Module):
 
 class ConvDynamics(nn.Module):
     def __init__(self, latent_channels=16, height=10, width=10, n_actions=8, hidden=64, blocks=2,
-                 vae=False):
+                 vae=False, hyp=1):
         super().__init__()
         self.conv_in = nn.Conv2d(latent_channels + n_actions, hidden, 3, padding=1)
         self.ctx = nn.Linear(hidden, hidden)
         self.blocks = nn.ModuleList([nn.Conv2d(hidden, hidden, 3, padding=1) for _ in range(blocks)])
-        self.conv_out = nn.Conv2d(hidden, 2 * latent_channels if vae else latent_channels, 3, padding=1)
+        out = 2 * latent_channels if vae else hyp * latent_channels + hyp if hyp > 1 else latent_channels
+        self.conv_out = nn.Conv2d(hidden, out, 3, padding=1)
         nn.init.zeros_(self.conv_out.weight)
         nn.init.zeros_(self.conv_out.bias)
         if vae:   # the log-variance channels start at -7 (nn/model.h DYN_VAE_LOGVAR_INIT)
@@ -88,7 +89,8 @@ def model_from_checkpoint(path):
             m = ConvAutoencoder(*dims, int(a["latent_dim"]), int(a["stages"]), int(a["base_channels"]))
     elif kind == "dynamics" and a.get("family", "flat") == "conv":
         m = ConvDynamics(int(a["latent_channels"]), int(a["grid_height"]), int(a["grid_width"]),
-                         int(a["n_actions"]), int(a["hidden"]), int(a["blocks"]), bool(int(a.get("vae", 0))))
+                         int(a["n_actions"]), int(a["hidden"]), int(a["blocks"]), bool(int(a.get("vae", 0))),
+                         int(a.get("hypotheses", 1)))
     elif kind == "dynamics":
         m = DynamicsModel(int(a["latent_dim"]), int(a["n_actions"]), int(a["hidden"]))
     else:

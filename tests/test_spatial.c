@@ -223,7 +223,7 @@ static void test_config(void) {
 static ConvDynConfig cdyn_cfg_of(hid_t f, int max_steps) {
     ConvDynConfig c = {(int)attr_i(f, "channels"), (int)attr_i(f, "height"), (int)attr_i(f, "width"),
                        (int)attr_i(f, "A"), (int)attr_i(f, "hidden"), (int)attr_i(f, "blocks"), max_steps,
-                       (int)attr_i(f, "vae")};
+                       (int)attr_i(f, "vae"), 1};
     return c;
 }
 
@@ -333,7 +333,7 @@ static double cdyn_probe(ConvDyn *m, const float *z, const float *a, const float
 static void test_cdyn_fd(int vae) {
     printf("conv dynamics central differences, every element (grid 2x3x4, 3 buttons, hidden 5, 2 blocks%s)\n",
            vae ? ", vae head" : "");
-    ConvDynConfig c = {2, 3, 4, 3, 5, 2, 1, vae};
+    ConvDynConfig c = {2, 3, 4, 3, 5, 2, 1, vae, 1};
     Rng rng;
     rng_seed(&rng, 21 + vae);
     ConvDyn m;
@@ -395,7 +395,7 @@ static void test_cdyn_rollout_directional(int vae) {
     printf("conv dynamics directional check through a 5-step rollout (grid 3x5x6, 8 buttons, hidden 8%s)\n",
            vae ? ", vae, fed eps, beta 0.5" : "");
     const int K = 5, B = 3, A = 8;
-    ConvDynConfig c = {3, 5, 6, A, 8, 2, K, vae};
+    ConvDynConfig c = {3, 5, 6, A, 8, 2, K, vae, 1};
     Rng rng;
     rng_seed(&rng, 31 + vae);
     DynModel dm;
@@ -429,7 +429,7 @@ static void test_cdyn_rollout_directional(int vae) {
 
 static void test_cdyn_identity(void) {
     printf("conv dynamics: identity at init, batch of 1 equals batch of 4\n");
-    ConvDynConfig c = {16, 10, 10, 8, 64, 2, 1, 0};
+    ConvDynConfig c = {16, 10, 10, 8, 64, 2, 1, 0, 1};
     Rng rng;
     rng_seed(&rng, 5);
     ConvDyn m;
@@ -571,7 +571,7 @@ static void test_checkpoint_roundtrip(void) {
     EXPECT(checkpoint_load(path, &f.arena, "autoencoder", &got, &err) == -1, "flat model loads a spatial checkpoint");
     printf("  rejected: %s\n", err.msg);
     // conv dynamics: attributes back, and the flat reader refuses them with a message
-    ConvDynConfig dc = cdyn_config_for(&SP_CFG, 8, 12, 3, 1, 1), dback;
+    ConvDynConfig dc = cdyn_config_for(&SP_CFG, 8, 12, 3, 1, 1, 1), dback;
     DynModel dm;
     CHECK(dynm_conv_init(&dm, &dc, 1, &rng, &err) == 0, "%s", err.msg);
     ckpt_meta_init(&meta, NULL);
@@ -606,7 +606,7 @@ static int export_dir(const char *dir) {
     export_ae(dir, "spatial_ae", &SP_CFG, B, &rng, 4, dz);
     CkptMeta meta;
     // conv dynamics (deterministic), conv_out off zero
-    ConvDynConfig dc = cdyn_config_for(&SP_CFG, 8, 12, 2, 1, 0);
+    ConvDynConfig dc = cdyn_config_for(&SP_CFG, 8, 12, 2, 1, 0, 1);
     DynModel dm;
     CHECK(dynm_conv_init(&dm, &dc, B, &rng, &err) == 0, "%s", err.msg);
     ParamArena *ar = dynm_arena(&dm);
