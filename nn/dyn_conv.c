@@ -269,7 +269,7 @@ void cdyn_print_table(const ConvDyn *m, FILE *f) {
     snprintf(in, sizeof in, "%dx%dx%d", m->OC, c->height, c->width);
     fl = 2.0 * hw * Hc * m->OC * 9;
     total += fl;
-    fprintf(f, "  %-22s %-16s -> %-16s %10zu %10.2f\n", "conv_out (zero-init)", out, in, (size_t)m->OC * Hc * 9 + m->OC,
+    fprintf(f, "  %-22s %-16s -> %-16s %10zu %10.2f\n", c->hyp > 1 ? "conv_out (1e-2 init)" : "conv_out (zero-init)", out, in, (size_t)m->OC * Hc * 9 + m->OC,
             fl / 1e6);
     fprintf(f, "  total params %zu, forward %.1f MFLOP/sample, memory %.1f MiB (params+grads+adam %.1f, activations "
                "%.1f, workspace %.1f)\n", m->arena.n, total / 1e6, cdyn_bytes(m) / 1048576.0,

@@ -222,6 +222,10 @@ static void test_cross_key_errors(void) {
     ERR("[train]\nstage = both\n[dynamics]\nchanged_weight = 3\n",
         "@:4: [dynamics] changed_weight: has no effect while dynamics.loss = latent", NULL);
     ERR("[model]\nlatent_channels = 8\n", "@:2: [model] latent_channels: has no effect while model.latent = flat", NULL);
+    ERR("[train]\nstage = both\n[dynamics]\nhypotheses = 4\n",
+        "@:4: [dynamics] hypotheses: needs model.latent = spatial", NULL);
+    ERR("[model]\nlatent = spatial\n[train]\nstage = both\n[dynamics]\ntype = vae\nhypotheses = 4\n",
+        "@:7: [dynamics] hypotheses: cannot be combined with dynamics.type = vae", NULL);
     ERR("[model]\nlatent = spatial\nlatent_dim = 64\n",
         "@:3: [model] latent_dim: has no effect while model.latent = spatial", NULL);
     ERR("[data]\ngenerate = none\ngen_episodes = 5\n", "@:3: [data] gen_episodes: has no effect while data.generate = none",
