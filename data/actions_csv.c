@@ -51,8 +51,19 @@ int actions_csv_read(const char *path, ActionsCsv *csv, Err *err) {
         if (n < 0) { rc = err_set(err, "%s:%d: more than %d columns", path, lineno, ACTIONS_CSV_MAX_BUTTONS); break; }
         if (!csv->A) {   // header
             size_t used = 0;
-            for (int i = 0; i < n; i++) {
+            for (int i = 0; i < n && !rc; i++) {
                 if (!*field[i]) { rc = err_set(err, "%s:%d: header column %d has no name", path, lineno, i + 1); break; }
+                if (strspn(field[i], "0123456789.-+") == strlen(field[i])) {
+                    rc = err_set(err, "%s:%d: header column %d: expected a button name, found '%s' (no header row? "
+                                 "the first line must name the buttons, e.g. A,B,SELECT,START,UP,DOWN,LEFT,RIGHT)",
+                                 path, lineno, i + 1, field[i]);
+                    break;
+                }
+                for (int j = 0; j < i; j++)
+                    if (!strcmp(field[j], field[i]))
+                        rc = err_set(err, "%s:%d: header: button name '%s' in columns %d and %d; expected each name "
+                                     "once", path, lineno, field[i], j + 1, i + 1);
+                if (rc) break;
                 size_t fl = strlen(field[i]);
                 if (used + fl + 2 > sizeof csv->names) { rc = err_set(err, "%s:%d: header too long", path, lineno); break; }
                 if (i) csv->names[used++] = ',';

@@ -19,6 +19,7 @@
 #include <zlib.h>
 
 #include "base/h5.h"
+#include "base/path.h"   // path_check_file
 #include "base/alloc.h"
 
 _Static_assert(sizeof(hid_t) == sizeof(int64_t), "hid_t is stored in an int64_t");
@@ -400,7 +401,7 @@ int episode_file_open(EpisodeFile *f, const char *path, Err *err) {
     snprintf(f->path, sizeof f->path, "%s", path);
     struct stat st;
     if (stat(path, &st) != 0) return err_set(err, "%s: cannot open: %s", path, strerror(errno));
-    if (!S_ISREG(st.st_mode)) return err_set(err, "%s: expected an HDF5 file, found a directory or special file", path);
+    if (path_check_file(path, "HDF5 file", err) < 0) return -1;   // a FIFO would block, a folder mislead
     f->file_bytes = (int64_t)st.st_size;
     h5_quiet();
     if (H5Fis_hdf5(path) <= 0) return err_set(err, "%s: not an HDF5 file (no HDF5 signature found)", path);
@@ -470,6 +471,10 @@ int episode_file_open(EpisodeFile *f, const char *path, Err *err) {
     if (h5_attr_exists(file, "/", "action_names")) h5_attr_read_str(file, "/", "action_names", f->action_names, sizeof f->action_names, &ignore);
     if (h5_attr_exists(file, "/", "game")) h5_attr_read_str(file, "/", "game", f->game, sizeof f->game, &ignore);
     if (h5_attr_exists(file, "/", "frame_skip")) h5_attr_read_i64(file, "/", "frame_skip", &f->frame_skip, &ignore);
+    if (episode_file_check(f, err) < 0) {
+        episode_file_close(f);
+        return -1;
+    }
     return 0;
 }
 

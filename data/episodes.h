@@ -78,4 +78,9 @@ int episode_file_read_frames(const EpisodeFile *f, int e, int64_t t0, int64_t n,
 // All actions of episode e as 0/1 bytes: out [steps, A] (discrete actions one-hot).
 int episode_file_read_actions(const EpisodeFile *f, int e, uint8_t *out, Err *err);
 
+// data/episodes_check.c: the file-level checks episode_file_open runs last (root names,
+// total_episodes, action_names against the action width, 0/1 buttons, rows declared but not
+// stored); -1 with one line naming file, episode, dataset or attribute, found and expected.
+int episode_file_check(const EpisodeFile *f, Err *err);
+
 #endif

@@ -53,6 +53,29 @@ static int list_pngs(const char *dir, char ***names_out, Err *err) {
     return n;
 }
 
+// The frame number of a name: its last run of digits ("frame_0012.png" -> 12), or -1.
+static long frame_number(const char *name) {
+    long v = -1;
+    for (const char *p = name; *p; p++)
+        if (*p >= '0' && *p <= '9' && (p == name || p[-1] < '0' || p[-1] > '9')) v = strtol(p, NULL, 10);
+    return v;
+}
+
+// Numbered frames (every name has a number) must count up by one in name order: a gap is a
+// lost frame, and "frame_10" sorting before "frame_2" is a numbering without zero padding.
+static int check_frame_numbers(const char *dir, char **names, int n, Err *err) {
+    for (int i = 0; i < n; i++)
+        if (frame_number(names[i]) < 0) return 0;   // unnumbered names: taken in name order
+    for (int i = 1; i < n; i++) {
+        long a = frame_number(names[i - 1]), b = frame_number(names[i]);
+        if (b != a + 1)
+            return err_set(err, "%s/%s: frame number %ld follows %s (number %ld); expected %ld (a missing frame, or "
+                           "numbers without zero padding, which sort out of order)", dir, names[i], b, names[i - 1], a,
+                           a + 1);
+    }
+    return 0;
+}
+
 int gen_import_main(int argc, char **argv) {
     const char *dir = NULL, *csv_path = NULL, *out = NULL, *game = "import";
     int K = 1;
@@ -82,7 +105,7 @@ int gen_import_main(int argc, char **argv) {
     if (actions_csv_read(csv_path, &csv, &err)) die("import: %s", err.msg);
     char **names = NULL;
     int n = list_pngs(dir, &names, &err);
-    if (n < 0) { free(csv.act); die("import: %s", err.msg); }
+    if (n < 0 || check_frame_numbers(dir, names, n, &err) < 0) { free(csv.act); die("import: %s", err.msg); }
     if (n < 2) { free(csv.act); die("import: frames directory '%s' has %d PNG files; need at least 2", dir, n); }
     if (csv.rows != n && csv.rows != n - 1) {
         free(csv.act);

@@ -13,12 +13,13 @@ need("h5py", "numpy")
 import hostile  # noqa: E402
 import cases_cause  # noqa: E402
 import cases_config  # noqa: E402
+import cases_data  # noqa: E402
 import cases_files  # noqa: E402
 import cases_init  # noqa: E402
 import cases_leftover  # noqa: E402
 import cases_nan  # noqa: E402
 
-MODULES = [cases_config, cases_nan, cases_files, cases_cause, cases_leftover, cases_init]
+MODULES = [cases_config, cases_data, cases_nan, cases_files, cases_cause, cases_leftover, cases_init]
 
 
 def body(_tmp):
