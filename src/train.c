@@ -581,6 +581,7 @@ static void estimate_memory(Trainer *tr) {
         if (c->train.stage == STAGE_DYNAMICS) {
             load_autoencoder(c->model.autoencoder, &tr->ds, &ae, B);
             check_latent_family(c, &ae, c->model.autoencoder);
+            if (!tr->resume) check_model_keys(c, &ae, c->model.autoencoder);
             have_ae = 1;
         } else if (ae_init(&ae, &ac, B, &r0, &err) < 0) die("%s", err.msg);
         else have_ae = 1;

@@ -90,6 +90,10 @@ void run_stage(Trainer *tr, Stage *s, CkptMeta *meta);
 void load_autoencoder(const char *path, const Dataset *ds, AE *ae, int max_B);
 // Dies (one line) when the autoencoder at path is not of the config's model.latent family.
 void check_latent_family(const Config *c, const AE *ae, const char *path);
+// Dies (one line) when the config sets a model size (latent_dim or latent_channels, stages,
+// base_channels) other than the autoencoder checkpoint's: the checkpoint decides, and the
+// run's config.ini would otherwise record a model it does not have.
+void check_model_keys(const Config *c, const AE *ae, const char *path);
 // Before any work: the train and the validation episodes each hold a K-step window.
 void check_windows(const Trainer *tr);
 // Before any work: train.batch_size is no larger than a stage's training set (a batch is never

@@ -41,6 +41,22 @@ void check_latent_family(const Config *c, const AE *ae, const char *path) {
         die("%s has a %s latent but model.latent = %s (at %s)", path, ae->cfg.latent_channels ? "spatial" : "flat",
             c->model.latent == LATENT_SPATIAL ? "spatial" : "flat",
             config_source(c, "model.latent") ? config_source(c, "model.latent") : "default");
+
+}
+
+void check_model_keys(const Config *c, const AE *ae, const char *path) {
+    const int spatial = ae->cfg.latent_channels > 0;
+    const char *keys[3] = {spatial ? "model.latent_channels" : "model.latent_dim", "model.stages", "model.base_channels"};
+    const int mine[3] = {spatial ? c->model.latent_channels : c->model.latent_dim, c->model.stages,
+                         c->model.base_channels};
+    const int theirs[3] = {spatial ? ae->cfg.latent_channels : ae->cfg.latent_dim, ae->cfg.stages,
+                           ae->cfg.base_channels};
+    for (int k = 0; k < 3; k++) {
+        const char *at = config_source(c, keys[k]);
+        if (at && mine[k] != theirs[k])
+            die("%s = %d (%s) but the autoencoder %s has %d; expected the checkpoint's value (or leave the key out)",
+                keys[k], mine[k], at, path, theirs[k]);
+    }
 }
 
 // Encodes every frame of the dataset: returns Z [n_frames, Z].

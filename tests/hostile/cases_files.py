@@ -158,9 +158,27 @@ def cases():
              expect=r"split\.txt: found 'val: 99', expected 'val:",
              setup=lambda d: _other_split(os.path.join(d, "runs/sp/split.txt"))),
     ]
-    return out
+    return out + cases_lie()
 
 
 def _other_split(p):
     lines = open(p).read().split("\n")
     write(p, "\n".join("val: 99" if x.startswith("val:") else x for x in lines))
+
+
+def cases_lie():
+    """Class 8: a dynamics stage whose config names model sizes other than its autoencoder's."""
+    def dyn_ini(latent, old="", new=""):
+        def setup(d):
+            text = tiny_ini(latent, "dynamics", "runs/%s/ae_best.h5" % ("flat" if latent == "flat" else "sp"))
+            write(os.path.join(d, "dyn.ini"), text.replace(old, new, 1))
+        return setup
+    return [
+        Case(8, "dynamics stage: config latent_dim differs from the flat autoencoder's",
+             ["train", "dyn.ini"], setup=dyn_ini("flat", "latent_dim = 8", "latent_dim = 32"),
+             expect=r"model\.latent_dim = 32 \(dyn\.ini:\d+\) but the autoencoder runs/flat/ae_best\.h5 has 8"),
+        Case(8, "dynamics stage: config base_channels differs from the spatial autoencoder's",
+             ["train", "dyn.ini", "--set", "model.base_channels=16"], setup=dyn_ini("spatial"),
+             expect=r"model\.base_channels = 16 \(--set model\.base_channels=16\) but the autoencoder runs/sp/ae_best\.h5 "
+                    r"has 4"),
+    ]
