@@ -10,7 +10,7 @@
 #          MPI=1 (data-parallel ./train over OpenMPI: mpirun -np N ./train CONFIG; build/release-mpi).
 #   make deps MPI=1 SLURM=1   also installs OpenMPI (libopenmpi-dev openmpi-bin) / Slurm (slurm-wlm)
 
-PROGS    := train eval gen sweep play
+PROGS    := train eval gen sweep play export
 DEB_PKGS := build-essential pkg-config libopenblas-dev libopenblas0-openmp libhdf5-dev libpng-dev zlib1g-dev libgif-dev libsdl2-dev \
             $(if $(MPI),libopenmpi-dev openmpi-bin) $(if $(SLURM),slurm-wlm)
 
@@ -101,6 +101,16 @@ endif
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+# ./export's runtime and web page: the text of src/export_rt/* as C strings (src/export_emit.c,
+# src/export_web.c): core.c -> RT_core, index.html -> RT_index_html
+RT_SRC   := $(sort $(wildcard src/export_rt/*))
+$(BUILD)/gen/export_rt.h: $(RT_SRC) Makefile
+	@mkdir -p $(dir $@)
+	@for f in $(RT_SRC); do echo "static const char RT_$$(basename $$f | sed 's/[.]c$$//; s/[.]/_/g')[] ="; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/    "/' -e 's/$$/\\n"/' $$f; echo "    ;"; done >$@.tmp && mv $@.tmp $@
+$(BUILD)/src/export_emit.o $(BUILD)/src/export_web.o: $(BUILD)/gen/export_rt.h
+$(BUILD)/src/export_emit.o $(BUILD)/src/export_web.o: CFLAGS += -I$(BUILD)/gen
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
