@@ -9,8 +9,9 @@
  *   rollouts    ./eval's open-loop rollouts (5 seeded start points per episode, nemu's encoder
  *               for step 0) with the exported dynamics and decoder: SSIM and L1 against the
  *               true frames beside nemu's own, and the difference between the two
- *   speed       decoder frames/s and dynamics steps/s of the exported code per CPU second
- *               of this thread (a rate that a busy machine does not halve)
+ *   speed       decoder frames/s and dynamics steps/s of the exported code, and nemu's own
+ *               decoder's at batch 1, per CPU second of this thread (a busy machine does not
+ *               halve it)
  * The last line, "result ...", holds the numbers as key=value for scripts and tests.
  */
 #include <dlfcn.h>
@@ -147,21 +148,23 @@ static double thread_seconds(void) {
     return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
-// Calls per CPU second of the exported decoder and dynamics step, each run for ~1 s.
-static void speed(ExModel *m, Exported *e, double *fps, double *sps) {
+// Calls per CPU second of the exported decoder and dynamics step, and of nemu's own decoder at
+// batch 1 on one thread (the same frames), each run for ~1 s.
+static void speed(ExModel *m, Exported *e, double rate[3]) {
     float *out = xmalloc_floats((size_t)m->C * m->H * m->W);
     unsigned char b[64] = {0};
     e->init(e->state, 1);
-    for (int pass = 0; pass < 2; pass++) {
+    for (int pass = 0; pass < 3; pass++) {
         double t0 = thread_seconds(), t;
         long n = 0;
         do {
-            if (pass) e->step(e->state, b);
-            else e->frame(e->state, out);
+            if (pass == 0) e->frame(e->state, out);
+            else if (pass == 1) e->step(e->state, b);
+            else ae_decode(&m->ae, m->start_z, 1, out);
             n++;
             t = thread_seconds() - t0;
         } while (t < 1.0 || n < 3);
-        *(pass ? sps : fps) = n / t;
+        rate[pass] = n / t;
     }
     free(out);
 }
@@ -182,7 +185,7 @@ int export_check_main(const ExModel *mc, const char *lib, const char *name, int 
     if (select_starts(&m->ds, m->split.test, n_eps, 5, steps, m->run.cfg.run.seed, &sp, &N, &err) < 0) die("%s", err.msg);
     StepRow rows[8];
     int at[8];
-    double dec_max, dec_ssim, fps, sps;
+    double dec_max, dec_ssim, rate[3];
     int n_at = rollouts(m, &e, sp, N, steps, rows, at, &dec_max, &dec_ssim);
     printf("decoder: %d test start frames, nemu's latent decoded both ways: max |diff| %.3g, SSIM %.6f\n", N, dec_max,
            dec_ssim);
@@ -193,12 +196,14 @@ int export_check_main(const ExModel *mc, const char *lib, const char *name, int 
     for (int j = 0; j < n_at; j++)
         printf("| %d | %.4f | %.4f | %.4f | %.4f | %.3g | %.4f |\n", at[j], rows[j].ssim_x, rows[j].ssim_n, rows[j].l1_x,
                rows[j].l1_n, rows[j].maxd, rows[j].ssim_xn);
-    speed(m, &e, &fps, &sps);
-    printf("\nspeed (one thread, per CPU second): decoder %.1f frames/s, dynamics %.1f steps/s\n", fps, sps);
+    speed(m, &e, rate);
+    printf("\nspeed (one thread, per CPU second): decoder %.1f frames/s, dynamics %.1f steps/s; nemu's own decoder "
+           "%.1f frames/s\n", rate[0], rate[1], rate[2]);
     printf("result round_trip_max=%.6g round_trip_steps=%d decoder_max=%.6g decoder_ssim=%.6f rollout_max=%.6g "
-           "rollout_ssim_vs_nemu=%.6f ssim_last=%.6f ssim_nemu_last=%.6f decoder_fps=%.2f step_per_s=%.2f\n",
+           "rollout_ssim_vs_nemu=%.6f ssim_last=%.6f ssim_nemu_last=%.6f decoder_fps=%.2f step_per_s=%.2f "
+           "nemu_decoder_fps=%.2f\n",
            rt, done, dec_max, dec_ssim, rows[n_at - 1].maxd, rows[n_at - 1].ssim_xn, rows[n_at - 1].ssim_x,
-           rows[n_at - 1].ssim_n, fps, sps);
+           rows[n_at - 1].ssim_n, rate[0], rate[1], rate[2]);
     free(sp);
     free(e.state);
     return 0;
