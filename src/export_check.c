@@ -6,6 +6,7 @@
  *               episode's recorded buttons for N steps, both ways: max |exported - nemu| over
  *               every pixel of every step's frame (float: ~1e-6)
  *   decoder     nemu's latent of each start frame decoded both ways: max |diff|, SSIM
+ *   encoder     (a file exported with --encoder) each start frame encoded both ways: max |diff|
  *   rollouts    ./eval's open-loop rollouts (5 seeded start points per episode, nemu's encoder
  *               for step 0) with the exported dynamics and decoder: SSIM and L1 against the
  *               true frames beside nemu's own, and the difference between the two
@@ -31,6 +32,8 @@ typedef struct {
     void (*step)(void *, const unsigned char *);
     void (*frame)(void *, float *);
     void (*set_latent)(void *, const float *);
+    void (*get_latent)(const void *, float *);
+    void (*encode)(void *, const float *);   // NULL: exported without --encoder
     size_t (*state_bytes)(void);
     void *state;
 } Exported;
@@ -52,7 +55,11 @@ static void open_exported(Exported *e, const char *lib, const char *name) {
     *(void **)&e->step = sym(h, name, "step", lib);
     *(void **)&e->frame = sym(h, name, "frame", lib);
     *(void **)&e->set_latent = sym(h, name, "set_latent", lib);
+    *(void **)&e->get_latent = sym(h, name, "get_latent", lib);
     *(void **)&e->state_bytes = sym(h, name, "state_bytes", lib);
+    char enc[128];
+    snprintf(enc, sizeof enc, "%s_encode", name);
+    *(void **)&e->encode = dlsym(h, enc);
     e->state = xmalloc(e->state_bytes());
 }
 
@@ -95,7 +102,7 @@ typedef struct { double ssim_x, ssim_n, l1_x, l1_n, maxd, ssim_xn; } StepRow;
 
 // Rollouts from every start point to K steps; rows at steps 1, 5, 10, 30, 60 (those <= K) and K.
 static int rollouts(ExModel *m, Exported *e, const StartPoint *sp, int N, int K, StepRow *rows, int *at, double *dec_max,
-                    double *dec_ssim) {
+                    double *dec_ssim, double *enc_max) {
     static const int want[] = {1, 5, 10, 30, 60};
     int n_at = 0;
     for (int i = 0; i < 5; i++)
@@ -104,14 +111,19 @@ static int rollouts(ExModel *m, Exported *e, const StartPoint *sp, int N, int K,
     memset(rows, 0, (size_t)n_at * sizeof *rows);
     const size_t F = (size_t)m->C * m->H * m->W;
     float *x = xmalloc_floats(F), *truth = xmalloc_floats(F), *ref = xmalloc_floats(F), *out = xmalloc_floats(F);
-    float *z = xmalloc_floats((size_t)m->Z), *a = xmalloc_floats((size_t)m->A);
+    float *z = xmalloc_floats((size_t)m->Z), *a = xmalloc_floats((size_t)m->A), *ze = xmalloc_floats((size_t)m->Z);
     unsigned char b[64];
     Metrics mx, mn, mxn;
-    *dec_max = 0, *dec_ssim = 0;
+    *dec_max = 0, *dec_ssim = 0, *enc_max = 0;
     for (int i = 0; i < N; i++) {
         dataset_frame(&m->ds, sp[i].e, sp[i].t, x);
         ae_encode(&m->ae, x, 1, z);
         e->init(e->state, 1);
+        if (e->encode) {   // the exported encoder on the same frame
+            e->encode(e->state, x);
+            e->get_latent(e->state, ze);
+            *enc_max = max_diff(ze, z, (size_t)m->Z, *enc_max);
+        }
         e->set_latent(e->state, z);
         ae_decode(&m->ae, z, 1, ref);   // the decoder alone, on nemu's latent
         e->frame(e->state, out);
@@ -137,7 +149,7 @@ static int rollouts(ExModel *m, Exported *e, const StartPoint *sp, int N, int K,
             r->maxd = max_diff(out, ref, F, r->maxd);
         }
     }
-    free(x), free(truth), free(ref), free(out), free(z), free(a);
+    free(x), free(truth), free(ref), free(out), free(z), free(a), free(ze);
     return n_at;
 }
 
@@ -185,10 +197,11 @@ int export_check_main(const ExModel *mc, const char *lib, const char *name, int 
     if (select_starts(&m->ds, m->split.test, n_eps, 5, steps, m->run.cfg.run.seed, &sp, &N, &err) < 0) die("%s", err.msg);
     StepRow rows[8];
     int at[8];
-    double dec_max, dec_ssim, rate[3];
-    int n_at = rollouts(m, &e, sp, N, steps, rows, at, &dec_max, &dec_ssim);
+    double dec_max, dec_ssim, enc_max, rate[3];
+    int n_at = rollouts(m, &e, sp, N, steps, rows, at, &dec_max, &dec_ssim, &enc_max);
     printf("decoder: %d test start frames, nemu's latent decoded both ways: max |diff| %.3g, SSIM %.6f\n", N, dec_max,
            dec_ssim);
+    if (e.encode) printf("encoder: the same frames encoded both ways: max |latent diff| %.3g\n", enc_max);
     printf("rollouts: %d start points (%d test episodes x 5, seed %llu), open loop with the recorded buttons\n\n", N,
            n_eps, (unsigned long long)m->run.cfg.run.seed);
     printf("| step | SSIM exported | SSIM nemu | L1 exported | L1 nemu | max abs exported - nemu | SSIM exported vs nemu |\n"
@@ -201,9 +214,9 @@ int export_check_main(const ExModel *mc, const char *lib, const char *name, int 
            "%.1f frames/s\n", rate[0], rate[1], rate[2]);
     printf("result round_trip_max=%.6g round_trip_steps=%d decoder_max=%.6g decoder_ssim=%.6f rollout_max=%.6g "
            "rollout_ssim_vs_nemu=%.6f ssim_last=%.6f ssim_nemu_last=%.6f decoder_fps=%.2f step_per_s=%.2f "
-           "nemu_decoder_fps=%.2f\n",
+           "nemu_decoder_fps=%.2f encoder_max=%.6g\n",
            rt, done, dec_max, dec_ssim, rows[n_at - 1].maxd, rows[n_at - 1].ssim_xn, rows[n_at - 1].ssim_x,
-           rows[n_at - 1].ssim_n, rate[0], rate[1], rate[2]);
+           rows[n_at - 1].ssim_n, rate[0], rate[1], rate[2], e.encode ? enc_max : -1.0);
     free(sp);
     free(e.state);
     return 0;

@@ -90,6 +90,8 @@ def spatial(tmp, cfg):
         check(float(res["round_trip_max"]) < bound, "%s: round trip max |diff| %s < %g" % (fmt, res["round_trip_max"], bound))
         check(float(res["decoder_max"]) < bound and float(res["rollout_max"]) < bound,
               "%s: decoder %s and rollouts %s within %g" % (fmt, res["decoder_max"], res["rollout_max"], bound))
+        if fmt == "float":
+            check(0 <= float(res["encoder_max"]) < 1e-5, "float: NAME_encode's latent within 1e-5: " + res["encoder_max"])
     # the example, with nothing of nemu, under the sanitizers
     ex = os.path.join(tmp, "x_sp_float")
     binp = os.path.join(tmp, "play")
@@ -102,6 +104,39 @@ def spatial(tmp, cfg):
         pgm = open(os.path.join(tmp, "f_%03d.pgm" % STEPS), "rb").read()
         check(pgm.startswith(b"P5\n32 32\n255\n") and len(pgm) == 13 + 32 * 32, "a 32x32 PGM frame per step")
     return rundir
+
+
+VAE_DRIVER = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include "emu.h"
+static emu_state s;
+static float z[EMU_LATENT];
+int main(int argc, char **argv) {   /* seed temperature: prints the latent after 5 steps */
+    unsigned char b[EMU_BUTTONS] = {0};
+    int k;
+    emu_init(&s, (unsigned long long)atoi(argv[1]));
+    emu_set_temperature(&s, (float)atof(argv[2]));
+    for (k = 0; k < 5; k++) emu_step(&s, b);
+    emu_get_latent(&s, z);
+    for (k = 0; k < EMU_LATENT; k++) printf("%.9g\n", z[k]);
+    return argc < 3;
+}
+"""
+
+
+def vae_sampling(tmp):
+    """The exported VAE's own generator: a seed repeats its samples, two seeds differ, T = 0 is the mean."""
+    out = os.path.join(tmp, "x_vae_float")
+    if not os.path.isdir(out):
+        return
+    open(os.path.join(out, "drv.c"), "w").write(VAE_DRIVER)
+    c = sh(["cc"] + STRICT + ["drv.c", "emu.c", "-lm", "-o", "drv"], out)
+    if not check(c.returncode == 0, "a VAE driver builds: " + c.stderr[-300:]):
+        return
+    z = {a: sh(["./drv"] + list(a), out).stdout for a in (("1", "1"), ("1", "1.0"), ("2", "1"), ("1", "0"), ("2", "0"))}
+    check(z[("1", "1")] == z[("1", "1.0")] and z[("1", "1")] != z[("2", "1")], "T = 1: a seed repeats, two seeds differ")
+    check(z[("1", "0")] == z[("2", "0")] and z[("1", "0")] != z[("1", "1")], "T = 0: the mean, whatever the seed")
 
 
 def web(tmp, rundir):
@@ -210,6 +245,7 @@ def body(tmp):
         if res:
             check(float(res["round_trip_max"]) < 1e-5 and float(res["rollout_max"]) < 1e-5,
                   "%s float round trip %s, rollouts %s < 1e-5" % (tag, res["round_trip_max"], res["rollout_max"]))
+    vae_sampling(tmp)
     web(tmp, rundir)
     bad_input(tmp, rundir, vae, flat)
 
