@@ -41,6 +41,7 @@ typedef struct {
     int episodes, steps, frame_skip;   // the recorder's defaults
     int n_attrs;                       // per-episode int64 attributes that rebuild an episode
     const char *const *attr_names;
+    const int64_t *attr_max;           // [n_attrs]: largest valid value (0..max), or 0: any int64 (seeds)
     size_t state_size;
     // A new episode: seeds drawn from master (the same draws for the same master), the game
     // brought to frame 0 (a warm-up included), attrs [n_attrs] to record.

@@ -72,12 +72,16 @@ static void t_frame_info(const void *st, GameFrameInfo *fi) {
     }
 }
 
+// tetris_warmup_steps: at most 20119 frames of warm-up (data/tetris_replay.c), so at most that
+// many steps; a larger value in a file would make the replay run for hours (issue #16).
+static const int64_t ATTR_MAX[3] = {0, 0, 20119};
+
 const GameDef game_tetris = {
     .name = "tetris", .H = TETRIS_H, .W = TETRIS_W, .C = 3,
     .n_buttons = NES_BUTTONS, .button_names = NES_ACTION_NAMES,
     .palette = tetris_nes_palette, .n_colors = 64,
     .episodes = 120, .steps = 400, .frame_skip = 4,
-    .n_attrs = 3, .attr_names = ATTRS,
+    .n_attrs = 3, .attr_names = ATTRS, .attr_max = ATTR_MAX,
     .state_size = sizeof(TetrisState),
     .start = t_start, .replay = t_replay, .bot_step = t_bot_step, .step = t_step, .render = t_render,
     .render_hidden = t_render_hidden,

@@ -39,6 +39,11 @@ static int read_attrs(GameTrace *g, const int *episodes, int n, int64_t *attrs, 
                 h5_attr_read_i64(f, grp, gd->attr_names[k], &attrs[(size_t)i * gd->n_attrs + k], &err) < 0)
                 rc = unavailable(g, "%s: /episode_%d has no replay seeds (attribute %s): not recorded by this gen %s",
                                  path, d->ep_id[episodes[i]], gd->attr_names[k], gd->name);
+            else if (gd->attr_max && gd->attr_max[k] > 0 &&
+                     (attrs[(size_t)i * gd->n_attrs + k] < 0 || attrs[(size_t)i * gd->n_attrs + k] > gd->attr_max[k]))
+                rc = unavailable(g, "%s: /episode_%d attribute %s = %lld; expected 0..%lld", path,
+                                 d->ep_id[episodes[i]], gd->attr_names[k],
+                                 (long long)attrs[(size_t)i * gd->n_attrs + k], (long long)gd->attr_max[k]);
     }
     h5_close(f);
     return rc;

@@ -158,7 +158,20 @@ def cases():
              expect=r"split\.txt: found 'val: 99', expected 'val:",
              setup=lambda d: _other_split(os.path.join(d, "runs/sp/split.txt"))),
     ]
-    return out + cases_lie()
+    return out + cases_lie() + [
+        Case(2, "eval: an absurd tetris_warmup_steps (the replay would run for hours)", ["eval", "--run", "runs/flat"],
+             outcome="handled", expect=r"unavailable: d\.h5: /episode_\d+ attribute tetris_warmup_steps = "
+                                       r"1000000000000000; expected 0\.\.\d+",
+             setup=_warmup(10**15), changes=("results/*", "results/flat/*")),
+    ]
+
+
+def _warmup(v):
+    def setup(d):
+        with h5py.File(os.path.join(d, "d.h5"), "r+") as f:
+            for k in f:
+                f[k].attrs["tetris_warmup_steps"] = np.int64(v)
+    return setup
 
 
 def _other_split(p):
