@@ -148,13 +148,18 @@ class Fixtures:
 
     def __init__(self):
         self.root = tempfile.mkdtemp(prefix="nemu_hostile_fx_")
-        r = run_prog(["gen", "tetris", "--episodes", "6", "--steps", "40", "--seed", "3", "--out", "d.h5"], self.root)
-        assert r.returncode == 0, r.stderr
-        for name, latent in (("flat", "flat"), ("sp", "spatial")):
-            write(os.path.join(self.root, name + ".ini"), tiny_ini(latent))
-            r = subprocess.run([os.path.join(BIN, "train"), name + ".ini"], cwd=self.root, capture_output=True,
-                               text=True, timeout=300)
+        try:
+            r = run_prog(["gen", "tetris", "--episodes", "6", "--steps", "40", "--seed", "3", "--out", "d.h5"],
+                         self.root)
             assert r.returncode == 0, r.stderr
+            for name, latent in (("flat", "flat"), ("sp", "spatial")):
+                write(os.path.join(self.root, name + ".ini"), tiny_ini(latent))
+                r = subprocess.run([os.path.join(BIN, "train"), name + ".ini"], cwd=self.root, capture_output=True,
+                                   text=True, timeout=300)
+                assert r.returncode == 0, r.stderr
+        except BaseException:   # a fixture that cannot be built leaves no folder behind
+            self.close()
+            raise
 
     def copy(self):
         d = tempfile.mkdtemp(prefix="nemu_hostile_")
@@ -231,5 +236,15 @@ def run_cases(cases, fx):
                 cell = table.setdefault(case.klass, {})
                 cell[case.outcome] = cell.get(case.outcome, 0) + 1
         finally:
-            shutil.rmtree(d, ignore_errors=True)
+            remove_case_dir(d)
     return table
+
+
+def remove_case_dir(d):
+    """Removes a case's folder, also when a case made part of it immutable or read-only and
+    failed before its own clean-up ran."""
+    shutil.rmtree(d, ignore_errors=True)
+    if os.path.exists(d):
+        subprocess.run(["chattr", "-R", "-i", d], capture_output=True)
+        subprocess.run(["chmod", "-R", "u+w", d], capture_output=True)
+        shutil.rmtree(d, ignore_errors=True)
