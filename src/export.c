@@ -27,19 +27,21 @@
 typedef struct {
     const char *run, *out, *name, *web, *check, *results;
     ExFormat fmt;
-    int encoder, force, steps, episodes;
+    int encoder, force, steps, episodes, start;
 } Options;
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: ./export [--run DIR] --out DIR [--name NAME] [--format float|q16|int8] [--encoder] [--force]\n"
-            "       ./export [--run DIR] --web DIR [--name NAME] [--format float|q16|int8] [--force]\n"
-            "       ./export [--run DIR] --check LIB.so [--name NAME] [--steps N] [--episodes N]\n"
+            "usage: ./export [--run DIR] --out DIR [--name NAME] [--format float|q16|int8] [--encoder] [--start T]\n"
+            "                [--force]\n"
+            "       ./export [--run DIR] --web DIR [--name NAME] [--format float|q16|int8] [--start T] [--force]\n"
+            "       ./export [--run DIR] --check LIB.so [--name NAME] [--start T] [--steps N] [--episodes N]\n"
             "  --run DIR       trained run (default: the newest runs/*/ with dyn_best.h5)\n"
             "  --out DIR       write NAME.h and NAME.c there (a new folder; --force replaces one)\n"
             "  --name NAME     C prefix of the API and file name (default: the run's name as an identifier)\n"
             "  --format F      float (default), q16 (Q16.16 fixed point) or int8 (per-channel int8 weights)\n"
             "  --encoder       also export the encoder: NAME_encode(state, frame)\n"
+            "  --start T       the compiled-in start: frame T of the run's first test episode (default 0)\n"
             "  --web DIR       index.html + NAME.js + NAME.wasm that play it in a browser (emscripten's emcc)\n"
             "  --check LIB.so  compare an exported file compiled as a shared object (cc -shared -fPIC -O2 NAME.c\n"
             "                  -o LIB.so -lm) with nemu's float model on the run's test episodes\n"
@@ -51,13 +53,13 @@ static void parse_options(int argc, char **argv, Options *o) {
     memset(o, 0, sizeof *o);
     o->steps = 60, o->results = "results";
     static const char *const known[] = {"--run", "--out", "--name", "--format", "--check", "--steps", "--episodes",
-                                        "--results", "--web"};
+                                        "--results", "--web", "--start"};
     static const char *const flags[] = {"--encoder", "--force", "--help", "-h"};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h")) { usage(stdout); exit(0); }
         char name[32];
         const char *v;
-        cli_option(argc, argv, &i, known, 9, flags, 4, "./export", name, sizeof name, &v);
+        cli_option(argc, argv, &i, known, 10, flags, 4, "./export", name, sizeof name, &v);
         if (!strcmp(name, "--help")) { usage(stdout); exit(0); }
         else if (!strcmp(name, "--encoder")) o->encoder = 1;
         else if (!strcmp(name, "--force")) o->force = 1;
@@ -69,6 +71,7 @@ static void parse_options(int argc, char **argv, Options *o) {
         else if (!strcmp(name, "--results")) o->results = v;
         else if (!strcmp(name, "--steps")) o->steps = (int)cli_long(name, v, 1, 100000);
         else if (!strcmp(name, "--episodes")) o->episodes = (int)cli_long(name, v, 1, 1000000);
+        else if (!strcmp(name, "--start")) o->start = (int)cli_long(name, v, 0, 100000000);
         else if (!strcmp(v, "float")) o->fmt = FMT_FLOAT;
         else if (!strcmp(v, "q16")) o->fmt = FMT_Q16;
         else if (!strcmp(v, "int8")) o->fmt = FMT_INT8;
@@ -120,7 +123,7 @@ int main(int argc, char **argv) {
     threads_use(1);
     Err err = {{0}};
     static ExModel m;
-    if (export_load(&m, o.run, o.results, &err) < 0) die("%s", err.msg);
+    if (export_load(&m, o.run, o.results, o.start, &err) < 0) die("%s", err.msg);
     if (export_format_ok(&m, o.fmt, &err) < 0) die("%s", err.msg);
     char name[64];
     if (o.name) snprintf(name, sizeof name, "%s", o.name), check_name(o.name);

@@ -56,7 +56,7 @@ typedef struct {
     // data: the compiled-in start (the first test episode's first frame) and its actions
     Dataset ds;
     Split split;               // the run's split of ds (test: the check's episodes)
-    int start_ep;              // index into ds
+    int start_ep, start_t;     // the compiled-in start: frame start_t of episode index start_ep of ds
     float *start_z;            // [Z] nemu's encoding of that frame
     float *calib_z;            // [n_calib][Z] encoded calibration frames (int8 ranges)
     int n_calib;
@@ -65,7 +65,8 @@ typedef struct {
 // Reads the run (--run opt_run or the newest; src/emu_run.h dies with one line on a bad run or
 // a non-finite weight), then the data; builds the layer lists, encodes the start frame and
 // calibrates the int8 input ranges. One line in err and -1 on a problem with the data.
-int export_load(ExModel *m, const char *opt_run, const char *results_dir, Err *err);
+// start_t: the frame of the first test episode that the compiled-in start latent encodes.
+int export_load(ExModel *m, const char *opt_run, const char *results_dir, int start_t, Err *err);
 void export_free(ExModel *m);
 // Whether fmt can express this model (-1 and why in err if not).
 int export_format_ok(const ExModel *m, ExFormat fmt, Err *err);

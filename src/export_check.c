@@ -82,10 +82,10 @@ static double round_trip(ExModel *m, Exported *e, int steps, int *done) {
     e->frame(e->state, out);
     ae_decode(&m->ae, z, 1, ref);
     double d = max_diff(out, ref, F, 0);
-    int T = (int)dataset_ep_transitions(&m->ds, m->start_ep);
+    int T = (int)dataset_ep_transitions(&m->ds, m->start_ep) - m->start_t;
     *done = steps < T ? steps : T;
     for (int k = 0; k < *done; k++) {
-        dataset_action(&m->ds, m->start_ep, k, a);
+        dataset_action(&m->ds, m->start_ep, m->start_t + k, a);
         buttons_of(a, m->A, b);
         dynm_forward_step(&m->dyn, 0, z, a, 1);
         memcpy(z, dynm_znext(&m->dyn, 0), (size_t)m->Z * sizeof(float));
@@ -188,8 +188,8 @@ int export_check_main(const ExModel *mc, const char *lib, const char *name, int 
     int done = 0;
     double rt = round_trip(m, &e, steps, &done);
     printf("check: %s (%s_*) against nemu's float model of %s\n", lib, name, m->run.run_dir);
-    printf("round trip: %d steps from the compiled-in start (/episode_%d, its recorded buttons): max |exported - nemu| "
-           "= %.3g over every pixel of every frame\n", done, m->ds.ep_id[m->start_ep], rt);
+    printf("round trip: %d steps from the compiled-in start (/episode_%d frame %d, its recorded buttons): max "
+           "|exported - nemu| = %.3g over every pixel of every frame\n", done, m->ds.ep_id[m->start_ep], m->start_t, rt);
     int n_eps = episodes > 0 && episodes < m->split.n_test ? episodes : m->split.n_test;
     StartPoint *sp = NULL;
     int N = 0;

@@ -153,7 +153,8 @@ static void emit_block(FILE *f, const ExModel *m, ExFormat fmt, const char *file
         fprintf(f, " * model:       flat autoencoder (%d stages, base %d, latent %d) + MLP dynamics (hidden %d)%s\n",
                 m->ac.stages, m->ac.base_channels, m->Z, m->hidden, m->vae ? ", VAE head" : "");
     fprintf(f, " * eval:        %s\n", m->eval_summary);
-    fprintf(f, " * start:       test episode /episode_%d, frame 0, encoded by nemu\n", m->ds.ep_id[m->start_ep]);
+    fprintf(f, " * start:       test episode /episode_%d, frame %d, encoded by nemu\n", m->ds.ep_id[m->start_ep],
+            m->start_t);
     fprintf(f, " * format:      %s\n", fmt_doc[fmt]);
     fprintf(f, " * weights:     %zu parameters, %zu bytes%s\n *\n", export_params(m, encoder),
             export_weight_bytes(m, fmt, encoder), encoder ? " (encoder included)" : "");

@@ -185,7 +185,7 @@ static int load_data(ExModel *m, Split *sp, Err *err) {
     return 0;
 }
 
-int export_load(ExModel *m, const char *opt_run, const char *results_dir, Err *err) {
+int export_load(ExModel *m, const char *opt_run, const char *results_dir, int start_t, Err *err) {
     memset(m, 0, sizeof *m);
     EmuRun *R = &m->run;
     emu_run_open(opt_run, R);   // dies with one line on a bad run (no dyn_best.h5, mismatched models)
@@ -206,9 +206,13 @@ int export_load(ExModel *m, const char *opt_run, const char *results_dir, Err *e
     }
     build_layers(m);
     int rc = load_data(m, &m->split, err);
+    m->start_t = start_t;
+    if (rc == 0 && start_t >= dataset_ep_frames(&m->ds, m->start_ep))
+        rc = err_set(err, "--start %d: the first test episode (/episode_%d of %s) has %lld frames", start_t,
+                     m->ds.ep_id[m->start_ep], m->ds.path, (long long)dataset_ep_frames(&m->ds, m->start_ep));
     if (rc == 0) {
         float *x = xmalloc_floats((size_t)m->C * m->H * m->W);
-        dataset_frame(&m->ds, m->start_ep, 0, x);
+        dataset_frame(&m->ds, m->start_ep, m->start_t, x);
         m->start_z = xmalloc_floats((size_t)m->Z);
         ae_encode(&m->ae, x, 1, m->start_z);
         free(x);

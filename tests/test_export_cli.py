@@ -198,6 +198,11 @@ def bad_input(tmp, rundir, vae_run, flat_run):
     if flat_run:
         refused(["--run", flat_run, "--out", out, "--format", "int8"], "int8 of the MLP dynamics", out)
     refused(["--run", rundir, "--out", out, "--format", "q8"], "an unknown format", out)
+    refused(["--run", rundir, "--out", out, "--start", "100000"], "a start frame past the first test episode", out)
+    r = subprocess.run([os.path.join(BIN, "export"), "--run", rundir, "--web", out], cwd=tmp, capture_output=True,
+                       text=True, env={"PATH": "/nonexistent"}, timeout=600)
+    check(r.returncode != 0 and "apt-get install emscripten" in r.stderr and r.stderr.count("\n") == 1 and
+          not os.path.exists(out), "--web without emcc says how to get it, in one line: " + r.stderr)
     os.makedirs(out)
     open(os.path.join(out, "keep.txt"), "w").write("mine")
     r = run("export", ["--run", rundir, "--out", out], tmp)
