@@ -242,6 +242,9 @@ int main(int argc, char **argv) {
     if (!o.script && !o.policy && !o.term && !play_window_built())
         die("this ./play was built without SDL2, so it has no window: install it (make deps, or apt-get install "
             "libsdl2-dev) and rebuild (make), or play in the terminal with --term");
+    if (o.term && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)))
+        die("--term needs a terminal on stdin and stdout (for files, use the headless mode: --script or --policy)");
+    if (!o.script && !o.policy && !o.term) play_window_preflight();
     PlaySession s;
     play_open(&s, &o.open);
     int rc = o.script || o.policy ? play_headless(&s, &o) : o.term ? play_term(&s, &o) : play_window(&s, &o);

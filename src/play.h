@@ -37,6 +37,8 @@ int play_term(PlaySession *s, const PlayOptions *o);     // --term
 int play_window(PlaySession *s, const PlayOptions *o);   // the default mode
 // 1 when this build has the window (SDL2); else 0, and ./play says how to get it.
 int play_window_built(void);
+// Opens the window system (SDL_Init) or dies with one line (no display): before any work.
+void play_window_preflight(void);
 int play_check(const PlayOptions *o);                     // --check
 
 #endif

@@ -12,6 +12,7 @@
 
 #ifdef NEMU_SDL
 #include <SDL.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/alloc.h"
@@ -49,10 +50,29 @@ typedef struct {
     int scale, hud_h, font;
 } Window;
 
-static void window_open(Window *w, const PlaySession *s, const PlayOptions *o) {
+// Without a display SDL would fall back to its "offscreen" driver and play to nobody: a window
+// needs DISPLAY (X11) or WAYLAND_DISPLAY, unless SDL_VIDEODRIVER names a driver on purpose.
+void play_window_preflight(void) {
+    const char *drv = getenv("SDL_VIDEODRIVER");
+    int chosen = drv && *drv, x11 = getenv("DISPLAY") && *getenv("DISPLAY");
+    int wl = getenv("WAYLAND_DISPLAY") && *getenv("WAYLAND_DISPLAY");
+    if (!chosen && !x11 && !wl)
+        die("no display for a window (DISPLAY and WAYLAND_DISPLAY are unset): play in the terminal with --term, "
+            "or headless with --script or --policy");
+    if (!chosen && x11 != wl) SDL_SetHint(SDL_HINT_VIDEODRIVER, x11 ? "x11" : "wayland");   // no probing of the other
     if (SDL_Init(SDL_INIT_VIDEO) != 0)
-        die("cannot open a window: %s (no display? play in the terminal with --term, or headless with --script "
-            "or --policy)", SDL_GetError());
+        die("cannot open a window: %s (play in the terminal with --term, or headless with --script or --policy)",
+            SDL_GetError());
+    const char *cur = SDL_GetCurrentVideoDriver();
+    if (!chosen && cur && (!strcmp(cur, "offscreen") || !strcmp(cur, "dummy"))) {
+        SDL_Quit();
+        die("cannot open a window on display %s: play in the terminal with --term, or headless with --script or "
+            "--policy", x11 ? getenv("DISPLAY") : getenv("WAYLAND_DISPLAY"));
+    }
+}
+
+static void window_open(Window *w, const PlaySession *s, const PlayOptions *o) {
+    play_window_preflight();   // SDL counts its initialisations: SDL_Quit in window_close ends both
     w->scale = o->scale > 0 ? o->scale : WINDOW_SCALE;
     int iw = s->W * w->scale, ih = s->H * w->scale;
     w->font = iw >= 64 * FONT_ADVANCE ? 2 : 1;   // the HUD: about 60 characters wide
@@ -138,6 +158,7 @@ int play_window(PlaySession *s, const PlayOptions *o) {
 #else   // built without SDL2
 
 int play_window_built(void) { return 0; }
+void play_window_preflight(void) {}
 int play_window(PlaySession *s, const PlayOptions *o) {
     (void)s, (void)o;
     return 1;   // not reached: ./play checks play_window_built() before opening the run

@@ -14,7 +14,8 @@ then checks:
   - --start FRAME.png and FILE.h5:EPISODE:STEP; --fps 30 keeps 30 frames/s (25..31)
   - bad input: one line on stderr, non-zero exit, no file written: unknown option, bad values,
     --policy without --steps, a missing or bad script, a bad start, an output folder that does
-    not exist, a model with a NaN weight (names the file and the tensor; needs h5py)
+    not exist, a model with a NaN weight (names the file and the tensor; needs h5py), --term
+    without a terminal, the window without a display or on one that is not there
   - --check on the run: check.md = stdout with the frame rate, direction, 60 s and replay
     sections (T = 0 identical; the VAE at T = 1 varies, its samples differ); curve.png,
     nearest.csv (1,801 steps), random.gif; --check with a headless option is refused
@@ -34,9 +35,9 @@ import time
 from nemutest import BIN, ROOT, check, have, run_in_tempdir
 
 
-def run(prog, *args, cwd, timeout=120):
+def run(prog, *args, cwd, timeout=120, env=None):
     return subprocess.run([os.path.join(BIN, prog), *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, cwd=cwd)
+                          timeout=timeout, cwd=cwd, env=env)
 
 
 def bad(r, what, words=(), tmp=None, before=None):
@@ -202,6 +203,12 @@ def bad_input(tmp, name):
     ]
     for args, words in cases:
         bad(run("play", *args, cwd=tmp), " ".join(map(str, args)), words, tmp, before)
+    # the interactive modes without their screen, before the model is loaded
+    bad(run("play", "--term", cwd=tmp), "--term without a terminal", ["--term needs a terminal"], tmp, before)
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")}
+    bad(run("play", cwd=tmp, env=env), "the window without a display", ["window"], tmp, before)
+    bad(run("play", cwd=tmp, env={**env, "DISPLAY": ":9999"}), "the window on a display that is not there",
+        ["window"], tmp, before)
     if have("non-finite model", "h5py", "numpy"):
         import h5py
         import numpy as np
