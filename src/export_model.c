@@ -192,6 +192,9 @@ int export_load(ExModel *m, const char *opt_run, const char *results_dir, int st
     Rng rng;
     rng_seed(&rng, 0);
     emu_run_models(R, EX_CALIB, &rng, &m->ae, &m->dyn);   // refuses NaN / Inf weights
+    if (m->dyn.hyp > 1)   // the generated step has one delta (or a VAE's); choosing among candidates is not in it
+        die("%s: dynamics with %d hypotheses (dynamics.hypotheses) cannot be exported: the exported step takes one "
+            "delta; export a run with dynamics.hypotheses = 1", R->dyn_path, m->dyn.hyp);
     m->ac = m->ae.cfg;
     m->dyn.temperature = 0;   // a VAE's mean: what the exported file does until NAME_set_temperature
     m->vae = R->dyn_vae;

@@ -182,7 +182,7 @@ def web(tmp, rundir):
         server.wait()
 
 
-def bad_input(tmp, rundir, vae_run, flat_run):
+def bad_input(tmp, rundir, vae_run, flat_run, hyp_run):
     def refused(args, what, out):
         r = run("export", args, tmp)
         check(r.returncode != 0 and r.stderr.count("\n") == 1 and not os.path.exists(out),
@@ -197,6 +197,8 @@ def bad_input(tmp, rundir, vae_run, flat_run):
         refused(["--run", vae_run, "--out", out, "--format", "q16"], "q16 of VAE dynamics", out)
     if flat_run:
         refused(["--run", flat_run, "--out", out, "--format", "int8"], "int8 of the MLP dynamics", out)
+    if hyp_run:
+        refused(["--run", hyp_run, "--out", out], "dynamics with 2 hypotheses", out)
     refused(["--run", rundir, "--out", out, "--format", "q8"], "an unknown format", out)
     refused(["--run", rundir, "--out", out, "--start", "100000"], "a start frame past the first test episode", out)
     r = subprocess.run([os.path.join(BIN, "export"), "--run", rundir, "--web", out], cwd=tmp, capture_output=True,
@@ -250,9 +252,11 @@ def body(tmp):
         if res:
             check(float(res["round_trip_max"]) < 1e-5 and float(res["rollout_max"]) < 1e-5,
                   "%s float round trip %s, rollouts %s < 1e-5" % (tag, res["round_trip_max"], res["rollout_max"]))
+    hyp = train(tmp, cfg, "hyp", ["--set", "train.stage=dynamics", "--set", "model.autoencoder=" +
+                                  os.path.join(rundir, "ae_best.h5"), "--set", "dynamics.hypotheses=2"])
     vae_sampling(tmp)
     web(tmp, rundir)
-    bad_input(tmp, rundir, vae, flat)
+    bad_input(tmp, rundir, vae, flat, hyp)
 
 
 if __name__ == "__main__":
