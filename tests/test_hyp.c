@@ -24,15 +24,19 @@
 #include "tests/fixture_h5.h"
 #include "tests/gradcheck.h"
 
-static int make(DynModel *dm, int M, int K, int B, uint64_t seed, ConvDynConfig *out) {
-    ConvDynConfig c = {2, 3, 4, 3, 6, 2, K, 0, M};
+static int make_cfg(DynModel *dm, const ConvDynConfig *c, int B, uint64_t seed) {
     Rng rng;
     rng_seed(&rng, seed);
     Err err;
-    int rc = dynm_conv_init(dm, &c, B, &rng, &err);
+    int rc = dynm_conv_init(dm, c, B, &rng, &err);
     if (rc < 0) printf("  %s\n", err.msg);
-    if (out) *out = c;
     return rc;
+}
+
+static int make(DynModel *dm, int M, int K, int B, uint64_t seed, ConvDynConfig *out) {
+    ConvDynConfig c = {2, 3, 4, 3, 6, 2, K, 0, M};
+    if (out) *out = c;
+    return make_cfg(dm, &c, B, seed);
 }
 
 static void test_choice(void) {
@@ -200,10 +204,8 @@ static void test_fixture(void) {
     ConvDynConfig c = {(int)attr_i(f, "channels"), (int)attr_i(f, "height"), (int)attr_i(f, "width"),
                        (int)attr_i(f, "A"), (int)attr_i(f, "hidden"), (int)attr_i(f, "blocks"), K, 0,
                        (int)attr_i(f, "M")};
-    Rng rng;
-    rng_seed(&rng, 2);
     DynModel dm;
-    CHECK(dynm_conv_init(&dm, &c, B, &rng, &err) == 0, "%s", err.msg);
+    CHECK(make_cfg(&dm, &c, B, 2) == 0, "init");
     ParamArena *ar = dynm_arena(&dm);
     load_state_dict(f, ar, "state_dict");
     size_t n;
@@ -231,14 +233,7 @@ static void test_fixture(void) {
     for (int k = 0; k < K; k++) memcpy(zhat + k * nz, dynm_znext(&dm, k), nz * sizeof(float));
     compare("rollout z_1..z_K", zhat, want, n);
     free(want);
-    char name[160];
-    for (int i = 0; i < ar->n_tensors; i++) {
-        snprintf(name, sizeof name, "roll_grads/%s", ar->t[i].name);
-        want = read_all(f, name, &n);
-        CHECK(n == ar->t[i].n, "%s size", name);
-        compare(name, ar->grads + ar->t[i].offset, want, n);
-        free(want);
-    }
+    compare_grads(ar, f, "roll_grads");
     free(zhat); free(ra); free(rz);
     h5_close(f);
     dynm_free(&dm);
