@@ -45,11 +45,12 @@ int cdyn_init(ConvDyn *m, const ConvDynConfig *cfg, int max_B, Rng *rng, Err *er
     if (cdyn_config_check(cfg, err) < 0) return -1;
     if (max_B < 1) return err_set(err, "conv dynamics: batch size must be >= 1, got %d", max_B);
     m->cfg = *cfg;
+    if (m->cfg.hyp < 1) m->cfg.hyp = 1;   // 0 (a config written before hypotheses): one delta
     m->max_B = max_B;
     const int Lc = cfg->channels, h = cfg->height, w = cfg->width, Hc = cfg->hidden, nb = cfg->blocks;
     m->HW = h * w;
     m->IN = Lc + cfg->n_actions;
-    const int M = cfg->hyp > 1 ? cfg->hyp : 1;
+    const int M = m->cfg.hyp;
     m->OC = cfg->vae ? 2 * Lc : M > 1 ? M * Lc + M : Lc;
     m->Z = Lc * m->HW;
     m->OUT = m->OC * m->HW;
@@ -269,8 +270,8 @@ void cdyn_print_table(const ConvDyn *m, FILE *f) {
     snprintf(in, sizeof in, "%dx%dx%d", m->OC, c->height, c->width);
     fl = 2.0 * hw * Hc * m->OC * 9;
     total += fl;
-    fprintf(f, "  %-22s %-16s -> %-16s %10zu %10.2f\n", c->hyp > 1 ? "conv_out (1e-2 init)" : "conv_out (zero-init)", out, in, (size_t)m->OC * Hc * 9 + m->OC,
-            fl / 1e6);
+    fprintf(f, "  %-22s %-16s -> %-16s %10zu %10.2f\n", c->hyp > 1 ? "conv_out (1e-2 init)" : "conv_out (zero-init)",
+            out, in, (size_t)m->OC * Hc * 9 + m->OC, fl / 1e6);
     fprintf(f, "  total params %zu, forward %.1f MFLOP/sample, memory %.1f MiB (params+grads+adam %.1f, activations "
                "%.1f, workspace %.1f)\n", m->arena.n, total / 1e6, cdyn_bytes(m) / 1048576.0,
             16.0 * m->arena.n / 1048576.0, 4.0 * m->acts_floats / 1048576.0, 4.0 * m->work_floats / 1048576.0);
@@ -300,7 +301,7 @@ int dynm_conv_init(DynModel *m, const ConvDynConfig *cfg, int max_B, Rng *rng, E
         return -1;
     }
     return dynm_init(m, &DYN_CONV_OPS, d, d->Z, cfg->n_actions, max_B, cfg->max_steps, cfg->vae,
-                     cfg->hyp > 1 ? cfg->hyp : 1, d->HW, err);
+                     d->cfg.hyp, d->HW, err);
 }
 
 void ckpt_meta_conv_dyn(CkptMeta *meta, const ConvDynConfig *c) {

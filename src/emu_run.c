@@ -82,7 +82,7 @@ void emu_run_open(const char *opt_run, EmuRun *R) {
     R->chash = config_hash(&R->cfg);
     if (R->cfg.train.stage == STAGE_AUTOENCODER)
         die("%s: config.ini says train.stage = autoencoder: it has no dynamics model", R->run_dir);
-    R->vae = R->cfg.dynamics.type == DYN_VAE || R->cfg.dynamics.hypotheses > 1;   // stochastic rollouts
+    R->stochastic = R->cfg.dynamics.type == DYN_VAE || R->cfg.dynamics.hypotheses > 1;
     if (checkpoint_read_meta(R->dyn_path, &R->dmeta, &err) < 0) die("%s", err.msg);
     if (strcmp(R->dmeta.model, "dynamics"))
         die("%s: a '%s' checkpoint, expected dynamics", R->dyn_path, R->dmeta.model);
@@ -91,7 +91,7 @@ void emu_run_open(const char *opt_run, EmuRun *R) {
         ConvDynConfig cc;
         if (ckpt_meta_to_conv_dyn_config(&R->dmeta, &cc, &err) < 0) die("%s: %s", R->dyn_path, err.msg);
         R->dyn_Z = cc.channels * cc.height * cc.width, R->dyn_vae = cc.vae, R->dyn_A = cc.n_actions;
-        R->dyn_hyp = cc.hyp > 1 ? cc.hyp : 1;
+        R->dyn_hyp = cc.hyp;
     } else {
         DynConfig dc;
         if (ckpt_meta_to_dyn_config(&R->dmeta, &dc, &err) < 0) die("%s: %s", R->dyn_path, err.msg);

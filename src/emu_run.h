@@ -29,7 +29,7 @@ typedef struct {
     const char *run_name;        // last component of run_dir
     Config cfg;
     uint64_t chash;              // config_hash(&cfg)
-    int vae;                     // stochastic: config.ini says dynamics.type = vae or hypotheses > 1
+    int stochastic;              // config.ini says dynamics.type = vae or hypotheses > 1: T matters
     CkptMeta dmeta, ameta;
     int dyn_Z, dyn_vae, dyn_A, dyn_hyp;   // the dynamics model's latent size, VAE head (0/1), buttons, hypotheses
     AEConfig ac;

@@ -213,14 +213,14 @@ static void eval_settings(const Options *o, EvalRun *E) {
     E->temperature = o->has_temperature ? o->temperature : E->R.cfg.eval.temperature;
     E->samples = o->samples > 0 ? (int)o->samples : E->R.cfg.eval.samples;
     E->seed = o->has_seed ? o->seed : E->R.cfg.run.seed;
-    if (!E->R.vae && E->temperature > 0)
+    if (!E->R.stochastic && E->temperature > 0)
         die("temperature %g: the dynamics model of %s is deterministic (dynamics.type = deterministic, "
             "hypotheses = 1); temperature and samples apply to dynamics.type = vae or hypotheses > 1 only",
             E->temperature, E->R.run_dir);
-    if (!E->R.vae && E->samples > 1)
+    if (!E->R.stochastic && E->samples > 1)
         die("samples %d: the dynamics model of %s is deterministic (dynamics.type = deterministic, hypotheses = 1); "
             "every sample would be the same rollout", E->samples, E->R.run_dir);
-    if (E->R.vae && E->samples > 1 && E->temperature == 0)
+    if (E->R.stochastic && E->samples > 1 && E->temperature == 0)
         die("samples %d at temperature 0: every sample of %s is the mean rollout (give --temperature T > 0)",
             E->samples, E->R.run_dir);
     E->K = E->steps[E->n_steps - 1];
@@ -299,7 +299,7 @@ static void write_results(const Options *o, const EvalRun *E, char *out_dir, siz
     enum { F_MD, F_CSV, F_JSON, F_ROLL, F_PLOT, F_SAMPLES, F_SPIC, F_N };
     static const char *const names[F_N] = {"eval.md", "eval.csv", "eval.json", "rollouts.png", "eval_plot.png",
                                            "samples.csv", "samples.png"};
-    const int n_files = E->R.vae && E->samples > 1 ? F_N : E->R.vae ? F_N - 1 : F_N - 2;
+    const int n_files = E->R.stochastic && E->samples > 1 ? F_N : E->R.stochastic ? F_N - 1 : F_N - 2;
     char final[F_N][PATH_MAX + 32], part[F_N][PATH_MAX + 48];
     for (int i = 0; i < F_N; i++) {
         snprintf(final[i], sizeof final[i], "%s/%s", out_dir, names[i]);
@@ -311,7 +311,7 @@ static void write_results(const Options *o, const EvalRun *E, char *out_dir, siz
              picture_rollouts_marked(part[F_ROLL], er->pic_start, er->pic_pred0, rr->pic_truth, rr->pic_pred, n_pic,
                                      E->n_steps, E->steps, E->ds.C, E->ds.H, E->ds.W, &err) == 0 &&
              report_plot(part[F_PLOT], rep, &err) == 0 &&
-             (!E->R.vae || write_file_atomic(part[F_SAMPLES], scsv, strlen(scsv), &err) == 0) &&
+             (!E->R.stochastic || write_file_atomic(part[F_SAMPLES], scsv, strlen(scsv), &err) == 0) &&
              (n_files <= F_SPIC || samples_picture(part[F_SPIC], rr, E->steps, E->temperature, &err) == 0);
     for (int i = 0; ok && i < n_files; i++)
         if (rename(part[i], final[i]) != 0) {
@@ -388,8 +388,8 @@ int main(int argc, char **argv) {
         .skipped_eps = E.skipped, .seed = E.seed, .starts = E.starts, .sp = E.sp, .sp_ids = sp_ids, .n_starts = E.N,
         .steps = E.steps, .n_steps = E.n_steps, .rows = report_rows(&rr), .emu = &es};
     char *md = report_markdown(&rep), *csv = report_csv(&rep), *json = report_json(&rep);
-    char *smd = E.R.vae ? samples_markdown(&rr, E.steps, E.temperature) : NULL;
-    char *scsv = E.R.vae ? samples_csv(&rr, E.steps, E.temperature) : NULL;
+    char *smd = E.R.stochastic ? samples_markdown(&rr, E.steps, E.temperature) : NULL;
+    char *scsv = E.R.stochastic ? samples_csv(&rr, E.steps, E.temperature) : NULL;
     if (smd) {   // eval.md gets the samples section
         md = xrealloc(md, strlen(md) + strlen(smd) + 1);
         strcat(md, smd);

@@ -294,9 +294,9 @@ static void check_replay(Check *c, StrBuf *b) {
                  "nearest-real SSIM (mean) | verdict |\n|---|---|---:|---:|---:|---|\n", CHECK_STEPS);
     sb_printf(b, "| T = 0 again | T = 0 | %.3g | %.3g | %.4f | %s |\n", frames_l1(c->f0, c->f1, NF, NULL), mx,
               mean_of(c->ssim0, 0, n), same ? "identical, bit for bit" : "**differs**");
-    if (!s->R.vae) {
+    if (!s->R.stochastic) {
         sb_printf(b, "| T = 1 | | | | | not applicable: %s has deterministic dynamics (dynamics.type = "
-                     "deterministic) |\n", s->R.run_dir);
+                     "deterministic, hypotheses = 1) |\n", s->R.run_dir);
         return;
     }
     rollout(s, c->buttons, CHECK_STEPS, c->f1, 1, c->seed + 1);
@@ -322,8 +322,11 @@ int play_check(const PlayOptions *o) {
     memset(&c, 0, sizeof c);
     check_open(&c, o);
     StrBuf b = {0};
+    char kind[32];
+    if (c.s.R.dyn_hyp > 1) snprintf(kind, sizeof kind, "%d hypotheses", c.s.R.dyn_hyp);
+    else snprintf(kind, sizeof kind, "%s", c.s.R.dyn_vae ? "vae" : "deterministic");
     sb_printf(&b, "# ./play --check: %s\n\nStart frame %s; autoencoder %s, dynamics %s (%s).\n\n", c.s.R.run_dir,
-              c.s.start_desc, c.s.R.ae_path, c.s.R.dyn_path, c.s.R.vae ? "vae" : "deterministic");
+              c.s.start_desc, c.s.R.ae_path, c.s.R.dyn_path, kind);
     double rate = rollout(&c.s, c.buttons, CHECK_STEPS, c.f0, 0, c.seed);
     sb_printf(&b, "## Frame rate (batch 1, %d threads)\n\n| loop | frames/s |\n|---|---:|\n", omp_threads());
     sb_printf(&b, "| step + decode, --fps 0, %d steps | %.0f |\n", CHECK_STEPS, rate);

@@ -134,9 +134,10 @@ static void load_start(PlaySession *s, const char *spec) {
 void play_open(PlaySession *s, const PlayOpen *o) {
     memset(s, 0, sizeof *s);
     emu_run_open(o->run, &s->R);
-    if (!s->R.vae && o->temperature > 0)
-        die("--temperature %g: the dynamics model of %s is deterministic (dynamics.type = deterministic); "
-            "temperature applies to dynamics.type = vae only", o->temperature, s->R.run_dir);
+    if (!s->R.stochastic && o->temperature > 0)
+        die("--temperature %g: the dynamics model of %s is deterministic (dynamics.type = deterministic, "
+            "hypotheses = 1); temperature applies to dynamics.type = vae or hypotheses > 1 only", o->temperature,
+            s->R.run_dir);
     s->C = s->R.ac.C, s->H = s->R.ac.H, s->W = s->R.ac.W, s->A = s->R.dyn_A;
     if (s->A > PLAY_MAX_BUTTONS) die("%s: %d buttons; ./play handles up to %d", s->R.dyn_path, s->A, PLAY_MAX_BUTTONS);
     for (int i = 0; i < s->A; i++) snprintf(s->names[i], sizeof s->names[i], "b%d", i);
@@ -179,7 +180,7 @@ void play_step(PlaySession *s, const uint8_t *buttons) {
 }
 
 double play_set_temperature(PlaySession *s, double t) {
-    if (!s->R.vae) return 0;
+    if (!s->R.stochastic) return 0;
     s->dyn.temperature = (float)(t > 0 ? t : 0);
     return s->dyn.temperature;
 }

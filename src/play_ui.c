@@ -27,7 +27,7 @@ int play_command(PlaySession *s, const PlayOptions *o, PlayCmd cmd, int *paused,
         break;
     case CMD_TEMP_UP:
     case CMD_TEMP_DOWN:
-        if (!s->R.vae) snprintf(msg, cap, "deterministic dynamics: no temperature");
+        if (!s->R.stochastic) snprintf(msg, cap, "deterministic dynamics: no temperature");
         else play_set_temperature(s, s->dyn.temperature + (cmd == CMD_TEMP_UP ? TEMP_STEP : -TEMP_STEP));
         break;
     case CMD_NONE: break;
@@ -38,7 +38,7 @@ int play_command(PlaySession *s, const PlayOptions *o, PlayCmd cmd, int *paused,
 void play_hud(const PlaySession *s, double fps, const uint8_t *buttons, int paused, const char *msg, char *buf,
               size_t cap) {
     char b[256], t[16];
-    if (s->R.vae) snprintf(t, sizeof t, "%.2f", s->dyn.temperature);
+    if (s->R.stochastic) snprintf(t, sizeof t, "%.2f", s->dyn.temperature);
     else snprintf(t, sizeof t, "-");
     snprintf(buf, cap, "%.1f fps  step %ld  T %s  %s%s%s%s", fps, s->step, t, play_buttons_str(s, buttons, b, sizeof b),
              paused ? "  PAUSED" : "", msg && *msg ? "  " : "", msg ? msg : "");
