@@ -42,6 +42,7 @@
 #include "evaluation/emu_report.h"  // emulation measures in the reports
 #include "evaluation/emulation_eval.h"   // changed-pixel L1, action sensitivity, liveliness, piece, direction
 #include "evaluation/game_trace.h"  // the built-in game's knowledge (re-simulated episodes)
+#include "evaluation/game_look.h"   // digit accuracy, hue error, colour bleeding (built-in game)
 #include "evaluation/picture.h"     // picture_rollouts
 #include "evaluation/report.h"      // tables, JSON, plot
 #include "evaluation/rollout.h"     // start points, rollouts, intervals
@@ -374,6 +375,13 @@ int main(int argc, char **argv) {
     emu_direction_test(&em, &E.ds, &gt, E.eval_eps, E.n_eval, dir_k, o.dir_starts > 0 ? (int)o.dir_starts : 20, &er);
     EmuStats es;
     emu_stats_init(&es, &er, E.steps);
+    GameLook look;
+    char *look_md = NULL;
+    if (game_look_init(&look, &gt) == 0) {
+        game_look_eval(&look, &em, &E.ds, E.eval_eps, E.n_eval, E.sp, E.N, E.steps, E.n_steps);
+        look_md = game_look_markdown(&look);
+        game_look_free(&look);
+    }
     t_emu = now_seconds() - t_emu;
 
     int *eval_ids = xmalloc((size_t)E.n_eval * sizeof(int));
@@ -393,6 +401,11 @@ int main(int argc, char **argv) {
     if (smd) {   // eval.md gets the samples section
         md = xrealloc(md, strlen(md) + strlen(smd) + 1);
         strcat(md, smd);
+    }
+    if (look_md) {   // and the colour and digits section
+        md = xrealloc(md, strlen(md) + strlen(look_md) + 1);
+        strcat(md, look_md);
+        free(look_md);
     }
 
     // ---- results: everything as .part files first, then renamed

@@ -12,6 +12,7 @@
 
 #include "data/dataset.h"
 #include "evaluation/font.h"        // FONT_LINE, font_text_width
+#include "evaluation/game_look.h"   // digit accuracy, hue error, colour bleeding (built-in game)
 #include "evaluation/metrics.h"     // metrics_batch, metric_l1
 #include "evaluation/picture.h"
 #include "nn/checkpoint.h"
@@ -127,6 +128,31 @@ static void closest_frames(const float *x, int n, size_t isz, int *near, double 
     }
 }
 
+// The built-in game's measures of every frame and its reconstruction (x, y: [n_frames, C,H,W]),
+// when FILE is a recording of it that re-simulates; else one line saying why not.
+static void recon_look(const Dataset *ds, const float *x, const float *y) {
+    int *eps = xmalloc((size_t)ds->n_episodes * sizeof *eps);
+    for (int e = 0; e < ds->n_episodes; e++) eps[e] = e;
+    GameTrace gt;
+    game_trace_build(&gt, ds, eps, ds->n_episodes);
+    GameLook L;
+    if (game_look_init(&L, &gt) == 0) {
+        const size_t isz = (size_t)ds->C * ds->H * ds->W;
+        for (int e = 0; e < ds->n_episodes; e++)
+            for (int64_t t = 0; t < dataset_ep_frames(ds, e); t++) {
+                game_look_state(&L, e, t);
+                game_look_frame(&L, "source", x + (ds->frame_off[e] + t) * isz);
+                game_look_frame(&L, "recon", y + (ds->frame_off[e] + t) * isz);
+            }
+        char *md = game_look_markdown(&L);
+        fputs(md, stdout);
+        free(md);
+        game_look_free(&L);
+    } else printf("\ncolour and digit measures unavailable: %s\n", gt.reason);
+    game_trace_free(&gt);
+    free(eps);
+}
+
 int eval_recon_main(int argc, char **argv) {
     const char *file = NULL, *opt_run = NULL, *opt_out = NULL;
     for (int i = 1; i < argc; i++) {
@@ -228,6 +254,7 @@ int eval_recon_main(int argc, char **argv) {
         mean.l1 += m[i].l1 / n, mean.ssim += m[i].ssim / n, mean.psnr += m[i].psnr / n;
     }
     printf("\nmean of %d frames: L1 %.5f, SSIM %.4f, PSNR %.2f dB\n", n, mean.l1, mean.ssim, mean.psnr);
+    recon_look(&ds, x, y);
     fflush(stdout);
     fprintf(stderr, "eval: %d reconstructions in %.2fs; picture %s\n", n, now_seconds() - t_start, out);
     free(x), free(y), free(z), free(m), free(near), free(near_l1), free(names);

@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""test_colour_cli.py - the phase 4 configs and the colour and digit measures end to end.
+
+In a temp dir: records 3 short Tetris episodes (native 256x240 RGB, with replay seeds), then for
+configs/tetris_rgb.ini (80x80 RGB) and configs/tetris_native.ini (240x256 RGB, 4 stages):
+  - `./train CONFIG --set train.epochs=1` on that file (the smoke run CI can afford) finishes,
+    in under 20 s each, and its training memory estimate is within 10% of the peak RSS
+  - `./eval --recon FILE --run` prints the colour and digits section: the source frames read
+    100.00% of their digits (at 80x80 too), a recon row follows, RGB gets the per-palette table
+  - a file of another game (the seeds deleted) says why the measures are unavailable
+"""
+import os
+import re
+import shutil
+import time
+
+from nemutest import ROOT, check, have, record, run, run_in_tempdir, train
+
+if have("the h5py part", "h5py"):
+    import h5py
+else:
+    h5py = None
+
+SMALL = ["--set", "data.test_episodes=1", "--set", "data.val_split=0.3",
+         "--set", "train.epochs=1", "--set", "train.batch_size=8", "--set", "run.threads=2"]
+
+
+def smoke(tmp, data, cfg, name):
+    t0 = time.time()
+    r = run("train", os.path.join(ROOT, "configs", cfg), "--set", f"data.path={data}", "--set", f"run.name={name}",
+            *SMALL, cwd=tmp)
+    dt = time.time() - t0
+    print(f"  {cfg}: train.epochs=1 smoke run {dt:.1f} s")
+    if not check(r.returncode == 0, f"{cfg} smoke run: {r.stdout[-400:]} {r.stderr[-400:]}"):
+        return False
+    check(dt < 20, f"{cfg} smoke run took {dt:.1f} s (CI budget 20 s)")
+    m = re.search(r"peak RSS (\d+) MB, estimated (\d+) MB", r.stdout)
+    if check(m is not None, f"{cfg}: peak RSS and estimate printed"):
+        peak, est = int(m.group(1)), int(m.group(2))
+        print(f"  {cfg}: peak RSS {peak} MB, estimated {est} MB")
+        check(abs(peak - est) <= 0.10 * peak, f"{cfg}: estimate {est} MB not within 10% of peak RSS {peak} MB")
+    return True
+
+
+def body(tmp):
+    data = record(tmp, 3, 20, 11)
+    for cfg, name, side in [("tetris_rgb.ini", "rgb", "80x80"), ("tetris_native.ini", "native", "240x256")]:
+        if not smoke(tmp, data, cfg, name):
+            continue
+        r = run("eval", "--recon", data, "--run", f"runs/{name}", "--out", f"{name}.png", cwd=tmp)
+        out = r.stdout
+        check(r.returncode == 0 and "## Colour and digits" in out, f"{cfg}: colour and digits section: {r.stderr}")
+        src = [l for l in out.splitlines() if l.startswith("| source |")]
+        check(len(src) == 1 and src[0].split("|")[3].strip().startswith("100.00%"),
+              f"{cfg}: source frames read every digit: {src}")
+        check(f"the ceiling at {side}" in out, f"{cfg}: {side}")
+        check(any(l.startswith("| recon |") for l in out.splitlines()), f"{cfg}: recon row")
+        check("per palette" in out and "| pixels |" in out, f"{cfg}: per-palette hue table")
+    if not h5py or not os.path.exists(os.path.join(tmp, "runs", "rgb")):
+        return
+    bare = os.path.join(tmp, "bare.h5")
+    shutil.copy(data, bare)
+    with h5py.File(bare, "a") as f:
+        for e in range(3):
+            del f[f"episode_{e}"].attrs["tetris_game_seed"]
+    r = run("eval", "--recon", bare, "--run", "runs/rgb", "--out", "bare.png", cwd=tmp)
+    check(r.returncode == 0 and "colour and digit measures unavailable" in r.stdout and "no replay seeds" in r.stdout,
+          f"unavailable with the reason: {r.stdout[-300:]}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_in_tempdir(body, "nemu_colour_"))
