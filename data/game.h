@@ -4,7 +4,7 @@
  * current frame (GameFrameInfo: where the falling piece is, the score and its digits).
  * ./gen, ./train's data generation and bench_data record a game through game_record; the
  * next game plugs in by defining a GameDef and adding it to game_find (data/game.c).
- * Tetris (data/game_tetris.c) is the first.
+ * Tetris (data/game_tetris.c) is the first, the side-scroller (data/game_scroller.c) the second.
  *
  * A game's state (state_size bytes, owned by the caller) holds the game and its bot; every
  * random choice comes from the seeds an episode starts with, which the recorder stores as
@@ -56,9 +56,15 @@ typedef struct {
     // NULL: the game has no such piece.
     void (*render_hidden)(const void *state, uint8_t *rgb);
     void (*frame_info)(const void *state, GameFrameInfo *info);
+    // For ./gen NAME's --sheet and --edge-cases (src/gen_game.c; NULL/0 for Tetris, whose
+    // ./gen tetris is its own): a game and its bot at the title screen from seed; the fixed,
+    // named edge-case states (0, or -1 when which is out of range).
+    void (*title)(void *state, uint64_t seed);
+    int n_edge_cases;
+    int (*edge_case)(void *state, int which, char *name, size_t cap);
 } GameDef;
 
-extern const GameDef game_tetris;
+extern const GameDef game_tetris, game_scroller;
 
 // The game of that name, or NULL.
 const GameDef *game_find(const char *name);

@@ -109,7 +109,7 @@ static int valid_name(const char *s) {
     return 1;
 }
 
-// Data files that are missing and that data.generate = tetris makes: the sweep records each
+// Data files that are missing and that data.generate (a built-in game) makes: the sweep records each
 // once with ./gen before the points run (points running at once would all record it).
 static char gen_args[8][6][SWEEP_STR];
 static int n_gen;
@@ -123,17 +123,18 @@ static void note_missing_data(const Config *c) {
     snprintf(gen_args[n_gen][2], SWEEP_STR, "%d", c->data.gen_steps);
     snprintf(gen_args[n_gen][3], SWEEP_STR, "%llu", (unsigned long long)c->data.gen_seed);
     snprintf(gen_args[n_gen][4], SWEEP_STR, "%d", c->data.gen_frame_skip);
+    snprintf(gen_args[n_gen][5], SWEEP_STR, "%s", cfg_generate_game(c->data.generate));
     n_gen++;
 }
 
-// ./gen tetris --out PATH [--episodes N --steps N --seed S --frame-skip K] (0: the recorder's default).
+// ./gen GAME --out PATH [--episodes N --steps N --seed S --frame-skip K] (0: the recorder's default).
 static void generate_data(void) {
     static const char *opt[] = {"--out", "--episodes", "--steps", "--seed", "--frame-skip"};
     char bin[2048], gen[PATH_MAX];
     bin_dir(bin, sizeof bin);
     snprintf(gen, sizeof gen, "%s/gen", bin);
     for (int i = 0; i < n_gen; i++) {
-        char *args[16] = {gen, "tetris"};
+        char *args[16] = {gen, gen_args[i][5]};
         int n = 2;
         for (int k = 0; k < 5; k++)
             if (k == 0 || strcmp(gen_args[i][k], "0")) args[n++] = (char *)opt[k], args[n++] = gen_args[i][k];
@@ -144,7 +145,7 @@ static void generate_data(void) {
             *slash = 0;
             if (mkdir_p(parent) != 0) die("cannot create %s: %s", parent, strerror(errno));
         }
-        printf("%s is missing: recording it once for every point (./gen tetris)\n", gen_args[i][0]);
+        printf("%s is missing: recording it once for every point (./gen %s)\n", gen_args[i][0], gen_args[i][5]);
         fflush(stdout);
         pid_t pid = fork();
         if (pid < 0) die("fork: %s", strerror(errno));

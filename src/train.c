@@ -192,13 +192,14 @@ static void ensure_data(const Config *c) {
     if (c->data.generate == GEN_NONE)
         die("%s: %s (set data.path to an episode file, or data.generate = tetris)", c->data.path,
             strerror(errno));
-    const GameDef *g = &game_tetris;   // data.generate = tetris, the one built-in game so far
+    const GameDef *g = game_find(cfg_generate_game(c->data.generate));
+    CHECK(g, "data.generate %d names no built-in game", (int)c->data.generate);
     // the data folder may not exist yet
     char dir[CFG_STR];
     snprintf(dir, sizeof dir, "%s", c->data.path);
     char *slash = strrchr(dir, '/');
     if (slash) { *slash = 0; mkdir_p(dir); }
-    fprintf(stderr, "%s: %s is missing: generating it with the built-in Tetris game\n", progname(), c->data.path);
+    fprintf(stderr, "%s: %s is missing: generating it with the built-in game %s\n", progname(), c->data.path, g->name);
     Err err;
     signals_install();
     if (game_record(g, c->data.path, c->data.gen_episodes ? c->data.gen_episodes : g->episodes,

@@ -1,4 +1,4 @@
-"""test_gen_cli.py - ./gen tetris and ./gen import end to end, checked with h5py and PIL.
+"""test_gen_cli.py - ./gen tetris, the other built-in games and ./gen import end to end, checked with h5py and PIL.
 
 Skips (0 passed, 0 failed) when numpy, h5py or PIL is missing. Uses $NEMU_BIN/gen
 (set by tests/run.sh), else build/release/bin/gen.
@@ -86,6 +86,48 @@ def test_tetris(tmp):
     if os.path.exists(sheet):
         im = Image.open(sheet)
         expect(im.size == (1024, 960), f"sheet is 4x4 frames: {im.size}")
+
+
+GAMES = {"scroller": ("scroller_game_seed", "scroller_bot_seed", "scroller_warmup_steps")}
+
+
+def test_game(tmp, name):
+    """./gen NAME for a built-in game besides tetris: the file, its replay attributes, same seed same
+    file, --sheet, --edge-cases and bad options."""
+    a, b = (os.path.join(tmp, f"{name}_{n}.h5") for n in ("a", "b"))
+    for path in (a, b):
+        r = gen(name, "--episodes", "3", "--steps", "20", "--seed", "5", "--frame-skip", "2", "--out", path)
+        expect(r.returncode == 0, f"gen {name}: {r.stderr}")
+    if not os.path.exists(a):
+        return
+    with h5py.File(a, "r") as f, h5py.File(b, "r") as g:
+        game = f.attrs["game"]
+        expect((game.decode() if isinstance(game, bytes) else str(game)) == name, f"{name}: game attr")
+        expect(int(f.attrs["total_episodes"]) == 3 and int(f.attrs["frame_skip"]) == 2, f"{name}: totals")
+        for i in range(3):
+            e = f[f"episode_{i}"]
+            expect(e["observations"].shape == (21, 240, 256, 3) and e["actions"].shape == (20, 8), f"{name} ep {i} shapes")
+            expect(all(k in e.attrs for k in GAMES[name]), f"{name} ep {i} replay attributes {list(e.attrs)}")
+            expect(np.array_equal(e["observations"][:], g[f"episode_{i}/observations"][:]), f"{name} ep {i}: same seed, same frames")
+    edge = os.path.join(tmp, f"{name}_edge.h5")
+    r = gen(name, "--edge-cases", edge)
+    expect(r.returncode == 0, f"{name} --edge-cases: {r.stderr}")
+    if r.returncode == 0:
+        with h5py.File(edge, "r") as f:
+            names = f.attrs["frame_names"]
+            names = (names.decode() if isinstance(names, bytes) else str(names)).split(",")
+            obs = f["episode_0/observations"]
+            expect(len(names) >= 8 and obs.shape[0] == len(names), f"{name}: {obs.shape[0]} edge-case frames, {len(names)} names")
+            expect("game_over" in names and "title" in names, f"{name}: edge cases {names}")
+    sheet = os.path.join(tmp, f"{name}_sheet.png")
+    r = gen(name, "--sheet", sheet, "--seed", "1")
+    expect(r.returncode == 0 and os.path.exists(sheet), f"{name} --sheet: {r.stderr}")
+    if os.path.exists(sheet):
+        expect(Image.open(sheet).size == (1024, 960), f"{name} sheet is 4x4 frames")
+    bad = os.path.join(tmp, "bad.h5")
+    expect_error(gen(name, "--episodes", "0", "--out", bad), bad, f"{name} --episodes 0")
+    expect_error(gen(name, "--bogus", "--out", bad), bad, f"{name} unknown option")
+    expect_error(gen(name, "--sheet", sheet, "--edge-cases", bad), bad, f"{name} --sheet and --edge-cases")
 
 
 def write_frames(d, frames, mode):
@@ -187,6 +229,8 @@ def main():
         return 1
     with tempfile.TemporaryDirectory() as tmp:
         test_tetris(tmp)
+        for name in GAMES:
+            test_game(tmp, name)
         test_import(tmp)
         test_interrupt(tmp)
     print(f"{passed} passed, {failed} failed")
