@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static const GameDef *const GAMES[] = {&game_tetris, &game_scroller};
+static const GameDef *const GAMES[] = {&game_tetris, &game_scroller, &game_maze};
 
 const GameDef *game_find(const char *name) {
     for (size_t i = 0; i < sizeof GAMES / sizeof GAMES[0]; i++)

@@ -4,7 +4,8 @@
  * current frame (GameFrameInfo: where the falling piece is, the score and its digits).
  * ./gen, ./train's data generation and bench_data record a game through game_record; the
  * next game plugs in by defining a GameDef and adding it to game_find (data/game.c).
- * Tetris (data/game_tetris.c) is the first, the side-scroller (data/game_scroller.c) the second.
+ * Tetris (data/game_tetris.c) is the first, the side-scroller (data/game_scroller.c) the second, the
+ * maze game (data/game_maze.c) the third.
  *
  * A game's state (state_size bytes, owned by the caller) holds the game and its bot; every
  * random choice comes from the seeds an episode starts with, which the recorder stores as
@@ -64,7 +65,7 @@ typedef struct {
     int (*edge_case)(void *state, int which, char *name, size_t cap);
 } GameDef;
 
-extern const GameDef game_tetris, game_scroller;
+extern const GameDef game_tetris, game_scroller, game_maze;
 
 // The game of that name, or NULL.
 const GameDef *game_find(const char *name);

@@ -31,10 +31,10 @@
 #define CFG_MAX_STEPS 32     // most entries in eval.steps
 #define CFG_MAX_KEYS 64      // capacity of Config.src (>= number of keys in the table)
 
-typedef enum { GEN_TETRIS, GEN_SCROLLER, GEN_NONE } CfgGenerate;   // order of data.generate's values
+typedef enum { GEN_TETRIS, GEN_SCROLLER, GEN_MAZE, GEN_NONE } CfgGenerate;   // order of data.generate's values
 // The built-in game (data/game.h's name) data.generate records, or NULL for none.
 static inline const char *cfg_generate_game(CfgGenerate g) {
-    static const char *const NAMES[] = {"tetris", "scroller"};
+    static const char *const NAMES[] = {"tetris", "scroller", "maze"};
     return g >= 0 && g < GEN_NONE ? NAMES[g] : (const char *)0;
 }
 typedef enum { STAGE_AUTOENCODER, STAGE_DYNAMICS, STAGE_BOTH } CfgStage;

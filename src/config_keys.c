@@ -31,7 +31,7 @@ const KeyDef KEYS[N_KEYS] = {
     [K_DATA_PATH] = {"data", "path", KT_STR, "data/tetris.h5", NULL, 0, 0, F_NONEMPTY, NULL,
         "episode dataset (HDF5, Minari layout), relative to the working directory",
         OFF(data.path)},
-    [K_DATA_GENERATE] = {"data", "generate", KT_ENUM, "tetris", NULL, 0, 0, 0, "tetris|scroller|none",
+    [K_DATA_GENERATE] = {"data", "generate", KT_ENUM, "tetris", NULL, 0, 0, 0, "tetris|scroller|maze|none",
         "when path is missing: record it with this built-in game (none = fail)",
         OFF(data.generate)},
     [K_DATA_HEIGHT] = {"data", "height", KT_INT, "80", NULL, 16, 4096, 0, NULL,

@@ -1,7 +1,7 @@
 /*
  * gen.c - ./gen: make and inspect episode datasets.
  *   ./gen tetris [--episodes N --steps T --seed S --frame-skip K] --out FILE   record the built-in game
- *   ./gen scroller ...  (same options)                                        another built-in game
+ *   ./gen scroller|maze ...  (same options)                                          another built-in game
  *   ./gen import --frames DIR --actions FILE.csv --out FILE                    PNG frames + CSV -> dataset
  *   ./gen info FILE                                                            summary and validation
  */
@@ -14,7 +14,7 @@
 static void usage(FILE *f) {
     fprintf(f,
             "usage: gen tetris [--episodes N] [--steps T] [--seed S] [--frame-skip K] --out FILE.h5\n"
-            "       gen scroller [same options as gen tetris; gen scroller --help]\n"
+            "       gen scroller|maze [same options as gen tetris; gen scroller --help]\n"
             "       gen import --frames DIR --actions FILE.csv --out FILE.h5\n"
             "       gen info FILE.h5\n");
 }
@@ -29,5 +29,5 @@ int main(int argc, char **argv) {
     if (g && g->edge_case) return gen_game_main(g, argc - 1, argv + 1);
     if (!strcmp(cmd, "import")) return gen_import_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "info")) return gen_info_main(argc - 1, argv + 1);
-    die("unknown command '%s' (expected tetris, scroller, import or info; see gen --help)", cmd);
+    die("unknown command '%s' (expected tetris, scroller, maze, import or info; see gen --help)", cmd);
 }

@@ -173,7 +173,7 @@ static void test_value_errors(void) {
     ERR("[train]\nstage = auto\n", "@:2: [train] stage: expected one of autoencoder, dynamics, both, found 'auto'",
         NULL);
     ERR("[train]\noptimizer = sgd\n", "expected one of adam, adamw", NULL);
-    ERR("[data]\ngenerate = mario\n", "expected one of tetris, none", NULL);
+    ERR("[data]\ngenerate = mario\n", "expected one of tetris, scroller, maze, none", NULL);
     ERR("[eval]\nsteps = 1,5,5\n", "@:2: [eval] steps: expected a comma-separated, strictly increasing", NULL);
     ERR("[eval]\nsteps = 0,1\n", "found '0,1'", NULL);
     ERR("[eval]\nsteps = 1,,2\n", "found '1,,2'", NULL);

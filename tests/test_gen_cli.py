@@ -88,7 +88,8 @@ def test_tetris(tmp):
         expect(im.size == (1024, 960), f"sheet is 4x4 frames: {im.size}")
 
 
-GAMES = {"scroller": ("scroller_game_seed", "scroller_bot_seed", "scroller_warmup_steps")}
+GAMES = {"scroller": ("scroller_game_seed", "scroller_bot_seed", "scroller_warmup_steps"),
+         "maze": ("maze_game_seed", "maze_bot_seed", "maze_warmup_steps")}
 
 
 def test_game(tmp, name):
