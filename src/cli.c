@@ -34,6 +34,15 @@ void cli_option(int argc, char **argv, int *i, const char *const *known, int n_k
     *value = v;
 }
 
+int cli_text(const CliText *t, int n, const char *name, const char *value) {
+    for (int k = 0; k < n; k++)
+        if (!strcmp(name, t[k].name)) {
+            *t[k].dst = value;
+            return 1;
+        }
+    return 0;
+}
+
 long cli_long(const char *opt, const char *v, long lo, long hi) {
     char *end;
     errno = 0;

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "src/export.h"
-#include "src/cli.h"          // cli_option, cli_long
+#include "src/cli.h"          // cli_option, cli_text, cli_long
 #include "src/run.h"          // RunDir: output folders created whole
 #include "base/err.h"
 #include "base/threads.h"
@@ -55,6 +55,8 @@ static void parse_options(int argc, char **argv, Options *o) {
     static const char *const known[] = {"--run", "--out", "--name", "--format", "--check", "--steps", "--episodes",
                                         "--results", "--web", "--start"};
     static const char *const flags[] = {"--encoder", "--force", "--help", "-h"};
+    const CliText texts[] = {{"--run", &o->run},     {"--out", &o->out}, {"--name", &o->name},
+                             {"--check", &o->check}, {"--web", &o->web}, {"--results", &o->results}};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h")) { usage(stdout); exit(0); }
         char name[32];
@@ -63,12 +65,7 @@ static void parse_options(int argc, char **argv, Options *o) {
         if (!strcmp(name, "--help")) { usage(stdout); exit(0); }
         else if (!strcmp(name, "--encoder")) o->encoder = 1;
         else if (!strcmp(name, "--force")) o->force = 1;
-        else if (!strcmp(name, "--run")) o->run = v;
-        else if (!strcmp(name, "--out")) o->out = v;
-        else if (!strcmp(name, "--name")) o->name = v;
-        else if (!strcmp(name, "--check")) o->check = v;
-        else if (!strcmp(name, "--web")) o->web = v;
-        else if (!strcmp(name, "--results")) o->results = v;
+        else if (cli_text(texts, sizeof texts / sizeof *texts, name, v)) continue;
         else if (!strcmp(name, "--steps")) o->steps = (int)cli_long(name, v, 1, 100000);
         else if (!strcmp(name, "--episodes")) o->episodes = (int)cli_long(name, v, 1, 1000000);
         else if (!strcmp(name, "--start")) o->start = (int)cli_long(name, v, 0, 100000000);

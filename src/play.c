@@ -91,27 +91,22 @@ static void parse_options(int argc, char **argv, PlayOptions *o) {
                                         "--steps", "--script", "--policy", "--gif", "--png-dir", "--csv",
                                         "--shot-dir", "--out", "--check-frames", "--threads"};
     static const char *const flags[] = {"--term", "--check"};
+    const CliText texts[] = {{"--run", &o->open.run}, {"--start", &o->open.start}, {"--script", &o->script},
+                             {"--policy", &o->policy}, {"--gif", &o->gif},           {"--png-dir", &o->png_dir},
+                             {"--csv", &o->csv},       {"--shot-dir", &o->shot_dir}, {"--out", &o->check_out}};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { usage(stdout); exit(0); }
         char name[40];
         const char *v;
         cli_option(argc, argv, &i, known, sizeof known / sizeof *known, flags, sizeof flags / sizeof *flags, "play",
                    name, sizeof name, &v);
-        if (!strcmp(name, "--run")) o->open.run = v;
-        else if (!strcmp(name, "--start")) o->open.start = v;
-        else if (!strcmp(name, "--temperature")) o->open.temperature = cli_double(name, v, 0, 100), o->has_temperature = 1;
+        if (cli_text(texts, sizeof texts / sizeof *texts, name, v)) continue;
+        if (!strcmp(name, "--temperature")) o->open.temperature = cli_double(name, v, 0, 100), o->has_temperature = 1;
         else if (!strcmp(name, "--fps")) o->fps = cli_double(name, v, 0, 1000);
         else if (!strcmp(name, "--scale")) o->scale = (int)cli_long(name, v, 1, 64);
         else if (!strcmp(name, "--seed")) o->open.seed = cli_u64(name, v);
         else if (!strcmp(name, "--threads")) o->open.threads = (int)cli_long(name, v, 0, 4096);
         else if (!strcmp(name, "--steps")) o->steps = cli_long(name, v, 1, 100000000);
-        else if (!strcmp(name, "--script")) o->script = v;
-        else if (!strcmp(name, "--policy")) o->policy = v;
-        else if (!strcmp(name, "--gif")) o->gif = v;
-        else if (!strcmp(name, "--png-dir")) o->png_dir = v;
-        else if (!strcmp(name, "--csv")) o->csv = v;
-        else if (!strcmp(name, "--shot-dir")) o->shot_dir = v;
-        else if (!strcmp(name, "--out")) o->check_out = v;
         else if (!strcmp(name, "--check-frames")) o->check_frames = cli_long(name, v, 10, 1000000);
         else if (!strcmp(name, "--term")) o->term = 1;
         else if (!strcmp(name, "--check")) o->check = 1;

@@ -718,7 +718,8 @@ int main(int argc, char **argv) {
     tr.init = init;
     Err err;
     if (config_load(&tr.cfg, cfg_path, n_sets, sets, &err) < 0) die("%s", err.msg);
-    Config *c = &tr.cfg;
+    Config *c = &tr.cfg, given = tr.cfg;
+    adopt_autoencoder_sizes(c);
     char rundir[CFG_STR + 16];
     snprintf(rundir, sizeof rundir, "runs/%s", c->run.name);
     // batch jobs (a Slurm task requeued after SIGTERM): the same command resumes a run that
@@ -732,7 +733,8 @@ int main(int argc, char **argv) {
         Config saved;
         char p[1200];
         if (config_load(&saved, run_file(&tr.rd, "config.ini", p, sizeof p), 0, NULL, &err) < 0) die("%s", err.msg);
-        if (!config_equal(&saved, c))
+        if (config_equal(&saved, &given)) *c = given;   // a dynamics run recorded before the sizes were adopted
+        else if (!config_equal(&saved, c))
             die("%s differs from %s: resume with the same config and --set options", cfg_path, p);
     }
     tr.threads = threads_use(c->run.threads);

@@ -94,6 +94,10 @@ void check_latent_family(const Config *c, const AE *ae, const char *path);
 // base_channels) other than the autoencoder checkpoint's: the checkpoint decides, and the
 // run's config.ini would otherwise record a model it does not have.
 void check_model_keys(const Config *c, const AE *ae, const char *path);
+// stage = dynamics: each size key above that the config leaves out takes the autoencoder
+// checkpoint's value, so that the resolved config and config.ini say the model the run has
+// (src/train_sizes.c). Does nothing when the checkpoint cannot be read (its load says why).
+void adopt_autoencoder_sizes(Config *c);
 // Before any work: the train and the validation episodes each hold a K-step window.
 void check_windows(const Trainer *tr);
 // Before any work: train.batch_size is no larger than a stage's training set (a batch is never

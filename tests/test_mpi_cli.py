@@ -15,27 +15,11 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from nemutest import BIN, check, have, run_in_tempdir  # noqa: E402
+from nemutest import BIN, check, have, run_in_tempdir, tiny_config  # noqa: E402
 
-CONFIG = """[run]
-seed = 7
-threads = 1
-[data]
-path = d.h5
-generate = none
-height = 32
-width = 32
-test_episodes = 2
-[model]
-latent_dim = 8
-base_channels = 4
-[train]
-stage = both
-epochs = 2
-batch_size = 16
-[dynamics]
-epochs = 3
-"""
+# nemutest's tiny two-stage run, one thread a rank, 2 test episodes, 2 + 3 epochs
+CONFIG = tiny_config({"run": {"threads": 1}, "data": {"path": "d.h5", "test_episodes": 2, "val_split": None},
+                      "train": {"epochs": 2, "lr": None}, "dynamics": {"epochs": 3}})
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMPI_MCA_rmaps_base_oversubscribe="1")
 
 

@@ -3,9 +3,10 @@
 --force that keeps the old run until the new one has a checkpoint, and every number a
 checkpoint gives range-checked against the config before it is used."""
 import os
+import re
 import subprocess
 
-from hostile import Case, h5_set, tiny_ini, write
+from hostile import Case, h5_set, run_prog, tiny_ini, write
 import h5py
 import numpy as np
 
@@ -158,7 +159,7 @@ def cases():
              expect=r"split\.txt: found 'val: 99', expected 'val:",
              setup=lambda d: _other_split(os.path.join(d, "runs/sp/split.txt"))),
     ]
-    return out + cases_lie() + [
+    return out + cases_lie() + cases_sizes() + [
         Case(2, "eval: an absurd tetris_warmup_steps (the replay would run for hours)", ["eval", "--run", "runs/flat"],
              outcome="handled", expect=r"unavailable: d\.h5: /episode_\d+ attribute tetris_warmup_steps = "
                                        r"1000000000000000; expected 0\.\.\d+",
@@ -194,4 +195,53 @@ def cases_lie():
              ["train", "dyn.ini", "--set", "model.base_channels=16"], setup=dyn_ini("spatial"),
              expect=r"model\.base_channels = 16 \(--set model\.base_channels=16\) but the autoencoder runs/sp/ae_best\.h5 "
                     r"has 4"),
+    ]
+
+
+def _records_ae_sizes(name, want):
+    """after(): runs/<name>/config.ini records the autoencoder's sizes, want = {key: value}."""
+    def after(d, r):
+        text = open(os.path.join(d, "runs", name, "config.ini")).read()
+        bad = ["%s = %s" % (k, v) for k, v in want.items()
+               if not re.search(r"^%s = %s$" % (k, v), text, re.M)]
+        return (not bad, "runs/%s/config.ini does not record %s" % (name, ", ".join(bad)))
+    return after
+
+
+def cases_sizes():
+    """Class 8: a dynamics stage that leaves the model sizes out records its autoencoder's, in
+    the resolved config and config.ini, and resumes with the same config."""
+    def dyn_ini(latent, drop):
+        def setup(d):
+            text = tiny_ini(latent, "dynamics", "runs/%s/ae_best.h5" % ("flat" if latent == "flat" else "sp"))
+            for line in drop:
+                text = text.replace(line + "\n", "", 1)
+            write(os.path.join(d, "dyn.ini"), text)
+        return setup
+    flat = dyn_ini("flat", ["latent_dim = 8", "base_channels = 4"])
+    sp = dyn_ini("spatial", ["latent_channels = 2", "base_channels = 4"])
+    def finished(recorded):
+        """The flat dynamics run trained; recorded: the sizes its config.ini then says (None: as written)."""
+        def setup(d):
+            flat(d)
+            r = run_prog(["train", "dyn.ini"], d)
+            assert r.returncode == 0, r.stderr
+            if recorded:
+                p = os.path.join(d, "runs", "dyn", "config.ini")
+                text = re.sub(r"^(latent_dim|base_channels) = \d+$", r"\1 = " + recorded, open(p).read(), flags=re.M)
+                write(p, text)
+        return setup
+    return [
+        Case(8, "dynamics stage without model sizes: config.ini records the flat autoencoder's", ["train", "dyn.ini"],
+             outcome="handled", setup=flat, changes=("runs/dyn", "runs/dyn/*"), expect=r"latent_dim = 8\n",
+             after=_records_ae_sizes("dyn", {"latent_dim": 8, "base_channels": 4, "stages": 3})),
+        Case(8, "dynamics stage without model sizes: config.ini records the spatial autoencoder's",
+             ["train", "dyn.ini"], outcome="handled", setup=sp, changes=("runs/dyn", "runs/dyn/*"),
+             expect=r"latent_channels = 2\n",
+             after=_records_ae_sizes("dyn", {"latent_channels": 2, "base_channels": 4, "stages": 3})),
+        Case(8, "dynamics stage without model sizes resumes with the same config", ["train", "dyn.ini", "--resume"],
+             outcome="handled", setup=finished(None), changes=("runs/dyn/*",), expect=r"done: runs/dyn "),
+        Case(8, "a dynamics run whose config.ini recorded the defaults (before the fix) still resumes",
+             ["train", "dyn.ini", "--resume"], outcome="handled", setup=finished("32"), changes=("runs/dyn/*",),
+             expect=r"done: runs/dyn "),
     ]
