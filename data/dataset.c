@@ -24,9 +24,13 @@ static double phys_mem_bytes(void) {
 }
 
 int dataset_load(Dataset *d, const char *path, const Preprocess *p, Err *err) {
+    return dataset_load_odd(d, path, p, 0, err);
+}
+
+int dataset_load_odd(Dataset *d, const char *path, const Preprocess *p, int accept_odd, Err *err) {
     memset(d, 0, sizeof *d);
     EpisodeFile f;
-    if (episode_file_open(&f, path, err) < 0) return -1;
+    if (episode_file_open_odd(&f, path, accept_odd, err) < 0) return -1;
     Preprocessor pp;
     if (preprocessor_init(&pp, f.H, f.W, f.C, p, err) < 0) {
         char msg[sizeof err->msg];
@@ -47,6 +51,7 @@ int dataset_load(Dataset *d, const char *path, const Preprocess *p, Err *err) {
     snprintf(d->path, sizeof d->path, "%s", path);
     snprintf(d->action_names, sizeof d->action_names, "%s", f.action_names);
     snprintf(d->game, sizeof d->game, "%s", f.game);
+    snprintf(d->odd, sizeof d->odd, "%s", f.odd);
     d->n_episodes = f.n_episodes;
     d->H = p->height, d->W = p->width, d->C = p->channels, d->A = f.A;
     d->src_h = f.H, d->src_w = f.W, d->src_c = f.C;

@@ -33,11 +33,14 @@ typedef struct {
     uint8_t *frames;           // [n_frames, C, H, W]
     uint8_t *actions;          // [n_steps, A] 0/1
     char action_names[512], game[64];
+    char odd[256];             // the odd layout accept_odd let through ("": none; episodes.h)
 } Dataset;
 
 // Reads, validates and preprocesses the whole file, episode by episode in chunks of frames
 // (OpenMP over frames). Returns -1 with one line in err on a bad file or setting.
 int dataset_load(Dataset *d, const char *path, const Preprocess *p, Err *err);
+// The same for a file whose odd layout the user accepts (data.accept_odd; episodes.h).
+int dataset_load_odd(Dataset *d, const char *path, const Preprocess *p, int accept_odd, Err *err);
 void dataset_free(Dataset *d);
 
 static inline int64_t dataset_ep_frames(const Dataset *d, int e) { return d->frame_off[e + 1] - d->frame_off[e]; }

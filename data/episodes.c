@@ -396,8 +396,11 @@ static void reset(EpisodeFile *f) {
     f->file_handle = -1;
 }
 
-int episode_file_open(EpisodeFile *f, const char *path, Err *err) {
+int episode_file_open(EpisodeFile *f, const char *path, Err *err) { return episode_file_open_odd(f, path, 0, err); }
+
+int episode_file_open_odd(EpisodeFile *f, const char *path, int accept_odd, Err *err) {
     reset(f);
+    f->accept_odd = accept_odd;
     snprintf(f->path, sizeof f->path, "%s", path);
     struct stat st;
     if (stat(path, &st) != 0) return err_set(err, "%s: cannot open: %s", path, strerror(errno));

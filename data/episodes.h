@@ -69,18 +69,26 @@ typedef struct {
     char action_names[512];  // root attr, "" when absent
     char game[64];           // root attr, "" when absent
     int64_t frame_skip;      // root attr, 0 when absent
+    int accept_odd;          // opened with episode_file_open_odd(..., 1, ...)
+    char odd[256];           // what was odd and accepted (see below); "" when nothing
 } EpisodeFile;
 
 int episode_file_open(EpisodeFile *f, const char *path, Err *err);
+// An odd layout that is refused by default (a file meant so gets an explicit option, not
+// silence: data.accept_odd = yes, gen info --accept-odd): gaps in the episode ids (a subset of
+// a recording), a total_episodes larger than the groups present, and root objects that are
+// not episode_<n> (skipped). With accept_odd = 1 they load and f->odd says which were found.
+int episode_file_open_odd(EpisodeFile *f, const char *path, int accept_odd, Err *err);
 void episode_file_close(EpisodeFile *f);
 // Rows [t0, t0+n) of episode e's observations: out [n,H,W,C] uint8 (HWC as stored).
 int episode_file_read_frames(const EpisodeFile *f, int e, int64_t t0, int64_t n, uint8_t *out, Err *err);
 // All actions of episode e as 0/1 bytes: out [steps, A] (discrete actions one-hot).
 int episode_file_read_actions(const EpisodeFile *f, int e, uint8_t *out, Err *err);
 
-// data/episodes_check.c: the file-level checks episode_file_open runs last (root names,
-// total_episodes, action_names against the action width, 0/1 buttons, rows declared but not
-// stored); -1 with one line naming file, episode, dataset or attribute, found and expected.
-int episode_file_check(const EpisodeFile *f, Err *err);
+// data/episodes_check.c: the file-level checks episode_file_open runs last (root names, gaps
+// in the ids, total_episodes, action_names against the action width, 0/1 buttons, rows
+// declared but not stored); -1 with one line naming file, episode, dataset or attribute,
+// found and expected. Fills f->odd with what f->accept_odd let through.
+int episode_file_check(EpisodeFile *f, Err *err);
 
 #endif

@@ -1,8 +1,10 @@
 /*
  * episodes_check.c - the file-level checks of an episode file (data/episodes.h), after every
  * episode's shapes passed (issue #16 class 5: what was accepted without a word):
- *   - root objects whose names start with "episode" but are not episode_<n>;
- *   - total_episodes (root attribute) that is not an integer equal to the episode groups found;
+ *   - root objects that are not episode_<n> (named like one or not), gaps in the episode ids,
+ *     and a total_episodes (root attribute) that is not an integer equal to the episode groups
+ *     found; a file meant so (a subset of a recording, extra groups) loads with
+ *     episode_file_open_odd's accept_odd, larger total_episodes included, noted in f->odd;
  *   - actions wider or narrower than action_names has names;
  *   - button values other than 0 and 1;
  *   - datasets that declare more rows than the file stores (a 15 KB file declaring ten
@@ -15,16 +17,73 @@
 #include "base/h5.h"
 #include "data/episodes.h"
 
-typedef struct { char bad[128]; } Odd;
+// Root objects that are not episode_<n>: the first named like an episode (episode_01,
+// episodeX), the first other one (Minari's or a converter's extras), and how many of each.
+typedef struct {
+    char bad[128], other[128];
+    int n_bad, n_other;
+} Odd;
 
 static herr_t odd_name(hid_t g, const char *name, const H5L_info_t *info, void *op) {
     (void)g, (void)info;
     Odd *o = op;
-    if (o->bad[0] || strncmp(name, "episode", 7) != 0) return 0;
     const char *p = name + 8;
     int ok = !strncmp(name, "episode_", 8) && *p && !(p[0] == '0' && p[1]);
     for (; ok && *p; p++) ok = *p >= '0' && *p <= '9';
-    if (!ok) snprintf(o->bad, sizeof o->bad, "%s", name);
+    if (ok) return 0;
+    int like = strncmp(name, "episode", 7) == 0;
+    if ((like ? o->n_bad++ : o->n_other++) == 0) snprintf(like ? o->bad : o->other, sizeof o->bad, "%s", name);
+    return 0;
+}
+
+#define ODD_HINT "if the file is meant so: data.accept_odd = yes (gen info --accept-odd)"
+
+// Appends one accepted oddity to f->odd ("; "-separated).
+static void note_odd(EpisodeFile *f, const char *what) {
+    size_t k = strlen(f->odd);
+    snprintf(f->odd + k, sizeof f->odd - k, "%s%s", k ? "; " : "", what);
+}
+
+// Root names, total_episodes and gaps in the ids: refused, or (accept_odd) noted in f->odd.
+static int check_layout(EpisodeFile *f, hid_t file, Err *err) {
+    char what[200];
+    Odd o = {"", "", 0, 0};
+    H5Literate(file, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, odd_name, &o);
+    if (o.n_bad && !f->accept_odd)
+        return err_set(err, "%s: root group '%s' is not an episode; expected episode_<n> (n without leading zeros); "
+                       ODD_HINT, f->path, o.bad);
+    if (o.n_other && !f->accept_odd)
+        return err_set(err, "%s: root object '%s' is not an episode (%d such); expected only episode_<n> groups; "
+                       ODD_HINT, f->path, o.other, o.n_other);
+    if (o.n_bad + o.n_other) {
+        snprintf(what, sizeof what, "%d root object%s skipped ('%s')", o.n_bad + o.n_other,
+                 o.n_bad + o.n_other > 1 ? "s" : "", o.n_bad ? o.bad : o.other);
+        note_odd(f, what);
+    }
+    const int n = f->n_episodes, last = f->ep[n - 1].id;
+    if (h5_attr_exists(file, "/", "total_episodes")) {
+        int64_t t;
+        Err e2;
+        if (h5_attr_read_i64(file, "/", "total_episodes", &t, &e2) < 0)
+            return err_set(err, "%s: attribute total_episodes: expected an integer, found another type", f->path);
+        if (t != n && !(f->accept_odd && t > n))
+            return err_set(err, "%s: attribute total_episodes = %lld, but the file holds %d episode_<n> groups; expected "
+                           "them to agree%s", f->path, (long long)t, n, t > n ? "; " ODD_HINT : "");
+        if (t != n) {
+            snprintf(what, sizeof what, "total_episodes %lld for %d episodes", (long long)t, n);
+            note_odd(f, what);
+        }
+    }
+    if (last != n - 1) {   // ids are sorted and distinct: a gap iff the last is not n - 1
+        int miss = 0;
+        while (miss < n && f->ep[miss].id == miss) miss++;
+        if (!f->accept_odd)
+            return err_set(err, "%s: episode ids have gaps: episode_%d is missing (%d episodes, ids %d..%d); expected "
+                           "episode_0..episode_%d in a row; " ODD_HINT, f->path, miss, n, f->ep[0].id, last, n - 1);
+        snprintf(what, sizeof what, "episode ids %d..%d with %d missing (first: episode_%d)", f->ep[0].id, last,
+                 last + 1 - n, miss);
+        note_odd(f, what);
+    }
     return 0;
 }
 
@@ -91,22 +150,9 @@ static int check_episodes(const EpisodeFile *f, hid_t file, Err *err) {
     return 0;
 }
 
-int episode_file_check(const EpisodeFile *f, Err *err) {
+int episode_file_check(EpisodeFile *f, Err *err) {
     hid_t file = (hid_t)f->file_handle;
-    Odd o = {""};
-    H5Literate(file, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, odd_name, &o);
-    if (o.bad[0])
-        return err_set(err, "%s: root group '%s' is not an episode; expected episode_<n> (n without leading zeros)",
-                       f->path, o.bad);
-    if (h5_attr_exists(file, "/", "total_episodes")) {
-        int64_t n;
-        Err e2;
-        if (h5_attr_read_i64(file, "/", "total_episodes", &n, &e2) < 0)
-            return err_set(err, "%s: attribute total_episodes: expected an integer, found another type", f->path);
-        if (n != f->n_episodes)
-            return err_set(err, "%s: attribute total_episodes = %lld, but the file holds %d episode_<n> groups; expected "
-                           "them to agree", f->path, (long long)n, f->n_episodes);
-    }
+    if (check_layout(f, file, err) < 0) return -1;
     if (f->action_kind == ACTIONS_MULTIBINARY && f->action_names[0]) {
         int names = 1;
         for (const char *p = f->action_names; *p; p++) names += *p == ',';

@@ -68,6 +68,7 @@ typedef struct {
         int gen_steps;
         uint64_t gen_seed;
         int gen_frame_skip;
+        int accept_odd;         // 0 (no): refuse an odd layout; 1 (yes): load it, say what was odd
     } data;
     struct {
         CfgLatent latent;       // flat: a vector of latent_dim; spatial: a grid (latent_channels)

@@ -53,6 +53,10 @@ const KeyDef KEYS[N_KEYS] = {
     [K_DATA_GEN_FRAME_SKIP] = {"data", "gen_frame_skip", KT_INT, "0", NULL, 0, 64, 0, NULL,
         "generator: game frames per step; 0 = the recorder's default",
         OFF(data.gen_frame_skip)},
+    [K_DATA_ACCEPT_ODD] = {"data", "accept_odd", KT_ENUM, "no", NULL, 0, 0, 0, "no|yes",
+        "yes: load an episode file of odd layout (gaps in the episode ids, total_episodes larger "
+        "than the episodes present, root objects other than episode_<n>, skipped) and say what was "
+        "odd; no: refuse it", OFF(data.accept_odd)},
 
     [K_MODEL_LATENT] = {"model", "latent", KT_ENUM, "flat", NULL, 0, 0, 0, "flat|spatial",
         "flat: z is a vector (fully connected to and from the last conv stage, gymemu); spatial: "

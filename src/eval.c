@@ -239,7 +239,7 @@ static void eval_data(const Options *o, EvalRun *E) {
     E->own_data = 1;
     if (o->data) same_file_check(o->data, E->R.cfg.data.path, &E->own_data);
     Preprocess pp = {E->R.cfg.data.height, E->R.cfg.data.width, E->R.cfg.data.channels};
-    if (dataset_load(&E->ds, E->data_path, &pp, &err) < 0) {
+    if (dataset_load_odd(&E->ds, E->data_path, &pp, E->R.cfg.data.accept_odd, &err) < 0) {
         if (o->data) die("%s (the run's autoencoder takes %dx%dx%d frames, HxWxC)", err.msg, E->R.ac.H, E->R.ac.W, E->R.ac.C);
         die("%s", err.msg);
     }

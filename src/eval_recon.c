@@ -200,7 +200,7 @@ int eval_recon_main(int argc, char **argv) {
     // ---- frames, with the run's preprocessing
     Preprocess pp = {cfg.data.height, cfg.data.width, cfg.data.channels};
     Dataset ds;
-    if (dataset_load(&ds, file, &pp, &err) < 0) die("%s (the run's autoencoder takes %dx%dx%d frames, HxWxC)", err.msg, ac.H, ac.W, ac.C);
+    if (dataset_load_odd(&ds, file, &pp, cfg.data.accept_odd, &err) < 0) die("%s (the run's autoencoder takes %dx%dx%d frames, HxWxC)", err.msg, ac.H, ac.W, ac.C);
     if (ds.H != ac.H || ds.W != ac.W || ds.C != ac.C)
         die("%s: frames are %dx%dx%d (HxWxC) after the run's preprocessing, but the autoencoder %s takes %dx%dx%d",
             file, ds.H, ds.W, ds.C, ae_path, ac.H, ac.W, ac.C);

@@ -173,7 +173,7 @@ static int load_data(ExModel *m, Split *sp, Err *err) {
         return err_set(err, "%s: data.path = %s is not readable here (the start frame and the int8 ranges come "
                        "from it): run ./export from the folder ./train ran in", m->run.run_dir, path);
     Preprocess pp = {cfg->data.height, cfg->data.width, cfg->data.channels};
-    if (dataset_load(&m->ds, path, &pp, err) < 0) return -1;
+    if (dataset_load_odd(&m->ds, path, &pp, cfg->data.accept_odd, err) < 0) return -1;
     if (m->ds.H != m->H || m->ds.W != m->W || m->ds.C != m->C || m->ds.A != m->A)
         return err_set(err, "%s: frames %dx%dx%d with %d buttons, but the models take %dx%dx%d with %d", path,
                        m->ds.H, m->ds.W, m->ds.C, m->ds.A, m->H, m->W, m->C, m->A);

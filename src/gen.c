@@ -3,7 +3,7 @@
  *   ./gen tetris [--episodes N --steps T --seed S --frame-skip K] --out FILE   record the built-in game
  *   ./gen scroller|maze ...  (same options)                                          another built-in game
  *   ./gen import --frames DIR --actions FILE.csv --out FILE                    PNG frames + CSV -> dataset
- *   ./gen info FILE                                                            summary and validation
+ *   ./gen info [--accept-odd] FILE                                             summary and validation
  */
 #include <stdio.h>
 #include <string.h>
@@ -16,7 +16,7 @@ static void usage(FILE *f) {
             "usage: gen tetris [--episodes N] [--steps T] [--seed S] [--frame-skip K] --out FILE.h5\n"
             "       gen scroller|maze [same options as gen tetris; gen scroller --help]\n"
             "       gen import --frames DIR --actions FILE.csv --out FILE.h5\n"
-            "       gen info FILE.h5\n");
+            "       gen info [--accept-odd] FILE.h5   (--accept-odd: gaps in the episode ids, extra root objects)\n");
 }
 
 int main(int argc, char **argv) {

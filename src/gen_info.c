@@ -1,5 +1,6 @@
 /*
- * gen_info.c - ./gen info FILE: summary of an episode dataset and a validation verdict.
+ * gen_info.c - ./gen info [--accept-odd] FILE: summary of an episode dataset and a validation
+ * verdict (--accept-odd: an odd layout, data/episodes.h, passes and is named).
  * Validation = the layout checks of episode_file_open plus a full read of every episode's
  * observations and actions (catches truncated or corrupt chunks). On success prints the
  * summary and "validation  ok" on stdout; on failure prints nothing on stdout and the one-line
@@ -48,11 +49,17 @@ static int read_all(const EpisodeFile *f, Err *err) {
 }
 
 int gen_info_main(int argc, char **argv) {
-    if (argc != 2 || argv[1][0] == '-') die("usage: gen info FILE.h5");
-    const char *path = argv[1];
+    const char *path = NULL;
+    int accept_odd = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--accept-odd")) accept_odd = 1;
+        else if (argv[i][0] == '-' || path) die("usage: gen info [--accept-odd] FILE.h5");
+        else path = argv[i];
+    }
+    if (!path) die("usage: gen info [--accept-odd] FILE.h5");
     EpisodeFile f;
     Err err;
-    if (episode_file_open(&f, path, &err) < 0) die("%s", err.msg);
+    if (episode_file_open_odd(&f, path, accept_odd, &err) < 0) die("%s", err.msg);
     if (read_all(&f, &err) < 0) { episode_file_close(&f); die("%s", err.msg); }
 
     int64_t *len = xmalloc((size_t)f.n_episodes * sizeof(int64_t));
@@ -78,6 +85,7 @@ int gen_info_main(int argc, char **argv) {
         printf("actions       %s [T,%d]  multi-binary\n", f.action_dtype, f.A);
     printf("action_names  %s\n", f.action_names[0] ? f.action_names : "(none)");
     printf("episode steps min %lld  median %g  max %lld\n", (long long)len[0], median, (long long)len[n - 1]);
+    if (f.odd[0]) printf("odd layout    accepted (--accept-odd): %s\n", f.odd);
     printf("validation    ok\n");
     free(len);
     episode_file_close(&f);

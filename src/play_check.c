@@ -154,7 +154,7 @@ static void check_open(Check *c, const PlayOptions *o) {
     Preprocess pp = {R->cfg.data.height, R->cfg.data.width, R->cfg.data.channels};
     if (!readable(R->cfg.data.path))
         die("%s: data.path = %s is not readable here: run from the folder ./train ran in", R->run_dir, R->cfg.data.path);
-    if (dataset_load(&c->ds, R->cfg.data.path, &pp, &err) < 0) die("%s", err.msg);
+    if (dataset_load_odd(&c->ds, R->cfg.data.path, &pp, R->cfg.data.accept_odd, &err) < 0) die("%s", err.msg);
     Split sp;
     if (dataset_split(&sp, c->ds.n_episodes, R->cfg.data.test_episodes, R->cfg.data.val_split, R->cfg.run.seed, &err) < 0)
         die("%s: %s", R->cfg.data.path, err.msg);
@@ -333,7 +333,7 @@ int play_check(const PlayOptions *o) {
     check_clock(&c, &b);
     int K = 4;
     EpisodeFile ef;
-    if (episode_file_open(&ef, c.s.R.cfg.data.path, &err) == 0) {
+    if (episode_file_open_odd(&ef, c.s.R.cfg.data.path, c.s.R.cfg.data.accept_odd, &err) == 0) {
         if (ef.frame_skip > 0) K = (int)ef.frame_skip;
         episode_file_close(&ef);
     }

@@ -104,7 +104,7 @@ static void load_start(PlaySession *s, const char *spec) {
                 "--start FILE.h5 or FRAME.png", s->R.run_dir, data, s->R.cfg_path);
         }
         EpisodeFile f;
-        if (episode_file_open(&f, path, &err) < 0) die("--start %s", err.msg);
+        if (episode_file_open_odd(&f, path, s->R.cfg.data.accept_odd, &err) < 0) die("--start %s", err.msg);
         int e = 0;
         if (ep >= 0) {
             for (e = 0; e < f.n_episodes && f.ep[e].id != ep; e++) {}

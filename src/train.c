@@ -667,7 +667,7 @@ static double load_data(Trainer *tr) {
     dist_barrier();
     Preprocess pp = {c->data.height, c->data.width, c->data.channels};
     double t0 = now_seconds();
-    if (dataset_load(&tr->ds, c->data.path, &pp, &err) < 0) die("%s", err.msg);
+    if (dataset_load_odd(&tr->ds, c->data.path, &pp, c->data.accept_odd, &err) < 0) die("%s", err.msg);
     const double tload = now_seconds() - t0;
     if (dataset_split(&tr->split, tr->ds.n_episodes, c->data.test_episodes, c->data.val_split, c->run.seed, &err) < 0)
         die("%s: %s", c->data.path, err.msg);
@@ -749,6 +749,7 @@ int main(int argc, char **argv) {
     printf("---- data\n%s: %d episodes, %lld frames, %lld steps, preprocessed to %dx%dx%d, %d actions (%.1fs)\n",
            c->data.path, tr.ds.n_episodes, (long long)tr.ds.n_frames, (long long)tr.ds.n_steps, tr.ds.H, tr.ds.W,
            tr.ds.C, tr.ds.A, tload);
+    if (tr.ds.odd[0]) printf("odd layout, accepted (data.accept_odd = yes): %s\n", tr.ds.odd);
     printf("split (seed %llu): %d train, %d val, %d test episodes\n", (unsigned long long)c->run.seed,
            tr.split.n_train, tr.split.n_val, tr.split.n_test);
     estimate_memory(&tr);

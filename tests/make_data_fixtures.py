@@ -3,7 +3,8 @@
 
   tests/fixtures/data_minari_mb.h5        h5py-written Minari layout: RGB 24x32 frames, int8
                                           multi-binary actions [T,8], bool flags, episodes named
-                                          episode_0, episode_2, episode_10 (numeric order test)
+                                          episode_0, episode_2, episode_10 (numeric order test; an odd
+                                          layout with its metadata group: read with accept_odd)
   tests/fixtures/data_minari_discrete.h5  grey 16x20 frames with T (not T+1) rows, int64
                                           discrete actions [T]
   tests/fixtures/data_pillow.h5           Pillow oracle: RGB images, convert("L"), and
@@ -50,7 +51,7 @@ def minari_mb(path):
         f.attrs["total_steps"] = sum(lengths.values())
         f.attrs["action_names"] = "A,B,SELECT,START,UP,DOWN,LEFT,RIGHT"
         f.attrs["game"] = "fixture"
-        f.create_group("metadata")  # not an episode: ignored by the reader
+        f.create_group("metadata")  # not an episode: an odd layout (data.accept_odd = yes skips it)
 
 
 def minari_discrete(path):

@@ -213,7 +213,12 @@ static void test_fixtures(void) {
     Err err = {{0}};
     EpisodeFile f;
     const char *mb = "tests/fixtures/data_minari_mb.h5";
-    if (episode_file_open(&f, mb, &err) < 0) { EXPECT(0, "%s", err.msg); return; }
+    // ids 0, 2, 10 and a 'metadata' group: an odd layout, refused unless accepted (issue #16 class 5)
+    EXPECT(episode_file_open(&f, mb, &err) < 0 && strstr(err.msg, "root object 'metadata' is not an episode") &&
+           strstr(err.msg, "data.accept_odd = yes"), "odd layout refused by default: %s", err.msg);
+    if (episode_file_open_odd(&f, mb, 1, &err) < 0) { EXPECT(0, "%s", err.msg); return; }
+    EXPECT(!strcmp(f.odd, "1 root object skipped ('metadata'); episode ids 0..10 with 8 missing (first: episode_1)"),
+           "what was odd: %s", f.odd);
     const int ids[3] = {0, 2, 10}, T[3] = {5, 3, 4};
     EXPECT(f.n_episodes == 3 && f.H == 24 && f.W == 32 && f.C == 3 && f.A == 8 && !strcmp(f.action_dtype, "int8"),
            "mb shape: %d eps %dx%dx%d A %d %s", f.n_episodes, f.H, f.W, f.C, f.A, f.action_dtype);

@@ -21,8 +21,8 @@ import numpy as np  # noqa: E402
 GEN = os.path.join(BIN, "gen")
 
 
-def gen_info(path):
-    r = subprocess.run([GEN, "info", path], capture_output=True, text=True, timeout=60)
+def gen_info(path, *opts):
+    r = subprocess.run([GEN, "info", *opts, path], capture_output=True, text=True, timeout=60)
     return r.returncode, r.stdout, r.stderr
 
 
@@ -35,11 +35,17 @@ def episode(f, i, T, H=16, W=16, C=1, actions=None):
 
 def main():
     fx = os.path.join(ROOT, "tests/fixtures")
+    # ids 0, 2, 10 and a metadata group: an odd layout, refused unless --accept-odd (then named)
     rc, out, err = gen_info(os.path.join(fx, "data_minari_mb.h5"))
+    check(rc == 1 and out == "" and "root object 'metadata' is not an episode" in err and "--accept-odd" in err,
+          f"mb fixture without --accept-odd: rc {rc} stderr {err!r}")
+    rc, out, err = gen_info(os.path.join(fx, "data_minari_mb.h5"), "--accept-odd")
     check(rc == 0 and err == "", f"mb fixture: rc {rc} stderr {err!r}")
     for want in ("episodes      3 (ids 0..10)", "steps         12   frames 15", "uint8 [T+1,24,32,3]",
                  "int8 [T,8]  multi-binary", "A,B,SELECT,START,UP,DOWN,LEFT,RIGHT",
-                 "min 3  median 4  max 5", "validation    ok"):
+                 "min 3  median 4  max 5", "validation    ok",
+                 "odd layout    accepted (--accept-odd): 1 root object skipped ('metadata'); episode ids 0..10 with "
+                 "8 missing (first: episode_1)"):
         check(want in out, f"mb fixture: {want!r} not in output:\n{out}")
     rc, out, err = gen_info(os.path.join(fx, "data_minari_discrete.h5"))
     check(rc == 0 and "int64 [T]  discrete, one-hot to 5" in out and "uint8 [T,16,20,1]" in out,

@@ -2,7 +2,9 @@
 without a word. Each is refused in one line saying what is wrong, where, and what was expected:
 an action width that does not match action_names, buttons other than 0/1, a total_episodes
 that disagrees (or is negative, or a string), a group named like an episode that is not one,
-rows declared but not stored; a CSV without a header, duplicate button names, a missing frame
+rows declared but not stored, gaps in the episode ids, root objects that are not episodes (an
+odd layout: refused unless data.accept_odd = yes or gen info --accept-odd, which then name what
+was odd); a CSV without a header, duplicate button names, a missing frame
 number or numbers that sort out of order."""
 import os
 
@@ -76,6 +78,30 @@ def cases():
              expect=r"episode_0/observations: declares 10000000 rows but stores 0 of the 10000000 chunks they need"),
         Case(5, "a file without action_names nor total_episodes is accepted", info, outcome="accepted",
              setup=minari("x.h5", names=None, total=None)),
+        # an odd layout: refused by default, with the option named; the option loads it and says what was odd
+        Case(5, "a gap in the episode ids (no total_episodes)", info, setup=minari("x.h5", eps=(0, 2), total=None),
+             expect=r"x\.h5: episode ids have gaps: episode_1 is missing \(2 episodes, ids 0\.\.2\); expected "
+                    r"episode_0\.\.episode_1 in a row; .*data\.accept_odd = yes \(gen info --accept-odd\)"),
+        Case(5, "ids starting at 1, in ./train", ["train", "flat.ini", "--set", "data.path=x.h5", "--set", "run.name=n"],
+             setup=minari("x.h5", eps=(1, 2, 3), total=None),
+             expect=r"x\.h5: episode ids have gaps: episode_0 is missing .*data\.accept_odd = yes"),
+        Case(5, "a root group that is not an episode", info, setup=minari("x.h5", extra="metadata"),
+             expect=r"x\.h5: root object 'metadata' is not an episode \(1 such\); expected only episode_<n> groups; "
+                    r".*--accept-odd"),
+        Case(5, "a subset of a recording, meant so: gen info --accept-odd", info[:2] + ["--accept-odd", "x.h5"],
+             outcome="accepted", setup=minari("x.h5", eps=(0, 2, 5), total=120, extra="metadata"),
+             expect=r"odd layout    accepted \(--accept-odd\): 1 root object skipped \('metadata'\); total_episodes "
+                    r"120 for 3 episodes; episode ids 0\.\.5 with 3 missing \(first: episode_1\)\nvalidation    ok"),
+        Case(5, "a subset of a recording, meant so: ./train with data.accept_odd = yes",
+             ["train", "flat.ini", "--set", "data.path=x.h5", "--set", "run.name=n", "--set", "data.accept_odd=yes",
+              "--set", "data.test_episodes=1", "--set", "data.height=16", "--set", "data.width=16",
+              "--set", "train.epochs=1", "--set", "dynamics.epochs=1"], outcome="accepted",
+             setup=minari("x.h5", eps=(0, 3, 4, 7, 9, 12), T=8, total=None, extra="episode_01"), changes=("runs/n*",),
+             expect=r"odd layout, accepted \(data\.accept_odd = yes\): 1 root object skipped \('episode_01'\); "
+                    r"episode ids 0\.\.12 with 7 missing \(first: episode_1\)"),
+        Case(5, "--accept-odd still refuses a total_episodes smaller than the episodes",
+             info[:2] + ["--accept-odd", "x.h5"], setup=minari("x.h5", total=2),
+             expect=r"attribute total_episodes = 2, but the file holds 3 episode_<n> groups; expected them to agree$"),
         Case(6, "a CSV without a header", IMPORT, setup=frames(["0.png", "1.png", "2.png"], csv=""),
              expect=r"a\.csv:1: header column 1: expected a button name, found '0' \(no header row\?"),
         Case(6, "duplicate button names", IMPORT, setup=frames(["0.png", "1.png"], csv="A,A\n"),
