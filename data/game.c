@@ -22,6 +22,19 @@ const GameDef *game_find(const char *name) {
     return NULL;
 }
 
+int game_box_mask(const GameDef *g, int x0, int y0, int x1, int y1, int H, int W, uint8_t *mask) {
+    memset(mask, 0, (size_t)H * W);
+    int n = 0;
+    for (int y = 0; y < H; y++) {
+        const double sy = (y + 0.5) * g->H / H;
+        for (int x = 0; x < W; x++) {
+            const double sx = (x + 0.5) * g->W / W;
+            if (sx >= x0 && sx < x1 + 1 && sy >= y0 && sy < y1 + 1) mask[(size_t)y * W + x] = 1, n++;
+        }
+    }
+    return n;
+}
+
 // Every episode's attributes on /episode_<e> of the finished file `part`, then `part` renamed
 // to out (so no file under out lacks them). On failure part is removed.
 static int write_attrs(const GameDef *g, const char *part, const char *out, const int64_t *attrs, int episodes,

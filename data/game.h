@@ -32,7 +32,33 @@ typedef struct {
     int64_t score, lines, level; // what the digits on screen say (-1: the game shows none)
 } GameFrameInfo;
 
+struct GameDef;
+
+// ./eval's game-aware object measures (evaluation/emulation_eval.c) for one game: its moving
+// object (Tetris's falling piece, the runner, the eater) and the direction test.
 typedef struct {
+    const char *object;                // its name in reports: "piece", "runner", "eater"
+    // mask [H*W] = 1 on the object's pixels of a preprocessed H x W frame of state (a pixel
+    // belongs to a source region when its centre does); returns their count, 0 when the object
+    // is not in play (then nothing is measured).
+    int (*object_mask)(const void *state, int H, int W, uint8_t *mask);
+    // The direction test holds dir_buttons[d] (NES order) for k steps from a start the game
+    // calls fair (dir_start: the object free to move, the engine's k-step rollouts of every
+    // direction keep it in play and move it), and measures the motion inside dir_region in units
+    // of cw x ch preprocessed pixels. n_dirs: 3 = LEFT, RIGHT, none (the object's own motion,
+    // DOWN: Tetris's gravity); 2 = LEFT, RIGHT. dir_frames: the frames ./eval holds them by
+    // default (k = dir_frames / frame skip, rounded up).
+    int n_dirs, dir_frames;
+    uint8_t dir_buttons[3][8];
+    int (*dir_start)(const struct GameDef *g, const void *state, int K, int k, void *scratch);
+    void (*dir_region)(const void *state, int H, int W, uint8_t *mask, double *cw, double *ch);
+    // 1: the motion is centroid(brightened) - centroid(darkened) (a bright object on black);
+    // 0: the object's centroid against the start frame without the object (render_hidden),
+    // for an object of any colour on any background.
+    int bright_on_black;
+} GameEval;
+
+typedef struct GameDef {
     const char *name;                  // "tetris": ./gen's subcommand, data.generate, the file's game attribute
     int H, W, C;                       // frame
     int n_buttons;
@@ -63,7 +89,12 @@ typedef struct {
     void (*title)(void *state, uint64_t seed);
     int n_edge_cases;
     int (*edge_case)(void *state, int which, char *name, size_t cap);
+    const GameEval *eval;              // NULL: ./eval has no object measures for this game
 } GameDef;
+
+// mask [H*W] = 1 where the centre of a preprocessed pixel lies in the box x0..x1, y0..y1
+// (source pixels of g's frame, inclusive); returns the count.
+int game_box_mask(const GameDef *g, int x0, int y0, int x1, int y1, int H, int W, uint8_t *mask);
 
 extern const GameDef game_tetris, game_scroller, game_maze;
 

@@ -201,6 +201,51 @@ static int m_edge_case(void *st, int which, char *name, size_t cap) {
 
 const Maze *game_maze_state(const void *state) { return state ? &((const MazeState *)state)->g : NULL; }
 
+// ---------------------------------------------------------------- ./eval's object measures
+
+static int m_object_mask(const void *st, int H, int W, uint8_t *mask) {
+    const Maze *g = &((const MazeState *)st)->g;
+    int x0, y0, x1, y1;
+    if (g->mode != MZ_PLAY || g->paused || !maze_eater_box(g, &x0, &y0, &x1, &y1)) return 0;
+    return game_box_mask(&game_maze, x0, y0, x1, y1, H, W, mask);
+}
+
+// Nothing but the eater moves in its rows: no ghost overlaps them, no pellet blinks there.
+static int quiet_rows(const Maze *g) {
+    for (int k = 0; k < MZ_GHOSTS; k++)
+        if (g->gh[k].y > g->py - MZ_TILE && g->gh[k].y < g->py + MZ_TILE) return 0;
+    for (int c = 0; c < MZ_COLS; c++)
+        if (g->dots[g->py / MZ_TILE][c] == 2) return 0;
+    return 1;
+}
+
+// The eater in play in a row of tiles with its rows quiet; LEFT and RIGHT held for k steps each
+// move it at least a tile that way in the same row, alive, the rows still quiet.
+static int m_dir_start(const GameDef *gd, const void *state, int K, int k, void *scratch) {
+    const Maze *g = &((const MazeState *)state)->g, *o = &((const MazeState *)scratch)->g;
+    if (g->mode != MZ_PLAY || g->paused || g->py % MZ_TILE || !quiet_rows(g)) return 0;
+    for (int dir = 0; dir < 2; dir++) {
+        memcpy(scratch, state, gd->state_size);
+        for (int i = 0; i < k; i++) gd->step(scratch, gd->eval->dir_buttons[dir], K);
+        const int moved = (o->px - g->px) * (dir ? 1 : -1);
+        if (o->mode != MZ_PLAY || o->py != g->py || moved < MZ_TILE || o->lives != g->lives || !quiet_rows(o)) return 0;
+    }
+    return 1;
+}
+
+static void m_dir_region(const void *st, int H, int W, uint8_t *mask, double *cw, double *ch) {
+    const Maze *g = &((const MazeState *)st)->g;
+    game_box_mask(&game_maze, 0, MZ_TOP + g->py, MZ_W - 1, MZ_TOP + g->py + MZ_TILE - 1, H, W, mask);
+    *cw = (double)MZ_TILE * W / MZ_W, *ch = (double)MZ_TILE * H / MZ_H;
+}
+
+static const GameEval MAZE_EVAL = {
+    .object = "eater", .object_mask = m_object_mask,
+    .n_dirs = 2, .dir_frames = 24,
+    .dir_buttons = {{0, 0, 0, 0, 0, 0, 1, 0}, {0, 0, 0, 0, 0, 0, 0, 1}},
+    .dir_start = m_dir_start, .dir_region = m_dir_region, .bright_on_black = 0,
+};
+
 static const char *const ATTRS[] = {"maze_game_seed", "maze_bot_seed", "maze_warmup_steps"};
 static const int64_t ATTR_MAX[3] = {0, 0, 1019};
 
@@ -214,4 +259,5 @@ const GameDef game_maze = {
     .start = m_start, .replay = m_replay, .bot_step = m_bot_step, .step = m_step, .render = m_render,
     .render_hidden = m_render_hidden, .frame_info = m_frame_info,
     .title = m_title, .n_edge_cases = 13, .edge_case = m_edge_case,
+    .eval = &MAZE_EVAL,
 };

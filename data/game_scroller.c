@@ -192,6 +192,55 @@ static int s_edge_case(void *st, int which, char *name, size_t cap) {
 
 const Scroller *game_scroller_state(const void *state) { return state ? &((const ScrollerState *)state)->g : NULL; }
 
+// ---------------------------------------------------------------- ./eval's object measures
+
+static int s_object_mask(const void *st, int H, int W, uint8_t *mask) {
+    const Scroller *g = &((const ScrollerState *)st)->g;
+    int x0, y0, x1, y1;
+    if (g->mode != SCR_PLAY || g->paused || !scroller_runner_box(g, &x0, &y0, &x1, &y1)) return 0;
+    return game_box_mask(&game_scroller, x0, y0, x1, y1, H, W, mask);
+}
+
+// Nothing but the runner moves in its rows: no beetle on screen, no spinning coin in its rows.
+static int quiet_rows(const Scroller *g) {
+    for (int i = 0; i < SCR_MAX_ENEMIES; i++)
+        if (g->en[i].state && (g->en[i].x >> 4) > g->cam - 16 && (g->en[i].x >> 4) < g->cam + SCR_W) return 0;
+    const int y = g->py >> 4;
+    for (int64_t c = g->cam / SCR_TILE; c <= (g->cam + SCR_W) / SCR_TILE; c++)
+        for (int r = (y - 2) / SCR_TILE; r <= (y + 21) / SCR_TILE; r++)
+            if (scroller_tile(g, c, r) == SCR_COIN) return 0;
+    return 1;
+}
+
+// The runner on the ground, in play, not blinking, its rows quiet; LEFT and RIGHT held for k
+// steps each walk it at least a tile that way on the same ground, without the camera moving.
+static int s_dir_start(const GameDef *gd, const void *state, int K, int k, void *scratch) {
+    const Scroller *g = &((const ScrollerState *)state)->g, *o = &((const ScrollerState *)scratch)->g;
+    if (g->mode != SCR_PLAY || g->paused || !g->on_ground || g->invuln || !quiet_rows(g)) return 0;
+    for (int dir = 0; dir < 2; dir++) {
+        memcpy(scratch, state, gd->state_size);
+        for (int i = 0; i < k; i++) gd->step(scratch, gd->eval->dir_buttons[dir], K);
+        const int64_t moved = ((o->px >> 4) - (g->px >> 4)) * (dir ? 1 : -1);
+        if (o->mode != SCR_PLAY || o->cam != g->cam || o->py != g->py || o->invuln || moved < SCR_TILE || !quiet_rows(o))
+            return 0;
+    }
+    return 1;
+}
+
+static void s_dir_region(const void *st, int H, int W, uint8_t *mask, double *cw, double *ch) {
+    const Scroller *g = &((const ScrollerState *)st)->g;
+    const int y = (g->py >> 4) - 2;
+    game_box_mask(&game_scroller, 0, y, SCR_W - 1, y + 23, H, W, mask);
+    *cw = (double)SCR_TILE * W / SCR_W, *ch = (double)SCR_TILE * H / SCR_H;
+}
+
+static const GameEval SCROLLER_EVAL = {
+    .object = "runner", .object_mask = s_object_mask,
+    .n_dirs = 2, .dir_frames = 24,
+    .dir_buttons = {{0, 0, 0, 0, 0, 0, 1, 0}, {0, 0, 0, 0, 0, 0, 0, 1}},
+    .dir_start = s_dir_start, .dir_region = s_dir_region, .bright_on_black = 0,
+};
+
 static const char *const ATTRS[] = {"scroller_game_seed", "scroller_bot_seed", "scroller_warmup_steps"};
 static const int64_t ATTR_MAX[3] = {0, 0, 1019};
 
@@ -205,4 +254,5 @@ const GameDef game_scroller = {
     .start = s_start, .replay = s_replay, .bot_step = s_bot_step, .step = s_step, .render = s_render,
     .render_hidden = s_render_hidden, .frame_info = s_frame_info,
     .title = s_title, .n_edge_cases = 13, .edge_case = s_edge_case,
+    .eval = &SCROLLER_EVAL,
 };

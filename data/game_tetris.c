@@ -3,8 +3,10 @@
  * behind the game interface (data/game.h). Episodes start as data/tetris_replay.h says.
  */
 #include "data/episodes.h"   // NES_ACTION_NAMES, NES_BUTTONS
+#include <string.h>
 #include "data/game.h"
 #include "data/tetris.h"
+#include "data/tetris_geometry.h"
 #include "data/tetris_player.h"
 #include "data/tetris_replay.h"
 
@@ -72,6 +74,53 @@ static void t_frame_info(const void *st, GameFrameInfo *fi) {
     }
 }
 
+// ---------------------------------------------------------------- ./eval's object measures
+
+static int t_object_mask(const void *st, int H, int W, uint8_t *mask) {
+    const Tetris *s = &((const TetrisState *)st)->g;
+    return tetris_piece_in_air(s) ? tetris_piece_mask(s, H, W, mask) : 0;
+}
+
+static int spawn_count(const Tetris *s) {
+    int n = 0;
+    for (int p = 0; p < PIECE_COUNT; p++) n += s->stats[p];
+    return n;
+}
+
+// A piece in the air that can move one cell left, right and down, and stays in the air (no
+// lock, no new piece) for k steps under each of LEFT, RIGHT and no button in the engine.
+static int t_dir_start(const GameDef *g, const void *state, int K, int k, void *scratch) {
+    const Tetris *s = &((const TetrisState *)state)->g;
+    if (!tetris_piece_in_air(s)) return 0;
+    if (!tetris_fits(s->board, s->piece, s->rot, s->px - 1, s->py) ||
+        !tetris_fits(s->board, s->piece, s->rot, s->px + 1, s->py) ||
+        !tetris_fits(s->board, s->piece, s->rot, s->px, s->py + 1))
+        return 0;
+    const Tetris *o = &((const TetrisState *)scratch)->g;
+    const int spawned = spawn_count(s);
+    for (int dir = 0; dir < 3; dir++) {
+        memcpy(scratch, state, g->state_size);
+        for (int i = 0; i < k; i++) {
+            g->step(scratch, g->eval->dir_buttons[dir], K);
+            if (!tetris_piece_in_air(o) || spawn_count(o) != spawned) return 0;
+        }
+    }
+    return 1;
+}
+
+static void t_dir_region(const void *st, int H, int W, uint8_t *mask, double *cw, double *ch) {
+    (void)st;
+    tetris_well_mask(H, W, mask);
+    tetris_cell_size(H, W, cw, ch);
+}
+
+static const GameEval TETRIS_EVAL = {
+    .object = "piece", .object_mask = t_object_mask,
+    .n_dirs = 3, .dir_frames = 48,
+    .dir_buttons = {{0, 0, 0, 0, 0, 0, 1, 0}, {0, 0, 0, 0, 0, 0, 0, 1}, {0}},
+    .dir_start = t_dir_start, .dir_region = t_dir_region, .bright_on_black = 1,
+};
+
 // tetris_warmup_steps: at most 20119 frames of warm-up (data/tetris_replay.c), so at most that
 // many steps; a larger value in a file would make the replay run for hours (issue #16).
 static const int64_t ATTR_MAX[3] = {0, 0, 20119};
@@ -86,4 +135,5 @@ const GameDef game_tetris = {
     .start = t_start, .replay = t_replay, .bot_step = t_bot_step, .step = t_step, .render = t_render,
     .render_hidden = t_render_hidden,
     .frame_info = t_frame_info,
+    .eval = &TETRIS_EVAL,
 };

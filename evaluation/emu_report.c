@@ -105,6 +105,14 @@ char *emu_report_markdown(const EmuStats *s) {
         sb_printf(&b, "unavailable: %s\n", r->dir_reason);
         return b.s;
     }
+    if (!r->dir_bright)
+        sb_printf(&b, "%d real start frames where the %s moves freely (spread over %d eligible: in the engine it walks "
+                  "at least a unit each way in %d steps and nothing else moves in its rows); hold LEFT or RIGHT for %d "
+                  "steps; in the %s's rows, its position on a frame is the centroid of the pixels that differ from the "
+                  "start frame without it (the engine's); a rollout passes when its position moves from the rollout's "
+                  "own step-0 frame to its step-%d frame by >= %.1f unit (16 source pixels) left / right.\n\n",
+                  r->dir_n, r->dir_object, r->dir_eligible, r->dir_k, r->dir_k, r->dir_object, r->dir_k, EMU_MOVE_CELLS);
+    else
     sb_printf(&b, "%d real start frames with a piece in the air (spread over %d eligible: the piece can move one cell "
            "left, right and down and stays in the air for %d steps under each button in the engine); hold LEFT, "
            "RIGHT or no button for %d steps; inside the well, the motion from the rollout's own step-0 frame to "
@@ -114,7 +122,7 @@ char *emu_report_markdown(const EmuStats *s) {
        r->dir_n, r->dir_eligible, r->dir_k, r->dir_k, r->dir_k, EMU_MOVE_CELLS);
     sb_printf(&b, "| held | expected move | model | engine (reference) |\n|---|---|---:|---:|\n");
     static const char *const held[EMU_DIRECTIONS] = {"LEFT", "RIGHT", "none"};
-    for (int d = 0; d < EMU_DIRECTIONS; d++)
+    for (int d = 0; d < r->dir_rows; d++)
         sb_printf(&b, "| %s | %s | %d/%d (%.0f%%) | %d/%d (%.0f%%) |\n", held[d], emu_direction_name((EmuDirection)d),
            r->dir_model[d], r->dir_n, 100.0 * r->dir_model[d] / r->dir_n, r->dir_engine[d], r->dir_n,
            100.0 * r->dir_engine[d] / r->dir_n);
@@ -187,7 +195,7 @@ char *emu_report_json(const EmuStats *s) {
     }
     sb_printf(&b, "{\"available\": true, \"steps\": %d, \"starts\": %d, \"eligible\": %d, \"min_move_cells\": %g", r->dir_k,
        r->dir_n, r->dir_eligible, EMU_MOVE_CELLS);
-    for (int d = 0; d < EMU_DIRECTIONS; d++)
+    for (int d = 0; d < r->dir_rows; d++)
         sb_printf(&b, ", \"%s\": {\"model\": %d, \"engine\": %d}", emu_direction_name((EmuDirection)d), r->dir_model[d],
            r->dir_engine[d]);
     sb_printf(&b, "}\n  }");

@@ -71,6 +71,24 @@ int emu_change_motion(const float *after, const float *before, const uint8_t *re
     return na < nl ? na : nl;
 }
 
+int emu_object_centroid(const float *frame, const float *bg, const uint8_t *region, int c, int h, int w, double *x,
+                        double *y) {
+    const size_t P = (size_t)h * w;
+    double sw = 0, sx = 0, sy = 0;
+    int n = 0;
+    for (int py = 0; py < h; py++)
+        for (int px = 0; px < w; px++) {
+            const size_t p = (size_t)py * w + px;
+            if (region && !region[p]) continue;
+            double d = 0;
+            for (int k = 0; k < c; k++) d += fabs((double)frame[k * P + p] - bg[k * P + p]);
+            if (d <= EMU_OBJECT_EPS) continue;
+            n++, sw += d, sx += d * px, sy += d * py;
+        }
+    *x = n ? sx / sw : 0, *y = n ? sy / sw : 0;
+    return n;
+}
+
 const char *emu_direction_name(EmuDirection d) {
     return d == EMU_LEFT ? "left" : d == EMU_RIGHT ? "right" : d == EMU_DOWN ? "down" : "?";
 }

@@ -35,6 +35,7 @@
 #define EMU_PIECE_DRAWN_FRACTION 0.5   // drawn: L1(img, truth | piece) < this x contrast
 #define EMU_MOVE_EPS 0.05              // change-motion pixels: |summed change over channels| > this
 #define EMU_MOVE_CELLS 0.5             // direction test: the motion is at least this many cells
+#define EMU_OBJECT_EPS 0.15            // emu_object_centroid: |summed difference over channels| > this
 
 // mean |a - b| over all c*h*w values
 double emu_l1(const float *a, const float *b, int c, int h, int w);
@@ -58,6 +59,12 @@ PieceScore emu_piece_score(const float *img, const float *truth, const float *no
 // the two pixel counts (0: nothing arrived or nothing left; *dx, *dy set to 0).
 int emu_change_motion(const float *after, const float *before, const uint8_t *region, int c, int h, int w,
                       double *dx, double *dy);
+
+// Where an object is on a frame against the same frame without it (bg): the centroid of the
+// pixels of region whose summed absolute difference over channels exceeds EMU_OBJECT_EPS,
+// each weighted by that difference; returns their count (0: *x, *y = 0).
+int emu_object_centroid(const float *frame, const float *bg, const uint8_t *region, int c, int h, int w, double *x,
+                        double *y);
 
 typedef enum { EMU_LEFT, EMU_RIGHT, EMU_DOWN, EMU_DIRECTIONS } EmuDirection;
 const char *emu_direction_name(EmuDirection d);   // "left", "right", "down"

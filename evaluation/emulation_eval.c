@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/tetris_geometry.h"   // the piece and the well on a frame
-#include "data/tetris_replay.h"     // game_tetris_state
 #include "evaluation/metrics.h"
 #include "base/err.h"
 #include "base/alloc.h"
@@ -113,12 +111,12 @@ typedef struct {
     double *lm, *lr, *lt;   // running liveliness sums [B]
 } Bufs;
 
-// The piece measure of the three rows at start point s, step slot o (frame t+k of state st).
+// The piece (object) measure of the three rows at start point s, step slot o (frame t+k of state st).
 static void piece_measure(EmuResult *r, GameTrace *g, const void *state, const Dataset *d, size_t o,
                           const float *pred, const float *x0, const float *rec, const float *truth, Bufs *b) {
-    const Tetris *st = game_tetris_state(state);
-    if (!st || !tetris_piece_in_air(st)) return;
-    if (tetris_piece_mask(st, d->H, d->W, b->mask) == 0) return;
+    const GameEval *ev = g->game->eval;
+    if (!state || !ev || !ev->object_mask || !g->game->render_hidden) return;
+    if (ev->object_mask(state, d->H, d->W, b->mask) == 0) return;
     game_trace_render(g, state, 1, b->nopiece);
     const float *img[EMU_ROWS] = {pred, x0, rec};
     for (int w = 0; w < EMU_ROWS; w++) {
@@ -215,45 +213,35 @@ void emu_eval(Emulator *em, const Dataset *d, GameTrace *g, const StartPoint *sp
 
 // ---------------------------------------------------------------- direction test
 
-static int spawn_count(const Tetris *s) {
-    int n = 0;
-    for (int p = 0; p < PIECE_COUNT; p++) n += s->stats[p];
-    return n;
-}
-
-static const uint8_t DIR_ACTION[EMU_DIRECTIONS][8] = {
-    [EMU_LEFT] = {0, 0, 0, 0, 0, 0, 1, 0}, [EMU_RIGHT] = {0, 0, 0, 0, 0, 0, 0, 1}, [EMU_DOWN] = {0}};
-
-// The engine's k-step rollout of state s under direction dir into out (the game's
-// state_size bytes); 0 when the piece locked, changed, or the game left play on the way.
-static int engine_rollout(const GameTrace *g, const void *s, EmuDirection dir, int k, void *out) {
+// The engine's k-step rollout of state s holding direction dir's buttons into out (the game's
+// state_size bytes).
+static void engine_rollout(const GameTrace *g, const void *s, int dir, int k, void *out) {
     memcpy(out, s, g->game->state_size);
-    const Tetris *o = game_tetris_state(out);
-    int spawned = spawn_count(game_tetris_state(s));
-    for (int i = 0; i < k; i++) {
-        g->game->step(out, DIR_ACTION[dir], g->K);
-        if (!tetris_piece_in_air(o) || spawn_count(o) != spawned) return 0;
-    }
-    return 1;
+    for (int i = 0; i < k; i++) g->game->step(out, g->game->eval->dir_buttons[dir], g->K);
 }
 
 // scratch: the game's state_size bytes.
 static int eligible(const GameTrace *g, const void *state, int k, void *scratch) {
-    const Tetris *s = game_tetris_state(state);
-    if (!tetris_piece_in_air(s)) return 0;
-    if (!tetris_fits(s->board, s->piece, s->rot, s->px - 1, s->py) ||
-        !tetris_fits(s->board, s->piece, s->rot, s->px + 1, s->py) ||
-        !tetris_fits(s->board, s->piece, s->rot, s->px, s->py + 1))
-        return 0;
-    for (int dir = 0; dir < EMU_DIRECTIONS; dir++)
-        if (!engine_rollout(g, state, (EmuDirection)dir, k, scratch)) return 0;
-    return 1;
+    const GameEval *ev = g->game->eval;
+    return ev && ev->dir_start && ev->dir_start(g->game, state, g->K, k, scratch);
+}
+
+// The motion of the object from frame `before` to `after` (bright_on_black: emu_change_motion;
+// else the object's centroid against bg, the start frame without it, in both).
+static int motion(const GameEval *ev, const float *after, const float *before, const float *bg, const uint8_t *region,
+                  int C, int H, int W, double *dx, double *dy) {
+    if (ev->bright_on_black) return emu_change_motion(after, before, region, C, H, W, dx, dy);
+    double xa, ya, xb, yb;
+    const int na = emu_object_centroid(after, bg, region, C, H, W, &xa, &ya);
+    const int nb = emu_object_centroid(before, bg, region, C, H, W, &xb, &yb);
+    *dx = na && nb ? xa - xb : 0, *dy = na && nb ? ya - yb : 0;
+    return na < nb ? na : nb;
 }
 
 int emu_direction_starts(const Dataset *d, GameTrace *g, const int *episodes, int n_episodes, int k, int n_starts,
                          StartPoint **picks, int *eligible_out) {
     *picks = NULL, *eligible_out = 0;
-    if (!g || !g->available) return 0;
+    if (!g || !g->available || !g->game->eval || !g->game->eval->dir_start) return 0;
     int cap = 64, n = 0;
     StartPoint *el = xmalloc((size_t)cap * sizeof *el);
     void *scratch = xmalloc(g->game->state_size);
@@ -283,10 +271,20 @@ void emu_direction_test(Emulator *em, const Dataset *d, GameTrace *g, const int 
         snprintf(r->dir_reason, sizeof r->dir_reason, "no game knowledge (see the piece measure)");
         return;
     }
+    const GameEval *ev = g->game->eval;
+    if (!ev || !ev->dir_start) {
+        snprintf(r->dir_reason, sizeof r->dir_reason, "%s has no direction test", g->game->name);
+        return;
+    }
+    r->dir_rows = ev->n_dirs, r->dir_bright = ev->bright_on_black;
+    snprintf(r->dir_object, sizeof r->dir_object, "%s", ev->object);
     StartPoint *pick;
     int m = emu_direction_starts(d, g, episodes, n_episodes, k, n_starts, &pick, &r->dir_eligible);
     if (m == 0) {
-        snprintf(r->dir_reason, sizeof r->dir_reason, "no start frame with a piece that stays in the air for %d steps", k);
+        if (ev->bright_on_black)
+            snprintf(r->dir_reason, sizeof r->dir_reason, "no start frame with a piece that stays in the air for %d steps", k);
+        else
+            snprintf(r->dir_reason, sizeof r->dir_reason, "no start frame where the %s moves freely for %d steps", ev->object, k);
         free(pick);
         return;
     }
@@ -294,35 +292,34 @@ void emu_direction_test(Emulator *em, const Dataset *d, GameTrace *g, const int 
     const size_t F = (size_t)C * H * W;
     int B = em->max_B;
     float *x0 = xmalloc_floats((size_t)B * F), *p0 = xmalloc_floats((size_t)B * F), *pk = xmalloc_floats((size_t)B * F);
-    float *a = xmalloc_floats((size_t)B * A), *ek = xmalloc_floats(F);
-    uint8_t *well = xmalloc((size_t)H * W), *o = xmalloc(g->game->state_size);
-    tetris_well_mask(H, W, well);
-    double cw, ch;
-    tetris_cell_size(H, W, &cw, &ch);
+    float *a = xmalloc_floats((size_t)B * A), *ek = xmalloc_floats(F), *bg = xmalloc_floats(F);
+    uint8_t *region = xmalloc((size_t)H * W), *o = xmalloc(g->game->state_size);
     for (int base = 0; base < m; base += B) {
         int nb = m - base < B ? m - base : B;
         for (int i = 0; i < nb; i++) dataset_frame(d, pick[base + i].e, pick[base + i].t, x0 + i * F);
-        for (int dir = 0; dir < EMU_DIRECTIONS; dir++) {
+        for (int dir = 0; dir < ev->n_dirs; dir++) {
             em->start(em->ctx, x0, nb);
             em->draw(em->ctx, p0, nb);
             for (int i = 0; i < nb; i++)
-                for (int q = 0; q < A; q++) a[(size_t)i * A + q] = q < 8 ? DIR_ACTION[dir][q] : 0;
+                for (int q = 0; q < A; q++) a[(size_t)i * A + q] = q < 8 ? ev->dir_buttons[dir][q] : 0;
             for (int s = 0; s < k; s++) em->step(em->ctx, a, nb);
             em->draw(em->ctx, pk, nb);
             for (int i = 0; i < nb; i++) {
                 const void *s = game_trace_state(g, pick[base + i].e, pick[base + i].t);
-                double dx, dy;
-                int nc = emu_change_motion(pk + i * F, p0 + i * F, well, C, H, W, &dx, &dy);
+                double dx, dy, cw, ch;
+                ev->dir_region(s, H, W, region, &cw, &ch);
+                if (!ev->bright_on_black) game_trace_render(g, s, 1, bg);
+                int nc = motion(ev, pk + i * F, p0 + i * F, bg, region, C, H, W, &dx, &dy);
                 r->dir_model[dir] += emu_direction_ok((EmuDirection)dir, nc, dx, dy, cw, ch);
-                engine_rollout(g, s, (EmuDirection)dir, k, o);
+                engine_rollout(g, s, dir, k, o);
                 game_trace_render(g, o, 0, ek);
-                nc = emu_change_motion(ek, x0 + i * F, well, C, H, W, &dx, &dy);
+                nc = motion(ev, ek, x0 + i * F, bg, region, C, H, W, &dx, &dy);
                 r->dir_engine[dir] += emu_direction_ok((EmuDirection)dir, nc, dx, dy, cw, ch);
             }
         }
     }
     r->dir_n = m, r->dir_done = 1;
-    free(pick), free(x0), free(p0), free(pk), free(a), free(ek), free(well), free(o);
+    free(pick), free(x0), free(p0), free(pk), free(a), free(ek), free(bg), free(region), free(o);
 }
 
 void emu_result_free(EmuResult *r) {

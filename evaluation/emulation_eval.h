@@ -20,13 +20,17 @@
  *   dpsnr_none       the same with no button pressed
  *   piece_l1[row], piece_drawn[row]   the piece measure on frame t+k when the game trace is
  *                    available and frame t+k has a piece in the air (else NaN / -1)
- * Direction test (game trace needed): from up to n_starts real start frames with a piece in
- * the air that can move one cell left, right and down, and that stays in the air (no lock, no
- * new piece) for k steps under each of LEFT held, RIGHT held and no button in the engine,
- * the model and the engine play those three k-step rollouts; a rollout passes when its
- * motion inside the well from its own step-0 frame to step k (emu_change_motion) goes at
- * least half a cell left / right / down (emu_direction_ok). The start
- * frames are spread evenly over all eligible ones, in episode and time order (no seed).
+ * The piece measure and the direction test are the game's (GameDef.eval, data/game.h): its
+ * moving object's mask, its fair start frames, buttons and region.
+ * Direction test (game trace needed): from up to n_starts real start frames the game calls
+ * fair (Tetris: a piece in the air that can move one cell left, right and down, and that stays
+ * in the air, no lock, no new piece, for k steps under each of LEFT held, RIGHT held and no
+ * button in the engine; the runner and the eater: free to walk both ways without the camera
+ * moving or a ghost in the way), the model and the engine play those k-step rollouts; a
+ * rollout passes when its motion inside the game's region from its own step-0 frame to step k
+ * (Tetris: emu_change_motion; else the object's centroid against the start frame without it,
+ * emu_object_centroid) goes at least half a unit left / right / down (emu_direction_ok). The
+ * start frames are spread evenly over all eligible ones, in episode and time order (no seed).
  */
 #ifndef NEMU_EMULATION_EVAL_H
 #define NEMU_EMULATION_EVAL_H
@@ -74,6 +78,9 @@ typedef struct {
     char dir_reason[256];           // why not, when !dir_done
     int dir_k, dir_n, dir_eligible; // steps, start frames used, start frames eligible
     int dir_model[EMU_DIRECTIONS], dir_engine[EMU_DIRECTIONS];   // passes
+    int dir_rows;                   // directions tested: 3 (LEFT, RIGHT, none) or 2 (LEFT, RIGHT)
+    int dir_bright;                 // the motion measure (GameEval.bright_on_black)
+    char dir_object[32];            // the moved object's name ("piece", "runner", ...)
     // picture: for the n_pic start points of pic_idx, the start frame and the model's step-0 frame
     int n_pic;
     float *pic_start, *pic_pred0;   // [n_pic][C,H,W]

@@ -371,7 +371,8 @@ int main(int argc, char **argv) {
     emulator_ae_dyn(&em, &emctx, &ae, &dyn);
     EmuResult er;
     emu_eval(&em, &E.ds, &gt, E.sp, E.N, E.steps, E.n_steps, rr.pic_idx, n_pic, &er);
-    int dir_k = o.dir_steps > 0 ? (int)o.dir_steps : gt.K > 0 ? (48 + gt.K - 1) / gt.K : 12;
+    const int dir_frames = gt.game && gt.game->eval ? gt.game->eval->dir_frames : 48;   // Tetris: 48
+    int dir_k = o.dir_steps > 0 ? (int)o.dir_steps : gt.K > 0 ? (dir_frames + gt.K - 1) / gt.K : 12;
     emu_direction_test(&em, &E.ds, &gt, E.eval_eps, E.n_eval, dir_k, o.dir_starts > 0 ? (int)o.dir_starts : 20, &er);
     EmuStats es;
     emu_stats_init(&es, &er, E.steps);

@@ -220,7 +220,7 @@ static void check_direction(Check *c, int frame_skip, StrBuf *b) {
             continue;
         }
         static const char *const held[EMU_DIRECTIONS] = {"LEFT", "RIGHT", "none (gravity)"};
-        for (int d = 0; d < EMU_DIRECTIONS; d++)
+        for (int d = 0; d < er.dir_rows; d++)
             sb_printf(b, "| %s | %d | %d | %d/%d (%.0f%%) | %d/%d |\n", held[d], ks[i], er.dir_n, er.dir_model[d],
                       er.dir_n, 100.0 * er.dir_model[d] / er.dir_n, er.dir_engine[d], er.dir_n);
     }

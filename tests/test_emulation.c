@@ -94,6 +94,20 @@ static void test_measures(void) {
     n = emu_change_motion(b, b, NULL, 1, H, W, &dx, &dy);
     EXPECT(n == 0, "no change: no motion");
 
+    // object centroid: a dark 2-pixel object on a grey background, against the background
+    float bg[P], o1[P], o2[P];
+    for (int i = 0; i < P; i++) bg[i] = o1[i] = o2[i] = 0.5f;
+    o1[1 * W + 1] = o1[1 * W + 2] = 0.f, o2[1 * W + 3] = o2[1 * W + 4] = 0.f;
+    o2[0] = 0.6f;   // a change under the threshold does not count
+    double x1, y1, x2, y2;
+    int n1 = emu_object_centroid(o1, bg, NULL, 1, H, W, &x1, &y1), n2 = emu_object_centroid(o2, bg, NULL, 1, H, W, &x2, &y2);
+    EXPECT(n1 == 2 && n2 == 2 && fabs(x1 - 1.5) < 1e-12 && fabs(y1 - 1) < 1e-12 && fabs(x2 - 3.5) < 1e-12,
+           "object centroid (%g, %g) -> (%g, %g)", x1, y1, x2, y2);
+    EXPECT(emu_direction_ok(EMU_RIGHT, 2, x2 - x1, y2 - y1, 2, 2) && !emu_direction_ok(EMU_LEFT, 2, x2 - x1, y2 - y1, 2, 2),
+           "a dark object moving right is seen moving right");
+    EXPECT(emu_object_centroid(bg, bg, NULL, 1, H, W, &x1, &y1) == 0 && x1 == 0, "no object: 0");
+    EXPECT(emu_object_centroid(o2, bg, region, 1, H, W, &x1, &y1) == 0, "outside the region: not seen");
+
     // change map: red where truth changed, green where prediction changed
     float out[3 * P];
     change_map(b, a, b, b, 1, H, W, out);
