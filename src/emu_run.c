@@ -11,13 +11,33 @@
 #include <unistd.h>
 
 #include "base/err.h"
+#include "base/h5.h"
 #include "nn/dyn_conv.h"   // ckpt_meta_*conv_dyn*, dynm_init_from_meta
 
 int readable(const char *path) { return path && path[0] && access(path, R_OK) == 0; }
 
+// The game of run folder runs/<name>: the root attribute game of its data file (data.path of its
+// config.ini), else data.generate's built-in game; "" when neither is known.
+static void run_game(const char *name, char *game, size_t cap) {
+    char p[PATH_MAX];
+    Config c;
+    Err err = {{0}};
+    game[0] = 0;
+    snprintf(p, sizeof p, "runs/%s/config.ini", name);
+    if (!readable(p) || config_load(&c, p, 0, NULL, &err) < 0) return;
+    if (readable(c.data.path)) {
+        hid_t f = h5_open(c.data.path, 0, &err);
+        if (f >= 0) {
+            if (h5_attr_exists(f, "/", "game") && h5_attr_read_str(f, "/", "game", game, cap, &err) < 0) game[0] = 0;
+            h5_close(f);
+        }
+    }
+    if (!game[0] && cfg_generate_game(c.data.generate)) snprintf(game, cap, "%s", cfg_generate_game(c.data.generate));
+}
+
 // The runs/*/ whose checkpoint `ckpt` (dyn_best.h5, ae_best.h5) was modified last (ties: the
-// greater name), into dir.
-static void find_last_run(char *dir, size_t cap, const char *ckpt) {
+// greater name), of that game when game is not NULL (run_game), into dir.
+static void find_last_run(char *dir, size_t cap, const char *ckpt, const char *game) {
     int dyn = !strcmp(ckpt, "dyn_best.h5");
     const char *model = dyn ? "a dynamics model" : "an autoencoder";
     DIR *d = opendir("runs");
@@ -36,6 +56,11 @@ static void find_last_run(char *dir, size_t cap, const char *ckpt) {
         n_runs++;
         snprintf(p, sizeof p, "runs/%s/%s", ent->d_name, ckpt);
         if (stat(p, &st) != 0) continue;
+        if (game) {
+            char g[64];
+            run_game(ent->d_name, g, sizeof g);
+            if (strcmp(g, game)) continue;
+        }
         struct timespec t = st.st_mtim;
         int newer = !found || t.tv_sec > best.tv_sec || (t.tv_sec == best.tv_sec && t.tv_nsec > best.tv_nsec) ||
                     (t.tv_sec == best.tv_sec && t.tv_nsec == best.tv_nsec && strcmp(ent->d_name, best_name) > 0);
@@ -46,6 +71,10 @@ static void find_last_run(char *dir, size_t cap, const char *ckpt) {
     }
     closedir(d);
     if (!n_runs) die("runs/ holds no run: train %s first (e.g. ./train configs/tetris_quick.ini) or pass --run DIR", model);
+    if (!found && game)
+        die("--game %s: none of the %d runs in runs/ with %s (%s) is of the game %s (the root attribute game of its "
+            "data file, or its data.generate): train one (e.g. ./train configs/%s_ae.ini, then a dynamics config) or pass --run DIR",
+            game, n_runs, ckpt, model, game, game);
     if (!found && dyn)
         die("none of the %d runs in runs/ has a dynamics checkpoint (dyn_best.h5): train one (train.stage = dynamics "
             "or both) or pass --run DIR", n_runs);
@@ -56,7 +85,7 @@ static void find_last_run(char *dir, size_t cap, const char *ckpt) {
 // Run folder given by --run (checked), or the newest one holding ckpt.
 void resolve_run(const char *opt_run, char *run_dir, size_t cap, const char *ckpt) {
     if (!opt_run) {
-        find_last_run(run_dir, cap, ckpt);
+        find_last_run(run_dir, cap, ckpt, NULL);
         return;
     }
     snprintf(run_dir, cap, "%s", opt_run);
@@ -65,6 +94,8 @@ void resolve_run(const char *opt_run, char *run_dir, size_t cap, const char *ckp
     struct stat st;
     if (stat(run_dir, &st) != 0 || !S_ISDIR(st.st_mode)) die("--run %s: no such run folder", opt_run);
 }
+
+void resolve_game_run(const char *game, char *run_dir, size_t cap) { find_last_run(run_dir, cap, "dyn_best.h5", game); }
 
 void emu_run_open(const char *opt_run, EmuRun *R) {
     memset(R, 0, sizeof *R);

@@ -39,6 +39,9 @@ int readable(const char *path);      // a non-empty path this process may read
 // Run folder given by --run (checked), or the newest runs/*/ holding checkpoint ckpt
 // (dyn_best.h5, ae_best.h5), into run_dir.
 void resolve_run(const char *opt_run, char *run_dir, size_t cap, const char *ckpt);
+// The newest runs/*/ with dyn_best.h5 whose game is `game` (the root attribute game of its data
+// file, else its data.generate), into run_dir; dies in one line when there is none.
+void resolve_game_run(const char *game, char *run_dir, size_t cap);
 // The run folder (opt_run, or the newest with dyn_best.h5), its config, the dynamics
 // checkpoint and its autoencoder's metadata, checked against each other.
 void emu_run_open(const char *opt_run, EmuRun *R);

@@ -2,7 +2,7 @@
  * play.c - ./play: the trained emulator, played (SPEC.md section 6a). From a real start
  * frame, z = encode(frame); every step z = z + f(z, buttons) and the decoder draws the frame.
  *
- *   ./play [--run DIR] [--start FILE.h5[:EPISODE[:STEP]] | FRAME.png] [--temperature T]
+ *   ./play [--run DIR | --game NAME] [--start FILE.h5[:EPISODE[:STEP]] | FRAME.png] [--temperature T]
  *          [--fps 30] [--scale S] [--seed N] [--steps N] [--threads N]
  *      --script actions.csv | --policy random|idle --steps N      headless: no screen;
  *          [--gif FILE] [--png-dir DIR] [--csv FILE]              writes what it played
@@ -32,7 +32,7 @@
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: play [--run DIR] [--start FILE.h5[:EPISODE[:STEP]] | --start FRAME.png] [--temperature T]\n"
+            "usage: play [--run DIR | --game NAME] [--start FILE.h5[:EPISODE[:STEP]] | --start FRAME.png] [--temperature T]\n"
             "            [--fps 30] [--scale S] [--seed N] [--steps N] [--threads N]\n"
             "            [--script actions.csv | --policy random|idle --steps N] [--gif FILE] [--png-dir DIR] [--csv FILE]\n"
             "            [--term] [--shot-dir DIR]\n"
@@ -40,6 +40,8 @@ static void usage(FILE *f) {
             "Plays a trained emulator: from a real frame, z = encode(frame); each step z = z + f(z, buttons)\n"
             "and the decoder draws the frame.\n"
             "  --run DIR        run folder (default: the runs/*/ with the newest dyn_best.h5)\n"
+            "  --game NAME      the runs/*/ with the newest dyn_best.h5 among those of game NAME (tetris, scroller,\n"
+            "                   maze, ...: the game attribute of the run's data file, or its data.generate)\n"
             "  --start SPEC     start frame: FILE.h5[:EPISODE[:STEP]] (EPISODE the i of /episode_<i>, default the\n"
             "                   first; STEP default 0) or FRAME.png (any size, grey or RGB); every start frame gets\n"
             "                   the run's preprocessing (default: frame 0 of the run's first test episode)\n"
@@ -87,13 +89,14 @@ static void parent_exists(const char *opt, const char *path) {
 static void parse_options(int argc, char **argv, PlayOptions *o) {
     memset(o, 0, sizeof *o);
     o->fps = 30, o->open.seed = 1, o->open.threads = -1, o->check_frames = 3000;
-    static const char *const known[] = {"--run", "--start", "--temperature", "--fps", "--scale", "--seed",
+    static const char *const known[] = {"--run", "--game", "--start", "--temperature", "--fps", "--scale", "--seed",
                                         "--steps", "--script", "--policy", "--gif", "--png-dir", "--csv",
                                         "--shot-dir", "--out", "--check-frames", "--threads"};
     static const char *const flags[] = {"--term", "--check"};
-    const CliText texts[] = {{"--run", &o->open.run}, {"--start", &o->open.start}, {"--script", &o->script},
-                             {"--policy", &o->policy}, {"--gif", &o->gif},           {"--png-dir", &o->png_dir},
-                             {"--csv", &o->csv},       {"--shot-dir", &o->shot_dir}, {"--out", &o->check_out}};
+    const CliText texts[] = {{"--run", &o->open.run},   {"--game", &o->open.game},     {"--start", &o->open.start},
+                             {"--script", &o->script},  {"--policy", &o->policy},      {"--gif", &o->gif},
+                             {"--png-dir", &o->png_dir}, {"--csv", &o->csv},           {"--shot-dir", &o->shot_dir},
+                             {"--out", &o->check_out}};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { usage(stdout); exit(0); }
         char name[40];
@@ -113,6 +116,8 @@ static void parse_options(int argc, char **argv, PlayOptions *o) {
     }
     int headless = o->script || o->policy;
     if (o->script && o->policy) die("--script and --policy both choose the buttons: give one");
+    if (o->open.run && o->open.game) die("--run and --game both choose the run: give one");
+    if (o->check && o->open.game) die("--check takes --run DIR, not --game");
     if (o->policy && strcmp(o->policy, "random") && strcmp(o->policy, "idle"))
         die("--policy expects random or idle, got '%s'", o->policy);
     if (o->policy && o->steps <= 0) die("--policy %s needs --steps N", o->policy);

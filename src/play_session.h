@@ -30,6 +30,7 @@
 
 typedef struct {
     const char *run;          // --run DIR (NULL: the newest dynamics run)
+    const char *game;         // --game NAME (NULL: any): the newest dynamics run of that game
     const char *start;        // --start spec (NULL: the run's first test frame)
     double temperature;       // vae dynamics only (> 0 on a deterministic model is refused)
     uint64_t seed;            // eps of a vae, the random policy

@@ -5,7 +5,10 @@ configs/maze_*.ini) as they are, on a tiny recording (seconds):
   1. each autoencoder config records its game's data (data.generate) and trains one epoch;
   2. each dynamics config trains one epoch on that autoencoder;
   3. ./eval on a dynamics run finds the game's own knowledge (the episodes re-simulated with
-     the recorded seeds, frame for frame): the game-aware measures are available.
+     the recorded seeds, frame for frame): the game-aware measures are available, with the
+     game's own direction test;
+  4. ./play --game NAME plays the newest dynamics run of that game; a game without a run is
+     refused in one line.
 """
 import os
 import subprocess
@@ -44,7 +47,13 @@ def body(tmp):
         md = open(os.path.join(tmp, "res_" + game, "eval.md")).read()
         check("where the %s moves freely" % ("runner" if game == "scroller" else "eater") in md or
               "no start frame where the" in md, f"./eval {dyns[-1]}: the game's own direction test")
+    for game in GAMES:
+        r = run("play", ["--game", game, "--policy", "idle", "--steps", "2", "--gif", os.path.join(tmp, game + ".gif")], tmp)
+        check(r.returncode == 0 and f"data/{game}.h5" in r.stderr, f"./play --game {game}: {r.stderr[-300:]}")
+    r = run("play", ["--game", "tetris", "--policy", "idle", "--steps", "2", "--gif", os.path.join(tmp, "t.gif")], tmp)
+    check(r.returncode != 0 and r.stderr.count("\n") == 1 and "of the game tetris" in r.stderr,
+          "./play --game without a run of that game: one line: " + r.stderr)
 
 
 if __name__ == "__main__":
-    sys.exit(run_in_tempdir(body, "nemu_games_"))
+    sys.exit(run_in_tempdir(body, "nemu_games_", programs=("gen", "train", "eval", "play")))
