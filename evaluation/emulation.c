@@ -29,6 +29,16 @@ double emu_changed_l1(const float *img, const float *truth, const float *start, 
     return n ? s / ((double)n * c) : NAN;
 }
 
+void emu_compose(float *pred, const float *x0, const float *d0, int c, int h, int w, float tau) {
+    const size_t P = (size_t)h * w;
+    for (size_t i = 0; i < P; i++) {
+        float d = 0;
+        for (int k = 0; k < c; k++) d = fmaxf(d, fabsf(pred[k * P + i] - d0[k * P + i]));
+        if (d <= tau)
+            for (int k = 0; k < c; k++) pred[k * P + i] = x0[k * P + i];
+    }
+}
+
 double emu_masked_l1(const float *a, const float *b, const uint8_t *mask, int c, int h, int w) {
     size_t P = (size_t)h * w;
     double s = 0;

@@ -24,6 +24,13 @@
  *                      piece that moves n cells gives a motion of about n cells whatever its
  *                      shape. emu_direction_ok: LEFT dx <= -EMU_MOVE_CELLS cells, RIGHT
  *                      dx >= +EMU_MOVE_CELLS, DOWN dy >= +EMU_MOVE_CELLS with |dx| < that.
+ *   composing          emu_compose: how an emulator draws a predicted frame when
+ *                      dynamics.compose = tau > 0. A pixel whose prediction differs from the
+ *                      decoded start frame d0 = decode(encode(x0)) by no more than tau (in every
+ *                      channel) keeps the real start frame's value x0; the others are the
+ *                      decoder's. What the model does not change stays as sharp as the start
+ *                      frame (the autoencoder's blur of a static board is not drawn), and
+ *                      only what it moves is repainted.
  */
 #ifndef NEMU_EMULATION_H
 #define NEMU_EMULATION_H
@@ -43,6 +50,8 @@ double emu_l1(const float *a, const float *b, int c, int h, int w);
 // (may be NULL) gets the number of changed pixels.
 double emu_changed_l1(const float *img, const float *truth, const float *start, int c, int h, int w,
                       int *n_changed);
+// pred [c,h,w] in place: keeps x0's pixel where max over channels |pred - d0| <= tau.
+void emu_compose(float *pred, const float *x0, const float *d0, int c, int h, int w, float tau);
 // L1 over the pixels with mask[y*w+x] != 0 (all channels); NaN when the mask is empty.
 double emu_masked_l1(const float *a, const float *b, const uint8_t *mask, int c, int h, int w);
 

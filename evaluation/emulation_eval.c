@@ -15,9 +15,14 @@
 
 // ---------------------------------------------------------------- autoencoder + dynamics
 
+static size_t aedyn_frame(const AeDynEmu *m) { return (size_t)m->ae->cfg.C * m->ae->cfg.H * m->ae->cfg.W; }
+
 static void aedyn_start(void *c, const float *x0, int n) {
     AeDynEmu *m = c;
     ae_encode(m->ae, x0, n, m->z);
+    if (m->compose <= 0) return;
+    memcpy(m->x0, x0, (size_t)n * aedyn_frame(m) * sizeof(float));
+    ae_decode(m->ae, m->z, n, m->d0);
 }
 static void aedyn_step(void *c, const float *a, int n) {
     AeDynEmu *m = c;
@@ -27,6 +32,9 @@ static void aedyn_step(void *c, const float *a, int n) {
 static void aedyn_draw(void *c, float *out, int n) {
     AeDynEmu *m = c;
     ae_decode(m->ae, m->z, n, out);
+    const size_t F = aedyn_frame(m);
+    for (int i = 0; i < n && m->compose > 0; i++)
+        emu_compose(out + i * F, m->x0 + i * F, m->d0 + i * F, m->ae->cfg.C, m->ae->cfg.H, m->ae->cfg.W, m->compose);
 }
 static void aedyn_recon(void *c, const float *x, float *out, int n) {
     AeDynEmu *m = c;
@@ -37,15 +45,17 @@ static void aedyn_recon(void *c, const float *x, float *out, int n) {
 void emulator_ae_dyn(Emulator *em, AeDynEmu *ctx, AE *ae, DynModel *dyn) {
     CHECK(dyn->Z == ae->cfg.latent_dim, "dynamics does not fit the autoencoder");
     int B = ae->max_B < dyn->max_B ? ae->max_B : dyn->max_B;
-    ctx->ae = ae, ctx->dyn = dyn;
+    ctx->ae = ae, ctx->dyn = dyn, ctx->compose = 0;
     ctx->z = xmalloc_floats((size_t)B * ae->cfg.latent_dim);
     ctx->zr = xmalloc_floats((size_t)B * ae->cfg.latent_dim);
+    ctx->x0 = xmalloc_floats((size_t)B * aedyn_frame(ctx));
+    ctx->d0 = xmalloc_floats((size_t)B * aedyn_frame(ctx));
     *em = (Emulator){ctx, B, aedyn_start, aedyn_step, aedyn_draw, aedyn_recon};
 }
 
 void emulator_ae_dyn_free(AeDynEmu *ctx) {
-    free(ctx->z), free(ctx->zr);
-    ctx->z = ctx->zr = NULL;
+    free(ctx->z), free(ctx->zr), free(ctx->x0), free(ctx->d0);
+    ctx->z = ctx->zr = ctx->x0 = ctx->d0 = NULL;
 }
 
 // ---------------------------------------------------------------- rollouts

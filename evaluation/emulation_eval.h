@@ -54,7 +54,9 @@ typedef struct {
 typedef struct {
     AE *ae;
     DynModel *dyn;     // a vae samples at dyn->temperature, drawing eps from dyn->rng
-    float *z, *zr;   // [max_B, Z]
+    float compose;     // dynamics.compose: > 0 draws frames with emu_compose (0 after emulator_ae_dyn)
+    float *z, *zr;     // [max_B, Z]
+    float *x0, *d0;    // [max_B, C, H, W] the start frames and their decoded latents (compose > 0)
 } AeDynEmu;
 // em works on ae and dyn (dyn->max_steps may be 1); emulator_ae_dyn_free frees ctx's buffers.
 void emulator_ae_dyn(Emulator *em, AeDynEmu *ctx, AE *ae, DynModel *dyn);

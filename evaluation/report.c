@@ -58,6 +58,9 @@ char *report_markdown(const EvalReport *rep) {
     if (rep->skipped_eps) sb_printf(&b, "; %d too short for %d steps", rep->skipped_eps, rep->steps[rep->n_steps - 1]);
     sb_printf(&b, "\n- start points: %d (up to %d per episode, seed %llu), open-loop rollouts of %d steps\n",
               rep->n_starts, rep->starts, (unsigned long long)rep->seed, rep->steps[rep->n_steps - 1]);
+    if (rep->compose > 0)
+        sb_printf(&b, "- model frames composed (dynamics.compose = %g): the start frame's pixel wherever the prediction "
+                      "differs from decode(encode(start)) by <= %g, the decoder's elsewhere\n", rep->compose, rep->compose);
     sb_printf(&b, "- cells: mean ± half-width of the 95%% Student-t interval over start points; "
                   "copy = start frame repeated, recon = decode(encode(true frame))\n\n");
     sb_printf(&b, "| step | row | L1 | SSIM | PSNR (dB) |\n|---:|---|---:|---:|---:|\n");
@@ -127,7 +130,8 @@ char *report_json(const EvalReport *rep) {
     sb_printf(&b, "], \"too_short\": %d}", rep->skipped_eps);
     sb_printf(&b, ",\n  \"seed\": %llu,\n  \"steps\": [", (unsigned long long)rep->seed);
     for (int j = 0; j < rep->n_steps; j++) sb_printf(&b, "%s%d", j ? ", " : "", rep->steps[j]);
-    sb_printf(&b, "],\n  \"starts_per_episode\": %d,\n  \"n_starts\": %d,\n  \"start_points\": [", rep->starts,
+    sb_printf(&b, "],\n  \"compose\": %g", rep->compose);
+    sb_printf(&b, ",\n  \"starts_per_episode\": %d,\n  \"n_starts\": %d,\n  \"start_points\": [", rep->starts,
               rep->n_starts);
     for (int i = 0; i < rep->n_starts; i++)
         sb_printf(&b, "%s[%d, %d]", i ? ", " : "", rep->sp_ids[i], rep->sp[i].t);

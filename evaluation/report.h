@@ -45,6 +45,7 @@ typedef struct {
     const StartPoint *sp;             // [n_starts] (e = episode index)
     const int *sp_ids;                // [n_starts] file id of each start's episode
     int n_starts;
+    double compose;                   // dynamics.compose the model row was drawn with (0: decoded frames)
     const int *steps;
     int n_steps;
     RowStats *rows;                   // [n_steps][ROW_KINDS]

@@ -6,6 +6,7 @@
 #include "base/err.h"
 #include "base/alloc.h"
 #include "base/rng.h"
+#include "evaluation/emulation.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -165,7 +166,7 @@ static double pairwise_l1(const float *p, int S, size_t F) {
 
 // The S samples of start i are rows i*S .. i*S+S-1 of a batch, run in lockstep.
 void rollout_eval(AE *ae, DynModel *dyn, const Dataset *d, const StartPoint *sp, int N, const int *steps,
-                  int n_steps, int n_pic, int S, RolloutResult *r) {
+                  int n_steps, int n_pic, int S, float compose, RolloutResult *r) {
     CHECK(N >= 1 && n_steps >= 1 && n_pic >= 0 && n_pic <= N && S >= 1, "N %d n_steps %d n_pic %d samples %d", N,
           n_steps, n_pic, S);
     CHECK(ae->cfg.C == d->C && ae->cfg.H == d->H && ae->cfg.W == d->W, "autoencoder does not fit the data");
@@ -200,6 +201,7 @@ void rollout_eval(AE *ae, DynModel *dyn, const Dataset *d, const StartPoint *sp,
     float *truth = xmalloc_floats((size_t)B * S * F);   // [B*S,C,H,W] frames t+k (each S times)
     float *pred = xmalloc_floats((size_t)B * S * F);    // [B*S,C,H,W] decode(z_k)
     float *rec = xmalloc_floats((size_t)B * F);         // [B,C,H,W] decode(encode(truth))
+    float *d0 = compose > 0 ? xmalloc_floats((size_t)B * F) : NULL;   // [B,C,H,W] decode(encode(start))
     float *z = xmalloc_floats((size_t)B * S * Z);       // [B*S,Z] rollout state
     float *zr = xmalloc_floats((size_t)B * Z);          // [B,Z] encode(start), encode(truth)
     float *a = xmalloc_floats((size_t)B * S * A);       // [B*S,A] actions of one step
@@ -209,6 +211,7 @@ void rollout_eval(AE *ae, DynModel *dyn, const Dataset *d, const StartPoint *sp,
         int n = N - base < B ? N - base : B, nS = n * S;
         for (int i = 0; i < n; i++) dataset_frame(d, sp[base + i].e, sp[base + i].t, x0 + i * F);
         ae_encode(ae, x0, n, zr);
+        if (d0) ae_decode(ae, zr, n, d0);
         for (int q = 0; q < nS; q++) memcpy(z + (size_t)q * Z, zr + (size_t)(q / S) * Z, (size_t)Z * sizeof(float));
         int j = 0;   // next requested step
         for (int k = 1; k <= K; k++) {
@@ -221,6 +224,8 @@ void rollout_eval(AE *ae, DynModel *dyn, const Dataset *d, const StartPoint *sp,
                 else memcpy(truth + (size_t)q * F, truth + (size_t)(q - q % S) * F, F * sizeof(float));
             }
             ae_decode(ae, z, nS, pred);
+            for (int q = 0; q < nS && d0; q++)
+                emu_compose(pred + (size_t)q * F, x0 + (size_t)(q / S) * F, d0 + (size_t)(q / S) * F, C, H, W, compose);
             metrics_batch(pred, truth, nS, C, H, W, met);
             for (int i = 0; i < n; i++) dataset_frame(d, sp[base + i].e, sp[base + i].t + k, rec + i * F);
             ae_encode(ae, rec, n, zr);
@@ -252,7 +257,7 @@ void rollout_eval(AE *ae, DynModel *dyn, const Dataset *d, const StartPoint *sp,
         }
     }
     free(slot), free(met);
-    free(x0), free(truth), free(pred), free(rec), free(z), free(zr), free(a);
+    free(x0), free(truth), free(pred), free(rec), free(d0), free(z), free(zr), free(a);
 }
 
 void rollout_result_free(RolloutResult *r) {

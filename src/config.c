@@ -77,6 +77,10 @@ static const char *no_effect(const Config *c, int k, char *buf, size_t cap) {
         if (c->dynamics.type == DYN_VAE && c->dynamics.hypotheses > 1)
             return "cannot be combined with dynamics.type = vae (two ways to sample a future; choose one)";
         break;
+    case K_DYN_COMPOSE:
+        if (c->train.stage == STAGE_AUTOENCODER)
+            return "has no effect while train.stage = autoencoder (it draws the dynamics' predicted frames)";
+        break;
     case K_DYN_BETA:
         if (c->dynamics.type == DYN_DETERMINISTIC)
             return "has no effect while dynamics.type = deterministic (it weighs the vae's KL term)";

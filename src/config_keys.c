@@ -117,6 +117,12 @@ const KeyDef KEYS[N_KEYS] = {
         "the closest candidate (winner takes all) and the odds, a rollout draws one at eval.temperature "
         "(0 = the most likely), so an uncertain future stays sharp instead of averaged (model.latent = spatial, "
         "type = deterministic)", OFF(dynamics.hypotheses)},
+    [K_DYN_COMPOSE] = {"dynamics", "compose", KT_REAL, "0", NULL, 0, 1, 0, NULL,
+        "how ./eval and ./play draw a predicted frame: > 0 keeps the real start frame's pixel wherever the "
+        "decoded prediction differs from the decoded start frame by no more than this (the model repaints "
+        "only what it changes; the static board stays sharp); 0 = the decoder draws every pixel. A drawing "
+        "choice, not a training one: a trained run can be evaluated both ways (./eval --compose T)",
+        OFF(dynamics.compose)},
     [K_DYN_LOSS] = {"dynamics", "loss", KT_ENUM, "latent", NULL, 0, 0, 0, "latent|pixel",
         "latent: MSE of each step's z against the encoded next frame; pixel: L1 of each step's "
         "prediction decoded by the frozen autoencoder against the real next frame", OFF(dynamics.loss)},

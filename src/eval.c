@@ -79,7 +79,7 @@ void usage(FILE *f) {
     fprintf(f,
             "usage: eval [--run DIR] [--steps 1,5,10,30,60] [--episodes N] [--starts N] [--seed S]\n"
             "            [--data FILE] [--out DIR] [--temperature T] [--samples N]\n"
-            "            [--direction-steps K] [--direction-starts N] [--replay-seeds FILE]\n"
+            "            [--compose T] [--direction-steps K] [--direction-starts N] [--replay-seeds FILE]\n"
             "       eval --compare A.png B.png\n"
             "       eval --recon FILE.h5 [--run DIR] [--out PNG]\n"
             "Open-loop rollouts of a trained emulator on the held-out test episodes: from a real\n"
@@ -96,6 +96,9 @@ void usage(FILE *f) {
             "  --out DIR        result folder (default: results/<run name>)\n"
             "  --temperature T  vae dynamics: delta = mean + T * std * eps (0 = the mean); hypotheses:\n"
             "                   a candidate drawn from softmax(logits / T) (0 = the most likely)\n"
+            "  --compose T      draw predicted frames keeping the start frame's pixels wherever the\n"
+            "                   prediction moved by <= T from the decoded start frame (0 = off; default:\n"
+            "                   the run's dynamics.compose)\n"
             "  --samples N      vae dynamics at T > 0: N sampled rollouts per start point\n"
             "  --direction-steps K   steps LEFT / RIGHT / no button are held in the direction test\n"
             "                   (default: 48 frames' worth, ceil(48 / frame_skip): one cell of gravity at level 0)\n"
@@ -154,16 +157,16 @@ static int read_split_test(const char *path, int **ids) {
 typedef struct {
     const char *run, *steps, *data, *out, *replay_seeds;
     long episodes, starts, samples, dir_steps, dir_starts;
-    int has_seed, has_temperature;
+    int has_seed, has_temperature, has_compose;
     uint64_t seed;
-    double temperature;
+    double temperature, compose;
 } Options;
 
 static void parse_options(int argc, char **argv, Options *o) {
     memset(o, 0, sizeof *o);
     o->episodes = o->starts = o->samples = o->dir_steps = o->dir_starts = -1;
     static const char *const known[] = {"--run", "--steps", "--episodes", "--starts", "--seed", "--data",
-                                        "--out", "--temperature", "--samples", "--direction-steps",
+                                        "--out", "--temperature", "--samples", "--compose", "--direction-steps",
                                         "--direction-starts", "--replay-seeds"};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { usage(stdout); exit(0); }
@@ -182,6 +185,7 @@ static void parse_options(int argc, char **argv, Options *o) {
         else if (!strcmp(name, "--direction-starts")) o->dir_starts = cli_long(name, v, 1, 100000);
         else if (!strcmp(name, "--seed")) o->seed = cli_u64(name, v), o->has_seed = 1;
         else if (!strcmp(name, "--temperature")) o->temperature = cli_double(name, v, 0, 1e6), o->has_temperature = 1;
+        else if (!strcmp(name, "--compose")) o->compose = cli_double(name, v, 0, 1), o->has_compose = 1;
     }
 }
 
@@ -192,7 +196,7 @@ typedef struct {
     const char *data_path, *split_kind;
     uint64_t seed;
     int steps[CFG_MAX_STEPS], n_steps, starts, episodes, samples, K;
-    double temperature;
+    double temperature, compose;
     int own_data;
     Dataset ds;
     int *eval_eps, n_pool, n_eval, skipped;   // the episodes evaluated (n_eval of a pool of n_pool)
@@ -213,6 +217,7 @@ static void eval_settings(const Options *o, EvalRun *E) {
     E->episodes = o->episodes >= 0 ? (int)o->episodes : E->R.cfg.eval.episodes;
     E->temperature = o->has_temperature ? o->temperature : E->R.cfg.eval.temperature;
     E->samples = o->samples > 0 ? (int)o->samples : E->R.cfg.eval.samples;
+    E->compose = o->has_compose ? o->compose : E->R.cfg.dynamics.compose;
     E->seed = o->has_seed ? o->seed : E->R.cfg.run.seed;
     if (!E->R.stochastic && E->temperature > 0)
         die("temperature %g: the dynamics model of %s is deterministic (dynamics.type = deterministic, "
@@ -358,7 +363,7 @@ int main(int argc, char **argv) {
     double t_roll = now_seconds();
     int n_pic = E.N < EVAL_PICS ? E.N : EVAL_PICS;
     RolloutResult rr;
-    rollout_eval(&ae, &dyn, &E.ds, E.sp, E.N, E.steps, E.n_steps, n_pic, E.samples, &rr);
+    rollout_eval(&ae, &dyn, &E.ds, E.sp, E.N, E.steps, E.n_steps, n_pic, E.samples, (float)E.compose, &rr);
     t_roll = now_seconds() - t_roll;
 
     // ---- emulation measures (game-aware ones when the game can be re-simulated)
@@ -369,6 +374,7 @@ int main(int argc, char **argv) {
     Emulator em;
     AeDynEmu emctx;
     emulator_ae_dyn(&em, &emctx, &ae, &dyn);
+    emctx.compose = (float)E.compose;
     EmuResult er;
     emu_eval(&em, &E.ds, &gt, E.sp, E.N, E.steps, E.n_steps, rr.pic_idx, n_pic, &er);
     const int dir_frames = gt.game && gt.game->eval ? gt.game->eval->dir_frames : 48;   // Tetris: 48
@@ -395,6 +401,7 @@ int main(int argc, char **argv) {
         .data_path = E.data_path, .C = E.ds.C, .H = E.ds.H, .W = E.ds.W, .split_kind = E.split_kind,
         .split_seed = E.R.cfg.run.seed, .eval_ids = eval_ids, .n_eval_eps = E.n_eval, .n_split_eps = E.n_pool,
         .skipped_eps = E.skipped, .seed = E.seed, .starts = E.starts, .sp = E.sp, .sp_ids = sp_ids, .n_starts = E.N,
+        .compose = E.compose,
         .steps = E.steps, .n_steps = E.n_steps, .rows = report_rows(&rr), .emu = &es};
     char *md = report_markdown(&rep), *csv = report_csv(&rep), *json = report_json(&rep);
     char *smd = E.R.stochastic ? samples_markdown(&rr, E.steps, E.temperature) : NULL;

@@ -195,6 +195,9 @@ int export_load(ExModel *m, const char *opt_run, const char *results_dir, int st
     if (m->dyn.hyp > 1)   // the generated step has one delta (or a VAE's); choosing among candidates is not in it
         die("%s: dynamics with %d hypotheses (dynamics.hypotheses) cannot be exported: the exported step takes one "
             "delta; export a run with dynamics.hypotheses = 1", R->dyn_path, m->dyn.hyp);
+    if (R->cfg.dynamics.compose > 0)
+        fprintf(stderr, "export: note: %s sets dynamics.compose = %g; the exported file draws decoded frames (compose "
+                "is ./eval's and ./play's drawing, not compiled in)\n", R->cfg_path, R->cfg.dynamics.compose);
     m->ac = m->ae.cfg;
     m->dyn.temperature = 0;   // a VAE's mean: what the exported file does until NAME_set_temperature
     m->vae = R->dyn_vae;

@@ -325,8 +325,12 @@ int play_check(const PlayOptions *o) {
     char kind[32];
     if (c.s.R.dyn_hyp > 1) snprintf(kind, sizeof kind, "%d hypotheses", c.s.R.dyn_hyp);
     else snprintf(kind, sizeof kind, "%s", c.s.R.dyn_vae ? "vae" : "deterministic");
-    sb_printf(&b, "# ./play --check: %s\n\nStart frame %s; autoencoder %s, dynamics %s (%s).\n\n", c.s.R.run_dir,
+    sb_printf(&b, "# ./play --check: %s\n\nStart frame %s; autoencoder %s, dynamics %s (%s).", c.s.R.run_dir,
               c.s.start_desc, c.s.R.ae_path, c.s.R.dyn_path, kind);
+    if (c.s.ctx.compose > 0)
+        sb_printf(&b, " Frames composed (compose %g): the start frame's pixels where the prediction did not change.",
+                  c.s.ctx.compose);
+    sb_printf(&b, "\n\n");
     double rate = rollout(&c.s, c.buttons, CHECK_STEPS, c.f0, 0, c.seed);
     sb_printf(&b, "## Frame rate (batch 1, %d threads)\n\n| loop | frames/s |\n|---|---:|\n", omp_threads());
     sb_printf(&b, "| step + decode, --fps 0, %d steps | %.0f |\n", CHECK_STEPS, rate);

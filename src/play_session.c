@@ -156,6 +156,7 @@ void play_open(PlaySession *s, const PlayOpen *o) {
     s->dyn.rng = &s->eps_rng;
     s->dyn.temperature = (float)o->temperature;
     emulator_ae_dyn(&s->em, &s->ctx, &s->ae, &s->dyn);
+    s->ctx.compose = (float)(o->compose >= 0 ? o->compose : s->R.cfg.dynamics.compose);
 }
 
 void play_close(PlaySession *s) {

@@ -116,6 +116,20 @@ static void test_measures(void) {
     EXPECT(out[P + 2 * W + 1] == 1 && out[2 * W + 1] < 1, "green: predicted change only");
 }
 
+// emu_compose: a pixel keeps the start frame unless some channel moved by more than tau.
+static void test_compose(void) {
+    enum { C = 2, P = 4 };
+    const float d0[C * P] = {0.5f, 0.5f, 0.5f, 0.5f, 0.2f, 0.2f, 0.2f, 0.2f};
+    const float x0[C * P] = {1, 1, 1, 1, 0, 0, 0, 0};
+    float pred[C * P] = {0.5f, 0.58f, 0.5f, 0.9f, 0.2f, 0.2f, 0.31f, 0.1f};
+    emu_compose(pred, x0, d0, C, 1, P, 0.1f);
+    // pixel 0: unchanged; 1: moved 0.08 <= 0.1 (kept); 2: channel 1 moved 0.11 (repainted); 3: both moved
+    const float want[C * P] = {1, 1, 0.5f, 0.9f, 0, 0, 0.31f, 0.1f};
+    int ok = 1;
+    for (int i = 0; i < C * P; i++) ok &= pred[i] == want[i];
+    EXPECT(ok, "emu_compose keeps unchanged pixels (all channels) and repaints changed ones");
+}
+
 static void test_geometry(void) {
     Tetris t;
     char nm[32];
@@ -390,6 +404,7 @@ static void test_trace_and_eval(void) {
 
 int main(void) {
     test_measures();
+    test_compose();
     test_geometry();
     test_trace_and_eval();
     return test_summary();

@@ -221,7 +221,7 @@ static void test_rollouts(void) {
 
     // a trained-looking (random) model: the reference rows by hand
     RolloutResult r;
-    rollout_eval(&ae, &dyn, &d, sp, N, steps, 3, 2, 1, &r);
+    rollout_eval(&ae, &dyn, &d, sp, N, steps, 3, 2, 1, 0, &r);
     double copy_err = 0, recon_err = 0;
     int finite = 1;
     for (int j = 0; j < 3; j++)
@@ -248,7 +248,7 @@ static void test_rollouts(void) {
     // delta = 0: the prediction stays decode(encode(start)) at every step
     memset(flat->w.fc3_w, 0, (size_t)Z * dc.hidden * sizeof(float));
     memset(flat->w.fc3_b, 0, (size_t)Z * sizeof(float));
-    rollout_eval(&ae, &dyn, &d, sp, N, steps, 3, N, 1, &r);
+    rollout_eval(&ae, &dyn, &d, sp, N, steps, 3, N, 1, 0, &r);
     ae_encode(&ae, x0, N, z);     // same batch as the rollout (N <= max_B)
     ae_decode(&ae, z, N, dec0);
     double pic_err = 0, model_err = 0;
@@ -269,6 +269,22 @@ static void test_rollouts(void) {
     EXPECT(model_err < 1e-6, "zero delta: model metrics = metrics of decode(encode(start)) (max diff %g)", model_err);
     rollout_result_free(&r);
 
+    // zero delta, composed: every pixel keeps the start frame, so the model row is the copy row
+    rollout_eval(&ae, &dyn, &d, sp, N, steps, 3, N, 1, 1e-6f, &r);
+    double comp_err = 0;
+    for (int i = 0; i < N; i++) {
+        dataset_frame(&d, sp[i].e, sp[i].t, xt);
+        for (int j = 0; j < 3; j++) {
+            const float *p = r.pic_pred + ((size_t)i * 3 + j) * F;
+            for (size_t k = 0; k < F; k++) comp_err = fmax(comp_err, fabs(p[k] - xt[k]));
+            comp_err = fmax(comp_err, fabs(r.model[j * N + i].l1 - r.copy[j * N + i].l1));
+            comp_err = fmax(comp_err, fabs(r.model[j * N + i].ssim - r.copy[j * N + i].ssim));
+        }
+    }
+    EXPECT(comp_err == 0, "zero delta, compose > 0: predicted frames = the start frame, model = copy (max diff %g)",
+           comp_err);
+    rollout_result_free(&r);
+
     // batching: a max batch smaller than N gives the same metrics (up to GEMM rounding)
     AE ae2;
     DynModel dyn2;
@@ -278,8 +294,8 @@ static void test_rollouts(void) {
     memcpy(dynm_arena(&dyn2)->params, dynm_arena(&dyn)->params, dynm_arena(&dyn)->n * sizeof(float));
     ((Dyn *)dyn2.impl)->w.fc3_b[0] = flat->w.fc3_b[0] = 0.5f;   // a non-trivial dynamics for both
     RolloutResult r1, r2;
-    rollout_eval(&ae, &dyn, &d, sp, N, steps, 3, 1, 1, &r1);
-    rollout_eval(&ae2, &dyn2, &d, sp, N, steps, 3, 1, 1, &r2);
+    rollout_eval(&ae, &dyn, &d, sp, N, steps, 3, 1, 1, 0, &r1);
+    rollout_eval(&ae2, &dyn2, &d, sp, N, steps, 3, 1, 1, 0, &r2);
     double bdiff = 0;
     for (int i = 0; i < 3 * N; i++) bdiff = fmax(bdiff, fabs(r1.model[i].l1 - r2.model[i].l1));
     EXPECT(bdiff < 1e-5, "batches of 3 = one batch (max L1 diff %g)", bdiff);

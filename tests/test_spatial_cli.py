@@ -5,7 +5,9 @@
      dynamics (checkpoint attributes latent = spatial, family = conv; log rows);
   2. dynamics.loss = pixel (with changed_weight, K = 2, deterministic and vae) trains from that
      autoencoder: its loss is the pixel L1 (not the latent MSE logged beside it) and falls;
-  3. ./eval runs on the spatial run;
+  3. ./eval runs on the spatial run; --compose 1 keeps every pixel of the start frame (the
+     model row equals the copy row), --compose 0.2 is named in eval.md and eval.json, and
+     ./play --compose 1 shows the start frame at every step;
   4. a flat model.latent on a spatial autoencoder is refused in one line before any file.
 """
 import os
@@ -67,6 +69,28 @@ def body(tmp):
                      os.path.join(tmp, "res")], tmp)
     check(r.returncode == 0 and os.path.exists(os.path.join(tmp, "res", "eval.csv")),
           "./eval on the spatial run: " + r.stderr[-300:])
+    out = os.path.join(tmp, "res_c1")
+    r = run("eval", ["--run", rundir, "--episodes", "1", "--starts", "2", "--steps", "1,2", "--compose", "1", "--out",
+                     out], tmp)
+    if check(r.returncode == 0, "./eval --compose 1: " + r.stderr[-300:]):
+        rows = [l.split(",") for l in open(os.path.join(out, "eval.csv")).read().splitlines() if l[:1].isdigit()]
+        model = [x[2:23] for x in rows if x[1] == "model"]   # frame metrics and changed-pixel L1
+        copy = [x[2:23] for x in rows if x[1] == "copy"]
+        check(model and model == copy, "--compose 1: the model row is the copy row %s %s" % (model, copy))
+    out = os.path.join(tmp, "res_c02")
+    r = run("eval", ["--run", rundir, "--episodes", "1", "--starts", "1", "--steps", "1", "--compose", "0.2", "--out",
+                     out], tmp)
+    check(r.returncode == 0 and "dynamics.compose = 0.2" in open(os.path.join(out, "eval.md")).read() and
+          '"compose": 0.2' in open(os.path.join(out, "eval.json")).read(), "--compose 0.2 in eval.md and eval.json")
+    r = run("eval", ["--run", rundir, "--compose", "2"], tmp)
+    check(r.returncode != 0 and r.stderr.count("\n") == 1, "--compose 2 refused in one line: " + r.stderr)
+    csv = os.path.join(tmp, "play_c1.csv")
+    r = run("play", ["--run", rundir, "--policy", "random", "--steps", "4", "--fps", "0", "--compose", "1", "--csv",
+                     csv], tmp)
+    if check(r.returncode == 0, "./play --compose 1: " + r.stderr[-300:]):
+        lines = open(csv).read().splitlines()
+        change = [float(l.split(",")[-1]) for l in lines[1:]]
+        check(len(change) == 5 and max(change) == 0, "--compose 1: every played frame is the start frame %s" % change)
 
     # 4. a flat model.latent on a spatial autoencoder: one line, no run folder
     r = run("train", [cfg, "--set", "run.name=mismatch", "--set", "model.latent=flat"], tmp)
