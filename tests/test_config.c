@@ -161,7 +161,7 @@ static void test_value_errors(void) {
     ERR("[train]\nepochs = 99999999999999999999\n", "found '99999999999999999999'", NULL);
     ERR("[train]\nbatch_size = 0\n", "@:2: [train] batch_size: expected an integer in 1..65536", NULL);
     ERR("[model]\nlatent_dim = 5000\n", "[model] latent_dim: expected an integer in 1..4096, found '5000'", NULL);
-    ERR("[model]\nstages = 5\n", "[model] stages: expected an integer in 3..4", NULL);
+    ERR("[model]\nstages = 5\n", "[model] stages: expected an integer in 2..4", NULL);
     ERR("[data]\nchannels = 2\n", "@:2: [data] channels: expected 1 or 3, found '2'", NULL);
     ERR("[data]\nheight = 8\n", "[data] height: expected an integer in 16..4096", NULL);
     ERR("[data]\nval_split = 1\n", "[data] val_split: expected a number in [0, 1), found '1'", NULL);
