@@ -51,6 +51,22 @@ static void crop_u8(const DigitReader *r, int k, const uint8_t *u8, float *out) 
                 *out++ = u8[((size_t)c * r->H + r->r0[k] + y) * r->W + r->c0[k] + x] * (1.0f / 255.0f);
 }
 
+// Dot products of field k's templates up to two positions apart (r->gram[k]).
+static void field_gram(DigitReader *r, int k) {
+    const int n = r->fields[k].digits;
+    const size_t P = (size_t)r->C * r->rh[k] * r->rw[k];
+    r->gram[k] = xcalloc((size_t)n * 3 * 100, sizeof(double));
+    for (int i = 0; i < n; i++)
+        for (int o = 0; o < 3 && i + o < n; o++)
+            for (int a = 0; a < 10; a++)
+                for (int b = 0; b < 10; b++) {
+                    const float *A = r->tmpl[k] + ((size_t)i * 10 + a) * P, *B = r->tmpl[k] + ((size_t)(i + o) * 10 + b) * P;
+                    double dot = 0;
+                    for (size_t p = 0; p < P; p++) dot += (double)A[p] * B[p];
+                    r->gram[k][((size_t)i * 3 + o) * 100 + a * 10 + b] = dot;
+                }
+}
+
 int digit_reader_init(DigitReader *r, const GameDef *g, int H, int W, int C, Err *err) {
     memset(r, 0, sizeof *r);
     r->g = g, r->H = H, r->W = W, r->C = C;
@@ -75,6 +91,7 @@ int digit_reader_init(DigitReader *r, const GameDef *g, int H, int W, int C, Err
                 crop_u8(r, k, r->u8, r->tmpl[k] + ((size_t)i * 10 + d) * P);
             }
     }
+    for (int k = 0; k < r->n_fields; k++) field_gram(r, k);
     r->most = most;
     r->bg = xmalloc_floats(most * r->n_fields);
     r->resid = xmalloc_floats(most);
@@ -82,7 +99,7 @@ int digit_reader_init(DigitReader *r, const GameDef *g, int H, int W, int C, Err
 }
 
 void digit_reader_free(DigitReader *r) {
-    for (int k = 0; k < r->n_fields; k++) free(r->tmpl[k]);
+    for (int k = 0; k < r->n_fields; k++) free(r->tmpl[k]), free(r->gram[k]);
     if (r->rgb) preprocessor_free(&r->pp);
     free(r->rgb), free(r->u8), free(r->scratch), free(r->bg), free(r->resid);
     memset(r, 0, sizeof *r);
@@ -103,6 +120,53 @@ static void background(DigitReader *r, const void *state, size_t most) {
     for (int k = 0; k < r->n_fields; k++) crop_u8(r, k, r->u8, r->bg + k * most);
 }
 
+// The digits of field k minimising |res - sum of templates|^2 with the overlaps of templates
+// up to two positions apart (dynamic programming, state = the last two digits) into cur.
+static void dp_digits(const DigitReader *r, int k, const float *res, int *cur) {
+    const int n = r->fields[k].digits;
+    const size_t P = (size_t)r->C * r->rh[k] * r->rw[k];
+    const double *G = r->gram[k];
+#define GR(i, o, a, b) G[((size_t)(i) * 3 + (o)) * 100 + (a) * 10 + (b)]
+    double u[16][10], C[10][10], Cn[10][10];
+    signed char bp[16][10][10];
+    for (int i = 0; i < n; i++)
+        for (int a = 0; a < 10; a++) {
+            const float *T = r->tmpl[k] + ((size_t)i * 10 + a) * P;
+            double dot = 0;
+            for (size_t p = 0; p < P; p++) dot += (double)res[p] * T[p];
+            u[i][a] = GR(i, 0, a, a) - 2 * dot;
+        }
+    if (n == 1) {
+        cur[0] = 0;
+        for (int a = 1; a < 10; a++)
+            if (u[0][a] < u[0][cur[0]]) cur[0] = a;
+        return;
+    }
+    for (int a = 0; a < 10; a++)
+        for (int b = 0; b < 10; b++) C[a][b] = u[0][a] + u[1][b] + 2 * GR(0, 1, a, b);
+    for (int i = 2; i < n; i++) {   // position i gets digit c after (a, b) at i-2, i-1
+        for (int b = 0; b < 10; b++)
+            for (int c = 0; c < 10; c++) {
+                int best = 0;
+                double be = 0;
+                for (int a = 0; a < 10; a++) {
+                    const double e = C[a][b] + 2 * GR(i - 2, 2, a, c);
+                    if (a == 0 || e < be) best = a, be = e;
+                }
+                Cn[b][c] = be + u[i][c] + 2 * GR(i - 1, 1, b, c);
+                bp[i][b][c] = (signed char)best;
+            }
+        memcpy(C, Cn, sizeof C);
+    }
+    int ba = 0, bb = 0;
+    for (int a = 0; a < 10; a++)
+        for (int b = 0; b < 10; b++)
+            if (C[a][b] < C[ba][bb]) ba = a, bb = b;
+    cur[n - 2] = ba, cur[n - 1] = bb;
+    for (int i = n - 1; i >= 2; i--) cur[i - 2] = bp[i][cur[i - 1]][cur[i]];
+#undef GR
+}
+
 // Reads field k of frame (its background bg): the digits into out (NUL-terminated).
 static void read_field(DigitReader *r, int k, const float *frame, const float *bg, char *out) {
     const HudField *f = &r->fields[k];
@@ -114,12 +178,13 @@ static void read_field(DigitReader *r, int k, const float *frame, const float *b
             for (int x = 0; x < r->rw[k]; x++, j++)
                 res[j] = frame[((size_t)c * r->H + r->r0[k] + y) * r->W + r->c0[k] + x] - bg[j];
     int cur[16];
-    for (int i = 0; i < f->digits; i++) cur[i] = -1;
+    dp_digits(r, k, res, cur);
+    for (int i = 0; i < f->digits; i++)
+        for (size_t p = 0; p < P; p++) res[p] -= r->tmpl[k][((size_t)i * 10 + cur[i]) * P + p];
     for (int sweep = 0; sweep < DIGITS_SWEEPS; sweep++)
         for (int i = 0; i < f->digits; i++) {
             const float *T = r->tmpl[k] + (size_t)i * 10 * P;
-            if (cur[i] >= 0)
-                for (size_t p = 0; p < P; p++) res[p] += T[(size_t)cur[i] * P + p];
+            for (size_t p = 0; p < P; p++) res[p] += T[(size_t)cur[i] * P + p];
             int best = 0;
             double best_e = 0;
             for (int d = 0; d < 10; d++) {

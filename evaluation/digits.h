@@ -10,9 +10,12 @@
  * digit cells blanked, preprocessed likewise (the static HUD around the digits: box edges,
  * labels); the field's pixels are modelled as background + the sum of one template per
  * position (the resize is linear up to rounding), and the digits chosen to minimise the
- * squared error, one position at a time over a few sweeps (at native resolution the cells do
- * not overlap and one sweep is exact; downscaled, neighbouring digits blend and the sweeps
- * account for that). The region compared is every pixel a template touches.
+ * squared error over the region every template touches. Downscaled, neighbouring digits
+ * blend (at 80x80 each template overlaps its neighbours'), so the minimum is found by dynamic
+ * programming over the positions with the two last digits as state (exact while templates
+ * overlap only up to two positions away, as at 80x80 and above), then refined by sweeps that
+ * change one position at a time against the whole sum. Position by position alone misreads
+ * 001896 as 003396 at 80x80, where "18" and "33" blend alike.
  *
  * A source frame reads 100% at native resolution (tests/test_digits.c); downscaled to 80x80
  * a 7x7 glyph covers about 2x2 pixels and the source frame's own score is the ceiling a
@@ -49,6 +52,7 @@ typedef struct {
     const HudField *fields;
     int r0[DIGITS_MAX_FIELDS], c0[DIGITS_MAX_FIELDS], rh[DIGITS_MAX_FIELDS], rw[DIGITS_MAX_FIELDS];
     float *tmpl[DIGITS_MAX_FIELDS];   // [digits][10][C, rh, rw]
+    double *gram[DIGITS_MAX_FIELDS];  // [digits][3][10][10]: <template i digit a, template i+o digit b>, o = 0..2
     Preprocessor pp;
     uint8_t *rgb, *u8, *scratch;      // native frame, preprocessed frame, resize scratch
     float *bg, *resid;                // [C, rh, rw] of the largest region (bg: per field)

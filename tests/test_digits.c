@@ -4,7 +4,8 @@
  *   - digits: every source frame (bot-played states at several scores, the edge cases at
  *     levels 0-9) reads 100% at native resolution, grey and RGB; downscaled to 80x80 the
  *     source frames' share is printed and must stay high; a frame shifted by a few pixels, a
- *     blurred one and the frame of another state (other counters) read less
+ *     blurred one and the frame of another state (other counters) read less; counters whose
+ *     digits blend alike at 80x80 (001896 vs 003396) read right
  *   - hue: colour_hue against scikit-image's rgb2hsv (tests/fixtures/colour_hue.txt, made by
  *     tests/make_colour_fixtures.py); colour_frame: the truth scores 0, a piece with its hue
  *     turned by 60 degrees scores 60, the frame without the piece scores high, a blurred frame
@@ -152,6 +153,36 @@ static void test_digits(void) {
     free(st);
 }
 
+// Counters whose digits blend alike at 80x80 ("18" and "33": read position by position, 001896
+// came out 003396): the whole-field search reads them all.
+static void test_confusable(void) {
+    static const int SCORES[] = {1896, 3396, 181818, 333333, 888888, 101010, 987654, 11111, 77, 909090};
+    const GameDef *g = &game_tetris;
+    uint8_t *s = xcalloc(1, g->state_size);
+    Rng master;
+    rng_seed(&master, 3);
+    int64_t attrs[3];
+    g->start(s, &master, 4, attrs);
+    for (int C = 1; C <= 3; C += 2) {
+        DigitReader r;
+        Err err;
+        CHECK(digit_reader_init(&r, g, 80, 80, C, &err) == 0, "%s", err.msg);
+        float *x = xmalloc_floats((size_t)C * 80 * 80);
+        DigitCount dc = {0};
+        for (size_t i = 0; i < sizeof SCORES / sizeof SCORES[0]; i++) {
+            Tetris *t = (Tetris *)game_tetris_state(s);
+            t->score = SCORES[i], t->lines = SCORES[i] % 1000, t->level = (int)(i * 7 % 30);
+            frame_of(s, 80, 80, C, x);
+            digit_reader_read(&r, s, x, &dc, NULL);
+        }
+        EXPECT(dc.correct == dc.digits && dc.digits == 110, "80x80 C=%d: confusable counters read %lld of %lld", C,
+               (long long)dc.correct, (long long)dc.digits);
+        digit_reader_free(&r);
+        free(x);
+    }
+    free(s);
+}
+
 static void test_hue_oracle(void) {
     char path[512];
     FILE *f = fopen(fixture_path("colour_hue.txt", path, sizeof path), "r");
@@ -235,6 +266,7 @@ static void test_colour_frame(void) {
 int main(void) {
     test_hue_oracle();
     test_digits();
+    test_confusable();
     test_colour_frame();
     return test_summary();
 }
