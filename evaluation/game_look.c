@@ -1,12 +1,14 @@
 /* game_look.c - digit accuracy, hue error and colour bleeding rows for ./eval (game_look.h). */
 #include "evaluation/game_look.h"
 
-#include <stdarg.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/strbuf.h"
+#include "evaluation/report_fmt.h"   // json_num, json_str
 
 int game_look_init(GameLook *L, GameTrace *gt) {
     memset(L, 0, sizeof *L);
@@ -117,22 +119,6 @@ void game_look_eval(GameLook *L, const Emulator *em, const Dataset *d, const int
     free(x0), free(p), free(a);
 }
 
-// Appends printf-style text to *buf (length *len, capacity *cap).
-__attribute__((format(printf, 4, 5))) static void cat(char **buf, size_t *len, size_t *cap, const char *fmt, ...) {
-    va_list ap;
-    for (;;) {
-        va_start(ap, fmt);
-        int k = vsnprintf(*buf + *len, *cap - *len, fmt, ap);
-        va_end(ap);
-        if (k >= 0 && (size_t)k < *cap - *len) {
-            *len += (size_t)k;
-            return;
-        }
-        *cap = *cap * 2 + (k > 0 ? (size_t)k : 0);
-        *buf = xrealloc(*buf, *cap);
-    }
-}
-
 static double hue_all(const ColourAcc *c, int64_t *n) {
     double s = 0;
     *n = 0;
@@ -141,63 +127,121 @@ static double hue_all(const ColourAcc *c, int64_t *n) {
 }
 
 // One row of the main table.
-static void row_line(char **b, size_t *len, size_t *cap, const GameLook *L, const LookRow *r) {
-    cat(b, len, cap, "| %s | %lld | ", r->name, (long long)r->frames);
+static void row_line(StrBuf *b, const GameLook *L, const LookRow *r) {
+    sb_printf(b, "| %s | %lld | ", r->name, (long long)r->frames);
     if (L->have_digits && r->dig.digits)
-        cat(b, len, cap, "%.2f%% (%lld) | %.2f%% (%lld) | ", 100.0 * r->dig.correct / r->dig.digits,
+        sb_printf(b, "%.2f%% (%lld) | %.2f%% (%lld) | ", 100.0 * r->dig.correct / r->dig.digits,
             (long long)r->dig.digits, 100.0 * r->dig.fields_ok / r->dig.fields, (long long)r->dig.fields);
-    else cat(b, len, cap, "- | - | ");
+    else sb_printf(b, "- | - | ");
     const ColourAcc *c = &r->col;
     int64_t hn;
     const double h = hue_all(c, &hn);
-    cat(b, len, cap, "%lld | ", (long long)c->frames);
-    if (hn) cat(b, len, cap, "%.2f (%lld) | ", h, (long long)hn);
-    else cat(b, len, cap, "%s | ", L->C == 3 ? "-" : "- (grey)");
+    sb_printf(b, "%lld | ", (long long)c->frames);
+    if (hn) sb_printf(b, "%.2f (%lld) | ", h, (long long)hn);
+    else sb_printf(b, "%s | ", L->C == 3 ? "-" : "- (grey)");
     if (c->band_n && c->interior_n) {
         const double bd = c->band_sum / c->band_n, in = c->interior_sum / c->interior_n;
-        if (in > 0) cat(b, len, cap, "%.4f | %.4f | %.2f |\n", bd, in, bd / in);
-        else cat(b, len, cap, "%.4f | %.4f | - |\n", bd, in);
-    } else if (c->band_n) cat(b, len, cap, "%.4f | - (no interior pixel) | - |\n", c->band_sum / c->band_n);
-    else cat(b, len, cap, "- | - | - |\n");
+        if (in > 0) sb_printf(b, "%.4f | %.4f | %.2f |\n", bd, in, bd / in);
+        else sb_printf(b, "%.4f | %.4f | - |\n", bd, in);
+    } else if (c->band_n) sb_printf(b, "%.4f | - (no interior pixel) | - |\n", c->band_sum / c->band_n);
+    else sb_printf(b, "- | - | - |\n");
 }
 
 char *game_look_markdown(const GameLook *L) {
-    size_t cap = 4096, len = 0;
-    char *b = xmalloc(cap);
-    b[0] = 0;
-    cat(&b, &len, &cap, "\n## Colour and digits (the built-in game's own measures)\n\n");
+    StrBuf b = {0};
+    sb_printf(&b, "\n## Colour and digits (the built-in game's own measures)\n\n");
     if (L->have_digits) {
-        cat(&b, &len, &cap, "Digits: the counters (");
+        sb_printf(&b, "Digits: the counters (");
         for (int k = 0; k < L->dr.n_fields; k++)
-            cat(&b, &len, &cap, "%s%s, %d digits", k ? "; " : "", L->dr.fields[k].name, L->dr.fields[k].digits);
-        cat(&b, &len, &cap, ") read by template matching against the game's own 8x8 font at their positions, "
+            sb_printf(&b, "%s%s, %d digits", k ? "; " : "", L->dr.fields[k].name, L->dr.fields[k].digits);
+        sb_printf(&b, ") read by template matching against the game's own 8x8 font at their positions, "
                             "compared with what the game shows; share of digits read right (digits compared) and of "
                             "counters read whole. ");
-    } else cat(&b, &len, &cap, "Digits: unavailable (%s). ", L->digits_reason);
-    cat(&b, &len, &cap, "Piece: where the frame differs from the game's frame without the falling piece; hue error: "
+    } else sb_printf(&b, "Digits: unavailable (%s). ", L->digits_reason);
+    sb_printf(&b, "Piece: where the frame differs from the game's frame without the falling piece; hue error: "
                         "mean circular HSV hue difference (degrees) on its chromatic pixels (pixels); band / "
                         "interior: mean abs error in a 1-pixel band around its edges against its inside (bleeding "
                         "when the band's is higher). *source*: the data's own frames (the ceiling at %dx%d).\n\n",
         L->H, L->W);
-    cat(&b, &len, &cap, "| row | frames | digits read | counters read whole | piece frames | hue error (deg) | "
+    sb_printf(&b, "| row | frames | digits read | counters read whole | piece frames | hue error (deg) | "
                         "band L1 | interior L1 | band / interior |\n|---|---|---|---|---|---|---|---|---|\n");
-    for (int i = 0; i < L->n_rows; i++) row_line(&b, &len, &cap, L, &L->rows[i]);
-    if (L->C != 3 || !L->n_rows) return b;
-    cat(&b, &len, &cap, "\nHue error (deg) per palette (level mod 10; the pixels of the source row in the first "
+    for (int i = 0; i < L->n_rows; i++) row_line(&b, L, &L->rows[i]);
+    if (L->C != 3 || !L->n_rows) return b.s;
+    sb_printf(&b, "\nHue error (deg) per palette (level mod 10; the pixels of the source row in the first "
                         "line):\n\n| row |");
-    for (int p = 0; p < COLOUR_PALETTES; p++) cat(&b, &len, &cap, " %d |", p);
-    cat(&b, &len, &cap, "\n|---|");
-    for (int p = 0; p < COLOUR_PALETTES; p++) cat(&b, &len, &cap, "---|");
-    cat(&b, &len, &cap, "\n| pixels |");
-    for (int p = 0; p < COLOUR_PALETTES; p++) cat(&b, &len, &cap, " %lld |", (long long)L->rows[0].col.hue_n[p]);
+    for (int p = 0; p < COLOUR_PALETTES; p++) sb_printf(&b, " %d |", p);
+    sb_printf(&b, "\n|---|");
+    for (int p = 0; p < COLOUR_PALETTES; p++) sb_printf(&b, "---|");
+    sb_printf(&b, "\n| pixels |");
+    for (int p = 0; p < COLOUR_PALETTES; p++) sb_printf(&b, " %lld |", (long long)L->rows[0].col.hue_n[p]);
     for (int i = 1; i < L->n_rows; i++) {
-        cat(&b, &len, &cap, "\n| %s |", L->rows[i].name);
+        sb_printf(&b, "\n| %s |", L->rows[i].name);
         for (int p = 0; p < COLOUR_PALETTES; p++) {
             const ColourAcc *c = &L->rows[i].col;
-            if (c->hue_n[p]) cat(&b, &len, &cap, " %.2f |", c->hue_sum[p] / c->hue_n[p]);
-            else cat(&b, &len, &cap, " - |");
+            if (c->hue_n[p]) sb_printf(&b, " %.2f |", c->hue_sum[p] / c->hue_n[p]);
+            else sb_printf(&b, " - |");
         }
     }
-    cat(&b, &len, &cap, "\n");
-    return b;
+    sb_printf(&b, "\n");
+    return b.s;
+}
+
+// One row as a JSON object.
+static void row_json(StrBuf *b, const GameLook *L, const LookRow *r) {
+    const DigitCount *d = &r->dig;
+    const ColourAcc *c = &r->col;
+    int64_t hn;
+    const double h = hue_all(c, &hn);
+    sb_printf(b, "{\"row\": ");
+    json_str(b, r->name);
+    sb_printf(b, ", \"frames\": %lld, \"digits\": %lld, \"digits_read\": %lld, \"digit_accuracy\": ", (long long)r->frames,
+              (long long)d->digits, (long long)d->correct);
+    json_num(b, L->have_digits && d->digits ? (double)d->correct / d->digits : NAN);
+    sb_printf(b, ", \"counters\": %lld, \"counters_whole\": %lld, \"piece_frames\": %lld, \"hue_pixels\": %lld, "
+              "\"hue_error_deg\": ", (long long)d->fields, (long long)d->fields_ok, (long long)c->frames, (long long)hn);
+    json_num(b, hn ? h : NAN);
+    sb_printf(b, ", \"hue_error_per_palette\": [");
+    for (int p = 0; p < COLOUR_PALETTES; p++) {
+        sb_printf(b, p ? ", " : "");
+        json_num(b, c->hue_n[p] ? c->hue_sum[p] / c->hue_n[p] : NAN);
+    }
+    sb_printf(b, "], \"band_l1\": ");
+    json_num(b, c->band_n ? c->band_sum / c->band_n : NAN);
+    sb_printf(b, ", \"interior_l1\": ");
+    json_num(b, c->interior_n ? c->interior_sum / c->interior_n : NAN);
+    sb_printf(b, "}");
+}
+
+char *game_look_json(const GameLook *L, const char *unavailable) {
+    StrBuf b = {0};
+    sb_printf(&b, "\"colour_digits\": {\"available\": %s", unavailable ? "false" : "true");
+    if (unavailable) {
+        sb_printf(&b, ", \"reason\": ");
+        json_str(&b, unavailable);
+        sb_printf(&b, "}");
+        return b.s;
+    }
+    sb_printf(&b, ", \"digits_available\": %s", L->have_digits ? "true" : "false");
+    if (!L->have_digits) {
+        sb_printf(&b, ", \"digits_reason\": ");
+        json_str(&b, L->digits_reason);
+    }
+    sb_printf(&b, ", \"min_saturation\": %g, \"min_value\": %g, \"rows\": [", COLOUR_MIN_SAT, COLOUR_MIN_VAL);
+    for (int i = 0; i < L->n_rows; i++) {
+        sb_printf(&b, "%s\n      ", i ? "," : "");
+        row_json(&b, L, &L->rows[i]);
+    }
+    sb_printf(&b, "\n    ]}");
+    return b.s;
+}
+
+char *json_add_member(char *json, const char *member) {
+    char *end = strrchr(json, '}');
+    CHECK(end, "json_add_member: not a JSON object");
+    const char *last = end;
+    while (last > json && (last[-1] == ' ' || last[-1] == '\n')) last--;   // after the last member
+    StrBuf b = {0};
+    sb_printf(&b, "%.*s,\n  %s\n%s", (int)(last - json), json, member, end);
+    free(json);
+    return b.s;
 }

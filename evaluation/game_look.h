@@ -60,5 +60,11 @@ void game_look_eval(GameLook *L, const Emulator *em, const Dataset *d, const int
                     const StartPoint *sp, int N, const int *steps, int n_steps);
 // The Markdown section (malloc'ed).
 char *game_look_markdown(const GameLook *L);
+// The member "colour_digits": {...} of eval.json (malloc'ed): every row's counts, shares,
+// hue errors (overall and per palette) and band / interior L1 (null where undefined); with
+// unavailable != NULL (L unused) {"available": false, "reason": unavailable}.
+char *game_look_json(const GameLook *L, const char *unavailable);
+// json (a malloc'ed object, freed) with member appended as its last member: the new string.
+char *json_add_member(char *json, const char *member);
 
 #endif

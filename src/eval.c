@@ -383,12 +383,13 @@ int main(int argc, char **argv) {
     EmuStats es;
     emu_stats_init(&es, &er, E.steps);
     GameLook look;
-    char *look_md = NULL;
+    char *look_md = NULL, *look_json;
     if (game_look_init(&look, &gt) == 0) {
         game_look_eval(&look, &em, &E.ds, E.eval_eps, E.n_eval, E.sp, E.N, E.steps, E.n_steps);
         look_md = game_look_markdown(&look);
+        look_json = game_look_json(&look, NULL);
         game_look_free(&look);
-    }
+    } else look_json = game_look_json(NULL, gt.reason);
     t_emu = now_seconds() - t_emu;
 
     int *eval_ids = xmalloc((size_t)E.n_eval * sizeof(int));
@@ -404,6 +405,8 @@ int main(int argc, char **argv) {
         .compose = E.compose,
         .steps = E.steps, .n_steps = E.n_steps, .rows = report_rows(&rr), .emu = &es};
     char *md = report_markdown(&rep), *csv = report_csv(&rep), *json = report_json(&rep);
+    json = json_add_member(json, look_json);
+    free(look_json);
     char *smd = E.R.stochastic ? samples_markdown(&rr, E.steps, E.temperature) : NULL;
     char *scsv = E.R.stochastic ? samples_csv(&rr, E.steps, E.temperature) : NULL;
     if (smd) {   // eval.md gets the samples section

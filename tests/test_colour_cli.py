@@ -7,8 +7,12 @@ configs/tetris_rgb.ini (80x80 RGB) and configs/tetris_native.ini (240x256 RGB, 4
     in under 20 s each, and its training memory estimate is within 10% of the peak RSS
   - `./eval --recon FILE --run` prints the colour and digits section: the source frames read
     100.00% of their digits (at 80x80 too), a recon row follows, RGB gets the per-palette table
+  - a conv dynamics of one epoch on the RGB smoke run, then `./eval --steps 1,5`: eval.md has the
+    section with source, recon, copy k and model k rows, eval.json its "colour_digits" member
+    (source digit accuracy 1, hue error 0, ten per-palette hue errors per row)
   - a file of another game (the seeds deleted) says why the measures are unavailable
 """
+import json
 import os
 import re
 import shutil
@@ -42,6 +46,28 @@ def smoke(tmp, data, cfg, name):
     return True
 
 
+def eval_rgb(tmp, data):
+    if not train(tmp, os.path.join(ROOT, "configs", "tetris_spatial_dynamics.ini"), "--set", f"data.path={data}",
+                 "--set", "run.name=rgbdyn", "--set", "model.autoencoder=runs/rgb/ae_best.h5", "--set", "data.channels=3",
+                 *SMALL):
+        return
+    r = run("eval", "--run", "runs/rgbdyn", "--steps", "1,5", "--out", "ev", cwd=tmp)
+    if not check(r.returncode == 0, f"eval of the RGB run: {r.stderr[-400:]}"):
+        return
+    names = [l.split("|")[1].strip() for l in r.stdout.split("## Colour and digits")[-1].splitlines()
+             if l.startswith("| ") and "---" not in l]
+    check(names[:6] == ["row", "source", "recon", "copy 1", "model 1", "copy 5"], f"colour section rows: {names[:8]}")
+    with open(os.path.join(tmp, "ev", "eval.json")) as f:
+        cd = json.load(f).get("colour_digits", {})
+    rows = {x["row"]: x for x in cd.get("rows", [])}
+    check(cd.get("available") is True and set(rows) == {"source", "recon", "copy 1", "model 1", "copy 5", "model 5"},
+          f"eval.json colour_digits rows: {list(rows)}")
+    src = rows.get("source", {})
+    check(src.get("digit_accuracy") == 1 and src.get("hue_error_deg") == 0 and src.get("band_l1") == 0,
+          f"source row in eval.json: {src}")
+    check(all(len(x["hue_error_per_palette"]) == 10 for x in rows.values()), "ten palettes per row")
+
+
 def body(tmp):
     data = record(tmp, 3, 20, 11)
     for cfg, name, side in [("tetris_rgb.ini", "rgb", "80x80"), ("tetris_native.ini", "native", "240x256")]:
@@ -56,7 +82,10 @@ def body(tmp):
         check(f"the ceiling at {side}" in out, f"{cfg}: {side}")
         check(any(l.startswith("| recon |") for l in out.splitlines()), f"{cfg}: recon row")
         check("per palette" in out and "| pixels |" in out, f"{cfg}: per-palette hue table")
-    if not h5py or not os.path.exists(os.path.join(tmp, "runs", "rgb")):
+    if not os.path.exists(os.path.join(tmp, "runs", "rgb")):
+        return
+    eval_rgb(tmp, data)
+    if not h5py:
         return
     bare = os.path.join(tmp, "bare.h5")
     shutil.copy(data, bare)
