@@ -252,7 +252,7 @@ static const int64_t ATTR_MAX[3] = {0, 0, 1019};
 const GameDef game_maze = {
     .name = "maze", .H = MZ_H, .W = MZ_W, .C = 3,
     .n_buttons = NES_BUTTONS, .button_names = NES_ACTION_NAMES,
-    .palette = maze_palette, .n_colors = 11,
+    .palette = maze_palette, .n_colors = 12,
     .episodes = 120, .steps = 400, .frame_skip = 4,
     .n_attrs = 3, .attr_names = ATTRS, .attr_max = ATTR_MAX,
     .state_size = sizeof(MazeState),

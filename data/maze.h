@@ -4,7 +4,8 @@
  * DOWN,LEFT,RIGHT). One maze_step() call is one 60 Hz frame.
  *
  * Rules:
- *   - a fixed maze of 16x13 tiles of 16 pixels below a 32-pixel score line; dots (10 points)
+ *   - a fixed maze of 16x13 tiles of 16 pixels below a 32-pixel score line (black corridors,
+ *     filled walls outlined in blue: about 55% of a frame is black); dots (10 points)
  *     and four power pellets (50) on its corridors
  *   - the eater moves 1 pixel per frame; UP/DOWN/LEFT/RIGHT choose the direction it takes at
  *     the next tile centre where that way is open (a reversal at once); it stops at walls

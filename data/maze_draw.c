@@ -1,6 +1,6 @@
 /*
- * maze_draw.c - the maze game's renderer (maze.h): black corridors, walls outlined in blue
- * (flashing white while a level is cleared), dots and blinking pellets, the eater with its
+ * maze_draw.c - the maze game's renderer (maze.h): black corridors, filled walls outlined in
+ * blue (the outline flashing white while a level is cleared), dots and blinking pellets, the eater with its
  * mouth cycle, the ghosts with their skirts (blue and flashing when frightened), the score
  * line, title, pause and GAME OVER, all in the colours of maze_palette.
  */
@@ -10,12 +10,12 @@
 #include <stdio.h>
 #include <string.h>
 
-enum { C_BLACK, C_WALL, C_DOT, C_YELLOW, C_RED, C_PINK, C_CYAN, C_ORANGE, C_FRIGHT, C_WHITE, C_PUPIL, N_COLORS };
+enum { C_BLACK, C_WALL, C_DOT, C_YELLOW, C_RED, C_PINK, C_CYAN, C_ORANGE, C_FRIGHT, C_WHITE, C_PUPIL, C_WALL_IN, N_COLORS };
 
 const uint32_t maze_palette[N_COLORS] = {
     [C_BLACK] = 0x000000, [C_WALL] = 0x2038EC, [C_DOT] = 0xFCB8A0, [C_YELLOW] = 0xF8D800, [C_RED] = 0xF83800,
     [C_PINK] = 0xFCB8F8, [C_CYAN] = 0x3CBCFC, [C_ORANGE] = 0xFCA044, [C_FRIGHT] = 0x0000BC, [C_WHITE] = 0xFCFCFC,
-    [C_PUPIL] = 0x0058F8,
+    [C_PUPIL] = 0x0058F8, [C_WALL_IN] = 0x4C4CA8,
 };
 const int maze_n_colors = N_COLORS;
 
@@ -43,7 +43,8 @@ static void text(uint8_t *rgb, int x, int y, const char *t, int c, int scale) {
     }
 }
 
-// A wall tile: black inside, a 3-pixel border on every side (and inner corner) facing a corridor.
+// A wall tile: filled (as Ms. Pac-Man's), a 3-pixel border on every side (and inner corner)
+// facing a corridor. The corridors stay black.
 static void wall(uint8_t *rgb, int c, int r, int colour) {
     for (int y = 0; y < MZ_TILE; y++)
         for (int x = 0; x < MZ_TILE; x++) {
@@ -54,7 +55,7 @@ static void wall(uint8_t *rgb, int c, int r, int colour) {
                              (rt && t && !maze_wall(c + 1, r - 1) && c < MZ_COLS - 1 && r > 0) ||
                              (l && b && !maze_wall(c - 1, r + 1) && c > 0 && r < MZ_ROWS - 1) ||
                              (rt && b && !maze_wall(c + 1, r + 1) && c < MZ_COLS - 1 && r < MZ_ROWS - 1);
-            if (edge) put(rgb, c * MZ_TILE + x, MZ_TOP + r * MZ_TILE + y, colour);
+            put(rgb, c * MZ_TILE + x, MZ_TOP + r * MZ_TILE + y, edge ? colour : C_WALL_IN);
         }
 }
 
