@@ -340,7 +340,7 @@ int scroller_edge_case(Scroller *s, int which, char *name, size_t cap) {
                               .dir = -1, .state = which == 5 ? 1 : 2, .squash_timer = SQUASH_FRAMES};
         break;
     case 7: die_now(s); for (int f = 0; f < 12; f++) scroller_step(s, 0); break;
-    case 8: s->invuln = SCR_INVULN_FRAMES - 8; break;
+    case 8: s->invuln = SCR_INVULN_FRAMES - 4; break;   // (invuln / 4) odd: the runner is off
     case 9: scroller_step(s, BTN_START); break;
     case 10: s->lives = 1, die_now(s); for (int f = 0; f < SCR_DYING_FRAMES + 5; f++) scroller_step(s, 0); break;
     case 11: s->score = SCORE_MAX, s->coins = 99, s->lives = 9; break;

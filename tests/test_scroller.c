@@ -202,6 +202,9 @@ static void test_edge_cases(void) {
     EXPECT(distinct, "consecutive edge cases differ");
     EXPECT(scroller_edge_case(&s, n, name, sizeof name) == -1 && scroller_edge_case(&s, -1, name, sizeof name) == -1,
            "out of range: -1");
+    int x0, y0, x1, y1;
+    scroller_edge_case(&s, 8, name, sizeof name);
+    EXPECT(!strcmp(name, "blinking") && !scroller_runner_box(&s, &x0, &y0, &x1, &y1), "blinking: the runner is off");
     scroller_edge_case(&s, 10, name, sizeof name);
     EXPECT(!strcmp(name, "game_over") && s.mode == SCR_GAMEOVER, "game_over");
     free(img), free(prev);
