@@ -56,7 +56,7 @@ static int write_attrs(const GameDef *g, const char *part, const char *out, cons
 typedef struct {
     double t0, t_game;   // start; seconds in the game and its renderer
     long games_over, clears;
-    int tty;
+    int tty, has_lines;   // has_lines: the game counts lines (GameFrameInfo.lines >= 0 seen)
 } RecStats;
 
 // One episode into the open writer: frame 0, then `steps` bot steps.
@@ -76,6 +76,7 @@ static int record_episode(const GameDef *g, EpisodeWriter *w, void *st, uint8_t 
         g->frame_info(st, &after);
         rs->games_over += after.game_over && !before.game_over;
         rs->clears += before.lines >= 0 && after.lines > before.lines;
+        rs->has_lines |= after.lines >= 0;
         if (episode_writer_step(w, *frame, a, reward, 0, t == steps - 1, err)) return -1;
         uint8_t *tmp = *frame;
         *frame = *next, *next = tmp;
@@ -120,9 +121,11 @@ int game_record(const GameDef *g, const char *out, int episodes, int steps, uint
     else if (episode_writer_close(w, err) || write_attrs(g, part, out, attrs, episodes, err)) rc = -1;
     if (rc == 0) {
         double dt = now_seconds() - rs.t0;
+        char clears[40] = "";
+        if (rs.has_lines) snprintf(clears, sizeof clears, "%ld line clears, ", rs.clears);
         fprintf(stderr, "gen %s: wrote %s: %d episodes x %d steps (frame skip %d) in %.1fs; "
-                "%ld line clears, %ld game overs; game+render %.0f frames/s, recorder %.0f steps/s\n",
-                g->name, out, episodes, steps, K, dt, rs.clears, rs.games_over,
+                "%s%ld game overs; game+render %.0f frames/s, recorder %.0f steps/s\n",
+                g->name, out, episodes, steps, K, dt, clears, rs.games_over,
                 (double)episodes * steps * K / (rs.t_game > 0 ? rs.t_game : 1e-9), episodes * steps / dt);
     }
     free(part), free(frame), free(next), free(a), free(attrs), free(st);
