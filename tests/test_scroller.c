@@ -296,6 +296,50 @@ static void test_bot(void) {
     free(st);
 }
 
+// ./eval's hooks (GameDef.eval): the object's mask lies inside frame_info's box and inside the
+// direction region; fair direction starts exist in bot play and, in the engine, LEFT and RIGHT
+// move the object's mask that way by at least half a tile.
+static void test_eval_hooks(void) {
+    const GameDef *g = &game_scroller;
+    const GameEval *ev = g->eval;
+    enum { H = 80, W = 80 };
+    void *st = malloc(g->state_size), *o = malloc(g->state_size), *scratch = malloc(g->state_size);
+    uint8_t mask[H * W], region[H * W], btn[8];
+    int64_t attrs[3];
+    Rng master;
+    rng_seed(&master, 21);
+    int masks = 0, inside = 1, starts = 0, moved = 1;
+    for (int e = 0; e < 3; e++) {
+        g->start(st, &master, 4, attrs);
+        for (int t = 0; t < 300; t++) {
+            g->bot_step(st, 4, btn);
+            const int n = ev->object_mask(st, H, W, mask);
+            if (!n) continue;
+            masks++;
+            double cw, ch;
+            ev->dir_region(st, H, W, region, &cw, &ch);
+            for (int i = 0; i < H * W; i++) inside &= !mask[i] || region[i];
+            if (!ev->dir_start(g, st, 4, 6, scratch)) continue;
+            starts++;
+            double x0 = 0;
+            for (int i = 0; i < H * W; i++) x0 += mask[i] ? i % W : 0;
+            x0 /= n;
+            for (int d = 0; d < ev->n_dirs; d++) {
+                memcpy(o, st, g->state_size);
+                for (int k = 0; k < 6; k++) g->step(o, ev->dir_buttons[d], 4);
+                const int m = ev->object_mask(o, H, W, mask);
+                double x1 = 0;
+                for (int i = 0; i < H * W; i++) x1 += mask[i] ? i % W : 0;
+                x1 = m ? x1 / m : x0;
+                moved &= d == 0 ? x1 - x0 <= -0.5 * cw : x1 - x0 >= 0.5 * cw;
+            }
+        }
+    }
+    EXPECT(masks > 100 && inside, "object masks (%d) inside the direction region", masks);
+    EXPECT(starts >= 3 && moved, "fair starts (%d): LEFT and RIGHT move the object that way", starts);
+    free(st), free(o), free(scratch);
+}
+
 int main(void) {
     test_physics();
     test_walls_and_camera();
@@ -304,6 +348,7 @@ int main(void) {
     test_generator();
     test_edge_cases();
     test_game_interface();
+    test_eval_hooks();
     test_bot();
     return test_summary();
 }
