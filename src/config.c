@@ -50,9 +50,15 @@ static const char *no_effect(const Config *c, int k, char *buf, size_t cap) {
     case K_MODEL_LATENT_CHANNELS:
         if (c->model.latent == LATENT_FLAT) return "has no effect while model.latent = flat (set latent_dim)";
         break;
-    case K_MODEL_LATENT_NOISE: case K_MODEL_OUTPUT_BIAS: case K_TRAIN_CHANGED_WEIGHT:
+    case K_MODEL_LATENT_NOISE: case K_MODEL_OUTPUT_BIAS: case K_TRAIN_CHANGED_WEIGHT: case K_TRAIN_PERCEPTUAL_WEIGHT:
         if (c->train.stage == STAGE_DYNAMICS)
             return "has no effect while train.stage = dynamics (it is used when training the autoencoder)";
+        break;
+    case K_TRAIN_PERCEPTUAL_MODEL:
+        if (c->train.stage == STAGE_DYNAMICS)
+            return "has no effect while train.stage = dynamics (it is used when training the autoencoder)";
+        if (c->train.perceptual_weight == 0)
+            return "has no effect while train.perceptual_weight = 0 (set the weight of the perceptual term)";
         break;
     case K_MODEL_AUTOENCODER:
         if (c->train.stage != STAGE_DYNAMICS) {
@@ -138,6 +144,10 @@ static int check_rules(const Config *c, Err *err) {
     if (c->train.stage == STAGE_DYNAMICS && !c->model.autoencoder[0])
         return rule_err(c, K_TRAIN_STAGE, err, "dynamics needs [model] autoencoder = <checkpoint "
                         "of the autoencoder to encode with> (or use stage = both)");
+    if (c->train.perceptual_weight > 0 && c->train.stage != STAGE_DYNAMICS && !c->train.perceptual_model[0])
+        return rule_err(c, K_TRAIN_PERCEPTUAL_WEIGHT, err, "needs train.perceptual_model = <an autoencoder "
+                        "checkpoint trained earlier on the same frames, e.g. runs/sp_ae/ae_best.h5: its conv stages "
+                        "are the frozen feature extractor>");
     if ((c->dynamics.type == DYN_VAE || c->dynamics.hypotheses > 1) && c->train.stage != STAGE_AUTOENCODER &&
         c->eval.samples > 1 && c->eval.temperature == 0) {
         snprintf(msg, sizeof msg, "%d samples have no effect while eval.temperature = 0 (at %s): "

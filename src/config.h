@@ -90,6 +90,8 @@ typedef struct {
         double max_grad_norm;   // 0 = no clipping
         int collapse_stop;      // 2: stop after this many collapsed epochs in a row; 0 = warn only
         double changed_weight;  // 0: autoencoder L1 weight 1 + this on pixels changed since the previous frame
+        double perceptual_weight;          // 0: autoencoder loss L1 + this x perceptual (nn/perceptual.h)
+        char perceptual_model[CFG_STR];    // the frozen autoencoder checkpoint whose conv stages it compares
     } train;
     struct {
         CfgDynType type;        // deterministic

@@ -105,6 +105,14 @@ const KeyDef KEYS[N_KEYS] = {
     [K_TRAIN_CHANGED_WEIGHT] = {"train", "changed_weight", KT_REAL, "0", NULL, 0, BIG, 0, NULL,
         "autoencoder loss: L1 with weight 1 + this on the pixels that changed since the previous frame of "
         "the episode (the falling piece, the digits), 1 elsewhere; 0 = plain L1", OFF(train.changed_weight)},
+    [K_TRAIN_PERCEPTUAL_WEIGHT] = {"train", "perceptual_weight", KT_REAL, "0", NULL, 0, BIG, 0, NULL,
+        "autoencoder loss: L1 + this x perceptual, the mean squared distance between the conv features of "
+        "the frame and of its reconstruction in the frozen encoder of train.perceptual_model; 0 = none",
+        OFF(train.perceptual_weight)},
+    [K_TRAIN_PERCEPTUAL_MODEL] = {"train", "perceptual_model", KT_STR, "", "(none)", 0, 0, 0, NULL,
+        "autoencoder checkpoint trained earlier on the same frames (e.g. runs/sp_ae/ae_best.h5): its conv "
+        "stages (not its latent layer) are the frozen feature extractor of train.perceptual_weight",
+        OFF(train.perceptual_model)},
 
     [K_DYN_TYPE] = {"dynamics", "type", KT_ENUM, "deterministic", NULL, 0, 0, 0,
         "deterministic|vae", "deterministic: z' = z + f(z, a); vae: f outputs mean and log-variance",

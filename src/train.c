@@ -433,6 +433,9 @@ typedef struct {
     Rng noise;
     int last_n;              // samples of the last training batch (for the health probe)
     float *w;                // [B,C,H,W] changed-pixel weights (train.changed_weight > 0), else NULL
+    Perceptual *perc;        // train.perceptual_weight > 0: the frozen feature extractor, else NULL
+    double perc_sum;         // this epoch's perceptual term x samples (printed by ae_validate)
+    long perc_n;
 } AEStage;
 
 static void ae_probe(Stage *s, Health *h) {
@@ -460,6 +463,12 @@ static float ae_step(Stage *s, int64_t i, int *n) {
     memset(a->drecon, 0, len * sizeof(float));
     if (a->w) wl1_loss_backward(a->drecon, a->ae->recon, a->x, a->w, len, 1.0f);
     else l1_loss_backward(a->drecon, a->ae->recon, a->x, len, 1.0f);
+    if (a->perc) {   // loss = L1 + w x perceptual; the L1 part is returned (logged beside val L1)
+        const float pw = (float)c->train.perceptual_weight;
+        a->perc_sum += perc_forward(a->perc, a->ae->recon, a->x, *n) * *n;
+        a->perc_n += *n;
+        perc_backward(a->perc, a->drecon, *n, pw);
+    }
     ae_backward(a->ae, a->drecon, NULL, *n);
     return loss;
 }
@@ -515,6 +524,11 @@ static double ae_validate(Stage *s) {
     }
     ae_forward(a->ae, truth, k, NULL);
     memcpy(rec, a->ae->recon, (size_t)k * a->fsz * sizeof(float));
+    if (a->perc && a->perc_n) {
+        printf("perceptual term (train, this epoch): %.6g (x %g in the loss)\n", a->perc_sum / a->perc_n,
+               tr->cfg.train.perceptual_weight);
+        a->perc_sum = 0, a->perc_n = 0;
+    }
     Err err;
     if (k && picture_recon(path_in_run(tr, "recon.png"), truth, rec, k, tr->ds.C, tr->ds.H, tr->ds.W, &err) < 0)
         warn("%s", err.msg);
@@ -533,7 +547,9 @@ static void train_autoencoder(Trainer *tr) {
     Sampler ts, vs;
     if (sampler_init(&ts, &tr->ds, tr->split.train, tr->split.n_train, SAMPLE_FRAMES, 0, &err) < 0) die("%s", err.msg);
     if (sampler_init(&vs, &tr->ds, tr->split.val, tr->split.n_val, SAMPLE_FRAMES, 0, &err) < 0) die("%s", err.msg);
-    AEStage a = {tr, &ae, &vs, NULL, NULL, (size_t)tr->ds.C * tr->ds.H * tr->ds.W, {{0}}, 0, NULL};
+    AEStage a = {tr, &ae, &vs, NULL, NULL, (size_t)tr->ds.C * tr->ds.H * tr->ds.W, {{0}}, 0, NULL, NULL, 0, 0};
+    Perceptual perc;
+    if (perceptual_open(tr, &perc, B)) a.perc = &perc;
     if (c->train.changed_weight > 0) a.w = xmalloc_floats((size_t)B * a.fsz);
     if (c->model.output_bias == OUTBIAS_DATA_MEAN) output_bias_from_data(&ae, &tr->ds, &ts);
     init_weights(tr, &ae.arena, ST_AE);   // --init (a resumed run's checkpoint then loads over it)
@@ -550,6 +566,7 @@ static void train_autoencoder(Trainer *tr) {
     free(a.x);
     free(a.drecon);
     free(a.w);
+    if (a.perc) perc_free(a.perc);
     sampler_free(&ts);
     sampler_free(&vs);
     ae_free(&ae);
@@ -674,6 +691,7 @@ static double load_data(Trainer *tr) {
     if (tr->split.n_val == 0) die("%s: no validation episodes (data.val_split = 0 or too few episodes)", c->data.path);
     if (c->train.stage != STAGE_AUTOENCODER) check_windows(tr);
     check_batch_size(tr);
+    check_perceptual(tr);
     if (c->train.stage == STAGE_DYNAMICS && access(c->model.autoencoder, R_OK) != 0)
         die("model.autoencoder = %s: %s", c->model.autoencoder, strerror(errno));
     return tload;

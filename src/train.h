@@ -11,6 +11,7 @@
 #include "nn/checkpoint.h"
 #include "nn/health.h"
 #include "nn/model.h"
+#include "nn/perceptual.h"
 #include "src/config.h"
 #include "src/run.h"
 
@@ -105,6 +106,13 @@ void check_windows(const Trainer *tr);
 void check_batch_size(const Trainer *tr);
 // The dynamics stage: encode every frame with the frozen autoencoder, train, report.
 void train_dynamics(Trainer *tr);
+
+// src/train_perceptual.c: the perceptual term of the autoencoder loss (train.perceptual_weight).
+// Before any work: the checkpoint train.perceptual_model is readable, an autoencoder, and takes
+// the dataset's frames; dies with one line otherwise (nothing to check when the term is off).
+void check_perceptual(const Trainer *tr);
+// The frozen feature extractor for batches <= max_B; returns 0 (p untouched) when the term is off.
+int perceptual_open(const Trainer *tr, Perceptual *p, int max_B);
 
 // src/train_dist.c: data parallelism over the ranks of base/dist.h (one rank: as before).
 // Batch i of the global batch B (grads already zeroed): this rank's share through s->step,

@@ -222,6 +222,12 @@ static void test_cross_key_errors(void) {
     ERR("[train]\nstage = both\n[dynamics]\nchanged_weight = 3\n",
         "@:4: [dynamics] changed_weight: has no effect while dynamics.loss = latent", NULL);
     ERR("[model]\nlatent_channels = 8\n", "@:2: [model] latent_channels: has no effect while model.latent = flat", NULL);
+    ERR("[train]\nperceptual_weight = 0.1\n", "@:2: [train] perceptual_weight: needs train.perceptual_model", NULL);
+    ERR("[train]\nperceptual_model = runs/a/ae_best.h5\n",
+        "@:2: [train] perceptual_model: has no effect while train.perceptual_weight = 0", NULL);
+    ERR("[model]\nautoencoder = a.h5\n[train]\nstage = dynamics\nperceptual_weight = 0.1\n",
+        "@:5: [train] perceptual_weight: has no effect while train.stage = dynamics", NULL);
+    ERR("[train]\nperceptual_weight = -1\n", "@:2: [train] perceptual_weight: expected a number", NULL);
     ERR("[train]\nstage = both\n[dynamics]\nhypotheses = 4\n",
         "@:4: [dynamics] hypotheses: needs model.latent = spatial", NULL);
     ERR("[model]\nlatent = spatial\n[train]\nstage = both\n[dynamics]\ntype = vae\nhypotheses = 4\n",
@@ -389,7 +395,7 @@ static void test_markdown(void) {
     EXPECT(strstr(buf, "| eval | steps | 1,5,10,30,60 |") != NULL, "steps row");
     int rows = 0;
     for (char *p = buf; *p; p++) rows += *p == '\n';
-    EXPECT(rows == 2 + 50, "one row per key: %d", rows - 2);
+    EXPECT(rows == 2 + 52, "one row per key: %d", rows - 2);
     free(buf);
 }
 
