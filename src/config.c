@@ -375,14 +375,21 @@ char *config_to_string(const Config *cfg) {
     return buf;
 }
 
+// FNV-1a 64 over "section.key=value\n" of every key whose value is not its default, so that a
+// new key (at its default), a reworded help text or another key order leaves the hash of an
+// unchanged config as it was.
 uint64_t config_hash(const Config *cfg) {
-    char *s = config_to_string(cfg);
-    uint64_t h = 1469598103934665603ULL;   // FNV-1a 64
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        h ^= *p;
-        h *= 1099511628211ULL;
+    uint64_t h = 1469598103934665603ULL;
+    char v[CFG_STR + 16], line[CFG_STR + 128];
+    for (int k = 0; k < N_KEYS; k++) {
+        cfg_value_text(cfg, k, v, sizeof v);
+        if (KEYS[k].def && !strcmp(v, KEYS[k].def)) continue;
+        snprintf(line, sizeof line, "%s.%s=%s\n", KEYS[k].section, KEYS[k].key, v);
+        for (const unsigned char *p = (const unsigned char *)line; *p; p++) {
+            h ^= *p;
+            h *= 1099511628211ULL;
+        }
     }
-    free(s);
     return h;
 }
 
