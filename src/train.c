@@ -608,7 +608,7 @@ static void estimate_memory(Trainer *tr) {
             ae_print_table(&ae, stdout);
             print_memory("autoencoder (all buffers)", ae_bytes(&ae));
             print_memory("batch buffers", 2 * floats_bytes((size_t)B * fsz));
-            total += ae_bytes(&ae) + 2 * floats_bytes((size_t)B * fsz);
+            total += ae_bytes(&ae) + 2 * floats_bytes((size_t)B * fsz) + perceptual_estimate(tr, B);
         }
         if (c->train.stage != STAGE_AUTOENCODER) {
             int K = c->dynamics.rollout_steps;

@@ -111,6 +111,8 @@ void train_dynamics(Trainer *tr);
 // Before any work: the checkpoint train.perceptual_model is readable, an autoencoder, and takes
 // the dataset's frames; dies with one line otherwise (nothing to check when the term is off).
 void check_perceptual(const Trainer *tr);
+// Its memory for batches <= max_B (0 when the term is off), printed as a line of the estimate.
+size_t perceptual_estimate(const Trainer *tr, int max_B);
 // The frozen feature extractor for batches <= max_B; returns 0 (p untouched) when the term is off.
 int perceptual_open(const Trainer *tr, Perceptual *p, int max_B);
 

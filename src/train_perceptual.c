@@ -35,16 +35,30 @@ void check_perceptual(const Trainer *tr) {
             p, ac.H, ac.W, ac.C, tr->ds.H, tr->ds.W, tr->ds.C);
 }
 
+static void make(const Trainer *tr, Perceptual *p, int max_B) {
+    AE frozen;
+    load_autoencoder(tr->cfg.train.perceptual_model, &tr->ds, &frozen, 1);
+    perc_init(p, &frozen, max_B);
+    ae_free(&frozen);
+}
+
+size_t perceptual_estimate(const Trainer *tr, int max_B) {
+    if (!perceptual_on(&tr->cfg)) return 0;
+    Perceptual p;
+    make(tr, &p, max_B);
+    size_t b = perc_bytes(&p);
+    printf("  %-28s %8.1f MB\n", "perceptual (frozen encoder)", b / 1048576.0);
+    perc_free(&p);
+    return b;
+}
+
 int perceptual_open(const Trainer *tr, Perceptual *p, int max_B) {
     const Config *c = &tr->cfg;
     if (!perceptual_on(c)) return 0;
-    AE frozen;
-    load_autoencoder(c->train.perceptual_model, &tr->ds, &frozen, 1);
-    perc_init(p, &frozen, max_B);
+    make(tr, p, max_B);
     printf("perceptual term: L1 + %g x perceptual, on the %d frozen conv stages of %s (", c->train.perceptual_weight,
            p->S, c->train.perceptual_model);
     for (int s = 0; s < p->S; s++) printf("%s%d", s ? ", " : "", p->enc[s].OC);
     printf(" channels; %.1f MB)\n", perc_bytes(p) / 1048576.0);
-    ae_free(&frozen);
     return 1;
 }

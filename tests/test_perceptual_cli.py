@@ -2,7 +2,7 @@
 """test_perceptual_cli.py - ./train's perceptual term (roadmap 2.1: train.perceptual_weight,
 train.perceptual_model; nn/perceptual.c is tested in test_perceptual.c), end to end (seconds):
   - a plain autoencoder trained first is the frozen feature extractor of a second run:
-    it says so, reports the perceptual term each epoch, trains, and ends with another val L1
+    it says so (and counts its memory in the estimate), reports the perceptual term each epoch, trains, and ends with another val L1
     than the same run without the term (the term changes the gradient)
   - refused with one line before any run folder: a weight without a model, a missing file, a
     dynamics checkpoint, a checkpoint of other frame sizes
@@ -25,6 +25,7 @@ def body(tmp):
     check(r.returncode == 0, f"train with the perceptual term: {r.stdout[-400:]} {r.stderr[-400:]}")
     check(f"L1 + 0.5 x perceptual, on the 3 frozen conv stages of {model} (4, 8, 16 channels" in r.stdout,
           f"the run names its frozen extractor: {r.stdout[:1500]}")
+    check("  perceptual (frozen encoder)" in r.stdout, "the memory estimate counts the frozen extractor")
     terms = [float(ln.split(":")[1].split()[0]) for ln in r.stdout.splitlines()
              if ln.startswith("perceptual term (train, this epoch)")]
     check(len(terms) == 2 and all(t > 0 for t in terms), f"the term each epoch: {terms}")
