@@ -10,6 +10,7 @@
 
 #include "data/game.h"
 #include "data/maze.h"
+#include "tests/game_checks.h"
 #include "tests/test.h"
 
 enum { START = 8, UP = 16, DOWN = 32, LEFT = 64, RIGHT = 128 };
@@ -164,73 +165,52 @@ static void test_lives_levels(void) {
 }
 
 static void test_edge_cases(void) {
+    game_check_edge_cases(&game_maze);
     Maze m;
     char name[32];
-    const int n = maze_edge_case_count();
-    uint8_t *img = malloc((size_t)MZ_W * MZ_H * 3), *prev = calloc((size_t)MZ_W * MZ_H * 3, 1);
-    int distinct = 1;
-    for (int i = 0; i < n; i++) {
-        EXPECT(maze_edge_case(&m, i, name, sizeof name) == 0 && name[0], "edge case %d", i);
-        maze_render(&m, img, 0);
-        distinct &= memcmp(img, prev, (size_t)MZ_W * MZ_H * 3) != 0;
-        memcpy(prev, img, (size_t)MZ_W * MZ_H * 3);
-    }
-    EXPECT(distinct, "consecutive edge cases differ");
-    EXPECT(maze_edge_case(&m, n, name, sizeof name) == -1, "out of range: -1");
     maze_edge_case(&m, 7, name, sizeof name);
     EXPECT(!strcmp(name, "game_over") && m.mode == MZ_GAMEOVER, "game_over");
-    free(img), free(prev);
+}
+
+typedef struct {
+    uint8_t *fh;
+    int boxes, box_ok, in_palette;
+    double black;
+    long frames;
+} MazeChecks;
+
+// Every 15th frame: the eater's box holds the only pixels render_hidden changes; the palette;
+// black pixels counted.
+static void maze_frame(const GameDef *g, const void *st, uint8_t *fa, int t, const GameFrameInfo *before,
+                       const GameFrameInfo *fi, void *ctx) {
+    MazeChecks *c = ctx;
+    (void)before;
+    if (t % 15) return;
+    g->render_hidden(st, c->fh);
+    long in = 0, outside = 0, k = 0;
+    for (int y = 0; y < g->H; y++)
+        for (int x = 0; x < g->W; x++, k += 3) {
+            const int d = memcmp(fa + k, c->fh + k, 3) != 0;
+            const int inb = fi->has_piece && x >= fi->piece_x0 && x <= fi->piece_x1 && y >= fi->piece_y0 && y <= fi->piece_y1;
+            in += d && inb, outside += d && !inb;
+            c->black += !fa[k] && !fa[k + 1] && !fa[k + 2];
+            c->in_palette &= game_in_palette(g, fa + k);
+        }
+    c->frames++;
+    if (fi->has_piece) c->boxes++, c->box_ok &= outside == 0 && in >= 60;
 }
 
 static void test_game_interface(void) {
     const GameDef *g = game_find("maze");
     EXPECT(g == &game_maze && g->H == MZ_H && g->W == MZ_W && g->n_buttons == 8, "game_find, frame");
     EXPECT(g->n_colors == maze_n_colors && g->n_edge_cases == maze_edge_case_count(), "palette, edge cases");
-    void *a = malloc(g->state_size), *b = malloc(g->state_size);
-    const size_t F = (size_t)g->H * g->W * 3;
-    uint8_t *fa = malloc(F), *fb = malloc(F), *fh = malloc(F), btn[8];
-    int64_t attrs[3];
-    Rng master;
-    rng_seed(&master, 9);
-    int same = 1, boxes = 0, box_ok = 1, reward_ok = 1, in_palette = 1;
-    double black = 0;
-    long frames = 0;
-    for (int e = 0; e < 4; e++) {
-        g->start(a, &master, 4, attrs);
-        g->replay(b, attrs, 4);
-        for (int t = 0; t < 300; t++) {
-            GameFrameInfo before, fi;
-            g->frame_info(a, &before);
-            const float r = g->bot_step(a, 4, btn);
-            g->step(b, btn, 4);
-            g->render(a, fa), g->render(b, fb);
-            same &= !memcmp(fa, fb, F);
-            g->frame_info(a, &fi);
-            if (r != 0) reward_ok &= before.score >= 0 && fi.score - before.score == (int64_t)r;
-            if (t % 15) continue;
-            g->render_hidden(a, fh);
-            long in = 0, outside = 0, k = 0;
-            for (int y = 0; y < g->H; y++)
-                for (int x = 0; x < g->W; x++, k += 3) {
-                    const int d = memcmp(fa + k, fh + k, 3) != 0;
-                    const int inb = fi.has_piece && x >= fi.piece_x0 && x <= fi.piece_x1 && y >= fi.piece_y0 && y <= fi.piece_y1;
-                    in += d && inb, outside += d && !inb;
-                    black += !fa[k] && !fa[k + 1] && !fa[k + 2];
-                    const uint32_t v = (uint32_t)fa[k] << 16 | (uint32_t)fa[k + 1] << 8 | fa[k + 2];
-                    int c = 0;
-                    while (c < g->n_colors && g->palette[c] != v) c++;
-                    in_palette &= c < g->n_colors;
-                }
-            frames++;
-            if (fi.has_piece) boxes++, box_ok &= outside == 0 && in >= 60;
-        }
-    }
-    EXPECT(same, "replay from the recorded attributes and buttons gives the same frames");
-    EXPECT(boxes > 30 && box_ok, "eater box: the only pixels render_hidden changes (%d frames)", boxes);
-    EXPECT(reward_ok, "bot_step's reward is the score made");
-    EXPECT(in_palette, "every pixel in the palette");
-    EXPECT(black / ((double)frames * g->H * g->W) > 0.5, "mostly black (%.2f)", black / ((double)frames * g->H * g->W));
-    free(a), free(b), free(fa), free(fb), free(fh);
+    MazeChecks c = {.fh = malloc((size_t)g->H * g->W * 3), .box_ok = 1, .in_palette = 1};
+    game_check_replay(g, 9, 4, 300, maze_frame, &c);
+    EXPECT(c.boxes > 30 && c.box_ok, "eater box: the only pixels render_hidden changes (%d frames)", c.boxes);
+    EXPECT(c.in_palette, "every pixel in the palette");
+    const double black = c.black / ((double)c.frames * g->H * g->W);
+    EXPECT(black > 0.5, "mostly black (%.2f)", black);
+    free(c.fh);
 }
 
 static void test_bot(void) {
@@ -262,44 +242,7 @@ static void test_bot(void) {
 // direction region; fair direction starts exist in bot play and, in the engine, LEFT and RIGHT
 // move the object's mask that way by at least half a tile.
 static void test_eval_hooks(void) {
-    const GameDef *g = &game_maze;
-    const GameEval *ev = g->eval;
-    enum { H = 80, W = 80 };
-    void *st = malloc(g->state_size), *o = malloc(g->state_size), *scratch = malloc(g->state_size);
-    uint8_t mask[H * W], region[H * W], btn[8];
-    int64_t attrs[3];
-    Rng master;
-    rng_seed(&master, 21);
-    int masks = 0, inside = 1, starts = 0, moved = 1;
-    for (int e = 0; e < 3; e++) {
-        g->start(st, &master, 4, attrs);
-        for (int t = 0; t < 300; t++) {
-            g->bot_step(st, 4, btn);
-            const int n = ev->object_mask(st, H, W, mask);
-            if (!n) continue;
-            masks++;
-            double cw, ch;
-            ev->dir_region(st, H, W, region, &cw, &ch);
-            for (int i = 0; i < H * W; i++) inside &= !mask[i] || region[i];
-            if (!ev->dir_start(g, st, 4, 6, scratch)) continue;
-            starts++;
-            double x0 = 0;
-            for (int i = 0; i < H * W; i++) x0 += mask[i] ? i % W : 0;
-            x0 /= n;
-            for (int d = 0; d < ev->n_dirs; d++) {
-                memcpy(o, st, g->state_size);
-                for (int k = 0; k < 6; k++) g->step(o, ev->dir_buttons[d], 4);
-                const int m = ev->object_mask(o, H, W, mask);
-                double x1 = 0;
-                for (int i = 0; i < H * W; i++) x1 += mask[i] ? i % W : 0;
-                x1 = m ? x1 / m : x0;
-                moved &= d == 0 ? x1 - x0 <= -0.5 * cw : x1 - x0 >= 0.5 * cw;
-            }
-        }
-    }
-    EXPECT(masks > 100 && inside, "object masks (%d) inside the direction region", masks);
-    EXPECT(starts >= 3 && moved, "fair starts (%d): LEFT and RIGHT move the object that way", starts);
-    free(st), free(o), free(scratch);
+    game_check_eval_hooks(&game_maze);
 }
 
 int main(void) {

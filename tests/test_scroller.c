@@ -9,6 +9,7 @@
 
 #include "data/game.h"
 #include "data/scroller.h"
+#include "tests/game_checks.h"
 #include "tests/test.h"
 
 enum { A = 1, B = 2, START = 8, LEFT = 64, RIGHT = 128 };
@@ -188,26 +189,14 @@ static void test_generator(void) {
 }
 
 static void test_edge_cases(void) {
+    game_check_edge_cases(&game_scroller);
     Scroller s;
     char name[32];
-    const int n = scroller_edge_case_count();
-    uint8_t *img = malloc((size_t)SCR_W * SCR_H * 3), *prev = calloc((size_t)SCR_W * SCR_H * 3, 1);
-    int distinct = 1;
-    for (int i = 0; i < n; i++) {
-        EXPECT(scroller_edge_case(&s, i, name, sizeof name) == 0 && name[0], "edge case %d", i);
-        scroller_render(&s, img, 0);
-        distinct &= memcmp(img, prev, (size_t)SCR_W * SCR_H * 3) != 0;
-        memcpy(prev, img, (size_t)SCR_W * SCR_H * 3);
-    }
-    EXPECT(distinct, "consecutive edge cases differ");
-    EXPECT(scroller_edge_case(&s, n, name, sizeof name) == -1 && scroller_edge_case(&s, -1, name, sizeof name) == -1,
-           "out of range: -1");
     int x0, y0, x1, y1;
     scroller_edge_case(&s, 8, name, sizeof name);
     EXPECT(!strcmp(name, "blinking") && !scroller_runner_box(&s, &x0, &y0, &x1, &y1), "blinking: the runner is off");
     scroller_edge_case(&s, 10, name, sizeof name);
     EXPECT(!strcmp(name, "game_over") && s.mode == SCR_GAMEOVER, "game_over");
-    free(img), free(prev);
 }
 
 // frame_info's runner box: inside the frame, and the only place where render and render_hidden differ.
@@ -227,117 +216,46 @@ static void check_box(const GameDef *g, const void *st, uint8_t *fa, uint8_t *fh
     *ok &= outside == 0 && inside >= 40 && fi.piece_x0 >= 0 && fi.piece_x1 < g->W && fi.piece_y1 < g->H;
 }
 
+typedef struct {
+    uint8_t *fh;
+    int boxes, box_ok, in_palette;
+} ScrollerChecks;
+
+// Every 20th frame: the runner's box and the palette.
+static void scroller_frame(const GameDef *g, const void *st, uint8_t *fa, int t, const GameFrameInfo *before,
+                           const GameFrameInfo *fi, void *ctx) {
+    ScrollerChecks *c = ctx;
+    (void)before, (void)fi;
+    if (t % 20) return;
+    check_box(g, st, fa, c->fh, &c->boxes, &c->box_ok);
+    for (size_t i = 0; i < (size_t)g->H * g->W * 3; i += 3) c->in_palette &= game_in_palette(g, fa + i);
+}
+
 static void test_game_interface(void) {
     const GameDef *g = game_find("scroller");
     EXPECT(g == &game_scroller && g->H == SCR_H && g->W == SCR_W && g->C == 3 && g->n_buttons == 8, "game_find, frame");
     EXPECT(g->n_colors == scroller_n_colors && g->n_edge_cases == scroller_edge_case_count(), "palette, edge cases");
-    void *a = malloc(g->state_size), *b = malloc(g->state_size);
-    const size_t F = (size_t)g->H * g->W * 3;
-    uint8_t *fa = malloc(F), *fb = malloc(F), *fh = malloc(F), btn[8];
-    int64_t attrs[3];
-    Rng master;
-    rng_seed(&master, 5);
-    int same = 1, boxes = 0, box_ok = 1, reward_ok = 1, in_palette = 1, overs = 0;
-    for (int e = 0; e < 4; e++) {
-        g->start(a, &master, 4, attrs);
-        g->replay(b, attrs, 4);
-        for (int t = 0; t < 400; t++) {
-            GameFrameInfo before, fi;
-            g->frame_info(a, &before);
-            const float r = g->bot_step(a, 4, btn);
-            g->step(b, btn, 4);
-            g->render(a, fa), g->render(b, fb);
-            same &= !memcmp(fa, fb, F);
-            g->frame_info(a, &fi);
-            overs += fi.game_over && !before.game_over;
-            if (r != 0) reward_ok &= before.score >= 0 && fi.score - before.score == (int64_t)r;
-            if (t % 20 == 0) {
-                check_box(g, a, fa, fh, &boxes, &box_ok);
-                for (size_t i = 0; i < F; i += 3) {
-                    const uint32_t v = (uint32_t)fa[i] << 16 | (uint32_t)fa[i + 1] << 8 | fa[i + 2];
-                    int k = 0;
-                    while (k < g->n_colors && g->palette[k] != v) k++;
-                    in_palette &= k < g->n_colors;
-                }
-            }
-        }
-    }
-    EXPECT(same, "replay from the recorded attributes and buttons gives the same frames");
-    EXPECT(boxes > 30 && box_ok, "runner box: the only pixels render_hidden changes (%d frames)", boxes);
-    EXPECT(reward_ok, "bot_step's reward is the score made");
-    EXPECT(in_palette, "every pixel in the palette");
-    free(a), free(b), free(fa), free(fb), free(fh);
+    ScrollerChecks c = {.fh = malloc((size_t)g->H * g->W * 3), .box_ok = 1, .in_palette = 1};
+    game_check_replay(g, 5, 4, 400, scroller_frame, &c);
+    EXPECT(c.boxes > 30 && c.box_ok, "runner box: the only pixels render_hidden changes (%d frames)", c.boxes);
+    EXPECT(c.in_palette, "every pixel in the palette");
+    free(c.fh);
 }
 
 // The bot's skill varies: over 12 players, both a game over and a long survival happen.
 static void test_bot(void) {
-    const GameDef *g = &game_scroller;
-    void *st = malloc(g->state_size);
-    uint8_t btn[8];
-    int min_overs = 1 << 30, max_overs = 0;
-    int64_t best = 0;
-    for (int seed = 1; seed <= 12; seed++) {
-        g->title(st, (uint64_t)seed);
-        int overs = 0;
-        GameFrameInfo p, f;
-        g->frame_info(st, &p);
-        for (int t = 0; t < 1500; t++) {
-            g->bot_step(st, 4, btn);
-            g->frame_info(st, &f);
-            overs += f.game_over && !p.game_over;
-            if (f.score > best) best = f.score;
-            p = f;
-        }
-        if (overs < min_overs) min_overs = overs;
-        if (overs > max_overs) max_overs = overs;
-    }
+    int min_overs, max_overs, max_level;
+    int64_t best;
+    game_bot_spread(&game_scroller, 1500, &min_overs, &max_overs, &max_level, &best);
     EXPECT(max_overs >= 2 && min_overs <= 1, "game overs per player vary: %d..%d", min_overs, max_overs);
     EXPECT(best >= 3000, "a good player gets far (best score %lld)", (long long)best);
-    free(st);
 }
 
 // ./eval's hooks (GameDef.eval): the object's mask lies inside frame_info's box and inside the
 // direction region; fair direction starts exist in bot play and, in the engine, LEFT and RIGHT
 // move the object's mask that way by at least half a tile.
 static void test_eval_hooks(void) {
-    const GameDef *g = &game_scroller;
-    const GameEval *ev = g->eval;
-    enum { H = 80, W = 80 };
-    void *st = malloc(g->state_size), *o = malloc(g->state_size), *scratch = malloc(g->state_size);
-    uint8_t mask[H * W], region[H * W], btn[8];
-    int64_t attrs[3];
-    Rng master;
-    rng_seed(&master, 21);
-    int masks = 0, inside = 1, starts = 0, moved = 1;
-    for (int e = 0; e < 3; e++) {
-        g->start(st, &master, 4, attrs);
-        for (int t = 0; t < 300; t++) {
-            g->bot_step(st, 4, btn);
-            const int n = ev->object_mask(st, H, W, mask);
-            if (!n) continue;
-            masks++;
-            double cw, ch;
-            ev->dir_region(st, H, W, region, &cw, &ch);
-            for (int i = 0; i < H * W; i++) inside &= !mask[i] || region[i];
-            if (!ev->dir_start(g, st, 4, 6, scratch)) continue;
-            starts++;
-            double x0 = 0;
-            for (int i = 0; i < H * W; i++) x0 += mask[i] ? i % W : 0;
-            x0 /= n;
-            for (int d = 0; d < ev->n_dirs; d++) {
-                memcpy(o, st, g->state_size);
-                for (int k = 0; k < 6; k++) g->step(o, ev->dir_buttons[d], 4);
-                const int m = ev->object_mask(o, H, W, mask);
-                double x1 = 0;
-                for (int i = 0; i < H * W; i++) x1 += mask[i] ? i % W : 0;
-                x1 = m ? x1 / m : x0;
-                moved &= d == 0 ? x1 - x0 <= -0.5 * cw : x1 - x0 >= 0.5 * cw;
-            }
-        }
-    }
-    EXPECT(masks > 100 && inside, "object masks (%d) inside the direction region", masks);
-    EXPECT(starts >= 3 && moved, "fair starts (%d): LEFT and RIGHT move the object that way", starts);
-    free(st), free(o), free(scratch);
+    game_check_eval_hooks(&game_scroller);
 }
 
 int main(void) {

@@ -8,6 +8,7 @@
 #include "data/game.h"
 #include "data/tetris.h"
 #include "data/tetris_player.h"
+#include "tests/game_checks.h"
 #include "tests/test.h"
 #include "base/rng.h"
 
@@ -372,45 +373,35 @@ static void test_determinism(void) {
 // The game interface (data/game.h) over Tetris: found by name; an episode rebuilt from its
 // recorded attributes and buttons gives the same frames; the falling piece's box is in the
 // well and drawn; the bot's reward is the score it made.
+typedef struct {
+    int boxes, box_ok;
+} TetrisChecks;
+
+// The falling piece's box lies in the well and is drawn.
+static void tetris_frame(const GameDef *g, const void *st, uint8_t *fa, int t, const GameFrameInfo *before,
+                         const GameFrameInfo *fi, void *ctx) {
+    TetrisChecks *c = ctx;
+    (void)st, (void)t, (void)before;
+    if (!fi->has_piece) return;
+    c->boxes++;
+    c->box_ok &= fi->piece_x0 >= TETRIS_WELL_X && fi->piece_x1 < TETRIS_WELL_X + 8 * TETRIS_COLS &&
+                 fi->piece_y0 >= TETRIS_WELL_Y && fi->piece_y1 < TETRIS_WELL_Y + 8 * TETRIS_ROWS;
+    long lit = 0;   // pixels of the box that are not black
+    for (int y = fi->piece_y0; y <= fi->piece_y1; y++)
+        for (int x = fi->piece_x0; x <= fi->piece_x1; x++) {
+            const uint8_t *px = fa + ((size_t)y * g->W + x) * 3;
+            lit += px[0] || px[1] || px[2];
+        }
+    c->box_ok &= lit >= 7 * 7 / 2;   // at least half a cell's pixels are drawn (rows above the well hide cells)
+}
+
 static void test_game_interface(void) {
     const GameDef *g = game_find("tetris");
     EXPECT(g == &game_tetris && !game_find("pong"), "game_find");
     EXPECT(g->H == TETRIS_H && g->W == TETRIS_W && g->C == 3 && g->n_buttons == 8 && g->n_colors == 64, "frame, buttons");
-    void *a = malloc(g->state_size), *b = malloc(g->state_size);
-    uint8_t *fa = malloc((size_t)g->H * g->W * 3), *fb = malloc((size_t)g->H * g->W * 3), btn[8];
-    int64_t attrs[8];
-    Rng master;
-    rng_seed(&master, 11);
-    int same = 1, boxes = 0, box_ok = 1, reward_ok = 1;
-    for (int e = 0; e < 3; e++) {
-        g->start(a, &master, 4, attrs);
-        g->replay(b, attrs, 4);
-        for (int t = 0; t < 300; t++) {
-            GameFrameInfo before, fi;
-            g->frame_info(a, &before);
-            float r = g->bot_step(a, 4, btn);
-            g->step(b, btn, 4);
-            g->render(a, fa), g->render(b, fb);
-            same &= !memcmp(fa, fb, (size_t)g->H * g->W * 3);
-            g->frame_info(a, &fi);
-            if (r != 0) reward_ok &= before.score >= 0 && fi.score - before.score == (int64_t)r;
-            if (!fi.has_piece) continue;
-            boxes++;
-            box_ok &= fi.piece_x0 >= TETRIS_WELL_X && fi.piece_x1 < TETRIS_WELL_X + 8 * TETRIS_COLS &&
-                      fi.piece_y0 >= TETRIS_WELL_Y && fi.piece_y1 < TETRIS_WELL_Y + 8 * TETRIS_ROWS;
-            long lit = 0;   // pixels of the box that are not black
-            for (int y = fi.piece_y0; y <= fi.piece_y1; y++)
-                for (int x = fi.piece_x0; x <= fi.piece_x1; x++) {
-                    const uint8_t *px = fa + ((size_t)y * g->W + x) * 3;
-                    lit += px[0] || px[1] || px[2];
-                }
-            box_ok &= lit >= 7 * 7 / 2;   // at least half a cell's pixels are drawn (rows above the well hide cells)
-        }
-    }
-    EXPECT(same, "replay from the recorded attributes and buttons gives the same frames");
-    EXPECT(boxes > 100 && box_ok, "falling piece box in the well and drawn (%d frames with a piece)", boxes);
-    EXPECT(reward_ok, "bot_step's reward is the score made");
-    free(a), free(b), free(fa), free(fb);
+    TetrisChecks c = {.box_ok = 1};
+    game_check_replay(g, 11, 3, 300, tetris_frame, &c);
+    EXPECT(c.boxes > 100 && c.box_ok, "falling piece box in the well and drawn (%d frames with a piece)", c.boxes);
 }
 
 int main(void) {
