@@ -11,9 +11,10 @@ Cases: "gray" (B 2, 1 x 16 x 16, 2 stages of 4, 8 channels: the GEMM paths) and 
 Run: /usr/bin/python3 tests/make_perceptual_fixtures.py (needs torch, h5py)."""
 import os
 import h5py
-import numpy as np
 import torch
 import torch.nn.functional as F
+
+from fixture_io import write_case
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "perceptual.h5")
 
@@ -43,14 +44,11 @@ def case(f, name, B, C, H, W, S, base, scale):
     fr, fx = feats(r), feats(x)
     loss = sum(F.mse_loss(a, b.detach()) for a, b in zip(fr, fx)) / S
     (loss * scale).backward()
-    g = f.create_group(name)
-    for k, v in dict(B=B, C=C, H=H, W=W, S=S, base=base).items():
-        g.attrs[k] = np.int64(v)
+    stages = {}
     for s in range(S):
-        g.create_dataset(f"encoder_conv.{2 * s}.weight", data=ws[s].numpy().astype(np.float32))
-        g.create_dataset(f"encoder_conv.{2 * s}.bias", data=bs[s].numpy().astype(np.float32))
-    for k, v in dict(x=x, r=r, loss=loss.reshape(1), scale=torch.tensor([scale]), dr=r.grad).items():
-        g.create_dataset(k, data=v.detach().numpy().astype(np.float32))
+        stages[f"encoder_conv.{2 * s}.weight"], stages[f"encoder_conv.{2 * s}.bias"] = ws[s], bs[s]
+    write_case(f, name, dict(B=B, C=C, H=H, W=W, S=S, base=base),
+               dict(stages, x=x, r=r, loss=loss.reshape(1), scale=torch.tensor([scale]), dr=r.grad))
 
 
 def main():

@@ -10,6 +10,8 @@ import h5py
 import numpy as np
 import torch
 
+from fixture_io import write_case
+
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "wloss.h5")
 
 
@@ -17,11 +19,8 @@ def case(f, name, pred, target, w, scale):
     pred = pred.clone().requires_grad_(True)
     loss = (w * (pred - target).abs()).mean()
     (loss * scale).backward()
-    g = f.create_group(name)
-    g.attrs["n"] = np.int64(pred.numel())
-    for k, v in dict(pred=pred, target=target, w=w, loss=loss.reshape(1), scale=torch.tensor([scale]),
-                     dpred=pred.grad).items():
-        g.create_dataset(k, data=v.detach().numpy().astype(np.float32))
+    write_case(f, name, dict(n=pred.numel()), dict(pred=pred, target=target, w=w, loss=loss.reshape(1),
+                                                   scale=torch.tensor([scale]), dpred=pred.grad))
 
 
 def main():

@@ -197,3 +197,16 @@ def train(tmp, config, *args):
     """./train config args in tmp: one check that it finished; returns whether it did."""
     r = run("train", config, *args, cwd=tmp)
     return check(r.returncode == 0, f"train {config}: {r.stdout[-500:]} {r.stderr[-500:]}")
+
+
+def without_attrs(tmp, data, episodes, keys, out="bare.h5"):
+    """A copy of the dataset `data` as tmp/out with the attributes `keys` deleted from its
+    episodes 0..episodes-1 (needs h5py); returns its path."""
+    import h5py
+    path = os.path.join(tmp, out)
+    shutil.copy(data, path)
+    with h5py.File(path, "a") as f:
+        for e in range(episodes):
+            for k in keys:
+                del f[f"episode_{e}"].attrs[k]
+    return path

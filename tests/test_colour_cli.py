@@ -15,10 +15,9 @@ configs/tetris_rgb.ini (80x80 RGB) and configs/tetris_native.ini (240x256 RGB, 4
 import json
 import os
 import re
-import shutil
 import time
 
-from nemutest import ROOT, check, have, record, run, run_in_tempdir, train
+from nemutest import ROOT, check, have, record, run, run_in_tempdir, train, without_attrs
 
 if have("the h5py part", "h5py"):
     import h5py
@@ -87,11 +86,7 @@ def body(tmp):
     eval_rgb(tmp, data)
     if not h5py:
         return
-    bare = os.path.join(tmp, "bare.h5")
-    shutil.copy(data, bare)
-    with h5py.File(bare, "a") as f:
-        for e in range(3):
-            del f[f"episode_{e}"].attrs["tetris_game_seed"]
+    bare = without_attrs(tmp, data, 3, ["tetris_game_seed"])
     r = run("eval", "--recon", bare, "--run", "runs/rgb", "--out", "bare.png", cwd=tmp)
     check(r.returncode == 0 and "colour and digit measures unavailable" in r.stdout and "no replay seeds" in r.stdout,
           f"unavailable with the reason: {r.stdout[-300:]}")

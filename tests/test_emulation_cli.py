@@ -18,9 +18,8 @@ Skips the h5py parts when h5py is missing.
 """
 import json
 import os
-import shutil
 
-from nemutest import check, have, record, run, run_in_tempdir, tiny_config, train, write_config
+from nemutest import check, have, record, run, run_in_tempdir, tiny_config, train, without_attrs, write_config
 
 if have("the h5py parts", "h5py"):
     import h5py
@@ -89,12 +88,7 @@ def body(tmp):
     if not h5py:
         return
     # a file without the seeds: same frames, game-aware measures unavailable
-    bare = os.path.join(tmp, "bare.h5")
-    shutil.copy(data, bare)
-    with h5py.File(bare, "a") as f:
-        for e in range(5):
-            for k in ["tetris_game_seed", "tetris_player_seed", "tetris_warmup_steps"]:
-                del f[f"episode_{e}"].attrs[k]
+    bare = without_attrs(tmp, data, 5, ["tetris_game_seed", "tetris_player_seed", "tetris_warmup_steps"])
     r = run("eval", "--run", "runs/emu", "--data", bare, "--out", "o3", cwd=tmp)
     check(r.returncode == 0, f"eval without seeds: {r.stderr}")
     check("piece and direction measures: unavailable" in r.stdout and "no replay seeds" in r.stdout,
