@@ -89,6 +89,33 @@ def put(f, name, t):
     f.create_dataset(name, data=a.astype(np.float32))
 
 
+def ae_fixture_file(path, model, x, attrs, state_dict, grad):
+    """The float64 pass of an autoencoder fixture (L1 of the reconstruction) and its file:
+    attrs and lr, x, the float32 state dict (when state_dict), recon, z, loss, each
+    parameter's gradient through grad(f, name, g), the Adam losses; returns the loss."""
+    sd32 = {k: v.clone() for k, v in model.state_dict().items()}
+    model = model.double().train()
+    xd = x.double()
+    recon, z = model(xd)
+    loss = F.l1_loss(recon, xd)
+    loss.backward()
+    with h5py.File(path, "w") as f:
+        for k, v in attrs.items():
+            f.attrs[k] = v
+        f.attrs["lr"] = LR
+        put(f, "x", x)
+        if state_dict:
+            for k, v in sd32.items():
+                put(f, "state_dict/" + k, v)
+        put(f, "recon", recon)
+        put(f, "z", z)
+        put(f, "loss", loss.reshape(1))
+        for k, p in model.named_parameters():
+            grad(f, k, p.grad)
+        put(f, "adam_losses", adam_losses(model, lambda: F.l1_loss(model(xd)[0], xd)))
+    return loss
+
+
 def ae_fixture(path, C, H, W, stages, base, latent, B, splitmix):
     torch.manual_seed(1234)
     model = ConvAutoencoder(C, H, W, latent, stages, base)
@@ -98,32 +125,16 @@ def ae_fixture(path, C, H, W, stages, base, latent, B, splitmix):
         x = torch.from_numpy(x)
     else:
         x = torch.rand(B, C, H, W)
-    sd32 = {k: v.clone() for k, v in model.state_dict().items()}
-    model = model.double().train()
-    xd = x.double()
-    recon, z = model(xd)
-    loss = F.l1_loss(recon, xd)
-    loss.backward()
-    with h5py.File(path, "w") as f:
-        for k, v in dict(H=H, W=W, C=C, stages=stages, base_channels=base, latent_dim=latent, B=B,
-                         adam_steps=ADAM_STEPS, splitmix=int(splitmix)).items():
-            f.attrs[k] = v
-        f.attrs["lr"] = LR
-        put(f, "x", x)
-        if not splitmix:
-            for k, v in sd32.items():
-                put(f, "state_dict/" + k, v)
-        put(f, "recon", recon)
-        put(f, "z", z)
-        put(f, "loss", loss.reshape(1))
-        for k, p in model.named_parameters():
-            g = p.grad.reshape(-1)
-            if splitmix and g.numel() > SUB_MIN:
-                put(f, "grads_sub/" + k, g[::SUB_STRIDE])
-                put(f, "grads_norm/" + k, g.norm().reshape(1))
-            else:
-                put(f, "grads/" + k, p.grad)
-        put(f, "adam_losses", adam_losses(model, lambda: F.l1_loss(model(xd)[0], xd)))
+    def grad(f, k, g):
+        if splitmix and g.numel() > SUB_MIN:
+            put(f, "grads_sub/" + k, g.reshape(-1)[::SUB_STRIDE])
+            put(f, "grads_norm/" + k, g.reshape(-1).norm().reshape(1))
+        else:
+            put(f, "grads/" + k, g)
+
+    loss = ae_fixture_file(path, model, x, dict(H=H, W=W, C=C, stages=stages, base_channels=base, latent_dim=latent,
+                                                B=B, adam_steps=ADAM_STEPS, splitmix=int(splitmix)),
+                           not splitmix, grad)
     print(f"{path}: loss {loss.item():.6f}, {os.path.getsize(path)} bytes")
 
 

@@ -33,7 +33,7 @@ except ImportError as e:
     sys.exit(f"make_spatial_fixtures.py needs torch and h5py: {e}")
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_model_fixtures import ADAM_STEPS, LR, adam_losses, put  # noqa: E402
+from make_model_fixtures import ADAM_STEPS, LR, adam_losses, ae_fixture_file, put  # noqa: E402
 from nemu_modules import ConvDynamics, SpatialAutoencoder  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
@@ -43,26 +43,9 @@ def spatial_ae_fixture(path, C, H, W, stages, base, lc, B, seed):
     torch.manual_seed(seed)
     model = SpatialAutoencoder(C, H, W, lc, stages, base)
     x = torch.rand(B, C, H, W)
-    sd32 = {k: v.clone() for k, v in model.state_dict().items()}
-    model = model.double().train()
-    xd = x.double()
-    recon, z = model(xd)
-    loss = F.l1_loss(recon, xd)
-    loss.backward()
-    with h5py.File(path, "w") as f:
-        for k, v in dict(H=H, W=W, C=C, stages=stages, base_channels=base, latent_channels=lc, B=B,
-                         adam_steps=ADAM_STEPS).items():
-            f.attrs[k] = v
-        f.attrs["lr"] = LR
-        put(f, "x", x)
-        for k, v in sd32.items():
-            put(f, "state_dict/" + k, v)
-        put(f, "recon", recon)
-        put(f, "z", z)
-        put(f, "loss", loss.reshape(1))
-        for k, p in model.named_parameters():
-            put(f, "grads/" + k, p.grad)
-        put(f, "adam_losses", adam_losses(model, lambda: F.l1_loss(model(xd)[0], xd)))
+    loss = ae_fixture_file(path, model, x, dict(H=H, W=W, C=C, stages=stages, base_channels=base, latent_channels=lc,
+                                                B=B, adam_steps=ADAM_STEPS), True,
+                           lambda f, k, g: put(f, "grads/" + k, g))
     print(f"{path}: loss {loss.item():.6f}, {os.path.getsize(path)} bytes")
 
 
