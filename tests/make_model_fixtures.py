@@ -89,6 +89,12 @@ def put(f, name, t):
     f.create_dataset(name, data=a.astype(np.float32))
 
 
+def put_all(f, prefix, **tensors):
+    """put() of every tensor under prefix + its name."""
+    for k, t in tensors.items():
+        put(f, prefix + k, t)
+
+
 def ae_fixture_file(path, model, x, attrs, state_dict, grad):
     """The float64 pass of an autoencoder fixture (L1 of the reconstruction) and its file:
     attrs and lr, x, the float32 state dict (when state_dict), recon, z, loss, each

@@ -33,7 +33,7 @@ except ImportError as e:
     sys.exit(f"make_spatial_fixtures.py needs torch and h5py: {e}")
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_model_fixtures import ADAM_STEPS, LR, adam_losses, ae_fixture_file, put  # noqa: E402
+from make_model_fixtures import ADAM_STEPS, LR, adam_losses, ae_fixture_file, put, put_all  # noqa: E402
 from nemu_modules import ConvDynamics, SpatialAutoencoder  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
@@ -95,25 +95,15 @@ def spatial_dyn_fixture(path, vae, Lc=4, h=5, w=6, A=8, hidden=16, blocks=2, B=3
             delta = model(zd, ad)
             loss = F.mse_loss(delta, td)
             loss.backward()
-            put(f, "z", z)
-            put(f, "a", a)
-            put(f, "target", target)
-            put(f, "delta", delta)
-            put(f, "loss", loss.reshape(1))
-            for k, p in model.named_parameters():
-                put(f, "grads/" + k, p.grad)
+            put_all(f, "", z=z, a=a, target=target, delta=delta, loss=loss.reshape(1))
+            put_all(f, "grads/", **{k: p.grad for k, p in model.named_parameters()})
             model.zero_grad()
         zhat, mse, kl = rollout()
         roll_loss = mse + beta * kl if vae else mse
         roll_loss.backward()
-        put(f, "roll_a", roll_a)
-        put(f, "roll_z", roll_z)
-        put(f, "eps", eps)
-        put(f, "roll_zhat", zhat)
-        put(f, "roll_loss", roll_loss.reshape(1))
-        put(f, "roll_kl", torch.as_tensor(kl).reshape(1))
-        for k, p in model.named_parameters():
-            put(f, "roll_grads/" + k, p.grad)
+        put_all(f, "", roll_a=roll_a, roll_z=roll_z, eps=eps, roll_zhat=zhat, roll_loss=roll_loss.reshape(1),
+                roll_kl=torch.as_tensor(kl).reshape(1))
+        put_all(f, "roll_grads/", **{k: p.grad for k, p in model.named_parameters()})
         if not vae:
             put(f, "adam_losses", adam_losses(model, step_loss))
     print(f"{path}: rollout loss {roll_loss.item():.6f}, {os.path.getsize(path)} bytes")
