@@ -126,6 +126,17 @@ static void test_round_trip(const char *dir) {
     ae_free(&a); ae_free(&b);
 }
 
+// A good checkpoint of arena saved as dir/name (its path in bad) and opened for writing, to be spoiled.
+static hid_t saved_open(const char *dir, const char *name, char *bad, size_t cap, const ParamArena *arena,
+                        const CkptMeta *meta) {
+    Err err = {{0}};
+    snprintf(bad, cap, "%s/%s", dir, name);
+    CHECK(checkpoint_save(bad, arena, meta, &err) == 0, "%s", err.msg);
+    hid_t f = h5_open(bad, 1, &err);
+    CHECK(f >= 0, "%s", err.msg);
+    return f;
+}
+
 static void test_errors(const char *dir) {
     char path[1024], bad[1100];
     snprintf(path, sizeof path, "%s/ae.h5", dir);   // written by test_round_trip
@@ -151,13 +162,10 @@ static void test_errors(const char *dir) {
     AE a;
     CHECK(ae_init(&a, &AE_CFG, 1, &rng, &err) == 0, "%s", err.msg);
     // missing tensor
-    snprintf(bad, sizeof bad, "%s/missing.h5", dir);
     CkptMeta meta;
     ckpt_meta_init(&meta, NULL);
     ckpt_meta_ae(&meta, &AE_CFG);
-    CHECK(checkpoint_save(bad, &a.arena, &meta, &err) == 0, "%s", err.msg);
-    hid_t f = h5_open(bad, 1, &err);
-    CHECK(f >= 0, "%s", err.msg);
+    hid_t f = saved_open(dir, "missing.h5", bad, sizeof bad, &a.arena, &meta);
     H5Ldelete(f, "/state_dict/decoder_conv.2.bias", H5P_DEFAULT);
     h5_close(f);
     rc = checkpoint_load(bad, &a.arena, "autoencoder", &got, &err);
@@ -166,9 +174,7 @@ static void test_errors(const char *dir) {
     printf("  missing:      %s\n", err.msg);
 
     // unexpected tensor
-    snprintf(bad, sizeof bad, "%s/extra.h5", dir);
-    CHECK(checkpoint_save(bad, &a.arena, &meta, &err) == 0, "%s", err.msg);
-    f = h5_open(bad, 1, &err);
+    f = saved_open(dir, "extra.h5", bad, sizeof bad, &a.arena, &meta);
     float one = 1;
     hsize_t d1 = 1;
     CHECK(h5_write_floats(f, "/state_dict/fc_mu.weight", &one, 1, &d1, &err) == 0, "%s", err.msg);
@@ -214,11 +220,9 @@ static void test_errors(const char *dir) {
     printf("  unwritable:   %s\n", err.msg);
 
     // a state_dict without optimizer state loads with m = v = 0 and step 0
-    snprintf(bad, sizeof bad, "%s/noopt.h5", dir);
     meta.step = 50;
     fill(a.arena.m, a.arena.n, &rng, -1, 1);
-    CHECK(checkpoint_save(bad, &a.arena, &meta, &err) == 0, "%s", err.msg);
-    f = h5_open(bad, 1, &err);
+    f = saved_open(dir, "noopt.h5", bad, sizeof bad, &a.arena, &meta);
     H5Ldelete(f, "/optimizer", H5P_DEFAULT);
     h5_close(f);
     rc = checkpoint_load(bad, &a.arena, "autoencoder", &got, &err);
