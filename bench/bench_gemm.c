@@ -153,6 +153,17 @@ static void act_pass(float *x, size_t n) {   // stands in for bias + ReLU (or it
     for (long i = 0; i < (long)n; i++) x[i] = x[i] > 0.0f ? x[i] : 0.01f * x[i];
 }
 
+// This thread's share [*lo, *hi) of n in an OpenMP parallel region (*nt threads); returns its number.
+static int thread_share(int n, int *lo, int *hi, int *nt) {
+    int t = 0;
+    *nt = 1;
+#ifdef _OPENMP
+    *nt = omp_get_num_threads(), t = omp_get_thread_num();
+#endif
+    *lo = (int)((long)n * t / *nt), *hi = (int)((long)n * (t + 1) / *nt);
+    return t;
+}
+
 static void mix_op(const MixCtx *c, const MixOp *o) {
     int lda = o->ta ? o->M : o->K, ldb = o->tb ? o->K : o->N;
     if (!c->split) {
@@ -161,11 +172,8 @@ static void mix_op(const MixCtx *c, const MixOp *o) {
         // split the columns of C (and B) between threads
 #pragma omp parallel
         {
-            int nt = 1, t = 0;
-#ifdef _OPENMP
-            nt = omp_get_num_threads(), t = omp_get_thread_num();
-#endif
-            int n0 = (int)((long)o->N * t / nt), n1 = (int)((long)o->N * (t + 1) / nt);
+            int n0, n1, nt;
+            thread_share(o->N, &n0, &n1, &nt);
             gemm(o->ta, o->tb, o->M, n1 - n0, o->K, 1.0f, c->A, lda, c->B + n0, ldb, 0.0f,
                  c->C + n0, o->N);
         }
@@ -174,11 +182,7 @@ static void mix_op(const MixCtx *c, const MixOp *o) {
         size_t mn = (size_t)o->M * o->N;
 #pragma omp parallel
         {
-            int nt = 1, t = 0;
-#ifdef _OPENMP
-            nt = omp_get_num_threads(), t = omp_get_thread_num();
-#endif
-            int k0 = (int)((long)o->K * t / nt), k1 = (int)((long)o->K * (t + 1) / nt);
+            int k0, k1, nt, t = thread_share(o->K, &k0, &k1, &nt);
             gemm(0, 1, o->M, o->N, k1 - k0, 1.0f, c->A + k0, lda, c->B + (size_t)k0, ldb, 0.0f,
                  c->part + (size_t)t * c->part_stride, o->N);
 #pragma omp barrier

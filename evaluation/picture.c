@@ -175,6 +175,15 @@ void picture_grid(Canvas *cv, const GridSpec *g, const float *const *imgs) {
     }
 }
 
+// picture_grid of g into a PNG at path.
+static int grid_png(const char *path, const GridSpec *g, const float *const *imgs, Err *err) {
+    Canvas cv;
+    picture_grid(&cv, g, imgs);
+    int rc = canvas_write_png(&cv, path, err);
+    canvas_free(&cv);
+    return rc;
+}
+
 int picture_recon(const char *path, const float *truth, const float *recon, int n, int c, int h,
                   int w, Err *err) {
     CHECK(n >= 1, "picture_recon: n = %d", n);
@@ -189,10 +198,7 @@ int picture_recon(const char *path, const float *truth, const float *recon, int 
     for (int k = 0; k < cols; k++) labels[k] = k % 2 ? "recon" : "true";
     GridSpec g = {.rows = rows, .cols = cols, .c = c, .h = h, .w = w, .title = "validation frames | reconstructions",
                   .col_labels = labels, .col_group = 2};
-    Canvas cv;
-    picture_grid(&cv, &g, imgs);
-    int rc = canvas_write_png(&cv, path, err);
-    canvas_free(&cv);
+    int rc = grid_png(path, &g, imgs, err);
     free(imgs);
     free(labels);
     return rc;
@@ -220,10 +226,7 @@ int picture_rollouts(const char *path, const float *truth, const float *pred, in
     }
     GridSpec g = {.rows = rows, .cols = cols, .c = c, .h = h, .w = w, .title = "open-loop rollouts: true vs predicted",
                   .col_labels = clab, .row_labels = rlab, .row_group = 2};
-    Canvas cv;
-    picture_grid(&cv, &g, imgs);
-    int rc = canvas_write_png(&cv, path, err);
-    canvas_free(&cv);
+    int rc = grid_png(path, &g, imgs, err);
     free(imgs);
     free(clab);
     free(rlab);
