@@ -35,13 +35,20 @@ def decoder_stages(chans):
     return nn.Sequential(*dec)
 
 
+def init_encoder(ae, channels, stages, base, latent_noise):
+    """The start of an autoencoder's __init__ (ConvAutoencoder, nemu_modules.SpatialAutoencoder):
+    ae.latent_noise and ae.encoder_conv; returns the stage channels."""
+    ae.latent_noise = latent_noise
+    chans = stage_channels(channels, stages, base)
+    ae.encoder_conv = encoder_stages(chans)
+    return chans
+
+
 class ConvAutoencoder(nn.Module):
     def __init__(self, channels=1, height=80, width=80, latent_dim=32, stages=3, base=32,
                  latent_noise=0.0):
         super().__init__()
-        self.latent_noise = latent_noise
-        chans = stage_channels(channels, stages, base)
-        self.encoder_conv = encoder_stages(chans)
+        chans = init_encoder(self, channels, stages, base, latent_noise)
         self.conv_shape = (chans[-1], height >> stages, width >> stages)
         flat = chans[-1] * (height >> stages) * (width >> stages)
         self.fc_enc = nn.Linear(flat, latent_dim)

@@ -19,16 +19,14 @@ from torch import nn
 import torch.nn.functional as F
 
 from gymemu_models import (ConvAutoencoder, DynamicsModel, load_state_dict_h5,  # noqa: F401
-                           save_state_dict_h5, stage_channels, encoder_stages, decoder_stages)
+                           save_state_dict_h5, stage_channels, encoder_stages, decoder_stages, init_encoder)
 
 
 class SpatialAutoencoder(nn.Module):
     def __init__(self, channels=1, height=80, width=80, latent_channels=16, stages=3, base=32,
                  latent_noise=0.0):
         super().__init__()
-        self.latent_noise = latent_noise
-        chans = stage_channels(channels, stages, base)
-        self.encoder_conv = encoder_stages(chans)
+        chans = init_encoder(self, channels, stages, base, latent_noise)
         self.latent_enc = nn.Conv2d(chans[-1], latent_channels, kernel_size=1)
         self.latent_dec = nn.Conv2d(latent_channels, chans[-1], kernel_size=1)
         self.decoder_conv = decoder_stages(chans)
