@@ -113,4 +113,14 @@ static inline void compare_step(hid_t f, const float *delta, float loss, const P
     compare_grads(a, f, "grads");
 }
 
+// The losses of `steps` Adam steps against the fixture's "adam_losses" (one check), printed.
+static inline void compare_adam_losses(hid_t f, const float *losses, int steps, double atol) {
+    size_t n;
+    float *want = read_all(f, "adam_losses", &n);
+    expect_close("adam_losses", losses, want, (long)n, atol, 1e-4);
+    printf("  adam losses: %.6f -> %.6f (torch %.6f -> %.6f)\n", losses[0], losses[steps - 1], want[0],
+           want[steps - 1]);
+    free(want);
+}
+
 #endif

@@ -125,14 +125,11 @@ static void test_dyn_fixture(void) {
         losses[s] = dyn_step_loss(&m, z, a, target, B, dd, 1);
         adam_step(&opt, m.arena.params, m.arena.grads, m.arena.m, m.arena.v, m.arena.n);
     }
-    float *want = read_all(f, "adam_losses", &n);
-    expect_close("adam_losses", losses, want, (long)n, 1e-7, 1e-4);
-    printf("  adam losses: %.6f -> %.6f (torch %.6f -> %.6f)\n", losses[0], losses[steps - 1], want[0], want[steps - 1]);
-    free(want);
+    compare_adam_losses(f, losses, steps, 1e-7);
     char name[160];
     for (int i = 0; i < m.arena.n_tensors; i++) {
         snprintf(name, sizeof name, "adam_final/%s", m.arena.t[i].name);
-        want = read_all(f, name, &n);
+        float *want = read_all(f, name, &n);
         expect_close(name, m.arena.params + m.arena.t[i].offset, want, (long)n, 2e-6, 1e-4);
         free(want);
     }
