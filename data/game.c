@@ -16,6 +16,18 @@
 
 static const GameDef *const GAMES[] = {&game_tetris, &game_scroller, &game_maze};
 
+uint8_t game_buttons_bits(const uint8_t *buttons, int n) {
+    uint8_t b = 0;
+    for (int i = 0; i < n; i++) b |= (uint8_t)((buttons[i] & 1) << i);
+    return b;
+}
+
+void game_buttons_from_bits(uint8_t bits, int n, uint8_t *buttons) {
+    for (int i = 0; i < n; i++) buttons[i] = (uint8_t)((bits >> i) & 1);
+}
+
+int64_t game_warmup_steps(uint64_t w) { return w % 100 < 15 ? 0 : 20 + (int64_t)(w / 100 % 1000); }
+
 const GameDef *game_find(const char *name) {
     for (size_t i = 0; i < sizeof GAMES / sizeof GAMES[0]; i++)
         if (!strcmp(GAMES[i]->name, name)) return GAMES[i];

@@ -98,6 +98,15 @@ int game_box_mask(const GameDef *g, int x0, int y0, int x1, int y1, int H, int W
 
 extern const GameDef game_tetris, game_scroller, game_maze;
 
+// The buttons of one step as a bit mask (bit i = buttons[i] & 1, i < n <= 8) and back.
+uint8_t game_buttons_bits(const uint8_t *buttons, int n);
+void game_buttons_from_bits(uint8_t bits, int n, uint8_t *buttons);
+
+// Warm-up steps of a new episode of a seeded-bot game from one draw w of the master Rng:
+// 15% start at the title (0), the others after 20..GAME_WARMUP_MAX steps of bot play.
+#define GAME_WARMUP_MAX 1019
+int64_t game_warmup_steps(uint64_t w);
+
 // The game of that name, or NULL.
 const GameDef *game_find(const char *name);
 

@@ -141,8 +141,7 @@ static uint8_t bot_act(MazeBot *p, const Maze *g) {
 static void advance(MazeState *s, int K, uint8_t *buttons) {
     const uint8_t b = bot_act(&s->p, &s->g);
     for (int k = 0; k < K; k++) maze_step(&s->g, b);
-    if (buttons)
-        for (int i = 0; i < NES_BUTTONS; i++) buttons[i] = (uint8_t)((b >> i) & 1);
+    if (buttons) game_buttons_from_bits(b, NES_BUTTONS, buttons);
 }
 
 static void replay_start(MazeState *s, const int64_t *attrs, int K) {
@@ -154,7 +153,7 @@ static void replay_start(MazeState *s, const int64_t *attrs, int K) {
 static void m_start(void *st, Rng *master, int K, int64_t *attrs) {
     attrs[0] = (int64_t)rng_u64(master), attrs[1] = (int64_t)rng_u64(master);
     const uint64_t w = rng_u64(master);
-    attrs[2] = w % 100 < 15 ? 0 : 20 + (int64_t)(w / 100 % 1000);
+    attrs[2] = game_warmup_steps(w);
     replay_start(st, attrs, K);
 }
 
@@ -169,8 +168,7 @@ static float m_bot_step(void *st, int K, uint8_t *buttons) {
 }
 
 static void m_step(void *st, const uint8_t *buttons, int K) {
-    uint8_t b = 0;
-    for (int i = 0; i < NES_BUTTONS; i++) b |= (uint8_t)((buttons[i] & 1) << i);
+    const uint8_t b = game_buttons_bits(buttons, NES_BUTTONS);
     for (int k = 0; k < K; k++) maze_step(&((MazeState *)st)->g, b);
 }
 
@@ -247,7 +245,7 @@ static const GameEval MAZE_EVAL = {
 };
 
 static const char *const ATTRS[] = {"maze_game_seed", "maze_bot_seed", "maze_warmup_steps"};
-static const int64_t ATTR_MAX[3] = {0, 0, 1019};
+static const int64_t ATTR_MAX[3] = {0, 0, GAME_WARMUP_MAX};
 
 const GameDef game_maze = {
     .name = "maze", .H = MZ_H, .W = MZ_W, .C = 3,

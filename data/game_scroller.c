@@ -132,8 +132,7 @@ static uint8_t bot_act(ScrollerBot *p, const Scroller *g) {
 static void advance(ScrollerState *s, int K, uint8_t *buttons) {
     const uint8_t b = bot_act(&s->p, &s->g);
     for (int k = 0; k < K; k++) scroller_step(&s->g, b);
-    if (buttons)
-        for (int i = 0; i < NES_BUTTONS; i++) buttons[i] = (uint8_t)((b >> i) & 1);
+    if (buttons) game_buttons_from_bits(b, NES_BUTTONS, buttons);
 }
 
 static void replay_start(ScrollerState *s, const int64_t *attrs, int K) {
@@ -145,7 +144,7 @@ static void replay_start(ScrollerState *s, const int64_t *attrs, int K) {
 static void s_start(void *st, Rng *master, int K, int64_t *attrs) {
     attrs[0] = (int64_t)rng_u64(master), attrs[1] = (int64_t)rng_u64(master);
     const uint64_t w = rng_u64(master);
-    attrs[2] = w % 100 < 15 ? 0 : 20 + (int64_t)(w / 100 % 1000);
+    attrs[2] = game_warmup_steps(w);
     replay_start(st, attrs, K);
 }
 
@@ -160,8 +159,7 @@ static float s_bot_step(void *st, int K, uint8_t *buttons) {
 }
 
 static void s_step(void *st, const uint8_t *buttons, int K) {
-    uint8_t b = 0;
-    for (int i = 0; i < NES_BUTTONS; i++) b |= (uint8_t)((buttons[i] & 1) << i);
+    const uint8_t b = game_buttons_bits(buttons, NES_BUTTONS);
     for (int k = 0; k < K; k++) scroller_step(&((ScrollerState *)st)->g, b);
 }
 
@@ -242,7 +240,7 @@ static const GameEval SCROLLER_EVAL = {
 };
 
 static const char *const ATTRS[] = {"scroller_game_seed", "scroller_bot_seed", "scroller_warmup_steps"};
-static const int64_t ATTR_MAX[3] = {0, 0, 1019};
+static const int64_t ATTR_MAX[3] = {0, 0, GAME_WARMUP_MAX};
 
 const GameDef game_scroller = {
     .name = "scroller", .H = SCR_H, .W = SCR_W, .C = 3,

@@ -35,7 +35,7 @@ static float t_bot_step(void *st, int K, uint8_t *buttons) {
     const int score = s->g.score;
     const TetrisMode mode = s->g.mode;
     const uint8_t b = tetris_advance(&s->g, &s->p, K);
-    for (int i = 0; i < NES_BUTTONS; i++) buttons[i] = (uint8_t)((b >> i) & 1);
+    game_buttons_from_bits(b, NES_BUTTONS, buttons);
     return s->g.mode == TETRIS_PLAY && mode == TETRIS_PLAY ? (float)(s->g.score - score) : 0.f;
 }
 

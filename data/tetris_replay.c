@@ -3,6 +3,7 @@
  */
 #include "data/tetris_replay.h"
 #include "base/rng.h"
+#include "data/game.h"   // game_buttons_bits
 
 uint8_t tetris_advance(Tetris *g, TetrisPlayer *p, int K) {
     uint8_t b = tetris_player_act(p, g);
@@ -27,7 +28,6 @@ void tetris_replay_start(Tetris *g, TetrisPlayer *p, const TetrisEpisodeSeeds *s
 }
 
 void tetris_replay_step(Tetris *g, const uint8_t *action, int K) {
-    uint8_t b = 0;
-    for (int i = 0; i < 8; i++) b |= (uint8_t)((action[i] & 1) << i);
+    const uint8_t b = game_buttons_bits(action, 8);
     for (int k = 0; k < K; k++) tetris_step(g, b);
 }
