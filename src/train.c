@@ -404,8 +404,10 @@ void run_stage(Trainer *tr, Stage *s, CkptMeta *meta) {
         ckpt_set_i64(meta, "batch", 0);
         ckpt_set_f64(meta, "best_val", best);
         ckpt_set_f64(meta, "val_loss", val);
-        if (is_best) save_ckpt(tr, bestf, s->arena, meta);
+        if (is_best) ckpt_set_i64(meta, "best_epoch", e + 1);
+        // the position first: resume_stage finishes a _best.h5 a kill cut off (src/train_resume.c)
         save_ckpt(tr, last, s->arena, meta);
+        if (is_best) save_ckpt(tr, bestf, s->arena, meta);
         if (collapsed) {
             warn("%s epoch %d collapsed: %s", stage_name[s->id], e + 1, hl.msg);
             if (health_should_stop(&hl))

@@ -69,8 +69,9 @@ extern const char *const stage_prefix[2];   // "ae", "dyn": <prefix>_last.h5, <p
 
 // src/train_resume.c: a resumed stage's position. Loads <prefix>_last.h5 into s->arena and
 // checks what it records against the stage (nb batches per epoch); dies (one line) on a value
-// out of range, or on _last.h5 missing beside _best.h5. Returns 1 if found, 0 when the stage
-// has no checkpoint yet.
+// out of range, or on _last.h5 missing beside _best.h5. Writes _best.h5 from it when it records
+// that its epoch is the best and _best.h5 is older (a kill between the two writes). Returns 1 if
+// found, 0 when the stage has no checkpoint yet.
 int resume_stage(const Trainer *tr, const Stage *s, long nb, CkptMeta *meta, int *epoch, long *batch,
                  double *loss_sum, long *samples, double part_sum[2]);
 

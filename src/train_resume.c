@@ -32,6 +32,22 @@ static void check_position(const char *p, const CkptMeta *m, int epochs, long nb
         die("%s: attribute epoch_loss_sum = %g; expected a finite number >= 0", p, ls->type == CKPT_F64 ? ls->f : NAN);
 }
 
+// An epoch's end writes <prefix>_last.h5, then <prefix>_best.h5 when the epoch is the best
+// (run_stage). A kill between the two leaves _last.h5 saying (best_epoch) that its epoch is
+// the best while _best.h5 is older or missing: write it from the checkpoint just loaded, the
+// same weights, Adam state and position the cut-off write held. (The other order, _best
+// first, left _best.h5 without _last.h5 after a stage's first epoch: a run that would not resume.)
+static void finish_best(const char *last, const char *best, const ParamArena *a, const CkptMeta *m) {
+    const CkptAttr *be = ckpt_get(m, "best_epoch");
+    if (!be || be->type != CKPT_I64 || be->i != m->epoch) return;
+    CkptMeta bm;
+    Err err;
+    if (checkpoint_read_meta(best, &bm, &err) == 0 && bm.epoch == m->epoch) return;
+    if (checkpoint_save(best, a, m, &err) < 0) die("%s", err.msg);
+    warn("wrote %s from %s: epoch %ld was the best and the run was stopped before its best checkpoint was written",
+         best, last, m->epoch);
+}
+
 // Resume position of a stage: reads <prefix>_last.h5 into the arena. Returns 1 if found.
 int resume_stage(const Trainer *tr, const Stage *s, long nb, CkptMeta *meta, int *epoch, long *batch,
                         double *loss_sum, long *samples, double part_sum[2]) {
@@ -51,6 +67,7 @@ int resume_stage(const Trainer *tr, const Stage *s, long nb, CkptMeta *meta, int
     // positions count batches of the global batch (with MPI, s->batch is one rank's share)
     check_position(p, meta, s->epochs, nb, tr->cfg.train.batch_size, ls, ns);
     const CkptAttr *b = ckpt_get(meta, "batch");
+    if (!(b && b->i)) finish_best(p, path_in_run(tr, bfile), s->arena, meta);
     *epoch = (int)meta->epoch;
     *batch = b ? (long)b->i : 0;
     *loss_sum = *batch && ls ? ls->f : 0;

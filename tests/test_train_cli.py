@@ -133,11 +133,14 @@ def main():
                     # batch lets the run finish (exit 0); one before the handler is set kills it
                     if sig != signal.SIGKILL:
                         check(p.returncode in (128 + sig, -sig, 0) and ("--resume" in err or p.returncode <= 0),
-                              "%s gives exit %d and says how to resume: %s" % (sig.name, p.returncode, err[-200:]))
+                              "%s gives exit %d and says how to resume: %s"
+                              % (sig.name, p.returncode, " | ".join(err.strip().split("\n"))))
                         if p.returncode == 0:
                             break
                     continue
-                check(p.returncode == 0, "%s trial finishes after %d attempts: %s" % (name, attempts, p.stderr.read()[-300:]))
+                # the whole stderr on the FAIL line (tests/run.sh shows only lines with FAIL)
+                check(p.returncode == 0, "%s trial finishes after %d attempts (exit %d, schedule seed %d): %s"
+                      % (name, attempts, p.returncode, seed, " | ".join(p.stderr.read().strip().split("\n"))))
                 break
             kd = os.path.join(tmp, "runs", name)
             check(os.path.isfile(os.path.join(kd, "dyn_last.h5")), name + " finished")
