@@ -404,8 +404,7 @@ void run_stage(Trainer *tr, Stage *s, CkptMeta *meta) {
         ckpt_set_i64(meta, "batch", 0);
         ckpt_set_f64(meta, "best_val", best);
         ckpt_set_f64(meta, "val_loss", val);
-        if (is_best) ckpt_set_i64(meta, "best_epoch", e + 1);
-        // the position first: resume_stage finishes a _best.h5 a kill cut off (src/train_resume.c)
+        if (is_best) ckpt_set_i64(meta, "best_epoch", e + 1);   // _last first: see finish_best()
         save_ckpt(tr, last, s->arena, meta);
         if (is_best) save_ckpt(tr, bestf, s->arena, meta);
         if (collapsed) {
@@ -620,9 +619,11 @@ static void estimate_memory(Trainer *tr) {
             if (c->train.stage == STAGE_DYNAMICS) init_weights(tr, dynm_arena(&dyn), ST_DYN);
             dynm_print_table(&dyn, stdout);
             size_t win = floats_bytes((size_t)(K + 1) * B * dc.latent_dim) + floats_bytes((size_t)K * B * tr->ds.A);
+            size_t zs = floats_bytes((size_t)tr->ds.n_frames * dc.latent_dim), rep = dyn_report_bytes(&tr->ds);
             print_memory("dynamics (all buffers)", dynm_bytes(&dyn) + win);
-            print_memory("latents of every frame", floats_bytes((size_t)tr->ds.n_frames * dc.latent_dim));
-            total += dynm_bytes(&dyn) + win + floats_bytes((size_t)tr->ds.n_frames * dc.latent_dim);
+            print_memory("latents of every frame", zs);
+            print_memory("closing checks, rollout.png", rep);   // allocated after training
+            total += dynm_bytes(&dyn) + win + zs + rep;
             dynm_free(&dyn);
         }
         ae_free(&ae);

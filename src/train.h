@@ -107,6 +107,9 @@ void check_windows(const Trainer *tr);
 void check_batch_size(const Trainer *tr);
 // The dynamics stage: encode every frame with the frozen autoencoder, train, report.
 void train_dynamics(Trainer *tr);
+// The bytes the dynamics stage's closing checks and rollout.png allocate (frames of ds's size),
+// on top of what training holds (./train's memory estimate).
+size_t dyn_report_bytes(const Dataset *ds);
 
 // src/train_perceptual.c: the perceptual term of the autoencoder loss (train.perceptual_weight).
 // Before any work: the checkpoint train.perceptual_model is readable, an autoencoder, and takes

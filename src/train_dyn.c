@@ -95,6 +95,18 @@ static void dyn_window_batch(const Dataset *ds, const Sampler *s, const float *z
     *n_out = n;
 }
 
+// dyn_report's sizes: N one-step transitions; rollout.png's starts x steps frames.
+enum { REPORT_N = 100, REPORT_STARTS = 4, REPORT_STEPS = 5 };
+
+size_t dyn_report_bytes(const Dataset *ds) {
+    size_t fsz = (size_t)ds->C * ds->H * ds->W;
+    // rollout.png's canvas (evaluation/picture.c's grid: frames scaled to >= 160 pixels a side,
+    // at most 8x; gaps, labels and the title make up the rest)
+    int side = ds->H > ds->W ? ds->H : ds->W, s = side >= 160 ? 1 : 160 / side > 8 ? 8 : 160 / side;
+    size_t canvas = (size_t)3 * (2 * REPORT_STARTS * (ds->H * s + 14) + 80) * (REPORT_STEPS * (ds->W * s + 4) + 80);
+    return floats_bytes((2 * (size_t)REPORT_N + 2 * REPORT_STARTS * REPORT_STEPS) * fsz) + canvas;
+}
+
 // Phase-1 checks of roadmap 1.3 and rollout.png, on validation episodes.
 static void dyn_report(Trainer *tr, AE *ae, DynModel *dyn, const float *zs) {
     const Dataset *ds = &tr->ds;
@@ -104,7 +116,7 @@ static void dyn_report(Trainer *tr, AE *ae, DynModel *dyn, const float *zs) {
     rng_seed(&rng, epoch_seed(tr->cfg.run.seed, 7, 0));
     // (1) one-step decoded L1 over 100 random validation transitions
     // (2) mean |delta| for the zero action vs the recorded actions, same frames
-    int N = 100;
+    int N = REPORT_N;
     float *z = xmalloc_floats((size_t)N * Z), *a = xmalloc_floats((size_t)N * A), *a0 = xmalloc_floats((size_t)N * A);
     float *truth = xmalloc_floats((size_t)N * fsz), *pred = xmalloc_floats((size_t)N * fsz);
     float *zn = xmalloc_floats((size_t)N * Z);
@@ -160,7 +172,7 @@ static void dyn_report(Trainer *tr, AE *ae, DynModel *dyn, const float *zs) {
     // rollout.png: 4 validation sequences, open loop from a real frame with the recorded actions
     {
         static const int steps[] = {1, 2, 4, 8, 16};
-        int ns = 5, K = 16, starts = 4, got = 0;
+        int ns = REPORT_STEPS, K = 16, starts = REPORT_STARTS, got = 0;
         float *tru = xmalloc_floats((size_t)starts * ns * fsz), *prd = xmalloc_floats((size_t)starts * ns * fsz);
         float *zc = xmalloc_floats(Z), *act = xmalloc_floats(A);
         for (int tries = 0; got < starts && tries < 1000 && tr->split.n_val > 0; tries++) {

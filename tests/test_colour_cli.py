@@ -4,7 +4,9 @@
 In a temp dir: records 3 short Tetris episodes (native 256x240 RGB, with replay seeds), then for
 configs/tetris_rgb.ini (80x80 RGB) and configs/tetris_native.ini (240x256 RGB, 4 stages):
   - `./train CONFIG --set train.epochs=1` on that file (the smoke run CI can afford) finishes,
-    in under 20 s each, and its training memory estimate is within 10% of the peak RSS
+    in under 20 s each, and its training memory estimate is within 10% of the peak RSS; so does
+    the conv dynamics (configs/tetris_spatial_dynamics.ini) of one epoch on the native smoke run,
+    whose peak comes after training, from its closing checks and rollout.png
   - `./eval --recon FILE --run` prints the colour and digits section: the source frames read
     100.00% of their digits (at 80x80 too), a recon row follows, RGB gets the per-palette table
   - a conv dynamics of one epoch on the RGB smoke run, then `./eval --steps 1,5`: eval.md has the
@@ -28,15 +30,15 @@ SMALL = ["--set", "data.test_episodes=1", "--set", "data.val_split=0.3",
          "--set", "train.epochs=1", "--set", "train.batch_size=8", "--set", "run.threads=2"]
 
 
-def smoke(tmp, data, cfg, name):
+def smoke(tmp, data, cfg, name, *sets, budget=20):
     t0 = time.time()
     r = run("train", os.path.join(ROOT, "configs", cfg), "--set", f"data.path={data}", "--set", f"run.name={name}",
-            *SMALL, cwd=tmp)
+            *SMALL, *sets, cwd=tmp)
     dt = time.time() - t0
     print(f"  {cfg}: train.epochs=1 smoke run {dt:.1f} s")
     if not check(r.returncode == 0, f"{cfg} smoke run: {r.stdout[-400:]} {r.stderr[-400:]}"):
         return False
-    check(dt < 20, f"{cfg} smoke run took {dt:.1f} s (CI budget 20 s)")
+    check(dt < budget, f"{cfg} smoke run took {dt:.1f} s (CI budget {budget} s)")
     m = re.search(r"peak RSS (\d+) MB, estimated (\d+) MB", r.stdout)
     if check(m is not None, f"{cfg}: peak RSS and estimate printed"):
         peak, est = int(m.group(1)), int(m.group(2))
@@ -81,6 +83,10 @@ def body(tmp):
         check(f"the ceiling at {side}" in out, f"{cfg}: {side}")
         check(any(l.startswith("| recon |") for l in out.splitlines()), f"{cfg}: recon row")
         check("per palette" in out and "| pixels |" in out, f"{cfg}: per-palette hue table")
+    if os.path.exists(os.path.join(tmp, "runs", "native")):   # the dynamics on the native autoencoder
+        # the budget: its closing checks decode 220 frames at 240x256
+        smoke(tmp, data, "tetris_spatial_dynamics.ini", "nativedyn", "--set", "model.autoencoder=runs/native/ae_best.h5",
+              "--set", "data.height=240", "--set", "data.width=256", "--set", "data.channels=3", budget=30)
     if not os.path.exists(os.path.join(tmp, "runs", "rgb")):
         return
     eval_rgb(tmp, data)
