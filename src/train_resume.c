@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/dist.h"
 #include "base/err.h"
 #include "src/train.h"
 
@@ -39,7 +40,8 @@ static void check_position(const char *p, const CkptMeta *m, int epochs, long nb
 // first, left _best.h5 without _last.h5 after a stage's first epoch: a run that would not resume.)
 static void finish_best(const char *last, const char *best, const ParamArena *a, const CkptMeta *m) {
     const CkptAttr *be = ckpt_get(m, "best_epoch");
-    if (!be || be->type != CKPT_I64 || be->i != m->epoch) return;
+    // rank 0 writes the run's files (the ranks hold the same weights)
+    if (dist_rank() > 0 || !be || be->type != CKPT_I64 || be->i != m->epoch) return;
     CkptMeta bm;
     Err err;
     if (checkpoint_read_meta(best, &bm, &err) == 0 && bm.epoch == m->epoch) return;
