@@ -57,6 +57,10 @@ int dataset_load_odd(Dataset *d, const char *path, const Preprocess *p, int acce
     d->src_h = f.H, d->src_w = f.W, d->src_c = f.C;
     d->n_frames = f.total_frames;
     d->n_steps = f.total_steps;
+    d->buttons = f.A, d->n_files = 1;
+    d->file_ep0[0] = 0, d->file_ep0[1] = f.n_episodes;
+    snprintf(d->files[0], sizeof d->files[0], "%s", path);
+    snprintf(d->games[0], sizeof d->games[0], "%s", f.game);
     d->ep_id = xmalloc((size_t)f.n_episodes * sizeof(int));
     d->frame_off = xmalloc((size_t)(f.n_episodes + 1) * sizeof(int64_t));
     d->step_off = xmalloc((size_t)(f.n_episodes + 1) * sizeof(int64_t));
@@ -103,6 +107,7 @@ void dataset_free(Dataset *d) {
     free(d->step_off);
     free(d->frames);
     free(d->actions);
+    free(d->ep_game);
     memset(d, 0, sizeof *d);
 }
 
@@ -125,6 +130,12 @@ const uint8_t *dataset_action_u8(const Dataset *d, int e, int64_t t) {
 void dataset_action(const Dataset *d, int e, int64_t t, float *out) {
     const uint8_t *s = dataset_action_u8(d, e, t);
     for (int i = 0; i < d->A; i++) out[i] = s[i];
+}
+
+void dataset_action_none(const Dataset *d, int e, float *out) {
+    CHECK(e >= 0 && e < d->n_episodes, "episode %d of %d", e, d->n_episodes);
+    for (int i = 0; i < d->A; i++) out[i] = 0;
+    if (d->n_games > 0) out[d->buttons + d->ep_game[e]] = 1;
 }
 
 // ---------------------------------------------------------------- splits
@@ -174,14 +185,21 @@ void split_free(Split *s) {
 }
 
 static void split_print(FILE *fp, const Split *s, const Dataset *d) {
-    fprintf(fp, "# nemu split of %s: episode ids (the i of /episode_<i>)\n", d->path);
     const int *lists[3] = {s->train, s->val, s->test};
     const int counts[3] = {s->n_train, s->n_val, s->n_test};
     const char *names[3] = {"train", "val", "test"};
-    for (int k = 0; k < 3; k++) {
-        fprintf(fp, "%s:", names[k]);
-        for (int i = 0; i < counts[k]; i++) fprintf(fp, " %d", d->ep_id[lists[k][i]]);
-        fprintf(fp, "\n");
+    const int several = d->n_files > 1;
+    for (int f = 0; f < (several ? d->n_files : 1); f++) {
+        if (several)
+            fprintf(fp, "# nemu split of %s (game %s): episode ids (the i of /episode_<i>)\n", d->files[f], d->games[f]);
+        else fprintf(fp, "# nemu split of %s: episode ids (the i of /episode_<i>)\n", d->path);
+        for (int k = 0; k < 3; k++) {
+            fprintf(fp, "%s:", names[k]);
+            for (int i = 0; i < counts[k]; i++)
+                if (!several || (lists[k][i] >= d->file_ep0[f] && lists[k][i] < d->file_ep0[f + 1]))
+                    fprintf(fp, " %d", d->ep_id[lists[k][i]]);
+            fprintf(fp, "\n");
+        }
     }
 }
 

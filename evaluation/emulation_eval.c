@@ -83,7 +83,7 @@ static void psnr_rollout(Emulator *em, const Dataset *d, const StartPoint *sp, i
         for (int i = 0; i < n; i++) {
             float *ai = a + (size_t)i * A;
             int o = src == ACT_OTHER ? other_start(sp, N, base + i) : base + i;
-            if (src == ACT_NONE || o < 0) memset(ai, 0, (size_t)A * sizeof(float));
+            if (src == ACT_NONE || o < 0) dataset_action_none(d, sp[base + i].e, ai);   // the game's column kept
             else dataset_action(d, sp[o].e, sp[o].t + k - 1, ai);
         }
         em->step(em->ctx, a, n);
@@ -310,8 +310,10 @@ void emu_direction_test(Emulator *em, const Dataset *d, GameTrace *g, const int 
         for (int dir = 0; dir < ev->n_dirs; dir++) {
             em->start(em->ctx, x0, nb);
             em->draw(em->ctx, p0, nb);
-            for (int i = 0; i < nb; i++)
-                for (int q = 0; q < A; q++) a[(size_t)i * A + q] = q < 8 ? ev->dir_buttons[dir][q] : 0;
+            for (int i = 0; i < nb; i++) {
+                dataset_action_none(d, pick[base + i].e, a + (size_t)i * A);   // a multi-game run's game column
+                for (int q = 0; q < A - d->n_games && q < 8; q++) a[(size_t)i * A + q] = ev->dir_buttons[dir][q];
+            }
             for (int s = 0; s < k; s++) em->step(em->ctx, a, nb);
             em->draw(em->ctx, pk, nb);
             for (int i = 0; i < nb; i++) {

@@ -57,9 +57,9 @@ void game_trace_build(GameTrace *g, const Dataset *d, const int *episodes, int n
 static int find_game(GameTrace *g, const Dataset *d, const char *seeds_path) {
     const GameDef *gd = g->game = game_find(d->game);
     if (!gd) return unavailable(g, "%s: the file's game is '%s', not a built-in game", d->path, d->game);
-    if (d->src_w != gd->W || d->src_h != gd->H || d->src_c != gd->C || d->A != gd->n_buttons)
+    if (d->src_w != gd->W || d->src_h != gd->H || d->src_c != gd->C || d->A - d->n_games != gd->n_buttons)
         return unavailable(g, "%s: frames of %dx%dx%d (HxWxC) and %d buttons are not the built-in %s's", d->path,
-                           d->src_h, d->src_w, d->src_c, d->A, gd->name);
+                           d->src_h, d->src_w, d->src_c, d->A - d->n_games, gd->name);
     Err err;
     hid_t f = h5_open(seeds_path, 0, &err);
     int64_t K = 0;

@@ -39,9 +39,13 @@ static const char *no_effect(const Config *c, int k, char *buf, size_t cap) {
     if (strcmp(sec, "dynamics") == 0 && c->train.stage == STAGE_AUTOENCODER)
         return "has no effect while train.stage = autoencoder";
     switch (k) {
-    case K_DATA_GEN_EPISODES: case K_DATA_GEN_STEPS: case K_DATA_GEN_SEED: case K_DATA_GEN_FRAME_SKIP:
-        if (c->data.generate == GEN_NONE) return "has no effect while data.generate = none";
+    case K_DATA_GEN_EPISODES: case K_DATA_GEN_STEPS: case K_DATA_GEN_SEED: case K_DATA_GEN_FRAME_SKIP: {
+        char files[CFG_MAX_FILES][CFG_STR];
+        int any = 0, n = cfg_data_files(c, files);   // a built-in game records at least one file
+        for (int i = 0; i < n; i++) any |= cfg_data_generate(c, i) != GEN_NONE;
+        if (!any) return "has no effect while data.generate = none";
         break;
+    }
     case K_MODEL_LATENT_DIM:
         if (c->model.latent == LATENT_SPATIAL)
             return "has no effect while model.latent = spatial (z has latent_channels x H/2^stages x "
@@ -113,8 +117,65 @@ static int rule_err(const Config *c, int k, Err *err, const char *msg) {
     return err_set(err, "%s: [%s] %s: %s", where_of(c, k), KEYS[k].section, KEYS[k].key, msg);
 }
 
+// ---------------------------------------------------------------- data.path as a list of files
+
+// Splits data.path at commas into trimmed names; returns the count, or -1 with why in msg (an
+// empty name, a file twice, more than CFG_MAX_FILES).
+static int split_files(const char *path, char files[][CFG_STR], char *msg, size_t cap) {
+    char buf[CFG_STR];
+    snprintf(buf, sizeof buf, "%s", path);
+    int n = 0;
+    for (char *p = buf;;) {
+        char *comma = strchr(p, ',');
+        if (comma) *comma = 0;
+        char *name = cfg_trim(p);
+        if (!*name) return snprintf(msg, cap, "an empty file name in the list '%s'", path), -1;
+        if (n == CFG_MAX_FILES) return snprintf(msg, cap, "more than %d files in the list", CFG_MAX_FILES), -1;
+        for (int i = 0; i < n; i++)
+            if (!strcmp(files[i], name)) return snprintf(msg, cap, "%s is listed twice", name), -1;
+        snprintf(files[n++], CFG_STR, "%s", name);
+        if (!comma) break;
+        p = comma + 1;
+    }
+    return n;
+}
+
+int cfg_data_files(const Config *c, char files[][CFG_STR]) {
+    char msg[CFG_STR + 64];
+    int n = split_files(c->data.path, files, msg, sizeof msg);
+    CHECK(n > 0, "data.path: %s (config_load checks it)", msg);
+    return n;
+}
+
+CfgGenerate cfg_data_generate(const Config *c, int i) {
+    char files[CFG_MAX_FILES][CFG_STR];
+    int n = cfg_data_files(c, files);
+    CHECK(i >= 0 && i < n, "file %d of %d", i, n);
+    if (n == 1) return c->data.generate;
+    return c->data.n_gen == n ? c->data.gen_list[i] : GEN_NONE;
+}
+
+// data.path's list and data.generate's list agree (one game per file, or none).
+static int check_files(const Config *c, Err *err) {
+    char files[CFG_MAX_FILES][CFG_STR], msg[2 * CFG_STR + 128];
+    int n = split_files(c->data.path, files, msg, sizeof msg);
+    if (n < 0) return rule_err(c, K_DATA_PATH, err, msg);
+    if (c->data.n_gen > 1 && c->data.n_gen != n) {
+        snprintf(msg, sizeof msg, "names %d games but data.path (at %s) lists %d file%s: give one game per file, "
+                 "in order, or none", c->data.n_gen, where_of(c, K_DATA_PATH), n, n > 1 ? "s" : "");
+        return rule_err(c, K_DATA_GENERATE, err, msg);
+    }
+    if (n > 1 && c->data.n_gen == 1 && c->src[K_DATA_GENERATE].set && c->data.generate != GEN_NONE) {
+        snprintf(msg, sizeof msg, "names one game for the %d files of data.path (at %s): give one per file, in "
+                 "order (e.g. tetris, scroller, maze), or none", n, where_of(c, K_DATA_PATH));
+        return rule_err(c, K_DATA_GENERATE, err, msg);
+    }
+    return 0;
+}
+
 static int check_rules(const Config *c, Err *err) {
     char buf[256], msg[512];
+    if (check_files(c, err) < 0) return -1;
     for (int k = 0; k < N_KEYS; k++) {
         const char *why = c->src[k].set ? no_effect(c, k, buf, sizeof buf) : NULL;
         if (why) return rule_err(c, k, err, why);

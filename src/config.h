@@ -30,6 +30,7 @@
 #define CFG_STR 256          // capacity of string values (name, paths), including the NUL
 #define CFG_MAX_STEPS 32     // most entries in eval.steps
 #define CFG_MAX_KEYS 64      // capacity of Config.src (>= number of keys in the table)
+#define CFG_MAX_FILES 8      // most episode files (games) in data.path
 
 typedef enum { GEN_TETRIS, GEN_SCROLLER, GEN_MAZE, GEN_NONE } CfgGenerate;   // order of data.generate's values
 // The built-in game (data/game.h's name) data.generate records, or NULL for none.
@@ -58,8 +59,10 @@ typedef struct {
         int threads;            // 0 = all cores
     } run;
     struct {
-        char path[CFG_STR];     // "data/tetris.h5"
-        CfgGenerate generate;   // tetris: record `path` with the built-in game when missing
+        char path[CFG_STR];     // "data/tetris.h5"; several games: "a.h5, b.h5" (cfg_data_files)
+        CfgGenerate generate;   // tetris: record `path` with the built-in game when missing (a list: the first)
+        CfgGenerate gen_list[CFG_MAX_FILES];   // data.generate as a list, one per file of data.path
+        int n_gen;              // entries of gen_list (1 for a single value)
         int height, width;      // 80, 80: frames are resized to this
         int channels;           // 1 (grey) or 3 (RGB)
         int test_episodes;      // 20 held-out episodes
@@ -118,6 +121,14 @@ typedef struct {
     } eval;
     CfgSource src[CFG_MAX_KEYS];   // per key, in table order (see config_source)
 } Config;
+
+// The episode files of data.path (a comma-separated list: one file per game; spaces around
+// each name trimmed) into files; returns how many (1 for a plain path). config_load has
+// checked the list (no empty name, no file twice, at most CFG_MAX_FILES).
+int cfg_data_files(const Config *cfg, char files[][CFG_STR]);
+// The built-in game that records file i of data.path when it is missing: data.generate (one
+// value for one file, a list of one per file for several), GEN_NONE when none is named.
+CfgGenerate cfg_data_generate(const Config *cfg, int i);
 
 // Every key at its default (run.name empty: config_load fills in the file stem).
 void config_defaults(Config *cfg);

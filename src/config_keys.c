@@ -29,11 +29,12 @@ const KeyDef KEYS[N_KEYS] = {
         "worker threads; 0 = all cores", OFF(run.threads)},
 
     [K_DATA_PATH] = {"data", "path", KT_STR, "data/tetris.h5", NULL, 0, 0, F_NONEMPTY, NULL,
-        "episode dataset (HDF5, Minari layout), relative to the working directory",
+        "episode dataset (HDF5, Minari layout), relative to the working directory; several games: a "
+        "comma-separated list of files, one per game (split per file; the dynamics gets the game as input)",
         OFF(data.path)},
-    [K_DATA_GENERATE] = {"data", "generate", KT_ENUM, "tetris", NULL, 0, 0, 0, "tetris|scroller|maze|none",
-        "when path is missing: record it with this built-in game (none = fail)",
-        OFF(data.generate)},
+    [K_DATA_GENERATE] = {"data", "generate", KT_ENUM, "tetris", NULL, 0, 0, F_LIST, "tetris|scroller|maze|none",
+        "when path is missing: record it with this built-in game (none = fail); several files in path: "
+        "one per file, in order", OFF(data.generate)},
     [K_DATA_HEIGHT] = {"data", "height", KT_INT, "80", NULL, 16, 4096, 0, NULL,
         "frame height after resizing; divisible by 2^model.stages", OFF(data.height)},
     [K_DATA_WIDTH] = {"data", "width", KT_INT, "80", NULL, 16, 4096, 0, NULL,
@@ -261,6 +262,7 @@ const char *cfg_expect_text(int k, char *buf, size_t cap) {
             else buf[n++] = *p;
         }
         buf[n < cap ? n : cap - 1] = '\0';
+        if (d->flags & F_LIST) snprintf(buf + strlen(buf), cap - strlen(buf), " (or a comma-separated list, one per file of data.path)");
         break;
     }
     case KT_STR:
@@ -324,6 +326,28 @@ int cfg_valid_name(const char *s) {
     return 1;
 }
 
+// data.generate: one value, or a comma-separated list of them (one per file of data.path).
+static int set_enum_list(Config *c, int k, const char *val, const char *w, Err *err) {
+    char buf[CFG_STR];
+    if (strlen(val) >= sizeof buf) return bad_value(k, val, w, err);
+    strcpy(buf, val);
+    int n = 0, commas = 0;
+    CfgGenerate list[CFG_MAX_FILES];
+    for (const char *p = buf; *p; p++) commas += *p == ',';
+    if (commas >= CFG_MAX_FILES) return bad_value(k, val, w, err);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        int i = enum_index(k, cfg_trim(tok));
+        if (i < 0) return bad_value(k, val, w, err);
+        list[n++] = (CfgGenerate)i;
+    }
+    if (n == 0 || commas != n - 1) return bad_value(k, val, w, err);   // "", "tetris,,maze", "maze,"
+    memcpy(c->data.gen_list, list, sizeof list);
+    c->data.n_gen = n;
+    *int_at(c, k) = list[0];
+    return 0;
+}
+
 // Parses val as key k into cfg (range-checked). where == NULL: a default from the table.
 int cfg_set_value(Config *c, int k, const char *val, const char *where, Err *err) {
     const KeyDef *d = &KEYS[k];
@@ -359,6 +383,10 @@ int cfg_set_value(Config *c, int k, const char *val, const char *where, Err *err
         break;
     }
     case KT_ENUM: {
+        if (d->flags & F_LIST) {
+            if (set_enum_list(c, k, val, w, err) < 0) return -1;
+            break;
+        }
         int i = enum_index(k, val);
         if (i < 0) return bad_value(k, val, w, err);
         *int_at(c, k) = i;
@@ -394,7 +422,15 @@ const char *cfg_value_text(const Config *c, int k, char *buf, size_t cap) {
     case KT_INT: snprintf(buf, cap, "%d", *cint_at(c, k)); break;
     case KT_U64: snprintf(buf, cap, "%llu", (unsigned long long)*cu64_at(c, k)); break;
     case KT_REAL: fmt_real(*creal_at(c, k), buf, cap); break;
-    case KT_ENUM: enum_name(k, *cint_at(c, k), buf, cap); break;
+    case KT_ENUM:
+        if ((KEYS[k].flags & F_LIST) && c->data.n_gen > 1) {
+            size_t n = 0;
+            char one[64];
+            buf[0] = '\0';
+            for (int i = 0; i < c->data.n_gen && n < cap; i++)
+                n += (size_t)snprintf(buf + n, cap - n, "%s%s", i ? ", " : "", enum_name(k, c->data.gen_list[i], one, sizeof one));
+        } else enum_name(k, *cint_at(c, k), buf, cap);
+        break;
     case KT_STR: snprintf(buf, cap, "%s", cstr_at(c, k)); break;
     case KT_STEPS: {
         size_t n = 0;

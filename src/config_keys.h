@@ -20,6 +20,7 @@ enum {                      // value flags
     F_ONE_OR_THREE = 4,     // int: 1 or 3 only
     F_NAME = 8,             // str: run name (letters, digits, . _ -), not empty
     F_NONEMPTY = 16,        // str: not empty
+    F_LIST = 32,            // enum: also a comma-separated list (data.generate: one per file of data.path)
 };
 
 typedef struct {

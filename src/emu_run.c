@@ -25,6 +25,8 @@ static void run_game(const char *name, char *game, size_t cap) {
     game[0] = 0;
     snprintf(p, sizeof p, "runs/%s/config.ini", name);
     if (!readable(p) || config_load(&c, p, 0, NULL, &err) < 0) return;
+    char files[CFG_MAX_FILES][CFG_STR];
+    if (cfg_data_files(&c, files) > 1) return;   // a run of several games is none of them
     if (readable(c.data.path)) {
         hid_t f = h5_open(c.data.path, 0, &err);
         if (f >= 0) {
@@ -96,6 +98,14 @@ void resolve_run(const char *opt_run, char *run_dir, size_t cap, const char *ckp
 }
 
 void resolve_game_run(const char *game, char *run_dir, size_t cap) { find_last_run(run_dir, cap, "dyn_best.h5", game); }
+
+void emu_run_one_game(const EmuRun *R, const char *what) {
+    char files[CFG_MAX_FILES][CFG_STR];
+    const int n = cfg_data_files(&R->cfg, files);
+    if (n > 1)
+        die("%s is a run of %d games (data.path = %s): %s takes a run of one game (e.g. that game's own run); "
+            "./eval evaluates each game of this one", R->run_dir, n, R->cfg.data.path, what);
+}
 
 void emu_run_open(const char *opt_run, EmuRun *R) {
     memset(R, 0, sizeof *R);

@@ -45,6 +45,9 @@ void resolve_game_run(const char *game, char *run_dir, size_t cap);
 // The run folder (opt_run, or the newest with dyn_best.h5), its config, the dynamics
 // checkpoint and its autoencoder's metadata, checked against each other.
 void emu_run_open(const char *opt_run, EmuRun *R);
+// A run of several games (data.path lists one file per game, roadmap 5.3): dies in one line
+// naming `what` (e.g. "./play"), which takes runs of one game only.
+void emu_run_one_game(const EmuRun *R, const char *what);
 // Both models of R for batches up to max_B (one step slot), weights loaded (checkpoint_load
 // refuses a NaN or Inf, naming the file and the tensor). rng: their initialisation (overwritten).
 void emu_run_models(const EmuRun *R, int max_B, Rng *rng, AE *ae, DynModel *dyn);

@@ -17,6 +17,8 @@
  * recomputed with dataset_split exactly as ./train made them and checked against the run's
  * split.txt. With --data FILE of another file every episode of FILE is evaluated (none of
  * them was seen in training); the same file under another name keeps the run's split.
+ * A run of several games (data.path lists one file per game): --game NAME evaluates that
+ * game's file with its game column; without it src/eval_games.c evaluates each game in turn.
  *
  * Output: the Markdown table on stdout (same command, same table), and in results/<run>/
  * (or --out DIR): eval.md, eval.csv, eval.json, rollouts.png, eval_plot.png (and for VAE
@@ -79,7 +81,7 @@ void usage(FILE *f) {
     fprintf(f,
             "usage: eval [--run DIR] [--steps 1,5,10,30,60] [--episodes N] [--starts N] [--seed S]\n"
             "            [--data FILE] [--out DIR] [--temperature T] [--samples N]\n"
-            "            [--compose T] [--direction-steps K] [--direction-starts N] [--replay-seeds FILE]\n"
+            "            [--compose T] [--direction-steps K] [--direction-starts N] [--replay-seeds FILE] [--game NAME]\n"
             "       eval --compare A.png B.png\n"
             "       eval --recon FILE.h5 [--run DIR] [--out PNG]\n"
             "Open-loop rollouts of a trained emulator on the held-out test episodes: from a real\n"
@@ -105,6 +107,8 @@ void usage(FILE *f) {
             "  --direction-starts N  start frames of the direction test (default 20)\n"
             "  --replay-seeds FILE   read the episodes' replay seeds from FILE (the same episodes recorded by\n"
             "                   this gen tetris; every frame is still checked) instead of the data file\n"
+            "  --game NAME      a run of several games (data.path lists one file per game): evaluate game NAME\n"
+            "                   alone (default: each game in turn into <out>/<game>/, then a summary table)\n"
             "Also measures emulation: changed-pixel L1, action sensitivity (dPSNR against another episode's\n"
             "actions and against no buttons), liveliness, and on files of gen tetris (re-simulated and checked\n"
             "frame by frame) the falling piece's L1 and drawn share and the LEFT/RIGHT/down direction test.\n"
@@ -122,8 +126,9 @@ static void same_file_check(const char *a, const char *b, int *same) {
     *same = stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-// Reads the "test:" line of split.txt into ids (malloc'ed); -1 when the file or line is absent.
-static int read_split_test(const char *path, int **ids) {
+// Reads the which-th "test:" line of split.txt (one per file of data.path) into ids (malloc'ed);
+// -1 when the file or line is absent.
+static int read_split_test(const char *path, int which, int **ids) {
     Err err;
     if (path_check_file(path, "split file", &err) < 0) die("%s", err.msg);   // a FIFO would block
     FILE *f = fopen(path, "r");
@@ -133,7 +138,7 @@ static int read_split_test(const char *path, int **ids) {
     int n = -1;
     *ids = NULL;
     while (getline(&line, &cap, f) > 0) {
-        if (strncmp(line, "test:", 5)) continue;
+        if (strncmp(line, "test:", 5) || which-- > 0) continue;
         n = 0;
         int cap_ids = 16;
         *ids = xmalloc((size_t)cap_ids * sizeof(int));
@@ -155,7 +160,7 @@ static int read_split_test(const char *path, int **ids) {
 // ---------------------------------------------------------------- main
 
 typedef struct {
-    const char *run, *steps, *data, *out, *replay_seeds;
+    const char *run, *steps, *data, *out, *replay_seeds, *game;
     long episodes, starts, samples, dir_steps, dir_starts;
     int has_seed, has_temperature, has_compose;
     uint64_t seed;
@@ -167,7 +172,7 @@ static void parse_options(int argc, char **argv, Options *o) {
     o->episodes = o->starts = o->samples = o->dir_steps = o->dir_starts = -1;
     static const char *const known[] = {"--run", "--steps", "--episodes", "--starts", "--seed", "--data",
                                         "--out", "--temperature", "--samples", "--compose", "--direction-steps",
-                                        "--direction-starts", "--replay-seeds"};
+                                        "--direction-starts", "--replay-seeds", "--game"};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { usage(stdout); exit(0); }
         char name[40];
@@ -178,6 +183,7 @@ static void parse_options(int argc, char **argv, Options *o) {
         else if (!strcmp(name, "--data")) o->data = v;
         else if (!strcmp(name, "--out")) o->out = v;
         else if (!strcmp(name, "--replay-seeds")) o->replay_seeds = v;
+        else if (!strcmp(name, "--game")) o->game = v;
         else if (!strcmp(name, "--episodes")) o->episodes = cli_long(name, v, 0, 1000000);
         else if (!strcmp(name, "--starts")) o->starts = cli_long(name, v, 1, 100000);
         else if (!strcmp(name, "--samples")) o->samples = cli_long(name, v, 1, 1000);
@@ -198,6 +204,8 @@ typedef struct {
     int steps[CFG_MAX_STEPS], n_steps, starts, episodes, samples, K;
     double temperature, compose;
     int own_data;
+    int game, n_files;                       // --game's index among the run's files (0: one file)
+    char files[CFG_MAX_FILES][CFG_STR];      // the run's data.path, one file per game
     Dataset ds;
     int *eval_eps, n_pool, n_eval, skipped;   // the episodes evaluated (n_eval of a pool of n_pool)
     StartPoint *sp;                           // N start points in them
@@ -235,16 +243,20 @@ static void eval_settings(const Options *o, EvalRun *E) {
 
 static void eval_data(const Options *o, EvalRun *E) {
     Err err = {{0}};
-    E->data_path = o->data ? o->data : E->R.cfg.data.path;
+    E->data_path = o->data ? o->data : E->files[E->game];
     if (!readable(E->data_path)) {
         if (o->data) die("--data %s: %s", o->data, strerror(errno));
         die("%s: data.path = %s (from %s) is not readable here: run ./eval from the folder ./train ran in, or pass "
             "--data FILE", E->R.run_dir, E->R.cfg.data.path, E->R.cfg_path);
     }
     E->own_data = 1;
-    if (o->data) same_file_check(o->data, E->R.cfg.data.path, &E->own_data);
+    if (o->data) same_file_check(o->data, E->files[E->game], &E->own_data);
     Preprocess pp = {E->R.cfg.data.height, E->R.cfg.data.width, E->R.cfg.data.channels};
-    if (dataset_load_odd(&E->ds, E->data_path, &pp, E->R.cfg.data.accept_odd, &err) < 0) {
+    char files[CFG_MAX_FILES][CFG_STR];   // the game's file (or --data) among the run's, for its game column
+    memcpy(files, E->files, sizeof files);
+    snprintf(files[E->game], sizeof files[0], "%s", E->data_path);
+    if (dataset_load_games(&E->ds, files, E->n_files, E->n_files > 1 ? E->game : -1, &pp, E->R.cfg.data.accept_odd,
+                           &err) < 0) {
         if (o->data) die("%s (the run's autoencoder takes %dx%dx%d frames, HxWxC)", err.msg, E->R.ac.H, E->R.ac.W, E->R.ac.C);
         die("%s", err.msg);
     }
@@ -263,7 +275,7 @@ static void eval_data(const Options *o, EvalRun *E) {
                           &err) < 0)
             die("%s: %s", E->data_path, err.msg);
         int *ids = NULL;
-        int n_ids = read_split_test(E->R.split_path, &ids);
+        int n_ids = read_split_test(E->R.split_path, E->game, &ids);
         if (n_ids >= 0) {   // the trainer's own record must agree
             int same = n_ids == split.n_test;
             for (int i = 0; same && i < n_ids; i++) same = ids[i] == E->ds.ep_id[split.test[i]];
@@ -299,7 +311,8 @@ static void write_results(const Options *o, const EvalRun *E, char *out_dir, siz
                           const RolloutResult *rr, const EvalReport *rep, int n_pic) {
     Err err = {{0}};
     int len = o->out ? snprintf(out_dir, cap, "%s", o->out)
-                    : snprintf(out_dir, cap, "results/%s", E->R.run_name);
+              : E->n_files > 1 ? snprintf(out_dir, cap, "results/%s/%s", E->R.run_name, E->ds.games[E->game])
+                               : snprintf(out_dir, cap, "results/%s", E->R.run_name);
     if (len < 0 || (size_t)len >= cap) die("--out %s: path too long", o->out ? o->out : E->R.run_name);
     if (mkdir_p(out_dir) != 0) die("--out %s: cannot create the folder: %s", out_dir, strerror(errno));
     enum { F_MD, F_CSV, F_JSON, F_ROLL, F_PLOT, F_SAMPLES, F_SPIC, F_N };
@@ -343,6 +356,9 @@ int main(int argc, char **argv) {
     EvalRun E;
     memset(&E, 0, sizeof E);
     emu_run_open(o.run, &E.R);
+    E.n_files = cfg_data_files(&E.R.cfg, E.files);
+    E.game = eval_game_index(&E.R, E.n_files, o.game, o.data);
+    if (E.game < 0) return eval_games_main(argc, argv, &E.R, o.out);   // each game in turn, then a summary
     eval_settings(&o, &E);
     eval_data(&o, &E);
 

@@ -14,5 +14,13 @@
 
 void usage(FILE *f);                 // ./eval --help
 int eval_recon_main(int argc, char **argv);   // ./eval --recon ...
+// A run of several games (src/eval_games.c): the index of --game NAME among the games its
+// dynamics checkpoint records (attribute games), or -1 when no --game was given (evaluate each);
+// 0 for a run of one game. Dies in one line on a name not in the run, --game on a run of one
+// game, or --data without --game on a run of several.
+int eval_game_index(const EmuRun *R, int n_files, const char *game, const char *data);
+// ./eval on a run of several games without --game: this program again with --game G --out
+// <out>/G for each game G, then the summary table of all (stdout and <out>/eval.md, eval.csv).
+int eval_games_main(int argc, char **argv, const EmuRun *R, const char *out);
 
 #endif

@@ -189,6 +189,7 @@ int export_load(ExModel *m, const char *opt_run, const char *results_dir, int st
     memset(m, 0, sizeof *m);
     EmuRun *R = &m->run;
     emu_run_open(opt_run, R);   // dies with one line on a bad run (no dyn_best.h5, mismatched models)
+    emu_run_one_game(R, "./export");
     Rng rng;
     rng_seed(&rng, 0);
     emu_run_models(R, EX_CALIB, &rng, &m->ae, &m->dyn);   // refuses NaN / Inf weights

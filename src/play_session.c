@@ -136,6 +136,7 @@ void play_open(PlaySession *s, const PlayOpen *o) {
     char game_run[PATH_MAX];
     if (o->game) resolve_game_run(o->game, game_run, sizeof game_run);
     emu_run_open(o->game ? game_run : o->run, &s->R);
+    emu_run_one_game(&s->R, "./play");
     if (!s->R.stochastic && o->temperature > 0)
         die("--temperature %g: the dynamics model of %s is deterministic (dynamics.type = deterministic, "
             "hypotheses = 1); temperature applies to dynamics.type = vae or hypotheses > 1 only", o->temperature,

@@ -114,16 +114,16 @@ static int valid_name(const char *s) {
 static char gen_args[8][6][SWEEP_STR];
 static int n_gen;
 
-static void note_missing_data(const Config *c) {
+static void note_missing_data(const Config *c, const char *path, CfgGenerate game) {
     for (int i = 0; i < n_gen; i++)
-        if (!strcmp(gen_args[i][0], c->data.path)) return;
+        if (!strcmp(gen_args[i][0], path)) return;
     if (n_gen == 8) die("more than 8 different missing data files");
-    snprintf(gen_args[n_gen][0], SWEEP_STR, "%s", c->data.path);
+    snprintf(gen_args[n_gen][0], SWEEP_STR, "%.*s", SWEEP_STR - 1, path);
     snprintf(gen_args[n_gen][1], SWEEP_STR, "%d", c->data.gen_episodes);
     snprintf(gen_args[n_gen][2], SWEEP_STR, "%d", c->data.gen_steps);
     snprintf(gen_args[n_gen][3], SWEEP_STR, "%llu", (unsigned long long)c->data.gen_seed);
     snprintf(gen_args[n_gen][4], SWEEP_STR, "%d", c->data.gen_frame_skip);
-    snprintf(gen_args[n_gen][5], SWEEP_STR, "%s", cfg_generate_game(c->data.generate));
+    snprintf(gen_args[n_gen][5], SWEEP_STR, "%s", cfg_generate_game(game));
     n_gen++;
 }
 
@@ -215,10 +215,12 @@ static char **build_points(const SweepArgs *a, SweepGrid *g, int *threads) {
         Err err;
         if (config_load(&c, a->config, n, sets, &err) < 0) die("point %s: %s", pn, err.msg);
         g->dynamics[p] = c.train.stage != STAGE_AUTOENCODER;
-        if (access(c.data.path, R_OK) != 0) {
-            if (c.data.generate == GEN_NONE) die("point %s: data.path %s: %s", pn, c.data.path, strerror(errno));
-            note_missing_data(&c);
-        }
+        char files[CFG_MAX_FILES][CFG_STR];   // one file per game
+        for (int f = 0, nf = cfg_data_files(&c, files); f < nf; f++)
+            if (access(files[f], R_OK) != 0) {
+                if (cfg_data_generate(&c, f) == GEN_NONE) die("point %s: data.path %s: %s", pn, files[f], strerror(errno));
+                note_missing_data(&c, files[f], cfg_data_generate(&c, f));
+            }
         if (c.run.threads > *threads) *threads = c.run.threads;
         if (a->slurm && c.run.threads == 0)
             die("point %s: --slurm needs run.threads > 0 (each task's --cpus-per-task); add --set run.threads=N", pn);

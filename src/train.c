@@ -187,27 +187,6 @@ static void loss_plot(const Trainer *tr) {
     free(buf);
 }
 
-static void ensure_data(const Config *c) {
-    if (access(c->data.path, R_OK) == 0) return;
-    if (c->data.generate == GEN_NONE)
-        die("%s: %s (set data.path to an episode file, or data.generate = tetris)", c->data.path,
-            strerror(errno));
-    const GameDef *g = game_find(cfg_generate_game(c->data.generate));
-    CHECK(g, "data.generate %d names no built-in game", (int)c->data.generate);
-    // the data folder may not exist yet
-    char dir[CFG_STR];
-    snprintf(dir, sizeof dir, "%s", c->data.path);
-    char *slash = strrchr(dir, '/');
-    if (slash) { *slash = 0; mkdir_p(dir); }
-    fprintf(stderr, "%s: %s is missing: generating it with the built-in game %s\n", progname(), c->data.path, g->name);
-    Err err;
-    signals_install();
-    if (game_record(g, c->data.path, c->data.gen_episodes ? c->data.gen_episodes : g->episodes,
-                    c->data.gen_steps ? c->data.gen_steps : g->steps, c->data.gen_seed ? c->data.gen_seed : GAME_SEED,
-                    c->data.gen_frame_skip ? c->data.gen_frame_skip : g->frame_skip, signals_stop_requested, &err))
-        die("generating %s failed: %s", c->data.path, err.msg);
-}
-
 #define BLAS_ALLOWANCE ((size_t)8 << 20)   // OpenBLAS per-thread buffers and thread stacks (measured)
 
 static size_t current_rss_bytes(void) {
@@ -236,6 +215,12 @@ static void put_replaced_run_back(void) {
 static void save_ckpt(const Trainer *tr, const char *file, const ParamArena *a, CkptMeta *meta) {
     Err err;
     ckpt_set_i64(meta, "config_hash", (int64_t)config_hash(&tr->cfg));
+    if (tr->ds.n_games > 0) {   // several games (roadmap 5.3): their names, in the order of the game columns
+        char games[DATASET_MAX_GAMES * 65] = "";
+        for (int g = 0; g < tr->ds.n_games; g++)
+            snprintf(games + strlen(games), sizeof games - strlen(games), "%s%s", g ? "," : "", tr->ds.games[g]);
+        ckpt_set_str(meta, "games", games);
+    }
     if (checkpoint_save(path_in_run(tr, file), a, meta, &err) == 0) {
         if (g_replacing) run_dir_drop_old(g_replacing);
         g_replacing = NULL;
@@ -687,10 +672,12 @@ static double load_data(Trainer *tr) {
     dist_barrier();
     Preprocess pp = {c->data.height, c->data.width, c->data.channels};
     double t0 = now_seconds();
-    if (dataset_load_odd(&tr->ds, c->data.path, &pp, c->data.accept_odd, &err) < 0) die("%s", err.msg);
+    char files[CFG_MAX_FILES][CFG_STR];
+    const int n_files = cfg_data_files(c, files);
+    if (dataset_load_games(&tr->ds, files, n_files, -1, &pp, c->data.accept_odd, &err) < 0) die("%s", err.msg);
     const double tload = now_seconds() - t0;
-    if (dataset_split(&tr->split, tr->ds.n_episodes, c->data.test_episodes, c->data.val_split, c->run.seed, &err) < 0)
-        die("%s: %s", c->data.path, err.msg);
+    if (dataset_split_games(&tr->split, &tr->ds, c->data.test_episodes, c->data.val_split, c->run.seed, &err) < 0)
+        die("%s%s%s", n_files > 1 ? "" : c->data.path, n_files > 1 ? "" : ": ", err.msg);
     if (tr->split.n_val == 0) die("%s: no validation episodes (data.val_split = 0 or too few episodes)", c->data.path);
     if (c->train.stage != STAGE_AUTOENCODER) check_windows(tr);
     check_batch_size(tr);
@@ -771,6 +758,9 @@ int main(int argc, char **argv) {
            c->data.path, tr.ds.n_episodes, (long long)tr.ds.n_frames, (long long)tr.ds.n_steps, tr.ds.H, tr.ds.W,
            tr.ds.C, tr.ds.A, tload);
     if (tr.ds.odd[0]) printf("odd layout, accepted (data.accept_odd = yes): %s\n", tr.ds.odd);
+    for (int g = 0; g < tr.ds.n_games; g++)
+        printf("game %d: %s (%s), %d episodes; the actions end with %d one-hot game columns\n", g, tr.ds.games[g],
+               tr.ds.files[g], tr.ds.file_ep0[g + 1] - tr.ds.file_ep0[g], tr.ds.n_games);
     printf("split (seed %llu): %d train, %d val, %d test episodes\n", (unsigned long long)c->run.seed,
            tr.split.n_train, tr.split.n_val, tr.split.n_test);
     estimate_memory(&tr);

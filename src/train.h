@@ -90,6 +90,9 @@ void run_stage(Trainer *tr, Stage *s, CkptMeta *meta);
 // src/train_dyn.c
 // Loads an autoencoder checkpoint that must fit the dataset's frames, for batches <= max_B.
 void load_autoencoder(const char *path, const Dataset *ds, AE *ae, int max_B);
+// Records every missing file of data.path with its data.generate game (src/train_data.c); dies in
+// one line when a missing file has none.
+void ensure_data(const Config *c);
 // Dies (one line) when the autoencoder at path is not of the config's model.latent family.
 void check_latent_family(const Config *c, const AE *ae, const char *path);
 // Dies (one line) when the config sets a model size (latent_dim or latent_channels, stages,

@@ -129,6 +129,7 @@ static void dyn_report(Trainer *tr, AE *ae, DynModel *dyn, const float *zs) {
         int64_t f = ds->frame_off[e] + t;
         memcpy(z + (size_t)n * Z, zs + (size_t)f * Z, Z * sizeof(float));
         dataset_action(ds, e, t, a + (size_t)n * A);
+        dataset_action_none(ds, e, a0 + (size_t)n * A);   // no button (the game's column kept)
         dataset_frame(ds, e, t + 1, truth + (size_t)n * fsz);
         n++;
     }

@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""test_multi_cli.py - several games in one config (roadmap 5.3), end to end on tiny recordings
+of the three built-in games (`./gen tetris/scroller/maze --episodes 3 --steps 20`, seconds):
+
+  1. a config whose data.path lists the three files trains one epoch of both stages: the data
+     line per game, a split.txt section per file (each file's own test episode), and both
+     checkpoints record the games in order (root attribute games); the dynamics takes the
+     8 buttons and 3 game columns (n_actions 11);
+  2. ./eval reports each game: a folder per game with its own tables, where the game-aware
+     measures of that game are available, and a summary table with every game at every step;
+     ./eval --game NAME evaluates one game; a name not in the run, --data without --game and
+     --game on a run of one game are refused in one line;
+  3. ./play and ./export refuse a run of several games in one line;
+  4. bad configs are refused in one line before any work or file: a generate list of the
+     wrong length, one game for several files, a file listed twice, files whose buttons differ.
+"""
+import os
+
+from nemutest import check, refused, run, run_in_tempdir
+
+CONFIG = """[run]
+name = {name}
+seed = 3
+threads = 1
+[data]
+path = {path}
+generate = {generate}
+height = 32
+width = 32
+channels = 3
+test_episodes = 1
+val_split = 0.34
+[model]
+latent = spatial
+latent_channels = 4
+stages = 2
+base_channels = 4
+[train]
+stage = both
+epochs = 1
+batch_size = 8
+[dynamics]
+hidden = 8
+blocks = 1
+rollout_steps = 2
+[eval]
+steps = 1,5
+"""
+GAMES = ["tetris", "scroller", "maze"]
+
+
+def write(tmp, name, path, generate="none"):
+    p = os.path.join(tmp, name + ".ini")
+    with open(p, "w") as f:
+        f.write(CONFIG.format(name=name, path=path, generate=generate))
+    return p
+
+
+def check_checkpoints(tmp):
+    try:
+        import h5py
+    except ImportError:
+        print("skipped: the checkpoints' attributes (python3-h5py not installed)")
+        return
+    for ck in ("ae_best.h5", "dyn_best.h5"):
+        with h5py.File(os.path.join(tmp, "runs", "multi", ck), "r") as f:
+            g = f.attrs.get("games")
+            g = g.decode() if isinstance(g, bytes) else g
+            check(g == "tetris,scroller,maze", f"{ck} records the games in order: {g!r}")
+            if ck == "dyn_best.h5":
+                check(int(f.attrs["n_actions"]) == 11, f"the dynamics takes 8 buttons + 3 games: {f.attrs['n_actions']}")
+
+
+def body(tmp):
+    files = []
+    for g in GAMES:
+        p = os.path.join(tmp, g + ".h5")
+        r = run("gen", g, "--episodes", 3, "--steps", 20, "--out", p, cwd=tmp)
+        check(r.returncode == 0, f"gen {g}: {r.stderr}")
+        files.append(p)
+    cfg = write(tmp, "multi", ", ".join(files))
+    r = run("train", cfg, cwd=tmp)
+    if not check(r.returncode == 0, f"train on three games: {r.stderr[-600:]}"):
+        return
+    for i, g in enumerate(GAMES):
+        check(f"game {i}: {g} ({files[i]}), 3 episodes" in r.stdout, f"train names game {i}: {g}")
+    with open(os.path.join(tmp, "runs", "multi", "split.txt")) as f:
+        split = f.read()
+    check(split.count("\ntest: ") == 3 and all(f"(game {g})" in split for g in GAMES),
+          f"split.txt has a section per file:\n{split}")
+    check_checkpoints(tmp)
+
+    r = run("eval", "--run", "runs/multi", cwd=tmp)
+    if check(r.returncode == 0, f"eval of three games: {r.stderr[-600:]}"):
+        res = os.path.join(tmp, "results", "multi")
+        for g in GAMES:
+            check(os.path.exists(os.path.join(res, g, "eval.md")) and os.path.exists(os.path.join(res, g, "rollouts.png")),
+                  f"eval writes results/multi/{g}/")
+            for step in (1, 5):
+                check(f"| {g} | {step} |" in r.stdout, f"the summary has {g} at step {step}")
+            with open(os.path.join(res, g, "eval.md")) as f:
+                md = f.read()
+            check(g + ".h5" in md, f"{g}'s tables are on its own file")
+        check("game-aware measures unavailable" not in r.stderr, f"each game's own measures: {r.stderr[-400:]}")
+        with open(os.path.join(res, "eval.csv")) as f:
+            rows = f.read().splitlines()
+        check(len(rows) == 1 + 3 * 2 and rows[0].startswith("game,step,model_ssim"), f"summary eval.csv: {rows[:3]}")
+        r2 = run("eval", "--run", "runs/multi", cwd=tmp)
+        check(r2.stdout == r.stdout, "the same command prints the same tables")
+    r = run("eval", "--run", "runs/multi", "--game", "maze", "--out", "one", cwd=tmp)
+    check(r.returncode == 0 and os.path.exists(os.path.join(tmp, "one", "eval.md")) and "maze.h5" in r.stdout,
+          f"eval --game maze: {r.stderr[-300:]}")
+    refused(run("eval", "--run", "runs/multi", "--game", "pong", cwd=tmp), "--game not in the run",
+            ["--game pong", "tetris, scroller, maze"])
+    refused(run("eval", "--run", "runs/multi", "--data", files[2], cwd=tmp), "--data without --game", ["--game NAME"])
+    refused(run("play", "--run", "runs/multi", "--policy", "idle", "--steps", 2, "--gif", "x.gif", cwd=tmp),
+            "play of a run of several games", ["run of 3 games"])
+    check(not os.path.exists(os.path.join(tmp, "x.gif")), "play wrote nothing")
+    refused(run("export", "--run", "runs/multi", "--out", "exp", cwd=tmp), "export of a run of several games",
+            ["run of 3 games"])
+
+    # a run of one game: --game is refused
+    one = write(tmp, "single", files[1])
+    if check(run("train", one, cwd=tmp).returncode == 0, "train on one game"):
+        refused(run("eval", "--run", "runs/single", "--game", "scroller", cwd=tmp), "--game on one game", ["run of one game"])
+
+    # bad configs: one line, nothing written
+    six = os.path.join(tmp, "six")
+    os.makedirs(six)
+    from_png = os.path.join(tmp, "results", "multi", "tetris", "rollouts.png")
+    for i in range(3):
+        os.link(from_png, os.path.join(six, f"f{i}.png"))
+    with open(os.path.join(tmp, "six.csv"), "w") as f:
+        f.write("A,B,UP,DOWN,LEFT,RIGHT\n1,0,0,0,0,0\n0,1,0,0,0,0\n")
+    r = run("gen", "import", "--frames", six, "--actions", os.path.join(tmp, "six.csv"), "--out", "six.h5", cwd=tmp)
+    check(r.returncode == 0, f"gen import of a 6-button file: {r.stderr}")
+    bad = [("badlist", ", ".join(files), "tetris, maze", ["names 2 games", "3 files"]),
+           ("onegame", ", ".join(files), "tetris", ["names one game for the 3 files"]),
+           ("twice", f"{files[0]}, {files[0]}", "none", ["listed twice"]),
+           ("buttons", f"{files[0]}, six.h5", "none", ["six.h5 has 6 buttons", "same buttons"]),
+           ("missing", f"{files[0]}, nothere.h5", "none", ["nothere.h5", "file 2 of data.path"])]
+    for name, path, gen, words in bad:
+        refused(run("train", write(tmp, name, path, gen), cwd=tmp), f"config {name}", words)
+        check(not os.path.exists(os.path.join(tmp, "runs", name)), f"config {name}: no run folder")
+
+
+if __name__ == "__main__":
+    raise SystemExit(run_in_tempdir(body, "nemu_multi_", programs=("gen", "train", "eval", "play", "export")))
