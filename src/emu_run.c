@@ -107,6 +107,34 @@ void emu_run_one_game(const EmuRun *R, const char *what) {
             "./eval evaluates each game of this one", R->run_dir, n, R->cfg.data.path, what);
 }
 
+int emu_run_games(const EmuRun *R, char names[][64]) {
+    char files[CFG_MAX_FILES][CFG_STR];
+    const int n_files = cfg_data_files(&R->cfg, files);
+    if (n_files <= 1) return 0;
+    const CkptAttr *a = ckpt_get(&R->dmeta, "games");
+    if (!a || a->type != CKPT_STR)
+        die("%s: config.ini lists %d files in data.path but the dynamics checkpoint %s records no games "
+            "(attribute games): the run is not a multi-game run of this nemu", R->run_dir, n_files, R->dyn_path);
+    int n = 0;
+    for (const char *p = a->s; *p && n < CFG_MAX_FILES;) {
+        size_t len = strcspn(p, ",");
+        snprintf(names[n++], 64, "%.*s", (int)(len < 63 ? len : 63), p);
+        p += len + (p[len] == ',');
+    }
+    if (n != n_files)
+        die("%s: the dynamics checkpoint records %d games (%s) but config.ini lists %d files in data.path", R->run_dir,
+            n, a->s, n_files);
+    return n;
+}
+
+int emu_run_game_index(const EmuRun *R, char names[][64], int n, const char *name, const char *opt) {
+    for (int g = 0; g < n; g++)
+        if (!strcmp(names[g], name)) return g;
+    char list[CFG_MAX_FILES * 66] = "";
+    for (int g = 0; g < n; g++) snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", g ? ", " : "", names[g]);
+    die("%s %s: %s has no game of that name (its games: %s)", opt, name, R->run_dir, list);
+}
+
 void emu_run_open(const char *opt_run, EmuRun *R) {
     memset(R, 0, sizeof *R);
     Err err = {{0}};

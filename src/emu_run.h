@@ -46,8 +46,14 @@ void resolve_game_run(const char *game, char *run_dir, size_t cap);
 // checkpoint and its autoencoder's metadata, checked against each other.
 void emu_run_open(const char *opt_run, EmuRun *R);
 // A run of several games (data.path lists one file per game, roadmap 5.3): dies in one line
-// naming `what` (e.g. "./play"), which takes runs of one game only.
+// naming `what` (e.g. "./export"), which takes runs of one game only.
 void emu_run_one_game(const EmuRun *R, const char *what);
+// The games of a run of several (their names as its dynamics checkpoint records them, attribute
+// games, in the order of the game columns) into names; returns how many, 0 for a run of one game.
+// Dies in one line when the checkpoint and config.ini disagree.
+int emu_run_games(const EmuRun *R, char names[][64]);
+// The index of game `name` in names[0..n), or dies in one line listing the run's games.
+int emu_run_game_index(const EmuRun *R, char names[][64], int n, const char *name, const char *opt);
 // Both models of R for batches up to max_B (one step slot), weights loaded (checkpoint_load
 // refuses a NaN or Inf, naming the file and the tensor). rng: their initialisation (overwritten).
 void emu_run_models(const EmuRun *R, int max_B, Rng *rng, AE *ae, DynModel *dyn);

@@ -21,24 +21,6 @@
 
 #define MAX_GAMES CFG_MAX_FILES
 
-// The run's game names from its dynamics checkpoint (attribute games, "a,b,c"); returns how many.
-static int run_games(const EmuRun *R, int n_files, char names[][64]) {
-    const CkptAttr *a = ckpt_get(&R->dmeta, "games");
-    if (!a || a->type != CKPT_STR)
-        die("%s: config.ini lists %d files in data.path but the dynamics checkpoint %s records no games "
-            "(attribute games): the run is not a multi-game run of this nemu", R->run_dir, n_files, R->dyn_path);
-    int n = 0;
-    for (const char *p = a->s; *p && n < MAX_GAMES;) {
-        size_t len = strcspn(p, ",");
-        snprintf(names[n++], 64, "%.*s", (int)len, p);
-        p += len + (p[len] == ',');
-    }
-    if (n != n_files)
-        die("%s: the dynamics checkpoint records %d games (%s) but config.ini lists %d files in data.path", R->run_dir,
-            n, a->s, n_files);
-    return n;
-}
-
 int eval_game_index(const EmuRun *R, int n_files, const char *game, const char *data) {
     if (n_files <= 1) {
         if (game) die("--game %s: %s is a run of one game (data.path = %s); --game picks a game of a run of several",
@@ -46,17 +28,13 @@ int eval_game_index(const EmuRun *R, int n_files, const char *game, const char *
         return 0;
     }
     char names[MAX_GAMES][64];
-    int n = run_games(R, n_files, names);
+    int n = emu_run_games(R, names);
     if (!game) {
         if (data) die("--data %s: %s is a run of %d games: give --game NAME too (the game whose input the file's "
                       "actions get)", data, R->run_dir, n);
         return -1;
     }
-    for (int g = 0; g < n; g++)
-        if (!strcmp(names[g], game)) return g;
-    char list[MAX_GAMES * 66] = "";
-    for (int g = 0; g < n; g++) snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", g ? ", " : "", names[g]);
-    die("--game %s: %s has no game of that name (its games: %s)", game, R->run_dir, list);
+    return emu_run_game_index(R, names, n, game, "--game");
 }
 
 // One game: argv again with --game NAME --out DIR (the last --out wins), as a child.
@@ -116,8 +94,7 @@ static int read_rows(const char *path, Row *rows, int cap) {
 
 int eval_games_main(int argc, char **argv, const EmuRun *R, const char *out) {
     char names[MAX_GAMES][64], dir[PATH_MAX], sub[MAX_GAMES][PATH_MAX + 72];   // sub: <dir>/<game>
-    char files[CFG_MAX_FILES][CFG_STR];
-    const int n = run_games(R, cfg_data_files(&R->cfg, files), names);
+    const int n = emu_run_games(R, names);
     int len = out ? snprintf(dir, sizeof dir, "%s", out) : snprintf(dir, sizeof dir, "results/%s", R->run_name);
     if (len < 0 || (size_t)len >= sizeof dir) die("--out %s: path too long", out ? out : R->run_name);
     for (int g = 0; g < n; g++) {

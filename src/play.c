@@ -2,7 +2,7 @@
  * play.c - ./play: the trained emulator, played (SPEC.md section 6a). From a real start
  * frame, z = encode(frame); every step z = z + f(z, buttons) and the decoder draws the frame.
  *
- *   ./play [--run DIR | --game NAME] [--start FILE.h5[:EPISODE[:STEP]] | FRAME.png] [--temperature T]
+ *   ./play [--run DIR] [--game NAME] [--start FILE.h5[:EPISODE[:STEP]] | FRAME.png] [--temperature T]
  *          [--fps 30] [--scale S] [--seed N] [--steps N] [--threads N]
  *      --script actions.csv | --policy random|idle --steps N      headless: no screen;
  *          [--gif FILE] [--png-dir DIR] [--csv FILE]              writes what it played
@@ -32,7 +32,7 @@
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: play [--run DIR | --game NAME] [--start FILE.h5[:EPISODE[:STEP]] | --start FRAME.png] [--temperature T]\n"
+            "usage: play [--run DIR] [--game NAME] [--start FILE.h5[:EPISODE[:STEP]] | --start FRAME.png] [--temperature T]\n"
             "            [--fps 30] [--scale S] [--seed N] [--steps N] [--threads N] [--compose T]\n"
             "            [--script actions.csv | --policy random|idle --steps N] [--gif FILE] [--png-dir DIR] [--csv FILE]\n"
             "            [--term] [--shot-dir DIR]\n"
@@ -41,7 +41,9 @@ static void usage(FILE *f) {
             "and the decoder draws the frame.\n"
             "  --run DIR        run folder (default: the runs/*/ with the newest dyn_best.h5)\n"
             "  --game NAME      the runs/*/ with the newest dyn_best.h5 among those of game NAME (tetris, scroller,\n"
-            "                   maze, ...: the game attribute of the run's data file, or its data.generate)\n"
+            "                   maze, ...: the game attribute of the run's data file, or its data.generate); with\n"
+            "                   --run DIR of a run of several games (data.path lists one file per game): the game\n"
+            "                   to play, its column of the model's input\n"
             "  --start SPEC     start frame: FILE.h5[:EPISODE[:STEP]] (EPISODE the i of /episode_<i>, default the\n"
             "                   first; STEP default 0) or FRAME.png (any size, grey or RGB); every start frame gets\n"
             "                   the run's preprocessing (default: frame 0 of the run's first test episode)\n"
@@ -120,7 +122,6 @@ static void parse_options(int argc, char **argv, PlayOptions *o) {
     }
     int headless = o->script || o->policy;
     if (o->script && o->policy) die("--script and --policy both choose the buttons: give one");
-    if (o->open.run && o->open.game) die("--run and --game both choose the run: give one");
     if (o->check && o->open.game) die("--check takes --run DIR, not --game");
     if (o->policy && strcmp(o->policy, "random") && strcmp(o->policy, "idle"))
         die("--policy expects random or idle, got '%s'", o->policy);

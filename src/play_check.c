@@ -145,6 +145,7 @@ static void check_open(Check *c, const PlayOptions *o) {
     Err err = {{0}};
     PlayOpen op = o->open;
     op.temperature = 0;
+    op.one_game = 1;   // its measures read the run's one data file and game
     play_open(&c->s, &op);
     c->seed = o->open.seed;
     const EmuRun *R = &c->s.R;

@@ -77,7 +77,9 @@ static void parse_h5_spec(const char *spec, char *path, size_t cap, long *ep, lo
 // The start frame (see play_session.h) and the button names of the run's data file.
 static void load_start(PlaySession *s, const char *spec) {
     Err err = {{0}};
-    const char *data = s->R.cfg.data.path;
+    char files[CFG_MAX_FILES][CFG_STR];
+    cfg_data_files(&s->R.cfg, files);
+    const char *data = files[s->game];   // a run of several games: the file of the game played
     size_t sl = spec ? strlen(spec) : 0;
     if (spec && sl > 4 && !strcasecmp(spec + sl - 4, ".png")) {
         Image img;
@@ -133,21 +135,30 @@ static void load_start(PlaySession *s, const char *spec) {
 
 void play_open(PlaySession *s, const PlayOpen *o) {
     memset(s, 0, sizeof *s);
-    char game_run[PATH_MAX];
-    if (o->game) resolve_game_run(o->game, game_run, sizeof game_run);
-    emu_run_open(o->game ? game_run : o->run, &s->R);
-    emu_run_one_game(&s->R, "./play");
+    char game_run[PATH_MAX], games[CFG_MAX_FILES][64];
+    const int pick = o->game && !o->run;   // --game alone picks the run; with --run, a game of the run
+    if (pick) resolve_game_run(o->game, game_run, sizeof game_run);
+    emu_run_open(pick ? game_run : o->run, &s->R);
+    if (o->one_game) emu_run_one_game(&s->R, "./play --check");
+    s->n_games = emu_run_games(&s->R, games);
+    if (o->run && o->game && s->n_games == 0)
+        die("--game %s: %s is a run of one game; --game with --run picks a game of a run of several", o->game,
+            s->R.run_dir);
+    if (s->n_games > 0 && !o->game)
+        die("%s is a run of %d games (data.path = %s): give --game NAME, the game to play", s->R.run_dir, s->n_games,
+            s->R.cfg.data.path);
+    if (s->n_games > 0) s->game = emu_run_game_index(&s->R, games, s->n_games, o->game, "--game");
     if (!s->R.stochastic && o->temperature > 0)
         die("--temperature %g: the dynamics model of %s is deterministic (dynamics.type = deterministic, "
             "hypotheses = 1); temperature applies to dynamics.type = vae or hypotheses > 1 only", o->temperature,
             s->R.run_dir);
-    s->C = s->R.ac.C, s->H = s->R.ac.H, s->W = s->R.ac.W, s->A = s->R.dyn_A;
+    s->C = s->R.ac.C, s->H = s->R.ac.H, s->W = s->R.ac.W, s->A = s->R.dyn_A - s->n_games;
     if (s->A > PLAY_MAX_BUTTONS) die("%s: %d buttons; ./play handles up to %d", s->R.dyn_path, s->A, PLAY_MAX_BUTTONS);
     for (int i = 0; i < s->A; i++) snprintf(s->names[i], sizeof s->names[i], "b%d", i);
     if (s->A == NES_BUTTONS) set_names(s, NES_ACTION_NAMES);   // SPEC.md section 3's, until the data name theirs
     size_t F = (size_t)s->C * s->H * s->W;
     s->start = xmalloc_floats(F), s->frame = xmalloc_floats(F), s->prev = xmalloc_floats(F);
-    s->a = xmalloc_floats((size_t)s->A);
+    s->a = xmalloc_floats((size_t)(s->A + s->n_games));
     load_start(s, o->start);
     threads_use(o->threads >= 0 ? o->threads : s->R.cfg.run.threads);
     Rng init;
@@ -176,6 +187,7 @@ void play_reset(PlaySession *s) {
 
 void play_step(PlaySession *s, const uint8_t *buttons) {
     for (int i = 0; i < s->A; i++) s->a[i] = buttons[i] ? 1.0f : 0.0f;
+    for (int g = 0; g < s->n_games; g++) s->a[s->A + g] = g == s->game;   // the game played
     float *t = s->prev;
     s->prev = s->frame, s->frame = t;
     s->em.step(s->em.ctx, s->a, 1);

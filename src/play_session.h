@@ -31,8 +31,10 @@
 
 typedef struct {
     const char *run;          // --run DIR (NULL: the newest dynamics run)
-    const char *game;         // --game NAME (NULL: any): the newest dynamics run of that game
+    const char *game;         // --game NAME (NULL: any): the newest dynamics run of that game; with run, the
+                              // game of a run of several games (roadmap 5.3) to play
     const char *start;        // --start spec (NULL: the run's first test frame)
+    int one_game;             // refuse a run of several games (--check)
     double temperature;       // vae dynamics only (> 0 on a deterministic model is refused)
     uint64_t seed;            // eps of a vae, the random policy
     int threads;              // -1: the run's run.threads; 0: every core; n: n threads
@@ -46,11 +48,12 @@ typedef struct {
     Emulator em;
     AeDynEmu ctx;
     Rng eps_rng;
-    int C, H, W, A;
+    int C, H, W, A;                     // A: the buttons
+    int n_games, game;                  // a run of several games: how many, and the one played (its input column)
     char names[PLAY_MAX_BUTTONS][16];   // button names, in action order
     float *start;                       // [C,H,W] the real start frame, in [0,1]
     float *frame, *prev;                // [C,H,W] the frame drawn now, and the one before
-    float *a;                           // [A]
+    float *a;                           // [A + n_games] the model's input: buttons, then the game's one-hot
     long step;                          // steps since the last reset
     char start_desc[1200];              // where the start frame came from
 } PlaySession;

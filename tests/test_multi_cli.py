@@ -10,7 +10,8 @@ of the three built-in games (`./gen tetris/scroller/maze --episodes 3 --steps 20
      measures of that game are available, and a summary table with every game at every step;
      ./eval --game NAME evaluates one game; a name not in the run, --data without --game and
      --game on a run of one game are refused in one line;
-  3. ./play and ./export refuse a run of several games in one line;
+  3. ./play --run DIR --game NAME plays one game of the run (headless, its own start frame);
+     without --game, with a name not in the run, with --check, and ./export: one line;
   4. bad configs are refused in one line before any work or file: a generate list of the
      wrong length, one game for several files, a file listed twice, files whose buttons differ.
 """
@@ -114,8 +115,21 @@ def body(tmp):
             ["--game pong", "tetris, scroller, maze"])
     refused(run("eval", "--run", "runs/multi", "--data", files[2], cwd=tmp), "--data without --game", ["--game NAME"])
     refused(run("play", "--run", "runs/multi", "--policy", "idle", "--steps", 2, "--gif", "x.gif", cwd=tmp),
-            "play of a run of several games", ["run of 3 games"])
+            "play of a run of several games without --game", ["run of 3 games", "--game NAME"])
     check(not os.path.exists(os.path.join(tmp, "x.gif")), "play wrote nothing")
+    refused(run("play", "--run", "runs/multi", "--game", "pong", "--policy", "idle", "--steps", 2, "--gif", "x.gif",
+                cwd=tmp), "play of a game not in the run", ["--game pong", "tetris, scroller, maze"])
+    refused(run("play", "--run", "runs/multi", "--check", cwd=tmp), "play --check of a run of several games",
+            ["run of 3 games"])
+    for g in GAMES:
+        r = run("play", "--run", "runs/multi", "--game", g, "--policy", "random", "--steps", 5, "--fps", 0, "--csv",
+                g + ".csv", "--gif", g + ".gif", cwd=tmp)
+        ok = check(r.returncode == 0 and os.path.exists(os.path.join(tmp, g + ".gif")), f"play --game {g}: {r.stderr}")
+        if ok:
+            check(f"{g}.h5:" in r.stderr, f"play --game {g} starts from {g}'s file: {r.stderr}")
+            with open(os.path.join(tmp, g + ".csv")) as f:
+                head = f.readline()
+            check(head.count(",") == 14 and "RIGHT,mean" in head, f"the CSV has the 8 buttons, not the games: {head}")
     refused(run("export", "--run", "runs/multi", "--out", "exp", cwd=tmp), "export of a run of several games",
             ["run of 3 games"])
 
