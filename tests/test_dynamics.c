@@ -302,7 +302,10 @@ static void test_configs(void) {
     static const struct { const char *file; int vae; double beta; int K; double p0, p1; } want[] = {
         {"configs/tetris_vae_b1e-4.ini", 1, 1e-4, 1, 0, 0}, {"configs/tetris_vae_b1e-3.ini", 1, 1e-3, 1, 0, 0},
         {"configs/tetris_vae_b1e-2.ini", 1, 1e-2, 1, 0, 0}, {"configs/tetris_rollout_ss.ini", 0, 0, 5, 0, 0.5},
-        {"configs/tetris_rollout5.ini", 0, 0, 5, 1, 1}};
+        {"configs/tetris_rollout5.ini", 0, 0, 5, 1, 1},
+        {"configs/tetris_spatial_vae_b1e-4.ini", 1, 1e-4, 4, 0, 0.5},
+        {"configs/tetris_spatial_vae_b1e-3.ini", 1, 1e-3, 4, 0, 0.5},
+        {"configs/tetris_spatial_vae_b1e-2.ini", 1, 1e-2, 4, 0, 0.5}};
     for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
         Config c;
         Err err;
