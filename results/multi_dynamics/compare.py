@@ -5,10 +5,11 @@ maze_hyp), from their eval.csv files. Run from the repository root: python3 resu
 import csv
 import sys
 
-SHARED = "results/multi_dynamics/eval.csv"
+SHARED = "results/multi_dynamics/eval.csv"   # shared=results/multi_dynamics_ae40/eval.csv: on the 40-minute autoencoder
 OWN = {"tetris": "results/tetris_rgb/eval.csv", "scroller": "results/scroller_dynamics/eval.csv",
        "maze": "results/maze_hyp/eval.csv"}
 extra = dict(a.split("=", 1) for a in sys.argv[1:])   # e.g. maze=path/to/eval.csv
+SHARED = extra.pop("shared", SHARED)
 OWN.update(extra)
 
 
