@@ -52,6 +52,20 @@ static inline int expect_close_(const char *file, int line, const char *name, co
 #define expect_close(name, got, want, n, atol, rtol) \
     expect_close_(__FILE__, __LINE__, name, got, want, n, atol, rtol)
 
+// Makes a fresh temp folder /tmp/nemu_test_<stem>_XXXXXX into buf; exits when it cannot.
+static inline const char *test_mkdtemp(char *buf, size_t cap, const char *stem) {
+    snprintf(buf, cap, "/tmp/nemu_test_%s_XXXXXX", stem);
+    if (!mkdtemp(buf)) { printf("FAIL: mkdtemp %s\n", buf); exit(1); }
+    return buf;
+}
+
+// Removes a test's temp folder (made with mkdtemp) and all in it; warns when it cannot.
+static inline void test_rm_tree(const char *dir) {
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) printf("warning: could not remove %s\n", dir);
+}
+
 // Path of a committed fixture, tests/fixtures/<name>, from $NEMU_ROOT (set by tests/run.sh)
 // or the current folder.
 static inline const char *fixture_path(const char *name, char *buf, size_t cap) {

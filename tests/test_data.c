@@ -723,15 +723,8 @@ static void bench(void) {
     unlink(path);
 }
 
-static void rm_tree(const char *dir) {
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0) printf("warning: could not remove %s\n", dir);
-}
-
 int main(void) {
-    snprintf(g_tmp, sizeof g_tmp, "/tmp/nemu_test_data_XXXXXX");
-    CHECK(mkdtemp(g_tmp), "mkdtemp");
+    test_mkdtemp(g_tmp, sizeof g_tmp, "data");
     h5_quiet();
     test_pillow();
     test_round_trip();
@@ -742,6 +735,6 @@ int main(void) {
     test_bad_bytes();
     const char *b = getenv("NEMU_DATA_BENCH");
     if (b && *b == '1') bench();
-    rm_tree(g_tmp);
+    test_rm_tree(g_tmp);
     return test_summary();
 }

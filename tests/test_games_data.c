@@ -219,13 +219,10 @@ static void test_load_and_split(void) {
 }
 
 int main(void) {
-    snprintf(g_tmp, sizeof g_tmp, "/tmp/nemu_test_games_XXXXXX");
-    CHECK(mkdtemp(g_tmp), "mkdtemp");
+    test_mkdtemp(g_tmp, sizeof g_tmp, "games");
     h5_quiet();
     test_config();
     test_load_and_split();
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_tmp);
-    if (system(cmd) != 0) printf("warning: could not remove %s\n", g_tmp);
+    test_rm_tree(g_tmp);
     return test_summary();
 }

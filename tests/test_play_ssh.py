@@ -134,6 +134,19 @@ def held(key, word, timeout=6):
     return None
 
 
+def ssh_returned(stty, what, when, code, meaning):
+    """Waits for the pane's shell to write `stty -a` after ssh returned; checks the tty is back in
+    canonical mode with echo and ssh's exit status is `code`. True when ssh returned."""
+    done = wait_for(lambda: os.path.exists(stty) and os.path.getsize(stty) > 0, timeout=10)
+    check(done, what)
+    if done:
+        time.sleep(0.2)
+        words = open(stty).read().split()
+        check("icanon" in words and "echo" in words, f"{when}: the pane's tty in canonical mode with echo")
+        check(f"SSH_EXIT={code}" in pane(), f"{when}: {meaning}: {pane()[-200:]!r}")
+    return done
+
+
 def body(tmp):
     data = os.path.join(tmp, "d.h5")
     r = run("gen", "tetris", "--episodes", 6, "--steps", 40, "--seed", 3, "--out", data, cwd=tmp)
@@ -163,13 +176,7 @@ def body(tmp):
         tmux("send-keys", "-t", "ssh", "Space")
         check(wait_for(lambda: "PAUSED" in pane()), "space over ssh pauses")
         tmux("send-keys", "-t", "ssh", "Escape")
-        done = wait_for(lambda: os.path.exists(stty) and os.path.getsize(stty) > 0, timeout=10)
-        check(done, "Esc over ssh ends play and ssh returns")
-        if done:
-            time.sleep(0.2)
-            words = open(stty).read().split()
-            check("icanon" in words and "echo" in words, "after Esc: the pane's tty in canonical mode with echo")
-            check("SSH_EXIT=0" in pane(), f"after Esc: play and ssh exit 0: {pane()[-200:]!r}")
+        if ssh_returned(stty, "Esc over ssh ends play and ssh returns", "after Esc", "0", "play and ssh exit 0"):
             check(pane_flag("alternate_on") == "0" and pane_flag("cursor_flag") == "1",
                   "after Esc: the main screen and the cursor are back")
             check(not alive(far_pid), "after Esc: play on the far side has ended")
@@ -184,13 +191,8 @@ def body(tmp):
         check(len(sessions) >= 1, f"the server has a session process: {sessions}")
         for pid in sessions:
             os.kill(pid, signal.SIGKILL)
-        done = wait_for(lambda: os.path.exists(stty) and os.path.getsize(stty) > 0, timeout=10)
-        check(done, "ssh returns when the connection is killed")
-        if done:
-            time.sleep(0.2)
-            words = open(stty).read().split()
-            check("icanon" in words and "echo" in words, "after the kill: the pane's tty in canonical mode with echo")
-            check("SSH_EXIT=255" in pane(), f"after the kill: ssh says the connection is lost: {pane()[-200:]!r}")
+        if ssh_returned(stty, "ssh returns when the connection is killed", "after the kill", "255",
+                        "ssh says the connection is lost"):
             # what play cannot restore with the connection gone; the README's way back
             check(pane_flag("alternate_on") == "1" and pane_flag("cursor_flag") == "0",
                   "after the kill: the pane is left on the alternate screen, the cursor hidden")
