@@ -274,16 +274,21 @@ static void ae_decoder_forward(AE *m, int B) {
     }
 }
 
-void ae_forward(AE *m, const float *x, int B, Rng *rng) {
+// z + latent_noise * (eps[i], or a draw from rng) into zin, then the decoder
+static void ae_forward_noise(AE *m, const float *x, int B, Rng *rng, const float *eps) {
     ae_encoder_forward(m, x, B);
     size_t nz = (size_t)B * m->cfg.latent_dim;
     memcpy(m->zin, m->z, nz * sizeof(float));
-    if (rng && m->cfg.latent_noise > 0)
-        for (size_t i = 0; i < nz; i++) m->zin[i] += m->cfg.latent_noise * rng_normal(rng);
+    if ((rng || eps) && m->cfg.latent_noise > 0)
+        for (size_t i = 0; i < nz; i++) m->zin[i] += m->cfg.latent_noise * (eps ? eps[i] : rng_normal(rng));
     ae_decoder_forward(m, B);
     m->x = x;
     m->last_B = B;
 }
+
+void ae_forward(AE *m, const float *x, int B, Rng *rng) { ae_forward_noise(m, x, B, rng, NULL); }
+
+void ae_forward_eps(AE *m, const float *x, int B, const float *eps) { ae_forward_noise(m, x, B, NULL, eps); }
 
 void ae_backward(AE *m, const float *drecon, const float *dz_extra, int B) {
     CHECK(m->x && B == m->last_B, "ae_backward: batch %d does not match the last ae_forward (%d)", B, m->last_B);

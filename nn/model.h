@@ -127,6 +127,9 @@ void ae_free(AE *m);
 // Training forward: x [B,C,H,W] in [0,1] (must stay valid until ae_backward); fills m->z and
 // m->recon. Latent noise is added when rng != NULL and cfg.latent_noise > 0.
 void ae_forward(AE *m, const float *x, int B, Rng *rng);
+// The same with the noise's standard normals given, eps [B, latent_dim] (NULL: no noise):
+// z + cfg.latent_noise * eps is decoded (training draws them per sample, src/train_dist.c).
+void ae_forward_eps(AE *m, const float *x, int B, const float *eps);
 // drecon [B,C,H,W] = dLoss/drecon; dz_extra [B,Z] an optional extra gradient on z (NULL: none).
 // ACCUMULATES into m->arena.grads.
 void ae_backward(AE *m, const float *drecon, const float *dz_extra, int B);

@@ -336,6 +336,7 @@ void run_stage(Trainer *tr, Stage *s, CkptMeta *meta) {
     for (int e = epoch0; e < s->epochs; e++) {
         shuffle_epoch(c, s->id, e, s->train);
         health_begin_epoch(&hl);
+        s->epoch = e;
         if (s->epoch_begin) s->epoch_begin(s, e);
         s->part_sum[0] = e == epoch0 ? part0[0] : 0;
         s->part_sum[1] = e == epoch0 ? part0[1] : 0;
@@ -416,7 +417,7 @@ typedef struct {
     Sampler *val;
     float *x, *drecon;       // [B,C,H,W]
     size_t fsz;              // C*H*W
-    Rng noise;
+    float *eps;              // [B, Z] model.latent_noise > 0: this batch's standard normals, else NULL
     int last_n;              // samples of the last training batch (for the health probe)
     float *w;                // [B,C,H,W] changed-pixel weights (train.changed_weight > 0), else NULL
     Perceptual *perc;        // train.perceptual_weight > 0: the frozen feature extractor, else NULL
@@ -444,7 +445,15 @@ static float ae_step(Stage *s, int64_t i, int *n) {
                             (float)c->train.changed_weight, a->w + j * a->fsz);
         }
     }
-    ae_forward(a->ae, a->x, *n, c->model.latent_noise > 0 ? &a->noise : NULL);
+    if (a->eps) {   // each sample's normals from its own stream (the same at any number of ranks)
+        const int Z = a->ae->cfg.latent_dim;
+        for (int j = 0; j < *n; j++) {
+            Rng r;
+            sample_rng(&r, c->run.seed, 100, s->epoch, s->first + j);
+            for (int k = 0; k < Z; k++) a->eps[(size_t)j * Z + k] = rng_normal(&r);
+        }
+    }
+    ae_forward_eps(a->ae, a->x, *n, a->eps);
     float loss = a->w ? wl1_loss_forward(a->ae->recon, a->x, a->w, len) : l1_loss_forward(a->ae->recon, a->x, len);
     memset(a->drecon, 0, len * sizeof(float));
     if (a->w) wl1_loss_backward(a->drecon, a->ae->recon, a->x, a->w, len, 1.0f);
@@ -533,7 +542,7 @@ static void train_autoencoder(Trainer *tr) {
     Sampler ts, vs;
     if (sampler_init(&ts, &tr->ds, tr->split.train, tr->split.n_train, SAMPLE_FRAMES, 0, &err) < 0) die("%s", err.msg);
     if (sampler_init(&vs, &tr->ds, tr->split.val, tr->split.n_val, SAMPLE_FRAMES, 0, &err) < 0) die("%s", err.msg);
-    AEStage a = {tr, &ae, &vs, NULL, NULL, (size_t)tr->ds.C * tr->ds.H * tr->ds.W, {{0}}, 0, NULL, NULL, 0, 0};
+    AEStage a = {tr, &ae, &vs, NULL, NULL, (size_t)tr->ds.C * tr->ds.H * tr->ds.W, NULL, 0, NULL, NULL, 0, 0};
     Perceptual perc;
     if (perceptual_open(tr, &perc, B)) a.perc = &perc;
     if (c->train.changed_weight > 0) a.w = xmalloc_floats((size_t)B * a.fsz);
@@ -541,15 +550,16 @@ static void train_autoencoder(Trainer *tr) {
     init_weights(tr, &ae.arena, ST_AE);   // --init (a resumed run's checkpoint then loads over it)
     a.x = xmalloc_floats((size_t)B * a.fsz);
     a.drecon = xmalloc_floats((size_t)B * a.fsz);
-    rng_seed(&a.noise, epoch_seed(c->run.seed, 100, 0));
+    if (c->model.latent_noise > 0) a.eps = xmalloc_floats((size_t)B * ae.cfg.latent_dim);
     CkptMeta meta;
     ckpt_meta_init(&meta, "autoencoder");
     ckpt_meta_ae(&meta, &ac);
     Stage s = {.id = ST_AE, .arena = &ae.arena, .train = &ts, .epochs = c->train.epochs, .batch = B, .lr = c->train.lr,
-               .loss_name = "L1", .noise = &a.noise, .step = ae_step, .validate = ae_validate, .ctx = &a,
+               .loss_name = "L1", .step = ae_step, .validate = ae_validate, .ctx = &a,
                .probe = ae_probe};
     run_stage(tr, &s, &meta);
     free(a.x);
+    free(a.eps);
     free(a.drecon);
     free(a.w);
     if (a.perc) perc_free(a.perc);

@@ -51,6 +51,11 @@ struct Stage {
     double lr;
     const char *loss_name;   // "L1", "MSE"
     Rng *noise;              // RNG state that travels in checkpoints (NULL: none)
+    // The batch that step() runs: epoch, and the index in the epoch's shuffled order of its
+    // first sample (this rank's share of the global batch; set by dist_train_step). A step
+    // that draws random numbers draws sample j's from sample_rng(.., epoch, first + j).
+    int epoch;
+    int64_t first;
     // Forward, loss and backward of training batch i (grads already zeroed): returns the
     // loss and sets *n to the batch's sample count.
     float (*step)(Stage *s, int64_t i, int *n);
@@ -83,6 +88,11 @@ void init_weights(const Trainer *tr, ParamArena *a, StageId st);
 const char *path_in_run(const Trainer *tr, const char *name);
 // The seed of (stage, epoch): shuffles, inits and noise streams derive from run.seed by it.
 uint64_t epoch_seed(uint64_t seed, int stage, int epoch);
+// The random stream of one training sample: that of the sample at index (0-based, in the
+// epoch's shuffled order) of an epoch, of the stage's noise stream (stream: a tag). Drawn
+// per sample, the numbers do not depend on which rank of a data-parallel run holds the
+// sample, nor on the batch, and a resumed run draws them again (src/train_dist.c).
+void sample_rng(Rng *r, uint64_t seed, int stream, int epoch, int64_t index);
 // Epochs of a stage with Adam, from the resume point (if any) to the end: progress, stop
 // requests, NaN guard, validation, log.csv, loss.png, <stage>_last.h5 and _best.h5.
 void run_stage(Trainer *tr, Stage *s, CkptMeta *meta);

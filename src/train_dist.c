@@ -8,6 +8,10 @@
  * batch's samples and no layer keeps batch statistics (no BatchNorm; LayerNorm and the
  * global context are per sample), so this is the single-process gradient up to rounding.
  * With one rank the stage's step runs on the batch as it always did.
+ *
+ * Random numbers drawn per sample in training (model.latent_noise, a vae's eps, scheduled
+ * sampling's coins) come from sample_rng(seed, stream, epoch, index of the sample in the
+ * epoch's order): the same numbers whichever rank holds a sample, at any N.
  */
 #include <math.h>
 #include <string.h>
@@ -29,6 +33,7 @@ float dist_train_step(Stage *s, int64_t i, int B, int *n) {
     view.items = full->items + first + lo;
     view.n = hi - lo;
     s->train = &view;
+    s->first = first + lo;
     const double part0 = s->part_sum[0], part1 = s->part_sum[1];
     int nr = 0;
     float loss = hi > lo ? s->step(s, 0, &nr) : 0.0f;
@@ -53,19 +58,18 @@ int dist_stop_signal(void) { return dist_size() == 1 ? signals_stop_requested() 
 // Before any work: what data parallelism cannot split the same way as one process.
 void dist_check_config(const Config *c) {
     const int N = dist_size();
-    if (N == 1) return;
-    if (c->train.batch_size < N)
+    if (N > 1 && c->train.batch_size < N)
         die("train.batch_size = %d is smaller than the %d ranks: every rank needs a share of each batch",
             c->train.batch_size, N);
-    const int K = c->dynamics.rollout_steps;
-    const double p0 = c->dynamics.sampling_start, p1 = c->dynamics.sampling_end;
-    const int coins = K > 1 && !(p0 == p1 && (p0 == 0 || p0 == 1));
-    const int dyn = c->train.stage != STAGE_AUTOENCODER, ae = c->train.stage != STAGE_DYNAMICS;
-    if ((ae && c->model.latent_noise > 0) || (dyn && (c->dynamics.type == DYN_VAE || coins)))
-        die("%d ranks: this config draws random numbers per sample in training (%s); data-parallel training of it "
-            "is not built: run it as one process", N,
-            ae && c->model.latent_noise > 0 ? "model.latent_noise > 0"
-            : c->dynamics.type == DYN_VAE ? "dynamics.type = vae" : "scheduled sampling");
+}
+
+void sample_rng(Rng *r, uint64_t seed, int stream, int epoch, int64_t index) {
+    uint64_t x = epoch_seed(seed, stream, epoch) ^ ((uint64_t)index * 0xd1b54a32d192ed03ull);
+    x ^= x >> 30;   // splitmix64's finaliser: neighbouring indices give unrelated seeds
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebull;
+    rng_seed(r, x ^ (x >> 31));
 }
 
 void dist_print_stats(double train_secs, long steps) {

@@ -211,7 +211,8 @@ typedef struct {
     int K;                   // rollout steps per window
     float *ztrue, *a;        // [K+1][B][Z], [K][B][A]
     uint8_t *feed;           // [K][B] scheduled-sampling coin flips
-    Rng rng;                 // coin flips and the vae's eps (travels in checkpoints)
+    float *eps;              // [K][B][Z] a vae's standard normals (NULL: deterministic)
+    Rng rng;                 // the model's rng (training gives the vae its eps; validation draws none)
     double p;                // this epoch's scheduled-sampling probability
     // dynamics.loss = pixel (NULL otherwise): the frozen autoencoder decodes each step
     AE *ae;
@@ -283,13 +284,22 @@ static float dyn_step(Stage *s, int64_t i, int *n) {
     const int K = d->K;
     dyn_window_batch(&d->tr->ds, s->train, d->zs, d->dyn->Z, i, s->batch, d->ztrue, d->a, n);
     const uint8_t *feed = NULL;
-    if (K > 1) {   // step 0 always starts from the encoded truth
-        memset(d->feed, 0, (size_t)*n);
-        for (int j = *n; j < K * *n; j++) d->feed[j] = rng_uniform(&d->rng) < d->p;
-        feed = d->feed;
+    const int Z = d->dyn->Z, nb = *n;
+    // sample j's coins (steps 1..K-1; step 0 always starts from the encoded truth), then its
+    // vae eps (steps 0..K-1), from its own stream: the same at any number of ranks
+    for (int j = 0; j < nb && (K > 1 || d->eps); j++) {
+        Rng r;
+        sample_rng(&r, d->tr->cfg.run.seed, 101, s->epoch, s->first + j);
+        d->feed[j] = 0;
+        for (int k = 1; k < K; k++) d->feed[(size_t)k * nb + j] = rng_uniform(&r) < d->p;
+        for (int k = 0; d->eps && k < K; k++)
+            for (int q = 0; q < Z; q++) d->eps[((size_t)k * nb + j) * Z + q] = rng_normal(&r);
     }
+    if (K > 1) feed = d->feed;
+    d->dyn->eps_in = d->eps;
     d->dyn->oracle = 1;   // hypotheses: the winner is the candidate nearest the truth
     DynLoss L = dynm_rollout_forward(d->dyn, d->ztrue, d->a, feed, K, *n);
+    d->dyn->eps_in = NULL;
     s->part_sum[0] += L.mse * *n;   // the latent MSE is logged with either loss
     s->part_sum[1] += L.kl * *n;
     if (!d->ae) {
@@ -364,7 +374,8 @@ void train_dynamics(Trainer *tr) {
     if (sampler_init(&ts, &tr->ds, tr->split.train, tr->split.n_train, SAMPLE_WINDOWS, K, &err) < 0) die("%s", err.msg);
     if (sampler_init(&vs, &tr->ds, tr->split.val, tr->split.n_val, SAMPLE_WINDOWS, K, &err) < 0) die("%s", err.msg);
     DynStage d = {tr, &dyn, &vs, zs, K, xmalloc_floats((size_t)(K + 1) * B * Z), xmalloc_floats((size_t)K * B * A),
-                  xmalloc((size_t)K * B), {{0}}, 0, NULL, 0, NULL, NULL, NULL};
+                  xmalloc((size_t)K * B), vae ? xmalloc_floats((size_t)K * B * Z) : NULL, {{0}}, 0, NULL, 0, NULL, NULL,
+                  NULL};
     if (c->dynamics.loss == DYN_LOSS_PIXEL) {   // each step decoded by the frozen autoencoder
         const size_t fsz = (size_t)tr->ds.C * tr->ds.H * tr->ds.W;
         d.ae = &ae, d.cw = (float)c->dynamics.changed_weight;
@@ -378,10 +389,10 @@ void train_dynamics(Trainer *tr) {
     ckpt_meta_init(&meta, "dynamics");
     ckpt_meta_dynm(&meta, &dyn);   // either family
     ckpt_set_str(&meta, "autoencoder", aepath);
-    // the deterministic single step draws no random numbers: its checkpoints stay as in phase 1
+    // the random numbers are drawn per sample (sample_rng): no RNG state travels in checkpoints
     Stage s = {.id = ST_DYN, .arena = dynm_arena(&dyn), .train = &ts, .epochs = c->dynamics.epochs, .batch = B,
                .lr = c->dynamics.lr, .loss_name = loss_name(c, d.ae != NULL),
-               .noise = vae || K > 1 ? &d.rng : NULL, .step = dyn_step, .validate = dyn_validate, .ctx = &d,
+               .step = dyn_step, .validate = dyn_validate, .ctx = &d,
                .epoch_begin = dyn_epoch_begin, .has_parts = 1};
     run_stage(tr, &s, &meta);
     // the roadmap 1.3 checks and rollout.png, with the best weights, at temperature 0 (rank 0 writes)
@@ -392,7 +403,7 @@ void train_dynamics(Trainer *tr) {
         dyn.temperature = 0;
         dyn_report(tr, &ae, &dyn, zs);
     }
-    free(d.ztrue); free(d.a); free(d.feed); free(zs); free(d.frames); free(d.drecon); free(d.dzs);
+    free(d.ztrue); free(d.a); free(d.feed); free(d.eps); free(zs); free(d.frames); free(d.drecon); free(d.dzs);
     sampler_free(&ts);
     sampler_free(&vs);
     dynm_free(&dyn);
