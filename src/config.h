@@ -92,6 +92,7 @@ typedef struct {
         CfgOptimizer optimizer; // adam
         double max_grad_norm;   // 0 = no clipping
         int collapse_stop;      // 2: stop after this many collapsed epochs in a row; 0 = warn only
+        int grad_chunks;        // 0; C > 0: gradients of C fixed chunks of a batch, summed in order (src/train_dist.c)
         double changed_weight;  // 0: autoencoder L1 weight 1 + this on pixels changed since the previous frame
         double perceptual_weight;          // 0: autoencoder loss L1 + this x perceptual (nn/perceptual.h)
         char perceptual_model[CFG_STR];    // the frozen autoencoder checkpoint whose conv stages it compares

@@ -103,6 +103,10 @@ const KeyDef KEYS[N_KEYS] = {
         "stop a stage after this many collapsed epochs in a row (zero or vanished gradient, unchanged "
         "loss, a dead ReLU layer, a saturated output; each is warned about); 0 = warn only",
         OFF(train.collapse_stop)},
+    [K_TRAIN_GRAD_CHUNKS] = {"train", "grad_chunks", KT_INT, "0", NULL, 0, 65536, 0, NULL,
+        "C > 0: every batch is split into C fixed chunks whose gradients are computed apart and summed in "
+        "one order, so mpirun -np N (N <= C) gives the bits of one process (same run.threads a process); "
+        "0 = one pass over each rank's share of the batch", OFF(train.grad_chunks)},
     [K_TRAIN_CHANGED_WEIGHT] = {"train", "changed_weight", KT_REAL, "0", NULL, 0, BIG, 0, NULL,
         "autoencoder loss: L1 with weight 1 + this on the pixels that changed since the previous frame of "
         "the episode (the falling piece, the digits), 1 elsewhere; 0 = plain L1", OFF(train.changed_weight)},

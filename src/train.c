@@ -78,13 +78,6 @@ const char *path_in_run(const Trainer *tr, const char *name) {
     return run_file(&tr->rd, name, buf[k], sizeof buf[k]);
 }
 
-uint64_t epoch_seed(uint64_t seed, int stage, int epoch) {
-    uint64_t x = seed ^ (0x9e3779b97f4a7c15ull * (uint64_t)(stage + 1)) ^ ((uint64_t)epoch << 32);
-    x ^= x >> 31;
-    x *= 0xbf58476d1ce4e5b9ull;
-    return x ^ (x >> 29);
-}
-
 static double peak_rss_mb(void) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -324,6 +317,7 @@ void run_stage(Trainer *tr, Stage *s, CkptMeta *meta) {
     progress_init(&pg, stage_name[s->id], s->epochs);
     pg.tty &= root;
     dist_stats_reset();
+    dist_stage_begin(c, s);
     // replay the shuffles of finished epochs so epoch e sees the order an unbroken run sees
     for (int e = 0; e < epoch0; e++) shuffle_epoch(c, s->id, e, s->train);
     Health hl;
@@ -403,6 +397,7 @@ void run_stage(Trainer *tr, Stage *s, CkptMeta *meta) {
         }
     }
     health_free(&hl);
+    dist_stage_end();
     if (s->epochs == 0 && root) save_ckpt(tr, bestf, s->arena, meta);
     dist_print_stats(run_secs, nb * (s->epochs - epoch0) - batch0);
     dist_barrier();   // the checkpoints are written before any rank reads them
@@ -445,14 +440,7 @@ static float ae_step(Stage *s, int64_t i, int *n) {
                             (float)c->train.changed_weight, a->w + j * a->fsz);
         }
     }
-    if (a->eps) {   // each sample's normals from its own stream (the same at any number of ranks)
-        const int Z = a->ae->cfg.latent_dim;
-        for (int j = 0; j < *n; j++) {
-            Rng r;
-            sample_rng(&r, c->run.seed, 100, s->epoch, s->first + j);
-            for (int k = 0; k < Z; k++) a->eps[(size_t)j * Z + k] = rng_normal(&r);
-        }
-    }
+    if (a->eps) sample_normals(a->eps, *n, a->ae->cfg.latent_dim, c->run.seed, 100, s->epoch, s->first);
     ae_forward_eps(a->ae, a->x, *n, a->eps);
     float loss = a->w ? wl1_loss_forward(a->ae->recon, a->x, a->w, len) : l1_loss_forward(a->ae->recon, a->x, len);
     memset(a->drecon, 0, len * sizeof(float));
@@ -532,7 +520,7 @@ static double ae_validate(Stage *s) {
 
 static void train_autoencoder(Trainer *tr) {
     const Config *c = &tr->cfg;
-    int B = dist_batch(c->train.batch_size);   // this rank's share (all of it with one process)
+    int B = dist_step_batch(c);   // this rank's share or a chunk (all of the batch with one process)
     Err err;
     AEConfig ac = ae_config_of(c, &tr->ds);
     Rng rng;
@@ -582,16 +570,15 @@ static void estimate_memory(Trainer *tr) {
     print_memory("process now (incl. dataset)", current_rss_bytes());
     print_memory("  of which dataset", (size_t)tr->ds.n_frames * fsz + (size_t)tr->ds.n_steps * tr->ds.A);
     print_memory("BLAS buffers, stacks", BLAS_ALLOWANCE);
-    int B = dist_batch(c->train.batch_size);
-    if (dist_size() > 1)
-        printf("data parallel: %d ranks (MPI), global batch %d, per-rank batch %d (at most); memory per rank:\n",
-               dist_size(), c->train.batch_size, B);
+    int B = dist_step_batch(c);
+    dist_print_layout(c);
     {
         Rng r0;
         rng_seed(&r0, 1);
         AE ae;
         AEConfig ac = ae_config_of(c, &tr->ds);
         int have_ae = 0;
+        size_t chunks = 0;   // train.grad_chunks' buffer of the larger stage (one stage at a time)
         if (c->train.stage == STAGE_DYNAMICS) {
             load_autoencoder(c->model.autoencoder, &tr->ds, &ae, B);
             check_latent_family(c, &ae, c->model.autoencoder);
@@ -605,6 +592,7 @@ static void estimate_memory(Trainer *tr) {
             print_memory("autoencoder (all buffers)", ae_bytes(&ae));
             print_memory("batch buffers", 2 * floats_bytes((size_t)B * fsz));
             total += ae_bytes(&ae) + 2 * floats_bytes((size_t)B * fsz) + perceptual_estimate(tr, B);
+            if (c->train.stage != STAGE_DYNAMICS) chunks = dist_chunk_bytes(c, ae.arena.n);
         }
         if (c->train.stage != STAGE_AUTOENCODER) {
             int K = c->dynamics.rollout_steps;
@@ -619,8 +607,11 @@ static void estimate_memory(Trainer *tr) {
             print_memory("latents of every frame", zs);
             print_memory("closing checks, rollout.png", rep);   // allocated after training
             total += dynm_bytes(&dyn) + win + zs + rep;
+            if (dist_chunk_bytes(c, dynm_arena(&dyn)->n) > chunks) chunks = dist_chunk_bytes(c, dynm_arena(&dyn)->n);
             dynm_free(&dyn);
         }
+        if (chunks) print_memory("gradient chunks (train.grad_chunks)", chunks);
+        total += chunks;
         ae_free(&ae);
     }
     // The models above were made only to be measured; give their memory back to the system

@@ -93,6 +93,8 @@ uint64_t epoch_seed(uint64_t seed, int stage, int epoch);
 // per sample, the numbers do not depend on which rank of a data-parallel run holds the
 // sample, nor on the batch, and a resumed run draws them again (src/train_dist.c).
 void sample_rng(Rng *r, uint64_t seed, int stream, int epoch, int64_t index);
+// eps [n][Z]: standard normals, sample j's from sample_rng(.., epoch, first + j).
+void sample_normals(float *eps, int n, int Z, uint64_t seed, int stream, int epoch, int64_t first);
 // Epochs of a stage with Adam, from the resume point (if any) to the end: progress, stop
 // requests, NaN guard, validation, log.csv, loss.png, <stage>_last.h5 and _best.h5.
 void run_stage(Trainer *tr, Stage *s, CkptMeta *meta);
@@ -135,14 +137,26 @@ int perceptual_open(const Trainer *tr, Perceptual *p, int max_B);
 
 // src/train_dist.c: data parallelism over the ranks of base/dist.h (one rank: as before).
 // Batch i of the global batch B (grads already zeroed): this rank's share through s->step,
-// gradients and loss summed over the ranks; *n = the global batch's samples.
+// gradients and loss summed over the ranks; *n = the global batch's samples. With
+// train.grad_chunks = C > 0 the batch's C chunks, each its own step, summed in chunk order.
 float dist_train_step(Stage *s, int64_t i, int B, int *n);
 // The stop signal to act on before the next batch: with several ranks the one they agreed on
 // in the last batch's sum (so all stop at the same batch), else signals_stop_requested().
 int dist_stop_signal(void);
 // Rank 0 of several: the gradient sums' bytes, time and share of the stage's steps.
 void dist_print_stats(double train_secs, long steps);
-// Dies (one line) on what data parallelism over dist_size() > 1 ranks cannot split.
+// Dies (one line) on what data parallelism over dist_size() > 1 ranks cannot split, and on
+// train.grad_chunks > train.batch_size.
 void dist_check_config(const Config *c);
+// The most samples one step() runs at once (the models' batch): a chunk's with
+// train.grad_chunks = C > 0 (ceil(B / C)), else this rank's share (ceil(B / N)).
+int dist_step_batch(const Config *c);
+// Around a stage's epochs: train.grad_chunks' buffers (C x the stage's parameters), freed.
+void dist_stage_begin(const Config *c, const Stage *s);
+void dist_stage_end(void);
+// The memory table's line on the split: N ranks, per-rank batch or chunks.
+void dist_print_layout(const Config *c);
+// train.grad_chunks' buffer for a stage of that many parameters (0: off).
+size_t dist_chunk_bytes(const Config *c, size_t params);
 
 #endif

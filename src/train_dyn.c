@@ -350,7 +350,7 @@ static const char *loss_name(const Config *c, int pixel) {
 
 void train_dynamics(Trainer *tr) {
     const Config *c = &tr->cfg;
-    int B = dist_batch(c->train.batch_size), K = c->dynamics.rollout_steps, vae = c->dynamics.type == DYN_VAE;
+    int B = dist_step_batch(c), K = c->dynamics.rollout_steps, vae = c->dynamics.type == DYN_VAE;
     Err err;
     char aepath[1200];
     if (c->train.stage == STAGE_BOTH) snprintf(aepath, sizeof aepath, "%s", path_in_run(tr, "ae_best.h5"));

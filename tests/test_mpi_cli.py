@@ -6,8 +6,9 @@ runs: Adam turns rounding differences into drift over many steps, as a thread co
 does in one process, see README "On a cluster"); two
 runs with the same N are bit-identical; SIGTERM to mpirun saves once, every rank exits, and
 --resume ends bit-identical to an uninterrupted run; a rank killed with SIGKILL ends the job
-with a message, no hang; configs that draw random numbers per sample (model.latent_noise, a
-vae, scheduled sampling with 0 < p < 1) match one process at np 2 and np 4 too."""
+with a message, no hang. With train.grad_chunks = 4, np 2 and np 4 are bit-identical to one
+process, also for the configs that draw random numbers per sample (model.latent_noise, a vae,
+scheduled sampling with 0 < p < 1); grad_chunks < N and > the batch are refused in one line."""
 import os
 import shutil
 import signal
@@ -46,10 +47,10 @@ def weights(tmp, name):
     return out
 
 
-def compare(tmp, a, b, what, rows=5):
+def compare(tmp, a, b, what):
     la, lb = losses(tmp, a), losses(tmp, b)
     rel = max(abs(x - y) / max(abs(x), 1e-30) for ra, rb in zip(la, lb) for x, y in zip(ra[1:], rb[1:]))
-    check(len(la) == len(lb) == rows and rel <= 1e-5, "%s: per-epoch losses within 1e-5 relative (max %.2g)" % (what, rel))
+    check(len(la) == len(lb) == 5 and rel <= 1e-5, "%s: per-epoch losses within 1e-5 relative (max %.2g)" % (what, rel))
     if have(what + " weights", "h5py", "numpy"):
         import numpy as np
         wa, wb = weights(tmp, a), weights(tmp, b)
@@ -119,25 +120,32 @@ def body(tmp):
         p.kill()
         p.communicate()
 
-    # configs that draw random numbers per sample: each sample's from its own stream (seed,
-    # epoch, index in the epoch), so np 2 and np 4 draw what one process draws
-    for feat, sets, rows in FEATURES:
-        extra = [x for kv in sets for x in ("--set", kv)]
+    # train.grad_chunks = 4: the batch's 4 chunks' gradients summed in chunk order, so np 2 and np 4
+    # do one process's float operations: bit-identical, also for configs that draw random numbers
+    # per sample (each sample's from its own stream: seed, epoch, index in the epoch)
+    for feat, sets in FEATURES:
+        extra = [x for kv in sets + ["train.grad_chunks=4"] for x in ("--set", kv)]
         for np_ in (0, 2, 4):
             r = train(np_, "%s%d" % (feat, np_), tmp, *extra)
             check(r.returncode == 0, "%s np %d exits 0: %s" % (feat, np_, (r.stdout + r.stderr)[-500:]))
-        check(losses(tmp, feat + "0") != losses(tmp, "s1"), feat + ": the run differs from the base config's (the feature is on)")
-        compare(tmp, feat + "0", feat + "2", feat + ": np 2 vs one process", rows)
-        compare(tmp, feat + "0", feat + "4", feat + ": np 4 vs one process", rows)
+        if sets:
+            check(losses(tmp, feat + "0") != losses(tmp, "base0"), feat + ": the run differs from the base config's")
+        compare(tmp, feat + "0", feat + "2", feat + ", grad_chunks 4: np 2 vs one process")
+        same_bits(tmp, feat + "0", feat + "2", feat + ", grad_chunks 4: np 2 vs one process")
+        same_bits(tmp, feat + "0", feat + "4", feat + ", grad_chunks 4: np 4 vs one process")
+    check(losses(tmp, "base0") != losses(tmp, "s1"), "grad_chunks 4 sums in another order than one pass")
+    for np_, sets, want in [(2, ["train.grad_chunks=1"], "train.grad_chunks = 1 is smaller than the 2 ranks"),
+                            (0, ["train.grad_chunks=17"], "train.grad_chunks = 17 is larger than train.batch_size = 16")]:
+        r = train(np_, "bad", tmp, *[x for kv in sets for x in ("--set", kv)])
+        check(r.returncode != 0 and want in r.stdout + r.stderr and not os.path.exists(os.path.join(tmp, "runs", "bad")),
+              "np %d %s: refused in one line before any file: %s" % (np_, sets, (r.stdout + r.stderr)[-300:]))
 
 
-# the three per-sample draws of training, each on its own, in 2 + 2 epochs (log rows): Adam's
-# drift from rounding grows with the steps (np 2 of the vae is 1.3e-5 off in the weights after
-# 2 + 3 epochs), while draws that differed would put the runs far apart from the first epoch on
-FEATURES = [("noise", ["model.latent_noise=0.05", "dynamics.epochs=1"], 3),
-            ("vae", ["dynamics.type=vae", "dynamics.beta=0.001", "dynamics.epochs=1"], 3),
-            ("ss", ["dynamics.rollout_steps=3", "dynamics.sampling_start=0.3", "dynamics.sampling_end=0.7",
-                    "dynamics.epochs=1"], 3)]
+# the three per-sample draws of training, each on its own, and none
+FEATURES = [("base", []),
+            ("noise", ["model.latent_noise=0.05"]),
+            ("vae", ["dynamics.type=vae", "dynamics.beta=0.001"]),
+            ("ss", ["dynamics.rollout_steps=3", "dynamics.sampling_start=0.3", "dynamics.sampling_end=0.7"])]
 
 
 def main():
