@@ -8,11 +8,12 @@
 #   make clean
 # Options: NO_OMP=1 (no OpenMP), NO_BLAS=1 (naive gemm instead of OpenBLAS), NO_SDL=1 (no window in ./play), OPT='-O2',
 #          MPI=1 (data-parallel ./train over OpenMPI: mpirun -np N ./train CONFIG; build/release-mpi).
-#   make deps MPI=1 SLURM=1   also installs OpenMPI (libopenmpi-dev openmpi-bin) / Slurm (slurm-wlm)
+#   make deps MPI=1 SLURM=1   also installs OpenMPI (libopenmpi-dev openmpi-bin) / Slurm (slurm-wlm, and
+#                             slurmdbd + mariadb-server for sacct in bench/slurm_local.sh)
 
 PROGS    := train eval gen sweep play export
 DEB_PKGS := build-essential pkg-config libopenblas-dev libopenblas0-openmp libhdf5-dev libpng-dev zlib1g-dev libgif-dev libsdl2-dev \
-            $(if $(MPI),libopenmpi-dev openmpi-bin) $(if $(SLURM),slurm-wlm)
+            $(if $(MPI),libopenmpi-dev openmpi-bin) $(if $(SLURM),slurm-wlm slurmdbd mariadb-server)
 
 CC       ?= cc
 OPT      ?= -O3 -march=native

@@ -4,8 +4,9 @@
 # submits its job array, stops one task mid-run with `scancel --signal=TERM` (./train saves,
 # the task requeues itself and resumes), waits for all, checks that the stopped point ends
 # bit-identical to the same config trained without interruption, and collects the summary.
-# Prints the squeue lines seen and the job completion records (sacct needs slurmdbd; this
-# Slurm logs to a jobcomp file instead). Exit status 0 when every check holds.
+# Prints the squeue lines seen, the job completion records and, where slurm_local.sh started
+# slurmdbd (Debian's slurmdbd and mariadb-server installed), the sacct lines of the job with
+# its requeued run (sacct -D). Exit status 0 when every check holds.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=${1:-/tmp/nemu-slurm-check}
@@ -56,6 +57,11 @@ done
 snap
 echo "--- job completion records (jobcomp/filetxt)"
 grep "JobId=${job}" "$sdir/jobcomp.txt" | sed -E 's/ (UserId|GroupId|Partition|TimeLimit|NodeCnt|ProcCnt|WorkDir|ReservationName|Tres|Account|QOS|WcKey|Cluster|SubmitTime|EligibleTime)=[^ ]*//g; s/^/    /'
+if sacct -n -j "$job" >/dev/null 2>&1; then
+    sleep 2   # slurmctld sends the last records to slurmdbd
+    echo "--- sacct -D -X -j $job (slurmdbd)"
+    sacct -D -X -j "$job" --format=JobID,JobName%16,State,ExitCode,Elapsed,Start,End | sed 's/^/    /'
+fi
 echo "--- the stopped task's output"
 sed 's/^/    /' sweeps/s3/slurm-${job}_1.out | grep -E "task 1|stopped by|resuming|^    done|epoch 60/60|error" || true
 ok=1
