@@ -10,7 +10,7 @@
  * the autoencoder a dynamics stage needs) is done before the run folder exists, so a failed
  * start leaves nothing behind. The folder is assembled as runs/<name>.tmp.<pid> and renamed.
  *
- * Resume: every epoch ends with <stage>_last.h5 (weights, Adam state, noise RNG, position);
+ * Resume: every epoch ends with <stage>_last.h5 (weights, Adam state, position);
  * SIGINT/SIGTERM also saves it mid-epoch. The shuffle of epoch e is a pure function of
  * (seed, stage, e), so a resumed run replays exactly what the uninterrupted one would do.
  */
@@ -305,7 +305,6 @@ void run_stage(Trainer *tr, Stage *s, CkptMeta *meta) {
     long nb = (long)sampler_batches(s->train, B);
     if (tr->resume && resume_stage(tr, s, nb, meta, &epoch0, &batch0, &sum0, &samples0, part0)) {
         opt.t = meta->step;
-        if (s->noise && meta->has_rng) *s->noise = meta->rng;
         const CkptAttr *b = ckpt_get(meta, "best_val");
         if (b) best = b->f;
         printf("resuming %s at epoch %d, batch %ld\n", stage_name[s->id], epoch0 + 1, batch0);
@@ -339,7 +338,6 @@ void run_stage(Trainer *tr, Stage *s, CkptMeta *meta) {
         long samples = e == epoch0 ? samples0 : 0;
         for (long i = (e == epoch0 ? batch0 : 0); i < nb; i++) {
             meta->step = opt.t;
-            if (s->noise) meta->rng = *s->noise, meta->has_rng = 1;
             stop_if_requested(tr, s->id, e, i, sum, samples, s->part_sum, s->arena, meta, &pg);
             arena_zero_grad(s->arena);
             int n;
@@ -380,7 +378,6 @@ void run_stage(Trainer *tr, Stage *s, CkptMeta *meta) {
         fflush(stdout);
         meta->epoch = e + 1;
         meta->step = opt.t;
-        if (s->noise) meta->rng = *s->noise, meta->has_rng = 1;
         ckpt_set_i64(meta, "batch", 0);
         ckpt_set_f64(meta, "best_val", best);
         ckpt_set_f64(meta, "val_loss", val);

@@ -50,7 +50,6 @@ struct Stage {
     int batch;               // samples per training and validation batch (train.batch_size)
     double lr;
     const char *loss_name;   // "L1", "MSE"
-    Rng *noise;              // RNG state that travels in checkpoints (NULL: none)
     // The batch that step() runs: epoch, and the index in the epoch's shuffled order of its
     // first sample (this rank's share of the global batch; set by dist_train_step). A step
     // that draws random numbers draws sample j's from sample_rng(.., epoch, first + j).
