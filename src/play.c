@@ -69,7 +69,8 @@ static void usage(FILE *f) {
             "  --term           draw in this terminal (truecolor half-blocks); else a window (SDL2)\n"
             "  --shot-dir DIR   where P writes screenshots (default .)\n"
             "  keys: Z = A, X = B, Q = SELECT, R = START, arrows = D-pad; + / - temperature, space pause,\n"
-            "  Backspace reset to the start frame, P screenshot (PNG), Esc quit\n"
+            "  Backspace reset to the start frame, P screenshot (PNG), Esc quit; a run of several games without\n"
+            "  --game opens a game menu (Up/Down, Enter or Z plays, Esc quits); G or Tab opens it while playing\n"
             "Measurements:\n"
             "  --check          LEFT/RIGHT and gravity against the built-in game's engine, 60 s of --policy\n"
             "                   random against the nearest real frames, replay at T = 0 (and T = 1 for a vae),\n"
@@ -251,6 +252,7 @@ int main(int argc, char **argv) {
         die("--term needs a terminal on stdin and stdout (for files, use the headless mode: --script or --policy)");
     if (!o.script && !o.policy && !o.term) play_window_preflight();
     PlaySession s;
+    o.open.menu = !o.script && !o.policy;   // the window and the terminal: a run of several games offers a menu
     play_open(&s, &o.open);
     int rc = o.script || o.policy ? play_headless(&s, &o) : o.term ? play_term(&s, &o) : play_window(&s, &o);
     play_close(&s);

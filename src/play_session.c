@@ -135,19 +135,19 @@ static void load_start(PlaySession *s, const char *spec) {
 
 void play_open(PlaySession *s, const PlayOpen *o) {
     memset(s, 0, sizeof *s);
-    char game_run[PATH_MAX], games[CFG_MAX_FILES][64];
+    char game_run[PATH_MAX];
     const int pick = o->game && !o->run;   // --game alone picks the run; with --run, a game of the run
     if (pick) resolve_game_run(o->game, game_run, sizeof game_run);
     emu_run_open(pick ? game_run : o->run, &s->R);
     if (o->one_game) emu_run_one_game(&s->R, "./play --check");
-    s->n_games = emu_run_games(&s->R, games);
+    s->n_games = emu_run_games(&s->R, s->games);
     if (o->run && o->game && s->n_games == 0)
         die("--game %s: %s is a run of one game; --game with --run picks a game of a run of several", o->game,
             s->R.run_dir);
-    if (s->n_games > 0 && !o->game)
-        die("%s is a run of %d games (data.path = %s): give --game NAME, the game to play", s->R.run_dir, s->n_games,
-            s->R.cfg.data.path);
-    if (s->n_games > 0) s->game = emu_run_game_index(&s->R, games, s->n_games, o->game, "--game");
+    if (s->n_games > 0 && !o->game && !o->menu)
+        die("%s is a run of %d games (data.path = %s): give --game NAME, the game to play (the window and --term "
+            "offer a menu)", s->R.run_dir, s->n_games, s->R.cfg.data.path);
+    if (s->n_games > 0 && o->game) s->game = emu_run_game_index(&s->R, s->games, s->n_games, o->game, "--game");
     if (!s->R.stochastic && o->temperature > 0)
         die("--temperature %g: the dynamics model of %s is deterministic (dynamics.type = deterministic, "
             "hypotheses = 1); temperature applies to dynamics.type = vae or hypotheses > 1 only", o->temperature,
@@ -159,6 +159,7 @@ void play_open(PlaySession *s, const PlayOpen *o) {
     size_t F = (size_t)s->C * s->H * s->W;
     s->start = xmalloc_floats(F), s->frame = xmalloc_floats(F), s->prev = xmalloc_floats(F);
     s->a = xmalloc_floats((size_t)(s->A + s->n_games));
+    s->start_spec = o->start;
     load_start(s, o->start);
     threads_use(o->threads >= 0 ? o->threads : s->R.cfg.run.threads);
     Rng init;
@@ -183,6 +184,13 @@ void play_reset(PlaySession *s) {
     s->em.draw(s->em.ctx, s->frame, 1);
     memcpy(s->prev, s->frame, (size_t)s->C * s->H * s->W * sizeof(float));
     s->step = 0;
+}
+
+void play_set_game(PlaySession *s, int g) {
+    if (g < 0 || g >= s->n_games) return;
+    if (g != s->game && !s->start_spec) s->game = g, load_start(s, NULL);
+    s->game = g;
+    play_reset(s);
 }
 
 void play_step(PlaySession *s, const uint8_t *buttons) {

@@ -35,6 +35,8 @@ typedef struct {
                               // game of a run of several games (roadmap 5.3) to play
     const char *start;        // --start spec (NULL: the run's first test frame)
     int one_game;             // refuse a run of several games (--check)
+    int menu;                 // an interactive mode: a run of several games opens without game (game 0 loaded
+                              // until the in-window or terminal menu chooses one with play_set_game)
     double temperature;       // vae dynamics only (> 0 on a deterministic model is refused)
     uint64_t seed;            // eps of a vae, the random policy
     int threads;              // -1: the run's run.threads; 0: every core; n: n threads
@@ -50,6 +52,8 @@ typedef struct {
     Rng eps_rng;
     int C, H, W, A;                     // A: the buttons
     int n_games, game;                  // a run of several games: how many, and the one played (its input column)
+    char games[CFG_MAX_FILES][64];      // their names, in the order of the game columns
+    const char *start_spec;             // --start (NULL: each game's first test frame)
     char names[PLAY_MAX_BUTTONS][16];   // button names, in action order
     float *start;                       // [C,H,W] the real start frame, in [0,1]
     float *frame, *prev;                // [C,H,W] the frame drawn now, and the one before
@@ -61,6 +65,9 @@ typedef struct {
 void play_open(PlaySession *s, const PlayOpen *o);
 void play_close(PlaySession *s);
 void play_reset(PlaySession *s);
+// A run of several games: plays game g from now on (its column; its start frame, unless --start gave one
+// for all) and resets to the start frame. Dies in one line when g's file cannot give a start frame.
+void play_set_game(PlaySession *s, int g);
 void play_step(PlaySession *s, const uint8_t *buttons);   // buttons [A] 0/1
 // A new temperature (vae dynamics; clamped to >= 0). Returns the one in use.
 double play_set_temperature(PlaySession *s, double t);

@@ -99,33 +99,45 @@ static void press(Keys *k, int b, double now) {
     if (b >= 0) k->last[b] = now;
 }
 
-// Reads what the tty has; presses buttons, returns the last command typed.
-static PlayCmd keys_read(Keys *k, double now) {
-    unsigned char buf[256];
-    ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
-    PlayCmd cmd = CMD_NONE;
-    for (ssize_t i = 0; i < n; i++) {
-        unsigned char c = buf[i];
-        if (c == 0x1b) {
-            if (i + 2 < n && (buf[i + 1] == '[' || buf[i + 1] == 'O') && buf[i + 2] >= 'A' &&
-                buf[i + 2] <= 'D') {
-                press(k, k->arrow[buf[i + 2] - 'A'], now);
-                i += 2;
-            } else if (i + 1 < n && (buf[i + 1] == '[' || buf[i + 1] == 'O')) {
-                i++;   // another escape sequence: skip its introducer and final byte
-                while (i + 1 < n && !(buf[i + 1] >= 0x40 && buf[i + 1] <= 0x7e)) i++;
-                i++;
-            } else {
-                return CMD_QUIT;   // the Esc key
-            }
-        } else if (c == 0x7f || c == 0x08) cmd = CMD_RESET;
-        else if (c == ' ') cmd = CMD_PAUSE;
-        else if (c == '+' || c == '=') cmd = CMD_TEMP_UP;
-        else if (c == '-' || c == '_') cmd = CMD_TEMP_DOWN;
-        else if (c == 'p' || c == 'P') cmd = CMD_SHOT;
-        else if (c < 128) press(k, k->key_button[c], now);
+enum { KEY_NONE = -1, KEY_UP = 256, KEY_DOWN, KEY_RIGHT, KEY_LEFT, KEY_ESC };
+
+// The key at buf[*i] (a byte, an arrow, or the Esc key), *i moved past it; other escape sequences are
+// skipped (KEY_NONE).
+static int next_key(const unsigned char *buf, ssize_t n, ssize_t *i) {
+    unsigned char c = buf[(*i)++];
+    if (c != 0x1b) return c;
+    if (*i + 1 < n && (buf[*i] == '[' || buf[*i] == 'O') && buf[*i + 1] >= 'A' && buf[*i + 1] <= 'D') {
+        int arrow = buf[*i + 1] - 'A';   // A, B, C, D: UP, DOWN, RIGHT, LEFT
+        *i += 2;
+        return KEY_UP + arrow;
     }
-    return cmd;
+    if (*i < n && (buf[*i] == '[' || buf[*i] == 'O')) {   // its introducer, parameters and final byte
+        (*i)++;
+        while (*i < n && !(buf[*i] >= 0x40 && buf[*i] <= 0x7e)) (*i)++;
+        if (*i < n) (*i)++;
+        return KEY_NONE;
+    }
+    return KEY_ESC;
+}
+
+// What key c does: in the game menu a menu command; while playing a command, or a button pressed.
+static PlayCmd key_command(Keys *k, int c, int menu, double now) {
+    if (c == KEY_ESC) return CMD_QUIT;
+    if (c == 'g' || c == 'G' || c == '\t') return CMD_MENU;
+    if (menu) {
+        if (c == KEY_UP) return CMD_MENU_UP;
+        if (c == KEY_DOWN) return CMD_MENU_DOWN;
+        if (c == '\r' || c == '\n' || c == 'z' || c == 'Z') return CMD_MENU_CHOOSE;
+        return CMD_NONE;
+    }
+    if (c >= KEY_UP && c <= KEY_LEFT) press(k, k->arrow[c - KEY_UP], now);
+    else if (c == 0x7f || c == 0x08) return CMD_RESET;
+    else if (c == ' ') return CMD_PAUSE;
+    else if (c == '+' || c == '=') return CMD_TEMP_UP;
+    else if (c == '-' || c == '_') return CMD_TEMP_DOWN;
+    else if (c == 'p' || c == 'P') return CMD_SHOT;
+    else if (c >= 0 && c < 128) press(k, k->key_button[c], now);
+    return CMD_NONE;
 }
 
 static void keys_held(const Keys *k, int A, double now, uint8_t *buttons) {
@@ -153,6 +165,15 @@ static void put(Screen *sc, const char *fmt, ...) {
         }
         sc->cap = sc->cap * 2 + (size_t)(m > 0 ? m : 0) + 64;
         sc->buf = xrealloc(sc->buf, sc->cap);
+    }
+}
+
+static void flush(const Screen *sc) {
+    for (size_t off = 0; off < sc->n;) {
+        ssize_t w = write(STDOUT_FILENO, sc->buf + off, sc->n - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) break;
+        off += (size_t)w;
     }
 }
 
@@ -186,12 +207,23 @@ static void draw(Screen *sc, const PlaySession *s, int scale, const char *hud) {
         fg = bg = -1;
     }
     put(sc, "\x1b[0m\x1b[K%.*s\x1b[J", ws.ws_col, hud);
-    for (size_t off = 0; off < sc->n;) {
-        ssize_t w = write(STDOUT_FILENO, sc->buf + off, sc->n - off);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) break;
-        off += (size_t)w;
-    }
+    flush(sc);
+}
+
+// The game menu as text: a title, the games (the one under the cursor in reverse video, marked >),
+// the keys; the HUD on the last line.
+static void draw_menu(Screen *sc, const PlaySession *s, const PlayMenu *m, const char *hud) {
+    struct winsize ws = {0};
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) != 0 || ws.ws_col < 2 || ws.ws_row < 2) ws.ws_col = 80, ws.ws_row = 24;
+    char title[300], hint[300];
+    play_menu_text(s, m, title, hint, sizeof title);
+    int w = ws.ws_col - 2;
+    sc->n = 0;
+    put(sc, "\x1b[H\x1b[0m\x1b[K\r\n \x1b[1m%.*s\x1b[0m\x1b[K\r\n\x1b[K\r\n", w, title);
+    for (int g = 0; g < s->n_games; g++)
+        put(sc, "   %s%s %-20s\x1b[0m\x1b[K\r\n", g == m->sel ? "\x1b[7m" : "", g == m->sel ? ">" : " ", s->games[g]);
+    put(sc, "\x1b[K\r\n %.*s\x1b[K\x1b[J\x1b[%d;1H%.*s", w, hint, ws.ws_row, ws.ws_col, hud);
+    flush(sc);
 }
 
 int play_term(PlaySession *s, const PlayOptions *o) {
@@ -201,23 +233,31 @@ int play_term(PlaySession *s, const PlayOptions *o) {
     keys_init(&k, s);
     Screen sc = {xmalloc(1 << 16), 0, 1 << 16, xmalloc((size_t)s->C * s->H * s->W)};
     uint8_t *buttons = xcalloc((size_t)s->A, 1);
+    PlayMenu menu;
+    play_menu_init(&menu, s, o);
     term_raw();
     play_reset(s);
     FrameClock clk;
     clock_start(&clk, o->fps);
-    int paused = 0;
+    int paused = 0, quit = 0;
     long steps = 0;
     double fps = 0, t_prev = clk.t0;
     char msg[1300] = "", hud[1600];
-    while (!g_stop) {
+    while (!g_stop && !quit) {
         double now = now_seconds();
-        PlayCmd cmd = keys_read(&k, now);
-        if (cmd != CMD_NONE) msg[0] = 0;
-        if (play_command(s, o, cmd, &paused, msg, sizeof msg)) break;
+        unsigned char in[256];
+        ssize_t n = read(STDIN_FILENO, in, sizeof in);
+        for (ssize_t i = 0; i < n && !quit;) {
+            PlayCmd cmd = key_command(&k, next_key(in, n, &i), menu.open, now);
+            if (cmd != CMD_NONE) msg[0] = 0;
+            quit = play_command(s, o, &menu, cmd, &paused, msg, sizeof msg);
+        }
+        if (quit) break;
         keys_held(&k, s->A, now, buttons);
-        if (!paused) play_step(s, buttons), steps++;
-        play_hud(s, fps, buttons, paused, msg, hud, sizeof hud);
-        draw(&sc, s, o->scale, hud);
+        if (!paused && !menu.open) play_step(s, buttons), steps++;
+        play_hud(s, &menu, fps, buttons, paused, msg, hud, sizeof hud);
+        if (menu.open) draw_menu(&sc, s, &menu, hud);
+        else draw(&sc, s, o->scale, hud);
         if (o->steps > 0 && steps >= o->steps) break;
         clock_wait(&clk);
         now = now_seconds();

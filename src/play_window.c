@@ -3,6 +3,8 @@
  * HUD under it (fps, step, temperature, buttons held; the font of evaluation/font.h), keys
  * as gymemu's main.py: Z = A, X = B, Q = SELECT, R = START, arrows = D-pad (held while the
  * key is down), + / - temperature, space pause, Backspace reset, P screenshot, Esc quit.
+ * A run of several games without --game starts in the game menu (the games listed in the
+ * window: Up/Down, Enter or Z plays one, Esc quits); G or Tab opens it again while playing.
  * The window may be resized; the picture keeps its aspect ratio.
  *
  * Built only when pkg-config finds SDL2 (the Makefile then defines NEMU_SDL and links SDL2
@@ -30,7 +32,17 @@ static const KeyMap KEYS[] = {{SDL_SCANCODE_Z, "A"},      {SDL_SCANCODE_X, "B"},
                               {SDL_SCANCODE_R, "START"},  {SDL_SCANCODE_UP, "UP"},     {SDL_SCANCODE_DOWN, "DOWN"},
                               {SDL_SCANCODE_LEFT, "LEFT"}, {SDL_SCANCODE_RIGHT, "RIGHT"}};
 
-static PlayCmd key_command(SDL_Keycode k) {
+static PlayCmd key_command(SDL_Keycode k, int menu) {
+    if (k == SDLK_g || k == SDLK_TAB) return CMD_MENU;
+    if (menu) {
+        switch (k) {
+        case SDLK_ESCAPE: return CMD_QUIT;
+        case SDLK_UP: return CMD_MENU_UP;
+        case SDLK_DOWN: return CMD_MENU_DOWN;
+        case SDLK_RETURN: case SDLK_KP_ENTER: case SDLK_z: return CMD_MENU_CHOOSE;
+        default: return CMD_NONE;
+        }
+    }
     switch (k) {
     case SDLK_ESCAPE: return CMD_QUIT;
     case SDLK_SPACE: return CMD_PAUSE;
@@ -101,8 +113,46 @@ static void window_close(Window *w) {
     canvas_free(&w->cv);
 }
 
-static void window_draw(Window *w, const PlaySession *s, const char *hud) {
-    canvas_blit_planar(&w->cv, s->frame, s->C, s->H, s->W, 0, 0, w->scale);
+static void window_title(Window *w, const PlaySession *s, const PlayMenu *m) {
+    char title[400];
+    if (s->n_games > 0 && !m->open) snprintf(title, sizeof title, "nemu play - %s - %s", s->R.run_name, s->games[s->game]);
+    else snprintf(title, sizeof title, "nemu play - %s", s->R.run_name);
+    SDL_SetWindowTitle(w->win, title);
+}
+
+// The largest font scale in 1..max at which text fits w pixels with a margin.
+static int fit(const char *text, int w, int max) {
+    int f = max;
+    while (f > 1 && font_text_width(text, f) + 16 > w) f--;
+    return f;
+}
+
+// The game menu over the picture's area: a title, the games (the one under the cursor on a blue bar,
+// marked >) and the keys, in the largest font (1..3) whose lines fit the width.
+static void menu_draw(Window *w, const PlaySession *s, const PlayMenu *m) {
+    char title[300], hint[300], line[96];
+    play_menu_text(s, m, title, hint, sizeof title);
+    int f = fit(title, w->cv.w, 3), area = s->H * w->scale;
+    for (int g = 0; g < s->n_games; g++) {
+        snprintf(line, sizeof line, "  > %s", s->games[g]);
+        if (fit(line, w->cv.w, 3) < f) f = fit(line, w->cv.w, 3);
+    }
+    canvas_fill_rect(&w->cv, 0, 0, w->cv.w, area, (Rgb){16, 16, 32});
+    int x = 8, y = 8, lh = FONT_LINE * f;
+    canvas_text(&w->cv, x, y, title, RGB_WHITE, f);
+    y += 2 * lh;
+    for (int g = 0; g < s->n_games; g++, y += lh + 2 * f) {
+        if (g == m->sel) canvas_fill_rect(&w->cv, 0, y - f, w->cv.w, lh + f, (Rgb){40, 80, 200});
+        snprintf(line, sizeof line, "%s %s", g == m->sel ? ">" : " ", s->games[g]);
+        canvas_text(&w->cv, x + 2 * f, y, line, g == m->sel ? RGB_WHITE : (Rgb){170, 170, 190}, f);
+    }
+    int fh = fit(hint, w->cv.w, f > 1 ? f - 1 : 1);
+    canvas_text(&w->cv, x, area - FONT_LINE * fh - 4, hint, (Rgb){200, 200, 120}, fh);
+}
+
+static void window_draw(Window *w, const PlaySession *s, const PlayMenu *m, const char *hud) {
+    if (m->open) menu_draw(w, s, m);
+    else canvas_blit_planar(&w->cv, s->frame, s->C, s->H, s->W, 0, 0, w->scale);
     int y = s->H * w->scale;
     canvas_fill_rect(&w->cv, 0, y, w->cv.w, w->hud_h, RGB_BLACK);
     canvas_text(&w->cv, 2, y + 2, hud, RGB_WHITE, w->font);
@@ -117,9 +167,14 @@ int play_window(PlaySession *s, const PlayOptions *o) {
     memset(&w, 0, sizeof w);
     window_open(&w, s, o);
     signals_install();   // SIGINT/SIGTERM end the loop like Esc
-    int bidx[sizeof KEYS / sizeof *KEYS];
-    for (size_t i = 0; i < sizeof KEYS / sizeof *KEYS; i++) bidx[i] = play_button(s, KEYS[i].button);
+    enum { NK = sizeof KEYS / sizeof *KEYS };
+    int bidx[NK];
+    uint8_t stale[NK] = {0};   // keys down when the menu closed (Z chose the game): no button until released
+    for (int i = 0; i < NK; i++) bidx[i] = play_button(s, KEYS[i].button);
     uint8_t *buttons = xcalloc((size_t)s->A, 1);
+    PlayMenu menu;
+    play_menu_init(&menu, s, o);
+    window_title(&w, s, &menu);
     play_reset(s);
     FrameClock clk;
     clock_start(&clk, o->fps);
@@ -129,20 +184,26 @@ int play_window(PlaySession *s, const PlayOptions *o) {
     char msg[1300] = "", hud[1600];
     while (!quit && !signals_stop_requested()) {
         SDL_Event ev;
+        const int was_open = menu.open;
         while (SDL_PollEvent(&ev)) {
             PlayCmd cmd = ev.type == SDL_QUIT ? CMD_QUIT
-                          : ev.type == SDL_KEYDOWN && !ev.key.repeat ? key_command(ev.key.keysym.sym) : CMD_NONE;
+                          : ev.type == SDL_KEYDOWN && !ev.key.repeat ? key_command(ev.key.keysym.sym, menu.open)
+                                                                       : CMD_NONE;
             if (cmd != CMD_NONE) msg[0] = 0;
-            quit |= play_command(s, o, cmd, &paused, msg, sizeof msg);
+            quit |= play_command(s, o, &menu, cmd, &paused, msg, sizeof msg);
         }
         if (quit) break;
         const Uint8 *kb = SDL_GetKeyboardState(NULL);
+        if (was_open != menu.open) window_title(&w, s, &menu);
         memset(buttons, 0, (size_t)s->A);
-        for (size_t i = 0; i < sizeof KEYS / sizeof *KEYS; i++)
-            if (bidx[i] >= 0 && kb[KEYS[i].key]) buttons[bidx[i]] = 1;
-        if (!paused) play_step(s, buttons), steps++;
-        play_hud(s, fps, buttons, paused, msg, hud, sizeof hud);
-        window_draw(&w, s, hud);
+        for (int i = 0; i < NK; i++) {
+            if (was_open && !menu.open) stale[i] = kb[KEYS[i].key] != 0;
+            if (!kb[KEYS[i].key]) stale[i] = 0;
+            if (bidx[i] >= 0 && kb[KEYS[i].key] && !stale[i] && !menu.open) buttons[bidx[i]] = 1;
+        }
+        if (!paused && !menu.open) play_step(s, buttons), steps++;
+        play_hud(s, &menu, fps, buttons, paused, msg, hud, sizeof hud);
+        window_draw(&w, s, &menu, hud);
         if (o->steps > 0 && steps >= o->steps) break;
         clock_wait(&clk);
         double now = now_seconds();

@@ -20,7 +20,8 @@ then checks:
     sections (T = 0 identical; the VAE at T = 1 varies, its samples differ); curve.png,
     nearest.csv (1,801 steps), random.gif; --check with a headless option is refused
   - --term in a tmux pane (skipped without tmux): the frame in truecolor half blocks and the
-    HUD line; space pauses, Backspace resets to step 0, P writes a screenshot; Esc, Ctrl-C and
+    HUD line; space pauses, Backspace resets to step 0, P writes a screenshot, G says a run of one
+    game has no game menu (test_play_menu.py: a run of several); Esc, Ctrl-C and
     SIGTERM each end it with the terminal restored (stty: icanon and echo back on)
   - the window under Xvfb (skipped without Xvfb, libXtst or an SDL2 build): keys through
     XTEST; P writes the screenshot PNG, space pauses (HUD), Esc quits; a screenshot of the
@@ -273,6 +274,8 @@ def terminal(tmp):
                 check(wait_for(lambda: "saved" in pane()), "P saves a screenshot")
                 shots = [f for f in os.listdir(tmp) if f.startswith("play_playtest_") and f.endswith(".png")]
                 check(len(shots) == 1, f"screenshot file {shots}")
+                tmux("send-keys", "-t", "play", "g")
+                check(wait_for(lambda: "no game menu" in pane()), "G on a run of one game: no menu")
                 tmux("send-keys", "-t", "play", "Escape")
             elif how == "C-c":
                 tmux("send-keys", "-t", "play", "C-c")
