@@ -99,14 +99,6 @@ void resolve_run(const char *opt_run, char *run_dir, size_t cap, const char *ckp
 
 void resolve_game_run(const char *game, char *run_dir, size_t cap) { find_last_run(run_dir, cap, "dyn_best.h5", game); }
 
-void emu_run_one_game(const EmuRun *R, const char *what) {
-    char files[CFG_MAX_FILES][CFG_STR];
-    const int n = cfg_data_files(&R->cfg, files);
-    if (n > 1)
-        die("%s is a run of %d games (data.path = %s): %s takes a run of one game (e.g. that game's own run); "
-            "./eval evaluates each game of this one", R->run_dir, n, R->cfg.data.path, what);
-}
-
 int emu_run_games(const EmuRun *R, char names[][64]) {
     char files[CFG_MAX_FILES][CFG_STR];
     const int n_files = cfg_data_files(&R->cfg, files);

@@ -45,9 +45,6 @@ void resolve_game_run(const char *game, char *run_dir, size_t cap);
 // The run folder (opt_run, or the newest with dyn_best.h5), its config, the dynamics
 // checkpoint and its autoencoder's metadata, checked against each other.
 void emu_run_open(const char *opt_run, EmuRun *R);
-// A run of several games (data.path lists one file per game, roadmap 5.3): dies in one line
-// naming `what` (e.g. "./export"), which takes runs of one game only.
-void emu_run_one_game(const EmuRun *R, const char *what);
 // The games of a run of several (their names as its dynamics checkpoint records them, attribute
 // games, in the order of the game columns) into names; returns how many, 0 for a run of one game.
 // Dies in one line when the checkpoint and config.ini disagree.

@@ -3,9 +3,9 @@
  * in float, Q16.16 or int8 fixed point, a web page that plays it, and a check of the exported
  * file against nemu's own float model (issue #24; see export.h and the README's Export).
  *
- *   ./export [--run DIR] --out DIR [--name NAME] [--format float|q16|int8] [--encoder] [--force]
- *   ./export [--run DIR] --web DIR [--name NAME] [--format F] [--force]
- *   ./export [--run DIR] --check LIB.so [--name NAME] [--steps N] [--episodes N]
+ *   ./export [--run DIR] [--game NAME] --out DIR [--name NAME] [--format float|q16|int8] [--encoder] [--force]
+ *   ./export [--run DIR] [--game NAME] --web DIR [--name NAME] [--format F] [--force]
+ *   ./export [--run DIR] [--game NAME] --check LIB.so [--name NAME] [--steps N] [--episodes N]
  *
  * Every check (run, checkpoints, finite weights, format, output folders, emcc) comes before
  * the first file; the output folder is assembled beside its final place and renamed at the
@@ -25,18 +25,22 @@
 #include "base/threads.h"
 
 typedef struct {
-    const char *run, *out, *name, *web, *check, *results;
+    const char *run, *game, *out, *name, *web, *check, *results;
     ExFormat fmt;
     int encoder, force, steps, episodes, start;
 } Options;
 
 static void usage(FILE *f) {
     fprintf(f,
-            "usage: ./export [--run DIR] --out DIR [--name NAME] [--format float|q16|int8] [--encoder] [--start T]\n"
+            "usage: ./export [--run DIR] [--game NAME] --out DIR [--name NAME] [--format float|q16|int8] [--encoder]\n"
+            "                [--start T] [--force]\n"
+            "       ./export [--run DIR] [--game NAME] --web DIR [--name NAME] [--format float|q16|int8] [--start T]\n"
             "                [--force]\n"
-            "       ./export [--run DIR] --web DIR [--name NAME] [--format float|q16|int8] [--start T] [--force]\n"
-            "       ./export [--run DIR] --check LIB.so [--name NAME] [--start T] [--steps N] [--episodes N]\n"
+            "       ./export [--run DIR] [--game NAME] --check LIB.so [--name NAME] [--start T] [--steps N]\n"
+            "                [--episodes N]\n"
             "  --run DIR       trained run (default: the newest runs/*/ with dyn_best.h5)\n"
+            "  --game NAME     a run of several games (data.path lists one file per game): the game to export; its\n"
+            "                  game column is compiled in as a constant, so the file emulates that game alone\n"
             "  --out DIR       write NAME.h and NAME.c there (a new folder; --force replaces one)\n"
             "  --name NAME     C prefix of the API and file name (default: the run's name as an identifier)\n"
             "  --format F      float (default), q16 (Q16.16 fixed point) or int8 (per-channel int8 weights)\n"
@@ -53,15 +57,15 @@ static void parse_options(int argc, char **argv, Options *o) {
     memset(o, 0, sizeof *o);
     o->steps = 60, o->results = "results";
     static const char *const known[] = {"--run", "--out", "--name", "--format", "--check", "--steps", "--episodes",
-                                        "--results", "--web", "--start"};
+                                        "--results", "--web", "--start", "--game"};
     static const char *const flags[] = {"--encoder", "--force", "--help", "-h"};
-    const CliText texts[] = {{"--run", &o->run},     {"--out", &o->out}, {"--name", &o->name},
+    const CliText texts[] = {{"--run", &o->run},     {"--out", &o->out}, {"--name", &o->name}, {"--game", &o->game},
                              {"--check", &o->check}, {"--web", &o->web}, {"--results", &o->results}};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h")) { usage(stdout); exit(0); }
         char name[32];
         const char *v;
-        cli_option(argc, argv, &i, known, 10, flags, 4, "./export", name, sizeof name, &v);
+        cli_option(argc, argv, &i, known, sizeof known / sizeof *known, flags, 4, "./export", name, sizeof name, &v);
         if (!strcmp(name, "--help")) { usage(stdout); exit(0); }
         else if (!strcmp(name, "--encoder")) o->encoder = 1;
         else if (!strcmp(name, "--force")) o->force = 1;
@@ -120,7 +124,7 @@ int main(int argc, char **argv) {
     threads_use(1);
     Err err = {{0}};
     static ExModel m;
-    if (export_load(&m, o.run, o.results, o.start, &err) < 0) die("%s", err.msg);
+    if (export_load(&m, o.run, o.game, o.results, o.start, &err) < 0) die("%s", err.msg);
     if (export_format_ok(&m, o.fmt, &err) < 0) die("%s", err.msg);
     char name[64];
     if (o.name) snprintf(name, sizeof name, "%s", o.name), check_name(o.name);

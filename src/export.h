@@ -48,7 +48,11 @@ typedef struct {
     AE ae;
     DynModel dyn;
     int spatial, vae, mlp;     // spatial latent; VAE head; flat MLP dynamics (else conv dynamics)
-    int C, H, W, Z, A, hidden, blocks, grid_h, grid_w;
+    int C, H, W, Z, A, hidden, blocks, grid_h, grid_w;   // A: the dynamics' action inputs (buttons + games)
+    int B;                     // the buttons the exported step takes (A less the game columns)
+    int n_games, game;         // a run of several games (roadmap 5.3): how many, and the one exported, whose
+    char game_name[64];        // one-hot column the exported step sets as a constant (n_games = 0: none)
+    char data_path[CFG_STR];   // the data file (a run of several games: the exported game's)
     // the layers, in the order they run
     XLayer enc[EX_MAX_LAYERS], dec[EX_MAX_LAYERS], dyn_l[EX_MAX_LAYERS];
     int n_enc, n_dec, n_dyn;
@@ -66,7 +70,9 @@ typedef struct {
 // a non-finite weight), then the data; builds the layer lists, encodes the start frame and
 // calibrates the int8 input ranges. One line in err and -1 on a problem with the data.
 // start_t: the frame of the first test episode that the compiled-in start latent encodes.
-int export_load(ExModel *m, const char *opt_run, const char *results_dir, int start_t, Err *err);
+// game: a run of several games needs the name of the one to export (dies in one line without it, with
+// a name not in the run, or with a name on a run of one game); NULL otherwise.
+int export_load(ExModel *m, const char *opt_run, const char *game, const char *results_dir, int start_t, Err *err);
 void export_free(ExModel *m);
 // Whether fmt can express this model (-1 and why in err if not).
 int export_format_ok(const ExModel *m, ExFormat fmt, Err *err);

@@ -86,7 +86,7 @@ static double round_trip(ExModel *m, Exported *e, int steps, int *done) {
     *done = steps < T ? steps : T;
     for (int k = 0; k < *done; k++) {
         dataset_action(&m->ds, m->start_ep, m->start_t + k, a);
-        buttons_of(a, m->A, b);
+        buttons_of(a, m->B, b);   // the buttons; the exported step sets the game column itself
         dynm_forward_step(&m->dyn, 0, z, a, 1);
         memcpy(z, dynm_znext(&m->dyn, 0), (size_t)m->Z * sizeof(float));
         ae_decode(&m->ae, z, 1, ref);
@@ -132,7 +132,7 @@ static int rollouts(ExModel *m, Exported *e, const StartPoint *sp, int N, int K,
         *dec_ssim += mxn.ssim / N;
         for (int k = 1, j = 0; k <= K; k++) {
             dataset_action(&m->ds, sp[i].e, sp[i].t + k - 1, a);
-            buttons_of(a, m->A, b);
+            buttons_of(a, m->B, b);   // the buttons; the exported step sets the game column itself
             dynm_forward_step(&m->dyn, 0, z, a, 1);
             memcpy(z, dynm_znext(&m->dyn, 0), (size_t)m->Z * sizeof(float));
             e->step(e->state, b);

@@ -143,8 +143,12 @@ static void emit_block(FILE *f, const ExModel *m, ExFormat fmt, const char *file
     fprintf(f, " * no written globals (the caller owns the state: any number run side by side).\n *\n");
     fprintf(f, " * run:         %s (dynamics %s, autoencoder %s)\n", m->run.run_dir, m->run.dyn_path, m->run.ae_path);
     fprintf(f, " * config hash: %016llx\n", (unsigned long long)m->run.chash);
-    fprintf(f, " * data:        %s, %dx%dx%d frames (HxWxC), %d buttons %s\n", m->run.cfg.data.path, m->H, m->W, m->C, m->A,
+    fprintf(f, " * data:        %s, %dx%dx%d frames (HxWxC), %d buttons %s\n", m->data_path, m->H, m->W, m->C, m->B,
             m->ds.action_names);
+    if (m->n_games > 0)
+        fprintf(f, " * game:        %s, game %d of the run's %d: its one-hot game column is compiled in, so this\n"
+                " *              file emulates that game alone (the run's data.path = %s)\n", m->game_name, m->game + 1,
+                m->n_games, m->run.cfg.data.path);
     if (m->spatial)
         fprintf(f, " * model:       spatial autoencoder (%d stages, base %d, latent %dx%dx%d) + conv dynamics (hidden %d, "
                 "%d blocks)%s\n", m->ac.stages, m->ac.base_channels, m->ac.latent_channels, m->grid_h, m->grid_w,
@@ -160,7 +164,7 @@ static void emit_block(FILE *f, const ExModel *m, ExFormat fmt, const char *file
             export_weight_bytes(m, fmt, encoder), encoder ? " (encoder included)" : "");
     fprintf(f, " * Use: %s_state s; %s_init(&s, seed); then per step %s_step(&s, buttons) with buttons[%d]\n"
             " * (0/1: %s) and %s_frame_rgba(&s, rgba) for a %dx%d RGBA picture.\n */\n",
-            name, name, name, m->A, m->ds.action_names, name, m->W, m->H);
+            name, name, name, m->B, m->ds.action_names, name, m->W, m->H);
 }
 
 // ---------------------------------------------------------------- NAME.h
@@ -181,7 +185,9 @@ static void emit_h(FILE *f, const ExModel *m, ExFormat fmt, const char *name, in
     fprintf(f, "#ifndef %s_H_INCLUDED\n#define %s_H_INCLUDED\n\n#include <stddef.h>\n#include <stdint.h>\n\n", up, up);
     fprintf(f, "#define %s_FORMAT \"%s\"\n#define %s_CHANNELS %d\n#define %s_HEIGHT %d\n#define %s_WIDTH %d\n", up,
             EX_FORMAT_NAMES[fmt], up, m->C, up, m->H, up, m->W);
-    fprintf(f, "#define %s_LATENT %d   /* values of the latent z */\n#define %s_BUTTONS %d\n", up, m->Z, up, m->A);
+    fprintf(f, "#define %s_LATENT %d   /* values of the latent z */\n#define %s_BUTTONS %d\n", up, m->Z, up, m->B);
+    if (m->n_games > 0) fprintf(f, "#define %s_GAME \"%s\"   /* the game of the run's %d it emulates */\n", up, m->game_name,
+                                m->n_games);
     fprintf(f, "#define %s_BUTTON_NAMES \"%s\"\n#define %s_VAE %d   /* 1: %s_set_temperature samples the dynamics */\n",
             up, m->ds.action_names, up, m->vae, name);
     fprintf(f, "#define %s_ENCODER %d   /* 1: %s_encode is compiled in */\n\n", up, encoder, name);
@@ -232,17 +238,26 @@ static int emit_chain(FILE *f, const XLayer *l, int n, const char *src, const ch
 static void emit_step(FILE *f, const ExModel *m, const char *name) {
     const int HW = m->grid_h * m->grid_w, Hc = m->hidden, nb = m->blocks;
     fprintf(f, "void %s_step(%s_state *s, const unsigned char *buttons) {\n", name, name);
+    const char *in = "buttons";   // the dynamics' action input: the buttons, or with the game's column after them
+    if (m->mlp) fprintf(f, "    int j;\n");   // declarations first
+    if (m->n_games > 0) {
+        fprintf(f, "    unsigned char a[%d];   /* the buttons, then the one-hot column of game %s (%d of %d) */\n"
+                "    int g;\n", m->A, m->game_name, m->game + 1, m->n_games);
+        fprintf(f, "    for (g = 0; g < %d; g++) a[g] = buttons[g];\n", m->B);
+        fprintf(f, "    for (g = 0; g < %d; g++) a[%d + g] = (unsigned char)(g == %d);\n", m->n_games, m->B, m->game);
+        in = "a";
+    }
     int last;
     if (m->mlp) {
-        fprintf(f, "    int j;\n    for (j = 0; j < %d; j++) s->buf[0][j] = s->z[j];\n", m->Z);
-        fprintf(f, "    for (j = 0; j < %d; j++) s->buf[0][%d + j] = buttons[j] ? 1.0f : 0.0f;\n", m->A, m->Z);
+        fprintf(f, "    for (j = 0; j < %d; j++) s->buf[0][j] = s->z[j];\n", m->Z);
+        fprintf(f, "    for (j = 0; j < %d; j++) s->buf[0][%d + j] = %s[j] ? 1.0f : 0.0f;\n", m->A, m->Z, in);
         fprintf(f, "    layernorm(s->buf[1], s->buf[0], LN_W, LN_B, %d);\n", m->Z + m->A);
         fprintf(f, "    layer(&L_fc1, s->buf[0], s->buf[1], ACT_NONE, s->in, s->acc);\n    gelu(s->buf[0], %d);\n", Hc);
         fprintf(f, "    layer(&L_fc2, s->buf[1], s->buf[0], ACT_NONE, s->in, s->acc);\n    gelu(s->buf[1], %d);\n", Hc);
         fprintf(f, "    layer(&L_fc3, s->buf[0], s->buf[1], ACT_NONE, s->in, s->acc);\n");
         last = 0;
     } else {
-        fprintf(f, "    planes(s->buf[0], s->z, %d, buttons, %d, %d);\n", m->Z, m->A, HW);
+        fprintf(f, "    planes(s->buf[0], s->z, %d, %s, %d, %d);\n", m->Z, in, m->A, HW);
         fprintf(f, "    layer(&L_conv_in, s->buf[1], s->buf[0], ACT_RELU, s->in, s->acc);\n");
         fprintf(f, "    pool_mean(s->aux, s->buf[1], %d, %d);\n", Hc, HW);
         fprintf(f, "    layer(&L_ctx, s->aux + %d, s->aux, ACT_NONE, s->in, s->acc);\n", Hc);

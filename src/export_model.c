@@ -143,7 +143,10 @@ static void calibrate(ExModel *m, const Split *sp) {
 // results/<run name>/eval.csv, if any: the model rows' SSIM and L1 per step.
 static void read_eval_summary(ExModel *m, const char *results_dir) {
     char *path = m->eval_path;
-    snprintf(path, sizeof m->eval_path, "%.1000s/%s/eval.csv", results_dir, m->run.run_name);
+    if (m->n_games > 0)   // ./eval writes each game of a run of several into its own folder
+        snprintf(path, sizeof m->eval_path, "%.1000s/%s/%s/eval.csv", results_dir, m->run.run_name, m->game_name);
+    else
+        snprintf(path, sizeof m->eval_path, "%.1000s/%s/eval.csv", results_dir, m->run.run_name);
     m->eval_summary[0] = 0;
     FILE *f = fopen(path, "r");
     if (!f) {
@@ -168,12 +171,17 @@ static void read_eval_summary(ExModel *m, const char *results_dir) {
 
 static int load_data(ExModel *m, Split *sp, Err *err) {
     const Config *cfg = &m->run.cfg;
-    const char *path = cfg->data.path;
+    char files[CFG_MAX_FILES][CFG_STR];
+    const int n_files = cfg_data_files(cfg, files);
+    const char *path = m->data_path;
+    snprintf(m->data_path, sizeof m->data_path, "%s", files[m->game]);
     if (!readable(path))
         return err_set(err, "%s: data.path = %s is not readable here (the start frame and the int8 ranges come "
                        "from it): run ./export from the folder ./train ran in", m->run.run_dir, path);
     Preprocess pp = {cfg->data.height, cfg->data.width, cfg->data.channels};
-    if (dataset_load_odd(&m->ds, path, &pp, cfg->data.accept_odd, err) < 0) return -1;
+    // a run of several games: the game's file alone, its rows with the game's column (as ./eval --game reads it)
+    if (dataset_load_games(&m->ds, files, n_files, n_files > 1 ? m->game : -1, &pp, cfg->data.accept_odd, err) < 0)
+        return -1;
     if (m->ds.H != m->H || m->ds.W != m->W || m->ds.C != m->C || m->ds.A != m->A)
         return err_set(err, "%s: frames %dx%dx%d with %d buttons, but the models take %dx%dx%d with %d", path,
                        m->ds.H, m->ds.W, m->ds.C, m->ds.A, m->H, m->W, m->C, m->A);
@@ -185,11 +193,28 @@ static int load_data(ExModel *m, Split *sp, Err *err) {
     return 0;
 }
 
-int export_load(ExModel *m, const char *opt_run, const char *results_dir, int start_t, Err *err) {
+// A run of several games: the game exported (--game), its index and name into m.
+static void pick_game(ExModel *m, const char *game) {
+    const EmuRun *R = &m->run;
+    char names[CFG_MAX_FILES][64];
+    m->n_games = emu_run_games(R, names);
+    if (m->n_games == 0 && game)
+        die("--game %s: %s is a run of one game (data.path = %s); --game picks a game of a run of several", game,
+            R->run_dir, R->cfg.data.path);
+    if (m->n_games > 0 && !game)
+        die("%s is a run of %d games (data.path = %s): give --game NAME, the game to export (its game column is "
+            "compiled in as a constant)", R->run_dir, m->n_games, R->cfg.data.path);
+    if (m->n_games > 0) {
+        m->game = emu_run_game_index(R, names, m->n_games, game, "--game");
+        snprintf(m->game_name, sizeof m->game_name, "%s", names[m->game]);
+    }
+}
+
+int export_load(ExModel *m, const char *opt_run, const char *game, const char *results_dir, int start_t, Err *err) {
     memset(m, 0, sizeof *m);
     EmuRun *R = &m->run;
     emu_run_open(opt_run, R);   // dies with one line on a bad run (no dyn_best.h5, mismatched models)
-    emu_run_one_game(R, "./export");
+    pick_game(m, game);
     Rng rng;
     rng_seed(&rng, 0);
     emu_run_models(R, EX_CALIB, &rng, &m->ae, &m->dyn);   // refuses NaN / Inf weights
@@ -205,6 +230,7 @@ int export_load(ExModel *m, const char *opt_run, const char *results_dir, int st
     m->spatial = m->ac.latent_channels > 0;
     m->mlp = strcmp(m->dyn.ops->family, "conv") != 0;
     m->C = m->ac.C, m->H = m->ac.H, m->W = m->ac.W, m->Z = m->ac.latent_dim, m->A = m->dyn.A;
+    m->B = m->A - m->n_games;
     if (m->mlp) {
         m->hidden = ((const Dyn *)m->dyn.impl)->cfg.hidden;
     } else {

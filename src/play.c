@@ -8,7 +8,7 @@
  *          [--gif FILE] [--png-dir DIR] [--csv FILE]              writes what it played
  *      --term                                                     the terminal (play_term.c)
  *      (neither)                                                  the window (play_window.c)
- *   ./play --check [--run DIR] [--out DIR] [--check-frames N]     the measurements (play_check.c)
+ *   ./play --check [--run DIR] [--game NAME] [--out DIR] [--check-frames N]   the measurements (play_check.c)
  *
  * Bad input is one line on stderr and exit 1, before any work and any file. The frame
  * clock keeps --fps with absolute deadlines (src/play_session.h); the achieved rate goes to
@@ -36,14 +36,16 @@ static void usage(FILE *f) {
             "            [--fps 30] [--scale S] [--seed N] [--steps N] [--threads N] [--compose T]\n"
             "            [--script actions.csv | --policy random|idle --steps N] [--gif FILE] [--png-dir DIR] [--csv FILE]\n"
             "            [--term] [--shot-dir DIR]\n"
-            "       play --check [--run DIR] [--out DIR] [--check-frames N] [--seed N] [--threads N] [--compose T]\n"
+            "       play --check [--run DIR] [--game NAME] [--out DIR] [--check-frames N] [--seed N] [--threads N]\n"
+            "                    [--compose T]\n"
             "Plays a trained emulator: from a real frame, z = encode(frame); each step z = z + f(z, buttons)\n"
             "and the decoder draws the frame.\n"
             "  --run DIR        run folder (default: the runs/*/ with the newest dyn_best.h5)\n"
             "  --game NAME      the runs/*/ with the newest dyn_best.h5 among those of game NAME (tetris, scroller,\n"
             "                   maze, ...: the game attribute of the run's data file, or its data.generate); with\n"
             "                   --run DIR of a run of several games (data.path lists one file per game): the game\n"
-            "                   to play, its column of the model's input\n"
+            "                   to play or --check, its column of the model's input (the window and --term\n"
+            "                   offer a menu without it)\n"
             "  --start SPEC     start frame: FILE.h5[:EPISODE[:STEP]] (EPISODE the i of /episode_<i>, default the\n"
             "                   first; STEP default 0) or FRAME.png (any size, grey or RGB); every start frame gets\n"
             "                   the run's preprocessing (default: frame 0 of the run's first test episode)\n"
@@ -123,7 +125,6 @@ static void parse_options(int argc, char **argv, PlayOptions *o) {
     }
     int headless = o->script || o->policy;
     if (o->script && o->policy) die("--script and --policy both choose the buttons: give one");
-    if (o->check && o->open.game) die("--check takes --run DIR, not --game");
     if (o->policy && strcmp(o->policy, "random") && strcmp(o->policy, "idle"))
         die("--policy expects random or idle, got '%s'", o->policy);
     if (o->policy && o->steps <= 0) die("--policy %s needs --steps N", o->policy);
@@ -132,7 +133,7 @@ static void parse_options(int argc, char **argv, PlayOptions *o) {
     if (o->term && headless) die("--term is interactive; --script and --policy are headless: give one");
     if (o->check && (headless || o->term || o->open.start || o->has_temperature || o->shot_dir || o->steps ||
                      o->scale))
-        die("--check takes only --run, --out, --check-frames, --seed, --threads and --compose");
+        die("--check takes only --run, --game, --out, --check-frames, --seed, --threads and --compose");
     if ((o->check_out || o->check_frames != 3000) && !o->check)
         die("--out and --check-frames belong to --check (headless output: --gif, --png-dir, --csv)");
     if (o->shot_dir && headless) die("--shot-dir is for the P key of the interactive modes");

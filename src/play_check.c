@@ -1,7 +1,9 @@
 /*
  * play_check.c - ./play --check: roadmap 1.4's criteria for the interactive emulator,
  * measured on a run, as a Markdown report (stdout and check.md) with its files in --out DIR
- * (default results/<run>/play_check/). Every number is measured here; nothing is tuned to pass.
+ * (default results/<run>/play_check/; a run of several games: --game NAME, the game measured, on its
+ * own file with its game column set, into results/<run>/<game>/play_check/). Every number is measured
+ * here; nothing is tuned to pass.
  *
  *   frame rate   the batch-1 loop (encode once, then step + decode a frame) at --fps 0 over
  *                the 1,800 steps below, and 90 steps at 30 frames/s through the frame clock:
@@ -129,6 +131,7 @@ static double slope_per_minute(const double *y, int n) {
 
 typedef struct {
     char dir[PATH_MAX];
+    char data[CFG_STR];   // the data file measured against (a run of several games: the game's)
     PlaySession s;
     Dataset ds;
     int *test, n_test;
@@ -145,20 +148,26 @@ static void check_open(Check *c, const PlayOptions *o) {
     Err err = {{0}};
     PlayOpen op = o->open;
     op.temperature = 0;
-    op.one_game = 1;   // its measures read the run's one data file and game
-    play_open(&c->s, &op);
+    play_open(&c->s, &op);   // a run of several games: --game names the one measured (its file, its column)
     c->seed = o->open.seed;
     const EmuRun *R = &c->s.R;
+    char sub[80] = "";   // a run of several games: results/<run>/<game>/play_check
+    if (c->s.n_games > 0) snprintf(sub, sizeof sub, "%s/", c->s.games[c->s.game]);
     int n = o->check_out ? snprintf(c->dir, sizeof c->dir, "%s", o->check_out)
-                         : snprintf(c->dir, sizeof c->dir, "results/%s/play_check", R->run_name);
+                         : snprintf(c->dir, sizeof c->dir, "results/%s/%splay_check", R->run_name, sub);
     if (n < 0 || (size_t)n >= sizeof c->dir) die("--out: path too long");
     Preprocess pp = {R->cfg.data.height, R->cfg.data.width, R->cfg.data.channels};
-    if (!readable(R->cfg.data.path))
+    char files[CFG_MAX_FILES][CFG_STR];
+    const int n_files = cfg_data_files(&R->cfg, files);
+    snprintf(c->data, sizeof c->data, "%s", files[c->s.game]);
+    if (!readable(c->data))
         die("%s: data.path = %s is not readable here: run from the folder ./train ran in", R->run_dir, R->cfg.data.path);
-    if (dataset_load_odd(&c->ds, R->cfg.data.path, &pp, R->cfg.data.accept_odd, &err) < 0) die("%s", err.msg);
+    // one game's file; a run of several: its rows carry the game's column, as ./eval --game reads it
+    if (dataset_load_games(&c->ds, files, n_files, n_files > 1 ? c->s.game : -1, &pp, R->cfg.data.accept_odd, &err) < 0)
+        die("%s", err.msg);
     Split sp;
     if (dataset_split(&sp, c->ds.n_episodes, R->cfg.data.test_episodes, R->cfg.data.val_split, R->cfg.run.seed, &err) < 0)
-        die("%s: %s", R->cfg.data.path, err.msg);
+        die("%s: %s", c->data, err.msg);
     c->n_test = sp.n_test;
     c->test = xmalloc((size_t)(sp.n_test + 1) * sizeof(int));
     memcpy(c->test, sp.test, (size_t)sp.n_test * sizeof(int));
@@ -238,8 +247,7 @@ static void check_minute(Check *c, double rate, StrBuf *b, Err *err) {
     int ok = last >= first - CHECK_TREND_TOL;
     sb_printf(b, "\n## 60 s of --policy random (%d steps, seed %llu, T = 0; %.0f frames/s at --fps 0)\n\n", CHECK_STEPS,
               (unsigned long long)c->seed, rate);
-    sb_printf(b, "SSIM of each frame to its nearest real frame by L1 among %d frames of %s:\n\n", c->rf.n,
-              s->R.cfg.data.path);
+    sb_printf(b, "SSIM of each frame to its nearest real frame by L1 among %d frames of %s:\n\n", c->rf.n, c->data);
     sb_printf(b, "| first 10 s | last 10 s | slope per minute | lowest | mean L1 to nearest | no downward trend |\n"
                  "|---:|---:|---:|---:|---:|---|\n");
     sb_printf(b, "| %.4f | %.4f | %+.4f | %.4f | %.4f | %s (last >= first - %.2f) |\n", first, last, slope, lo,
@@ -326,8 +334,12 @@ int play_check(const PlayOptions *o) {
     char kind[32];
     if (c.s.R.dyn_hyp > 1) snprintf(kind, sizeof kind, "%d hypotheses", c.s.R.dyn_hyp);
     else snprintf(kind, sizeof kind, "%s", c.s.R.dyn_vae ? "vae" : "deterministic");
-    sb_printf(&b, "# ./play --check: %s\n\nStart frame %s; autoencoder %s, dynamics %s (%s).", c.s.R.run_dir,
-              c.s.start_desc, c.s.R.ae_path, c.s.R.dyn_path, kind);
+    sb_printf(&b, "# ./play --check: %s", c.s.R.run_dir);
+    if (c.s.n_games > 0)
+        sb_printf(&b, ", game %s (%d of %d: its file, its game column set at every step)", c.s.games[c.s.game],
+                  c.s.game + 1, c.s.n_games);
+    sb_printf(&b, "\n\nStart frame %s; autoencoder %s, dynamics %s (%s).", c.s.start_desc, c.s.R.ae_path,
+              c.s.R.dyn_path, kind);
     if (c.s.ctx.compose > 0)
         sb_printf(&b, " Frames composed (compose %g): the start frame's pixels where the prediction did not change.",
                   c.s.ctx.compose);
@@ -338,7 +350,7 @@ int play_check(const PlayOptions *o) {
     check_clock(&c, &b);
     int K = 4;
     EpisodeFile ef;
-    if (episode_file_open_odd(&ef, c.s.R.cfg.data.path, c.s.R.cfg.data.accept_odd, &err) == 0) {
+    if (episode_file_open_odd(&ef, c.data, c.s.R.cfg.data.accept_odd, &err) == 0) {
         if (ef.frame_skip > 0) K = (int)ef.frame_skip;
         episode_file_close(&ef);
     }

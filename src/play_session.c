@@ -139,14 +139,13 @@ void play_open(PlaySession *s, const PlayOpen *o) {
     const int pick = o->game && !o->run;   // --game alone picks the run; with --run, a game of the run
     if (pick) resolve_game_run(o->game, game_run, sizeof game_run);
     emu_run_open(pick ? game_run : o->run, &s->R);
-    if (o->one_game) emu_run_one_game(&s->R, "./play --check");
     s->n_games = emu_run_games(&s->R, s->games);
     if (o->run && o->game && s->n_games == 0)
         die("--game %s: %s is a run of one game; --game with --run picks a game of a run of several", o->game,
             s->R.run_dir);
     if (s->n_games > 0 && !o->game && !o->menu)
-        die("%s is a run of %d games (data.path = %s): give --game NAME, the game to play (the window and --term "
-            "offer a menu)", s->R.run_dir, s->n_games, s->R.cfg.data.path);
+        die("%s is a run of %d games (data.path = %s): give --game NAME, the game to play or measure (the window "
+            "and --term offer a menu)", s->R.run_dir, s->n_games, s->R.cfg.data.path);
     if (s->n_games > 0 && o->game) s->game = emu_run_game_index(&s->R, s->games, s->n_games, o->game, "--game");
     if (!s->R.stochastic && o->temperature > 0)
         die("--temperature %g: the dynamics model of %s is deterministic (dynamics.type = deterministic, "

@@ -34,7 +34,6 @@ typedef struct {
     const char *game;         // --game NAME (NULL: any): the newest dynamics run of that game; with run, the
                               // game of a run of several games (roadmap 5.3) to play
     const char *start;        // --start spec (NULL: the run's first test frame)
-    int one_game;             // refuse a run of several games (--check)
     int menu;                 // an interactive mode: a run of several games opens without game (game 0 loaded
                               // until the in-window or terminal menu chooses one with play_set_game)
     double temperature;       // vae dynamics only (> 0 on a deterministic model is refused)

@@ -11,13 +11,21 @@ of the three built-in games (`./gen tetris/scroller/maze --episodes 3 --steps 20
      ./eval --game NAME evaluates one game; a name not in the run, --data without --game and
      --game on a run of one game are refused in one line;
   3. ./play --run DIR --game NAME plays one game of the run (headless, its own start frame);
-     without --game, with a name not in the run, with --check, and ./export: one line;
+     headless without --game or with a name not in the run: one line;
+  3b. ./play --check --game NAME measures that game: its file, its test episodes, its column (the 60 s
+     of random buttons are the frames `./play --game NAME --policy random` draws, not another game's),
+     into results/<run>/<game>/play_check/; without --game: one line;
+  3c. ./export --game NAME compiles the game's column in as a constant: the header names the game and
+     its ./eval results, the step takes the 8 buttons; compiled, `./export --game NAME --check` matches
+     nemu's model of that game to float rounding, and differs from nemu's model of another game;
+     without --game, with a name not in the run, and --game on a run of one game: one line;
   4. bad configs are refused in one line before any work or file: a generate list of the
      wrong length, one game for several files, a file listed twice, files whose buttons differ.
 """
 import os
+import subprocess
 
-from nemutest import check, refused, run, run_in_tempdir
+from nemutest import check, have, refused, run, run_in_tempdir
 
 CONFIG = """[run]
 name = {name}
@@ -72,6 +80,80 @@ def check_checkpoints(tmp):
                 check(int(f.attrs["n_actions"]) == 11, f"the dynamics takes 8 buttons + 3 games: {f.attrs['n_actions']}")
 
 
+def gif_frames(path):
+    from PIL import Image
+    im = Image.open(path)
+    out = []
+    for i in range(im.n_frames):
+        im.seek(i)
+        out.append(im.convert("RGB").tobytes())
+    return out
+
+
+def play_check(tmp):
+    r = run("play", "--check", "--run", "runs/multi", "--game", "maze", "--check-frames", 50, cwd=tmp)
+    if not check(r.returncode == 0, f"play --check --game maze: {r.stderr[-400:]}"):
+        return
+    out = os.path.join(tmp, "results", "multi", "maze", "play_check")
+    check(os.path.exists(os.path.join(out, "check.md")), "play --check --game maze writes results/multi/maze/play_check/")
+    check("game maze (3 of 3" in r.stdout and "maze.h5" in r.stdout and "tetris.h5" not in r.stdout,
+          f"the report is on the maze's file: {r.stdout[:400]!r}")
+    check("| LEFT | 4 |" in r.stdout, "the maze's own direction test runs (its game column set)")
+    refused(run("play", "--check", "--run", "runs/multi", "--game", "pong", cwd=tmp), "play --check --game pong",
+            ["--game pong", "tetris, scroller, maze"])
+    if not have("the 60 s frames against ./play --policy random", "PIL"):
+        return
+    got = gif_frames(os.path.join(out, "random.gif"))
+    same = {}
+    for g in ("maze", "scroller"):
+        r = run("play", "--run", "runs/multi", "--game", g, "--policy", "random", "--steps", 1800, "--seed", 1, "--fps", 0,
+                "--scale", 2, "--gif", g + "_1800.gif", cwd=tmp)
+        if check(r.returncode == 0, f"play --game {g} --policy random --steps 1800: {r.stderr}"):
+            same[g] = gif_frames(os.path.join(tmp, g + "_1800.gif")) == got
+    check(len(got) == 1801 and same.get("maze") is True and same.get("scroller") is False,
+          f"--check's 60 s are the maze's frames (1801: {len(got)}; same as maze: {same.get('maze')}, as scroller: "
+          f"{same.get('scroller')})")
+
+
+def check_result(out):
+    """The `result key=value ...` line of ./export --check, as a dict of floats."""
+    line = [l for l in out.splitlines() if l.startswith("result ")]
+    return {k: float(v) for k, v in (w.split("=") for w in line[0].split()[1:])} if line else {}
+
+
+def export(tmp):
+    refused(run("export", "--run", "runs/multi", "--out", "exp", cwd=tmp), "export of a run of several games",
+            ["run of 3 games", "--game NAME"])
+    refused(run("export", "--run", "runs/multi", "--game", "pong", "--out", "exp", cwd=tmp), "export --game pong",
+            ["--game pong", "tetris, scroller, maze"])
+    check(not os.path.exists(os.path.join(tmp, "exp")), "export wrote nothing")
+    r = run("export", "--run", "runs/multi", "--game", "maze", "--out", "exp", "--name", "emu", cwd=tmp)
+    if not check(r.returncode == 0, f"export --game maze: {r.stderr}"):
+        return
+    with open(os.path.join(tmp, "exp", "emu.h")) as f:
+        h = f.read()
+    with open(os.path.join(tmp, "exp", "emu.c")) as f:
+        c = f.read()
+    check('#define EMU_GAME "maze"' in h and "#define EMU_BUTTONS 8\n" in h and "maze.h5, 32x32x3" in h,
+          "the header: the game, 8 buttons, the maze's file")
+    check("results/multi/maze/eval.csv, model rows" in h, "the header carries the maze's ./eval results")
+    check("a[8 + g] = (unsigned char)(g == 2);" in c, "the step sets the maze's column (game 3 of 3)")
+    so = os.path.join(tmp, "exp", "emu.so")
+    cc = subprocess.run(["cc", "-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror", "-O2", "-shared", "-fPIC",
+                         os.path.join(tmp, "exp", "emu.c"), "-o", so, "-lm"], capture_output=True, text=True)
+    if not check(cc.returncode == 0, f"the maze's file compiles -pedantic -Werror: {cc.stderr[-400:]}"):
+        return
+    res = {}
+    for g in ("maze", "scroller"):
+        r = run("export", "--run", "runs/multi", "--game", g, "--check", so, "--name", "emu", "--steps", 15, cwd=tmp)
+        check(r.returncode == 0, f"export --game {g} --check: {r.stderr}")
+        res[g] = check_result(r.stdout)
+    m, s = res["maze"].get("rollout_max", 1), res["scroller"].get("rollout_max", 0)
+    check(m < 1e-5 and res["maze"].get("round_trip_max", 1) < 1e-5,
+          f"the exported maze matches nemu's maze to float rounding: {res['maze']}")
+    check(s > 10 * m + 1e-5, f"... and not nemu's scroller (another game column): {s:.3g} against {m:.3g}")
+
+
 def body(tmp):
     files = []
     for g in GAMES:
@@ -120,7 +202,7 @@ def body(tmp):
     refused(run("play", "--run", "runs/multi", "--game", "pong", "--policy", "idle", "--steps", 2, "--gif", "x.gif",
                 cwd=tmp), "play of a game not in the run", ["--game pong", "tetris, scroller, maze"])
     refused(run("play", "--run", "runs/multi", "--check", cwd=tmp), "play --check of a run of several games",
-            ["run of 3 games"])
+            ["run of 3 games", "--game NAME"])
     for g in GAMES:
         r = run("play", "--run", "runs/multi", "--game", g, "--policy", "random", "--steps", 5, "--fps", 0, "--csv",
                 g + ".csv", "--gif", g + ".gif", cwd=tmp)
@@ -130,13 +212,15 @@ def body(tmp):
             with open(os.path.join(tmp, g + ".csv")) as f:
                 head = f.readline()
             check(head.count(",") == 14 and "RIGHT,mean" in head, f"the CSV has the 8 buttons, not the games: {head}")
-    refused(run("export", "--run", "runs/multi", "--out", "exp", cwd=tmp), "export of a run of several games",
-            ["run of 3 games"])
+    play_check(tmp)
+    export(tmp)
 
     # a run of one game: --game is refused
     one = write(tmp, "single", files[1])
     if check(run("train", one, cwd=tmp).returncode == 0, "train on one game"):
         refused(run("eval", "--run", "runs/single", "--game", "scroller", cwd=tmp), "--game on one game", ["run of one game"])
+        refused(run("export", "--run", "runs/single", "--game", "scroller", "--out", "exp1", cwd=tmp),
+                "export --game on one game", ["run of one game"])
 
     # bad configs: one line, nothing written
     six = os.path.join(tmp, "six")
