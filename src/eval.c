@@ -320,10 +320,10 @@ static void write_results(const Options *o, const EvalRun *E, char *out_dir, siz
                                            "samples.csv", "samples.png"};
     const int n_files = E->R.stochastic && E->samples > 1 ? F_N : E->R.stochastic ? F_N - 1 : F_N - 2;
     char final[F_N][PATH_MAX + 32], part[F_N][PATH_MAX + 48];
-    for (int i = 0; i < F_N; i++) {
-        snprintf(final[i], sizeof final[i], "%s/%s", out_dir, names[i]);
-        snprintf(part[i], sizeof part[i], "%s.part", final[i]);
-    }
+    for (int i = 0; i < F_N; i++)
+        if (snprintf(final[i], sizeof final[i], "%s/%s", out_dir, names[i]) >= (int)sizeof final[i] ||
+            snprintf(part[i], sizeof part[i], "%s.part", final[i]) >= (int)sizeof part[i])
+            die("--out %s: path too long", out_dir);
     int ok = write_file_atomic(part[F_MD], md, strlen(md), &err) == 0 &&
              write_file_atomic(part[F_CSV], csv, strlen(csv), &err) == 0 &&
              write_file_atomic(part[F_JSON], json, strlen(json), &err) == 0 &&
@@ -343,6 +343,131 @@ static void write_results(const Options *o, const EvalRun *E, char *out_dir, siz
     }
 }
 
+// One game (a run's only game, or --game's, or each game of a run of several in turn): the models,
+// the rollouts and every measure, the result files, the tables on stdout. rows (NULL: not wanted):
+// [n_steps] the model / copy / recon rows per step, for eval_games_main's summary.
+static void eval_game(const Options *o, EvalRun *E, double t_start, EvalGameRow *rows) {
+    eval_settings(o, E);
+    eval_data(o, E);
+
+    // ---- models
+    int B = E->N * E->samples < EVAL_BATCH ? E->N * E->samples : EVAL_BATCH;   // rows: start points x samples
+    if (B < E->samples) B = E->samples;
+    Rng rng;
+    rng_seed(&rng, 0);
+    AE ae;
+    DynModel dyn;
+    emu_run_models(&E->R, B, &rng, &ae, &dyn);
+    Rng eps_rng;   // the vae's eps: seeded by the evaluation seed, so a command repeats its samples
+    rng_seed(&eps_rng, E->seed ^ 0x5851f42d4c957f2dull);
+    dyn.temperature = (float)E->temperature;
+    dyn.rng = &eps_rng;
+
+    // ---- rollouts and statistics
+    double t_roll = now_seconds();
+    int n_pic = E->N < EVAL_PICS ? E->N : EVAL_PICS;
+    RolloutResult rr;
+    rollout_eval(&ae, &dyn, &E->ds, E->sp, E->N, E->steps, E->n_steps, n_pic, E->samples, (float)E->compose, &rr);
+    t_roll = now_seconds() - t_roll;
+
+    // ---- emulation measures (game-aware ones when the game can be re-simulated)
+    double t_emu = now_seconds();
+    GameTrace gt;
+    game_trace_build_from(&gt, &E->ds, E->eval_eps, E->n_eval, o->replay_seeds ? o->replay_seeds : E->data_path);
+    if (!gt.available) fprintf(stderr, "eval: game-aware measures unavailable: %s\n", gt.reason);
+    Emulator em;
+    AeDynEmu emctx;
+    emulator_ae_dyn(&em, &emctx, &ae, &dyn);
+    emctx.compose = (float)E->compose;
+    EmuResult er;
+    emu_eval(&em, &E->ds, &gt, E->sp, E->N, E->steps, E->n_steps, rr.pic_idx, n_pic, &er);
+    const int dir_frames = gt.game && gt.game->eval ? gt.game->eval->dir_frames : 48;   // Tetris: 48
+    int dir_k = o->dir_steps > 0 ? (int)o->dir_steps : gt.K > 0 ? (dir_frames + gt.K - 1) / gt.K : 12;
+    emu_direction_test(&em, &E->ds, &gt, E->eval_eps, E->n_eval, dir_k, o->dir_starts > 0 ? (int)o->dir_starts : 20, &er);
+    EmuStats es;
+    emu_stats_init(&es, &er, E->steps);
+    GameLook look;
+    char *look_md = NULL, *look_json;
+    if (game_look_init(&look, &gt) == 0) {
+        game_look_eval(&look, &em, &E->ds, E->eval_eps, E->n_eval, E->sp, E->N, E->steps, E->n_steps);
+        look_md = game_look_markdown(&look);
+        look_json = game_look_json(&look, NULL);
+        game_look_free(&look);
+    } else look_json = game_look_json(NULL, gt.reason);
+    t_emu = now_seconds() - t_emu;
+
+    int *eval_ids = xmalloc((size_t)E->n_eval * sizeof(int));
+    for (int i = 0; i < E->n_eval; i++) eval_ids[i] = E->ds.ep_id[E->eval_eps[i]];
+    int *sp_ids = xmalloc((size_t)E->N * sizeof(int));
+    for (int i = 0; i < E->N; i++) sp_ids[i] = E->ds.ep_id[E->sp[i].e];
+    EvalReport rep = {
+        .run_dir = E->R.run_dir, .run_name = E->R.run_name, .dyn_ckpt = E->R.dyn_path, .ae_ckpt = E->R.ae_path,
+        .config_hash = E->R.chash,
+        .data_path = E->data_path, .C = E->ds.C, .H = E->ds.H, .W = E->ds.W, .split_kind = E->split_kind,
+        .split_seed = E->R.cfg.run.seed, .eval_ids = eval_ids, .n_eval_eps = E->n_eval, .n_split_eps = E->n_pool,
+        .skipped_eps = E->skipped, .seed = E->seed, .starts = E->starts, .sp = E->sp, .sp_ids = sp_ids, .n_starts = E->N,
+        .compose = E->compose,
+        .steps = E->steps, .n_steps = E->n_steps, .rows = report_rows(&rr), .emu = &es};
+    char *md = report_markdown(&rep), *csv = report_csv(&rep), *json = report_json(&rep);
+    json = json_add_member(json, look_json);
+    free(look_json);
+    char *smd = E->R.stochastic ? samples_markdown(&rr, E->steps, E->temperature) : NULL;
+    char *scsv = E->R.stochastic ? samples_csv(&rr, E->steps, E->temperature) : NULL;
+    if (smd) {   // eval.md gets the samples section
+        md = xrealloc(md, strlen(md) + strlen(smd) + 1);
+        strcat(md, smd);
+    }
+    if (look_md) {   // and the colour and digits section
+        md = xrealloc(md, strlen(md) + strlen(look_md) + 1);
+        strcat(md, look_md);
+        free(look_md);
+    }
+
+    // ---- results: everything as .part files first, then renamed
+    char out_dir[PATH_MAX];
+    write_results(o, E, out_dir, sizeof out_dir, md, csv, json, scsv, &er, &rr, &rep, n_pic);
+    fputs(md, stdout);
+    fflush(stdout);
+    fprintf(stderr, "eval: %d rollouts of %d steps in %.2fs, emulation measures in %.2fs (%.2fs in all); results in %s/\n",
+            E->N, E->K, t_roll, t_emu, now_seconds() - t_start, out_dir);
+    emu_stats_free(&es);
+    emu_result_free(&er);
+    emulator_ae_dyn_free(&emctx);
+    game_trace_free(&gt);
+
+    for (int j = 0; rows && j < E->n_steps; j++) {   // the summary of a run of several games
+        rows[j].step = E->steps[j];
+        for (int k = 0; k < ROW_KINDS; k++) {
+            const RowStats *r = &rep.rows[j * ROW_KINDS + k];
+            rows[j].ssim[k] = r->ssim.mean, rows[j].ci[k] = r->ssim.half, rows[j].l1[k] = r->l1.mean;
+        }
+    }
+    free(md), free(csv), free(json), free(rep.rows), free(smd), free(scsv);
+    free(eval_ids), free(sp_ids), free(E->sp), free(E->eval_eps);
+    rollout_result_free(&rr);
+    ae_free(&ae);
+    dynm_free(&dyn);
+    dataset_free(&E->ds);
+}
+
+typedef struct { const Options *o; const EmuRun *R; } GamesCtx;
+
+// Game g of a run of several into out_dir, as `./eval --game G --out out_dir` would (EvalGameFn).
+static int eval_game_cb(void *p, int game, const char *out_dir, EvalGameRow *rows) {
+    const GamesCtx *c = p;
+    Options o = *c->o;
+    o.out = out_dir;
+    EvalRun *E = xcalloc(1, sizeof *E);
+    E->R = *c->R;
+    E->R.run_name = strrchr(E->R.run_dir, '/') ? strrchr(E->R.run_dir, '/') + 1 : E->R.run_dir;
+    E->n_files = cfg_data_files(&E->R.cfg, E->files);
+    E->game = game;
+    eval_game(&o, E, now_seconds(), rows);
+    int n = E->n_steps;
+    free(E);
+    return n;
+}
+
 int main(int argc, char **argv) {
     set_progname(argv[0]);
     if (argc >= 2 && !strcmp(argv[1], "--compare")) return compare_main(argc, argv);
@@ -358,100 +483,10 @@ int main(int argc, char **argv) {
     emu_run_open(o.run, &E.R);
     E.n_files = cfg_data_files(&E.R.cfg, E.files);
     E.game = eval_game_index(&E.R, E.n_files, o.game, o.data);
-    if (E.game < 0) return eval_games_main(argc, argv, &E.R, o.out);   // each game in turn, then a summary
-    eval_settings(&o, &E);
-    eval_data(&o, &E);
-
-    // ---- models
-    int B = E.N * E.samples < EVAL_BATCH ? E.N * E.samples : EVAL_BATCH;   // rows: start points x samples
-    if (B < E.samples) B = E.samples;
-    Rng rng;
-    rng_seed(&rng, 0);
-    AE ae;
-    DynModel dyn;
-    emu_run_models(&E.R, B, &rng, &ae, &dyn);
-    Rng eps_rng;   // the vae's eps: seeded by the evaluation seed, so a command repeats its samples
-    rng_seed(&eps_rng, E.seed ^ 0x5851f42d4c957f2dull);
-    dyn.temperature = (float)E.temperature;
-    dyn.rng = &eps_rng;
-
-    // ---- rollouts and statistics
-    double t_roll = now_seconds();
-    int n_pic = E.N < EVAL_PICS ? E.N : EVAL_PICS;
-    RolloutResult rr;
-    rollout_eval(&ae, &dyn, &E.ds, E.sp, E.N, E.steps, E.n_steps, n_pic, E.samples, (float)E.compose, &rr);
-    t_roll = now_seconds() - t_roll;
-
-    // ---- emulation measures (game-aware ones when the game can be re-simulated)
-    double t_emu = now_seconds();
-    GameTrace gt;
-    game_trace_build_from(&gt, &E.ds, E.eval_eps, E.n_eval, o.replay_seeds ? o.replay_seeds : E.data_path);
-    if (!gt.available) fprintf(stderr, "eval: game-aware measures unavailable: %s\n", gt.reason);
-    Emulator em;
-    AeDynEmu emctx;
-    emulator_ae_dyn(&em, &emctx, &ae, &dyn);
-    emctx.compose = (float)E.compose;
-    EmuResult er;
-    emu_eval(&em, &E.ds, &gt, E.sp, E.N, E.steps, E.n_steps, rr.pic_idx, n_pic, &er);
-    const int dir_frames = gt.game && gt.game->eval ? gt.game->eval->dir_frames : 48;   // Tetris: 48
-    int dir_k = o.dir_steps > 0 ? (int)o.dir_steps : gt.K > 0 ? (dir_frames + gt.K - 1) / gt.K : 12;
-    emu_direction_test(&em, &E.ds, &gt, E.eval_eps, E.n_eval, dir_k, o.dir_starts > 0 ? (int)o.dir_starts : 20, &er);
-    EmuStats es;
-    emu_stats_init(&es, &er, E.steps);
-    GameLook look;
-    char *look_md = NULL, *look_json;
-    if (game_look_init(&look, &gt) == 0) {
-        game_look_eval(&look, &em, &E.ds, E.eval_eps, E.n_eval, E.sp, E.N, E.steps, E.n_steps);
-        look_md = game_look_markdown(&look);
-        look_json = game_look_json(&look, NULL);
-        game_look_free(&look);
-    } else look_json = game_look_json(NULL, gt.reason);
-    t_emu = now_seconds() - t_emu;
-
-    int *eval_ids = xmalloc((size_t)E.n_eval * sizeof(int));
-    for (int i = 0; i < E.n_eval; i++) eval_ids[i] = E.ds.ep_id[E.eval_eps[i]];
-    int *sp_ids = xmalloc((size_t)E.N * sizeof(int));
-    for (int i = 0; i < E.N; i++) sp_ids[i] = E.ds.ep_id[E.sp[i].e];
-    EvalReport rep = {
-        .run_dir = E.R.run_dir, .run_name = E.R.run_name, .dyn_ckpt = E.R.dyn_path, .ae_ckpt = E.R.ae_path,
-        .config_hash = E.R.chash,
-        .data_path = E.data_path, .C = E.ds.C, .H = E.ds.H, .W = E.ds.W, .split_kind = E.split_kind,
-        .split_seed = E.R.cfg.run.seed, .eval_ids = eval_ids, .n_eval_eps = E.n_eval, .n_split_eps = E.n_pool,
-        .skipped_eps = E.skipped, .seed = E.seed, .starts = E.starts, .sp = E.sp, .sp_ids = sp_ids, .n_starts = E.N,
-        .compose = E.compose,
-        .steps = E.steps, .n_steps = E.n_steps, .rows = report_rows(&rr), .emu = &es};
-    char *md = report_markdown(&rep), *csv = report_csv(&rep), *json = report_json(&rep);
-    json = json_add_member(json, look_json);
-    free(look_json);
-    char *smd = E.R.stochastic ? samples_markdown(&rr, E.steps, E.temperature) : NULL;
-    char *scsv = E.R.stochastic ? samples_csv(&rr, E.steps, E.temperature) : NULL;
-    if (smd) {   // eval.md gets the samples section
-        md = xrealloc(md, strlen(md) + strlen(smd) + 1);
-        strcat(md, smd);
+    if (E.game < 0) {   // each game in turn, then a summary
+        GamesCtx ctx = {&o, &E.R};
+        return eval_games_main(&E.R, o.out, eval_game_cb, &ctx);
     }
-    if (look_md) {   // and the colour and digits section
-        md = xrealloc(md, strlen(md) + strlen(look_md) + 1);
-        strcat(md, look_md);
-        free(look_md);
-    }
-
-    // ---- results: everything as .part files first, then renamed
-    char out_dir[PATH_MAX];
-    write_results(&o, &E, out_dir, sizeof out_dir, md, csv, json, scsv, &er, &rr, &rep, n_pic);
-    fputs(md, stdout);
-    fflush(stdout);
-    fprintf(stderr, "eval: %d rollouts of %d steps in %.2fs, emulation measures in %.2fs (%.2fs in all); results in %s/\n",
-            E.N, E.K, t_roll, t_emu, now_seconds() - t_start, out_dir);
-    emu_stats_free(&es);
-    emu_result_free(&er);
-    emulator_ae_dyn_free(&emctx);
-    game_trace_free(&gt);
-
-    free(md), free(csv), free(json), free(rep.rows), free(smd), free(scsv);
-    free(eval_ids), free(sp_ids), free(E.sp), free(E.eval_eps);
-    rollout_result_free(&rr);
-    ae_free(&ae);
-    dynm_free(&dyn);
-    dataset_free(&E.ds);
+    eval_game(&o, &E, t_start, NULL);
     return 0;
 }

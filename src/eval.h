@@ -19,8 +19,14 @@ int eval_recon_main(int argc, char **argv);   // ./eval --recon ...
 // 0 for a run of one game. Dies in one line on a name not in the run, --game on a run of one
 // game, or --data without --game on a run of several.
 int eval_game_index(const EmuRun *R, int n_files, const char *game, const char *data);
-// ./eval on a run of several games without --game: this program again with --game G --out
-// <out>/G for each game G, then the summary table of all (stdout and <out>/eval.md, eval.csv).
-int eval_games_main(int argc, char **argv, const EmuRun *R, const char *out);
+// One game's rows of the summary: SSIM (mean, half-width of its 95% interval) and L1 (mean) of the
+// model, copy and recon rows (ROW_MODEL, ROW_COPY, ROW_RECON) at one rollout step.
+typedef struct { int step; double ssim[3], ci[3], l1[3]; } EvalGameRow;
+// Evaluates game `game` of the run into out_dir as `./eval --game G --out out_dir` would (every file,
+// the tables on stdout; dies in one line on a problem); its rows into rows[], returns how many.
+typedef int (*EvalGameFn)(void *ctx, int game, const char *out_dir, EvalGameRow *rows);
+// ./eval on a run of several games without --game: eval_one for each game G into <out>/G, in this
+// process, then the summary table of all (stdout and <out>/eval.md, eval.csv).
+int eval_games_main(const EmuRun *R, const char *out, EvalGameFn eval_one, void *ctx);
 
 #endif

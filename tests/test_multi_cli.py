@@ -80,6 +80,22 @@ def check_checkpoints(tmp):
                 check(int(f.attrs["n_actions"]) == 11, f"the dynamics takes 8 buttons + 3 games: {f.attrs['n_actions']}")
 
 
+def summary_matches_games(res, rows):
+    """Each row of the summary eval.csv holds the numbers of its game's own eval.csv (model, copy and recon
+    rows: ssim_mean, ssim_ci95, l1_mean), character for character."""
+    ok = True
+    for line in rows[1:]:
+        c = line.split(",")
+        with open(os.path.join(res, c[0], "eval.csv")) as f:
+            own = [l.split(",") for l in f.read().splitlines()]
+        h = own[0]
+        for k, kind in enumerate(("model", "copy", "recon")):
+            row = [x for x in own[1:] if x[0] == c[1] and x[1] == kind][0]
+            want = [row[h.index("ssim_mean")], row[h.index("ssim_ci95")], row[h.index("l1_mean")]]
+            ok &= [c[2 + 2 * k], c[3 + 2 * k], c[8 + k]] == want
+    check(ok and len(rows) == 7, f"the summary's numbers are each game's own ({res})")
+
+
 def gif_frames(path):
     from PIL import Image
     im = Image.open(path)
@@ -188,8 +204,18 @@ def body(tmp):
         with open(os.path.join(res, "eval.csv")) as f:
             rows = f.read().splitlines()
         check(len(rows) == 1 + 3 * 2 and rows[0].startswith("game,step,model_ssim"), f"summary eval.csv: {rows[:3]}")
+        summary_matches_games(res, rows)
         r2 = run("eval", "--run", "runs/multi", cwd=tmp)
         check(r2.stdout == r.stdout, "the same command prints the same tables")
+    # one start point: no interval; the summary shows the means alone, as each game's eval.md
+    r = run("eval", "--run", "runs/multi", "--starts", 1, "--episodes", 1, "--out", "one_start", cwd=tmp)
+    if check(r.returncode == 0, f"eval with one start point per game: {r.stderr[-300:]}"):
+        with open(os.path.join(tmp, "one_start", "eval.csv")) as f:
+            rows = f.read().splitlines()
+        check(len(rows) == 7 and rows[1].split(",")[3] == "", f"no interval in the summary's CSV: {rows[:2]}")
+        table = [l for l in r.stdout.split("games, each on its own")[-1].splitlines() if l.startswith("| tetris |")]
+        check(len(table) == 2 and "±" not in "".join(table), f"the summary table: means alone: {table}")
+        summary_matches_games(os.path.join(tmp, "one_start"), rows)
     r = run("eval", "--run", "runs/multi", "--game", "maze", "--out", "one", cwd=tmp)
     check(r.returncode == 0 and os.path.exists(os.path.join(tmp, "one", "eval.md")) and "maze.h5" in r.stdout,
           f"eval --game maze: {r.stderr[-300:]}")
