@@ -39,8 +39,8 @@ void play_menu_init(PlayMenu *m, const PlaySession *s, const PlayOptions *o);
 // Applies one command to s (reset, temperature, screenshot, pause toggle, the menu). Returns 1 on CMD_QUIT.
 int play_command(PlaySession *s, const PlayOptions *o, PlayMenu *m, PlayCmd cmd, int *paused, char *msg,
                  size_t cap);
-// The menu's title and its hint line (the games are s->games, the cursor m->sel).
-void play_menu_text(const PlaySession *s, const PlayMenu *m, char *title, char *hint, size_t cap);
+// The menu's title and its two lines of keys (the games are s->games, the cursor m->sel).
+void play_menu_text(const PlaySession *s, const PlayMenu *m, char *title, char hint[2][64], size_t cap);
 // The one-line HUD: "30.0 fps  step 123  T 0.00  LEFT+A" (a run of several games: the game first;
 // + "  PAUSED", + msg); in the menu, "menu" and the keys.
 void play_hud(const PlaySession *s, const PlayMenu *m, double fps, const uint8_t *buttons, int paused,

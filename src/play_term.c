@@ -215,14 +215,15 @@ static void draw(Screen *sc, const PlaySession *s, int scale, const char *hud) {
 static void draw_menu(Screen *sc, const PlaySession *s, const PlayMenu *m, const char *hud) {
     struct winsize ws = {0};
     if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) != 0 || ws.ws_col < 2 || ws.ws_row < 2) ws.ws_col = 80, ws.ws_row = 24;
-    char title[300], hint[300];
+    char title[300], hint[2][64];
     play_menu_text(s, m, title, hint, sizeof title);
     int w = ws.ws_col - 2;
     sc->n = 0;
     put(sc, "\x1b[H\x1b[0m\x1b[K\r\n \x1b[1m%.*s\x1b[0m\x1b[K\r\n\x1b[K\r\n", w, title);
     for (int g = 0; g < s->n_games; g++)
         put(sc, "   %s%s %-20s\x1b[0m\x1b[K\r\n", g == m->sel ? "\x1b[7m" : "", g == m->sel ? ">" : " ", s->games[g]);
-    put(sc, "\x1b[K\r\n %.*s\x1b[K\x1b[J\x1b[%d;1H%.*s", w, hint, ws.ws_row, ws.ws_col, hud);
+    put(sc, "\x1b[K\r\n %.*s\x1b[K\r\n %.*s\x1b[K\x1b[J\x1b[%d;1H%.*s", w, hint[0], w, hint[1], ws.ws_row, ws.ws_col,
+        hud);
     flush(sc);
 }
 

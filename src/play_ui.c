@@ -67,9 +67,10 @@ int play_command(PlaySession *s, const PlayOptions *o, PlayMenu *m, PlayCmd cmd,
     return 0;
 }
 
-void play_menu_text(const PlaySession *s, const PlayMenu *m, char *title, char *hint, size_t cap) {
+void play_menu_text(const PlaySession *s, const PlayMenu *m, char *title, char hint[2][64], size_t cap) {
     snprintf(title, cap, "%s: choose a game", s->R.run_name);
-    snprintf(hint, cap, "Up/Down, Enter or Z: play, %sEsc: quit", m->played ? "G: back, " : "");
+    snprintf(hint[0], 64, "Up/Down, Enter or Z: play");
+    snprintf(hint[1], 64, "%sEsc: quit", m->played ? "G: back, " : "");
 }
 
 void play_hud(const PlaySession *s, const PlayMenu *m, double fps, const uint8_t *buttons, int paused,

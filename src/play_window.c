@@ -130,7 +130,7 @@ static int fit(const char *text, int w, int max) {
 // The game menu over the picture's area: a title, the games (the one under the cursor on a blue bar,
 // marked >) and the keys, in the largest font (1..3) whose lines fit the width.
 static void menu_draw(Window *w, const PlaySession *s, const PlayMenu *m) {
-    char title[300], hint[300], line[96];
+    char title[300], hint[2][64], line[96];
     play_menu_text(s, m, title, hint, sizeof title);
     int f = fit(title, w->cv.w, 3), area = s->H * w->scale;
     for (int g = 0; g < s->n_games; g++) {
@@ -146,8 +146,10 @@ static void menu_draw(Window *w, const PlaySession *s, const PlayMenu *m) {
         snprintf(line, sizeof line, "%s %s", g == m->sel ? ">" : " ", s->games[g]);
         canvas_text(&w->cv, x + 2 * f, y, line, g == m->sel ? RGB_WHITE : (Rgb){170, 170, 190}, f);
     }
-    int fh = fit(hint, w->cv.w, f > 1 ? f - 1 : 1);
-    canvas_text(&w->cv, x, area - FONT_LINE * fh - 4, hint, (Rgb){200, 200, 120}, fh);
+    int fh = fit(hint[0], w->cv.w, f), fh1 = fit(hint[1], w->cv.w, fh);
+    fh = fh1 < fh ? fh1 : fh;
+    for (int i = 0; i < 2; i++)
+        canvas_text(&w->cv, x, area - FONT_LINE * fh * (2 - i) - 4, hint[i], (Rgb){200, 200, 120}, fh);
 }
 
 static void window_draw(Window *w, const PlaySession *s, const PlayMenu *m, const char *hud) {
