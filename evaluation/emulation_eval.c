@@ -20,6 +20,7 @@ static size_t aedyn_frame(const AeDynEmu *m) { return (size_t)m->ae->cfg.C * m->
 static void aedyn_start(void *c, const float *x0, int n) {
     AeDynEmu *m = c;
     ae_encode(m->ae, x0, n, m->z);
+    dynm_hist_reset(m->dyn, m->z, n);
     if (m->compose <= 0) return;
     memcpy(m->x0, x0, (size_t)n * aedyn_frame(m) * sizeof(float));
     ae_decode(m->ae, m->z, n, m->d0);
@@ -27,6 +28,7 @@ static void aedyn_start(void *c, const float *x0, int n) {
 static void aedyn_step(void *c, const float *a, int n) {
     AeDynEmu *m = c;
     dynm_forward_step(m->dyn, 0, m->z, a, n);
+    dynm_hist_push(m->dyn, m->z, n);
     memcpy(m->z, dynm_znext(m->dyn, 0), (size_t)n * m->ae->cfg.latent_dim * sizeof(float));
 }
 static void aedyn_draw(void *c, float *out, int n) {
@@ -35,6 +37,14 @@ static void aedyn_draw(void *c, float *out, int n) {
     const size_t F = aedyn_frame(m);
     for (int i = 0; i < n && m->compose > 0; i++)
         emu_compose(out + i * F, m->x0 + i * F, m->d0 + i * F, m->ae->cfg.C, m->ae->cfg.H, m->ae->cfg.W, m->compose);
+}
+// The history of the n rollouts: the encoded frames past [n][N][C,H,W] (the layout of dyn->hist).
+static void aedyn_start_past(void *c, const float *past, int n) {
+    AeDynEmu *m = c;
+    const int N = m->dyn->history, Z = m->ae->cfg.latent_dim, B = m->ae->max_B;
+    const size_t F = aedyn_frame(m);
+    for (int i = 0; i < n * N; i += B)
+        ae_encode(m->ae, past + (size_t)i * F, n * N - i < B ? n * N - i : B, m->dyn->hist + (size_t)i * Z);
 }
 static void aedyn_recon(void *c, const float *x, float *out, int n) {
     AeDynEmu *m = c;
@@ -50,7 +60,19 @@ void emulator_ae_dyn(Emulator *em, AeDynEmu *ctx, AE *ae, DynModel *dyn) {
     ctx->zr = xmalloc_floats((size_t)B * ae->cfg.latent_dim);
     ctx->x0 = xmalloc_floats((size_t)B * aedyn_frame(ctx));
     ctx->d0 = xmalloc_floats((size_t)B * aedyn_frame(ctx));
-    *em = (Emulator){ctx, B, aedyn_start, aedyn_step, aedyn_draw, aedyn_recon};
+    *em = (Emulator){ctx, B, aedyn_start, aedyn_step, aedyn_draw, aedyn_recon, dyn->history, aedyn_start_past};
+}
+
+void emu_start(const Emulator *em, const Dataset *d, const StartPoint *sp, const float *x0, int n) {
+    em->start(em->ctx, x0, n);
+    if (em->past <= 0) return;
+    const size_t F = (size_t)d->C * d->H * d->W;
+    float *past = xmalloc_floats((size_t)n * em->past * F);
+    for (int i = 0; i < n; i++)
+        for (int k = 1; k <= em->past; k++)
+            dataset_frame(d, sp[i].e, sp[i].t >= k ? sp[i].t - k : 0, past + ((size_t)i * em->past + k - 1) * F);
+    em->start_past(em->ctx, past, n);
+    free(past);
 }
 
 void emulator_ae_dyn_free(AeDynEmu *ctx) {
@@ -78,7 +100,7 @@ static void psnr_rollout(Emulator *em, const Dataset *d, const StartPoint *sp, i
                          float *truth, double *psnr) {
     const size_t F = (size_t)d->C * d->H * d->W;
     const int A = d->A, K = steps[n_steps - 1];
-    em->start(em->ctx, x0, n);
+    emu_start(em, d, sp + base, x0, n);
     for (int k = 1, j = 0; k <= K; k++) {
         for (int i = 0; i < n; i++) {
             float *ai = a + (size_t)i * A;
@@ -159,7 +181,7 @@ void emu_eval(Emulator *em, const Dataset *d, GameTrace *g, const StartPoint *sp
     for (int base = 0; base < N; base += B) {
         int n = N - base < B ? N - base : B;
         for (int i = 0; i < n; i++) dataset_frame(d, sp[base + i].e, sp[base + i].t, b.x0 + i * F);
-        em->start(em->ctx, b.x0, n);
+        emu_start(em, d, sp + base, b.x0, n);
         em->draw(em->ctx, b.pprev, n);
         em->recon(em->ctx, b.x0, b.rprev, n);
         memcpy(b.tprev, b.x0, (size_t)n * F * sizeof(float));
@@ -308,7 +330,7 @@ void emu_direction_test(Emulator *em, const Dataset *d, GameTrace *g, const int 
         int nb = m - base < B ? m - base : B;
         for (int i = 0; i < nb; i++) dataset_frame(d, pick[base + i].e, pick[base + i].t, x0 + i * F);
         for (int dir = 0; dir < ev->n_dirs; dir++) {
-            em->start(em->ctx, x0, nb);
+            emu_start(em, d, pick + base, x0, nb);
             em->draw(em->ctx, p0, nb);
             for (int i = 0; i < nb; i++) {
                 dataset_action_none(d, pick[base + i].e, a + (size_t)i * A);   // a multi-game run's game column

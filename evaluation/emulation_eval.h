@@ -49,7 +49,15 @@ typedef struct {
     void (*step)(void *ctx, const float *a, int n);            // one step, actions [n,A]
     void (*draw)(void *ctx, float *out, int n);                // current frames -> [n,C,H,W]
     void (*recon)(void *ctx, const float *x, float *out, int n);   // its reconstruction of real frames
+    int past;                                                  // real frames before a start it uses (0: none)
+    void (*start_past)(void *ctx, const float *past, int n);   // after start: the frames before each start,
+                                                               // [n][past][C,H,W], slot 0 the one before
 } Emulator;
+
+// Begins n rollouts from the dataset's frames sp[0..n) (x0: those frames, [n,C,H,W]) and, when
+// em->past > 0, gives it the real frames before each start (an episode's first frame repeated
+// before it), as training saw them. A rollout from a frame with no past (./play) calls start only.
+void emu_start(const Emulator *em, const Dataset *d, const StartPoint *sp, const float *x0, int n);
 
 typedef struct {
     AE *ae;
@@ -59,6 +67,8 @@ typedef struct {
     float *x0, *d0;    // [max_B, C, H, W] the start frames and their decoded latents (compose > 0)
 } AeDynEmu;
 // em works on ae and dyn (dyn->max_steps may be 1); emulator_ae_dyn_free frees ctx's buffers.
+// With a history (dyn->history = N): start alone begins with no past (the start frame repeated),
+// start_past encodes the N real frames before each start into the history.
 void emulator_ae_dyn(Emulator *em, AeDynEmu *ctx, AE *ae, DynModel *dyn);
 void emulator_ae_dyn_free(AeDynEmu *ctx);
 

@@ -95,7 +95,7 @@ void game_look_eval(GameLook *L, const Emulator *em, const Dataset *d, const int
     for (int base = 0; base < N; base += B) {
         const int n = N - base < B ? N - base : B;
         for (int j = 0; j < n; j++) dataset_frame(d, sp[base + j].e, sp[base + j].t, x0 + j * F);
-        em->start(em->ctx, x0, n);
+        emu_start(em, d, sp + base, x0, n);
         for (int k = 1, s = 0; k <= K && s < n_steps; k++) {
             for (int j = 0; j < n; j++) {   // select_starts keeps t + K within the episode
                 const StartPoint q = sp[base + j];

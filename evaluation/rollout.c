@@ -164,6 +164,20 @@ static double pairwise_l1(const float *p, int S, size_t F) {
     return acc / (0.5 * S * (S - 1));
 }
 
+// The history of the n starts' S samples (rows i*S + s): the encoded real frames before each
+// start (an episode's first frame repeated before it), as training saw them. buf [N][C,H,W].
+static void rollout_past(AE *ae, DynModel *dyn, const Dataset *d, const StartPoint *sp, int n, int S, float *buf) {
+    const int N = dyn->history, Z = dyn->Z;
+    const size_t F = (size_t)d->C * d->H * d->W;
+    for (int i = 0; i < n; i++) {
+        for (int k = 1; k <= N; k++) dataset_frame(d, sp[i].e, sp[i].t >= k ? sp[i].t - k : 0, buf + (k - 1) * F);
+        float *h0 = dyn->hist + (size_t)i * S * N * Z;
+        for (int k = 0; k < N; k += ae->max_B)
+            ae_encode(ae, buf + k * F, N - k < ae->max_B ? N - k : ae->max_B, h0 + (size_t)k * Z);
+        for (int s = 1; s < S; s++) memcpy(h0 + (size_t)s * N * Z, h0, (size_t)N * Z * sizeof(float));
+    }
+}
+
 // The S samples of start i are rows i*S .. i*S+S-1 of a batch, run in lockstep.
 void rollout_eval(AE *ae, DynModel *dyn, const Dataset *d, const StartPoint *sp, int N, const int *steps,
                   int n_steps, int n_pic, int S, float compose, RolloutResult *r) {
@@ -205,6 +219,7 @@ void rollout_eval(AE *ae, DynModel *dyn, const Dataset *d, const StartPoint *sp,
     float *z = xmalloc_floats((size_t)B * S * Z);       // [B*S,Z] rollout state
     float *zr = xmalloc_floats((size_t)B * Z);          // [B,Z] encode(start), encode(truth)
     float *a = xmalloc_floats((size_t)B * S * A);       // [B*S,A] actions of one step
+    float *hist = xmalloc_floats((size_t)(dyn->history > 0 ? dyn->history : 1) * F);   // [N,C,H,W] past frames
     Metrics *met = xmalloc((size_t)B * S * sizeof(Metrics));
 
     for (int base = 0; base < N; base += B) {
@@ -213,10 +228,12 @@ void rollout_eval(AE *ae, DynModel *dyn, const Dataset *d, const StartPoint *sp,
         ae_encode(ae, x0, n, zr);
         if (d0) ae_decode(ae, zr, n, d0);
         for (int q = 0; q < nS; q++) memcpy(z + (size_t)q * Z, zr + (size_t)(q / S) * Z, (size_t)Z * sizeof(float));
+        if (dyn->history > 0) rollout_past(ae, dyn, d, sp + base, n, S, hist);   // the real frames before each start
         int j = 0;   // next requested step
         for (int k = 1; k <= K; k++) {
             for (int q = 0; q < nS; q++) dataset_action(d, sp[base + q / S].e, sp[base + q / S].t + k - 1, a + (size_t)q * A);
             dynm_forward_step(dyn, 0, z, a, nS);
+            dynm_hist_push(dyn, z, nS);
             memcpy(z, dynm_znext(dyn, 0), (size_t)nS * Z * sizeof(float));
             if (k != steps[j]) continue;
             for (int q = 0; q < nS; q++) {
@@ -257,7 +274,7 @@ void rollout_eval(AE *ae, DynModel *dyn, const Dataset *d, const StartPoint *sp,
         }
     }
     free(slot), free(met);
-    free(x0), free(truth), free(pred), free(rec), free(d0), free(z), free(zr), free(a);
+    free(x0), free(truth), free(pred), free(rec), free(d0), free(z), free(zr), free(a), free(hist);
 }
 
 void rollout_result_free(RolloutResult *r) {

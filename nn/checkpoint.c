@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/alloc.h"
 #include "base/h5.h"
 #include "nn/finite.h"   // arena_check_finite: no NaN/Inf file is written or loaded
 
@@ -276,7 +277,16 @@ int checkpoint_read_meta(const char *path, CkptMeta *meta, Err *err) {
 
 // Checks that group `prefix` holds exactly the arena's tensors with their shapes.
 // Returns the number of differences; the first goes to err as "<path>: ...".
-static int check_tensors(hid_t f, const char *path, const char *prefix, const ParamArena *a, Err *err) {
+// A tensor of f that is a's with fewer input channels (dim 1 of a conv or linear weight).
+static int narrower_inputs(const TensorInfo *t, int r, const hsize_t *dims) {
+    if (r != t->rank || r < 2 || dims[1] >= (hsize_t)t->dims[1] || dims[1] < 1) return 0;
+    for (int k = 0; k < r; k++)
+        if (k != 1 && dims[k] != (hsize_t)t->dims[k]) return 0;
+    return 1;
+}
+
+// widen: a tensor with fewer input channels than a's (narrower_inputs) is no difference.
+static int check_tensors(hid_t f, const char *path, const char *prefix, const ParamArena *a, int widen, Err *err) {
     int problems = 0;
     char name[160], want[64], got[64];
     Err e;
@@ -287,7 +297,7 @@ static int check_tensors(hid_t f, const char *path, const char *prefix, const Pa
         int r = h5_exists(f, name) ? h5_shape(f, name, dims, &e) : -2;
         int same = r == t->rank;
         for (int k = 0; same && k < r; k++) same = dims[k] == (hsize_t)t->dims[k];
-        if (same) continue;
+        if (same || (widen && narrower_inputs(t, r, dims))) continue;
         if (problems++) continue;
         arena_shape_str(t, want, sizeof want);
         if (r == -2) {
@@ -340,10 +350,10 @@ static int load_all(hid_t f, const char *path, ParamArena *a, const char *expect
     if (read_meta(f, path, meta, err) < 0) return -1;
     if (expected && strcmp(meta->model, expected) != 0)
         return err_set(err, "%s: checkpoint holds a '%s' model, expected '%s'", path, meta->model, expected);
-    int n = check_tensors(f, path, "/state_dict", a, err);
+    int n = check_tensors(f, path, "/state_dict", a, 0, err);
     meta->has_optimizer = h5_exists(f, "/optimizer");
-    if (!n && meta->has_optimizer) n = check_tensors(f, path, "/optimizer/exp_avg", a, err);
-    if (!n && meta->has_optimizer) n = check_tensors(f, path, "/optimizer/exp_avg_sq", a, err);
+    if (!n && meta->has_optimizer) n = check_tensors(f, path, "/optimizer/exp_avg", a, 0, err);
+    if (!n && meta->has_optimizer) n = check_tensors(f, path, "/optimizer/exp_avg_sq", a, 0, err);
     if (differences(n, err) < 0) return -1;
     if (read_tensors(f, path, "/state_dict", a, a->params, err) < 0) return -1;
     if (meta->has_optimizer) {
@@ -365,11 +375,45 @@ int checkpoint_load(const char *path, ParamArena *a, const char *expected_model,
     return rc;
 }
 
+// The tensors of a from f's /state_dict; one with fewer input channels fills a's first ones
+// (dim 1), the others zero.
+static int read_widened(hid_t f, const char *path, const ParamArena *a, Err *err) {
+    char name[160];
+    for (int i = 0; i < a->n_tensors; i++) {
+        const TensorInfo *t = &a->t[i];
+        hsize_t dims[H5_MAX_RANK];
+        Err e;
+        tensor_location(t, "/state_dict", name, sizeof name, dims);
+        if (h5_shape(f, name, dims, &e) < 0) return err_set(err, "%s: %s", path, e.msg);
+        float *dst = a->params + t->offset;
+        if (!narrower_inputs(t, t->rank, dims)) {
+            tensor_location(t, "/state_dict", name, sizeof name, dims);
+            if (h5_read_floats(f, name, dst, t->rank, dims, &e) < 0) return err_set(err, "%s: %s", path, e.msg);
+            continue;
+        }
+        size_t inner = 1, n = 1;
+        for (int k = 2; k < t->rank; k++) inner *= (size_t)t->dims[k];
+        for (int k = 0; k < t->rank; k++) n *= dims[k];
+        float *x = xmalloc_floats(n);
+        if (h5_read_floats(f, name, x, t->rank, dims, &e) < 0) {
+            free(x);
+            return err_set(err, "%s: %s", path, e.msg);
+        }
+        const size_t in_f = (size_t)dims[1] * inner, in_m = (size_t)t->dims[1] * inner;
+        for (int o = 0; o < t->dims[0]; o++) {
+            memcpy(dst + o * in_m, x + o * in_f, in_f * sizeof(float));
+            memset(dst + o * in_m + in_f, 0, (in_m - in_f) * sizeof(float));
+        }
+        free(x);
+    }
+    return 0;
+}
+
 int checkpoint_load_weights(const char *path, ParamArena *a, Err *err) {
     hid_t f = h5_open(path, 0, err);
     if (f < 0) return -1;
-    int rc = differences(check_tensors(f, path, "/state_dict", a, err), err);
-    if (rc == 0) rc = read_tensors(f, path, "/state_dict", a, a->params, err);
+    int rc = differences(check_tensors(f, path, "/state_dict", a, 1, err), err);
+    if (rc == 0) rc = read_widened(f, path, a, err);
     h5_close(f);
     return rc < 0 ? -1 : arena_check_finite(a, 0, path, err);
 }

@@ -77,7 +77,11 @@ int checkpoint_load(const char *path, ParamArena *a, const char *expected_model,
 // Weights only (./train --init): /state_dict/<name> of any HDF5 file, e.g. one PyTorch wrote
 // (tools/state_dict_h5.py), needs no attribute; every tensor of the arena's table must be
 // there with its shape and no other (checked tensor by tensor, the first difference named),
-// every value finite. Optimizer state and attributes are ignored; m and v are left as they are.
+// every value finite. One exception: a weight with fewer input channels in the file (dim 1 of a
+// conv or linear weight, the other dims equal) fills the model's first input channels and the
+// others start at zero, so a model with more input planes starts as the file's model (e.g. a
+// conv dynamics with dynamics.history from one without). Optimizer state and attributes are
+// ignored; m and v are left as they are.
 int checkpoint_load_weights(const char *path, ParamArena *a, Err *err);
 
 #endif

@@ -22,6 +22,8 @@ int cdyn_config_check(const ConvDynConfig *c, Err *err) {
     if (c->hyp < 0 || c->hyp > DYN_HYP_MAX || (c->vae && c->hyp > 1))
         return err_set(err, "conv dynamics: hypotheses must be 1..%d and not with a vae head, got %d%s", DYN_HYP_MAX,
                        c->hyp, c->vae ? " with a vae" : "");
+    if (c->history < 0 || c->history > CDYN_MAX_HISTORY)
+        return err_set(err, "conv dynamics: history must be 0..%d, got %d", CDYN_MAX_HISTORY, c->history);
     if (c->blocks < 1 || c->blocks > CDYN_MAX_BLOCKS)
         return err_set(err, "conv dynamics: blocks must be 1..%d, got %d", CDYN_MAX_BLOCKS, c->blocks);
     if (c->channels > 65536 || c->hidden > 65536 || c->n_actions > 65536 || c->max_steps > 100000 ||
@@ -32,9 +34,9 @@ int cdyn_config_check(const ConvDynConfig *c, Err *err) {
 }
 
 ConvDynConfig cdyn_config_for(const AEConfig *ae, int n_actions, int hidden, int blocks, int max_steps, int vae,
-                              int hyp) {
+                              int hyp, int history) {
     ConvDynConfig c = {ae->latent_channels, ae->H >> ae->stages, ae->W >> ae->stages, n_actions, hidden, blocks,
-                       max_steps, vae, hyp};
+                       max_steps, vae, hyp, history};
     return c;
 }
 
@@ -49,7 +51,7 @@ int cdyn_init(ConvDyn *m, const ConvDynConfig *cfg, int max_B, Rng *rng, Err *er
     m->max_B = max_B;
     const int Lc = cfg->channels, h = cfg->height, w = cfg->width, Hc = cfg->hidden, nb = cfg->blocks;
     m->HW = h * w;
-    m->IN = Lc + cfg->n_actions;
+    m->IN = Lc + cfg->n_actions + cfg->history * Lc;
     const int M = m->cfg.hyp;
     m->OC = cfg->vae ? 2 * Lc : M > 1 ? M * Lc + M : Lc;
     m->Z = Lc * m->HW;
@@ -143,12 +145,20 @@ void cdyn_forward_step(ConvDyn *m, int t, const float *z, const float *a, int B)
     float *x0 = m->x0 + s * XS, *pool = m->pool + s * Hc, *g = m->gctx + s * Hc;
     float *hs[CDYN_MAX_BLOCKS + 1];
     for (int i = 0; i <= nb; i++) hs[i] = m->hs[i] + s * HH;
-    for (int b = 0; b < B; b++) {   // [z ; action planes]
+    const int N = m->cfg.history;
+    CHECK(!N || m->hist, "conv dynamics: a history of %d steps needs the past latents (hist)", N);
+    for (int b = 0; b < B; b++) {   // [z ; action planes ; z - z_{-k}, k = 1..N]
         float *xb = x0 + (size_t)b * XS;
-        memcpy(xb, z + (size_t)b * Z, (size_t)Z * sizeof(float));
+        const float *zb = z + (size_t)b * Z;
+        memcpy(xb, zb, (size_t)Z * sizeof(float));
         for (int j = 0; j < A; j++) {
             float v = a[(size_t)b * A + j], *pl = xb + (size_t)(m->cfg.channels + j) * HW;
             for (int k = 0; k < HW; k++) pl[k] = v;
+        }
+        float *xh = xb + (size_t)(m->cfg.channels + A) * HW;
+        for (int k = 0; k < N; k++) {
+            const float *hk = m->hist + ((size_t)b * N + k) * Z;
+            for (int i = 0; i < Z; i++) xh[(size_t)k * Z + i] = zb[i] - hk[i];
         }
     }
     conv2d_forward_act(hs[0], x0, P(m, m->arena.params, m->i_in), P(m, m->arena.params, m->i_in + 1), CONV_ACT_RELU,
@@ -235,9 +245,16 @@ void cdyn_backward_step(ConvDyn *m, int t, const float *dhead, const float *dzne
     }
     conv2d_backward_act(dz ? m->dx0 : NULL, P(m, G, m->i_in), P(m, G, m->i_in + 1), dcur, NULL, CONV_ACT_NONE,
                         CONV_DINP_SET, x0, P(m, m->arena.params, m->i_in), B, &m->s_in, m->work);
-    if (dz)   // the z planes of x0; the action planes' gradient is not needed
-        for (int b = 0; b < B; b++)
-            for (int k = 0; k < Z; k++) dz[(size_t)b * Z + k] += m->dx0[(size_t)b * XS + k];
+    const size_t ho = (size_t)(m->cfg.channels + m->cfg.n_actions) * HW;
+    if (dz)   // the z planes of x0 and z's share of the difference planes; not the action planes
+        for (int b = 0; b < B; b++) {
+            const float *g = m->dx0 + (size_t)b * XS;
+            for (int k = 0; k < Z; k++) {
+                float acc = g[k];
+                for (int j = 0; j < m->cfg.history; j++) acc += g[ho + (size_t)j * Z + k];
+                dz[(size_t)b * Z + k] += acc;
+            }
+        }
 }
 
 size_t cdyn_bytes(const ConvDyn *m) {
@@ -247,8 +264,9 @@ size_t cdyn_bytes(const ConvDyn *m) {
 void cdyn_print_table(const ConvDyn *m, FILE *f) {
     const ConvDynConfig *c = &m->cfg;
     const int Hc = c->hidden;
-    fprintf(f, "conv dynamics on a %dx%dx%d latent grid + %d action planes, hidden %d, %d blocks, %s head, "
-               "max batch %d, max steps %d\n", c->channels, c->height, c->width, c->n_actions, Hc, c->blocks,
+    fprintf(f, "conv dynamics on a %dx%dx%d latent grid + %d action planes + %d history planes, hidden %d, %d blocks, "
+               "%s head, max batch %d, max steps %d\n", c->channels, c->height, c->width, c->n_actions,
+            c->history * c->channels, Hc, c->blocks,
             c->vae ? "vae (mean, log-variance)" : c->hyp > 1 ? "hypotheses (deltas, logit planes)" : "delta", m->max_B,
             c->max_steps);
     fprintf(f, "  %-22s %-16s    %-16s %10s %10s\n", "layer", "in", "out", "params", "MFLOP/smp");
@@ -279,7 +297,10 @@ void cdyn_print_table(const ConvDyn *m, FILE *f) {
 
 // ---------------------------------------------------------------- DynOps, checkpoints
 
-static void ops_forward(void *m, int t, const float *z, const float *a, int B) { cdyn_forward_step(m, t, z, a, B); }
+static void ops_forward(void *m, int t, const float *z, const float *hist, const float *a, int B) {
+    ((ConvDyn *)m)->hist = hist;
+    cdyn_forward_step(m, t, z, a, B);
+}
 static void ops_backward(void *m, int t, const float *dh, const float *dzn, float *dz, int B) {
     cdyn_backward_step(m, t, dh, dzn, dz, B);
 }
@@ -301,7 +322,7 @@ int dynm_conv_init(DynModel *m, const ConvDynConfig *cfg, int max_B, Rng *rng, E
         return -1;
     }
     return dynm_init(m, &DYN_CONV_OPS, d, d->Z, cfg->n_actions, max_B, cfg->max_steps, cfg->vae,
-                     d->cfg.hyp, d->HW, err);
+                     d->cfg.hyp, d->HW, cfg->history, err);
 }
 
 void ckpt_meta_conv_dyn(CkptMeta *meta, const ConvDynConfig *c) {
@@ -316,6 +337,7 @@ void ckpt_meta_conv_dyn(CkptMeta *meta, const ConvDynConfig *c) {
     ckpt_set_i64(meta, "blocks", c->blocks);
     if (c->vae) ckpt_set_i64(meta, "vae", 1);
     if (c->hyp > 1) ckpt_set_i64(meta, "hypotheses", c->hyp);
+    if (c->history > 0) ckpt_set_i64(meta, "history", c->history);
 }
 
 int ckpt_meta_is_conv_dyn(const CkptMeta *meta) {
@@ -343,19 +365,20 @@ int ckpt_meta_to_conv_dyn_config(const CkptMeta *meta, ConvDynConfig *c, Err *er
     if (ckpt_get(meta, "vae") && get_int(meta, "vae", &c->vae, err) < 0) return -1;
     c->hyp = 1;
     if (ckpt_get(meta, "hypotheses") && get_int(meta, "hypotheses", &c->hyp, err) < 0) return -1;
+    if (ckpt_get(meta, "history") && get_int(meta, "history", &c->history, err) < 0) return -1;
     c->max_steps = 1;
     return cdyn_config_check(c, err);
 }
 
 // ---------------------------------------------------------------- either family
 
-int dynm_init_for_ae(DynModel *m, const AEConfig *ae, const DynConfig *dc, int blocks, int hyp, int max_B, Rng *rng,
-                     Err *err) {
-    if (!ae->latent_channels && hyp > 1)
-        return err_set(err, "dynamics: %d hypotheses need the conv dynamics of a spatial latent (model.latent = "
-                       "spatial)", hyp);
+int dynm_init_for_ae(DynModel *m, const AEConfig *ae, const DynConfig *dc, int blocks, int hyp, int history,
+                     int max_B, Rng *rng, Err *err) {
+    if (!ae->latent_channels && (hyp > 1 || history > 0))
+        return err_set(err, "dynamics: %s need the conv dynamics of a spatial latent (model.latent = spatial)",
+                       hyp > 1 ? "hypotheses" : "a history");
     if (!ae->latent_channels) return dynm_flat_init(m, dc, max_B, rng, err);
-    ConvDynConfig c = cdyn_config_for(ae, dc->n_actions, dc->hidden, blocks, dc->max_steps, dc->vae, hyp);
+    ConvDynConfig c = cdyn_config_for(ae, dc->n_actions, dc->hidden, blocks, dc->max_steps, dc->vae, hyp, history);
     return dynm_conv_init(m, &c, max_B, rng, err);
 }
 

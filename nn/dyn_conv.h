@@ -3,7 +3,7 @@
  * z' = z + f(z, a), where z is the autoencoder's grid [Lc, h, w] and f a small conv net with
  * the same weights at every cell, so that a piece is moved the same way wherever it is.
  *
- *   x0 = [z ; a broadcast as A constant planes]                          [Lc+A, h, w]
+ *   x0 = [z ; a broadcast as A constant planes ; z - z_{-1} ; ... ; z - z_{-N}]   [Lc+A+N*Lc, h, w]
  *   h0 = ReLU(conv_in(x0))                     Conv2d 3x3 p1             [Hc, h, w]
  *   g  = ctx(mean over the grid of h0)         Linear Hc -> Hc           [Hc]
  *   h1 = ReLU(blocks.0(h0) + g, broadcast)     Conv2d 3x3 p1             [Hc, h, w]
@@ -15,6 +15,13 @@
  * The candidates' weights start at 1e-2 of PyTorch's init instead of zero, so that they differ. conv_out starts at zero,
  * so an untrained model is the identity z' = z (a VAE head: its mean; the log-variance bias
  * starts at DYN_VAE_LOGVAR_INIT, as the flat VAE's).
+ *
+ * History (N = history > 0, dynamics.history): the latents of the N steps before z (z_{-1} the
+ * one before, set with cdyn's `hist` [B][N][Z] before each forward step; nn/dynamics.h keeps
+ * them) enter as N difference planes z - z_{-k}: zero where nothing changed, so the net sees
+ * where and how long ago things moved (a timer such as Tetris' gravity, which one frame cannot
+ * show). The history is an input, not a path for gradients: dz gets the z share of every
+ * difference plane, the past latents get none (backpropagation through time stops there).
  *
  * Why these choices:
  *  - Buttons as input planes, not FiLM: a button changes WHERE things go (a shift of the piece),
@@ -47,6 +54,7 @@
 #include "base/rng.h"
 
 #define CDYN_MAX_BLOCKS 16
+#define CDYN_MAX_HISTORY 32
 
 typedef struct {
     int channels;     // Lc, the latent grid's channels
@@ -57,16 +65,18 @@ typedef struct {
     int max_steps;    // T: rollout steps whose activations are kept
     int vae;          // 1: head has 2Lc channels (mean, log-variance)
     int hyp;          // M > 1: head has M*Lc + M channels (M candidate deltas, M logit planes); 0, 1: one
+    int history;      // N >= 0 past latents as difference planes (0: none)
 } ConvDynConfig;
 
 int cdyn_config_check(const ConvDynConfig *c, Err *err);
 // The conv dynamics for a spatial autoencoder's grid (latent_channels and H, W >> stages).
 ConvDynConfig cdyn_config_for(const AEConfig *ae, int n_actions, int hidden, int blocks, int max_steps, int vae,
-                              int hyp);
+                              int hyp, int history);
 
 typedef struct {
     ConvDynConfig cfg;
-    int max_B, IN, OC, Z, OUT, HW;   // IN = Lc+A planes, OC = head channels, Z = Lc*HW, OUT = OC*HW
+    int max_B, IN, OC, Z, OUT, HW;   // IN = Lc+A+N*Lc planes, OC = head channels, Z = Lc*HW, OUT = OC*HW
+    const float *hist;        // history: [B][N][Z] the past latents of the next forward step's z
     ConvShape s_in, s_mid, s_out;
     ParamArena arena;
     int i_in, i_ctx, i_blk, i_out;   // tensor indices (weight; the bias follows)
@@ -89,7 +99,8 @@ typedef struct {
 // PyTorch default init (kaiming-uniform, bias U(+-1/sqrt(fan_in))), conv_out zero.
 int cdyn_init(ConvDyn *m, const ConvDynConfig *cfg, int max_B, Rng *rng, Err *err);
 void cdyn_free(ConvDyn *m);
-// Step t: head[t] = f([z, a]); znext[t] = z + head[t] (not with vae). z [B,Z] may alias znext(t-1).
+// Step t: head[t] = f([z, a, z - hist]); znext[t] = z + head[t] (not with vae). z [B,Z] may alias
+// znext(t-1). With history, m->hist must hold the B samples' past latents.
 void cdyn_forward_step(ConvDyn *m, int t, const float *z, const float *a, int B);
 // dhead [B,OUT] (NULL: none), dznext [B,Z] (NULL: none; NULL with vae). ACCUMULATES param
 // grads; dz [B,Z] += dLoss/dz (NULL: skip). Steps backward in reverse order of forward.
@@ -104,10 +115,11 @@ extern const DynOps DYN_CONV_OPS;
 int dynm_conv_init(DynModel *m, const ConvDynConfig *cfg, int max_B, Rng *rng, Err *err);
 
 // The dynamics family that goes with an autoencoder: its spatial grid gets the conv model
-// (hidden channels dc->hidden, `blocks`, dc's n_actions, max_steps, vae, `hyp` hypotheses), a
-// flat latent the MLP of nn/model.h (dc as given; blocks unused, hyp must be 1).
-int dynm_init_for_ae(DynModel *m, const AEConfig *ae, const DynConfig *dc, int blocks, int hyp, int max_B, Rng *rng,
-                     Err *err);
+// (hidden channels dc->hidden, `blocks`, dc's n_actions, max_steps, vae, `hyp` hypotheses,
+// `history` past latents), a flat latent the MLP of nn/model.h (dc as given; blocks unused, hyp
+// must be 1, history 0).
+int dynm_init_for_ae(DynModel *m, const AEConfig *ae, const DynConfig *dc, int blocks, int hyp, int history,
+                     int max_B, Rng *rng, Err *err);
 // A DynModel shaped as the dynamics checkpoint whose attributes are meta (either family), for
 // max_B and max_steps (weights: checkpoint_load into dynm_arena). latent_dim_out (may be NULL)
 // gets its Z, vae_out (may be NULL) whether it has a VAE head.
@@ -117,7 +129,8 @@ int dynm_init_from_meta(DynModel *m, const CkptMeta *meta, int max_B, int max_st
 void ckpt_meta_dynm(CkptMeta *meta, const DynModel *m);
 
 // Checkpoint attributes: model "dynamics", family "conv", latent_dim (Z), latent_channels,
-// grid_height, grid_width, n_actions, hidden, blocks, vae (only when 1), hypotheses (only when > 1).
+// grid_height, grid_width, n_actions, hidden, blocks, vae (only when 1), hypotheses (only when > 1),
+// history (only when > 0).
 void ckpt_meta_conv_dyn(CkptMeta *meta, const ConvDynConfig *c);
 int ckpt_meta_is_conv_dyn(const CkptMeta *meta);
 int ckpt_meta_to_conv_dyn_config(const CkptMeta *meta, ConvDynConfig *c, Err *err);   // max_steps = 1

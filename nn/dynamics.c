@@ -14,7 +14,10 @@
 
 // ---------------------------------------------------------------- the flat MLP of nn/model.h
 
-static void flat_forward(void *m, int t, const float *z, const float *a, int B) { dyn_forward_step(m, t, z, a, B); }
+static void flat_forward(void *m, int t, const float *z, const float *hist, const float *a, int B) {
+    (void)hist;   // dynm_init_for_ae refuses a history for the flat MLP
+    dyn_forward_step(m, t, z, a, B);
+}
 static void flat_backward(void *m, int t, const float *dh, const float *dzn, float *dz, int B) {
     dyn_backward_step(m, t, dh, dzn, dz, B);
 }
@@ -36,19 +39,20 @@ int dynm_flat_init(DynModel *m, const DynConfig *cfg, int max_B, Rng *rng, Err *
         return -1;
     }
     return dynm_init(m, &DYN_FLAT_OPS, d, cfg->latent_dim, cfg->n_actions, max_B, cfg->max_steps, cfg->vae, 1, 1,
-                     err);
+                     0, err);
 }
 
 // ---------------------------------------------------------------- the wrapper
 
 int dynm_init(DynModel *m, const DynOps *ops, void *impl, int Z, int A, int max_B, int max_steps, int vae,
-              int hyp, int P, Err *err) {
+              int hyp, int P, int history, Err *err) {
     memset(m, 0, sizeof *m);
-    if (Z < 1 || A < 1 || max_B < 1 || max_steps < 1 || hyp < 1 || hyp > DYN_HYP_MAX || P < 1 || (vae && hyp > 1)) {
+    if (Z < 1 || A < 1 || max_B < 1 || max_steps < 1 || hyp < 1 || hyp > DYN_HYP_MAX || P < 1 || (vae && hyp > 1) ||
+        history < 0) {
         ops->free(impl);
-        return err_set(err, "dynamics: Z, A, max batch, max steps, logit plane must be >= 1 and hypotheses 1..%d "
-                       "(not with a vae), got %d, %d, %d, %d, %d, %d%s", DYN_HYP_MAX, Z, A, max_B, max_steps, P, hyp,
-                       vae ? " with a vae" : "");
+        return err_set(err, "dynamics: Z, A, max batch, max steps, logit plane must be >= 1, hypotheses 1..%d "
+                       "(not with a vae), history >= 0, got %d, %d, %d, %d, %d, %d%s, %d", DYN_HYP_MAX, Z, A, max_B,
+                       max_steps, P, hyp, vae ? " with a vae" : "", history);
     }
     m->ops = ops, m->impl = impl;
     m->Z = Z, m->A = A, m->max_B = max_B, m->max_steps = max_steps, m->vae = !!vae, m->hyp = hyp, m->P = P;
@@ -56,8 +60,9 @@ int dynm_init(DynModel *m, const DynOps *ops, void *impl, int Z, int A, int max_
     m->temperature = 1.0f;
     const int own = vae || hyp > 1;   // the wrapper owns delta and znext
     size_t TBZ = (size_t)max_steps * max_B * Z, BZ = (size_t)max_B * Z, TB = (size_t)max_steps * max_B;
+    m->history = history;
     m->mem_floats = (vae ? TBZ : 0) + (own ? 2 * TBZ + (size_t)max_B * m->OUT : 0) +
-                    (hyp > 1 ? TB * hyp + TBZ : 0) + TBZ + 4 * BZ;
+                    (hyp > 1 ? TB * hyp + TBZ : 0) + TBZ + 4 * BZ + (size_t)history * BZ;
     m->mem = xmalloc_floats(m->mem_floats);
     float *p = m->mem;
 #define TAKE(n) (p += (n), p - (n))
@@ -77,6 +82,7 @@ int dynm_init(DynModel *m, const DynOps *ops, void *impl, int Z, int A, int max_
     m->dcarry[1] = TAKE(BZ);
     m->dzin = TAKE(BZ);
     m->tgt = TAKE(BZ);
+    if (history) m->hist = TAKE((size_t)history * BZ);
 #undef TAKE
     CHECK(p == m->mem + m->mem_floats, "dynm_init: layout");
     return 0;
@@ -234,7 +240,7 @@ double dynm_hyp_loss(DynModel *m, int t, int B) {
 
 void dynm_forward_step(DynModel *m, int t, const float *z, const float *a, int B) {
     check_step(m, t, B);
-    m->ops->forward_step(m->impl, t, z, a, B);
+    m->ops->forward_step(m->impl, t, z, m->hist, a, B);
     if (m->hyp > 1) {
         hyp_forward(m, t, z, B);
         return;
@@ -259,6 +265,24 @@ void dynm_forward_step(DynModel *m, int t, const float *z, const float *a, int B
             delta[k] = d;
             zn[k] = z[k] + d;   // z may alias znext(t-1), never znext(t)
         }
+}
+
+void dynm_hist_reset(DynModel *m, const float *z, int B) {
+    CHECK(B >= 0 && B <= m->max_B, "dynamics: history of %d samples, max batch %d", B, m->max_B);
+    const int N = m->history, Z = m->Z;
+    for (int b = 0; b < B; b++)
+        for (int k = 0; k < N; k++)
+            memcpy(m->hist + ((size_t)b * N + k) * Z, z + (size_t)b * Z, (size_t)Z * sizeof(float));
+}
+
+void dynm_hist_push(DynModel *m, const float *z, int B) {
+    CHECK(B >= 0 && B <= m->max_B, "dynamics: history of %d samples, max batch %d", B, m->max_B);
+    const int N = m->history, Z = m->Z;
+    for (int b = 0; b < B && N; b++) {
+        float *h = m->hist + (size_t)b * N * Z;
+        memmove(h + Z, h, (size_t)(N - 1) * Z * sizeof(float));
+        memcpy(h, z + (size_t)b * Z, (size_t)Z * sizeof(float));
+    }
 }
 
 void dynm_backward_step(DynModel *m, int t, const float *ddelta, const float *dznext, float *dz, int B) {
@@ -333,6 +357,7 @@ DynLoss dynm_rollout_forward(DynModel *m, const float *ztrue, const float *a, co
         L.mse += mse_loss_forward(dynm_delta(m, k), m->tgt, nz);
         L.kl += dynm_kl(m, k, B);
         L.hyp += dynm_hyp_loss(m, k, B);
+        dynm_hist_push(m, zin, B);
     }
     return L;
 }

@@ -9,8 +9,9 @@
  * the head outputs OUT floats: OUT = Z (the delta), or for a VAE OUT = 2Z: first Z the mean,
  * next Z the log-variance of the delta (the same layout for every family). Activations are
  * kept per step t < max_steps (backpropagation through time).
- *   forward_step(impl, t, z [B,Z], a [B,A], B)   head(t) [B,OUT]; if OUT = Z also
- *                                                znext(t) = z + head(t); z may alias znext(t-1)
+ *   forward_step(impl, t, z [B,Z], hist [B][N][Z] | NULL, a [B,A], B)   head(t) [B,OUT]; if
+ *                                                OUT = Z also znext(t) = z + head(t); z may alias
+ *                                                znext(t-1); hist: the N past latents (history)
  *   backward_step(impl, t, dhead [B,OUT] | NULL, dznext [B,Z] | NULL (OUT = Z only),
  *                 dz [B,Z] += dLoss/dz | NULL, B)   ACCUMULATES into arena(impl)->grads;
  *                                                steps run backward in reverse order
@@ -38,6 +39,12 @@
  *   DYN_HYP_CE_WEIGHT * CE(p, c)                    (the probabilities learn how often c wins)
  *   DYN_HYP_RELAX / (M-1) * MSE(delta_m, target)    for every m != c (no hypothesis starves)
  *
+ * History (history = N > 0, the conv family only): the model also sees the N latents before z.
+ * DynModel keeps them per sample in hist [max_B][N][Z] (slot 0 the step before): a rollout
+ * calls dynm_hist_reset(z0) at its start (no past: z0 repeated; or fills dynm_hist() with the
+ * real past latents) and dynm_hist_push(z) after each step from z. Rollout training fills the
+ * window's real past before dynm_rollout_forward, which pushes each step's input zin_k.
+ *
  * Rollout training (dynm_rollout_forward / _backward), K <= max_steps windows:
  *   zin_0 = ztrue_0; zin_k = feed[k][b] ? znext_{k-1} : ztrue_k   (scheduled sampling)
  *   loss  = sum_k MSE(delta_k, ztrue_{k+1} - zin_k) + beta * sum_k KL_k
@@ -57,7 +64,7 @@
 
 typedef struct {
     const char *family;   // "flat", ...
-    void (*forward_step)(void *impl, int t, const float *z, const float *a, int B);
+    void (*forward_step)(void *impl, int t, const float *z, const float *hist, const float *a, int B);
     void (*backward_step)(void *impl, int t, const float *dhead, const float *dznext, float *dz, int B);
     float *(*head)(void *impl, int t);     // [B,OUT]
     float *(*znext)(void *impl, int t);    // [B,Z]; OUT = Z only
@@ -76,6 +83,8 @@ typedef struct {
     void *impl;              // owned
     int Z, A, OUT, max_B, max_steps, vae;
     int hyp, P;              // hypotheses M (1: one delta) and their logit planes' size
+    int history;             // N >= 0 past latents the model sees (hist)
+    float *hist;             // [max_B][N][Z] the past latents of each sample's next step (history > 0)
     int oracle;              // hyp: dynm_rollout_forward chooses the hypothesis nearest the target
     float temperature;       // vae: 1 when training (default), the user's T in ./eval
     float beta;              // vae: weight of KL_t in dynm_backward_step (0 default)
@@ -97,16 +106,20 @@ typedef struct {
 // weighted terms, DYN_HYP_CE_WEIGHT * CE + the others' relaxed MSE). loss = mse + beta*kl + hyp.
 typedef struct { double mse, kl, hyp; } DynLoss;
 
-// Wraps impl (taking ownership) with its size contract; vae: OUT = 2Z; hyp > 1: OUT = hyp*(Z+P).
-// Returns -1 (Err) on bad sizes (impl is then freed).
+// Wraps impl (taking ownership) with its size contract; vae: OUT = 2Z; hyp > 1: OUT = hyp*(Z+P);
+// history: the past latents impl reads. Returns -1 (Err) on bad sizes (impl is then freed).
 int dynm_init(DynModel *m, const DynOps *ops, void *impl, int Z, int A, int max_B, int max_steps, int vae,
-              int hyp, int P, Err *err);
+              int hyp, int P, int history, Err *err);
 // The flat MLP of nn/model.h (cfg->vae picks the head).
 int dynm_flat_init(DynModel *m, const DynConfig *cfg, int max_B, Rng *rng, Err *err);
 extern const DynOps DYN_FLAT_OPS;
 void dynm_free(DynModel *m);
 
 void dynm_forward_step(DynModel *m, int t, const float *z, const float *a, int B);
+// History: samples 0..B-1 start with no past (every slot = their z), or get z pushed as the
+// newest past after a step from z (the oldest slot drops). No-ops without history.
+void dynm_hist_reset(DynModel *m, const float *z, int B);
+void dynm_hist_push(DynModel *m, const float *z, int B);
 // ddelta [B,Z] = dLoss/ddelta_t (the sampled delta with vae; NULL: none), dznext [B,Z] (NULL:
 // none); with vae adds beta * dKL_t. ACCUMULATES param grads; dz [B,Z] += dLoss/dz (NULL: skip).
 void dynm_backward_step(DynModel *m, int t, const float *ddelta, const float *dznext, float *dz, int B);
@@ -120,7 +133,8 @@ ParamArena *dynm_arena(DynModel *m);
 size_t dynm_bytes(const DynModel *m);
 void dynm_print_table(const DynModel *m, FILE *f);
 
-// ztrue [K+1][B][Z] the encoded frames t..t+K; a [K][B][A]; feed [K][B] (1: step k >= 1 takes
+// ztrue [K+1][B][Z] the encoded frames t..t+K (with history, m->hist holds frames t-1..t-N);
+// a [K][B][A]; feed [K][B] (1: step k >= 1 takes
 // the model's own prediction; row 0 ignored) or NULL (always). Forward returns the loss parts;
 // backward (after forward, same arguments) ACCUMULATES the grads of loss = mse + beta * kl
 // (+ the hypotheses' terms above when m->oracle).

@@ -87,6 +87,10 @@ static const char *no_effect(const Config *c, int k, char *buf, size_t cap) {
         if (c->dynamics.type == DYN_VAE && c->dynamics.hypotheses > 1)
             return "cannot be combined with dynamics.type = vae (two ways to sample a future; choose one)";
         break;
+    case K_DYN_HISTORY:
+        if (c->model.latent == LATENT_FLAT && c->dynamics.history > 0)
+            return "needs model.latent = spatial (the history enters the conv dynamics as input planes)";
+        break;
     case K_DYN_COMPOSE:
         if (c->train.stage == STAGE_AUTOENCODER)
             return "has no effect while train.stage = autoencoder (it draws the dynamics' predicted frames)";

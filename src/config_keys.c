@@ -130,6 +130,12 @@ const KeyDef KEYS[N_KEYS] = {
         "the closest candidate (winner takes all) and the odds, a rollout draws one at eval.temperature "
         "(0 = the most likely), so an uncertain future stays sharp instead of averaged (model.latent = spatial, "
         "type = deterministic)", OFF(dynamics.hypotheses)},
+    [K_DYN_HISTORY] = {"dynamics", "history", KT_INT, "0", NULL, 0, 32, 0, NULL,
+        "N > 0: the conv dynamics also sees the latents of the N steps before, as N difference planes "
+        "z - z_{-k}, so that it can time what one frame cannot show (Tetris' gravity falls every 12 steps "
+        "at level 0); training and ./eval's rollouts take the real frames before their start (an episode's "
+        "first frame repeated before it), then a rollout its own; ./play starts from the start frame repeated "
+        "(model.latent = spatial)", OFF(dynamics.history)},
     [K_DYN_COMPOSE] = {"dynamics", "compose", KT_REAL, "0", NULL, 0, 1, 0, NULL,
         "how ./eval and ./play draw a predicted frame: > 0 keeps the real start frame's pixel wherever the "
         "decoded prediction differs from the decoded start frame by no more than this (the model repaints "

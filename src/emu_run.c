@@ -147,12 +147,12 @@ void emu_run_open(const char *opt_run, EmuRun *R) {
     if (checkpoint_read_meta(R->dyn_path, &R->dmeta, &err) < 0) die("%s", err.msg);
     if (strcmp(R->dmeta.model, "dynamics"))
         die("%s: a '%s' checkpoint, expected dynamics", R->dyn_path, R->dmeta.model);
-    R->dyn_Z = 0, R->dyn_vae = 0, R->dyn_A = 0, R->dyn_hyp = 1;
+    R->dyn_Z = 0, R->dyn_vae = 0, R->dyn_A = 0, R->dyn_hyp = 1, R->dyn_history = 0;
     if (ckpt_meta_is_conv_dyn(&R->dmeta)) {
         ConvDynConfig cc;
         if (ckpt_meta_to_conv_dyn_config(&R->dmeta, &cc, &err) < 0) die("%s: %s", R->dyn_path, err.msg);
         R->dyn_Z = cc.channels * cc.height * cc.width, R->dyn_vae = cc.vae, R->dyn_A = cc.n_actions;
-        R->dyn_hyp = cc.hyp;
+        R->dyn_hyp = cc.hyp, R->dyn_history = cc.history;
     } else {
         DynConfig dc;
         if (ckpt_meta_to_dyn_config(&R->dmeta, &dc, &err) < 0) die("%s: %s", R->dyn_path, err.msg);
@@ -161,6 +161,9 @@ void emu_run_open(const char *opt_run, EmuRun *R) {
     if (R->dyn_hyp != R->cfg.dynamics.hypotheses)
         die("%s holds a dynamics model of %d hypotheses but %s says dynamics.hypotheses = %d", R->dyn_path,
             R->dyn_hyp, R->cfg_path, R->cfg.dynamics.hypotheses);
+    if (R->dyn_history != R->cfg.dynamics.history)
+        die("%s holds a dynamics model with a history of %d steps but %s says dynamics.history = %d", R->dyn_path,
+            R->dyn_history, R->cfg_path, R->cfg.dynamics.history);
     if (R->dyn_vae != (R->cfg.dynamics.type == DYN_VAE))
         die("%s holds a %s dynamics model but %s says dynamics.type = %s", R->dyn_path,
             R->dyn_vae ? "vae" : "deterministic",

@@ -32,6 +32,7 @@ typedef struct {
     int stochastic;              // config.ini says dynamics.type = vae or hypotheses > 1: T matters
     CkptMeta dmeta, ameta;
     int dyn_Z, dyn_vae, dyn_A, dyn_hyp;   // the dynamics model's latent size, VAE head (0/1), buttons, hypotheses
+    int dyn_history;                      // its past latents (dynamics.history)
     AEConfig ac;
 } EmuRun;
 

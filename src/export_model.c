@@ -218,6 +218,9 @@ int export_load(ExModel *m, const char *opt_run, const char *game, const char *r
     Rng rng;
     rng_seed(&rng, 0);
     emu_run_models(R, EX_CALIB, &rng, &m->ae, &m->dyn);   // refuses NaN / Inf weights
+    if (m->dyn.history > 0)   // the generated step keeps no past latents
+        die("%s: dynamics with a history of %d steps (dynamics.history) cannot be exported: the exported step sees "
+            "one latent; export a run with dynamics.history = 0", R->dyn_path, m->dyn.history);
     if (m->dyn.hyp > 1)   // the generated step has one delta (or a VAE's); choosing among candidates is not in it
         die("%s: dynamics with %d hypotheses (dynamics.hypotheses) cannot be exported: the exported step takes one "
             "delta; export a run with dynamics.hypotheses = 1", R->dyn_path, m->dyn.hyp);

@@ -80,9 +80,11 @@ static float *encode_all(const Dataset *ds, AE *ae, int B) {
 }
 
 // Batch i of K-step windows: ztrue [K+1][B][Z] the latents of frames t..t+K, a [K][B][A]
-// the actions t..t+K-1 (step-major, the layout of dynm_rollout_forward).
-static void dyn_window_batch(const Dataset *ds, const Sampler *s, const float *zs, int Z, int64_t i, int B,
+// the actions t..t+K-1 (step-major, the layout of dynm_rollout_forward); with a history, the
+// model's hist [B][N][Z] the latents of frames t-1..t-N (the episode's first frame before it).
+static void dyn_window_batch(const Dataset *ds, const Sampler *s, const float *zs, DynModel *dyn, int64_t i, int B,
                              float *ztrue, float *a, int *n_out) {
+    const int Z = dyn->Z, N = dyn->history;
     int64_t lo = i * B, hi = lo + B < s->n ? lo + B : s->n;
     int n = (int)(hi - lo), K = s->K;
     for (int j = 0; j < n; j++) {
@@ -91,6 +93,9 @@ static void dyn_window_batch(const Dataset *ds, const Sampler *s, const float *z
         for (int k = 0; k <= K; k++)
             memcpy(ztrue + ((size_t)k * n + j) * Z, zs + (size_t)(f + k) * Z, Z * sizeof(float));
         for (int k = 0; k < K; k++) dataset_action(ds, r.e, r.t + k, a + ((size_t)k * n + j) * ds->A);
+        for (int k = 1; k <= N; k++)
+            memcpy(dyn->hist + ((size_t)j * N + k - 1) * Z, zs + (size_t)(f - (r.t >= k ? k : r.t)) * Z,
+                   Z * sizeof(float));
     }
     *n_out = n;
 }
@@ -120,6 +125,7 @@ static void dyn_report(Trainer *tr, AE *ae, DynModel *dyn, const float *zs) {
     float *z = xmalloc_floats((size_t)N * Z), *a = xmalloc_floats((size_t)N * A), *a0 = xmalloc_floats((size_t)N * A);
     float *truth = xmalloc_floats((size_t)N * fsz), *pred = xmalloc_floats((size_t)N * fsz);
     float *zn = xmalloc_floats((size_t)N * Z);
+    int64_t ff[REPORT_N], tt[REPORT_N];   // each transition's frame and its step in its episode
     int n = 0;
     for (int tries = 0; n < N && tries < 100 * N && tr->split.n_val > 0; tries++) {
         int e = tr->split.val[rng_below(&rng, tr->split.n_val)];
@@ -127,6 +133,7 @@ static void dyn_report(Trainer *tr, AE *ae, DynModel *dyn, const float *zs) {
         if (T < 1) continue;
         int64_t t = rng_below(&rng, (uint32_t)T);
         int64_t f = ds->frame_off[e] + t;
+        ff[n] = f, tt[n] = t;
         memcpy(z + (size_t)n * Z, zs + (size_t)f * Z, Z * sizeof(float));
         dataset_action(ds, e, t, a + (size_t)n * A);
         dataset_action_none(ds, e, a0 + (size_t)n * A);   // no button (the game's column kept)
@@ -138,6 +145,10 @@ static void dyn_report(Trainer *tr, AE *ae, DynModel *dyn, const float *zs) {
     int cap = dyn->max_B;
     for (int j0 = 0; j0 < n; j0 += cap) {
         int m = n - j0 < cap ? n - j0 : cap;
+        for (int j = 0; j < m; j++)   // the real past (history)
+            for (int k = 1; k <= dyn->history; k++)
+                memcpy(dyn->hist + ((size_t)j * dyn->history + k - 1) * Z,
+                       zs + (size_t)(ff[j0 + j] - (tt[j0 + j] >= k ? k : tt[j0 + j])) * Z, Z * sizeof(float));
         dynm_forward_step(dyn, 0, z + (size_t)j0 * Z, a + (size_t)j0 * A, m);
         for (int k = 0; k < m * Z; k++) mag_real += fabsf(dynm_delta(dyn, 0)[k]);
         memcpy(zn + (size_t)j0 * Z, dynm_znext(dyn, 0), (size_t)m * Z * sizeof(float));
@@ -182,10 +193,12 @@ static void dyn_report(Trainer *tr, AE *ae, DynModel *dyn, const float *zs) {
             if (T < K) continue;
             int64_t t0 = rng_below(&rng, (uint32_t)(T - K + 1));
             memcpy(zc, zs + (size_t)(ds->frame_off[e] + t0) * Z, Z * sizeof(float));
+            dynm_hist_reset(dyn, zc, 1);   // a rollout from one frame, as ./eval and ./play
             int si = 0;
             for (int k = 1; k <= K; k++) {
                 dataset_action(ds, e, t0 + k - 1, act);
                 dynm_forward_step(dyn, 0, zc, act, 1);
+                dynm_hist_push(dyn, zc, 1);
                 memcpy(zc, dynm_znext(dyn, 0), Z * sizeof(float));
                 if (si < ns && steps[si] == k) {
                     dataset_frame(ds, e, t0 + k, tru + ((size_t)got * ns + si) * fsz);
@@ -282,7 +295,7 @@ static void dyn_epoch_begin(Stage *s, int e) {
 static float dyn_step(Stage *s, int64_t i, int *n) {
     DynStage *d = s->ctx;
     const int K = d->K;
-    dyn_window_batch(&d->tr->ds, s->train, d->zs, d->dyn->Z, i, s->batch, d->ztrue, d->a, n);
+    dyn_window_batch(&d->tr->ds, s->train, d->zs, d->dyn, i, s->batch, d->ztrue, d->a, n);
     const uint8_t *feed = NULL;
     const int Z = d->dyn->Z, nb = *n;
     // sample j's coins (steps 1..K-1; step 0 always starts from the encoded truth), then its
@@ -325,7 +338,7 @@ static double dyn_validate(Stage *s) {
     int64_t cnt = 0;
     for (int64_t i = 0; i < sampler_batches(d->val, B); i++) {
         int n;
-        dyn_window_batch(&d->tr->ds, d->val, d->zs, d->dyn->Z, i, B, d->ztrue, d->a, &n);
+        dyn_window_batch(&d->tr->ds, d->val, d->zs, d->dyn, i, B, d->ztrue, d->a, &n);
         DynLoss L = dynm_rollout_forward(d->dyn, d->ztrue, d->a, NULL, d->K, n);
         mse += L.mse * n, kl += L.kl * n;
         if (d->ae) {   // the pixel loss of the open-loop steps
@@ -367,7 +380,7 @@ void train_dynamics(Trainer *tr) {
     Rng rng;
     rng_seed(&rng, epoch_seed(c->run.seed, ST_DYN, -1));
     DynModel dyn;
-    if (dynm_init_for_ae(&dyn, &ae.cfg, &dc, c->dynamics.blocks, c->dynamics.hypotheses, B, &rng, &err) < 0) die("%s", err.msg);
+    if (dynm_init_for_ae(&dyn, &ae.cfg, &dc, c->dynamics.blocks, c->dynamics.hypotheses, c->dynamics.history, B, &rng, &err) < 0) die("%s", err.msg);
     if (c->train.stage == STAGE_DYNAMICS) init_weights(tr, dynm_arena(&dyn), ST_DYN);   // --init
     dyn.beta = (float)c->dynamics.beta;
     Sampler ts, vs;   // windows never cross an episode end (checked before any work in main)

@@ -42,9 +42,10 @@ class SpatialAutoencoder(nn.Module):
 
 class ConvDynamics(nn.Module):
     def __init__(self, latent_channels=16, height=10, width=10, n_actions=8, hidden=64, blocks=2,
-                 vae=False, hyp=1):
+                 vae=False, hyp=1, history=0):
         super().__init__()
-        self.conv_in = nn.Conv2d(latent_channels + n_actions, hidden, 3, padding=1)
+        self.history = history
+        self.conv_in = nn.Conv2d(latent_channels + n_actions + history * latent_channels, hidden, 3, padding=1)
         self.ctx = nn.Linear(hidden, hidden)
         self.blocks = nn.ModuleList([nn.Conv2d(hidden, hidden, 3, padding=1) for _ in range(blocks)])
         out = 2 * latent_channels if vae else hyp * latent_channels + hyp if hyp > 1 else latent_channels
@@ -54,10 +55,13 @@ class ConvDynamics(nn.Module):
         if vae:   # the log-variance channels start at -7 (nn/model.h DYN_VAE_LOGVAR_INIT)
             nn.init.constant_(self.conv_out.bias[latent_channels:], -7.0)
 
-    def forward(self, z, a):
-        """z [B, Lc, h, w], a [B, A] -> head [B, OUT_C, h, w] (the delta, or mean | logvar)."""
+    def forward(self, z, a, hist=None):
+        """z [B, Lc, h, w], a [B, A], hist [B, N, Lc, h, w] the N latents before z (history > 0;
+        as inputs: no gradient reaches them through nemu's dynamics, detach them for parity)
+        -> head [B, OUT_C, h, w] (the delta, or mean | logvar)."""
         planes = a[:, :, None, None].expand(-1, -1, z.shape[2], z.shape[3])
-        h = F.relu(self.conv_in(torch.cat([z, planes], 1)))
+        diffs = [z - hist[:, k] for k in range(self.history)]
+        h = F.relu(self.conv_in(torch.cat([z, planes] + diffs, 1)))
         g = self.ctx(h.mean(dim=(2, 3)))
         for i, blk in enumerate(self.blocks):
             pre = blk(h)
@@ -88,7 +92,7 @@ def model_from_checkpoint(path):
     elif kind == "dynamics" and a.get("family", "flat") == "conv":
         m = ConvDynamics(int(a["latent_channels"]), int(a["grid_height"]), int(a["grid_width"]),
                          int(a["n_actions"]), int(a["hidden"]), int(a["blocks"]), bool(int(a.get("vae", 0))),
-                         int(a.get("hypotheses", 1)))
+                         int(a.get("hypotheses", 1)), int(a.get("history", 0)))
     elif kind == "dynamics":
         m = DynamicsModel(int(a["latent_dim"]), int(a["n_actions"]), int(a["hidden"]))
     else:

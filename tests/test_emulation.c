@@ -281,7 +281,7 @@ static void test_unavailable(const char *bad, int *eps, StartPoint *sp, int N, i
         EXPECT(game_trace_state(&g, 0, 0) == NULL, "no states when unavailable");
         FrozenEmu *f2 = xmalloc(sizeof *f2);
         f2->F = (size_t)3 * 40 * 40;
-        Emulator e2 = {f2, 64, frz_start, frz_step, frz_draw, frz_recon};
+        Emulator e2 = {f2, 64, frz_start, frz_step, frz_draw, frz_recon, 0, NULL};
         emu_eval(&e2, &d, &g, sp, N, steps, 3, pic, 2, &r);
         emu_direction_test(&e2, &d, &g, eps, REC_EPS, 12, 20, &r);
         emu_stats_init(&s, &r, steps);
@@ -325,7 +325,7 @@ static void test_trace_and_eval(void) {
 #define eng (*engp)
     eng.g = &g, eng.d = &d, eng.queue = sp, eng.S = g.game->state_size;
     eng.st = xmalloc(64 * eng.S);
-    Emulator em = {&eng, 64, eng_start, eng_step, eng_draw, same_recon};
+    Emulator em = {&eng, 64, eng_start, eng_step, eng_draw, same_recon, 0, NULL};
     int pic[2] = {0, N / 2};
     EmuResult r;
     emu_eval(&em, &d, &g, sp, N, steps, 3, pic, 2, &r);
@@ -379,7 +379,7 @@ static void test_trace_and_eval(void) {
     // a frozen model: the copy row's numbers, no action sensitivity, no liveliness
     FrozenEmu *fz = xmalloc(sizeof *fz);
     fz->F = (size_t)3 * 40 * 40;
-    Emulator ef = {fz, 64, frz_start, frz_step, frz_draw, frz_recon};
+    Emulator ef = {fz, 64, frz_start, frz_step, frz_draw, frz_recon, 0, NULL};
     emu_eval(&ef, &d, &g, sp, N, steps, 3, pic, 2, &r);
     int same = 1;
     for (size_t o = 0; o < (size_t)3 * N; o++) {

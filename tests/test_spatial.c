@@ -568,7 +568,7 @@ static void test_checkpoint_roundtrip(void) {
     EXPECT(checkpoint_load(path, &f.arena, "autoencoder", &got, &err) == -1, "flat model loads a spatial checkpoint");
     printf("  rejected: %s\n", err.msg);
     // conv dynamics: attributes back, and the flat reader refuses them with a message
-    ConvDynConfig dc = cdyn_config_for(&SP_CFG, 8, 12, 3, 1, 1, 1), dback;
+    ConvDynConfig dc = cdyn_config_for(&SP_CFG, 8, 12, 3, 1, 1, 1, 0), dback;
     DynModel dm;
     CHECK(dynm_conv_init(&dm, &dc, 1, &rng, &err) == 0, "%s", err.msg);
     ckpt_meta_init(&meta, NULL);
@@ -603,7 +603,7 @@ static int export_dir(const char *dir) {
     export_ae(dir, "spatial_ae", &SP_CFG, B, &rng, 4, dz);
     CkptMeta meta;
     // conv dynamics (deterministic), conv_out off zero
-    ConvDynConfig dc = cdyn_config_for(&SP_CFG, 8, 12, 2, 1, 0, 1);
+    ConvDynConfig dc = cdyn_config_for(&SP_CFG, 8, 12, 2, 1, 0, 1, 0);
     DynModel dm;
     CHECK(dynm_conv_init(&dm, &dc, B, &rng, &err) == 0, "%s", err.msg);
     ParamArena *ar = dynm_arena(&dm);

@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""test_history_cli.py - dynamics.history end to end on a tiny spatial config (seconds):
+
+  1. stage = both with dynamics.history = 3 (and 2 hypotheses, 2-step windows with scheduled
+     sampling) trains; the dynamics checkpoint says history = 3 and conv_in takes the latent,
+     the buttons and 3 difference planes per latent channel; the loss is finite and falls;
+  2. ./eval and ./play (--policy random, T = 0 twice: the same frames) run on it;
+  3. refused in one line before any file: the history on a flat latent, a history out of range,
+     a run whose config.ini disagrees with its checkpoint (./eval), ./export of such a run.
+"""
+import os
+import shutil
+import subprocess
+import sys
+
+from nemutest import BIN, check, log_rows, record, refused, run_in_tempdir, write_config
+from test_spatial_cli import CONFIG
+
+try:
+    import h5py
+except ImportError:
+    h5py = None
+
+
+def run(prog, args, cwd, timeout=300):
+    return subprocess.run([os.path.join(BIN, prog)] + args, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+HIST = ["--set", "dynamics.history=3", "--set", "dynamics.hypotheses=2", "--set", "dynamics.rollout_steps=2",
+        "--set", "dynamics.sampling_start=0", "--set", "dynamics.sampling_end=0.5"]
+
+
+def body(tmp):
+    data = record(tmp, 6, 40, 3)
+    cfg = write_config(tmp, CONFIG, data=data)
+
+    # 1. both stages with a history
+    r = run("train", [cfg, "--set", "run.name=h", "--set", "train.epochs=2"] + HIST, tmp)
+    if not check(r.returncode == 0, "stage = both with dynamics.history = 3 trains: " + r.stderr[-300:]):
+        return
+    check("+ 12 history planes" in r.stdout, "the model table shows 3 x 4 history planes")
+    rundir = os.path.join(tmp, "runs", "h")
+    rows = log_rows(rundir, "dynamics")
+    loss = [float(x["train_loss"]) for x in rows]
+    check(len(rows) == 3 and all(v == v and abs(v) < 1e9 for v in loss) and loss[-1] < loss[0],
+          "3 dynamics rows, finite, falling: %s" % loss)
+    if h5py:
+        with h5py.File(os.path.join(rundir, "dyn_best.h5"), "r") as f:
+            check(f.attrs["history"] == 3 and f["state_dict/conv_in.weight"].shape == (8, 4 + 8 + 12, 3, 3),
+                  "dyn_best.h5: history = 3, conv_in.weight %s" % (f["state_dict/conv_in.weight"].shape,))
+
+    # 2. eval and play
+    out = os.path.join(tmp, "res")
+    r = run("eval", ["--run", rundir, "--episodes", "1", "--starts", "2", "--steps", "1,3", "--out", out], tmp)
+    check(r.returncode == 0 and os.path.exists(os.path.join(out, "eval.csv")), "./eval: " + r.stderr[-300:])
+    frames = []
+    for k in range(2):
+        d = os.path.join(tmp, "png%d" % k)
+        r = run("play", ["--run", rundir, "--policy", "random", "--steps", "12", "--fps", "0", "--png-dir", d], tmp)
+        if check(r.returncode == 0, "./play --policy random: " + r.stderr[-300:]):
+            frames.append([open(os.path.join(d, f), "rb").read() for f in sorted(os.listdir(d))])
+    check(len(frames) == 2 and len(frames[0]) == 13 and frames[0] == frames[1],
+          "./play at T = 0 replays the same 13 frames")
+
+    # 3. refusals, one line before any file
+    cfg_flat = os.path.join(tmp, "flat.ini")
+    open(cfg_flat, "w").write(open(cfg).read().replace("latent = spatial\nlatent_channels = 4\n", "latent_dim = 16\n")
+                              .replace("blocks = 1\n", ""))
+    r = run("train", [cfg_flat, "--set", "run.name=hf", "--set", "dynamics.history=2"], tmp)
+    refused(r, "history on a flat latent", ["dynamics.history", "spatial"])
+    check(not os.path.exists(os.path.join(tmp, "runs", "hf")), "no run folder for the refused flat config")
+    r = run("train", [cfg, "--set", "run.name=hb", "--set", "dynamics.history=33"], tmp)
+    refused(r, "history 33", ["dynamics.history"])
+    bad = os.path.join(tmp, "runs", "hbad")
+    shutil.copytree(rundir, bad)
+    ini = open(os.path.join(bad, "config.ini")).read().replace("history = 3", "history = 2")
+    open(os.path.join(bad, "config.ini"), "w").write(ini)
+    r = run("eval", ["--run", bad, "--out", os.path.join(tmp, "res_bad")], tmp)
+    refused(r, "./eval of a run whose config.ini says another history", ["history"])
+    check(not os.path.exists(os.path.join(tmp, "res_bad")), "no eval folder for the refused run")
+    if os.access(os.path.join(BIN, "export"), os.X_OK):
+        r = run("export", ["--run", rundir, "--out", os.path.join(tmp, "x")], tmp)
+        refused(r, "./export of a run with a history", ["dynamics.history"])
+
+
+if __name__ == "__main__":
+    sys.exit(run_in_tempdir(body, "nemu_history_", ("gen", "train", "eval", "play")))
