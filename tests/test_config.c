@@ -398,7 +398,7 @@ static void test_markdown(void) {
     EXPECT(strstr(buf, "| eval | steps | 1,5,10,30,60 |") != NULL, "steps row");
     int rows = 0;
     for (char *p = buf; *p; p++) rows += *p == '\n';
-    EXPECT(rows == 2 + 53, "one row per key: %d", rows - 2);
+    EXPECT(rows == 2 + 54, "one row per key: %d", rows - 2);
     free(buf);
 }
 
