@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "evaluation/deadband.h"
 #include "evaluation/metrics.h"
 #include "base/err.h"
 #include "base/alloc.h"
@@ -27,9 +28,12 @@ static void aedyn_start(void *c, const float *x0, int n) {
 }
 static void aedyn_step(void *c, const float *a, int n) {
     AeDynEmu *m = c;
+    const int Z = m->ae->cfg.latent_dim;
     dynm_forward_step(m->dyn, 0, m->z, a, n);
     dynm_hist_push(m->dyn, m->z, n);
-    memcpy(m->z, dynm_znext(m->dyn, 0), (size_t)n * m->ae->cfg.latent_dim * sizeof(float));
+    m->kept += latent_deadband(m->z, dynm_znext(m->dyn, 0), n, Z, m->ae->cfg.latent_channels, m->deadband);
+    m->cells += (long)n * latent_cells(Z, m->ae->cfg.latent_channels);
+    memcpy(m->z, dynm_znext(m->dyn, 0), (size_t)n * Z * sizeof(float));
 }
 static void aedyn_draw(void *c, float *out, int n) {
     AeDynEmu *m = c;
@@ -55,7 +59,7 @@ static void aedyn_recon(void *c, const float *x, float *out, int n) {
 void emulator_ae_dyn(Emulator *em, AeDynEmu *ctx, AE *ae, DynModel *dyn) {
     CHECK(dyn->Z == ae->cfg.latent_dim, "dynamics does not fit the autoencoder");
     int B = ae->max_B < dyn->max_B ? ae->max_B : dyn->max_B;
-    ctx->ae = ae, ctx->dyn = dyn, ctx->compose = 0;
+    ctx->ae = ae, ctx->dyn = dyn, ctx->compose = 0, ctx->deadband = 0, ctx->kept = ctx->cells = 0;
     ctx->z = xmalloc_floats((size_t)B * ae->cfg.latent_dim);
     ctx->zr = xmalloc_floats((size_t)B * ae->cfg.latent_dim);
     ctx->x0 = xmalloc_floats((size_t)B * aedyn_frame(ctx));

@@ -63,6 +63,8 @@ typedef struct {
     AE *ae;
     DynModel *dyn;     // a vae samples at dyn->temperature, drawing eps from dyn->rng
     float compose;     // dynamics.compose: > 0 draws frames with emu_compose (0 after emulator_ae_dyn)
+    float deadband;    // dynamics.deadband: > 0 keeps the latent cells a step changes less (deadband.h; 0 after emulator_ae_dyn)
+    long kept, cells;  // deadband: cells kept and cells stepped since emulator_ae_dyn (the caller may zero them)
     float *z, *zr;     // [max_B, Z]
     float *x0, *d0;    // [max_B, C, H, W] the start frames and their decoded latents (compose > 0)
 } AeDynEmu;

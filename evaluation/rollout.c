@@ -6,6 +6,7 @@
 #include "base/err.h"
 #include "base/alloc.h"
 #include "base/rng.h"
+#include "evaluation/deadband.h"
 #include "evaluation/emulation.h"
 
 #include <math.h>
@@ -180,7 +181,7 @@ static void rollout_past(AE *ae, DynModel *dyn, const Dataset *d, const StartPoi
 
 // The S samples of start i are rows i*S .. i*S+S-1 of a batch, run in lockstep.
 void rollout_eval(AE *ae, DynModel *dyn, const Dataset *d, const StartPoint *sp, int N, const int *steps,
-                  int n_steps, int n_pic, int S, float compose, RolloutResult *r) {
+                  int n_steps, int n_pic, int S, float compose, float deadband, RolloutResult *r) {
     CHECK(N >= 1 && n_steps >= 1 && n_pic >= 0 && n_pic <= N && S >= 1, "N %d n_steps %d n_pic %d samples %d", N,
           n_steps, n_pic, S);
     CHECK(ae->cfg.C == d->C && ae->cfg.H == d->H && ae->cfg.W == d->W, "autoencoder does not fit the data");
@@ -234,6 +235,7 @@ void rollout_eval(AE *ae, DynModel *dyn, const Dataset *d, const StartPoint *sp,
             for (int q = 0; q < nS; q++) dataset_action(d, sp[base + q / S].e, sp[base + q / S].t + k - 1, a + (size_t)q * A);
             dynm_forward_step(dyn, 0, z, a, nS);
             dynm_hist_push(dyn, z, nS);
+            latent_deadband(z, dynm_znext(dyn, 0), nS, Z, ae->cfg.latent_channels, deadband);
             memcpy(z, dynm_znext(dyn, 0), (size_t)nS * Z * sizeof(float));
             if (k != steps[j]) continue;
             for (int q = 0; q < nS; q++) {

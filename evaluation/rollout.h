@@ -6,7 +6,7 @@
  *   StartPoint *sp; int n;
  *   select_starts(d, test, n_test, starts, max_step, seed, &sp, &n, &err);
  *   RolloutResult r;
- *   rollout_eval(&ae, &dyn, d, sp, n, steps, n_steps, n_pic, samples, compose, &r);
+ *   rollout_eval(&ae, &dyn, d, sp, n, steps, n_steps, n_pic, samples, compose, deadband, &r);
  *   Interval ssim1 = interval95_of(r.model[0..n), METRIC_SSIM) ...
  *
  * A start point (e, t) is frame t of episode e; a rollout of K steps uses actions t..t+K-1
@@ -80,8 +80,9 @@ typedef struct {
 // rows; dyn->max_steps may be 1 (the rollout reuses step slot 0). ae and dyn must fit the
 // dataset (C,H,W and A; CHECKed). n_pic <= N; the picture shows sample 1. compose > 0: each
 // predicted frame is drawn with emu_compose (evaluation/emulation.h) against its start frame.
+// deadband > 0: after each step, latent_deadband (evaluation/deadband.h), as ./play.
 void rollout_eval(AE *ae, DynModel *dyn, const Dataset *d, const StartPoint *sp, int N, const int *steps,
-                  int n_steps, int n_pic, int S, float compose, RolloutResult *r);
+                  int n_steps, int n_pic, int S, float compose, float deadband, RolloutResult *r);
 void rollout_result_free(RolloutResult *r);
 
 #endif

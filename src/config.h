@@ -104,6 +104,7 @@ typedef struct {
         int hypotheses;         // 1: candidate deltas of the conv dynamics' head (> 1: one is chosen per step)
         int history;            // 0: past latents the conv dynamics sees (difference planes)
         double compose;         // 0: predicted frames as decoded; > 0: emu_compose's threshold (./eval, ./play)
+        double deadband;        // > 0: latent cells a rollout step changes by a smaller RMS keep their value (./eval, ./play)
         CfgDynLoss loss;        // latent: MSE on z; pixel: L1 of the decoded prediction on the next frame
         double changed_weight;  // 0: pixel loss weight 1 + this on pixels that change (loss = pixel)
         double beta;            // 0: KL weight (vae only)

@@ -104,6 +104,7 @@ static double rollout(PlaySession *s, const uint8_t *buttons, int steps, float *
     play_set_temperature(s, temperature);
     rng_seed(&s->eps_rng, seed);
     play_reset(s);
+    s->ctx.kept = s->ctx.cells = 0;   // the deadband's count, this rollout's
     double t0 = now_seconds();
     memcpy(frames, s->frame, F * sizeof(float));
     for (int k = 0; k < steps; k++) {
@@ -140,6 +141,7 @@ typedef struct {
     uint8_t *buttons;   // [CHECK_STEPS][A] the random policy's
     float *f0, *f1;     // [CHECK_STEPS+1][F] rollouts
     double *ssim0, *l10, *ssim1, *l11;
+    double kept;        // share of latent cells the deadband kept along the 60 s
     uint64_t seed;
 } Check;
 
@@ -237,6 +239,23 @@ static void check_direction(Check *c, int frame_skip, StrBuf *b) {
 }
 
 // The 60 s: nearest-real SSIM along the random run, its trend, curve.png, nearest.csv, random.gif.
+// Mean L1 change per step between consecutive real frames of the test episodes.
+static double real_change(const Check *c) {
+    const size_t F = c->rf.F;
+    double sum = 0;
+    long n = 0;
+    for (int i = 0; i < c->n_test; i++) {
+        int e = c->test[i];
+        for (int64_t t = 1; t < dataset_ep_frames(&c->ds, e); t++, n++) {
+            const uint8_t *p = dataset_frame_u8(&c->ds, e, t - 1), *q = dataset_frame_u8(&c->ds, e, t);
+            long d = 0;
+            for (size_t j = 0; j < F; j++) d += abs((int)q[j] - (int)p[j]);
+            sum += d / (255.0 * (double)F);
+        }
+    }
+    return n ? sum / n : NAN;
+}
+
 static void check_minute(Check *c, double rate, StrBuf *b, Err *err) {
     PlaySession *s = &c->s;
     const int n = CHECK_STEPS + 1;
@@ -252,6 +271,16 @@ static void check_minute(Check *c, double rate, StrBuf *b, Err *err) {
                  "|---:|---:|---:|---:|---:|---|\n");
     sb_printf(b, "| %.4f | %.4f | %+.4f | %.4f | %.4f | %s (last >= first - %.2f) |\n", first, last, slope, lo,
               mean_of(c->l10, 0, n), ok ? "yes" : "**no**", CHECK_TREND_TOL);
+    const size_t F = (size_t)s->C * s->H * s->W;
+    double change = 0;
+    for (int i = 1; i < n; i++) change += metric_l1(c->f0 + (size_t)i * F, c->f0 + (size_t)(i - 1) * F, F);
+    sb_printf(b, "\nMotion (a frozen emulator would pass the trend): mean L1 change per step %.5f along the 60 s; "
+                 "between consecutive real frames of the %d test episodes %.5f.", change / (n - 1), c->n_test,
+              real_change(c));
+    if (s->ctx.deadband > 0)
+        sb_printf(b, " The latent deadband (%g) kept %.1f%% of the latent cells per step.", s->ctx.deadband,
+                  100 * c->kept);
+    sb_printf(b, "\n");
     char path[PATH_MAX + 32];
     double *x = xmalloc((size_t)n * sizeof(double));
     for (int i = 0; i < n; i++) x[i] = i / 30.0;
@@ -343,8 +372,12 @@ int play_check(const PlayOptions *o) {
     if (c.s.ctx.compose > 0)
         sb_printf(&b, " Frames composed (compose %g): the start frame's pixels where the prediction did not change.",
                   c.s.ctx.compose);
+    if (c.s.ctx.deadband > 0)
+        sb_printf(&b, " Latent deadband %g (dynamics.deadband): after each step a latent cell whose change has an RMS "
+                      "below it keeps its value.", c.s.ctx.deadband);
     sb_printf(&b, "\n\n");
     double rate = rollout(&c.s, c.buttons, CHECK_STEPS, c.f0, 0, c.seed);
+    c.kept = c.s.ctx.cells ? (double)c.s.ctx.kept / (double)c.s.ctx.cells : 0;
     sb_printf(&b, "## Frame rate (batch 1, %d threads)\n\n| loop | frames/s |\n|---|---:|\n", omp_threads());
     sb_printf(&b, "| step + decode, --fps 0, %d steps | %.0f |\n", CHECK_STEPS, rate);
     check_clock(&c, &b);

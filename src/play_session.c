@@ -169,6 +169,7 @@ void play_open(PlaySession *s, const PlayOpen *o) {
     s->dyn.temperature = (float)o->temperature;
     emulator_ae_dyn(&s->em, &s->ctx, &s->ae, &s->dyn);
     s->ctx.compose = (float)(o->compose >= 0 ? o->compose : s->R.cfg.dynamics.compose);
+    s->ctx.deadband = (float)(o->deadband >= 0 ? o->deadband : s->R.cfg.dynamics.deadband);
 }
 
 void play_close(PlaySession *s) {

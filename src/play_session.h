@@ -6,9 +6,9 @@
  *
  *   PlaySession s;
  *   play_open(&s, &(PlayOpen){.run = NULL, .start = NULL, .temperature = 0, .seed = 1, .threads = -1,
- *                             .compose = -1}); // dies on bad input
+ *                             .compose = -1, .deadband = -1}); // dies on bad input
  *   play_reset(&s);                           // frame 0: decode(encode(start frame))
- *   play_step(&s, buttons);                   // z = z + f(z, a); s.frame = decode(z)
+ *   play_step(&s, buttons);                   // z = z + f(z, a) (then the deadband); s.frame = decode(z)
  *   play_pixels(&s, scale, px);               // s.frame as uint8 [H*scale, W*scale, C]
  *
  * Start frame: the run's data file, first frame of its first held-out test episode (the split
@@ -40,6 +40,7 @@ typedef struct {
     uint64_t seed;            // eps of a vae, the random policy
     int threads;              // -1: the run's run.threads; 0: every core; n: n threads
     double compose;           // < 0: the run's dynamics.compose; else emu_compose's threshold (0: off)
+    double deadband;          // < 0: the run's dynamics.deadband; else latent_deadband's threshold (0: off)
 } PlayOpen;
 
 typedef struct {

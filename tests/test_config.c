@@ -183,6 +183,10 @@ static void test_value_errors(void) {
     ERR("[eval]\nsteps =\n", "found ''", NULL);
     ERR("[dynamics]\nsampling_end = 1.5\n[train]\nstage = both\n", "[dynamics] sampling_end: expected a number in [0, 1]",
         NULL);
+    ERR("[train]\nstage = both\n[dynamics]\ndeadband = -0.1\n", "@:4: [dynamics] deadband: expected a number in [0, 5], "
+        "found '-0.1'", NULL);
+    ERR("[train]\nstage = both\n[dynamics]\ndeadband = wide\n", "[dynamics] deadband: expected a number in [0, 5]",
+        NULL);
 
     // accepted forms
     Tmp t;
@@ -196,6 +200,13 @@ static void test_value_errors(void) {
     EXPECT(c.eval.n_steps == 3 && c.eval.steps[0] == 2 && c.eval.steps[2] == 8, "steps with spaces");
     EXPECT(c.train.lr == 0.001, "lr 1e-3 with CRLF");
     unlink(t.path);
+    tmp_write(&t, "[train]\nstage = both\n[dynamics]\ndeadband = 0.25\n");
+    EXPECT(config_load(&c, t.path, 0, NULL, &err) == 0 && c.dynamics.deadband == 0.25, "dynamics.deadband = 0.25: %s",
+           err.msg);
+    char *set[] = {"dynamics.deadband=0"};
+    EXPECT(config_load(&c, t.path, 1, set, &err) == 0 && c.dynamics.deadband == 0, "--set dynamics.deadband=0 "
+           "overrides the file: %s", err.msg);
+    unlink(t.path);
 }
 
 static void test_cross_key_errors(void) {
@@ -205,6 +216,7 @@ static void test_cross_key_errors(void) {
     ERR("[dynamics]\nbeta = 0.1\n[train]\nstage = both\n",
         "@:2: [dynamics] beta: has no effect while dynamics.type = deterministic", NULL);
     ERR("[dynamics]\nhidden = 64\n", "@:2: [dynamics] hidden: has no effect while train.stage = autoencoder", NULL);
+    ERR("[dynamics]\ndeadband = 0.1\n", "@:2: [dynamics] deadband: has no effect while train.stage = autoencoder", NULL);
     ERR("[train]\nstage = both\n[eval]\ntemperature = 1\n",
         "@:4: [eval] temperature: has no effect while dynamics.type = deterministic", NULL);
     ERR("[eval]\nsamples = 3\n", "@:2: [eval] samples: has no effect while dynamics.type = deterministic", NULL);
@@ -398,7 +410,7 @@ static void test_markdown(void) {
     EXPECT(strstr(buf, "| eval | steps | 1,5,10,30,60 |") != NULL, "steps row");
     int rows = 0;
     for (char *p = buf; *p; p++) rows += *p == '\n';
-    EXPECT(rows == 2 + 54, "one row per key: %d", rows - 2);
+    EXPECT(rows == 2 + 55, "one row per key: %d", rows - 2);
     free(buf);
 }
 

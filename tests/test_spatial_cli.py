@@ -8,9 +8,15 @@
   3. ./eval runs on the spatial run; --compose 1 keeps every pixel of the start frame (the
      model row equals the copy row), --compose 0.2 is named in eval.md and eval.json, and
      ./play --compose 1 shows the start frame at every step;
-  4. a flat model.latent on a spatial autoencoder is refused in one line before any file.
+  4. a flat model.latent on a spatial autoencoder is refused in one line before any file;
+  5. the latent deadband (dynamics.deadband, --deadband of ./eval and ./play): at 5 every cell is
+     kept, so the model's frames stand still in both programs (and move at 0), from the option and
+     from the run's config.ini; eval.md, eval.json and ./play --check's check.md name it; bad
+     values are refused in one line.
 """
 import os
+import re
+import shutil
 import subprocess
 import sys
 
@@ -92,6 +98,10 @@ def body(tmp):
         change = [float(l.split(",")[-1]) for l in lines[1:]]
         check(len(change) == 5 and max(change) == 0, "--compose 1: every played frame is the start frame %s" % change)
 
+    # 5. the latent deadband: ./eval and ./play keep every latent cell under --deadband 5 (the model
+    # stands still), move without it, name it, take it from the run's dynamics.deadband and refuse bad values
+    deadband(tmp, rundir)
+
     # 4. a flat model.latent on a spatial autoencoder: one line, no run folder
     r = run("train", [cfg, "--set", "run.name=mismatch", "--set", "model.latent=flat"], tmp)
     check(r.returncode != 0 and "latent_channels: has no effect while model.latent = flat" in r.stderr,
@@ -104,6 +114,64 @@ def body(tmp):
     check(r.returncode != 0 and "spatial latent but model.latent = flat" in r.stderr and
           r.stderr.count("\n") == 1 and not os.path.exists(os.path.join(tmp, "runs", "mismatch")),
           "a flat model.latent on a spatial autoencoder is refused in one line, no run folder: " + r.stderr)
+
+def liveliness(out):
+    lines = open(os.path.join(out, "eval.csv")).read().splitlines()
+    head = lines[0].split(",")
+    rows = [dict(zip(head, l.split(","))) for l in lines[1:]]
+    return [float(x["liveliness_mean"]) for x in rows if x["row"] == "model"]
+
+
+def play_changes(tmp, rundir, name, extra):
+    csv = os.path.join(tmp, name + ".csv")
+    r = run("play", ["--run", rundir, "--policy", "random", "--steps", "6", "--fps", "0", "--csv", csv] + extra, tmp)
+    if not check(r.returncode == 0, "./play %s: %s" % (extra, r.stderr[-300:])):
+        return []
+    return [float(l.split(",")[-1]) for l in open(csv).read().splitlines()[1:]]
+
+
+def deadband(tmp, rundir):
+    ev = ["--run", rundir, "--episodes", "1", "--starts", "2", "--steps", "1,3"]
+    outs = {}
+    for name, extra in (("db0", ["--deadband", "0"]), ("db5", ["--deadband", "5"])):
+        outs[name] = os.path.join(tmp, "res_" + name)
+        r = run("eval", ev + extra + ["--out", outs[name]], tmp)
+        check(r.returncode == 0, "./eval %s: %s" % (extra, r.stderr[-300:]))
+    if check(os.path.exists(os.path.join(outs["db5"], "eval.csv")), "./eval --deadband 5 wrote eval.csv"):
+        live0, live5 = liveliness(outs["db0"]), liveliness(outs["db5"])
+        check(live5 and max(live5) == 0 and max(live0) > 0, "--deadband 5: the model's frames stand still "
+              "(liveliness %s; %s without)" % (live5, live0))
+        check("dynamics.deadband = 5" in open(os.path.join(outs["db5"], "eval.md")).read() and
+              '"deadband": 5' in open(os.path.join(outs["db5"], "eval.json")).read() and
+              '"deadband": 0' in open(os.path.join(outs["db0"], "eval.json")).read(),
+              "--deadband named in eval.md and eval.json")
+    moved, still = play_changes(tmp, rundir, "db0", ["--deadband", "0"]), play_changes(tmp, rundir, "db5",
+                                                                                         ["--deadband", "5"])
+    check(len(still) == 7 and max(still) == 0 and max(moved) > 0, "./play --deadband 5: every frame is frame 0 "
+          "(changes %s; %s without)" % (still, moved))
+    # the run's dynamics.deadband is the default of both programs
+    dbrun = os.path.join(tmp, "runs", "sp_db")
+    shutil.copytree(rundir, dbrun)
+    ini = open(os.path.join(dbrun, "config.ini")).read()
+    check(re.search(r"^deadband = 0$", ini, re.M), "config.ini lists dynamics.deadband = 0")
+    ini = re.sub(r"^deadband = 0$", "deadband = 5", ini, flags=re.M)
+    open(os.path.join(dbrun, "config.ini"), "w").write(ini)
+    out = os.path.join(tmp, "res_dbrun")
+    r = run("eval", ["--run", dbrun, "--episodes", "1", "--starts", "2", "--steps", "1,3", "--out", out], tmp)
+    check(r.returncode == 0 and max(liveliness(out)) == 0, "dynamics.deadband = 5 in config.ini: ./eval stands "
+          "still: " + r.stderr[-300:])
+    check(max(play_changes(tmp, dbrun, "dbrun", []) or [1]) == 0, "dynamics.deadband = 5: ./play stands still")
+    chk = os.path.join(tmp, "chk_db")
+    r = run("play", ["--check", "--run", rundir, "--check-frames", "50", "--deadband", "0.05", "--out", chk], tmp)
+    if check(r.returncode == 0, "./play --check --deadband 0.05: " + r.stderr[-300:]):
+        md = open(os.path.join(chk, "check.md")).read()
+        check("Latent deadband 0.05" in md and "kept" in md and "Motion" in md, "check.md names the deadband, "
+              "the cells it kept and the motion")
+    for prog, val in (("eval", "-1"), ("play", "6"), ("eval", "x")):
+        r = run(prog, ["--run", rundir, "--deadband", val], tmp)
+        check(r.returncode != 0 and r.stderr.count("\n") == 1 and "--deadband" in r.stderr,
+              "%s --deadband %s refused in one line: %s" % (prog, val, r.stderr))
+
 
 if __name__ == "__main__":
     sys.exit(run_in_tempdir(body, "nemu_spatial_"))

@@ -1,0 +1,179 @@
+/*
+ * test_deadband.c - the latent deadband of closed-loop rollouts (evaluation/deadband.h):
+ *   - latent_deadband keeps exactly the cells whose change has RMS < eps (spatial: the Lc
+ *     channels of a grid position; flat: one element), touches nothing else, and counts them;
+ *     eps = 0 is off
+ *   - in closed loop (a spatial autoencoder and the conv dynamics): a small constant drift in
+ *     every cell is stopped (z stays encode(start), bit for bit) while a larger one passes
+ *     unchanged
+ *   - ./eval's rollouts (rollout_eval) and ./play's emulator (AeDynEmu) apply it identically:
+ *     the same frames, bit for bit, with a deadband that keeps some cells and not others
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/err.h"
+#include "base/rng.h"
+#include "data/dataset.h"
+#include "evaluation/deadband.h"
+#include "evaluation/emulation_eval.h"
+#include "evaluation/rollout.h"
+#include "nn/dyn_conv.h"
+#include "nn/model.h"
+#include "tests/test.h"
+
+static void test_cells(void) {
+    // spatial: Lc = 2 channels, P = 3 cells; sample 2 repeats sample 1 shifted
+    const int Z = 6, Lc = 2;
+    const float z[12] = {0, 0, 0, 1, 1, 1, /* */ 5, 5, 5, 5, 5, 5};
+    // changes per cell (c0, c1): cell 0 (0.05, 0.05) RMS 0.05; cell 1 (0.3, 0) RMS 0.212; cell 2 (0.1, 0.1) RMS 0.1
+    const float d[6] = {0.05f, 0.3f, 0.1f, 0.05f, 0, 0.1f};
+    float zn[12];
+    for (int i = 0; i < 12; i++) zn[i] = z[i] + d[i % 6];
+    float want[12];
+    memcpy(want, zn, sizeof want);
+    for (int s = 0; s < 2; s++) want[s * 6 + 0] = z[s * 6 + 0], want[s * 6 + 3] = z[s * 6 + 3];   // cell 0 kept
+    long kept = latent_deadband(z, zn, 2, Z, Lc, 0.08f);
+    EXPECT(kept == 2 && !memcmp(zn, want, sizeof want), "spatial: only cell 0 (RMS 0.05 < 0.08) kept, in both "
+           "samples (kept %ld)", kept);
+    kept = latent_deadband(z, zn, 2, Z, Lc, 0.2f);   // now cell 2 (RMS 0.1) too, not cell 1 (0.212)
+    EXPECT(kept == 4 && zn[2] == z[2] && zn[5] == z[5] && zn[1] == z[1] + 0.3f, "spatial: cells below 0.2 "
+           "kept, cell 1 moved (kept %ld)", kept);
+    float zf[4] = {0, 0, 0, 0}, zfn[4] = {0.01f, -0.02f, 0.5f, -0.03f};
+    kept = latent_deadband(zf, zfn, 1, 4, 0, 0.025f);
+    EXPECT(kept == 2 && zfn[0] == 0 && zfn[1] == 0 && zfn[2] == 0.5f && zfn[3] == -0.03f, "flat: elements with "
+           "|change| < 0.025 kept (kept %ld)", kept);
+    float keep[4];
+    memcpy(keep, zfn, sizeof keep);
+    EXPECT(latent_deadband(zf, zfn, 1, 4, 0, 0) == 0 && !memcmp(keep, zfn, sizeof keep), "eps = 0: off");
+    EXPECT(latent_cells(6, 2) == 3 && latent_cells(32, 0) == 32, "cells per sample");
+}
+
+// A synthetic dataset: one episode of T frames, a bright square walking right; action 0 every step.
+static void make_data(Dataset *d, int T, int C, int H, int W, int A) {
+    memset(d, 0, sizeof *d);
+    snprintf(d->path, sizeof d->path, "synthetic");
+    d->n_episodes = 1, d->C = C, d->H = H, d->W = W, d->A = A;
+    d->ep_id = xmalloc(sizeof(int));
+    d->frame_off = xmalloc(2 * sizeof(int64_t));
+    d->step_off = xmalloc(2 * sizeof(int64_t));
+    d->ep_id[0] = 0, d->frame_off[0] = d->step_off[0] = 0, d->frame_off[1] = T, d->step_off[1] = T - 1;
+    d->n_frames = T, d->n_steps = T - 1;
+    const size_t F = (size_t)C * H * W;
+    d->frames = xmalloc((size_t)T * F);
+    d->actions = xcalloc((size_t)(T - 1) * A, 1);
+    for (int t = 0; t < T; t++)
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++) {
+                int in = x >= t % (W - 4) && x < t % (W - 4) + 4 && y >= 4 && y < 8;
+                d->frames[(size_t)t * F + (size_t)y * W + x] = (uint8_t)(in ? 220 : 20 + 4 * y);
+            }
+    for (int t = 0; t + 1 < T; t++) d->actions[(size_t)t * A + (t & 1)] = 1;
+}
+
+static float *tensor(DynModel *dm, const char *name) {
+    ParamArena *a = dynm_arena(dm);
+    for (int i = 0; i < a->n_tensors; i++)
+        if (!strcmp(a->t[i].name, name)) return a->params + a->t[i].offset;
+    return NULL;
+}
+
+static void test_closed_loop(void) {
+    const int C = 1, H = 16, W = 16, A = 2, T = 24, B = 4;
+    const AEConfig ac = {.H = H, .W = W, .C = C, .stages = 2, .base_channels = 4, .latent_channels = 3};
+    Dataset d;
+    make_data(&d, T, C, H, W, A);
+    Rng rng;
+    rng_seed(&rng, 17);
+    Err err = {{0}};
+    AE ae;
+    DynModel dm;
+    EXPECT(ae_init(&ae, &ac, B, &rng, &err) == 0, "ae_init: %s", err.msg);
+    ConvDynConfig dc = cdyn_config_for(&ae.cfg, A, 8, 1, 1, 0, 1, 0);
+    EXPECT(dynm_conv_init(&dm, &dc, B, &rng, &err) == 0, "dyn: %s", err.msg);
+    const int Z = ae.cfg.latent_dim, Lc = ac.latent_channels;
+    const size_t F = (size_t)C * H * W;
+    float *bias = tensor(&dm, "conv_out.bias");
+    EXPECT(bias != NULL, "conv_out.bias found");
+
+    // conv_out's weights are zero at init: the delta is its bias, the same in every cell
+    Emulator em;
+    AeDynEmu ctx;
+    emulator_ae_dyn(&em, &ctx, &ae, &dm);
+    float *x0 = xmalloc_floats(F), *z0 = xmalloc_floats(Z), a[2] = {1, 0};
+    dataset_frame(&d, 0, 0, x0);
+    ae_encode(&ae, x0, 1, z0);
+    for (int c = 0; c < Lc; c++) bias[c] = 0.01f;   // RMS 0.01 per cell: below 0.02
+    ctx.deadband = 0.02f;
+    em.start(em.ctx, x0, 1);
+    for (int k = 0; k < 50; k++) em.step(em.ctx, a, 1);
+    EXPECT(!memcmp(ctx.z, z0, (size_t)Z * sizeof(float)) && ctx.kept == ctx.cells && ctx.cells == 50L * Z / Lc,
+           "a drift of 0.01 per step under a deadband of 0.02: z stays encode(start) bit for bit over 50 steps");
+    for (int c = 0; c < Lc; c++) bias[c] = 0.05f;   // above the deadband: every step passes as without it
+    em.start(em.ctx, x0, 1);
+    ctx.kept = 0;
+    for (int k = 0; k < 5; k++) em.step(em.ctx, a, 1);
+    float *want = xmalloc_floats(Z);
+    memcpy(want, z0, (size_t)Z * sizeof(float));
+    for (int k = 0; k < 5; k++)
+        for (int i = 0; i < Z; i++) want[i] += 0.05f;
+    double dev = 0;
+    for (int i = 0; i < Z; i++) dev = fmax(dev, fabs(ctx.z[i] - want[i]));
+    EXPECT(ctx.kept == 0 && dev < 1e-6, "a delta of 0.05 passes a deadband of 0.02 (max dev %g)", dev);
+
+    // random weights: cells change by different amounts; eval's rollouts = play's emulator
+    ParamArena *ar = dynm_arena(&dm);
+    for (size_t i = 0; i < ar->n; i++) ar->params[i] += 0.05f * rng_normal(&rng);
+    const int steps[3] = {1, 5, 12};
+    StartPoint sp[B];
+    for (int i = 0; i < B; i++) sp[i] = (StartPoint){0, 2 * i};
+    // a deadband between the smallest and the largest cell change of the first step
+    em.start(em.ctx, x0, 1);
+    dynm_forward_step(&dm, 0, ctx.z, a, 1);
+    double lo = 1e30, hi = 0;
+    const int P = Z / Lc;
+    for (int p = 0; p < P; p++) {
+        double s = 0;
+        for (int c = 0; c < Lc; c++) s += pow(dynm_znext(&dm, 0)[c * P + p] - ctx.z[c * P + p], 2);
+        lo = fmin(lo, sqrt(s / Lc)), hi = fmax(hi, sqrt(s / Lc));
+    }
+    const float eps = (float)sqrt(lo * hi);
+    RolloutResult r;
+    rollout_eval(&ae, &dm, &d, sp, B, steps, 3, B, 1, 0, eps, &r);
+    float *x = xmalloc_floats((size_t)B * F), *act = xmalloc_floats((size_t)B * A), *out = xmalloc_floats((size_t)B * F);
+    for (int i = 0; i < B; i++) dataset_frame(&d, 0, sp[i].t, x + i * F);
+    ctx.deadband = eps;
+    ctx.kept = ctx.cells = 0;
+    em.start(em.ctx, x, B);
+    int same = 1;
+    for (int k = 1, j = 0; k <= steps[2]; k++) {
+        for (int i = 0; i < B; i++) dataset_action(&d, 0, sp[i].t + k - 1, act + i * A);
+        em.step(em.ctx, act, B);
+        if (k != steps[j]) continue;
+        em.draw(em.ctx, out, B);
+        for (int i = 0; i < B; i++) same &= !memcmp(out + i * F, r.pic_pred + ((size_t)i * 3 + j) * F, F * sizeof(float));
+        j++;
+    }
+    EXPECT(ctx.kept > 0 && ctx.kept < ctx.cells, "deadband %g keeps some cells, not all (%ld of %ld)", eps, ctx.kept,
+           ctx.cells);
+    EXPECT(same, "rollout_eval and the emulator draw the same frames, bit for bit, under the deadband");
+    rollout_result_free(&r);
+    rollout_eval(&ae, &dm, &d, sp, B, steps, 3, B, 1, 0, 0, &r);
+    int differ = 0;
+    for (int i = 0; i < B; i++) differ |= memcmp(out + i * F, r.pic_pred + ((size_t)i * 3 + 2) * F, F * sizeof(float)) != 0;
+    EXPECT(differ, "without the deadband the 12-step frames differ (the deadband acted)");
+    rollout_result_free(&r);
+    free(x0), free(z0), free(want), free(x), free(act), free(out);
+    emulator_ae_dyn_free(&ctx);
+    dynm_free(&dm);
+    ae_free(&ae);
+    free(d.ep_id), free(d.frame_off), free(d.step_off), free(d.frames), free(d.actions);
+}
+
+int main(void) {
+    test_cells();
+    test_closed_loop();
+    return test_summary();
+}
