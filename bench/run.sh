@@ -17,6 +17,11 @@ py=/usr/bin/python3
 rows=$(mktemp) log=$(mktemp) all=$(mktemp)
 trap 'rm -f "$rows" "$log" "$all"' EXIT
 status=0
+# Our benchmarks run as a user's shell runs nemu: blas_init() picks OpenBLAS's core and the spin
+# count unless they are set, and an inherited OPENBLAS_CORETYPE=Haswell (set in some sandboxes'
+# environments) gives AVX2 kernels on an AVX-512 CPU: GEMMs ~1.8x slower here. PyTorch's runs set
+# their own (torch_ref.py's child_env clears OPENBLAS_*).
+unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 
 csv_only() { grep -E '^[A-Za-z0-9_]+,[-+0-9.eE]+(,[^,]*){2}$' || true; }
 

@@ -14,8 +14,16 @@
  * Backward: dp = dL/d(pre-activation) on the same padded layout (zeros outside the interior),
  *     dWt[tap] = dp [OC, N] x xp_tap^T,  dxp [C, N] = sum_tap Wt[tap]^T x dp[:, M-off : M-off+N]
  * then the interior of dxp goes to dinp (set or add, with the ReLU mask of the layer before).
- * Weights are repacked per call as Wt[tap][OC][C] (K*K*OC*C floats). The GEMMs run at the top
- * level (OpenBLAS threads them); the pad and unpad loops are OpenMP loops over channels.
+ * Weights are repacked per call as Wt[tap][OC][C] (K*K*OC*C floats).
+ * Column blocks: the GEMMs run per block of whole samples (about SAME_BLOCK_COLS columns; 5
+ * samples at 10x10, one at 30x32), all K*K taps of a block before the next, so that the block's
+ * output [OC, cols] and the input columns it reads stay in L2 (one [OC, N] output pass per tap
+ * went to memory: 9 x 4.7 MB each way for 64 channels at batch 128). The blocks are OpenMP's,
+ * each thread a fixed contiguous run with single-threaded BLAS and its own block buffer and
+ * weight-gradient partial (summed in thread order: deterministic for a thread count; the forward
+ * and the input gradient do not depend on the split at all). A call of one block (a batch-1
+ * frame) runs on the calling thread: its GEMMs are too small to share. The pad and gradient
+ * layout loops are OpenMP loops over channels.
  */
 #include "nn/conv_same.h"
 
@@ -24,6 +32,7 @@
 
 #include "nn/fastmath.h"
 #include "nn/gemm.h"
+#include "base/threads.h"
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -38,10 +47,16 @@ int conv_same_fits(const ConvShape *s) {
 typedef struct {
     int Hp, Wp, P2, M;     // padded grid, its size, the margin
     size_t N, ld;          // B*P2 columns; row length M + N + M
-    size_t wt, dwt, xp, dp, dx, total;   // offsets (floats)
+    int spb, nblk, T;      // samples a column block, blocks, threads the workspace is laid out for
+    size_t cols;           // spb*P2: a block's columns
+    size_t wt, xp, dp, thr, thr_floats, total;   // offsets (floats); thr: T per-thread areas
 } SameLayout;
 
 static size_t r16(size_t n) { return (n + 15) & ~(size_t)15; }
+
+// Columns a block aims at: its GEMM outputs ([OC, cols]) and the input columns they read stay in
+// L2 across the K*K taps (9 passes over one [64, 18432] output at batch 128 went to memory).
+#define SAME_BLOCK_COLS 768
 
 static SameLayout layout(const ConvShape *s, int B) {
     SameLayout l;
@@ -50,17 +65,31 @@ static SameLayout layout(const ConvShape *s, int B) {
     l.M = (int)r16((size_t)P * l.Wp + P);
     l.N = (size_t)B * l.P2;
     l.ld = l.N + 2 * (size_t)l.M;
+    l.T = threads_cap();
+    int spb = SAME_BLOCK_COLS / l.P2, per_thread = (B + l.T - 1) / l.T;
+    if (spb > per_thread) spb = per_thread;   // a block for every thread when the batch allows
+    l.spb = spb < 1 ? 1 : spb;
+    l.nblk = (B + l.spb - 1) / l.spb;
+    l.cols = (size_t)l.spb * l.P2;
+    const int CM = s->C > s->OC ? s->C : s->OC;
+    l.thr_floats = r16((size_t)CM * l.cols) + r16((size_t)KK * s->OC * s->C);   // block buffer, dWt partial
     size_t o = 0;
     l.wt = o;  o += r16((size_t)KK * s->OC * s->C);
-    l.dwt = o; o += r16((size_t)KK * s->OC * s->C);
     l.xp = o;  o += r16((size_t)s->C * l.ld);
     l.dp = o;  o += r16((size_t)s->OC * l.ld);
-    l.dx = o;  o += r16((size_t)s->C * l.N);
+    l.thr = o; o += (size_t)l.T * l.thr_floats;
     l.total = o;
     return l;
 }
 
 size_t conv_same_workspace(const ConvShape *s, int B) { return layout(s, B).total; }
+
+// Threads for the blocks of a call: one block (a batch-1 frame) runs on the calling thread.
+static int block_threads(const SameLayout *l) {
+    int t = omp_threads();
+    if (t > l->T) t = l->T;
+    return t < l->nblk ? t : l->nblk;
+}
 
 // Wt[tap][oc][c] = w[oc][c][tap]
 static void pack_weights(float *wt, const float *w, const ConvShape *s) {
@@ -101,26 +130,23 @@ static int tap_off(const ConvShape *s, const SameLayout *l, int t) {
     return (kh - s->P) * l->Wp + (kw - s->P);
 }
 
-void conv_same_forward(float *out, const float *inp, const float *w, const float *b, int act, int B,
-                       const ConvShape *s, float *work) {
-    const SameLayout l = layout(s, B);
+// One block's forward: samples [b0, b0 + ns) of the padded input through the K*K tap GEMMs
+// into yb [OC][ns*P2] (the thread's block buffer), then bias and activation into out.
+static void forward_block(float *out, const float *xp, const float *wt, const float *b, int act, int b0, int ns,
+                          const ConvShape *s, const SameLayout *l, float *yb) {
     const int KK = s->K * s->K, OC = s->OC, C = s->C, H = s->H, W = s->W, P = s->P;
-    float *wt = work + l.wt, *xp = work + l.xp, *yp = work + l.dp;
-    pack_weights(wt, w, s);
-    pad_in(xp, inp, s, &l, B, C);
+    const int cols = ns * l->P2;
+    const float *x0 = xp + l->M + (size_t)b0 * l->P2;
     for (int t = 0; t < KK; t++)
-        gemm(0, 0, OC, (int)l.N, C, 1.0f, wt + (size_t)t * OC * C, C, xp + l.M + tap_off(s, &l, t), (int)l.ld,
-             t ? 1.0f : 0.0f, yp, (int)l.N);
-    #ifdef _OPENMP
-    #pragma omp parallel for schedule(static) if(OC > 1 && l.N * OC > 65536)
-    #endif
+        gemm(0, 0, OC, cols, C, 1.0f, wt + (size_t)t * OC * C, C, x0 + tap_off(s, l, t), (int)l->ld, t ? 1.0f : 0.0f,
+             yb, cols);
     for (int oc = 0; oc < OC; oc++) {
         const float bias = b ? b[oc] : 0.0f;
-        for (int bb = 0; bb < B; bb++) {
-            const float *src = yp + (size_t)oc * l.N + (size_t)bb * l.P2 + (size_t)P * l.Wp + P;
-            float *dst = out + ((size_t)bb * OC + oc) * H * W;
+        for (int bb = 0; bb < ns; bb++) {
+            const float *src = yb + (size_t)oc * cols + (size_t)bb * l->P2 + (size_t)P * l->Wp + P;
+            float *dst = out + ((size_t)(b0 + bb) * OC + oc) * H * W;
             for (int i = 0; i < H; i++) {
-                const float *sr = src + (size_t)i * l.Wp;
+                const float *sr = src + (size_t)i * l->Wp;
                 float *dr = dst + (size_t)i * W;
                 if (act == CONV_ACT_RELU)
                     for (int j = 0; j < W; j++) { float v = sr[j] + bias; dr[j] = v > 0.0f ? v : 0.0f; }
@@ -133,64 +159,132 @@ void conv_same_forward(float *out, const float *inp, const float *w, const float
     }
 }
 
+// The blocks of a call, each thread a contiguous run of them (static: the same split every call),
+// block_fn(thread index, first sample, samples). One block runs on the calling thread with BLAS
+// single-threaded: a batch-1 frame's GEMMs are far too small to split.
+#define FOR_BLOCKS(l, B, id, b0, ns, BODY)                                                   \
+    do {                                                                                     \
+        const int nt_ = block_threads(l);                                                    \
+        if (nt_ <= 1) {                                                                      \
+            const int saved_ = threads_serial_begin();                                       \
+            for (int k_ = 0; k_ < (l)->nblk; k_++) {                                         \
+                const int id = 0, b0 = k_ * (l)->spb;                                        \
+                const int ns = (B) - b0 < (l)->spb ? (B) - b0 : (l)->spb;                    \
+                BODY;                                                                        \
+            }                                                                                \
+            threads_serial_end(saved_);                                                      \
+            break;                                                                           \
+        }                                                                                    \
+        _Pragma("omp parallel num_threads(nt_)")                                             \
+        {                                                                                    \
+            const int id = omp_thread_id();                                                  \
+            const int k0_ = (int)((long)(l)->nblk * id / nt_), k1_ = (int)((long)(l)->nblk * (id + 1) / nt_); \
+            for (int k_ = k0_; k_ < k1_; k_++) {                                             \
+                const int b0 = k_ * (l)->spb;                                                \
+                const int ns = (B) - b0 < (l)->spb ? (B) - b0 : (l)->spb;                    \
+                BODY;                                                                        \
+            }                                                                                \
+        }                                                                                    \
+    } while (0)
+
+void conv_same_forward(float *out, const float *inp, const float *w, const float *b, int act, int B,
+                       const ConvShape *s, float *work) {
+    const SameLayout l = layout(s, B);
+    float *wt = work + l.wt, *xp = work + l.xp;
+    pack_weights(wt, w, s);
+    pad_in(xp, inp, s, &l, B, s->C);
+    FOR_BLOCKS(&l, B, id, b0, ns, forward_block(out, xp, wt, b, act, b0, ns, s, &l, work + l.thr + (size_t)id * l.thr_floats));
+}
+
+// dp = dL/d(pre-activation) of one output channel on the padded layout (zero outside the
+// interior); returns its sum (db).
+static double grad_row(float *row, const float *dout, const float *y, int act, int oc, int B, const ConvShape *s,
+                       const SameLayout *l) {
+    const int OC = s->OC, H = s->H, W = s->W, P = s->P;
+    memset(row, 0, sizeof(float) * l->ld);
+    double acc = 0;
+    for (int bb = 0; bb < B; bb++) {
+        float *d = row + l->M + (size_t)bb * l->P2 + (size_t)P * l->Wp + P;
+        const size_t off = ((size_t)bb * OC + oc) * H * W;
+        const float *go = dout + off, *yy = y ? y + off : NULL;
+        for (int i = 0; i < H; i++)
+            for (int j = 0; j < W; j++) {
+                float g = go[i * W + j];
+                if (act == CONV_ACT_RELU && !(yy[i * W + j] > 0.0f)) g = 0.0f;
+                if (act == CONV_ACT_SIGMOID) g *= yy[i * W + j] * (1.0f - yy[i * W + j]);
+                d[(size_t)i * l->Wp + j] = g;
+                acc += g;
+            }
+    }
+    return acc;
+}
+
+// One block's backward: dWt partial += dp x xp_tap^T per tap (dwp, the thread's), and the input
+// gradient of samples [b0, b0 + ns) through dxb [C][ns*P2] into dinp.
+static void backward_block(float *dinp, float *dwp, int dinp_flags, const float *inp, const float *xp,
+                           const float *dp, const float *wt, int b0, int ns, const ConvShape *s, const SameLayout *l,
+                           float *dxb) {
+    const int KK = s->K * s->K, OC = s->OC, C = s->C, H = s->H, W = s->W, P = s->P;
+    const int cols = ns * l->P2;
+    const float *d0 = dp + l->M + (size_t)b0 * l->P2, *x0 = xp + l->M + (size_t)b0 * l->P2;
+    if (dwp)
+        for (int t = 0; t < KK; t++)   // dWt[t] [OC, C] += dp [OC, cols] x xp_t^T [cols, C]
+            gemm(0, 1, OC, C, cols, 1.0f, d0, (int)l->ld, x0 + tap_off(s, l, t), (int)l->ld, 1.0f,
+                 dwp + (size_t)t * OC * C, C);
+    if (!dinp) return;
+    for (int t = 0; t < KK; t++)   // dx [C, cols] += Wt[t]^T [C, OC] x dp shifted by -off
+        gemm(1, 0, C, cols, OC, 1.0f, wt + (size_t)t * OC * C, C, d0 - tap_off(s, l, t), (int)l->ld, t ? 1.0f : 0.0f,
+             dxb, cols);
+    const int set = dinp_flags & CONV_DINP_SET, relu = dinp_flags & CONV_DINP_RELU;
+    for (int c = 0; c < C; c++)
+        for (int bb = 0; bb < ns; bb++) {
+            const float *src = dxb + (size_t)c * cols + (size_t)bb * l->P2 + (size_t)P * l->Wp + P;
+            const size_t off = ((size_t)(b0 + bb) * C + c) * H * W;
+            float *dst = dinp + off;
+            const float *m = inp + off;
+            for (int i = 0; i < H; i++) {
+                const float *sr = src + (size_t)i * l->Wp;
+                float *dr = dst + (size_t)i * W;
+                const float *mr = m + (size_t)i * W;
+                if (set && relu)
+                    for (int j = 0; j < W; j++) dr[j] = mr[j] > 0.0f ? sr[j] : 0.0f;
+                else if (set)
+                    for (int j = 0; j < W; j++) dr[j] = sr[j];
+                else if (relu)
+                    for (int j = 0; j < W; j++) dr[j] += mr[j] > 0.0f ? sr[j] : 0.0f;
+                else
+                    for (int j = 0; j < W; j++) dr[j] += sr[j];
+            }
+        }
+}
+
 void conv_same_backward(float *dinp, float *dw, float *db, const float *dout, const float *y, int act,
                         int dinp_flags, const float *inp, const float *w, int B, const ConvShape *s, float *work) {
     const SameLayout l = layout(s, B);
-    const int KK = s->K * s->K, OC = s->OC, C = s->C, H = s->H, W = s->W, P = s->P;
-    float *wt = work + l.wt, *dwt = work + l.dwt, *xp = work + l.xp, *dp = work + l.dp, *dx = work + l.dx;
-    // dp = dL/d(pre-activation) on the padded layout, zero outside the interior; db
+    const int KK = s->K * s->K, OC = s->OC, C = s->C;
+    float *wt = work + l.wt, *xp = work + l.xp, *dp = work + l.dp;
     #ifdef _OPENMP
     #pragma omp parallel for schedule(static) if(OC > 1 && l.N * OC > 65536)
     #endif
     for (int oc = 0; oc < OC; oc++) {
-        float *row = dp + (size_t)oc * l.ld;
-        memset(row, 0, sizeof(float) * l.ld);
-        double acc = 0;
-        for (int bb = 0; bb < B; bb++) {
-            float *d = row + l.M + (size_t)bb * l.P2 + (size_t)P * l.Wp + P;
-            const size_t off = ((size_t)bb * OC + oc) * H * W;
-            const float *go = dout + off, *yy = y ? y + off : NULL;
-            for (int i = 0; i < H; i++)
-                for (int j = 0; j < W; j++) {
-                    float g = go[i * W + j];
-                    if (act == CONV_ACT_RELU && !(yy[i * W + j] > 0.0f)) g = 0.0f;
-                    if (act == CONV_ACT_SIGMOID) g *= yy[i * W + j] * (1.0f - yy[i * W + j]);
-                    d[(size_t)i * l.Wp + j] = g;
-                    acc += g;
-                }
-        }
+        double acc = grad_row(dp + (size_t)oc * l.ld, dout, y, act, oc, B, s, &l);
         if (db) db[oc] += (float)acc;
     }
-    if (dw) {
-        pad_in(xp, inp, s, &l, B, C);
-        for (int t = 0; t < KK; t++)   // dWt[t] [OC, C] = dp [OC, N] x xp_t^T [N, C]
-            gemm(0, 1, OC, C, (int)l.N, 1.0f, dp + l.M, (int)l.ld, xp + l.M + tap_off(s, &l, t), (int)l.ld, 0.0f,
-                 dwt + (size_t)t * OC * C, C);
+    if (!dw && !dinp) return;
+    const size_t nwt = (size_t)KK * OC * C, dxo = r16((size_t)(C > OC ? C : OC) * l.cols);
+    if (dw) pad_in(xp, inp, s, &l, B, C);
+    if (dinp) pack_weights(wt, w, s);
+    const int nt = block_threads(&l) > 1 ? block_threads(&l) : 1;
+    if (dw)
+        for (int i = 0; i < nt; i++) memset(work + l.thr + (size_t)i * l.thr_floats + dxo, 0, nwt * sizeof(float));
+    FOR_BLOCKS(&l, B, id, b0, ns,
+               backward_block(dinp, dw ? work + l.thr + (size_t)id * l.thr_floats + dxo : NULL, dinp_flags, inp, xp, dp,
+                              wt, b0, ns, s, &l, work + l.thr + (size_t)id * l.thr_floats));
+    if (!dw) return;
+    for (int i = 0; i < nt; i++) {   // the threads' partials in thread order: deterministic for a thread count
+        const float *dwt = work + l.thr + (size_t)i * l.thr_floats + dxo;
         for (int oc = 0; oc < OC; oc++)
             for (int c = 0; c < C; c++)
                 for (int t = 0; t < KK; t++) dw[((size_t)oc * C + c) * KK + t] += dwt[((size_t)t * OC + oc) * C + c];
     }
-    if (!dinp) return;
-    pack_weights(wt, w, s);
-    for (int t = 0; t < KK; t++)   // dx [C, N] += Wt[t]^T [C, OC] x dp shifted by -off
-        gemm(1, 0, C, (int)l.N, OC, 1.0f, wt + (size_t)t * OC * C, C, dp + l.M - tap_off(s, &l, t), (int)l.ld,
-             t ? 1.0f : 0.0f, dx, (int)l.N);
-    const int set = dinp_flags & CONV_DINP_SET, relu = dinp_flags & CONV_DINP_RELU;
-    #ifdef _OPENMP
-    #pragma omp parallel for schedule(static) if(C > 1 && l.N * C > 65536)
-    #endif
-    for (int c = 0; c < C; c++)
-        for (int bb = 0; bb < B; bb++) {
-            const float *src = dx + (size_t)c * l.N + (size_t)bb * l.P2 + (size_t)P * l.Wp + P;
-            const size_t off = ((size_t)bb * C + c) * H * W;
-            float *dst = dinp + off;
-            const float *m = inp + off;
-            for (int i = 0; i < H; i++)
-                for (int j = 0; j < W; j++) {
-                    float v = src[(size_t)i * l.Wp + j];
-                    if (relu && !(m[i * W + j] > 0.0f)) v = 0.0f;
-                    if (set) dst[i * W + j] = v;
-                    else dst[i * W + j] += v;
-                }
-        }
 }
