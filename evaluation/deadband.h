@@ -13,7 +13,10 @@
  * step, into noise that grows until the frames leave the data (./play --check's 60 s of
  * random play: runs/dynD's nearest-real SSIM fell from 0.95 to 0.59). Zeroing the deltas
  * below a threshold stops that walk where nothing moves and keeps every delta of what does
- * (a piece moving changes its cells by far more). A threshold too high freezes slow motion.
+ * (a piece moving changes its cells by far more). A threshold too high freezes slow motion,
+ * and the threshold is in the model's latent units, so it is chosen per run (default off).
+ * Re-encoding the decoded frame each step and clamping z to the training latents' range were
+ * measured against it and lost (README, Play; results/deadband_sweep/).
  */
 #ifndef NEMU_DEADBAND_H
 #define NEMU_DEADBAND_H
