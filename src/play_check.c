@@ -238,7 +238,6 @@ static void check_direction(Check *c, int frame_skip, StrBuf *b) {
     }
 }
 
-// The 60 s: nearest-real SSIM along the random run, its trend, curve.png, nearest.csv, random.gif.
 // Mean L1 change per step between consecutive real frames of the test episodes.
 static double real_change(const Check *c) {
     const size_t F = c->rf.F;
@@ -256,6 +255,8 @@ static double real_change(const Check *c) {
     return n ? sum / n : NAN;
 }
 
+// The 60 s: nearest-real SSIM along the random run, its trend and motion, curve.png, nearest.csv,
+// random.gif.
 static void check_minute(Check *c, double rate, StrBuf *b, Err *err) {
     PlaySession *s = &c->s;
     const int n = CHECK_STEPS + 1;
