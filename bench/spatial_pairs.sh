@@ -7,7 +7,8 @@
 # thread and at all cores); prints per row the median and lowest of the rounds' ratios, and the
 # load average at the start of each round. Rows go to bench/results_spatial.csv (round first).
 # (times, rows *_us, as PyTorch's time over ours). NEMU_SPATIAL_BASE=BINARY also times an earlier
-# bench_spatial in the same rounds (before/after of a change).
+# bench_spatial in the same rounds (before/after of a change); NEMU_SPATIAL_OURS=BINARY instead of
+# BUILD_DIR/bench/bench_spatial.
 # Environment: NEMU_BENCH_ROUNDS (default 3), NEMU_BENCH_BUDGET_S (default 1.5, both sides),
 #              NEMU_SPATIAL_GROUPS (default "sae80 cdyn80 sloop80 sloop240rgb sae240rgb").
 set -u
@@ -28,7 +29,7 @@ nemu() {  # BINARY GROUP THREADS
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE -u GOMP_SPINCOUNT -u OMP_WAIT_POLICY -u NEMU_BLAS_REEXEC \
         OMP_NUM_THREADS=$3 NEMU_BENCH_ONLY=$2 NEMU_BENCH_BUDGET_S=$budget "$1" 2>/dev/null
 }
-ours() { nemu "$build/bench/bench_spatial" "$@"; }
+ours() { nemu "${NEMU_SPATIAL_OURS:-$build/bench/bench_spatial}" "$@"; }
 # NEMU_SPATIAL_BASE=BINARY: an earlier bench_spatial timed in the same rounds (rows base_*)
 base() { nemu "$NEMU_SPATIAL_BASE" "$@" | sed 's/^/base_/'; }
 theirs() {

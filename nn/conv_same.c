@@ -3,19 +3,22 @@
  * grid) on small grids by shifted GEMMs, for the spatial latent's 1x1 convs and the conv
  * dynamics' 3x3 layers (10x10 to 30x32 grids). See conv_same.h.
  *
- * The batch is laid out channel-major on padded grids: xp [C][M + B*Hp*Wp + M], sample b's
- * padded plane at M + b*Hp*Wp, zeros on its border and in the margins M (>= the largest tap
- * offset). With the output computed at every padded position q (the border ones are junk,
+ * The batch is laid out channel-major on padded grids that share their zeros: xp [C][M + B*P2 + M],
+ * sample b's plane at M + b*P2, its H rows Wp = W + P floats apart (P zeros after each row), then
+ * P rows of zeros (Hp = H + P rows, P2 = Hp*Wp), zeros in the margins M (>= the largest tap
+ * offset). A tap left of column 0 reads the row before's trailing zeros, one above row 0 the
+ * sample before's trailing rows (or the margin): P zeros between neighbours serve both sides.
+ * With the output computed at every position q of the planes (the padding ones are junk,
  * never read), tap (kh, kw) reads the input at q + off, off = (kh-P)*Wp + (kw-P): a column
  * offset of the whole row. So the conv is a sum of K*K GEMMs
- *     yp [OC, N] += Wt[tap] [OC, C] x xp[:, M+off : M+off+N]      (N = B*Hp*Wp, ld = row length)
- * with N in the thousands at batch 128 (OpenBLAS near its peak) and no im2col at all; the
- * cost is the padded border ((Hp*Wp)/(H*W) = 1.44 at 10x10 with K = 3; 1 for K = 1).
+ *     yp [OC, N] += Wt[tap] [OC, C] x xp[:, M+off : M+off+N]      (N = B*P2, ld = row length)
+ * with no im2col at all; the cost is the padding ((Hp*Wp)/(H*W) = 1.21 at 10x10 with K = 3,
+ * 1.44 with a border of its own around each sample; 1 for K = 1).
  * Backward: dp = dL/d(pre-activation) on the same padded layout (zeros outside the interior),
  *     dWt[tap] = dp [OC, N] x xp_tap^T,  dxp [C, N] = sum_tap Wt[tap]^T x dp[:, M-off : M-off+N]
  * then the interior of dxp goes to dinp (set or add, with the ReLU mask of the layer before).
  * Weights are repacked per call as Wt[tap][OC][C] (K*K*OC*C floats).
- * Column blocks: the GEMMs run per block of whole samples (about SAME_BLOCK_COLS columns; 5
+ * Column blocks: the GEMMs run per block of whole samples (about SAME_BLOCK_COLS columns; 6
  * samples at 10x10, one at 30x32), all K*K taps of a block before the next, so that the block's
  * output [OC, cols] and the input columns it reads stay in L2 (one [OC, N] output pass per tap
  * went to memory: 9 x 4.7 MB each way for 64 channels at batch 128). The blocks are OpenMP's,
@@ -61,7 +64,7 @@ static size_t r16(size_t n) { return (n + 15) & ~(size_t)15; }
 static SameLayout layout(const ConvShape *s, int B) {
     SameLayout l;
     const int P = s->P, KK = s->K * s->K;
-    l.Hp = s->H + 2 * P, l.Wp = s->W + 2 * P, l.P2 = l.Hp * l.Wp;
+    l.Hp = s->H + P, l.Wp = s->W + P, l.P2 = l.Hp * l.Wp;   // padding shared with the neighbours
     l.M = (int)r16((size_t)P * l.Wp + P);
     l.N = (size_t)B * l.P2;
     l.ld = l.N + 2 * (size_t)l.M;
@@ -114,13 +117,13 @@ static void pad_in(float *xp, const float *img, const ConvShape *s, const SameLa
             float *pl = row + l->M + (size_t)b * l->P2;
             const float *src = img + ((size_t)b * C + c) * H * W;
             if (P == 0) { memcpy(pl, src, sizeof(float) * H * W); continue; }
-            memset(pl, 0, sizeof(float) * P * l->Wp);
-            for (int i = 0; i < H; i++) {
-                float *d = pl + (size_t)(i + P) * l->Wp;
-                for (int k = 0; k < P; k++) d[k] = 0.0f, d[P + W + k] = 0.0f;
-                memcpy(d + P, src + (size_t)i * W, sizeof(float) * W);
+            for (int i = 0; i < H; i++) {   // rows of 10-32 floats: a loop, not a memcpy call each
+                float *d = pl + (size_t)i * l->Wp;
+                const float *r = src + (size_t)i * W;
+                for (int j = 0; j < W; j++) d[j] = r[j];
+                for (int k = 0; k < P; k++) d[W + k] = 0.0f;
             }
-            memset(pl + (size_t)(H + P) * l->Wp, 0, sizeof(float) * P * l->Wp);
+            memset(pl + (size_t)H * l->Wp, 0, sizeof(float) * P * l->Wp);
         }
     }
 }
@@ -134,7 +137,7 @@ static int tap_off(const ConvShape *s, const SameLayout *l, int t) {
 // into yb [OC][ns*P2] (the thread's block buffer), then bias and activation into out.
 static void forward_block(float *out, const float *xp, const float *wt, const float *b, int act, int b0, int ns,
                           const ConvShape *s, const SameLayout *l, float *yb) {
-    const int KK = s->K * s->K, OC = s->OC, C = s->C, H = s->H, W = s->W, P = s->P;
+    const int KK = s->K * s->K, OC = s->OC, C = s->C, H = s->H, W = s->W;
     const int cols = ns * l->P2;
     const float *x0 = xp + l->M + (size_t)b0 * l->P2;
     for (int t = 0; t < KK; t++)
@@ -143,7 +146,7 @@ static void forward_block(float *out, const float *xp, const float *wt, const fl
     for (int oc = 0; oc < OC; oc++) {
         const float bias = b ? b[oc] : 0.0f;
         for (int bb = 0; bb < ns; bb++) {
-            const float *src = yb + (size_t)oc * cols + (size_t)bb * l->P2 + (size_t)P * l->Wp + P;
+            const float *src = yb + (size_t)oc * cols + (size_t)bb * l->P2;
             float *dst = out + ((size_t)(b0 + bb) * OC + oc) * H * W;
             for (int i = 0; i < H; i++) {
                 const float *sr = src + (size_t)i * l->Wp;
@@ -197,24 +200,34 @@ void conv_same_forward(float *out, const float *inp, const float *w, const float
 }
 
 // dp = dL/d(pre-activation) of one output channel on the padded layout (zero outside the
-// interior); returns its sum (db).
+// interior, each element written once); returns its sum (db), a float sum per row added in double.
 static double grad_row(float *row, const float *dout, const float *y, int act, int oc, int B, const ConvShape *s,
                        const SameLayout *l) {
-    const int OC = s->OC, H = s->H, W = s->W, P = s->P;
-    memset(row, 0, sizeof(float) * l->ld);
+    const int OC = s->OC, H = s->H, W = s->W, P = s->P, Wp = l->Wp;
+    memset(row, 0, sizeof(float) * l->M);
+    memset(row + l->M + l->N, 0, sizeof(float) * l->M);
     double acc = 0;
     for (int bb = 0; bb < B; bb++) {
-        float *d = row + l->M + (size_t)bb * l->P2 + (size_t)P * l->Wp + P;
+        float *pl = row + l->M + (size_t)bb * l->P2;
         const size_t off = ((size_t)bb * OC + oc) * H * W;
-        const float *go = dout + off, *yy = y ? y + off : NULL;
-        for (int i = 0; i < H; i++)
-            for (int j = 0; j < W; j++) {
-                float g = go[i * W + j];
-                if (act == CONV_ACT_RELU && !(yy[i * W + j] > 0.0f)) g = 0.0f;
-                if (act == CONV_ACT_SIGMOID) g *= yy[i * W + j] * (1.0f - yy[i * W + j]);
-                d[(size_t)i * l->Wp + j] = g;
-                acc += g;
+        memset(pl + (size_t)H * Wp, 0, sizeof(float) * P * Wp);
+        for (int i = 0; i < H; i++) {
+            float *d = pl + (size_t)i * Wp;
+            for (int k = 0; k < P; k++) d[W + k] = 0.0f;
+            const float *g = dout + off + (size_t)i * W, *yr = y ? y + off + (size_t)i * W : NULL;
+            float r = 0.0f;
+            if (act == CONV_ACT_RELU) {
+                #pragma omp simd reduction(+ : r)
+                for (int j = 0; j < W; j++) { float v = yr[j] > 0.0f ? g[j] : 0.0f; d[j] = v; r += v; }
+            } else if (act == CONV_ACT_SIGMOID) {
+                #pragma omp simd reduction(+ : r)
+                for (int j = 0; j < W; j++) { float v = g[j] * (yr[j] * (1.0f - yr[j])); d[j] = v; r += v; }
+            } else {
+                #pragma omp simd reduction(+ : r)
+                for (int j = 0; j < W; j++) { d[j] = g[j]; r += g[j]; }
             }
+            acc += r;
+        }
     }
     return acc;
 }
@@ -224,7 +237,7 @@ static double grad_row(float *row, const float *dout, const float *y, int act, i
 static void backward_block(float *dinp, float *dwp, int dinp_flags, const float *inp, const float *xp,
                            const float *dp, const float *wt, int b0, int ns, const ConvShape *s, const SameLayout *l,
                            float *dxb) {
-    const int KK = s->K * s->K, OC = s->OC, C = s->C, H = s->H, W = s->W, P = s->P;
+    const int KK = s->K * s->K, OC = s->OC, C = s->C, H = s->H, W = s->W;
     const int cols = ns * l->P2;
     const float *d0 = dp + l->M + (size_t)b0 * l->P2, *x0 = xp + l->M + (size_t)b0 * l->P2;
     if (dwp)
@@ -238,7 +251,7 @@ static void backward_block(float *dinp, float *dwp, int dinp_flags, const float 
     const int set = dinp_flags & CONV_DINP_SET, relu = dinp_flags & CONV_DINP_RELU;
     for (int c = 0; c < C; c++)
         for (int bb = 0; bb < ns; bb++) {
-            const float *src = dxb + (size_t)c * cols + (size_t)bb * l->P2 + (size_t)P * l->Wp + P;
+            const float *src = dxb + (size_t)c * cols + (size_t)bb * l->P2;
             const size_t off = ((size_t)(b0 + bb) * C + c) * H * W;
             float *dst = dinp + off;
             const float *m = inp + off;

@@ -2,7 +2,7 @@
  * test_conv_same.c - the column blocks of the shifted-GEMM "same" conv (nn/conv_same.c, path
  * CONV_SHIFT) at batches that split into several blocks and threads:
  *   1. forward, input gradient, weight and bias gradients equal im2col + GEMM's (CONV_GEMM) to
- *      float rounding, for 3x3 on 10x10 (the conv dynamics' grid, 5 samples a block) and 30x32
+ *      float rounding, for 3x3 on 10x10 (the conv dynamics' grid, 6 samples a block) and 30x32
  *      (one sample a block), 1x1 (the latent's convs), ReLU and none, dinp set / add / masked;
  *   2. the forward is bit-identical at 1 thread and at all threads (each output's sum runs over
  *      the channels and taps in one order whatever the blocks), the gradients agree to rounding;
@@ -124,9 +124,11 @@ int main(void) {
     Rng rng;
     rng_seed(&rng, 23);
     printf("CONV_SHIFT column blocks vs im2col + GEMM (%d threads)\n", omp_threads());
-    test_against_gemm(24, 64, 10, 10, 3, 13, &rng);   // conv dynamics' input layer, 3 blocks of 5
+    test_against_gemm(24, 64, 10, 10, 3, 13, &rng);   // conv dynamics' input layer, blocks of 6 samples
     test_against_gemm(64, 16, 10, 10, 3, 7, &rng);    // its output layer
-    test_against_gemm(9, 12, 30, 32, 3, 3, &rng);     // the 240x256 model's grid: a sample a block
+    test_against_gemm(9, 12, 30, 32, 3, 3, &rng);     // a sample a block
+    test_against_gemm(7, 10, 15, 16, 3, 5, &rng);     // the 240x256 model's latent grid (odd rows)
+    test_against_gemm(3, 4, 9, 7, 5, 4, &rng);        // K = 5: two rows and columns of shared zeros
     test_against_gemm(32, 16, 10, 10, 1, 9, &rng);    // the latent's 1x1 conv
     test_against_gemm(8, 8, 10, 10, 3, 1, &rng);      // batch 1: one block on the calling thread
     test_fd(&rng);
