@@ -25,8 +25,10 @@
  * each thread a fixed contiguous run with single-threaded BLAS and its own block buffer and
  * weight-gradient partial (summed in thread order: deterministic for a thread count; the forward
  * and the input gradient do not depend on the split at all). A call of one block (a batch-1
- * frame) runs on the calling thread: its GEMMs are too small to share. The pad and gradient
- * layout loops are OpenMP loops over channels.
+ * frame) runs on the calling thread: its GEMMs are too small to share. Each thread also lays out
+ * its own blocks' samples (the padded input; in the backward the gradient dp and its sums for db,
+ * per-thread partials too), reading them in memory order, then waits for the others (a tap
+ * reads its neighbours' zeros) before its GEMMs.
  */
 #include "nn/conv_same.h"
 
@@ -75,7 +77,8 @@ static SameLayout layout(const ConvShape *s, int B) {
     l.nblk = (B + l.spb - 1) / l.spb;
     l.cols = (size_t)l.spb * l.P2;
     const int CM = s->C > s->OC ? s->C : s->OC;
-    l.thr_floats = r16((size_t)CM * l.cols) + r16((size_t)KK * s->OC * s->C);   // block buffer, dWt partial
+    // block buffer, dWt partial, db partial (OC doubles)
+    l.thr_floats = r16((size_t)CM * l.cols) + r16((size_t)KK * s->OC * s->C) + r16(2 * (size_t)s->OC);
     size_t o = 0;
     l.wt = o;  o += r16((size_t)KK * s->OC * s->C);
     l.xp = o;  o += r16((size_t)s->C * l.ld);
@@ -102,19 +105,22 @@ static void pack_weights(float *wt, const float *w, const ConvShape *s) {
             for (int t = 0; t < KK; t++) wt[((size_t)t * OC + oc) * C + c] = w[((size_t)oc * C + c) * KK + t];
 }
 
-// rows [C][ld] of the padded layout from img [B][C][H][W] (each element written once, zeros
-// on borders and margins). Parallel over channels.
-static void pad_in(float *xp, const float *img, const ConvShape *s, const SameLayout *l, int B, int C) {
-    const int H = s->H, W = s->W, P = s->P;
-    #ifdef _OPENMP
-    #pragma omp parallel for schedule(static) if(C > 1 && (size_t)C * l->ld > 65536)
-    #endif
-    for (int c = 0; c < C; c++) {
-        float *row = xp + (size_t)c * l->ld;
+// The margins of `rows` rows of the padded layout (the planes' own zeros are written with them).
+static void zero_margins(float *buf, int rows, const SameLayout *l) {
+    for (int c = 0; c < rows; c++) {
+        float *row = buf + (size_t)c * l->ld;
         memset(row, 0, sizeof(float) * l->M);
         memset(row + l->M + l->N, 0, sizeof(float) * l->M);
-        for (int b = 0; b < B; b++) {
-            float *pl = row + l->M + (size_t)b * l->P2;
+    }
+}
+
+// Samples [b0, b0 + ns) of img [B][C][H][W] into their planes of the padded layout, every channel
+// (each element written once, with the planes' zeros); reads img in order.
+static void pad_samples(float *xp, const float *img, const ConvShape *s, const SameLayout *l, int b0, int ns) {
+    const int C = s->C, H = s->H, W = s->W, P = s->P;
+    for (int b = b0; b < b0 + ns; b++)
+        for (int c = 0; c < C; c++) {
+            float *pl = xp + (size_t)c * l->ld + l->M + (size_t)b * l->P2;
             const float *src = img + ((size_t)b * C + c) * H * W;
             if (P == 0) { memcpy(pl, src, sizeof(float) * H * W); continue; }
             for (int i = 0; i < H; i++) {   // rows of 10-32 floats: a loop, not a memcpy call each
@@ -125,7 +131,6 @@ static void pad_in(float *xp, const float *img, const ConvShape *s, const SameLa
             }
             memset(pl + (size_t)H * l->Wp, 0, sizeof(float) * P * l->Wp);
         }
-    }
 }
 
 static int tap_off(const ConvShape *s, const SameLayout *l, int t) {
@@ -162,74 +167,94 @@ static void forward_block(float *out, const float *xp, const float *wt, const fl
     }
 }
 
-// The blocks of a call, each thread a contiguous run of them (static: the same split every call),
-// block_fn(thread index, first sample, samples). One block runs on the calling thread with BLAS
-// single-threaded: a batch-1 frame's GEMMs are far too small to split.
-#define FOR_BLOCKS(l, B, id, b0, ns, BODY)                                                   \
-    do {                                                                                     \
-        const int nt_ = block_threads(l);                                                    \
-        if (nt_ <= 1) {                                                                      \
-            const int saved_ = threads_serial_begin();                                       \
-            for (int k_ = 0; k_ < (l)->nblk; k_++) {                                         \
-                const int id = 0, b0 = k_ * (l)->spb;                                        \
-                const int ns = (B) - b0 < (l)->spb ? (B) - b0 : (l)->spb;                    \
-                BODY;                                                                        \
-            }                                                                                \
-            threads_serial_end(saved_);                                                      \
-            break;                                                                           \
-        }                                                                                    \
-        _Pragma("omp parallel num_threads(nt_)")                                             \
-        {                                                                                    \
-            const int id = omp_thread_id();                                                  \
-            const int k0_ = (int)((long)(l)->nblk * id / nt_), k1_ = (int)((long)(l)->nblk * (id + 1) / nt_); \
-            for (int k_ = k0_; k_ < k1_; k_++) {                                             \
-                const int b0 = k_ * (l)->spb;                                                \
-                const int ns = (B) - b0 < (l)->spb ? (B) - b0 : (l)->spb;                    \
-                BODY;                                                                        \
-            }                                                                                \
-        }                                                                                    \
-    } while (0)
+// One call's arguments, for the threads.
+typedef struct {
+    const ConvShape *s;
+    const SameLayout *l;
+    int B, act, dinp_flags, nt;   // nt: the threads that ran (thread 0 sets it)
+    float *out, *dinp, *dw, *work;
+    const float *inp, *w, *b, *dout, *y;
+} SameCall;
+
+// Each thread a fixed contiguous run of the blocks (the same split every call): blocks [*k0, *k1).
+static void thread_blocks(const SameLayout *l, int id, int nt, int *k0, int *k1) {
+    *k0 = (int)((long)l->nblk * id / nt), *k1 = (int)((long)l->nblk * (id + 1) / nt);
+}
+
+static int block_samples(const SameCall *c, int k) {   // samples of block k (the last may be short)
+    const int left = c->B - k * c->l->spb;
+    return left < c->l->spb ? left : c->l->spb;
+}
+
+// fn(call, thread, threads) on block_threads threads; one block (a batch-1 frame) runs on the
+// calling thread with BLAS single-threaded: its GEMMs are far too small to split.
+static void run_threads(SameCall *c, void (*fn)(SameCall *, int, int)) {
+    const int nt = block_threads(c->l);
+    if (nt <= 1) {
+        const int saved = threads_serial_begin();
+        fn(c, 0, 1);
+        threads_serial_end(saved);
+        return;
+    }
+    #ifdef _OPENMP
+    #pragma omp parallel num_threads(nt)
+    fn(c, omp_thread_id(), omp_get_num_threads());
+    #endif
+}
+
+// A thread's blocks: their samples padded, then (once every thread's are: a tap reads its
+// neighbours' zeros) their GEMMs.
+static void forward_thread(SameCall *c, int id, int nt) {
+    const SameLayout *l = c->l;
+    float *xp = c->work + l->xp, *wt = c->work + l->wt, *yb = c->work + l->thr + (size_t)id * l->thr_floats;
+    int k0, k1;
+    thread_blocks(l, id, nt, &k0, &k1);
+    for (int k = k0; k < k1; k++) pad_samples(xp, c->inp, c->s, l, k * l->spb, block_samples(c, k));
+    #ifdef _OPENMP
+    #pragma omp barrier
+    #endif
+    for (int k = k0; k < k1; k++)
+        forward_block(c->out, xp, wt, c->b, c->act, k * l->spb, block_samples(c, k), c->s, l, yb);
+}
 
 void conv_same_forward(float *out, const float *inp, const float *w, const float *b, int act, int B,
                        const ConvShape *s, float *work) {
     const SameLayout l = layout(s, B);
-    float *wt = work + l.wt, *xp = work + l.xp;
-    pack_weights(wt, w, s);
-    pad_in(xp, inp, s, &l, B, s->C);
-    FOR_BLOCKS(&l, B, id, b0, ns, forward_block(out, xp, wt, b, act, b0, ns, s, &l, work + l.thr + (size_t)id * l.thr_floats));
+    SameCall c = {.s = s, .l = &l, .B = B, .act = act, .out = out, .work = work, .inp = inp, .w = w, .b = b};
+    pack_weights(work + l.wt, w, s);
+    zero_margins(work + l.xp, s->C, &l);
+    run_threads(&c, forward_thread);
 }
 
-// dp = dL/d(pre-activation) of one output channel on the padded layout (zero outside the
-// interior, each element written once); returns its sum (db), a float sum per row added in double.
-static double grad_row(float *row, const float *dout, const float *y, int act, int oc, int B, const ConvShape *s,
-                       const SameLayout *l) {
+// dp = dL/d(pre-activation) of samples [b0, b0 + ns) on the padded layout, every output channel
+// (zero outside the interior, each element written once; dout and y read in order); dbp[oc] +=
+// its sums, kept per column in double so that the row loops vectorise.
+static void grad_samples(float *dp, const float *dout, const float *y, int act, int b0, int ns, const ConvShape *s,
+                         const SameLayout *l, double *dbp) {
     const int OC = s->OC, H = s->H, W = s->W, P = s->P, Wp = l->Wp;
-    memset(row, 0, sizeof(float) * l->M);
-    memset(row + l->M + l->N, 0, sizeof(float) * l->M);
-    double acc = 0;
-    for (int bb = 0; bb < B; bb++) {
-        float *pl = row + l->M + (size_t)bb * l->P2;
-        const size_t off = ((size_t)bb * OC + oc) * H * W;
-        memset(pl + (size_t)H * Wp, 0, sizeof(float) * P * Wp);
-        for (int i = 0; i < H; i++) {
-            float *d = pl + (size_t)i * Wp;
-            for (int k = 0; k < P; k++) d[W + k] = 0.0f;
-            const float *g = dout + off + (size_t)i * W, *yr = y ? y + off + (size_t)i * W : NULL;
-            float r = 0.0f;
-            if (act == CONV_ACT_RELU) {
-                #pragma omp simd reduction(+ : r)
-                for (int j = 0; j < W; j++) { float v = yr[j] > 0.0f ? g[j] : 0.0f; d[j] = v; r += v; }
-            } else if (act == CONV_ACT_SIGMOID) {
-                #pragma omp simd reduction(+ : r)
-                for (int j = 0; j < W; j++) { float v = g[j] * (yr[j] * (1.0f - yr[j])); d[j] = v; r += v; }
-            } else {
-                #pragma omp simd reduction(+ : r)
-                for (int j = 0; j < W; j++) { d[j] = g[j]; r += g[j]; }
+    double part[SAME_MAX_GRID];   // W <= SAME_MAX_GRID
+    for (int bb = b0; bb < b0 + ns; bb++)
+        for (int oc = 0; oc < OC; oc++) {
+            float *pl = dp + (size_t)oc * l->ld + l->M + (size_t)bb * l->P2;
+            const size_t off = ((size_t)bb * OC + oc) * H * W;
+            for (int j = 0; j < W; j++) part[j] = 0.0;
+            for (int i = 0; i < H; i++) {
+                float *restrict d = pl + (size_t)i * Wp;
+                const float *restrict g = dout + off + (size_t)i * W, *restrict yr = y ? y + off + (size_t)i * W : NULL;
+                if (act == CONV_ACT_RELU)
+                    for (int j = 0; j < W; j++) d[j] = yr[j] > 0.0f ? g[j] : 0.0f;
+                else if (act == CONV_ACT_SIGMOID)
+                    for (int j = 0; j < W; j++) d[j] = g[j] * (yr[j] * (1.0f - yr[j]));
+                else
+                    for (int j = 0; j < W; j++) d[j] = g[j];
+                for (int j = 0; j < W; j++) part[j] += d[j];
+                for (int k = 0; k < P; k++) d[W + k] = 0.0f;
             }
-            acc += r;
+            memset(pl + (size_t)H * Wp, 0, sizeof(float) * P * Wp);
+            double a = 0;
+            for (int j = 0; j < W; j++) a += part[j];
+            dbp[oc] += a;
         }
-    }
-    return acc;
 }
 
 // One block's backward: dWt partial += dp x xp_tap^T per tap (dwp, the thread's), and the input
@@ -271,33 +296,64 @@ static void backward_block(float *dinp, float *dwp, int dinp_flags, const float 
         }
 }
 
+// The thread area: block buffer, dWt partial, db partial.
+static size_t area_dw(const ConvShape *s, const SameLayout *l) {
+    return r16((size_t)(s->C > s->OC ? s->C : s->OC) * l->cols);
+}
+static size_t area_db(const ConvShape *s, const SameLayout *l) {
+    return area_dw(s, l) + r16((size_t)s->K * s->K * s->OC * s->C);
+}
+
+// A thread's blocks: their dp (and, for dw, padded input), then (once every thread's are) their
+// GEMMs; the partials are this thread's.
+static void backward_thread(SameCall *c, int id, int nt) {
+    const ConvShape *s = c->s;
+    const SameLayout *l = c->l;
+    float *area = c->work + l->thr + (size_t)id * l->thr_floats, *xp = c->work + l->xp, *dp = c->work + l->dp;
+    float *dwp = c->dw ? area + area_dw(s, l) : NULL;
+    double *dbp = (double *)(area + area_db(s, l));
+    if (id == 0) c->nt = nt;
+    for (int oc = 0; oc < s->OC; oc++) dbp[oc] = 0.0;
+    if (dwp) memset(dwp, 0, sizeof(float) * s->K * s->K * s->OC * s->C);
+    int k0, k1;
+    thread_blocks(l, id, nt, &k0, &k1);
+    for (int k = k0; k < k1; k++) {
+        grad_samples(dp, c->dout, c->y, c->act, k * l->spb, block_samples(c, k), s, l, dbp);
+        if (dwp) pad_samples(xp, c->inp, s, l, k * l->spb, block_samples(c, k));
+    }
+    if (!c->dw && !c->dinp) return;
+    #ifdef _OPENMP
+    #pragma omp barrier
+    #endif
+    for (int k = k0; k < k1; k++)
+        backward_block(c->dinp, dwp, c->dinp_flags, c->inp, xp, dp, c->work + l->wt, k * l->spb, block_samples(c, k), s,
+                       l, area);
+}
+
 void conv_same_backward(float *dinp, float *dw, float *db, const float *dout, const float *y, int act,
                         int dinp_flags, const float *inp, const float *w, int B, const ConvShape *s, float *work) {
     const SameLayout l = layout(s, B);
     const int KK = s->K * s->K, OC = s->OC, C = s->C;
-    float *wt = work + l.wt, *xp = work + l.xp, *dp = work + l.dp;
-    #ifdef _OPENMP
-    #pragma omp parallel for schedule(static) if(OC > 1 && l.N * OC > 65536)
-    #endif
-    for (int oc = 0; oc < OC; oc++) {
-        double acc = grad_row(dp + (size_t)oc * l.ld, dout, y, act, oc, B, s, &l);
-        if (db) db[oc] += (float)acc;
-    }
-    if (!dw && !dinp) return;
-    const size_t nwt = (size_t)KK * OC * C, dxo = r16((size_t)(C > OC ? C : OC) * l.cols);
-    if (dw) pad_in(xp, inp, s, &l, B, C);
-    if (dinp) pack_weights(wt, w, s);
-    const int nt = block_threads(&l) > 1 ? block_threads(&l) : 1;
-    if (dw)
-        for (int i = 0; i < nt; i++) memset(work + l.thr + (size_t)i * l.thr_floats + dxo, 0, nwt * sizeof(float));
-    FOR_BLOCKS(&l, B, id, b0, ns,
-               backward_block(dinp, dw ? work + l.thr + (size_t)id * l.thr_floats + dxo : NULL, dinp_flags, inp, xp, dp,
-                              wt, b0, ns, s, &l, work + l.thr + (size_t)id * l.thr_floats));
+    SameCall c = {.s = s, .l = &l, .B = B, .act = act, .dinp_flags = dinp_flags, .nt = 1, .dinp = dinp, .dw = dw,
+                  .work = work, .inp = inp, .w = w, .dout = dout, .y = y};
+    zero_margins(work + l.dp, OC, &l);
+    if (dw) zero_margins(work + l.xp, C, &l);
+    if (dinp) pack_weights(work + l.wt, w, s);
+    run_threads(&c, backward_thread);
+    // the threads' partials in thread order: deterministic for a thread count
+    const float *area0 = work + l.thr;
+    if (db)
+        for (int oc = 0; oc < OC; oc++) {
+            double a = 0;
+            for (int i = 0; i < c.nt; i++)
+                a += ((const double *)(area0 + (size_t)i * l.thr_floats + area_db(s, &l)))[oc];
+            db[oc] += (float)a;
+        }
     if (!dw) return;
-    for (int i = 0; i < nt; i++) {   // the threads' partials in thread order: deterministic for a thread count
-        const float *dwt = work + l.thr + (size_t)i * l.thr_floats + dxo;
+    for (int i = 0; i < c.nt; i++) {
+        const float *dwt = area0 + (size_t)i * l.thr_floats + area_dw(s, &l);
         for (int oc = 0; oc < OC; oc++)
-            for (int c = 0; c < C; c++)
-                for (int t = 0; t < KK; t++) dw[((size_t)oc * C + c) * KK + t] += dwt[((size_t)t * OC + oc) * C + c];
+            for (int cc = 0; cc < C; cc++)
+                for (int t = 0; t < KK; t++) dw[((size_t)oc * C + cc) * KK + t] += dwt[((size_t)t * OC + oc) * C + cc];
     }
 }
