@@ -62,6 +62,31 @@ static inline double directional(const char *what, Seg *segs, int nseg, LossFn f
     return rel;
 }
 
+// Central differences of loss(ctx), element by element, for every tensor of a and then for an
+// input x (nx floats, named x_name), against a->grads and gx (one expect_close each).
+static inline void fd_every_element(ParamArena *a, float *x, const float *gx, size_t nx, const char *x_name,
+                                    double (*loss)(void *), void *ctx, double eps, double atol, double rtol) {
+    char name[96];
+    for (int k = 0; k <= a->n_tensors; k++) {   // every tensor, then x
+        float *p = k < a->n_tensors ? a->params + a->t[k].offset : x;
+        const float *g = k < a->n_tensors ? a->grads + a->t[k].offset : gx;
+        size_t n = k < a->n_tensors ? a->t[k].n : nx;
+        snprintf(name, sizeof name, "d/d %s", k < a->n_tensors ? a->t[k].name : x_name);
+        float *fd = xmalloc_floats(n);
+        for (size_t i = 0; i < n; i++) {
+            float v = p[i];
+            p[i] = (float)(v + eps);
+            double lp = loss(ctx);
+            p[i] = (float)(v - eps);
+            double lm = loss(ctx);
+            p[i] = v;
+            fd[i] = (float)((lp - lm) / (2 * eps));
+        }
+        expect_close(name, g, fd, (long)n, atol, rtol);
+        free(fd);
+    }
+}
+
 // Per parameter: max(the largest |param| of its tensor, floor). Malloc'ed, a->n floats.
 static inline float *param_scale(const ParamArena *a, double floor) {
     float *scale = xmalloc_floats(a->n);

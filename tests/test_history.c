@@ -24,6 +24,7 @@
 #include "base/rng.h"
 #include "nn/ops.h"
 #include "tests/fixture_h5.h"
+#include "tests/gradcheck.h"
 #include "tests/test.h"
 #ifdef _OPENMP
 #include <omp.h>
@@ -98,6 +99,12 @@ static double probe(ConvDyn *m, const float *z, const float *hist, const float *
     return L;
 }
 
+typedef struct { ConvDyn *m; const float *z, *hist, *a, *r, *rz; int B; } ProbeCtx;
+static double probe_loss(void *c) {
+    ProbeCtx *p = c;
+    return probe(p->m, p->z, p->hist, p->a, p->r, p->rz, p->B);
+}
+
 static void test_fd(void) {
     printf("conv dynamics with a history of 2: central differences, every element (grid 2x3x4, 3 buttons, hidden 5)\n");
     ConvDynConfig c = {2, 3, 4, 3, 5, 2, 1, 0, 1, 2};
@@ -119,26 +126,8 @@ static void test_fd(void) {
     arena_zero_grad(&m.arena);
     memset(dz, 0, nz * sizeof(float));
     cdyn_backward_step(&m, 0, r, rz, dz, B);
-    const double eps = 1e-3;
-    char name[96];
-    for (int k = 0; k <= m.arena.n_tensors; k++) {   // every tensor, then z
-        float *p = k < m.arena.n_tensors ? m.arena.params + m.arena.t[k].offset : z;
-        const float *g = k < m.arena.n_tensors ? m.arena.grads + m.arena.t[k].offset : dz;
-        size_t n = k < m.arena.n_tensors ? m.arena.t[k].n : nz;
-        snprintf(name, sizeof name, "d/d %s", k < m.arena.n_tensors ? m.arena.t[k].name : "z (history held)");
-        float *fd = xmalloc_floats(n);
-        for (size_t i = 0; i < n; i++) {
-            float v = p[i];
-            p[i] = (float)(v + eps);
-            double lp = probe(&m, z, hist, a, r, rz, B);
-            p[i] = (float)(v - eps);
-            double lm = probe(&m, z, hist, a, r, rz, B);
-            p[i] = v;
-            fd[i] = (float)((lp - lm) / (2 * eps));
-        }
-        expect_close(name, g, fd, (long)n, 3e-3, 3e-3);
-        free(fd);
-    }
+    ProbeCtx pc = {&m, z, hist, a, r, rz, B};
+    fd_every_element(&m.arena, z, dz, nz, "z (history held)", probe_loss, &pc, 1e-3, 3e-3, 3e-3);
     // the history is read: moving it moves the loss
     double l0 = probe(&m, z, hist, a, r, rz, B);
     for (size_t i = 0; i < nh; i++) hist[i] += 0.1f;

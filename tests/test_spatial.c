@@ -223,7 +223,7 @@ static void test_config(void) {
 static ConvDynConfig cdyn_cfg_of(hid_t f, int max_steps) {
     ConvDynConfig c = {(int)attr_i(f, "channels"), (int)attr_i(f, "height"), (int)attr_i(f, "width"),
                        (int)attr_i(f, "A"), (int)attr_i(f, "hidden"), (int)attr_i(f, "blocks"), max_steps,
-                       (int)attr_i(f, "vae"), 1};
+                       (int)attr_i(f, "vae"), 1, 0};
     return c;
 }
 
@@ -327,10 +327,16 @@ static double cdyn_probe(ConvDyn *m, const float *z, const float *a, const float
     return L;
 }
 
+typedef struct { ConvDyn *m; const float *z, *a, *r, *rz; int B; } ProbeCtx;
+static double probe_loss(void *c) {
+    ProbeCtx *p = c;
+    return cdyn_probe(p->m, p->z, p->a, p->r, p->rz, p->B);
+}
+
 static void test_cdyn_fd(int vae) {
     printf("conv dynamics central differences, every element (grid 2x3x4, 3 buttons, hidden 5, 2 blocks%s)\n",
            vae ? ", vae head" : "");
-    ConvDynConfig c = {2, 3, 4, 3, 5, 2, 1, vae, 1};
+    ConvDynConfig c = {2, 3, 4, 3, 5, 2, 1, vae, 1, 0};
     Rng rng;
     rng_seed(&rng, 21 + vae);
     ConvDyn m;
@@ -349,26 +355,8 @@ static void test_cdyn_fd(int vae) {
     arena_zero_grad(&m.arena);
     memset(dz, 0, nz * sizeof(float));
     cdyn_backward_step(&m, 0, r, vae ? NULL : rz, dz, B);
-    const double eps = 1e-3;
-    char name[96];
-    for (int k = 0; k <= m.arena.n_tensors; k++) {   // every tensor, then z
-        float *p = k < m.arena.n_tensors ? m.arena.params + m.arena.t[k].offset : z;
-        const float *g = k < m.arena.n_tensors ? m.arena.grads + m.arena.t[k].offset : dz;
-        size_t n = k < m.arena.n_tensors ? m.arena.t[k].n : nz;
-        snprintf(name, sizeof name, "d/d %s", k < m.arena.n_tensors ? m.arena.t[k].name : "z");
-        float *fd = xmalloc_floats(n);
-        for (size_t i = 0; i < n; i++) {
-            float v = p[i];
-            p[i] = (float)(v + eps);
-            double lp = cdyn_probe(&m, z, a, r, rz, B);
-            p[i] = (float)(v - eps);
-            double lm = cdyn_probe(&m, z, a, r, rz, B);
-            p[i] = v;
-            fd[i] = (float)((lp - lm) / (2 * eps));
-        }
-        expect_close(name, g, fd, (long)n, 3e-3, 3e-3);
-        free(fd);
-    }
+    ProbeCtx pc = {&m, z, a, r, rz, B};
+    fd_every_element(&m.arena, z, dz, nz, "z", probe_loss, &pc, 1e-3, 3e-3, 3e-3);
     free(z); free(a); free(r); free(rz); free(dz);
     cdyn_free(&m);
 }
@@ -392,7 +380,7 @@ static void test_cdyn_rollout_directional(int vae) {
     printf("conv dynamics directional check through a 5-step rollout (grid 3x5x6, 8 buttons, hidden 8%s)\n",
            vae ? ", vae, fed eps, beta 0.5" : "");
     const int K = 5, B = 3, A = 8;
-    ConvDynConfig c = {3, 5, 6, A, 8, 2, K, vae, 1};
+    ConvDynConfig c = {3, 5, 6, A, 8, 2, K, vae, 1, 0};
     Rng rng;
     rng_seed(&rng, 31 + vae);
     DynModel dm;
@@ -426,7 +414,7 @@ static void test_cdyn_rollout_directional(int vae) {
 
 static void test_cdyn_identity(void) {
     printf("conv dynamics: identity at init, batch of 1 equals batch of 4\n");
-    ConvDynConfig c = {16, 10, 10, 8, 64, 2, 1, 0, 1};
+    ConvDynConfig c = {16, 10, 10, 8, 64, 2, 1, 0, 1, 0};
     Rng rng;
     rng_seed(&rng, 5);
     ConvDyn m;
