@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 ROOT = os.environ.get("NEMU_ROOT", os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.environ.get("NEMU_BIN", os.path.join(ROOT, "build", "release", "bin"))
@@ -210,3 +211,14 @@ def without_attrs(tmp, data, episodes, keys, out="bare.h5"):
             for k in keys:
                 del f[f"episode_{e}"].attrs[k]
     return path
+
+
+def wait_for(cond, timeout=10):
+    """cond()'s first true value within timeout seconds (polled every 0.1 s), else its last value."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.1)
+    return cond()

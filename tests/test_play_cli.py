@@ -33,7 +33,7 @@ import subprocess
 import sys
 import time
 
-from nemutest import BIN, ROOT, check, have, run_in_tempdir
+from nemutest import BIN, ROOT, check, have, run_in_tempdir, wait_for
 
 
 def run(prog, *args, cwd, timeout=120, env=None):
@@ -237,16 +237,6 @@ def pane(esc=False):
     return tmux("capture-pane", "-t", "play", "-p", *(["-e"] if esc else [])).stdout
 
 
-def wait_for(cond, timeout=10):
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.1)
-    return cond()
-
-
 def terminal(tmp):
     if not shutil.which("tmux"):
         print("skipped: --term in tmux: needs tmux")
@@ -305,25 +295,12 @@ def window(tmp):
     if not have("the window's screenshot", "PIL"):
         return
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from xkeys import Keys, screenshot
-    r, w = os.pipe()
-    xv = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "640x480x24", "-nolisten", "tcp"],
-                          pass_fds=(w,), stderr=subprocess.DEVNULL)
-    os.close(w)
-    try:
-        disp = ":" + os.read(r, 64).decode().strip()
-        env = dict(os.environ, DISPLAY=disp)
+    from xkeys import Keys, open_window, screenshot, xvfb
+    with xvfb() as disp:
         shots = os.path.join(tmp, "wshots")
         os.mkdir(shots)
-        p = subprocess.Popen([os.path.join(BIN, "play"), "--run", "runs/playtest", "--scale", "8", "--shot-dir", shots], cwd=tmp, env=env,
-                             stderr=subprocess.PIPE, text=True)
-        time.sleep(1.5)
-        if p.poll() is not None:
-            err = p.stderr.read()
-            if "without SDL2" in err:
-                print("skipped: the window: ./play was built without SDL2")
-            else:
-                check(False, f"the window did not open: {err!r}")
+        p = open_window(["--run", "runs/playtest", "--scale", "8", "--shot-dir", shots], tmp, disp, "the window")
+        if not p:
             return
         k = Keys(disp)
         k.move(320, 240)
@@ -357,9 +334,6 @@ def window(tmp):
         hud = im.crop((x0, y0 + 256, x0 + 256, y0 + 256 + 12))
         white = sum(1 for v in hud.getdata() if v > 200)
         check(white > 50, f"the HUD text is drawn under the frame ({white} white pixels)")
-    finally:
-        xv.terminate()
-        xv.wait()
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 
-from nemutest import BIN, check, have, run, run_in_tempdir
+from nemutest import BIN, check, have, run, run_in_tempdir, wait_for
 from test_multi_cli import GAMES, write
 
 
@@ -34,16 +34,6 @@ def tmux(*args):
 
 def pane():
     return tmux("capture-pane", "-t", "menu", "-p").stdout
-
-
-def wait_for(cond, timeout=10):
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.1)
-    return cond()
 
 
 def hud():
@@ -128,23 +118,11 @@ def window(tmp):
         return
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from PIL import Image
-    from xkeys import Keys, screenshot
+    from xkeys import Keys, open_window, screenshot, xvfb
     frames = {g: start_frame(tmp, g) for g in ("scroller", "maze")}
-    r, w = os.pipe()
-    xv = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "640x480x24", "-nolisten", "tcp"],
-                          pass_fds=(w,), stderr=subprocess.DEVNULL)
-    os.close(w)
-    try:
-        disp = ":" + os.read(r, 64).decode().strip()
-        p = subprocess.Popen([os.path.join(BIN, "play"), "--run", "runs/multi", "--scale", "8"], cwd=tmp,
-                             env=dict(os.environ, DISPLAY=disp), stderr=subprocess.PIPE, text=True)
-        time.sleep(1.5)
-        if p.poll() is not None:
-            err = p.stderr.read()
-            if "without SDL2" in err:
-                print("skipped: the menu in the window: ./play was built without SDL2")
-            else:
-                check(False, f"the window did not open: {err!r}")
+    with xvfb() as disp:
+        p = open_window(["--run", "runs/multi", "--scale", "8"], tmp, disp, "the menu in the window")
+        if not p:
             return
         k = Keys(disp)
         k.move(320, 240)
@@ -191,9 +169,6 @@ def window(tmp):
             p.kill()
             _, err = p.communicate()
         check(p.returncode == 0 and "maze.h5:" in err, f"Esc quits; the exit line names the maze: {p.returncode} {err!r}")
-    finally:
-        xv.terminate()
-        xv.wait()
 
 
 def body(tmp):

@@ -1,6 +1,9 @@
 """xkeys.py - keys into an X display through the XTEST extension, and a screenshot of it (ctypes on
-libX11 and libXtst; for test_play_cli.py's window test under Xvfb)."""
-import ctypes, time
+libX11 and libXtst), an Xvfb display and ./play's window on it (for the window tests of
+test_play_cli.py and test_play_menu.py)."""
+import contextlib, ctypes, os, subprocess, time
+
+from nemutest import BIN, check
 x11 = ctypes.CDLL("libX11.so.6")
 xt = ctypes.CDLL("libXtst.so.6")
 x11.XOpenDisplay.restype = ctypes.c_void_p
@@ -44,3 +47,34 @@ def screenshot(keys, w, h, path):
     img = x11.XGetImage(keys.d, x11.XDefaultRootWindow(keys.d), 0, 0, w, h, 0xFFFFFFFF, 2).contents
     raw = ctypes.string_at(img.data, img.bytes_per_line * img.height)
     Image.frombuffer("RGB", (w, h), raw, "raw", "BGRX", img.bytes_per_line, 1).save(path)
+
+
+@contextlib.contextmanager
+def xvfb():
+    """An Xvfb display (640x480x24) for the with block; yields its name (":N")."""
+    r, w = os.pipe()
+    xv = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "640x480x24", "-nolisten", "tcp"],
+                          pass_fds=(w,), stderr=subprocess.DEVNULL)
+    os.close(w)
+    try:
+        yield ":" + os.read(r, 64).decode().strip()
+    finally:
+        os.close(r)
+        xv.terminate()
+        xv.wait()
+
+
+def open_window(args, cwd, disp, what):
+    """./play args in its window on display disp, given 1.5 s to open: the process, or None after a
+    skip line (built without SDL2) or a failed check."""
+    p = subprocess.Popen([os.path.join(BIN, "play")] + args, cwd=cwd, env=dict(os.environ, DISPLAY=disp),
+                         stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)
+    if p.poll() is None:
+        return p
+    err = p.stderr.read()
+    if "without SDL2" in err:
+        print(f"skipped: {what}: ./play was built without SDL2")
+    else:
+        check(False, f"the window did not open: {err!r}")
+    return None
