@@ -72,9 +72,7 @@ void emu_start(const Emulator *em, const Dataset *d, const StartPoint *sp, const
     if (em->past <= 0) return;
     const size_t F = (size_t)d->C * d->H * d->W;
     float *past = xmalloc_floats((size_t)n * em->past * F);
-    for (int i = 0; i < n; i++)
-        for (int k = 1; k <= em->past; k++)
-            dataset_frame(d, sp[i].e, sp[i].t >= k ? sp[i].t - k : 0, past + ((size_t)i * em->past + k - 1) * F);
+    for (int i = 0; i < n; i++) start_past_frames(d, sp[i], em->past, past + (size_t)i * em->past * F);
     em->start_past(em->ctx, past, n);
     free(past);
 }

@@ -165,13 +165,18 @@ static double pairwise_l1(const float *p, int S, size_t F) {
     return acc / (0.5 * S * (S - 1));
 }
 
+void start_past_frames(const Dataset *d, StartPoint sp, int N, float *out) {
+    const size_t F = (size_t)d->C * d->H * d->W;
+    for (int k = 1; k <= N; k++) dataset_frame(d, sp.e, sp.t >= k ? sp.t - k : 0, out + (size_t)(k - 1) * F);
+}
+
 // The history of the n starts' S samples (rows i*S + s): the encoded real frames before each
 // start (an episode's first frame repeated before it), as training saw them. buf [N][C,H,W].
 static void rollout_past(AE *ae, DynModel *dyn, const Dataset *d, const StartPoint *sp, int n, int S, float *buf) {
     const int N = dyn->history, Z = dyn->Z;
     const size_t F = (size_t)d->C * d->H * d->W;
     for (int i = 0; i < n; i++) {
-        for (int k = 1; k <= N; k++) dataset_frame(d, sp[i].e, sp[i].t >= k ? sp[i].t - k : 0, buf + (k - 1) * F);
+        start_past_frames(d, sp[i], N, buf);
         float *h0 = dyn->hist + (size_t)i * S * N * Z;
         for (int k = 0; k < N; k += ae->max_B)
             ae_encode(ae, buf + k * F, N - k < ae->max_B ? N - k : ae->max_B, h0 + (size_t)k * Z);

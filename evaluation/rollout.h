@@ -39,6 +39,9 @@ typedef struct { int e; int t; } StartPoint;   // episode index e (not file id),
 // Returns -1 with one line in err when no listed episode is long enough (naming the longest).
 int select_starts(const Dataset *d, const int *episodes, int n_episodes, int starts, int max_step,
                   uint64_t seed, StartPoint **out, int *n_out, Err *err);
+// The N real frames before start point sp into out [N][C,H,W], slot k-1 = frame t-k (the
+// episode's first frame repeated before it): a dynamics history's past, as training sees it.
+void start_past_frames(const Dataset *d, StartPoint sp, int N, float *out);
 
 // ---- statistics over start points
 typedef struct {

@@ -381,14 +381,13 @@ static int read_widened(hid_t f, const char *path, const ParamArena *a, Err *err
     char name[160];
     for (int i = 0; i < a->n_tensors; i++) {
         const TensorInfo *t = &a->t[i];
-        hsize_t dims[H5_MAX_RANK];
+        hsize_t want[TENSOR_MAX_RANK], dims[H5_MAX_RANK];   // the model's shape, the file's
         Err e;
-        tensor_location(t, "/state_dict", name, sizeof name, dims);
+        tensor_location(t, "/state_dict", name, sizeof name, want);
         if (h5_shape(f, name, dims, &e) < 0) return err_set(err, "%s: %s", path, e.msg);
         float *dst = a->params + t->offset;
         if (!narrower_inputs(t, t->rank, dims)) {
-            tensor_location(t, "/state_dict", name, sizeof name, dims);
-            if (h5_read_floats(f, name, dst, t->rank, dims, &e) < 0) return err_set(err, "%s: %s", path, e.msg);
+            if (h5_read_floats(f, name, dst, t->rank, want, &e) < 0) return err_set(err, "%s: %s", path, e.msg);
             continue;
         }
         size_t inner = 1, n = 1;

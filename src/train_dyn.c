@@ -79,6 +79,13 @@ static float *encode_all(const Dataset *ds, AE *ae, int B) {
     return zs;
 }
 
+// The latents of the N frames before frame f (step t of its episode) into h [N][Z], slot k-1 =
+// frame f-k (the episode's first frame repeated before it): a history's real past.
+static void real_past(float *h, const float *zs, int64_t f, int64_t t, int N, int Z) {
+    for (int k = 1; k <= N; k++)
+        memcpy(h + (size_t)(k - 1) * Z, zs + (size_t)(f - (t >= k ? k : t)) * Z, Z * sizeof(float));
+}
+
 // Batch i of K-step windows: ztrue [K+1][B][Z] the latents of frames t..t+K, a [K][B][A]
 // the actions t..t+K-1 (step-major, the layout of dynm_rollout_forward); with a history, the
 // model's hist [B][N][Z] the latents of frames t-1..t-N (the episode's first frame before it).
@@ -93,9 +100,7 @@ static void dyn_window_batch(const Dataset *ds, const Sampler *s, const float *z
         for (int k = 0; k <= K; k++)
             memcpy(ztrue + ((size_t)k * n + j) * Z, zs + (size_t)(f + k) * Z, Z * sizeof(float));
         for (int k = 0; k < K; k++) dataset_action(ds, r.e, r.t + k, a + ((size_t)k * n + j) * ds->A);
-        for (int k = 1; k <= N; k++)
-            memcpy(dyn->hist + ((size_t)j * N + k - 1) * Z, zs + (size_t)(f - (r.t >= k ? k : r.t)) * Z,
-                   Z * sizeof(float));
+        real_past(dyn->hist + (size_t)j * N * Z, zs, f, r.t, N, Z);
     }
     *n_out = n;
 }
@@ -146,9 +151,7 @@ static void dyn_report(Trainer *tr, AE *ae, DynModel *dyn, const float *zs) {
     for (int j0 = 0; j0 < n; j0 += cap) {
         int m = n - j0 < cap ? n - j0 : cap;
         for (int j = 0; j < m; j++)   // the real past (history)
-            for (int k = 1; k <= dyn->history; k++)
-                memcpy(dyn->hist + ((size_t)j * dyn->history + k - 1) * Z,
-                       zs + (size_t)(ff[j0 + j] - (tt[j0 + j] >= k ? k : tt[j0 + j])) * Z, Z * sizeof(float));
+            real_past(dyn->hist + (size_t)j * dyn->history * Z, zs, ff[j0 + j], tt[j0 + j], dyn->history, Z);
         dynm_forward_step(dyn, 0, z + (size_t)j0 * Z, a + (size_t)j0 * A, m);
         for (int k = 0; k < m * Z; k++) mag_real += fabsf(dynm_delta(dyn, 0)[k]);
         memcpy(zn + (size_t)j0 * Z, dynm_znext(dyn, 0), (size_t)m * Z * sizeof(float));
