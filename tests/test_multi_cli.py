@@ -170,13 +170,19 @@ def export(tmp):
     check(s > 10 * m + 1e-5, f"... and not nemu's scroller (another game column): {s:.3g} against {m:.3g}")
 
 
-def body(tmp):
+def record_games(tmp):
+    """Tiny recordings of the three games (3 episodes x 20 steps) in tmp; their paths."""
     files = []
     for g in GAMES:
         p = os.path.join(tmp, g + ".h5")
         r = run("gen", g, "--episodes", 3, "--steps", 20, "--out", p, cwd=tmp)
         check(r.returncode == 0, f"gen {g}: {r.stderr}")
         files.append(p)
+    return files
+
+
+def body(tmp):
+    files = record_games(tmp)
     cfg = write(tmp, "multi", ", ".join(files))
     r = run("train", cfg, cwd=tmp)
     if not check(r.returncode == 0, f"train on three games: {r.stderr[-600:]}"):

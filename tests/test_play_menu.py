@@ -25,7 +25,7 @@ import sys
 import time
 
 from nemutest import BIN, check, have, run, run_in_tempdir, wait_for
-from test_multi_cli import GAMES, write
+from test_multi_cli import GAMES, record_games, write
 
 
 def tmux(*args):
@@ -172,12 +172,7 @@ def window(tmp):
 
 
 def body(tmp):
-    files = []
-    for g in GAMES:
-        p = os.path.join(tmp, g + ".h5")
-        r = run("gen", g, "--episodes", 3, "--steps", 20, "--out", p, cwd=tmp)
-        check(r.returncode == 0, f"gen {g}: {r.stderr}")
-        files.append(p)
+    files = record_games(tmp)
     r = run("train", write(tmp, "multi", ", ".join(files)), cwd=tmp)
     if not check(r.returncode == 0, f"train on three games: {r.stderr[-600:]}"):
         return
