@@ -21,6 +21,24 @@ int game_hud_fields(const GameDef *g, const HudField **fields) {
     return 0;
 }
 
+// Number fields that are no counter of GameFrameInfo (x, y, digits): Tetris's TOP score (render_play).
+static const int TETRIS_OTHER_NUMBERS[][3] = {{192, 34, 6}};
+
+int game_hud_mask(const GameDef *g, uint8_t *px) {
+    const HudField *f;
+    int n = game_hud_fields(g, &f), painted = 0;
+    if (n == 0) return 0;
+    memset(px, 0, (size_t)g->H * g->W);
+    int boxes[8][3], nb = 0;
+    for (int i = 0; i < n && nb < 8; i++) boxes[nb][0] = f[i].x, boxes[nb][1] = f[i].y, boxes[nb++][2] = f[i].digits;
+    for (size_t i = 0; f == TETRIS_HUD && i < sizeof TETRIS_OTHER_NUMBERS / sizeof TETRIS_OTHER_NUMBERS[0] && nb < 8; i++)
+        memcpy(boxes[nb++], TETRIS_OTHER_NUMBERS[i], sizeof boxes[0]);
+    for (int b = 0; b < nb; b++, painted++)
+        for (int y = boxes[b][1]; y < boxes[b][1] + 8 && y < g->H; y++)
+            for (int x = boxes[b][0]; x < boxes[b][0] + 8 * boxes[b][2] && x < g->W; x++) px[(size_t)y * g->W + x] = 255;
+    return painted;
+}
+
 int hud_field_text(const HudField *f, const GameFrameInfo *info, char s[16]) {
     int64_t v = f->counter == HUD_SCORE ? info->score : f->counter == HUD_LINES ? info->lines : info->level;
     if (v < 0 || f->digits < 1 || f->digits > 15) return 0;

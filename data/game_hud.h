@@ -33,4 +33,9 @@ int game_hud_fields(const GameDef *g, const HudField **fields);
 // shows none (no game on screen, or a value it cannot show).
 int hud_field_text(const HudField *f, const GameFrameInfo *info, char s[16]);
 
+// The weight map of its digits (train.weight_map; ./gen tetris --hud-mask): px [g->H, g->W]
+// grey, 255 on every 8x8 cell where game g draws a digit (its counters and any other number
+// field, e.g. Tetris's TOP score), 0 elsewhere. Returns the fields painted (0: none known).
+int game_hud_mask(const GameDef *g, uint8_t *px);
+
 #endif

@@ -31,3 +31,13 @@ void changed_weights(const uint8_t *frame, const uint8_t *other, int C, int H, i
         for (int c = 0; c < C; c++) w[c * P + p] = changed ? 1.0f + alpha : 1.0f;
     }
 }
+
+void weight_map_weights(const uint8_t *map, int C, int H, int W, float gain, float *w) {
+    const size_t P = (size_t)H * W;
+    for (int c = 0; c < C; c++)
+        for (size_t p = 0; p < P; p++) w[c * P + p] = 1.0f + gain * (float)map[p] / 255.0f;
+}
+
+void weights_mul(float *w, const float *m, size_t n) {
+    for (size_t i = 0; i < n; i++) w[i] *= m[i];
+}

@@ -55,8 +55,15 @@ static const char *no_effect(const Config *c, int k, char *buf, size_t cap) {
         if (c->model.latent == LATENT_FLAT) return "has no effect while model.latent = flat (set latent_dim)";
         break;
     case K_MODEL_LATENT_NOISE: case K_MODEL_OUTPUT_BIAS: case K_TRAIN_CHANGED_WEIGHT: case K_TRAIN_PERCEPTUAL_WEIGHT:
+    case K_TRAIN_WEIGHT_MAP_GAIN:
         if (c->train.stage == STAGE_DYNAMICS)
             return "has no effect while train.stage = dynamics (it is used when training the autoencoder)";
+        break;
+    case K_TRAIN_WEIGHT_MAP:
+        if (c->train.stage == STAGE_DYNAMICS)
+            return "has no effect while train.stage = dynamics (it is used when training the autoencoder)";
+        if (c->train.weight_map_gain == 0)
+            return "has no effect while train.weight_map_gain = 0 (set the weight of the map's white pixels)";
         break;
     case K_TRAIN_PERCEPTUAL_MODEL:
         if (c->train.stage == STAGE_DYNAMICS)
@@ -213,6 +220,16 @@ static int check_rules(const Config *c, Err *err) {
         return rule_err(c, K_TRAIN_PERCEPTUAL_WEIGHT, err, "needs train.perceptual_model = <an autoencoder "
                         "checkpoint trained earlier on the same frames, e.g. runs/sp_ae/ae_best.h5: its conv stages "
                         "are the frozen feature extractor>");
+    if (c->train.weight_map_gain > 0 && c->train.stage != STAGE_DYNAMICS && !c->train.weight_map[0])
+        return rule_err(c, K_TRAIN_WEIGHT_MAP_GAIN, err, "needs train.weight_map = <a grey PNG the size of the "
+                        "data's frames as stored, white where the loss should weigh more, e.g. "
+                        "configs/tetris_hud_mask.png>");
+    if (c->train.weight_map_gain > 0 && c->train.stage != STAGE_DYNAMICS) {
+        char files[CFG_MAX_FILES][CFG_STR];
+        if (cfg_data_files(c, files) > 1)
+            return rule_err(c, K_TRAIN_WEIGHT_MAP, err, "one map for several games' frames (data.path lists "
+                            "several files): train one game's autoencoder with it");
+    }
     if ((c->dynamics.type == DYN_VAE || c->dynamics.hypotheses > 1) && c->train.stage != STAGE_AUTOENCODER &&
         c->eval.samples > 1 && c->eval.temperature == 0) {
         snprintf(msg, sizeof msg, "%d samples have no effect while eval.temperature = 0 (at %s): "

@@ -96,6 +96,8 @@ typedef struct {
         double changed_weight;  // 0: autoencoder L1 weight 1 + this on pixels changed since the previous frame
         double perceptual_weight;          // 0: autoencoder loss L1 + this x perceptual (nn/perceptual.h)
         char perceptual_model[CFG_STR];    // the frozen autoencoder checkpoint whose conv stages it compares
+        char weight_map[CFG_STR];          // a grey PNG: autoencoder L1 weight 1 + weight_map_gain x pixel (src/train_weight_map.c)
+        double weight_map_gain;            // 0: no map
     } train;
     struct {
         CfgDynType type;        // deterministic

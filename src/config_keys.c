@@ -118,6 +118,13 @@ const KeyDef KEYS[N_KEYS] = {
         "autoencoder checkpoint trained earlier on the same frames (e.g. runs/sp_ae/ae_best.h5): its conv "
         "stages (not its latent layer) are the frozen feature extractor of train.perceptual_weight",
         OFF(train.perceptual_model)},
+    [K_TRAIN_WEIGHT_MAP] = {"train", "weight_map", KT_STR, "", "(none)", 0, 0, 0, NULL,
+        "autoencoder loss: a grey PNG the size of the data's frames as stored (e.g. configs/tetris_hud_mask.png), "
+        "resized as the frames are; a pixel's L1 weight is 1 + train.weight_map_gain x its value (0 black .. 1 "
+        "white), times the weight of train.changed_weight", OFF(train.weight_map)},
+    [K_TRAIN_WEIGHT_MAP_GAIN] = {"train", "weight_map_gain", KT_REAL, "0", NULL, 0, BIG, 0, NULL,
+        "autoencoder loss: the L1 weight of a white pixel of train.weight_map is 1 + this; 0 = no map",
+        OFF(train.weight_map_gain)},
 
     [K_DYN_TYPE] = {"dynamics", "type", KT_ENUM, "deterministic", NULL, 0, 0, 0,
         "deterministic|vae", "deterministic: z' = z + f(z, a); vae: f outputs mean and log-variance",

@@ -21,6 +21,7 @@
 
 #include "data/episodes.h"
 #include "data/game.h"
+#include "data/game_hud.h"   // game_hud_mask (--hud-mask)
 #include "data/png.h"
 #include "data/tetris.h"
 #include "data/tetris_player.h"
@@ -40,10 +41,13 @@ static void usage(FILE *f) {
             "usage: gen tetris [--episodes N] [--steps T] [--seed S] [--frame-skip K] [--out FILE.h5]\n"
             "       gen tetris --sheet FILE.png [--seed S] [--frame-skip K]\n"
             "       gen tetris --edge-cases FILE.h5\n"
+            "       gen tetris --hud-mask FILE.png\n"
             "Records the built-in NES-style Tetris played by a seeded bot: N episodes (default 120)\n"
             "of T steps (default 400), each step holding the buttons for K frames (default 4),\n"
             "observations 256x240 RGB. Default output data/tetris.h5; same seed, same file.\n"
             "--sheet writes a 4x4 contact sheet (title, play, line clear, game over) of one game.\n"
+            "--hud-mask writes a 256x240 grey PNG, white on the digit cells of the score, TOP, lines\n"
+            "and level, black elsewhere: a train.weight_map that makes the autoencoder draw the digits.\n"
             "--edge-cases writes the fixed edge-case states (empty and full board, a piece at\n"
             "several positions, line clears, pause, game over, title, level palettes) as one\n"
             "episode with zero actions; root attribute frame_names lists them comma-separated.\n"
@@ -158,10 +162,24 @@ fail:
     die("%s", err.msg);
 }
 
+// The digit cells of the HUD (data/game_hud.h) as a grey PNG of the native frame's size.
+static int hud_mask(const char *out) {
+    uint8_t *px = xmalloc((size_t)TETRIS_W * TETRIS_H);
+    int n = game_hud_mask(&game_tetris, px);
+    CHECK(n > 0, "tetris has no HUD fields");
+    Err err;
+    int rc = png_write(out, px, TETRIS_W, TETRIS_H, 1, &err);
+    free(px);
+    if (rc) die("%s", err.msg);
+    fprintf(stderr, "gen tetris: wrote %s (%dx%d grey, white on the digit cells of %d number fields)\n", out, TETRIS_W,
+            TETRIS_H, n);
+    return 0;
+}
+
 int gen_tetris_main(int argc, char **argv) {
     int episodes = game_tetris.episodes, steps = game_tetris.steps, K = game_tetris.frame_skip;
     uint64_t seed = GAME_SEED;
-    const char *out = "data/tetris.h5", *sheet_out = NULL, *edge_out = NULL;
+    const char *out = "data/tetris.h5", *sheet_out = NULL, *edge_out = NULL, *mask_out = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage(stdout); return 0; }
@@ -172,9 +190,11 @@ int gen_tetris_main(int argc, char **argv) {
         else if (!strcmp(a, "--out")) { if (!v) die("tetris: --out needs a value"); out = v, i++; }
         else if (!strcmp(a, "--sheet")) { if (!v) die("tetris: --sheet needs a value"); sheet_out = v, i++; }
         else if (!strcmp(a, "--edge-cases")) { if (!v) die("tetris: --edge-cases needs a value"); edge_out = v, i++; }
+        else if (!strcmp(a, "--hud-mask")) { if (!v) die("tetris: --hud-mask needs a value"); mask_out = v, i++; }
         else die("tetris: unknown option '%s' (see gen tetris --help)", a);
     }
-    if (sheet_out && edge_out) die("tetris: --sheet and --edge-cases: give one of them");
+    if (!!sheet_out + !!edge_out + !!mask_out > 1) die("tetris: --sheet, --edge-cases and --hud-mask: give one of them");
+    if (mask_out) return hud_mask(mask_out);
     if (edge_out) return edge_cases(edge_out);
     if (sheet_out) return sheet(sheet_out, seed, K);
     Err err;

@@ -411,7 +411,7 @@ typedef struct {
     size_t fsz;              // C*H*W
     float *eps;              // [B, Z] model.latent_noise > 0: this batch's standard normals, else NULL
     int last_n;              // samples of the last training batch (for the health probe)
-    float *w;                // [B,C,H,W] changed-pixel weights (train.changed_weight > 0), else NULL
+    float *w;                // [B,C,H,W] L1 weights (train.changed_weight > 0 or train.weight_map), else NULL
     Perceptual *perc;        // train.perceptual_weight > 0: the frozen feature extractor, else NULL
     double perc_sum;         // this epoch's perceptual term x samples (printed by ae_validate)
     long perc_n;
@@ -428,15 +428,16 @@ static float ae_step(Stage *s, int64_t i, int *n) {
     *n = sampler_batch(s->train, i, s->batch, a->x, NULL, NULL);
     a->last_n = *n;
     size_t len = (size_t)*n * a->fsz;
-    if (a->w) {   // train.changed_weight: weight 1 + alpha where frame t differs from frame t-1 (t = 0: frame 1)
+    if (a->w && c->train.changed_weight > 0) {   // weight 1 + alpha where frame t differs from frame t-1 (t = 0: frame 1)
         const Dataset *d = &a->tr->ds;
         for (int j = 0; j < *n; j++) {
             SampleRef r = s->train->items[i * c->train.batch_size + j];
             int64_t o = r.t > 0 ? r.t - 1 : dataset_ep_frames(d, r.e) > 1 ? 1 : 0;
             changed_weights(dataset_frame_u8(d, r.e, r.t), dataset_frame_u8(d, r.e, o), d->C, d->H, d->W,
                             (float)c->train.changed_weight, a->w + j * a->fsz);
+            if (a->tr->wmap) weights_mul(a->w + j * a->fsz, a->tr->wmap, a->fsz);   // times train.weight_map's
         }
-    }
+    }   // train.weight_map alone: a->w holds the map for every sample since the stage began
     if (a->eps) sample_normals(a->eps, *n, a->ae->cfg.latent_dim, c->run.seed, 100, s->epoch, s->first);
     ae_forward_eps(a->ae, a->x, *n, a->eps);
     float loss = a->w ? wl1_loss_forward(a->ae->recon, a->x, a->w, len) : l1_loss_forward(a->ae->recon, a->x, len);
@@ -530,7 +531,9 @@ static void train_autoencoder(Trainer *tr) {
     AEStage a = {tr, &ae, &vs, NULL, NULL, (size_t)tr->ds.C * tr->ds.H * tr->ds.W, NULL, 0, NULL, NULL, 0, 0};
     Perceptual perc;
     if (perceptual_open(tr, &perc, B)) a.perc = &perc;
-    if (c->train.changed_weight > 0) a.w = xmalloc_floats((size_t)B * a.fsz);
+    if (c->train.changed_weight > 0 || tr->wmap) a.w = xmalloc_floats((size_t)B * a.fsz);
+    if (tr->wmap && c->train.changed_weight == 0)   // the same weights for every batch
+        for (int j = 0; j < B; j++) memcpy(a.w + (size_t)j * a.fsz, tr->wmap, a.fsz * sizeof(float));
     if (c->model.output_bias == OUTBIAS_DATA_MEAN) output_bias_from_data(&ae, &tr->ds, &ts);
     init_weights(tr, &ae.arena, ST_AE);   // --init (a resumed run's checkpoint then loads over it)
     a.x = xmalloc_floats((size_t)B * a.fsz);
@@ -587,8 +590,9 @@ static void estimate_memory(Trainer *tr) {
             if (c->train.stage != STAGE_DYNAMICS) init_weights(tr, &ae.arena, ST_AE);   // checked before any file
             ae_print_table(&ae, stdout);
             print_memory("autoencoder (all buffers)", ae_bytes(&ae));
-            print_memory("batch buffers", 2 * floats_bytes((size_t)B * fsz));
-            total += ae_bytes(&ae) + 2 * floats_bytes((size_t)B * fsz) + perceptual_estimate(tr, B);
+            const int nbuf = 2 + (c->train.stage != STAGE_DYNAMICS && (c->train.changed_weight > 0 || tr->wmap));
+            print_memory("batch buffers", nbuf * floats_bytes((size_t)B * fsz));
+            total += ae_bytes(&ae) + nbuf * floats_bytes((size_t)B * fsz) + perceptual_estimate(tr, B);
             if (c->train.stage != STAGE_DYNAMICS) chunks = dist_chunk_bytes(c, ae.arena.n);
         }
         if (c->train.stage != STAGE_AUTOENCODER) {
@@ -680,6 +684,7 @@ static double load_data(Trainer *tr) {
     if (c->train.stage != STAGE_AUTOENCODER) check_windows(tr);
     check_batch_size(tr);
     check_perceptual(tr);
+    tr->wmap = weight_map_build(c, &tr->ds);   // its size against the frames as stored
     if (c->train.stage == STAGE_DYNAMICS && access(c->model.autoencoder, R_OK) != 0)
         die("model.autoencoder = %s: %s", c->model.autoencoder, strerror(errno));
     return tload;
@@ -744,6 +749,7 @@ int main(int argc, char **argv) {
             die("%s differs from %s: resume with the same config and --set options", cfg_path, p);
     }
     tr.threads = threads_use(c->run.threads);
+    check_weight_map_file(c);   // a missing or broken map before the data are loaded
 
     const double tload = load_data(&tr);
 
@@ -782,6 +788,7 @@ int main(int argc, char **argv) {
     printf("done: %s (peak RSS %.0f MB, estimated %.0f MB)\n", tr.rd.path, peak_rss_mb(), tr.estimate_mb);
     dataset_free(&tr.ds);
     split_free(&tr.split);
+    free(tr.wmap);
     free(tr.log);
     dist_finalize();
     return 0;

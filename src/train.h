@@ -36,6 +36,7 @@ typedef struct {
     int resume;
     const char *init;         // --init FILE: weights the first trained stage starts from (NULL: none)
     double estimate_mb;       // memory estimate printed at start
+    float *wmap;              // [C,H,W] train.weight_map's L1 weights (src/train_weight_map.c), NULL: none
     LogRow *log;
     int n_log, cap_log;
 } Trainer;
@@ -133,6 +134,14 @@ void check_perceptual(const Trainer *tr);
 size_t perceptual_estimate(const Trainer *tr, int max_B);
 // The frozen feature extractor for batches <= max_B; returns 0 (p untouched) when the term is off.
 int perceptual_open(const Trainer *tr, Perceptual *p, int max_B);
+
+// src/train_weight_map.c: train.weight_map (a PNG that weighs the autoencoder's L1 per pixel).
+// Before the data are loaded: the file is a readable PNG; dies with one line otherwise.
+void check_weight_map_file(const Config *c);
+// Once they are: the map, of the data's frame size as stored, converted and resized as the frames
+// -> the weights 1 + gain x value / 255, [C,H,W] (xmalloc); dies in one line on another size.
+// NULL when the map is off.
+float *weight_map_build(const Config *c, const Dataset *ds);
 
 // src/train_dist.c: data parallelism over the ranks of base/dist.h (one rank: as before).
 // Batch i of the global batch B (grads already zeroed): this rank's share through s->step,

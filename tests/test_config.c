@@ -240,6 +240,14 @@ static void test_cross_key_errors(void) {
     ERR("[model]\nautoencoder = a.h5\n[train]\nstage = dynamics\nperceptual_weight = 0.1\n",
         "@:5: [train] perceptual_weight: has no effect while train.stage = dynamics", NULL);
     ERR("[train]\nperceptual_weight = -1\n", "@:2: [train] perceptual_weight: expected a number", NULL);
+    ERR("[train]\nweight_map_gain = 10\n", "@:2: [train] weight_map_gain: needs train.weight_map", NULL);
+    ERR("[train]\nweight_map = m.png\n", "@:2: [train] weight_map: has no effect while train.weight_map_gain = 0", NULL);
+    ERR("[train]\nweight_map = m.png\nweight_map_gain = -1\n", "@:3: [train] weight_map_gain: expected a number",
+        NULL);
+    ERR("[model]\nautoencoder = a.h5\n[train]\nstage = dynamics\nweight_map = m.png\nweight_map_gain = 3\n",
+        "@:5: [train] weight_map: has no effect while train.stage = dynamics", NULL);
+    ERR("[data]\npath = a.h5, b.h5\n[train]\nweight_map = m.png\nweight_map_gain = 3\n",
+        "@:4: [train] weight_map: one map for several games' frames", NULL);
     ERR("[train]\nstage = both\n[dynamics]\nhypotheses = 4\n",
         "@:4: [dynamics] hypotheses: needs model.latent = spatial", NULL);
     ERR("[model]\nlatent = spatial\n[train]\nstage = both\n[dynamics]\ntype = vae\nhypotheses = 4\n",
@@ -410,7 +418,7 @@ static void test_markdown(void) {
     EXPECT(strstr(buf, "| eval | steps | 1,5,10,30,60 |") != NULL, "steps row");
     int rows = 0;
     for (char *p = buf; *p; p++) rows += *p == '\n';
-    EXPECT(rows == 2 + 55, "one row per key: %d", rows - 2);
+    EXPECT(rows == 2 + 57, "one row per key: %d", rows - 2);
     free(buf);
 }
 
