@@ -21,6 +21,7 @@
  */
 #include "nn/conv_internal.h"
 #include "nn/conv_same.h"
+#include "nn/conv_wino3.h"
 #include "nn/fastmath.h"
 #include "nn/gemm.h"
 #include "base/err.h"
@@ -88,6 +89,10 @@ size_t conv2d_workspace(const ConvShape *s, int B) {
     size_t n = conv_workspace(s, 0, B);
     if (conv_same_fits(s)) {   // whichever path runs: CONV_SHIFT's layout may be the larger
         size_t m = conv_same_workspace(s, B);
+        if (m > n) n = m;
+    }
+    if (wino3_fits(s)) {   // and Winograd F(4x4, 3x3)'s
+        size_t m = wino3_workspace(s, B);
         if (m > n) n = m;
     }
     return n;
@@ -288,6 +293,10 @@ void conv2d_forward_plan(float *out, const float *inp, const float *w, const flo
         conv_same_forward(out, inp, w, b, act, B, s, work);
         return;
     }
+    if (plan->forward == CONV_WINOGRAD && wino3_fits(s)) {
+        wino3_forward(out, inp, w, b, act, B, s, work);
+        return;
+    }
     const Grids g = grids(s, 0);
     const ThreadLayout tl = thread_layout(&g, 0, conv_chunk(&g, B));
     const size_t in_sz = (size_t)s->C * g.Lb, out_sz = (size_t)s->OC * g.L;
@@ -396,6 +405,14 @@ void conv2d_backward_plan(float *dinp, float *dw, float *db, const float *dout, 
         if ((sd || !dinp) && (sw || !dw)) return;
         if (sd) dinp = NULL;
         if (sw) dw = NULL;
+        db = NULL;
+    }
+    if (wino3_fits(s) && ((dinp && plan->dinp == CONV_WINOGRAD) || (dw && plan->dw == CONV_WINOGRAD))) {
+        const int wd = plan->dinp == CONV_WINOGRAD, ww = plan->dw == CONV_WINOGRAD;   // those parts (and db) here
+        wino3_backward(wd ? dinp : NULL, ww ? dw : NULL, db, dout, y, act, dinp_flags, inp, w, B, s, work);
+        if ((wd || !dinp) && (ww || !dw)) return;
+        if (wd) dinp = NULL;
+        if (ww) dw = NULL;
         db = NULL;
     }
     const Grids g = grids(s, 0);

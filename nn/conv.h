@@ -70,7 +70,9 @@ void convt2d_forward_naive(float *out, const float *inp, const float *w, const f
 //   CONV_GEMM      im2col / col2im + GEMM (any shape)
 //   CONV_DIRECT    the direct kernels of conv_direct.c (K4 S2 P1, 2+ channels in, 8+ out)
 //   CONV_WINOGRAD  Winograd F(2x2, 2x2) (conv_wino.c: K4 S2 P1 from 16+ to 32+ channels, 25+
-//                  tiles of 2x2 outputs a sample, at most 2 MB of transformed weight)
+//                  tiles of 2x2 outputs a sample, at most 2 MB of transformed weight); for a
+//                  3x3 stride-1 "same" conv2d on a grid of <= 1024 cells, Winograd F(4x4, 3x3)
+//                  over groups of 16 samples (conv_wino3.c: the conv dynamics' layers)
 //   CONV_FEW       convT forward towards 2-4 channels, all output parities at once
 //   CONV_SHIFT     conv2d "same" (stride 1, odd K, padding K/2) on grids of <= 4096 cells:
 //                  K*K shifted GEMMs over the whole batch on padded grids (conv_same.c), for
@@ -86,7 +88,8 @@ typedef struct { ConvPath forward, dinp, dw; } ConvPlan;
 // only turn paths off, for A/B runs: NEMU_CONV_DIRECT=0 (everything on GEMM),
 // NEMU_CONV_WINOGRAD=0 (the direct kernels where Winograd would run), NEMU_CONV_SHIFT=0
 // (im2col + GEMM where the shifted GEMMs would run); read once. A "same" conv2d that fits
-// takes CONV_SHIFT for all three products.
+// takes CONV_SHIFT for all three products; a 3x3 one at a batch of 16 or more takes
+// CONV_WINOGRAD (F(4x4, 3x3)) for all three instead (NEMU_CONV_WINOGRAD=0: CONV_SHIFT).
 ConvPlan conv_plan(const ConvShape *s, int transposed, int batch, int threads);
 // Whether the shape can take every path of p (any batch, any thread count).
 int conv_plan_ok(const ConvShape *s, int transposed, const ConvPlan *p);

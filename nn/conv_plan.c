@@ -4,6 +4,7 @@
  */
 #include "nn/conv_internal.h"
 #include "nn/conv_same.h"
+#include "nn/conv_wino3.h"
 #include "base/err.h"
 
 #include <stdio.h>
@@ -68,6 +69,8 @@ ConvPlan conv_plan(const ConvShape *s, int transposed, int batch, int threads) {
     p.dw = wino ? CONV_WINOGRAD : CONV_GEMM;
     if (!transposed && direct && env_on(&shift_env, "NEMU_CONV_SHIFT") && conv_same_fits(s))
         p.forward = p.dinp = p.dw = CONV_SHIFT;
+    if (!transposed && direct && env_on(&wino_env, "NEMU_CONV_WINOGRAD") && wino3_fits(s) && batch >= WINO3_MIN_BATCH)
+        p.forward = p.dinp = p.dw = CONV_WINOGRAD;
     return p;
 }
 
@@ -81,8 +84,10 @@ int conv_plan_ok(const ConvShape *s, int transposed, const ConvPlan *p) {
                      (p->dinp == CONV_WINOGRAD && dinp_direct && wino);
     const int dw = p->dw == CONV_GEMM || (p->dw == CONV_WINOGRAD && wino);
     const int shift = !transposed && conv_same_fits(s);   // CONV_SHIFT for any of the three
-    return (fwd || (p->forward == CONV_SHIFT && shift)) && (dinp || (p->dinp == CONV_SHIFT && shift)) &&
-           (dw || (p->dw == CONV_SHIFT && shift));
+    const int w3 = !transposed && wino3_fits(s);           // and Winograd F(4x4, 3x3)
+    return (fwd || (p->forward == CONV_SHIFT && shift) || (p->forward == CONV_WINOGRAD && w3)) &&
+           (dinp || (p->dinp == CONV_SHIFT && shift) || (p->dinp == CONV_WINOGRAD && w3)) &&
+           (dw || (p->dw == CONV_SHIFT && shift) || (p->dw == CONV_WINOGRAD && w3));
 }
 
 const char *conv_path_name(ConvPath p) {

@@ -308,16 +308,21 @@ static void test_conv_plan(void) {
     EXPECT(p.forward == CONV_GEMM && p.dinp == CONV_GEMM, "convT towards 1 channel: %s", conv_plan_str(&p, buf, sizeof buf));
     p = conv_plan(&rgb, 1, 32, 2);
     EXPECT(p.forward == (direct ? CONV_FEW : CONV_GEMM), "convT towards 3 channels: %s", conv_plan_str(&p, buf, sizeof buf));
-    p = conv_plan(&k3, 0, 32, 2);
-    const char *es = getenv("NEMU_CONV_SHIFT");
+    p = conv_plan(&k3, 0, 8, 2);
+    const char *es = getenv("NEMU_CONV_SHIFT"), *ew = getenv("NEMU_CONV_WINOGRAD");
     const ConvPath k3p = direct && !(es && es[0] == '0') ? CONV_SHIFT : CONV_GEMM;
-    EXPECT(p.forward == k3p && p.dinp == k3p && p.dw == k3p, "K3 S1 P1: %s", conv_plan_str(&p, buf, sizeof buf));
+    EXPECT(p.forward == k3p && p.dinp == k3p && p.dw == k3p, "K3 S1 P1 at batch 8: %s", conv_plan_str(&p, buf, sizeof buf));
+    p = conv_plan(&k3, 0, 32, 2);   // batch 16 and more: Winograd F(4x4, 3x3)
+    const ConvPath k3w = direct && !(ew && ew[0] == '0') ? CONV_WINOGRAD : k3p;
+    EXPECT(p.forward == k3w && p.dinp == k3w && p.dw == k3w, "K3 S1 P1 at batch 32: %s", conv_plan_str(&p, buf, sizeof buf));
+    const ConvShape k5 = conv2d_shape(8, 10, 10, 16, 5, 1, 2);
     const ConvPlan shift = {CONV_SHIFT, CONV_SHIFT, CONV_SHIFT}, shift_dw = {CONV_GEMM, CONV_GEMM, CONV_SHIFT};
     EXPECT(conv_plan_ok(&k3, 0, &shift) && conv_plan_ok(&k3, 0, &shift_dw) && !conv_plan_ok(&big, 0, &shift) &&
                !conv_plan_ok(&rgb, 1, &shift), "CONV_SHIFT: same convs only");
     const ConvPlan few = {CONV_FEW, CONV_GEMM, CONV_GEMM}, wino = {CONV_WINOGRAD, CONV_GEMM, CONV_GEMM};
     const ConvPlan direct_dw = {CONV_GEMM, CONV_GEMM, CONV_DIRECT};
-    EXPECT(!conv_plan_ok(&big, 0, &few) && !conv_plan_ok(&k3, 0, &wino) && !conv_plan_ok(&thin, 1, &wino) &&
+    EXPECT(!conv_plan_ok(&big, 0, &few) && conv_plan_ok(&k3, 0, &wino) && !conv_plan_ok(&k5, 0, &wino) &&
+               !conv_plan_ok(&thin, 1, &wino) &&
                !conv_plan_ok(&big, 0, &direct_dw) && conv_plan_ok(&big, 0, &wino) && conv_plan_ok(&rgb, 1, &few),
            "conv_plan_ok refuses the paths a shape cannot take");
 }
