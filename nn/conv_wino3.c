@@ -184,7 +184,7 @@ static inline void input_adj_tile(float *x, size_t rs, const float *du, size_t e
     }
 }
 
-// G (6x3) of F(4, 3); V[e][oc][c] = (G g G^T)[e] for every weight pair (double, then rounded).
+// G (6x3) of F(4, 3), and its transpose applied to a 6x6 transform's gradient (double)
 static const double G6[6][3] = {{0.25, 0, 0},
                                 {-1.0 / 6, -1.0 / 6, -1.0 / 6},
                                 {-1.0 / 6, 1.0 / 6, -1.0 / 6},
@@ -192,19 +192,33 @@ static const double G6[6][3] = {{0.25, 0, 0},
                                 {1.0 / 24, -1.0 / 12, 1.0 / 6},
                                 {0, 0, 1}};
 
-static void weights(float *V, const float *w, int OC, int C) {
+// v[6] = G (g0, g1, g2), float: its rows 1-4 share (g0 + g2) and g1
+static inline void g6(float v[6], float g0, float g1, float g2) {
+    const float s = g0 + g2;
+    v[0] = 0.25f * g0;
+    v[1] = -(s + g1) * (1.0f / 6);
+    v[2] = -(s - g1) * (1.0f / 6);
+    v[3] = (0.25f * g0 + g2 + 0.5f * g1) * (1.0f / 6);
+    v[4] = (0.25f * g0 + g2 - 0.5f * g1) * (1.0f / 6);
+    v[5] = g2;
+}
+
+// V[e][oc][c] = (G g G^T)[e] for every weight pair: an output channel's 36 rows of C made in a
+// small buffer (tmp: 36*C floats), then copied to their places
+static void weights(float *V, const float *w, int OC, int C, float *tmp) {
     const size_t es = (size_t)OC * C;
-    for (int oc = 0; oc < OC; oc++)
+    for (int oc = 0; oc < OC; oc++) {
         for (int c = 0; c < C; c++) {
             const float *g = w + ((size_t)oc * C + c) * 9;
-            double t[6][3];
-            for (int i = 0; i < 6; i++)
-                for (int b = 0; b < 3; b++) t[i][b] = G6[i][0] * g[b] + G6[i][1] * g[3 + b] + G6[i][2] * g[6 + b];
-            for (int i = 0; i < 6; i++)
-                for (int k = 0; k < 6; k++)
-                    V[(size_t)(6 * i + k) * es + (size_t)oc * C + c] =
-                        (float)(t[i][0] * G6[k][0] + t[i][1] * G6[k][1] + t[i][2] * G6[k][2]);
+            float t[3][6], v[6];
+            for (int b = 0; b < 3; b++) g6(t[b], g[b], g[3 + b], g[6 + b]);   // columns: G g
+            for (int i = 0; i < 6; i++) {
+                g6(v, t[0][i], t[1][i], t[2][i]);                              // rows: (G g) G^T
+                for (int k = 0; k < 6; k++) tmp[(size_t)(6 * i + k) * C + c] = v[k];
+            }
         }
+        for (int e = 0; e < NE; e++) memcpy(V + e * es + (size_t)oc * C, tmp + (size_t)e * C, sizeof(float) * C);
+    }
 }
 
 // ---------------------------------------------------------------- interleaving (16x16 transposes)
@@ -248,6 +262,17 @@ static void interleave(float *pl, int Wb, int oy, int ox, const float *src, cons
             if (++x == W) x = 0, yy++;
         }
     }
+}
+
+// Positions [p0, p1) of the ns planes at src (l*stride apart) towards the cache, for the next
+// channel's pass: 16 planes far apart are 16 streams the hardware prefetcher does not follow.
+static inline void prefetch_planes(const float *src, size_t stride, int ns, int p0, int p1, int write) {
+    if (!src) return;
+    for (int l = 0; l < ns; l++)
+        for (int p = p0 & ~15; p < p1; p += 16) {
+            if (write) __builtin_prefetch(src + l * stride + p, 1);
+            else __builtin_prefetch(src + l * stride + p, 0);
+        }
 }
 
 enum { OUT_FWD, OUT_SET, OUT_ADD };   // forward epilogue (bias, act); dinp set / add (mask: relu)
@@ -318,6 +343,7 @@ static void chunk_input(float *U, int ncols, float *xp, const W3Call *c, int b0,
     const int ylo = 4 * r0 - 1 < 0 ? 0 : 4 * r0 - 1, yhi = 4 * r1 + 1 > H ? H : 4 * r1 + 1;
     const size_t es = (size_t)C * ncols, rs = (size_t)l->Wp * 16;
     for (int ch = 0; ch < C; ch++) {
+        if (ch + 1 < C) prefetch_planes(c->inp + ((size_t)b0 * C + ch + 1) * HW, (size_t)C * HW, ns, ylo * W, yhi * W, 0);
         interleave(xp, l->Wp, 1, 1, c->inp + ((size_t)b0 * C + ch) * HW, NULL, 0, (size_t)C * HW, ns, W, ylo * W,
                    yhi * W, NULL);
         float *u = U + (size_t)ch * ncols;
@@ -350,6 +376,8 @@ static void forward_thread(W3Call *c, int id, int nt) {
             const int yhi = 4 * r1 < H ? 4 * r1 : H;
             for (int oc = 0; oc < OC; oc++) {
                 const float *m = M + (size_t)oc * ncols;
+                if (oc + 1 < OC)
+                    prefetch_planes(c->out + ((size_t)b0 * OC + oc + 1) * HW, (size_t)OC * HW, ns, 4 * r0 * W, yhi * W, 1);
                 for (int ti = r0; ti < r1; ti++)
                     for (int tj = 0; tj < l->tw; tj++)
                         output_tile(yq + (size_t)(4 * ti) * rq + 64 * tj, rq, m + ((ti - r0) * l->tw + tj) * 16, es);
@@ -382,7 +410,7 @@ void wino3_forward(float *out, const float *inp, const float *w, const float *b,
                    float *work) {
     const W3 l = layout(s, B);
     W3Call c = {.s = s, .l = &l, .B = B, .act = act, .out = out, .work = work, .inp = inp, .w = w, .b = b};
-    weights(work + l.v, w, s->OC, s->C);
+    weights(work + l.v, w, s->OC, s->C, work + l.thr);   // thread 0's area is free until the threads start
     run_threads(&c, forward_thread);
 }
 
@@ -399,6 +427,10 @@ static void backward_chunk(W3Call *c, float *area, int b0, int ns, int r0, int r
     const int yhi = 4 * r1 < H ? 4 * r1 : H;
     for (int oc = 0; oc < OC; oc++) {
         const size_t off = ((size_t)b0 * OC + oc) * HW;
+        if (oc + 1 < OC) {
+            prefetch_planes(c->dout + off + HW, (size_t)OC * HW, ns, 4 * r0 * W, yhi * W, 0);
+            if (c->y) prefetch_planes(c->y + off + HW, (size_t)OC * HW, ns, 4 * r0 * W, yhi * W, 0);
+        }
         v16 sum = {0};
         interleave(dq, l->Wq, 0, 0, c->dout + off, c->y ? c->y + off : NULL, c->act, (size_t)OC * HW, ns, W,
                    4 * r0 * W, yhi * W, &sum);
@@ -455,6 +487,10 @@ static void backward_thread(W3Call *c, int id, int nt) {
         if (!c->dinp) continue;
         for (int ch = 0; ch < C; ch++) {
             const size_t off = ((size_t)b0 * C + ch) * HW;
+            if (ch + 1 < C) {
+                prefetch_planes(c->dinp + off + HW, (size_t)C * HW, ns, 0, HW, 1);
+                if (relu) prefetch_planes(c->inp + off + HW, (size_t)C * HW, ns, 0, HW, 0);
+            }
             deinterleave(c->dinp + off, (size_t)C * HW, ns, W, 0, HW, area + l->dx + (size_t)ch * l->plane, l->Wp, 1,
                          1, set ? OUT_SET : OUT_ADD, 0.0f, 0, relu ? c->inp + off : NULL);
         }
@@ -467,7 +503,7 @@ void wino3_backward(float *dinp, float *dw, float *db, const float *dout, const 
     const int OC = s->OC, C = s->C;
     W3Call c = {.s = s, .l = &l, .B = B, .act = act, .dinp_flags = dinp_flags, .nt = 1, .dinp = dinp, .work = work,
                 .want_dw = dw != NULL, .inp = inp, .w = w, .dout = dout, .y = act == CONV_ACT_NONE ? NULL : y};
-    if (dinp) weights(work + l.v, w, OC, C);
+    if (dinp) weights(work + l.v, w, OC, C, work + l.thr);
     run_threads(&c, backward_thread);
     // the threads' partials in thread order: deterministic for a thread count
     const float *area0 = work + l.thr;
