@@ -22,7 +22,8 @@ static void aedyn_start(void *c, const float *x0, int n) {
     AeDynEmu *m = c;
     ae_encode(m->ae, x0, n, m->z);
     dynm_hist_reset(m->dyn, m->z, n);
-    if (m->compose <= 0) return;
+    m->t = 0;
+    if (m->loop.compose <= 0) return;
     memcpy(m->x0, x0, (size_t)n * aedyn_frame(m) * sizeof(float));
     ae_decode(m->ae, m->z, n, m->d0);
 }
@@ -31,16 +32,18 @@ static void aedyn_step(void *c, const float *a, int n) {
     const int Z = m->ae->cfg.latent_dim;
     dynm_forward_step(m->dyn, 0, m->z, a, n);
     dynm_hist_push(m->dyn, m->z, n);
-    m->kept += latent_deadband(m->z, dynm_znext(m->dyn, 0), n, Z, m->ae->cfg.latent_channels, m->deadband);
+    m->kept += latent_deadband(m->z, dynm_znext(m->dyn, 0), n, Z, m->ae->cfg.latent_channels, m->loop.deadband);
     m->cells += (long)n * latent_cells(Z, m->ae->cfg.latent_channels);
     memcpy(m->z, dynm_znext(m->dyn, 0), (size_t)n * Z * sizeof(float));
+    if (closed_loop_reencodes(&m->loop, ++m->t)) closed_loop_reencode(m->ae, m->z, n, m->x0, m->d0, m->loop.compose, m->xs);
 }
 static void aedyn_draw(void *c, float *out, int n) {
     AeDynEmu *m = c;
     ae_decode(m->ae, m->z, n, out);
     const size_t F = aedyn_frame(m);
-    for (int i = 0; i < n && m->compose > 0; i++)
-        emu_compose(out + i * F, m->x0 + i * F, m->d0 + i * F, m->ae->cfg.C, m->ae->cfg.H, m->ae->cfg.W, m->compose);
+    for (int i = 0; i < n && m->loop.compose > 0; i++)
+        emu_compose(out + i * F, m->x0 + i * F, m->d0 + i * F, m->ae->cfg.C, m->ae->cfg.H, m->ae->cfg.W,
+                    m->loop.compose);
 }
 // The history of the n rollouts: the encoded frames past [n][N][C,H,W] (the layout of dyn->hist).
 static void aedyn_start_past(void *c, const float *past, int n) {
@@ -59,11 +62,12 @@ static void aedyn_recon(void *c, const float *x, float *out, int n) {
 void emulator_ae_dyn(Emulator *em, AeDynEmu *ctx, AE *ae, DynModel *dyn) {
     CHECK(dyn->Z == ae->cfg.latent_dim, "dynamics does not fit the autoencoder");
     int B = ae->max_B < dyn->max_B ? ae->max_B : dyn->max_B;
-    ctx->ae = ae, ctx->dyn = dyn, ctx->compose = 0, ctx->deadband = 0, ctx->kept = ctx->cells = 0;
+    ctx->ae = ae, ctx->dyn = dyn, ctx->loop = (ClosedLoop){0, 0, 0}, ctx->kept = ctx->cells = ctx->t = 0;
     ctx->z = xmalloc_floats((size_t)B * ae->cfg.latent_dim);
     ctx->zr = xmalloc_floats((size_t)B * ae->cfg.latent_dim);
     ctx->x0 = xmalloc_floats((size_t)B * aedyn_frame(ctx));
     ctx->d0 = xmalloc_floats((size_t)B * aedyn_frame(ctx));
+    ctx->xs = xmalloc_floats((size_t)B * aedyn_frame(ctx));
     *em = (Emulator){ctx, B, aedyn_start, aedyn_step, aedyn_draw, aedyn_recon, dyn->history, aedyn_start_past};
 }
 
@@ -78,8 +82,8 @@ void emu_start(const Emulator *em, const Dataset *d, const StartPoint *sp, const
 }
 
 void emulator_ae_dyn_free(AeDynEmu *ctx) {
-    free(ctx->z), free(ctx->zr), free(ctx->x0), free(ctx->d0);
-    ctx->z = ctx->zr = ctx->x0 = ctx->d0 = NULL;
+    free(ctx->z), free(ctx->zr), free(ctx->x0), free(ctx->d0), free(ctx->xs);
+    ctx->z = ctx->zr = ctx->x0 = ctx->d0 = ctx->xs = NULL;
 }
 
 // ---------------------------------------------------------------- rollouts

@@ -62,11 +62,12 @@ void emu_start(const Emulator *em, const Dataset *d, const StartPoint *sp, const
 typedef struct {
     AE *ae;
     DynModel *dyn;     // a vae samples at dyn->temperature, drawing eps from dyn->rng
-    float compose;     // dynamics.compose: > 0 draws frames with emu_compose (0 after emulator_ae_dyn)
-    float deadband;    // dynamics.deadband: > 0 keeps the latent cells a step changes less (deadband.h; 0 after emulator_ae_dyn)
+    ClosedLoop loop;   // how the rollouts step and draw (closed_loop.h; all 0, off, after emulator_ae_dyn)
     long kept, cells;  // deadband: cells kept and cells stepped since emulator_ae_dyn (the caller may zero them)
+    long t;            // steps since start (reencode)
     float *z, *zr;     // [max_B, Z]
     float *x0, *d0;    // [max_B, C, H, W] the start frames and their decoded latents (compose > 0)
+    float *xs;         // [max_B, C, H, W] scratch of the re-encoding
 } AeDynEmu;
 // em works on ae and dyn (dyn->max_steps may be 1); emulator_ae_dyn_free frees ctx's buffers.
 // With a history (dyn->history = N): start alone begins with no past (the start frame repeated),

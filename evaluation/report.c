@@ -64,6 +64,9 @@ char *report_markdown(const EvalReport *rep) {
     if (rep->deadband > 0)
         sb_printf(&b, "- latent deadband (dynamics.deadband = %g): after each step, a latent cell whose change has an "
                       "RMS below %g keeps its value\n", rep->deadband, rep->deadband);
+    if (rep->reencode > 0)
+        sb_printf(&b, "- re-encoded (dynamics.reencode = %d): every %d steps, a rollout's latent becomes the encoding of "
+                      "its frame as drawn\n", rep->reencode, rep->reencode);
     sb_printf(&b, "- cells: mean ± half-width of the 95%% Student-t interval over start points; "
                   "copy = start frame repeated, recon = decode(encode(true frame))\n\n");
     sb_printf(&b, "| step | row | L1 | SSIM | PSNR (dB) |\n|---:|---|---:|---:|---:|\n");
@@ -133,7 +136,8 @@ char *report_json(const EvalReport *rep) {
     sb_printf(&b, "], \"too_short\": %d}", rep->skipped_eps);
     sb_printf(&b, ",\n  \"seed\": %llu,\n  \"steps\": [", (unsigned long long)rep->seed);
     for (int j = 0; j < rep->n_steps; j++) sb_printf(&b, "%s%d", j ? ", " : "", rep->steps[j]);
-    sb_printf(&b, "],\n  \"compose\": %g,\n  \"deadband\": %g", rep->compose, rep->deadband);
+    sb_printf(&b, "],\n  \"compose\": %g,\n  \"deadband\": %g,\n  \"reencode\": %d", rep->compose, rep->deadband,
+              rep->reencode);
     sb_printf(&b, ",\n  \"starts_per_episode\": %d,\n  \"n_starts\": %d,\n  \"start_points\": [", rep->starts,
               rep->n_starts);
     for (int i = 0; i < rep->n_starts; i++)

@@ -47,6 +47,7 @@ typedef struct {
     int n_starts;
     double compose;                   // dynamics.compose the model row was drawn with (0: decoded frames)
     double deadband;                  // dynamics.deadband of the model's rollouts (0: none)
+    int reencode;                     // dynamics.reencode of the model's rollouts (0: none)
     const int *steps;
     int n_steps;
     RowStats *rows;                   // [n_steps][ROW_KINDS]

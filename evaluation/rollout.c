@@ -184,9 +184,22 @@ static void rollout_past(AE *ae, DynModel *dyn, const Dataset *d, const StartPoi
     }
 }
 
+// closed_loop_reencode of the nS = n * S <= ae->max_B rows of z (row q starts from x0[q / S]);
+// pred [nS, C, H, W] is scratch. Samples of one start share its x0 and d0: then one row at a time.
+static void reencode_samples(AE *ae, float *z, int nS, int S, const float *x0, const float *d0, float compose,
+                             float *pred) {
+    const size_t F = (size_t)ae->cfg.C * ae->cfg.H * ae->cfg.W, Z = (size_t)ae->cfg.latent_dim;
+    if (S == 1 || compose <= 0) {
+        closed_loop_reencode(ae, z, nS, x0, d0, compose, pred);
+        return;
+    }
+    for (int q = 0; q < nS; q++)
+        closed_loop_reencode(ae, z + q * Z, 1, x0 + (q / S) * F, d0 + (q / S) * F, compose, pred + q * F);
+}
+
 // The S samples of start i are rows i*S .. i*S+S-1 of a batch, run in lockstep.
 void rollout_eval(AE *ae, DynModel *dyn, const Dataset *d, const StartPoint *sp, int N, const int *steps,
-                  int n_steps, int n_pic, int S, float compose, float deadband, RolloutResult *r) {
+                  int n_steps, int n_pic, int S, const ClosedLoop *loop, RolloutResult *r) {
     CHECK(N >= 1 && n_steps >= 1 && n_pic >= 0 && n_pic <= N && S >= 1, "N %d n_steps %d n_pic %d samples %d", N,
           n_steps, n_pic, S);
     CHECK(ae->cfg.C == d->C && ae->cfg.H == d->H && ae->cfg.W == d->W, "autoencoder does not fit the data");
@@ -221,6 +234,7 @@ void rollout_eval(AE *ae, DynModel *dyn, const Dataset *d, const StartPoint *sp,
     float *truth = xmalloc_floats((size_t)B * S * F);   // [B*S,C,H,W] frames t+k (each S times)
     float *pred = xmalloc_floats((size_t)B * S * F);    // [B*S,C,H,W] decode(z_k)
     float *rec = xmalloc_floats((size_t)B * F);         // [B,C,H,W] decode(encode(truth))
+    const float compose = loop->compose;
     float *d0 = compose > 0 ? xmalloc_floats((size_t)B * F) : NULL;   // [B,C,H,W] decode(encode(start))
     float *z = xmalloc_floats((size_t)B * S * Z);       // [B*S,Z] rollout state
     float *zr = xmalloc_floats((size_t)B * Z);          // [B,Z] encode(start), encode(truth)
@@ -240,8 +254,9 @@ void rollout_eval(AE *ae, DynModel *dyn, const Dataset *d, const StartPoint *sp,
             for (int q = 0; q < nS; q++) dataset_action(d, sp[base + q / S].e, sp[base + q / S].t + k - 1, a + (size_t)q * A);
             dynm_forward_step(dyn, 0, z, a, nS);
             dynm_hist_push(dyn, z, nS);
-            latent_deadband(z, dynm_znext(dyn, 0), nS, Z, ae->cfg.latent_channels, deadband);
+            latent_deadband(z, dynm_znext(dyn, 0), nS, Z, ae->cfg.latent_channels, loop->deadband);
             memcpy(z, dynm_znext(dyn, 0), (size_t)nS * Z * sizeof(float));
+            if (closed_loop_reencodes(loop, k)) reencode_samples(ae, z, nS, S, x0, d0, compose, pred);
             if (k != steps[j]) continue;
             for (int q = 0; q < nS; q++) {
                 if (q % S == 0) dataset_frame(d, sp[base + q / S].e, sp[base + q / S].t + k, truth + (size_t)q * F);

@@ -6,7 +6,7 @@
  *   StartPoint *sp; int n;
  *   select_starts(d, test, n_test, starts, max_step, seed, &sp, &n, &err);
  *   RolloutResult r;
- *   rollout_eval(&ae, &dyn, d, sp, n, steps, n_steps, n_pic, samples, compose, deadband, &r);
+ *   rollout_eval(&ae, &dyn, d, sp, n, steps, n_steps, n_pic, samples, &loop, &r);
  *   Interval ssim1 = interval95_of(r.model[0..n), METRIC_SSIM) ...
  *
  * A start point (e, t) is frame t of episode e; a rollout of K steps uses actions t..t+K-1
@@ -25,6 +25,7 @@
 
 #include <stdint.h>
 #include "data/dataset.h"
+#include "evaluation/closed_loop.h"
 #include "evaluation/metrics.h"
 #include "nn/dynamics.h"
 #include "nn/model.h"
@@ -81,11 +82,12 @@ typedef struct {
 // times (S >= 1 samples, in lockstep as batch rows; they differ only when dyn is a VAE at a
 // temperature > 0, drawing eps from dyn->rng), in batches of min(ae->max_B, dyn->max_B) >= S
 // rows; dyn->max_steps may be 1 (the rollout reuses step slot 0). ae and dyn must fit the
-// dataset (C,H,W and A; CHECKed). n_pic <= N; the picture shows sample 1. compose > 0: each
-// predicted frame is drawn with emu_compose (evaluation/emulation.h) against its start frame.
-// deadband > 0: after each step, latent_deadband (evaluation/deadband.h), as ./play.
+// dataset (C,H,W and A; CHECKed). n_pic <= N; the picture shows sample 1. loop: how each
+// rollout steps and draws, as ./play (evaluation/closed_loop.h): compose > 0 draws each
+// predicted frame with emu_compose against its start frame; deadband > 0 applies
+// latent_deadband after each step; reencode N > 0 re-encodes the drawn frame every N steps.
 void rollout_eval(AE *ae, DynModel *dyn, const Dataset *d, const StartPoint *sp, int N, const int *steps,
-                  int n_steps, int n_pic, int S, float compose, float deadband, RolloutResult *r);
+                  int n_steps, int n_pic, int S, const ClosedLoop *loop, RolloutResult *r);
 void rollout_result_free(RolloutResult *r);
 
 #endif

@@ -107,6 +107,7 @@ typedef struct {
         int history;            // 0: past latents the conv dynamics sees (difference planes)
         double compose;         // 0: predicted frames as decoded; > 0: emu_compose's threshold (./eval, ./play)
         double deadband;        // > 0: latent cells a rollout step changes by a smaller RMS keep their value (./eval, ./play)
+        int reencode;           // N > 0: every N rollout steps, z = encode(the frame as drawn) (./eval, ./play)
         CfgDynLoss loss;        // latent: MSE on z; pixel: L1 of the decoded prediction on the next frame
         double changed_weight;  // 0: pixel loss weight 1 + this on pixels that change (loss = pixel)
         double beta;            // 0: KL weight (vae only)

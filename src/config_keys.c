@@ -154,6 +154,11 @@ const KeyDef KEYS[N_KEYS] = {
         "channels at one grid position; an element of a flat one) whose change has an RMS below this keeps "
         "its value, so the small deltas of what does not move do not add up into noise; 0 = off. A rollout "
         "choice, not a training one (./eval --deadband E, ./play --deadband E)", OFF(dynamics.deadband)},
+    [K_DYN_REENCODE] = {"dynamics", "reencode", KT_INT, "0", NULL, 0, 100000, 0, NULL,
+        "closed-loop rollouts of ./eval and ./play: N > 0 replaces the latent, every N steps, by the "
+        "encoding of its frame as drawn (with dynamics.compose > 0: the start frame's pixels where nothing "
+        "moved), so that small errors cannot carry the latent off the encoder's range; 0 = off. A rollout "
+        "choice, not a training one (./eval --reencode N, ./play --reencode N)", OFF(dynamics.reencode)},
     [K_DYN_LOSS] = {"dynamics", "loss", KT_ENUM, "latent", NULL, 0, 0, 0, "latent|pixel",
         "latent: MSE of each step's z against the encoded next frame; pixel: L1 of each step's "
         "prediction decoded by the frozen autoencoder against the real next frame", OFF(dynamics.loss)},

@@ -81,7 +81,7 @@ void usage(FILE *f) {
     fprintf(f,
             "usage: eval [--run DIR] [--steps 1,5,10,30,60] [--episodes N] [--starts N] [--seed S]\n"
             "            [--data FILE] [--out DIR] [--temperature T] [--samples N]\n"
-            "            [--compose T] [--deadband E] [--direction-steps K] [--direction-starts N] [--replay-seeds FILE]\n"
+            "            [--compose T] [--deadband E] [--reencode N] [--direction-steps K] [--direction-starts N] [--replay-seeds FILE]\n"
             "            [--game NAME]\n"
             "       eval --compare A.png B.png\n"
             "       eval --recon FILE.h5 [--run DIR] [--out PNG]\n"
@@ -104,6 +104,8 @@ void usage(FILE *f) {
             "                   the run's dynamics.compose)\n"
             "  --deadband E     after each step, a latent cell whose change has an RMS below E keeps its\n"
             "                   value, as ./play --deadband (0 = off; default: the run's dynamics.deadband)\n"
+            "  --reencode N     every N steps, the rollout's latent becomes the encoding of its frame as drawn\n"
+            "                   (composed), as ./play --reencode (0 = off; default: the run's dynamics.reencode)\n"
             "  --samples N      vae dynamics at T > 0: N sampled rollouts per start point\n"
             "  --direction-steps K   steps LEFT / RIGHT / no button are held in the direction test\n"
             "                   (default: 48 frames' worth, ceil(48 / frame_skip): one cell of gravity at level 0)\n"
@@ -165,9 +167,10 @@ static int read_split_test(const char *path, int which, int **ids) {
 typedef struct {
     const char *run, *steps, *data, *out, *replay_seeds, *game;
     long episodes, starts, samples, dir_steps, dir_starts;
-    int has_seed, has_temperature, has_compose, has_deadband;
+    int has_seed, has_temperature, has_compose, has_deadband, has_reencode;
     uint64_t seed;
     double temperature, compose, deadband;
+    long reencode;
 } Options;
 
 static void parse_options(int argc, char **argv, Options *o) {
@@ -175,7 +178,7 @@ static void parse_options(int argc, char **argv, Options *o) {
     o->episodes = o->starts = o->samples = o->dir_steps = o->dir_starts = -1;
     static const char *const known[] = {"--run", "--steps", "--episodes", "--starts", "--seed", "--data",
                                         "--out", "--temperature", "--samples", "--compose", "--direction-steps",
-                                        "--direction-starts", "--replay-seeds", "--game", "--deadband"};
+                                        "--direction-starts", "--replay-seeds", "--game", "--deadband", "--reencode"};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { usage(stdout); exit(0); }
         char name[40];
@@ -196,6 +199,7 @@ static void parse_options(int argc, char **argv, Options *o) {
         else if (!strcmp(name, "--temperature")) o->temperature = cli_double(name, v, 0, 1e6), o->has_temperature = 1;
         else if (!strcmp(name, "--compose")) o->compose = cli_double(name, v, 0, 1), o->has_compose = 1;
         else if (!strcmp(name, "--deadband")) o->deadband = cli_double(name, v, 0, 5), o->has_deadband = 1;
+        else if (!strcmp(name, "--reencode")) o->reencode = cli_long(name, v, 0, 100000), o->has_reencode = 1;
     }
 }
 
@@ -205,7 +209,7 @@ typedef struct {
     EmuRun R;                    // the run, its config and checkpoints
     const char *data_path, *split_kind;
     uint64_t seed;
-    int steps[CFG_MAX_STEPS], n_steps, starts, episodes, samples, K;
+    int steps[CFG_MAX_STEPS], n_steps, starts, episodes, samples, K, reencode;
     double temperature, compose, deadband;
     int own_data;
     int game, n_files;                       // --game's index among the run's files (0: one file)
@@ -231,6 +235,7 @@ static void eval_settings(const Options *o, EvalRun *E) {
     E->samples = o->samples > 0 ? (int)o->samples : E->R.cfg.eval.samples;
     E->compose = o->has_compose ? o->compose : E->R.cfg.dynamics.compose;
     E->deadband = o->has_deadband ? o->deadband : E->R.cfg.dynamics.deadband;
+    E->reencode = o->has_reencode ? (int)o->reencode : E->R.cfg.dynamics.reencode;
     E->seed = o->has_seed ? o->seed : E->R.cfg.run.seed;
     if (!E->R.stochastic && E->temperature > 0)
         die("temperature %g: the dynamics model of %s is deterministic (dynamics.type = deterministic, "
@@ -372,8 +377,8 @@ static void eval_game(const Options *o, EvalRun *E, double t_start, EvalGameRow 
     double t_roll = now_seconds();
     int n_pic = E->N < EVAL_PICS ? E->N : EVAL_PICS;
     RolloutResult rr;
-    rollout_eval(&ae, &dyn, &E->ds, E->sp, E->N, E->steps, E->n_steps, n_pic, E->samples, (float)E->compose,
-                 (float)E->deadband, &rr);
+    const ClosedLoop loop = {(float)E->compose, (float)E->deadband, E->reencode};
+    rollout_eval(&ae, &dyn, &E->ds, E->sp, E->N, E->steps, E->n_steps, n_pic, E->samples, &loop, &rr);
     t_roll = now_seconds() - t_roll;
 
     // ---- emulation measures (game-aware ones when the game can be re-simulated)
@@ -384,8 +389,7 @@ static void eval_game(const Options *o, EvalRun *E, double t_start, EvalGameRow 
     Emulator em;
     AeDynEmu emctx;
     emulator_ae_dyn(&em, &emctx, &ae, &dyn);
-    emctx.compose = (float)E->compose;
-    emctx.deadband = (float)E->deadband;
+    emctx.loop = loop;
     EmuResult er;
     emu_eval(&em, &E->ds, &gt, E->sp, E->N, E->steps, E->n_steps, rr.pic_idx, n_pic, &er);
     const int dir_frames = gt.game && gt.game->eval ? gt.game->eval->dir_frames : 48;   // Tetris: 48
@@ -413,7 +417,7 @@ static void eval_game(const Options *o, EvalRun *E, double t_start, EvalGameRow 
         .data_path = E->data_path, .C = E->ds.C, .H = E->ds.H, .W = E->ds.W, .split_kind = E->split_kind,
         .split_seed = E->R.cfg.run.seed, .eval_ids = eval_ids, .n_eval_eps = E->n_eval, .n_split_eps = E->n_pool,
         .skipped_eps = E->skipped, .seed = E->seed, .starts = E->starts, .sp = E->sp, .sp_ids = sp_ids, .n_starts = E->N,
-        .compose = E->compose, .deadband = E->deadband,
+        .compose = E->compose, .deadband = E->deadband, .reencode = E->reencode,
         .steps = E->steps, .n_steps = E->n_steps, .rows = report_rows(&rr), .emu = &es};
     char *md = report_markdown(&rep), *csv = report_csv(&rep), *json = report_json(&rep);
     json = json_add_member(json, look_json);

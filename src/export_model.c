@@ -230,6 +230,9 @@ int export_load(ExModel *m, const char *opt_run, const char *game, const char *r
     if (R->cfg.dynamics.deadband > 0)
         fprintf(stderr, "export: note: %s sets dynamics.deadband = %g; the exported file steps without it (the "
                 "deadband is ./eval's and ./play's rollout, not compiled in)\n", R->cfg_path, R->cfg.dynamics.deadband);
+    if (R->cfg.dynamics.reencode > 0)
+        fprintf(stderr, "export: note: %s sets dynamics.reencode = %d; the exported file steps without it (./eval's and "
+                "./play's rollout, not compiled in)\n", R->cfg_path, R->cfg.dynamics.reencode);
     m->ac = m->ae.cfg;
     m->dyn.temperature = 0;   // a VAE's mean: what the exported file does until NAME_set_temperature
     m->vae = R->dyn_vae;

@@ -34,10 +34,10 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: play [--run DIR] [--game NAME] [--start FILE.h5[:EPISODE[:STEP]] | --start FRAME.png] [--temperature T]\n"
             "            [--fps 30] [--scale S] [--seed N] [--steps N] [--threads N] [--compose T]\n"
-            "            [--deadband E] [--script actions.csv | --policy random|idle --steps N] [--gif FILE]\n"
+            "            [--deadband E] [--reencode N] [--script actions.csv | --policy random|idle --steps N] [--gif FILE]\n"
             "            [--png-dir DIR] [--csv FILE] [--term] [--shot-dir DIR]\n"
             "       play --check [--run DIR] [--game NAME] [--out DIR] [--check-frames N] [--seed N] [--threads N]\n"
-            "                    [--compose T] [--deadband E]\n"
+            "                    [--compose T] [--deadband E] [--reencode N]\n"
             "Plays a trained emulator: from a real frame, z = encode(frame); each step z = z + f(z, buttons)\n"
             "and the decoder draws the frame.\n"
             "  --run DIR        run folder (default: the runs/*/ with the newest dyn_best.h5)\n"
@@ -60,6 +60,8 @@ static void usage(FILE *f) {
             "                   dynamics.compose)\n"
             "  --deadband E     after each step, a latent cell whose change has an RMS below E keeps its value, as\n"
             "                   ./eval --deadband (0 = off; default: the run's dynamics.deadband)\n"
+            "  --reencode N     every N steps, the latent becomes the encoding of the frame as drawn, as\n"
+            "                   ./eval --reencode (0 = off; default: the run's dynamics.reencode)\n"
             "Headless (no screen; one of):\n"
             "  --script FILE    buttons per step from a CSV in the `gen import` format (a header of button\n"
             "                   names, then one 0/1 row per step)\n"
@@ -99,11 +101,12 @@ static void parent_exists(const char *opt, const char *path) {
 static void parse_options(int argc, char **argv, PlayOptions *o) {
     memset(o, 0, sizeof *o);
     o->fps = 30, o->open.seed = 1, o->open.threads = -1, o->open.compose = -1, o->open.deadband = -1;
+    o->open.reencode = -1;
     o->check_frames = 3000;
     static const char *const known[] = {"--run", "--game", "--start", "--temperature", "--fps", "--scale", "--seed",
                                         "--steps", "--script", "--policy", "--gif", "--png-dir", "--csv",
                                         "--shot-dir", "--out", "--check-frames", "--threads", "--compose",
-                                        "--deadband"};
+                                        "--deadband", "--reencode"};
     static const char *const flags[] = {"--term", "--check"};
     const CliText texts[] = {{"--run", &o->open.run},   {"--game", &o->open.game},     {"--start", &o->open.start},
                              {"--script", &o->script},  {"--policy", &o->policy},      {"--gif", &o->gif},
@@ -123,6 +126,7 @@ static void parse_options(int argc, char **argv, PlayOptions *o) {
         else if (!strcmp(name, "--threads")) o->open.threads = (int)cli_long(name, v, 0, 4096);
         else if (!strcmp(name, "--compose")) o->open.compose = cli_double(name, v, 0, 1);
         else if (!strcmp(name, "--deadband")) o->open.deadband = cli_double(name, v, 0, 5);
+        else if (!strcmp(name, "--reencode")) o->open.reencode = (int)cli_long(name, v, 0, 100000);
         else if (!strcmp(name, "--steps")) o->steps = cli_long(name, v, 1, 100000000);
         else if (!strcmp(name, "--check-frames")) o->check_frames = cli_long(name, v, 10, 1000000);
         else if (!strcmp(name, "--term")) o->term = 1;
@@ -138,7 +142,8 @@ static void parse_options(int argc, char **argv, PlayOptions *o) {
     if (o->term && headless) die("--term is interactive; --script and --policy are headless: give one");
     if (o->check && (headless || o->term || o->open.start || o->has_temperature || o->shot_dir || o->steps ||
                      o->scale))
-        die("--check takes only --run, --game, --out, --check-frames, --seed, --threads, --compose and --deadband");
+        die("--check takes only --run, --game, --out, --check-frames, --seed, --threads, --compose, --deadband and "
+            "--reencode");
     if ((o->check_out || o->check_frames != 3000) && !o->check)
         die("--out and --check-frames belong to --check (headless output: --gif, --png-dir, --csv)");
     if (o->shot_dir && headless) die("--shot-dir is for the P key of the interactive modes");

@@ -278,8 +278,8 @@ static void check_minute(Check *c, double rate, StrBuf *b, Err *err) {
     sb_printf(b, "\nMotion (a frozen emulator would pass the trend): mean L1 change per step %.5f along the 60 s; "
                  "between consecutive real frames of the %d test episodes %.5f.", change / (n - 1), c->n_test,
               real_change(c));
-    if (s->ctx.deadband > 0)
-        sb_printf(b, " The latent deadband (%g) kept %.1f%% of the latent cells per step.", s->ctx.deadband,
+    if (s->ctx.loop.deadband > 0)
+        sb_printf(b, " The latent deadband (%g) kept %.1f%% of the latent cells per step.", s->ctx.loop.deadband,
                   100 * c->kept);
     sb_printf(b, "\n");
     char path[PATH_MAX + 32];
@@ -370,12 +370,15 @@ int play_check(const PlayOptions *o) {
                   c.s.game + 1, c.s.n_games);
     sb_printf(&b, "\n\nStart frame %s; autoencoder %s, dynamics %s (%s).", c.s.start_desc, c.s.R.ae_path,
               c.s.R.dyn_path, kind);
-    if (c.s.ctx.compose > 0)
+    if (c.s.ctx.loop.compose > 0)
         sb_printf(&b, " Frames composed (compose %g): the start frame's pixels where the prediction did not change.",
-                  c.s.ctx.compose);
-    if (c.s.ctx.deadband > 0)
+                  c.s.ctx.loop.compose);
+    if (c.s.ctx.loop.deadband > 0)
         sb_printf(&b, " Latent deadband %g (dynamics.deadband): after each step a latent cell whose change has an RMS "
-                      "below it keeps its value.", c.s.ctx.deadband);
+                      "below it keeps its value.", c.s.ctx.loop.deadband);
+    if (c.s.ctx.loop.reencode > 0)
+        sb_printf(&b, " Re-encoded every %d steps (dynamics.reencode): the latent becomes the encoding of the frame as drawn.",
+                  c.s.ctx.loop.reencode);
     sb_printf(&b, "\n\n");
     double rate = rollout(&c.s, c.buttons, CHECK_STEPS, c.f0, 0, c.seed);
     c.kept = c.s.ctx.cells ? (double)c.s.ctx.kept / (double)c.s.ctx.cells : 0;

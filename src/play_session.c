@@ -168,8 +168,9 @@ void play_open(PlaySession *s, const PlayOpen *o) {
     s->dyn.rng = &s->eps_rng;
     s->dyn.temperature = (float)o->temperature;
     emulator_ae_dyn(&s->em, &s->ctx, &s->ae, &s->dyn);
-    s->ctx.compose = (float)(o->compose >= 0 ? o->compose : s->R.cfg.dynamics.compose);
-    s->ctx.deadband = (float)(o->deadband >= 0 ? o->deadband : s->R.cfg.dynamics.deadband);
+    s->ctx.loop.compose = (float)(o->compose >= 0 ? o->compose : s->R.cfg.dynamics.compose);
+    s->ctx.loop.deadband = (float)(o->deadband >= 0 ? o->deadband : s->R.cfg.dynamics.deadband);
+    s->ctx.loop.reencode = o->reencode >= 0 ? o->reencode : s->R.cfg.dynamics.reencode;
 }
 
 void play_close(PlaySession *s) {

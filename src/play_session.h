@@ -6,7 +6,7 @@
  *
  *   PlaySession s;
  *   play_open(&s, &(PlayOpen){.run = NULL, .start = NULL, .temperature = 0, .seed = 1, .threads = -1,
- *                             .compose = -1, .deadband = -1}); // dies on bad input
+ *                             .compose = -1, .deadband = -1, .reencode = -1}); // dies on bad input
  *   play_reset(&s);                           // frame 0: decode(encode(start frame))
  *   play_step(&s, buttons);                   // z = z + f(z, a) (then the deadband); s.frame = decode(z)
  *   play_pixels(&s, scale, px);               // s.frame as uint8 [H*scale, W*scale, C]
@@ -41,6 +41,7 @@ typedef struct {
     int threads;              // -1: the run's run.threads; 0: every core; n: n threads
     double compose;           // < 0: the run's dynamics.compose; else emu_compose's threshold (0: off)
     double deadband;          // < 0: the run's dynamics.deadband; else latent_deadband's threshold (0: off)
+    int reencode;             // < 0: the run's dynamics.reencode; else every this many steps (0: off)
 } PlayOpen;
 
 typedef struct {

@@ -418,7 +418,7 @@ static void test_markdown(void) {
     EXPECT(strstr(buf, "| eval | steps | 1,5,10,30,60 |") != NULL, "steps row");
     int rows = 0;
     for (char *p = buf; *p; p++) rows += *p == '\n';
-    EXPECT(rows == 2 + 57, "one row per key: %d", rows - 2);
+    EXPECT(rows == 2 + 58, "one row per key: %d", rows - 2);
     free(buf);
 }
 

@@ -13,6 +13,9 @@
      kept, so the model's frames stand still in both programs (and move at 0), from the option and
      from the run's config.ini; eval.md, eval.json and ./play --check's check.md name it; bad
      values are refused in one line.
+  6. re-encoding (dynamics.reencode, --reencode of ./eval and ./play): changes the model's
+     frames, is named in eval.md, eval.json and check.md, is taken from the run's config.ini, and
+     bad values are refused in one line.
 """
 import os
 import re
@@ -101,6 +104,8 @@ def body(tmp):
     # 5. the latent deadband: ./eval and ./play keep every latent cell under --deadband 5 (the model
     # stands still), move without it, name it, take it from the run's dynamics.deadband and refuse bad values
     deadband(tmp, rundir)
+    # 6. re-encoding every N steps
+    reencode(tmp, rundir)
 
     # 4. a flat model.latent on a spatial autoencoder: one line, no run folder
     r = run("train", [cfg, "--set", "run.name=mismatch", "--set", "model.latent=flat"], tmp)
@@ -171,6 +176,49 @@ def deadband(tmp, rundir):
         r = run(prog, ["--run", rundir, "--deadband", val], tmp)
         check(r.returncode != 0 and r.stderr.count("\n") == 1 and "--deadband" in r.stderr,
               "%s --deadband %s refused in one line: %s" % (prog, val, r.stderr))
+
+
+def model_l1(out):
+    lines = open(os.path.join(out, "eval.csv")).read().splitlines()
+    head = lines[0].split(",")
+    return [x["l1_mean"] for x in (dict(zip(head, l.split(","))) for l in lines[1:]) if x["row"] == "model"]
+
+
+def reencode(tmp, rundir):
+    ev = ["--run", rundir, "--episodes", "1", "--starts", "2", "--steps", "1,2,4", "--compose", "0"]
+    outs = {}
+    for n in ("0", "2"):
+        outs[n] = os.path.join(tmp, "res_re" + n)
+        r = run("eval", ev + ["--reencode", n, "--out", outs[n]], tmp)
+        check(r.returncode == 0, "./eval --reencode %s: %s" % (n, r.stderr[-300:]))
+    if check(os.path.exists(os.path.join(outs["2"], "eval.csv")), "./eval --reencode 2 wrote eval.csv"):
+        l0, l2 = model_l1(outs["0"]), model_l1(outs["2"])
+        check(len(l0) == 3 and l0[0] == l2[0] and l0[2] != l2[2], "--reencode 2: step 1 as without it, step 4 "
+              "differs (model L1 %s; %s without)" % (l2, l0))
+        check("dynamics.reencode = 2" in open(os.path.join(outs["2"], "eval.md")).read() and
+              '"reencode": 2' in open(os.path.join(outs["2"], "eval.json")).read() and
+              '"reencode": 0' in open(os.path.join(outs["0"], "eval.json")).read(),
+              "--reencode named in eval.md and eval.json")
+    rerun = os.path.join(tmp, "runs", "sp_re")
+    shutil.copytree(rundir, rerun)
+    ini = open(os.path.join(rerun, "config.ini")).read()
+    check(re.search(r"^reencode = 0$", ini, re.M), "config.ini lists dynamics.reencode = 0")
+    open(os.path.join(rerun, "config.ini"), "w").write(re.sub(r"^reencode = 0$", "reencode = 2", ini, flags=re.M))
+    out = os.path.join(tmp, "res_rerun")
+    r = run("eval", ev + ["--run", rerun, "--out", out], tmp)
+    check(r.returncode == 0 and model_l1(out) == model_l1(outs["2"]), "dynamics.reencode = 2 in config.ini: "
+          "./eval as --reencode 2: " + r.stderr[-300:])
+    a, b = play_changes(tmp, rundir, "re0", ["--compose", "0"]), play_changes(tmp, rundir, "re1",
+                                                                             ["--compose", "0", "--reencode", "1"])
+    check(len(a) == 7 and len(b) == 7 and a != b, "./play --reencode 1 draws other frames (%s; %s without)" % (b, a))
+    chk = os.path.join(tmp, "chk_re")
+    r = run("play", ["--check", "--run", rundir, "--check-frames", "50", "--reencode", "3", "--out", chk], tmp)
+    if check(r.returncode == 0, "./play --check --reencode 3: " + r.stderr[-300:]):
+        check("Re-encoded every 3 steps" in open(os.path.join(chk, "check.md")).read(), "check.md names it")
+    for prog, val in (("eval", "-1"), ("play", "x"), ("eval", "0.5")):
+        r = run(prog, ["--run", rundir, "--reencode", val], tmp)
+        check(r.returncode != 0 and r.stderr.count("\n") == 1 and "--reencode" in r.stderr,
+              "%s --reencode %s refused in one line: %s" % (prog, val, r.stderr))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 /*
- * test_deadband.c - the latent deadband of closed-loop rollouts (evaluation/deadband.h):
+ * test_closed_loop.c - how closed-loop rollouts step (evaluation/closed_loop.h).
+ * The latent deadband (evaluation/deadband.h):
  *   - latent_deadband keeps exactly the cells whose change has RMS < eps (spatial: the Lc
  *     channels of a grid position; flat: one element), touches nothing else, and counts them;
  *     eps = 0 is off
@@ -8,7 +9,15 @@
  *     unchanged
  *   - ./eval's rollouts (rollout_eval) and ./play's emulator (AeDynEmu) apply it identically:
  *     the same frames, bit for bit, with a deadband that keeps some cells and not others
+ * Re-encoding (dynamics.reencode):
+ *   - closed_loop_reencode is encode(decode(z)), and with compose > 0 encode(the composed frame)
+ *   - a dynamics that changes nothing, re-encoded every step with compose > 0, stays at
+ *     encode(start) bit for bit (the composed frame is the start frame); with compose = 0 the
+ *     autoencoder's own loss moves it (what compose is for)
+ *   - ./eval's rollouts and ./play's emulator re-encode identically (bit for bit), samples of
+ *     one start (S > 1) as a single rollout, and re-encoding changes the frames
  */
+#include "evaluation/closed_loop.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,7 +115,7 @@ static void test_closed_loop(void) {
     dataset_frame(&d, 0, 0, x0);
     ae_encode(&ae, x0, 1, z0);
     for (int c = 0; c < Lc; c++) bias[c] = 0.01f;   // RMS 0.01 per cell: below 0.02
-    ctx.deadband = 0.02f;
+    ctx.loop.deadband = 0.02f;
     em.start(em.ctx, x0, 1);
     for (int k = 0; k < 50; k++) em.step(em.ctx, a, 1);
     EXPECT(!memcmp(ctx.z, z0, (size_t)Z * sizeof(float)) && ctx.kept == ctx.cells && ctx.cells == 50L * Z / Lc,
@@ -141,10 +150,10 @@ static void test_closed_loop(void) {
     }
     const float eps = (float)sqrt(lo * hi);
     RolloutResult r;
-    rollout_eval(&ae, &dm, &d, sp, B, steps, 3, B, 1, 0, eps, &r);
+    rollout_eval(&ae, &dm, &d, sp, B, steps, 3, B, 1, &(ClosedLoop){0, eps, 0}, &r);
     float *x = xmalloc_floats((size_t)B * F), *act = xmalloc_floats((size_t)B * A), *out = xmalloc_floats((size_t)B * F);
     for (int i = 0; i < B; i++) dataset_frame(&d, 0, sp[i].t, x + i * F);
-    ctx.deadband = eps;
+    ctx.loop.deadband = eps;
     ctx.kept = ctx.cells = 0;
     em.start(em.ctx, x, B);
     int same = 1;
@@ -160,7 +169,7 @@ static void test_closed_loop(void) {
            ctx.cells);
     EXPECT(same, "rollout_eval and the emulator draw the same frames, bit for bit, under the deadband");
     rollout_result_free(&r);
-    rollout_eval(&ae, &dm, &d, sp, B, steps, 3, B, 1, 0, 0, &r);
+    rollout_eval(&ae, &dm, &d, sp, B, steps, 3, B, 1, &(ClosedLoop){0, 0, 0}, &r);
     int differ = 0;
     for (int i = 0; i < B; i++) differ |= memcmp(out + i * F, r.pic_pred + ((size_t)i * 3 + 2) * F, F * sizeof(float)) != 0;
     EXPECT(differ, "without the deadband the 12-step frames differ (the deadband acted)");
@@ -172,8 +181,118 @@ static void test_closed_loop(void) {
     free(d.ep_id), free(d.frame_off), free(d.step_off), free(d.frames), free(d.actions);
 }
 
+static int cmp_float(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+static void test_reencode(void) {
+    const int C = 1, H = 16, W = 16, A = 2, T = 24, B = 4;
+    const AEConfig ac = {.H = H, .W = W, .C = C, .stages = 2, .base_channels = 4, .latent_channels = 3};
+    Dataset d;
+    make_data(&d, T, C, H, W, A);
+    Rng rng;
+    rng_seed(&rng, 23);
+    Err err = {{0}};
+    AE ae;
+    DynModel dm;
+    EXPECT(ae_init(&ae, &ac, 2 * B, &rng, &err) == 0, "ae_init: %s", err.msg);
+    ConvDynConfig dc = cdyn_config_for(&ae.cfg, A, 8, 1, 1, 0, 1, 0);
+    EXPECT(dynm_conv_init(&dm, &dc, 2 * B, &rng, &err) == 0, "dyn: %s", err.msg);
+    const int Z = ae.cfg.latent_dim;
+    const size_t F = (size_t)C * H * W;
+    float *x0 = xmalloc_floats(F), *z0 = xmalloc_floats(Z), *d0 = xmalloc_floats(F), *frames = xmalloc_floats(F);
+    float *z = xmalloc_floats(Z), *want = xmalloc_floats(Z), a[2] = {1, 0};
+    dataset_frame(&d, 0, 3, x0);
+    ae_encode(&ae, x0, 1, z0);
+    ae_decode(&ae, z0, 1, d0);
+
+    // the step itself
+    for (int i = 0; i < Z; i++) z[i] = z0[i] + 0.3f * (float)rng_normal(&rng);
+    memcpy(want, z, (size_t)Z * sizeof(float));
+    ae_decode(&ae, want, 1, frames);
+    ae_encode(&ae, frames, 1, want);
+    closed_loop_reencode(&ae, z, 1, x0, d0, 0, frames);
+    EXPECT(!memcmp(z, want, (size_t)Z * sizeof(float)), "compose 0: z <- encode(decode(z)) bit for bit");
+    for (int i = 0; i < Z; i++) z[i] = z0[i] + 0.3f * (float)rng_normal(&rng);
+    float *dec = xmalloc_floats(F);
+    ae_decode(&ae, z, 1, dec);
+    float tau = 0;   // the median change from d0: half the pixels keep the start frame's value
+    for (size_t i = 0; i < F; i++) frames[i] = fabsf(dec[i] - d0[i]);
+    qsort(frames, F, sizeof(float), cmp_float);
+    tau = frames[F / 2];
+    emu_compose(dec, x0, d0, C, H, W, tau);
+    ae_encode(&ae, dec, 1, want);
+    int kept = 0, moved = 0;
+    ae_decode(&ae, z, 1, frames);
+    for (size_t i = 0; i < F; i++) kept += dec[i] == x0[i], moved += dec[i] != x0[i];
+    closed_loop_reencode(&ae, z, 1, x0, d0, tau, frames);
+    EXPECT(!memcmp(z, want, (size_t)Z * sizeof(float)) && !memcmp(frames, dec, F * sizeof(float)) && kept > 0 &&
+           moved > 0, "compose %g: z <- encode(the composed frame), the frame left in scratch (%d pixels of the "
+           "start frame, %d of the decoder)", tau, kept, moved);
+
+    // a dynamics that changes nothing: conv_out is zero at init, so its bias is the delta
+    float *bias = tensor(&dm, "conv_out.bias");
+    EXPECT(bias != NULL, "conv_out.bias found");
+    for (int c = 0; c < ac.latent_channels; c++) bias[c] = 0;
+    Emulator em;
+    AeDynEmu ctx;
+    emulator_ae_dyn(&em, &ctx, &ae, &dm);
+    ctx.loop = (ClosedLoop){0.05f, 0, 1};
+    em.start(em.ctx, x0, 1);
+    for (int k = 0; k < 20; k++) em.step(em.ctx, a, 1);
+    EXPECT(!memcmp(ctx.z, z0, (size_t)Z * sizeof(float)), "no change, compose 0.05, re-encoded every step: z stays "
+           "encode(start) bit for bit over 20 steps");
+    ctx.loop = (ClosedLoop){0, 0, 1};
+    em.start(em.ctx, x0, 1);
+    for (int k = 0; k < 20; k++) em.step(em.ctx, a, 1);
+    double dev = 0;
+    for (int i = 0; i < Z; i++) dev = fmax(dev, fabs(ctx.z[i] - z0[i]));
+    EXPECT(dev > 1e-4, "no change, compose 0, re-encoded every step: encode(decode(.)) moves z (max %g)", dev);
+
+    // random weights: eval's rollouts = play's emulator, with samples; re-encoding acts
+    ParamArena *ar = dynm_arena(&dm);
+    for (size_t i = 0; i < ar->n; i++) ar->params[i] += 0.05f * rng_normal(&rng);
+    const int steps[3] = {1, 5, 12};
+    StartPoint sp[B];
+    for (int i = 0; i < B; i++) sp[i] = (StartPoint){0, 2 * i};
+    const ClosedLoop loop = {0.1f, 0, 3};
+    RolloutResult r, r2, r0;
+    rollout_eval(&ae, &dm, &d, sp, B, steps, 3, B, 1, &loop, &r);
+    rollout_eval(&ae, &dm, &d, sp, B, steps, 3, B, 2, &loop, &r2);
+    rollout_eval(&ae, &dm, &d, sp, B, steps, 3, B, 1, &(ClosedLoop){0.1f, 0, 0}, &r0);
+    float *x = xmalloc_floats((size_t)B * F), *act = xmalloc_floats((size_t)B * A), *out = xmalloc_floats((size_t)B * F);
+    for (int i = 0; i < B; i++) dataset_frame(&d, 0, sp[i].t, x + i * F);
+    ctx.loop = loop;
+    em.start(em.ctx, x, B);
+    int same = 1, same2 = 1, differ = 0;
+    for (int k = 1, j = 0; k <= steps[2]; k++) {
+        for (int i = 0; i < B; i++) dataset_action(&d, 0, sp[i].t + k - 1, act + i * A);
+        em.step(em.ctx, act, B);
+        if (k != steps[j]) continue;
+        em.draw(em.ctx, out, B);
+        for (int i = 0; i < B; i++) {
+            size_t o = ((size_t)i * 3 + j) * F;
+            same &= !memcmp(out + i * F, r.pic_pred + o, F * sizeof(float));
+            same2 &= !memcmp(r2.pic_pred + o, r.pic_pred + o, F * sizeof(float));
+            differ |= j == 2 && memcmp(r0.pic_pred + o, r.pic_pred + o, F * sizeof(float)) != 0;
+        }
+        j++;
+    }
+    EXPECT(same, "rollout_eval and the emulator draw the same frames, bit for bit, re-encoding every 3 steps");
+    EXPECT(same2, "two samples of a start re-encode as one rollout (the same frames, bit for bit)");
+    EXPECT(differ, "re-encoding every 3 steps changes the 12-step frames");
+    rollout_result_free(&r), rollout_result_free(&r2), rollout_result_free(&r0);
+    free(x0), free(z0), free(d0), free(frames), free(z), free(want), free(dec), free(x), free(act), free(out);
+    emulator_ae_dyn_free(&ctx);
+    dynm_free(&dm);
+    ae_free(&ae);
+    free(d.ep_id), free(d.frame_off), free(d.step_off), free(d.frames), free(d.actions);
+}
+
 int main(void) {
     test_cells();
     test_closed_loop();
+    test_reencode();
     return test_summary();
 }
