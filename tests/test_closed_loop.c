@@ -89,31 +89,48 @@ static float *tensor(DynModel *dm, const char *name) {
     return NULL;
 }
 
-static void test_closed_loop(void) {
-    const int C = 1, H = 16, W = 16, A = 2, T = 24, B = 4;
-    const AEConfig ac = {.H = H, .W = W, .C = C, .stages = 2, .base_channels = 4, .latent_channels = 3};
+// The models of both tests: a spatial autoencoder (16x16 grey, latent 3x4x4) and a conv
+// dynamics (hidden 8, no hypotheses, no history) at max batch max_B, on make_data's episode.
+enum { FX_C = 1, FX_H = 16, FX_W = 16, FX_A = 2, FX_T = 24, FX_LC = 3 };
+typedef struct {
     Dataset d;
-    make_data(&d, T, C, H, W, A);
     Rng rng;
-    rng_seed(&rng, 17);
-    Err err = {{0}};
     AE ae;
     DynModel dm;
-    EXPECT(ae_init(&ae, &ac, B, &rng, &err) == 0, "ae_init: %s", err.msg);
-    ConvDynConfig dc = cdyn_config_for(&ae.cfg, A, 8, 1, 1, 0, 1, 0);
-    EXPECT(dynm_conv_init(&dm, &dc, B, &rng, &err) == 0, "dyn: %s", err.msg);
-    const int Z = ae.cfg.latent_dim, Lc = ac.latent_channels;
+} Fixture;
+
+static void fixture_init(Fixture *f, uint64_t seed, int max_B) {
+    const AEConfig ac = {.H = FX_H, .W = FX_W, .C = FX_C, .stages = 2, .base_channels = 4, .latent_channels = FX_LC};
+    make_data(&f->d, FX_T, FX_C, FX_H, FX_W, FX_A);
+    rng_seed(&f->rng, seed);
+    Err err = {{0}};
+    EXPECT(ae_init(&f->ae, &ac, max_B, &f->rng, &err) == 0, "ae_init: %s", err.msg);
+    ConvDynConfig dc = cdyn_config_for(&f->ae.cfg, FX_A, 8, 1, 1, 0, 1, 0);
+    EXPECT(dynm_conv_init(&f->dm, &dc, max_B, &f->rng, &err) == 0, "dyn: %s", err.msg);
+}
+
+static void fixture_free(Fixture *f) {
+    dynm_free(&f->dm);
+    ae_free(&f->ae);
+    free(f->d.ep_id), free(f->d.frame_off), free(f->d.step_off), free(f->d.frames), free(f->d.actions);
+}
+
+static void test_closed_loop(void) {
+    const int C = FX_C, H = FX_H, W = FX_W, A = FX_A, B = 4, Lc = FX_LC;
+    Fixture f;
+    fixture_init(&f, 17, B);
+    const int Z = f.ae.cfg.latent_dim;
     const size_t F = (size_t)C * H * W;
-    float *bias = tensor(&dm, "conv_out.bias");
+    float *bias = tensor(&f.dm, "conv_out.bias");
     EXPECT(bias != NULL, "conv_out.bias found");
 
     // conv_out's weights are zero at init: the delta is its bias, the same in every cell
     Emulator em;
     AeDynEmu ctx;
-    emulator_ae_dyn(&em, &ctx, &ae, &dm);
+    emulator_ae_dyn(&em, &ctx, &f.ae, &f.dm);
     float *x0 = xmalloc_floats(F), *z0 = xmalloc_floats(Z), a[2] = {1, 0};
-    dataset_frame(&d, 0, 0, x0);
-    ae_encode(&ae, x0, 1, z0);
+    dataset_frame(&f.d, 0, 0, x0);
+    ae_encode(&f.ae, x0, 1, z0);
     for (int c = 0; c < Lc; c++) bias[c] = 0.01f;   // RMS 0.01 per cell: below 0.02
     ctx.loop.deadband = 0.02f;
     em.start(em.ctx, x0, 1);
@@ -133,32 +150,32 @@ static void test_closed_loop(void) {
     EXPECT(ctx.kept == 0 && dev < 1e-6, "a delta of 0.05 passes a deadband of 0.02 (max dev %g)", dev);
 
     // random weights: cells change by different amounts; eval's rollouts = play's emulator
-    ParamArena *ar = dynm_arena(&dm);
-    for (size_t i = 0; i < ar->n; i++) ar->params[i] += 0.05f * rng_normal(&rng);
+    ParamArena *ar = dynm_arena(&f.dm);
+    for (size_t i = 0; i < ar->n; i++) ar->params[i] += 0.05f * rng_normal(&f.rng);
     const int steps[3] = {1, 5, 12};
     StartPoint sp[B];
     for (int i = 0; i < B; i++) sp[i] = (StartPoint){0, 2 * i};
     // a deadband between the smallest and the largest cell change of the first step
     em.start(em.ctx, x0, 1);
-    dynm_forward_step(&dm, 0, ctx.z, a, 1);
+    dynm_forward_step(&f.dm, 0, ctx.z, a, 1);
     double lo = 1e30, hi = 0;
     const int P = Z / Lc;
     for (int p = 0; p < P; p++) {
         double s = 0;
-        for (int c = 0; c < Lc; c++) s += pow(dynm_znext(&dm, 0)[c * P + p] - ctx.z[c * P + p], 2);
+        for (int c = 0; c < Lc; c++) s += pow(dynm_znext(&f.dm, 0)[c * P + p] - ctx.z[c * P + p], 2);
         lo = fmin(lo, sqrt(s / Lc)), hi = fmax(hi, sqrt(s / Lc));
     }
     const float eps = (float)sqrt(lo * hi);
     RolloutResult r;
-    rollout_eval(&ae, &dm, &d, sp, B, steps, 3, B, 1, &(ClosedLoop){0, eps, 0}, &r);
+    rollout_eval(&f.ae, &f.dm, &f.d, sp, B, steps, 3, B, 1, &(ClosedLoop){0, eps, 0}, &r);
     float *x = xmalloc_floats((size_t)B * F), *act = xmalloc_floats((size_t)B * A), *out = xmalloc_floats((size_t)B * F);
-    for (int i = 0; i < B; i++) dataset_frame(&d, 0, sp[i].t, x + i * F);
+    for (int i = 0; i < B; i++) dataset_frame(&f.d, 0, sp[i].t, x + i * F);
     ctx.loop.deadband = eps;
     ctx.kept = ctx.cells = 0;
     em.start(em.ctx, x, B);
     int same = 1;
     for (int k = 1, j = 0; k <= steps[2]; k++) {
-        for (int i = 0; i < B; i++) dataset_action(&d, 0, sp[i].t + k - 1, act + i * A);
+        for (int i = 0; i < B; i++) dataset_action(&f.d, 0, sp[i].t + k - 1, act + i * A);
         em.step(em.ctx, act, B);
         if (k != steps[j]) continue;
         em.draw(em.ctx, out, B);
@@ -169,16 +186,14 @@ static void test_closed_loop(void) {
            ctx.cells);
     EXPECT(same, "rollout_eval and the emulator draw the same frames, bit for bit, under the deadband");
     rollout_result_free(&r);
-    rollout_eval(&ae, &dm, &d, sp, B, steps, 3, B, 1, &(ClosedLoop){0, 0, 0}, &r);
+    rollout_eval(&f.ae, &f.dm, &f.d, sp, B, steps, 3, B, 1, &(ClosedLoop){0, 0, 0}, &r);
     int differ = 0;
     for (int i = 0; i < B; i++) differ |= memcmp(out + i * F, r.pic_pred + ((size_t)i * 3 + 2) * F, F * sizeof(float)) != 0;
     EXPECT(differ, "without the deadband the 12-step frames differ (the deadband acted)");
     rollout_result_free(&r);
     free(x0), free(z0), free(want), free(x), free(act), free(out);
     emulator_ae_dyn_free(&ctx);
-    dynm_free(&dm);
-    ae_free(&ae);
-    free(d.ep_id), free(d.frame_off), free(d.step_off), free(d.frames), free(d.actions);
+    fixture_free(&f);
 }
 
 static int cmp_float(const void *a, const void *b) {
@@ -187,57 +202,48 @@ static int cmp_float(const void *a, const void *b) {
 }
 
 static void test_reencode(void) {
-    const int C = 1, H = 16, W = 16, A = 2, T = 24, B = 4;
-    const AEConfig ac = {.H = H, .W = W, .C = C, .stages = 2, .base_channels = 4, .latent_channels = 3};
-    Dataset d;
-    make_data(&d, T, C, H, W, A);
-    Rng rng;
-    rng_seed(&rng, 23);
-    Err err = {{0}};
-    AE ae;
-    DynModel dm;
-    EXPECT(ae_init(&ae, &ac, 2 * B, &rng, &err) == 0, "ae_init: %s", err.msg);
-    ConvDynConfig dc = cdyn_config_for(&ae.cfg, A, 8, 1, 1, 0, 1, 0);
-    EXPECT(dynm_conv_init(&dm, &dc, 2 * B, &rng, &err) == 0, "dyn: %s", err.msg);
-    const int Z = ae.cfg.latent_dim;
+    const int C = FX_C, H = FX_H, W = FX_W, A = FX_A, B = 4;
+    Fixture f;
+    fixture_init(&f, 23, 2 * B);
+    const int Z = f.ae.cfg.latent_dim;
     const size_t F = (size_t)C * H * W;
     float *x0 = xmalloc_floats(F), *z0 = xmalloc_floats(Z), *d0 = xmalloc_floats(F), *frames = xmalloc_floats(F);
     float *z = xmalloc_floats(Z), *want = xmalloc_floats(Z), a[2] = {1, 0};
-    dataset_frame(&d, 0, 3, x0);
-    ae_encode(&ae, x0, 1, z0);
-    ae_decode(&ae, z0, 1, d0);
+    dataset_frame(&f.d, 0, 3, x0);
+    ae_encode(&f.ae, x0, 1, z0);
+    ae_decode(&f.ae, z0, 1, d0);
 
     // the step itself
-    for (int i = 0; i < Z; i++) z[i] = z0[i] + 0.3f * (float)rng_normal(&rng);
+    for (int i = 0; i < Z; i++) z[i] = z0[i] + 0.3f * (float)rng_normal(&f.rng);
     memcpy(want, z, (size_t)Z * sizeof(float));
-    ae_decode(&ae, want, 1, frames);
-    ae_encode(&ae, frames, 1, want);
-    closed_loop_reencode(&ae, z, 1, x0, d0, 0, frames);
+    ae_decode(&f.ae, want, 1, frames);
+    ae_encode(&f.ae, frames, 1, want);
+    closed_loop_reencode(&f.ae, z, 1, x0, d0, 0, frames);
     EXPECT(!memcmp(z, want, (size_t)Z * sizeof(float)), "compose 0: z <- encode(decode(z)) bit for bit");
-    for (int i = 0; i < Z; i++) z[i] = z0[i] + 0.3f * (float)rng_normal(&rng);
+    for (int i = 0; i < Z; i++) z[i] = z0[i] + 0.3f * (float)rng_normal(&f.rng);
     float *dec = xmalloc_floats(F);
-    ae_decode(&ae, z, 1, dec);
+    ae_decode(&f.ae, z, 1, dec);
     float tau = 0;   // the median change from d0: half the pixels keep the start frame's value
     for (size_t i = 0; i < F; i++) frames[i] = fabsf(dec[i] - d0[i]);
     qsort(frames, F, sizeof(float), cmp_float);
     tau = frames[F / 2];
     emu_compose(dec, x0, d0, C, H, W, tau);
-    ae_encode(&ae, dec, 1, want);
+    ae_encode(&f.ae, dec, 1, want);
     int kept = 0, moved = 0;
-    ae_decode(&ae, z, 1, frames);
+    ae_decode(&f.ae, z, 1, frames);
     for (size_t i = 0; i < F; i++) kept += dec[i] == x0[i], moved += dec[i] != x0[i];
-    closed_loop_reencode(&ae, z, 1, x0, d0, tau, frames);
+    closed_loop_reencode(&f.ae, z, 1, x0, d0, tau, frames);
     EXPECT(!memcmp(z, want, (size_t)Z * sizeof(float)) && !memcmp(frames, dec, F * sizeof(float)) && kept > 0 &&
            moved > 0, "compose %g: z <- encode(the composed frame), the frame left in scratch (%d pixels of the "
            "start frame, %d of the decoder)", tau, kept, moved);
 
     // a dynamics that changes nothing: conv_out is zero at init, so its bias is the delta
-    float *bias = tensor(&dm, "conv_out.bias");
+    float *bias = tensor(&f.dm, "conv_out.bias");
     EXPECT(bias != NULL, "conv_out.bias found");
-    for (int c = 0; c < ac.latent_channels; c++) bias[c] = 0;
+    for (int c = 0; c < FX_LC; c++) bias[c] = 0;
     Emulator em;
     AeDynEmu ctx;
-    emulator_ae_dyn(&em, &ctx, &ae, &dm);
+    emulator_ae_dyn(&em, &ctx, &f.ae, &f.dm);
     ctx.loop = (ClosedLoop){0.05f, 0, 1};
     em.start(em.ctx, x0, 1);
     for (int k = 0; k < 20; k++) em.step(em.ctx, a, 1);
@@ -251,23 +257,23 @@ static void test_reencode(void) {
     EXPECT(dev > 1e-4, "no change, compose 0, re-encoded every step: encode(decode(.)) moves z (max %g)", dev);
 
     // random weights: eval's rollouts = play's emulator, with samples; re-encoding acts
-    ParamArena *ar = dynm_arena(&dm);
-    for (size_t i = 0; i < ar->n; i++) ar->params[i] += 0.05f * rng_normal(&rng);
+    ParamArena *ar = dynm_arena(&f.dm);
+    for (size_t i = 0; i < ar->n; i++) ar->params[i] += 0.05f * rng_normal(&f.rng);
     const int steps[3] = {1, 5, 12};
     StartPoint sp[B];
     for (int i = 0; i < B; i++) sp[i] = (StartPoint){0, 2 * i};
     const ClosedLoop loop = {0.1f, 0, 3};
     RolloutResult r, r2, r0;
-    rollout_eval(&ae, &dm, &d, sp, B, steps, 3, B, 1, &loop, &r);
-    rollout_eval(&ae, &dm, &d, sp, B, steps, 3, B, 2, &loop, &r2);
-    rollout_eval(&ae, &dm, &d, sp, B, steps, 3, B, 1, &(ClosedLoop){0.1f, 0, 0}, &r0);
+    rollout_eval(&f.ae, &f.dm, &f.d, sp, B, steps, 3, B, 1, &loop, &r);
+    rollout_eval(&f.ae, &f.dm, &f.d, sp, B, steps, 3, B, 2, &loop, &r2);
+    rollout_eval(&f.ae, &f.dm, &f.d, sp, B, steps, 3, B, 1, &(ClosedLoop){0.1f, 0, 0}, &r0);
     float *x = xmalloc_floats((size_t)B * F), *act = xmalloc_floats((size_t)B * A), *out = xmalloc_floats((size_t)B * F);
-    for (int i = 0; i < B; i++) dataset_frame(&d, 0, sp[i].t, x + i * F);
+    for (int i = 0; i < B; i++) dataset_frame(&f.d, 0, sp[i].t, x + i * F);
     ctx.loop = loop;
     em.start(em.ctx, x, B);
     int same = 1, same2 = 1, differ = 0;
     for (int k = 1, j = 0; k <= steps[2]; k++) {
-        for (int i = 0; i < B; i++) dataset_action(&d, 0, sp[i].t + k - 1, act + i * A);
+        for (int i = 0; i < B; i++) dataset_action(&f.d, 0, sp[i].t + k - 1, act + i * A);
         em.step(em.ctx, act, B);
         if (k != steps[j]) continue;
         em.draw(em.ctx, out, B);
@@ -285,9 +291,7 @@ static void test_reencode(void) {
     rollout_result_free(&r), rollout_result_free(&r2), rollout_result_free(&r0);
     free(x0), free(z0), free(d0), free(frames), free(z), free(want), free(dec), free(x), free(act), free(out);
     emulator_ae_dyn_free(&ctx);
-    dynm_free(&dm);
-    ae_free(&ae);
-    free(d.ep_id), free(d.frame_off), free(d.step_off), free(d.frames), free(d.actions);
+    fixture_free(&f);
 }
 
 int main(void) {
