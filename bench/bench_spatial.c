@@ -10,8 +10,8 @@
  *   sae240rgb_train_samples_per_s  240x256x3, 4 stages, base 32, latent 16x15x16, batch 16
  *   sloop240rgb_b1_fps             the play loop with that model and its conv dynamics
  *   conv3x3_10x10_c64_{fwd,bwd}_b{128,1}_us   one 3x3 64->64 conv on the 10x10 grid (the
- *                                  dynamics' hidden layer; im2col + GEMM is the path that
- *                                  takes 3x3 stride 1 today), microseconds a call
+ *                                  dynamics' hidden layer; conv_plan's path: Winograd F(4x4, 3x3)
+ *                                  at batch 128, the shifted GEMMs at batch 1), microseconds a call
  * CSV rows `name,value,unit,threads` (best repeat; `name_median` the median), as bench_models.
  * NEMU_BENCH_BUDGET_S (default 2) seconds per measurement; `quick` halves it;
  * NEMU_BENCH_ONLY=sae80|cdyn80|sloop80|sae240rgb|sloop240rgb|conv runs one group.
