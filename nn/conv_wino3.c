@@ -515,6 +515,7 @@ void wino3_backward(float *dinp, float *dw, float *db, const float *dout, const 
         }
     if (!dw) return;
     const size_t es = (size_t)OC * C;
+    OMP_FOR_IF(c.nt > 1)   // an output channel per thread at a time: the same sums whatever the split
     for (int oc = 0; oc < OC; oc++)
         for (int ch = 0; ch < C; ch++) {
             double v[NE], t[6][3];   // dV summed over the threads, then G^T dV G
