@@ -59,6 +59,11 @@ typedef struct {
 
 static size_t r16(size_t n) { return (n + 15) & ~(size_t)15; }
 
+// The floats between two elements e of a transform's arrays [36][rows][cols]: rows*cols plus one
+// cache line, so that the 36 lines a tile's transform touches (rows*cols often a multiple of 1024
+// floats: 64 x 144 is 9 x 4 KB) do not all fall in one set of the 8-way L1 cache.
+static inline size_t estride(size_t n) { return n + 16; }
+
 static W3 layout(const ConvShape *s, int B) {
     W3 l;
     l.th = (s->H + 3) / 4, l.tw = (s->W + 3) / 4;
@@ -74,11 +79,11 @@ static W3 layout(const ConvShape *s, int B) {
     size_t o = 0;
     l.xp = o;  o += l.plane;
     l.yq = o;  o += (size_t)4 * l.th * l.Wq * 16;
-    l.u = o;   o += NE * C * l.cols;
-    l.m = o;   o += NE * OC * l.cols;
-    l.du = o;  o += NE * C * l.cols;
+    l.u = o;   o += NE * estride(C * l.cols);
+    l.m = o;   o += NE * estride(OC * l.cols);
+    l.du = o;  o += NE * estride(C * l.cols);
     l.dx = o;  o += C * l.plane;
-    l.dv = o;  o += r16(NE * OC * C);
+    l.dv = o;  o += NE * estride(OC * C);
     l.db = o;  o += r16(2 * OC);
     l.thr_floats = o;
     l.v = 0;
@@ -341,7 +346,7 @@ static void chunk_input(float *U, int ncols, float *xp, const W3Call *c, int b0,
     const W3 *l = c->l;
     const int H = s->H, W = s->W, C = s->C, HW = H * W;
     const int ylo = 4 * r0 - 1 < 0 ? 0 : 4 * r0 - 1, yhi = 4 * r1 + 1 > H ? H : 4 * r1 + 1;
-    const size_t es = (size_t)C * ncols, rs = (size_t)l->Wp * 16;
+    const size_t es = estride((size_t)C * ncols), rs = (size_t)l->Wp * 16;
     for (int ch = 0; ch < C; ch++) {
         if (ch + 1 < C) prefetch_planes(c->inp + ((size_t)b0 * C + ch + 1) * HW, (size_t)C * HW, ns, ylo * W, yhi * W, 0);
         interleave(xp, l->Wp, 1, 1, c->inp + ((size_t)b0 * C + ch) * HW, NULL, 0, (size_t)C * HW, ns, W, ylo * W,
@@ -369,10 +374,9 @@ static void forward_thread(W3Call *c, int id, int nt) {
             int r0, r1;
             const int ncols = chunk_rows(l, k, &r0, &r1);
             chunk_input(U, ncols, xp, c, b0, ns, r0, r1);
+            const size_t eu = estride((size_t)C * ncols), es = estride((size_t)OC * ncols);
             for (int e = 0; e < NE; e++)
-                gemm(0, 0, OC, ncols, C, 1.0f, V + (size_t)e * OC * C, C, U + (size_t)e * C * ncols, ncols, 0.0f,
-                     M + (size_t)e * OC * ncols, ncols);
-            const size_t es = (size_t)OC * ncols;
+                gemm(0, 0, OC, ncols, C, 1.0f, V + (size_t)e * OC * C, C, U + e * eu, ncols, 0.0f, M + e * es, ncols);
             const int yhi = 4 * r1 < H ? 4 * r1 : H;
             for (int oc = 0; oc < OC; oc++) {
                 const float *m = M + (size_t)oc * ncols;
@@ -423,7 +427,8 @@ static void backward_chunk(W3Call *c, float *area, int b0, int ns, int r0, int r
     float *xp = area + l->xp, *dq = area + l->yq, *U = area + l->u, *Z = area + l->m, *dU = area + l->du;
     float *dx = area + l->dx, *dvp = area + l->dv, *V = c->work + l->v;
     double *dbp = (double *)(area + l->db);
-    const size_t rq = (size_t)l->Wq * 16, rp = (size_t)l->Wp * 16, ez = (size_t)OC * ncols;
+    const size_t rq = (size_t)l->Wq * 16, rp = (size_t)l->Wp * 16, ez = estride((size_t)OC * ncols);
+    const size_t eu = estride((size_t)C * ncols), ev = estride((size_t)OC * C);
     const int yhi = 4 * r1 < H ? 4 * r1 : H;
     for (int oc = 0; oc < OC; oc++) {
         const size_t off = ((size_t)b0 * OC + oc) * HW;
@@ -445,11 +450,9 @@ static void backward_chunk(W3Call *c, float *area, int b0, int ns, int r0, int r
     if (c->want_dw) {
         chunk_input(U, ncols, xp, c, b0, ns, r0, r1);
         for (int e = 0; e < NE; e++)
-            gemm(0, 1, OC, C, ncols, 1.0f, Z + (size_t)e * ez, ncols, U + (size_t)e * C * ncols, ncols, 1.0f,
-                 dvp + (size_t)e * OC * C, C);
+            gemm(0, 1, OC, C, ncols, 1.0f, Z + e * ez, ncols, U + e * eu, ncols, 1.0f, dvp + e * ev, C);
     }
     if (!c->dinp) return;
-    const size_t eu = (size_t)C * ncols;
     for (int e = 0; e < NE; e++)
         gemm(1, 0, C, ncols, OC, 1.0f, V + (size_t)e * OC * C, C, Z + (size_t)e * ez, ncols, 0.0f, dU + (size_t)e * eu,
              ncols);
@@ -470,7 +473,7 @@ static void backward_thread(W3Call *c, int id, int nt) {
     if (id == 0) c->nt = nt;
     memset(area + l->xp, 0, sizeof(float) * l->plane);   // borders: never written
     memset(area + l->yq, 0, sizeof(float) * 4 * l->th * l->Wq * 16);
-    memset(area + l->dv, 0, sizeof(float) * NE * OC * C);
+    memset(area + l->dv, 0, sizeof(float) * NE * estride((size_t)OC * C));
     double *dbp = (double *)(area + l->db);
     for (int oc = 0; oc < OC; oc++) dbp[oc] = 0.0;
     const int set = c->dinp_flags & CONV_DINP_SET, relu = c->dinp_flags & CONV_DINP_RELU;
@@ -514,7 +517,7 @@ void wino3_backward(float *dinp, float *dw, float *db, const float *dout, const 
             db[oc] += (float)a;
         }
     if (!dw) return;
-    const size_t es = (size_t)OC * C;
+    const size_t es = estride((size_t)OC * C);
     OMP_FOR_IF(c.nt > 1)   // an output channel per thread at a time: the same sums whatever the split
     for (int oc = 0; oc < OC; oc++)
         for (int ch = 0; ch < C; ch++) {
