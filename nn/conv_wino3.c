@@ -249,17 +249,21 @@ static void interleave(float *pl, int Wb, int oy, int ox, const float *src, cons
     for (int p = p0; p < p1; p += 16) {
         const int n = p1 - p < 16 ? p1 - p : 16;
         v16 r[16];
-        for (int l = 0; l < 16; l++) {
-            if (l >= ns) { r[l] = (v16){0}; continue; }
-            v16 v = load_n(src + l * stride + p, n);
-            if (y && act == CONV_ACT_RELU) v = relu_mask(v, load_n(y + l * stride + p, n));
-            else if (y && act == CONV_ACT_SIGMOID) {
-                const v16 yy = load_n(y + l * stride + p, n);
-                v = v * (yy * (1.0f - yy));
+        if (n == 16 && ns == 16 && !y)   // the common case: whole vectors, no masks
+            for (int l = 0; l < 16; l++) r[l] = LD(src + l * stride + p);
+        else
+            for (int l = 0; l < 16; l++) {
+                if (l >= ns) { r[l] = (v16){0}; continue; }
+                v16 v = load_n(src + l * stride + p, n);
+                if (y && act == CONV_ACT_RELU) v = relu_mask(v, load_n(y + l * stride + p, n));
+                else if (y && act == CONV_ACT_SIGMOID) {
+                    const v16 yy = load_n(y + l * stride + p, n);
+                    v = v * (yy * (1.0f - yy));
+                }
+                r[l] = v;
             }
-            if (sum) *sum += v;
-            r[l] = v;
-        }
+        if (sum)
+            for (int l = 0; l < 16; l++) *sum += r[l];
         transpose16(r);
         int yy = p / W, x = p - yy * W;
         for (int k = 0; k < n; k++) {
