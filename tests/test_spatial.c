@@ -11,7 +11,8 @@
  *      with a VAE head, fed eps, MSE + beta KL); central differences element by element for
  *      every tensor of a tiny model and for its input z (every layer: action planes, conv_in,
  *      pooled context, blocks, conv_out); a whole-model directional check through a 5-step
- *      rollout (params and z0, deterministic and vae); identity at init.
+ *      rollout (params and z0, deterministic and vae; at batch 3 on the shifted GEMMs and at 17
+ *      on Winograd F(4x4, 3x3)); identity at init.
  *   5. The shifted-GEMM "same" conv path (nn/conv_same.h) against direct loops in double:
  *      K 1, 3, 5, batches 1 and 3, non-square grids, ReLU or none, every dinp mode.
  *   3. Config: latent_dim derived, a mismatching latent_dim rejected; encode/decode vs forward;
@@ -376,10 +377,11 @@ static double roll_loss(void *vc, int backward) {
     return L.mse + (c->dm->vae ? c->dm->beta * L.kl : 0.0);
 }
 
-static void test_cdyn_rollout_directional(int vae) {
-    printf("conv dynamics directional check through a 5-step rollout (grid 3x5x6, 8 buttons, hidden 8%s)\n",
-           vae ? ", vae, fed eps, beta 0.5" : "");
-    const int K = 5, B = 3, A = 8;
+// B >= 16 takes Winograd F(4x4, 3x3) for the 3x3 layers (conv_plan), below the shifted GEMMs
+static void test_cdyn_rollout_directional(int vae, int B) {
+    printf("conv dynamics directional check through a 5-step rollout (grid 3x5x6, 8 buttons, hidden 8%s, B=%d)\n",
+           vae ? ", vae, fed eps, beta 0.5" : "", B);
+    const int K = 5, A = 8;
     ConvDynConfig c = {3, 5, 6, A, 8, 2, K, vae, 1, 0};
     Rng rng;
     rng_seed(&rng, 31 + vae);
@@ -665,7 +667,9 @@ int main(int argc, char **argv) {
     test_cdyn_fd(1);
     test_cdyn_fixture("spatial_dyn.h5");
     test_cdyn_fixture("spatial_dyn_vae.h5");
-    test_cdyn_rollout_directional(0);
-    test_cdyn_rollout_directional(1);
+    test_cdyn_rollout_directional(0, 3);
+    test_cdyn_rollout_directional(1, 3);
+    test_cdyn_rollout_directional(0, 17);   // Winograd: a group of 16 and one of 1
+    test_cdyn_rollout_directional(1, 17);
     return test_summary();
 }
