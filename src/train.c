@@ -670,6 +670,8 @@ static void open_run_folder(Trainer *tr, const char *rundir, int force) {
 static double load_data(Trainer *tr) {
     const Config *c = &tr->cfg;
     Err err;
+    if (c->train.stage == STAGE_DYNAMICS && access(c->model.autoencoder, R_OK) != 0)   // before recording any data
+        die("model.autoencoder = %s: %s", c->model.autoencoder, strerror(errno));
     if (dist_rank() == 0) ensure_data(c);   // recorded once
     dist_barrier();
     Preprocess pp = {c->data.height, c->data.width, c->data.channels};
@@ -685,8 +687,6 @@ static double load_data(Trainer *tr) {
     check_batch_size(tr);
     check_perceptual(tr);
     tr->wmap = weight_map_build(c, &tr->ds);   // its size against the frames as stored
-    if (c->train.stage == STAGE_DYNAMICS && access(c->model.autoencoder, R_OK) != 0)
-        die("model.autoencoder = %s: %s", c->model.autoencoder, strerror(errno));
     return tload;
 }
 

@@ -119,6 +119,13 @@ def body(tmp):
     check(r.returncode != 0 and "spatial latent but model.latent = flat" in r.stderr and
           r.stderr.count("\n") == 1 and not os.path.exists(os.path.join(tmp, "runs", "mismatch")),
           "a flat model.latent on a spatial autoencoder is refused in one line, no run folder: " + r.stderr)
+    # a missing autoencoder is refused before a missing data file is recorded
+    r = run("train", [cfg2, "--set", "run.name=noae", "--set", "train.stage=dynamics", "--set",
+                      "model.autoencoder=nope.h5", "--set", "data.path=fresh.h5", "--set", "data.generate=tetris"], tmp)
+    check(r.returncode != 0 and "model.autoencoder = nope.h5: No such file" in r.stderr and
+          r.stderr.count("\n") == 1 and not os.path.exists(os.path.join(tmp, "fresh.h5")) and
+          not os.path.exists(os.path.join(tmp, "runs", "noae")),
+          "a missing autoencoder is refused in one line before the data are recorded: " + r.stderr)
 
 def liveliness(out):
     lines = open(os.path.join(out, "eval.csv")).read().splitlines()
