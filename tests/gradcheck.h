@@ -62,6 +62,26 @@ static inline double directional(const char *what, Seg *segs, int nseg, LossFn f
     return rel;
 }
 
+// Central differences of loss(ctx) at every step-th of the n values p, against their gradient g
+// (one expect_close, named name).
+static inline void fd_strided(const char *name, float *p, const float *g, size_t n, size_t step,
+                              double (*loss)(void *), void *ctx, double eps, double atol, double rtol) {
+    const size_t m = (n + step - 1) / step;
+    float *fd = xmalloc_floats(m), *an = xmalloc_floats(m);
+    for (size_t i = 0, j = 0; i < n; i += step, j++) {
+        float v = p[i];
+        p[i] = (float)(v + eps);
+        double lp = loss(ctx);
+        p[i] = (float)(v - eps);
+        double lm = loss(ctx);
+        p[i] = v;
+        fd[j] = (float)((lp - lm) / (2 * eps));
+        an[j] = g[i];
+    }
+    expect_close(name, an, fd, (long)m, atol, rtol);
+    free(fd), free(an);
+}
+
 // Central differences of loss(ctx), element by element, for every tensor of a and then for an
 // input x (nx floats, named x_name), against a->grads and gx (one expect_close each).
 static inline void fd_every_element(ParamArena *a, float *x, const float *gx, size_t nx, const char *x_name,
@@ -72,18 +92,7 @@ static inline void fd_every_element(ParamArena *a, float *x, const float *gx, si
         const float *g = k < a->n_tensors ? a->grads + a->t[k].offset : gx;
         size_t n = k < a->n_tensors ? a->t[k].n : nx;
         snprintf(name, sizeof name, "d/d %s", k < a->n_tensors ? a->t[k].name : x_name);
-        float *fd = xmalloc_floats(n);
-        for (size_t i = 0; i < n; i++) {
-            float v = p[i];
-            p[i] = (float)(v + eps);
-            double lp = loss(ctx);
-            p[i] = (float)(v - eps);
-            double lm = loss(ctx);
-            p[i] = v;
-            fd[i] = (float)((lp - lm) / (2 * eps));
-        }
-        expect_close(name, g, fd, (long)n, atol, rtol);
-        free(fd);
+        fd_strided(name, p, g, n, 1, loss, ctx, eps, atol, rtol);
     }
 }
 

@@ -15,6 +15,8 @@
 #include "base/rng.h"
 #include "base/threads.h"
 #include "tests/test.h"
+#include "tests/fixture_h5.h"
+#include "tests/gradcheck.h"
 
 #include <string.h>
 
@@ -84,6 +86,7 @@ static double loss(Fd *c) {
     for (size_t i = 0; i < (size_t)c->B * c->s->OC * c->s->H * c->s->W; i++) L += (double)c->r[i] * c->y[i];
     return L;
 }
+static double fd_loss(void *c) { return loss(c); }
 
 static void test_fd(Rng *rng) {
     const int B = 11, C = 6, OC = 5, H = 10, W = 10;   // 144 padded columns a sample: several blocks
@@ -101,22 +104,8 @@ static void test_fd(Rng *rng) {
     const size_t ns[3] = {nw, (size_t)OC, ni};
     const char *names[3] = {"dw (every weight)", "db", "dinp (every 7th input)"};
     const double eps = 1e-3;
-    for (int k = 0; k < 3; k++) {
-        const size_t step = k == 2 ? 7 : 1, m = (ns[k] + step - 1) / step;
-        float *fd = xmalloc_floats(m), *an = xmalloc_floats(m);
-        for (size_t i = 0, j = 0; i < ns[k]; i += step, j++) {
-            float v = sets[k][i];
-            sets[k][i] = (float)(v + eps);
-            double lp = loss(&c);
-            sets[k][i] = (float)(v - eps);
-            double lm = loss(&c);
-            sets[k][i] = v;
-            fd[j] = (float)((lp - lm) / (2 * eps));
-            an[j] = grads[k][i];
-        }
-        expect_close(names[k], an, fd, (long)m, 2e-3, 2e-3);
-        free(fd), free(an);
-    }
+    for (int k = 0; k < 3; k++)
+        fd_strided(names[k], sets[k], grads[k], ns[k], k == 2 ? 7 : 1, fd_loss, &c, eps, 2e-3, 2e-3);
     free(c.x), free(c.w), free(c.b), free(c.r), free(c.y), free(c.work), free(dx), free(dw), free(db);
 }
 

@@ -20,6 +20,8 @@
 #include "base/rng.h"
 #include "base/threads.h"
 #include "tests/test.h"
+#include "tests/fixture_h5.h"
+#include "tests/gradcheck.h"
 
 #include <math.h>
 #include <string.h>
@@ -123,6 +125,7 @@ static double loss(Fd *c) {
     for (size_t i = 0; i < (size_t)c->B * c->s->OC * c->s->H * c->s->W; i++) L += (double)c->r[i] * c->y[i];
     return L;
 }
+static double fd_loss(void *c) { return loss(c); }
 
 static void test_fd(Rng *rng) {
     const int B = 18, C = 5, OC = 4, H = 10, W = 10;   // two groups of samples, the second of 2
@@ -140,22 +143,8 @@ static void test_fd(Rng *rng) {
     const size_t ns[3] = {nw, (size_t)OC, ni};
     const char *names[3] = {"dw (every weight)", "db", "dinp (every 5th input)"};
     const double eps = 1e-2;   // Winograd's rounding (~1e-6 of each output) over 2 eps stays below the tolerance
-    for (int k = 0; k < 3; k++) {
-        const size_t step = k == 2 ? 5 : 1, m = (ns[k] + step - 1) / step;
-        float *fd = xmalloc_floats(m), *an = xmalloc_floats(m);
-        for (size_t i = 0, j = 0; i < ns[k]; i += step, j++) {
-            float v = sets[k][i];
-            sets[k][i] = (float)(v + eps);
-            double lp = loss(&c);
-            sets[k][i] = (float)(v - eps);
-            double lm = loss(&c);
-            sets[k][i] = v;
-            fd[j] = (float)((lp - lm) / (2 * eps));
-            an[j] = grads[k][i];
-        }
-        expect_close(names[k], an, fd, (long)m, 2e-3, 2e-3);
-        free(fd), free(an);
-    }
+    for (int k = 0; k < 3; k++)
+        fd_strided(names[k], sets[k], grads[k], ns[k], k == 2 ? 5 : 1, fd_loss, &c, eps, 2e-3, 2e-3);
     free(c.x), free(c.w), free(c.b), free(c.r), free(c.y), free(c.work), free(dx), free(dw), free(db);
 }
 
