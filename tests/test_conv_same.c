@@ -17,32 +17,9 @@
 #include "tests/test.h"
 #include "tests/fixture_h5.h"
 #include "tests/gradcheck.h"
+#include "tests/conv_check.h"
 
 #include <string.h>
-
-static float *randn(Rng *rng, size_t n, float scale) {
-    float *p = xmalloc_floats(n);
-    for (size_t i = 0; i < n; i++) p[i] = scale * rng_normal(rng);
-    return p;
-}
-
-typedef struct { float *y, *dx, *dw, *db; } Grads;
-
-static Grads grads_new(size_t no, size_t ni, size_t nw, int OC) {
-    return (Grads){xmalloc_floats(no), xmalloc_floats(ni), xmalloc_floats(nw), xmalloc_floats(OC)};
-}
-
-static void grads_free(Grads *g) { free(g->y), free(g->dx), free(g->dw), free(g->db); }
-
-// forward and backward under plan p; dx starts at 0.5 (flags without SET add onto it), dw and db at 0
-static void run(Grads *o, const ConvPlan *p, const float *x, const float *w, const float *b, const float *g, int act,
-                int flags, int B, const ConvShape *s, float *work) {
-    const size_t ni = (size_t)B * s->C * s->H * s->W, nw = (size_t)s->OC * s->C * s->K * s->K;
-    for (size_t i = 0; i < ni; i++) o->dx[i] = 0.5f;
-    memset(o->dw, 0, nw * sizeof(float)), memset(o->db, 0, s->OC * sizeof(float));
-    conv2d_forward_plan(o->y, x, w, b, act, B, s, work, p);
-    conv2d_backward_plan(o->dx, o->dw, o->db, g, o->y, act, flags, x, w, B, s, work, p);
-}
 
 static void test_against_gemm(int C, int OC, int H, int W, int K, int B, Rng *rng) {
     ConvShape s = conv2d_shape(C, H, W, OC, K, 1, K / 2);
@@ -56,10 +33,10 @@ static void test_against_gemm(int C, int OC, int H, int W, int K, int B, Rng *rn
     for (int act = 0; act < 2; act++)
         for (int flags = 0; flags < 4; flags++) {
             const int a = act ? CONV_ACT_RELU : CONV_ACT_NONE;
-            run(&ref, &gemm_plan, x, w, b, g, a, flags, B, &s, work);
-            run(&got, &shift, x, w, b, g, a, flags, B, &s, work);
+            conv_run(&ref, &gemm_plan, x, w, b, g, a, flags, B, &s, work);
+            conv_run(&got, &shift, x, w, b, g, a, flags, B, &s, work);
             omp_use_threads(1);
-            run(&one, &shift, x, w, b, g, a, flags, B, &s, work);
+            conv_run(&one, &shift, x, w, b, g, a, flags, B, &s, work);
             omp_use_threads(nt);
             char name[128];
             snprintf(name, sizeof name, "%dx%dx%d->%d K%d B%d act %d flags %d fwd", C, H, W, OC, K, B, act, flags);
@@ -77,36 +54,11 @@ static void test_against_gemm(int C, int OC, int H, int W, int K, int B, Rng *rn
 
 // L = sum r * sigmoid(conv(x)) through CONV_SHIFT, in double (smooth: a ReLU's kinks among ~5000
 // pre-activations would put a few inside any usable eps)
-typedef struct { const ConvShape *s; float *x, *w, *b, *r, *y, *work; int B; } Fd;
-
-static double loss(Fd *c) {
-    const ConvPlan shift = {CONV_SHIFT, CONV_SHIFT, CONV_SHIFT};
-    conv2d_forward_plan(c->y, c->x, c->w, c->b, CONV_ACT_SIGMOID, c->B, c->s, c->work, &shift);
-    double L = 0;
-    for (size_t i = 0; i < (size_t)c->B * c->s->OC * c->s->H * c->s->W; i++) L += (double)c->r[i] * c->y[i];
-    return L;
-}
-static double fd_loss(void *c) { return loss(c); }
-
 static void test_fd(Rng *rng) {
     const int B = 11, C = 6, OC = 5, H = 10, W = 10;   // 144 padded columns a sample: several blocks
-    ConvShape s = conv2d_shape(C, H, W, OC, 3, 1, 1);
     printf("CONV_SHIFT central differences, %dx%dx%d->%d K3 B%d\n", C, H, W, OC, B);
-    const size_t ni = (size_t)B * C * H * W, no = (size_t)B * OC * H * W, nw = (size_t)OC * C * 9;
-    Fd c = {&s, randn(rng, ni, 1.0f), randn(rng, nw, 0.3f), randn(rng, OC, 0.2f), randn(rng, no, 1.0f),
-            xmalloc_floats(no), xmalloc_floats(conv2d_workspace(&s, B)), B};
-    float *dx = xmalloc_floats(ni), *dw = xmalloc_floats(nw), *db = xmalloc_floats(OC);
-    memset(dw, 0, nw * sizeof(float)), memset(db, 0, OC * sizeof(float));
     const ConvPlan shift = {CONV_SHIFT, CONV_SHIFT, CONV_SHIFT};
-    (void)loss(&c);
-    conv2d_backward_plan(dx, dw, db, c.r, c.y, CONV_ACT_SIGMOID, CONV_DINP_SET, c.x, c.w, B, &s, c.work, &shift);
-    float *sets[3] = {c.w, c.b, c.x}, *grads[3] = {dw, db, dx};
-    const size_t ns[3] = {nw, (size_t)OC, ni};
-    const char *names[3] = {"dw (every weight)", "db", "dinp (every 7th input)"};
-    const double eps = 1e-3;
-    for (int k = 0; k < 3; k++)
-        fd_strided(names[k], sets[k], grads[k], ns[k], k == 2 ? 7 : 1, fd_loss, &c, eps, 2e-3, 2e-3);
-    free(c.x), free(c.w), free(c.b), free(c.r), free(c.y), free(c.work), free(dx), free(dw), free(db);
+    conv_fd_check(&shift, B, C, OC, H, W, 7, 1e-3, rng);
 }
 
 int main(void) {

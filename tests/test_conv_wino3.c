@@ -22,33 +22,10 @@
 #include "tests/test.h"
 #include "tests/fixture_h5.h"
 #include "tests/gradcheck.h"
+#include "tests/conv_check.h"
 
 #include <math.h>
 #include <string.h>
-
-static float *randn(Rng *rng, size_t n, float scale) {
-    float *p = xmalloc_floats(n);
-    for (size_t i = 0; i < n; i++) p[i] = scale * rng_normal(rng);
-    return p;
-}
-
-typedef struct { float *y, *dx, *dw, *db; } Grads;
-
-static Grads grads_new(size_t no, size_t ni, size_t nw, int OC) {
-    return (Grads){xmalloc_floats(no), xmalloc_floats(ni), xmalloc_floats(nw), xmalloc_floats(OC)};
-}
-
-static void grads_free(Grads *g) { free(g->y), free(g->dx), free(g->dw), free(g->db); }
-
-// forward and backward under plan p; dx starts at 0.5 (flags without SET add onto it), dw and db at 0
-static void run(Grads *o, const ConvPlan *p, const float *x, const float *w, const float *b, const float *g, int act,
-                int flags, int B, const ConvShape *s, float *work) {
-    const size_t ni = (size_t)B * s->C * s->H * s->W, nw = (size_t)s->OC * s->C * 9;
-    for (size_t i = 0; i < ni; i++) o->dx[i] = 0.5f;
-    memset(o->dw, 0, nw * sizeof(float)), memset(o->db, 0, s->OC * sizeof(float));
-    conv2d_forward_plan(o->y, x, w, b, act, B, s, work, p);
-    conv2d_backward_plan(o->dx, o->dw, o->db, g, o->y, act, flags, x, w, B, s, work, p);
-}
 
 // Winograd's rounding: the transforms scale by up to 8 and 1/24, so compare against the
 // reference's largest value (relative 3e-5 of the output's scale; the direct sums are ~1e-7)
@@ -70,10 +47,10 @@ static void test_against_gemm(int C, int OC, int H, int W, int B, Rng *rng) {
     const int nt = omp_threads();
     for (int act = 0; act < 3; act++)
         for (int flags = 0; flags < 4; flags++) {
-            run(&ref, &gemm_plan, x, w, b, g, act, flags, B, &s, work);
-            run(&got, &wino, x, w, b, g, act, flags, B, &s, work);
+            conv_run(&ref, &gemm_plan, x, w, b, g, act, flags, B, &s, work);
+            conv_run(&got, &wino, x, w, b, g, act, flags, B, &s, work);
             omp_use_threads(1);
-            run(&one, &wino, x, w, b, g, act, flags, B, &s, work);
+            conv_run(&one, &wino, x, w, b, g, act, flags, B, &s, work);
             omp_use_threads(nt);
             char name[128];
             snprintf(name, sizeof name, "%dx%dx%d->%d B%d act %d flags %d fwd", C, H, W, OC, B, act, flags);
@@ -89,10 +66,10 @@ static void test_against_gemm(int C, int OC, int H, int W, int B, Rng *rng) {
     const ConvPlan mixed[3] = {{CONV_WINOGRAD, CONV_SHIFT, CONV_WINOGRAD},
                                {CONV_SHIFT, CONV_WINOGRAD, CONV_GEMM},
                                {CONV_GEMM, CONV_GEMM, CONV_WINOGRAD}};
-    run(&ref, &gemm_plan, x, w, b, g, CONV_ACT_RELU, CONV_DINP_RELU, B, &s, work);
+    conv_run(&ref, &gemm_plan, x, w, b, g, CONV_ACT_RELU, CONV_DINP_RELU, B, &s, work);
     for (int k = 0; k < 3; k++) {
         char name[64], pl[32];
-        run(&got, &mixed[k], x, w, b, g, CONV_ACT_RELU, CONV_DINP_RELU, B, &s, work);
+        conv_run(&got, &mixed[k], x, w, b, g, CONV_ACT_RELU, CONV_DINP_RELU, B, &s, work);
         snprintf(name, sizeof name, "  plan %s: dinp", conv_plan_str(&mixed[k], pl, sizeof pl));
         close_scaled(name, got.dx, ref.dx, (long)ni, 3e-5);
         close_scaled("    dw", got.dw, ref.dw, (long)nw, 3e-5);
@@ -116,36 +93,12 @@ static void test_plan(void) {
 }
 
 // L = sum r * sigmoid(conv(x)) through Winograd, in double
-typedef struct { const ConvShape *s; float *x, *w, *b, *r, *y, *work; int B; } Fd;
-
-static double loss(Fd *c) {
-    const ConvPlan wino = {CONV_WINOGRAD, CONV_WINOGRAD, CONV_WINOGRAD};
-    conv2d_forward_plan(c->y, c->x, c->w, c->b, CONV_ACT_SIGMOID, c->B, c->s, c->work, &wino);
-    double L = 0;
-    for (size_t i = 0; i < (size_t)c->B * c->s->OC * c->s->H * c->s->W; i++) L += (double)c->r[i] * c->y[i];
-    return L;
-}
-static double fd_loss(void *c) { return loss(c); }
-
 static void test_fd(Rng *rng) {
     const int B = 18, C = 5, OC = 4, H = 10, W = 10;   // two groups of samples, the second of 2
-    ConvShape s = conv2d_shape(C, H, W, OC, 3, 1, 1);
     printf("Winograd F(4x4, 3x3) central differences, %dx%dx%d->%d B%d\n", C, H, W, OC, B);
-    const size_t ni = (size_t)B * C * H * W, no = (size_t)B * OC * H * W, nw = (size_t)OC * C * 9;
-    Fd c = {&s, randn(rng, ni, 1.0f), randn(rng, nw, 0.3f), randn(rng, OC, 0.2f), randn(rng, no, 1.0f),
-            xmalloc_floats(no), xmalloc_floats(conv2d_workspace(&s, B)), B};
-    float *dx = xmalloc_floats(ni), *dw = xmalloc_floats(nw), *db = xmalloc_floats(OC);
-    memset(dw, 0, nw * sizeof(float)), memset(db, 0, OC * sizeof(float));
     const ConvPlan wino = {CONV_WINOGRAD, CONV_WINOGRAD, CONV_WINOGRAD};
-    (void)loss(&c);
-    conv2d_backward_plan(dx, dw, db, c.r, c.y, CONV_ACT_SIGMOID, CONV_DINP_SET, c.x, c.w, B, &s, c.work, &wino);
-    float *sets[3] = {c.w, c.b, c.x}, *grads[3] = {dw, db, dx};
-    const size_t ns[3] = {nw, (size_t)OC, ni};
-    const char *names[3] = {"dw (every weight)", "db", "dinp (every 5th input)"};
-    const double eps = 1e-2;   // Winograd's rounding (~1e-6 of each output) over 2 eps stays below the tolerance
-    for (int k = 0; k < 3; k++)
-        fd_strided(names[k], sets[k], grads[k], ns[k], k == 2 ? 5 : 1, fd_loss, &c, eps, 2e-3, 2e-3);
-    free(c.x), free(c.w), free(c.b), free(c.r), free(c.y), free(c.work), free(dx), free(dw), free(db);
+    // eps 1e-2: Winograd's rounding (~1e-6 of each output) over 2 eps stays below the tolerance
+    conv_fd_check(&wino, B, C, OC, H, W, 5, 1e-2, rng);
 }
 
 int main(void) {
