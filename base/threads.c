@@ -82,6 +82,19 @@ int threads_serial_begin(void) {
 #endif
 }
 
+void threads_run(int nt, void (*fn)(void *ctx, int thread, int threads), void *ctx) {
+    if (nt <= 1) {
+        const int saved = threads_serial_begin();
+        fn(ctx, 0, 1);
+        threads_serial_end(saved);
+        return;
+    }
+#ifdef _OPENMP
+    #pragma omp parallel num_threads(nt)
+    fn(ctx, omp_get_thread_num(), omp_get_num_threads());
+#endif
+}
+
 void threads_serial_end(int saved) {
 #ifdef _OPENMP
     if (saved > 1) {

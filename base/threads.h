@@ -14,6 +14,9 @@ int threads_use(int n);
 // saves). begin returns the thread count to give back to end. Nests.
 int threads_serial_begin(void);
 void threads_serial_end(int saved);
+// fn(ctx, thread, threads) on nt threads (an OpenMP team); nt <= 1: once on the calling thread,
+// between threads_serial_begin and _end (BLAS single-threaded inside it).
+void threads_run(int nt, void (*fn)(void *ctx, int thread, int threads), void *ctx);
 // Threads per-thread workspaces are sized for: the processor count (at most 256), fixed at
 // first use (a larger OMP_NUM_THREADS runs the convolutions on this many threads).
 int threads_cap(void);

@@ -186,25 +186,14 @@ static int block_samples(const SameCall *c, int k) {   // samples of block k (th
     return left < c->l->spb ? left : c->l->spb;
 }
 
-// fn(call, thread, threads) on block_threads threads; one block (a batch-1 frame) runs on the
-// calling thread with BLAS single-threaded: its GEMMs are far too small to split.
-static void run_threads(SameCall *c, void (*fn)(SameCall *, int, int)) {
-    const int nt = block_threads(c->l);
-    if (nt <= 1) {
-        const int saved = threads_serial_begin();
-        fn(c, 0, 1);
-        threads_serial_end(saved);
-        return;
-    }
-    #ifdef _OPENMP
-    #pragma omp parallel num_threads(nt)
-    fn(c, omp_thread_id(), omp_get_num_threads());
-    #endif
-}
+// fn(call, thread, threads) on block_threads threads (threads_run); one block (a batch-1 frame)
+// runs on the calling thread with BLAS single-threaded: its GEMMs are far too small to split.
+static void run_threads(SameCall *c, void (*fn)(void *, int, int)) { threads_run(block_threads(c->l), fn, c); }
 
 // A thread's blocks: their samples padded, then (once every thread's are: a tap reads its
 // neighbours' zeros) their GEMMs.
-static void forward_thread(SameCall *c, int id, int nt) {
+static void forward_thread(void *arg, int id, int nt) {
+    SameCall *c = arg;
     const SameLayout *l = c->l;
     float *xp = c->work + l->xp, *wt = c->work + l->wt, *yb = c->work + l->thr + (size_t)id * l->thr_floats;
     int k0, k1;
@@ -306,7 +295,8 @@ static size_t area_db(const ConvShape *s, const SameLayout *l) {
 
 // A thread's blocks: their dp (and, for dw, padded input), then (once every thread's are) their
 // GEMMs; the partials are this thread's.
-static void backward_thread(SameCall *c, int id, int nt) {
+static void backward_thread(void *arg, int id, int nt) {
+    SameCall *c = arg;
     const ConvShape *s = c->s;
     const SameLayout *l = c->l;
     float *area = c->work + l->thr + (size_t)id * l->thr_floats, *xp = c->work + l->xp, *dp = c->work + l->dp;

@@ -362,7 +362,8 @@ static void chunk_input(float *U, int ncols, float *xp, const W3Call *c, int b0,
     }
 }
 
-static void forward_thread(W3Call *c, int id, int nt) {
+static void forward_thread(void *arg, int id, int nt) {
+    W3Call *c = arg;
     const ConvShape *s = c->s;
     const W3 *l = c->l;
     const int OC = s->OC, C = s->C, H = s->H, W = s->W, HW = H * W;
@@ -396,22 +397,13 @@ static void forward_thread(W3Call *c, int id, int nt) {
     }
 }
 
-// fn(call, thread, threads) on up to one thread a group; one group runs on the calling thread
-// with BLAS single-threaded.
-static void run_threads(W3Call *c, void (*fn)(W3Call *, int, int)) {
+// fn(call, thread, threads) on up to one thread a group (threads_run); one group runs on the
+// calling thread with BLAS single-threaded.
+static void run_threads(W3Call *c, void (*fn)(void *, int, int)) {
     int nt = omp_threads();
     if (nt > c->l->T) nt = c->l->T;
     if (nt > c->l->ngroups) nt = c->l->ngroups;
-    if (nt <= 1) {
-        const int saved = threads_serial_begin();
-        fn(c, 0, 1);
-        threads_serial_end(saved);
-        return;
-    }
-    #ifdef _OPENMP
-    #pragma omp parallel num_threads(nt)
-    fn(c, omp_thread_id(), omp_get_num_threads());
-    #endif
+    threads_run(nt, fn, c);
 }
 
 void wino3_forward(float *out, const float *inp, const float *w, const float *b, int act, int B, const ConvShape *s,
@@ -469,7 +461,8 @@ static void backward_chunk(W3Call *c, float *area, int b0, int ns, int r0, int r
     }
 }
 
-static void backward_thread(W3Call *c, int id, int nt) {
+static void backward_thread(void *arg, int id, int nt) {
+    W3Call *c = arg;
     const ConvShape *s = c->s;
     const W3 *l = c->l;
     const int OC = s->OC, C = s->C, H = s->H, W = s->W, HW = H * W;
