@@ -208,11 +208,12 @@ static inline void g6(float v[6], float g0, float g1, float g2) {
     v[5] = g2;
 }
 
-// V[e][oc][c] = (G g G^T)[e] for every weight pair: an output channel's 36 rows of C made in a
-// small buffer (tmp: 36*C floats), then copied to their places
-static void weights(float *V, const float *w, int OC, int C, float *tmp) {
+// V[e][oc][c] = (G g G^T)[e] for the weight pairs of output channels [oc0, oc1) (V and w whole,
+// OC x C): an output channel's 36 rows of C made in a small buffer (tmp: 36*C floats), then
+// copied to their places
+static void weights(float *V, const float *w, int OC, int C, int oc0, int oc1, float *tmp) {
     const size_t es = (size_t)OC * C;
-    for (int oc = 0; oc < OC; oc++) {
+    for (int oc = oc0; oc < oc1; oc++) {
         for (int c = 0; c < C; c++) {
             const float *g = w + ((size_t)oc * C + c) * 9;
             float t[3][6], v[6];
@@ -362,6 +363,17 @@ static void chunk_input(float *U, int ncols, float *xp, const W3Call *c, int b0,
     }
 }
 
+// Thread id's share of the transformed weights V (its output channels; its own area as the
+// scratch), then a barrier: every thread reads all of V after it. (nt = 1 outside a parallel
+// region: the barrier is a no-op.)
+static void weights_part(const W3Call *c, float *area, int id, int nt) {
+    const int OC = c->s->OC;
+    weights(c->work + c->l->v, c->w, OC, c->s->C, (int)((long)OC * id / nt), (int)((long)OC * (id + 1) / nt), area);
+#ifdef _OPENMP
+    #pragma omp barrier
+#endif
+}
+
 static void forward_thread(void *arg, int id, int nt) {
     W3Call *c = arg;
     const ConvShape *s = c->s;
@@ -369,6 +381,7 @@ static void forward_thread(void *arg, int id, int nt) {
     const int OC = s->OC, C = s->C, H = s->H, W = s->W, HW = H * W;
     float *area = c->work + l->thr + (size_t)id * l->thr_floats, *V = c->work + l->v;
     float *xp = area + l->xp, *yq = area + l->yq, *U = area + l->u, *M = area + l->m;
+    weights_part(c, area, id, nt);
     memset(xp, 0, sizeof(float) * l->plane);   // the border: never written below
     int g0, g1;
     thread_groups(l, id, nt, &g0, &g1);
@@ -410,8 +423,30 @@ void wino3_forward(float *out, const float *inp, const float *w, const float *b,
                    float *work) {
     const W3 l = layout(s, B);
     W3Call c = {.s = s, .l = &l, .B = B, .act = act, .out = out, .work = work, .inp = inp, .w = w, .b = b};
-    weights(work + l.v, w, s->OC, s->C, work + l.thr);   // thread 0's area is free until the threads start
     run_threads(&c, forward_thread);
+}
+
+// Rows of dV (output channels) per weight-gradient GEMM: OpenBLAS (0.3.21, AVX-512) runs this
+// product (column-major "TN") on its small-matrix kernel only while C x rows <= 1200, otherwise
+// packs both operands: 64x64 at 144 columns ran 133-138 GFLOP/s packed, 160 in blocks of 16
+// rows, and conv_in's 64x24 98 -> 158 (cblas_sgemm alone, one thread). Blocks of 16 where
+// that helps; whole otherwise (a K of 256 and more would go to gemm's own few-row kernel).
+static int dv_rows(int OC, int C, int ncols) {
+    return (size_t)OC * C > 1200 && 16 * C <= 1200 && ncols < 256 ? 16 : OC;
+}
+
+// Input channel ch of group b0 (ns samples): its gradient, the padded interleaved plane pl, to
+// dinp (set or added, through the layer before's ReLU when asked).
+static void dinp_plane(const W3Call *c, const float *pl, int b0, int ns, int ch) {
+    const int C = c->s->C, W = c->s->W, HW = c->s->H * W;
+    const size_t off = ((size_t)b0 * C + ch) * HW;
+    const int set = c->dinp_flags & CONV_DINP_SET, relu = c->dinp_flags & CONV_DINP_RELU;
+    if (ch + 1 < C) {
+        prefetch_planes(c->dinp + off + HW, (size_t)C * HW, ns, 0, HW, 1);
+        if (relu) prefetch_planes(c->inp + off + HW, (size_t)C * HW, ns, 0, HW, 0);
+    }
+    deinterleave(c->dinp + off, (size_t)C * HW, ns, W, 0, HW, pl, c->l->Wp, 1, 1, set ? OUT_SET : OUT_ADD, 0.0f, 0,
+                 relu ? c->inp + off : NULL);
 }
 
 // One chunk's backward: Z from dP (and the db sums), then dV += Z U^T and dU = V^T Z added into
@@ -445,19 +480,25 @@ static void backward_chunk(W3Call *c, float *area, int b0, int ns, int r0, int r
     }
     if (c->want_dw) {
         chunk_input(U, ncols, xp, c, b0, ns, r0, r1);
+        const int ob = dv_rows(OC, C, ncols);
         for (int e = 0; e < NE; e++)
-            gemm(0, 1, OC, C, ncols, 1.0f, Z + e * ez, ncols, U + e * eu, ncols, 1.0f, dvp + e * ev, C);
+            for (int o = 0; o < OC; o += ob)
+                gemm(0, 1, OC - o < ob ? OC - o : ob, C, ncols, 1.0f, Z + e * ez + (size_t)o * ncols, ncols, U + e * eu,
+                     ncols, 1.0f, dvp + e * ev + (size_t)o * C, C);
     }
     if (!c->dinp) return;
     for (int e = 0; e < NE; e++)
         gemm(1, 0, C, ncols, OC, 1.0f, V + (size_t)e * OC * C, C, Z + (size_t)e * ez, ncols, 0.0f, dU + (size_t)e * eu,
              ncols);
+    const int whole = l->nchunk == 1;   // one chunk: a channel's plane is complete here, written out at once
     for (int ch = 0; ch < C; ch++) {
-        float *pl = dx + (size_t)ch * l->plane;
+        float *pl = whole ? dx : dx + (size_t)ch * l->plane;
+        if (whole) memset(pl, 0, sizeof(float) * l->plane);
         const float *du = dU + (size_t)ch * ncols;
         for (int ti = r0; ti < r1; ti++)
             for (int tj = 0; tj < l->tw; tj++)
                 input_adj_tile(pl + (size_t)(4 * ti) * rp + 64 * tj, rp, du + ((ti - r0) * l->tw + tj) * 16, eu);
+        if (whole) dinp_plane(c, pl, b0, ns, ch);
     }
 }
 
@@ -465,35 +506,27 @@ static void backward_thread(void *arg, int id, int nt) {
     W3Call *c = arg;
     const ConvShape *s = c->s;
     const W3 *l = c->l;
-    const int OC = s->OC, C = s->C, H = s->H, W = s->W, HW = H * W;
+    const int OC = s->OC, C = s->C;
     float *area = c->work + l->thr + (size_t)id * l->thr_floats;
     if (id == 0) c->nt = nt;
+    if (c->dinp) weights_part(c, area, id, nt);
     memset(area + l->xp, 0, sizeof(float) * l->plane);   // borders: never written
     memset(area + l->yq, 0, sizeof(float) * 4 * l->th * l->Wq * 16);
     memset(area + l->dv, 0, sizeof(float) * NE * estride((size_t)OC * C));
     double *dbp = (double *)(area + l->db);
     for (int oc = 0; oc < OC; oc++) dbp[oc] = 0.0;
-    const int set = c->dinp_flags & CONV_DINP_SET, relu = c->dinp_flags & CONV_DINP_RELU;
     int g0, g1;
     thread_groups(l, id, nt, &g0, &g1);
     for (int g = g0; g < g1; g++) {
         const int b0 = 16 * g, ns = c->B - b0 < 16 ? c->B - b0 : 16;
-        if (c->dinp) memset(area + l->dx, 0, sizeof(float) * C * l->plane);
+        if (c->dinp && l->nchunk > 1) memset(area + l->dx, 0, sizeof(float) * C * l->plane);
         for (int k = 0; k < l->nchunk; k++) {
             int r0, r1;
             const int ncols = chunk_rows(l, k, &r0, &r1);
             backward_chunk(c, area, b0, ns, r0, r1, ncols);
         }
-        if (!c->dinp) continue;
-        for (int ch = 0; ch < C; ch++) {
-            const size_t off = ((size_t)b0 * C + ch) * HW;
-            if (ch + 1 < C) {
-                prefetch_planes(c->dinp + off + HW, (size_t)C * HW, ns, 0, HW, 1);
-                if (relu) prefetch_planes(c->inp + off + HW, (size_t)C * HW, ns, 0, HW, 0);
-            }
-            deinterleave(c->dinp + off, (size_t)C * HW, ns, W, 0, HW, area + l->dx + (size_t)ch * l->plane, l->Wp, 1,
-                         1, set ? OUT_SET : OUT_ADD, 0.0f, 0, relu ? c->inp + off : NULL);
-        }
+        if (!c->dinp || l->nchunk == 1) continue;
+        for (int ch = 0; ch < C; ch++) dinp_plane(c, area + l->dx + (size_t)ch * l->plane, b0, ns, ch);
     }
 }
 
@@ -503,7 +536,6 @@ void wino3_backward(float *dinp, float *dw, float *db, const float *dout, const 
     const int OC = s->OC, C = s->C;
     W3Call c = {.s = s, .l = &l, .B = B, .act = act, .dinp_flags = dinp_flags, .nt = 1, .dinp = dinp, .work = work,
                 .want_dw = dw != NULL, .inp = inp, .w = w, .dout = dout, .y = act == CONV_ACT_NONE ? NULL : y};
-    if (dinp) weights(work + l.v, w, OC, C, work + l.thr);
     run_threads(&c, backward_thread);
     // the threads' partials in thread order: deterministic for a thread count
     const float *area0 = work + l.thr;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/fastmath.h"
 #include "nn/init.h"
 #include "base/err.h"
 #include "base/alloc.h"
@@ -137,32 +138,44 @@ static size_t st(const ConvDyn *m, int t) { return (size_t)t * m->max_B; }   // 
 float *cdyn_head(ConvDyn *m, int t) { return m->head + st(m, t) * m->OUT; }
 float *cdyn_znext(ConvDyn *m, int t) { return m->znext + st(m, t) * m->Z; }
 
+// The per-sample passes around the convs run over the samples on OpenMP's threads when a step
+// has this many floats to touch (a batch of 16 and more at 10x10 with 64 hidden channels; the
+// batch-1 play loop stays on the calling thread). Each sample's arithmetic is the same whatever
+// the split, so the results do not depend on the thread count.
+#define CDYN_PAR_MIN ((size_t)1 << 16)
+
+// x0 of sample b: [z ; action planes ; z - z_{-k}, k = 1..N]
+static void input_planes(const ConvDyn *m, float *xb, const float *zb, const float *ab, const float *hb) {
+    const int Lc = m->cfg.channels, A = m->cfg.n_actions, N = m->cfg.history, HW = m->HW, Z = m->Z;
+    memcpy(xb, zb, (size_t)Z * sizeof(float));
+    for (int j = 0; j < A; j++) {
+        float v = ab[j], *pl = xb + (size_t)(Lc + j) * HW;
+        for (int k = 0; k < HW; k++) pl[k] = v;
+    }
+    float *xh = xb + (size_t)(Lc + A) * HW;
+    for (int k = 0; k < N; k++) {
+        const float *hk = hb + (size_t)k * Z;
+        for (int i = 0; i < Z; i++) xh[(size_t)k * Z + i] = zb[i] - hk[i];
+    }
+}
+
 void cdyn_forward_step(ConvDyn *m, int t, const float *z, const float *a, int B) {
     check_step(m, t, B);
-    const int Hc = m->cfg.hidden, nb = m->cfg.blocks, A = m->cfg.n_actions, HW = m->HW, Z = m->Z;
+    const int Hc = m->cfg.hidden, nb = m->cfg.blocks, A = m->cfg.n_actions, HW = m->HW, Z = m->Z, N = m->cfg.history;
     const size_t s = st(m, t), HH = (size_t)Hc * HW, XS = (size_t)m->IN * HW;
     const float *W = m->arena.params;
     float *x0 = m->x0 + s * XS, *pool = m->pool + s * Hc, *g = m->gctx + s * Hc;
     float *hs[CDYN_MAX_BLOCKS + 1];
     for (int i = 0; i <= nb; i++) hs[i] = m->hs[i] + s * HH;
-    const int N = m->cfg.history;
     CHECK(!N || m->hist, "conv dynamics: a history of %d steps needs the past latents (hist)", N);
-    for (int b = 0; b < B; b++) {   // [z ; action planes ; z - z_{-k}, k = 1..N]
-        float *xb = x0 + (size_t)b * XS;
-        const float *zb = z + (size_t)b * Z;
-        memcpy(xb, zb, (size_t)Z * sizeof(float));
-        for (int j = 0; j < A; j++) {
-            float v = a[(size_t)b * A + j], *pl = xb + (size_t)(m->cfg.channels + j) * HW;
-            for (int k = 0; k < HW; k++) pl[k] = v;
-        }
-        float *xh = xb + (size_t)(m->cfg.channels + A) * HW;
-        for (int k = 0; k < N; k++) {
-            const float *hk = m->hist + ((size_t)b * N + k) * Z;
-            for (int i = 0; i < Z; i++) xh[(size_t)k * Z + i] = zb[i] - hk[i];
-        }
-    }
+    const int par = (size_t)B * HH >= CDYN_PAR_MIN;
+    OMP_FOR_IF(par)
+    for (int b = 0; b < B; b++)
+        input_planes(m, x0 + (size_t)b * XS, z + (size_t)b * Z, a + (size_t)b * A,
+                     N ? m->hist + (size_t)b * N * Z : NULL);
     conv2d_forward_act(hs[0], x0, P(m, m->arena.params, m->i_in), P(m, m->arena.params, m->i_in + 1), CONV_ACT_RELU,
                        B, &m->s_in, m->work);
+    OMP_FOR_IF(par)
     for (int b = 0; b < B; b++)
         for (int c = 0; c < Hc; c++) {
             const float *pl = hs[0] + (size_t)b * HH + (size_t)c * HW;
@@ -178,6 +191,7 @@ void cdyn_forward_step(ConvDyn *m, int t, const float *z, const float *a, int B)
             continue;
         }
         conv2d_forward_act(hs[1], hs[0], wi, bi, CONV_ACT_NONE, B, &m->s_mid, m->work);
+        OMP_FOR_IF(par)
         for (int b = 0; b < B; b++)   // + the global context, then ReLU
             for (int c = 0; c < Hc; c++) {
                 float gc = g[(size_t)b * Hc + c], *pl = hs[1] + (size_t)b * HH + (size_t)c * HW;
@@ -192,69 +206,96 @@ void cdyn_forward_step(ConvDyn *m, int t, const float *z, const float *a, int B)
                        CONV_ACT_NONE, B, &m->s_out, m->work);
     if (m->cfg.vae || m->cfg.hyp > 1) return;
     float *zn = cdyn_znext(m, t);
+    OMP_FOR_IF(par)
     for (int b = 0; b < B; b++)   // z read back from x0: z may alias a znext slice
         for (int k = 0; k < Z; k++) zn[(size_t)b * Z + k] = x0[(size_t)b * XS + k] + head[(size_t)b * Z + k];
+}
+
+// blocks.0's backward with the context's share: dg = the grid sums of dcur (dL/d of blocks.0's
+// pre-activation, where the context was added), the ctx Linear's backward to dpool, then dnext
+// (dL/d of h0's pre-activation) gets the pooling's share dpool / HW through h0's ReLU.
+static void block0_backward(ConvDyn *m, float *dnext, const float *dcur, const float *h0, const float *pool, int B,
+                            int par) {
+    const int Hc = m->cfg.hidden, HW = m->HW;
+    const size_t HH = (size_t)Hc * HW;
+    float *G = m->arena.grads;
+    const float *W = m->arena.params;
+    OMP_FOR_IF(par)
+    for (int b = 0; b < B; b++)
+        for (int c = 0; c < Hc; c++) {
+            const float *pl = dcur + (size_t)b * HH + (size_t)c * HW;
+            double acc = 0;
+            for (int k = 0; k < HW; k++) acc += pl[k];
+            m->dg[(size_t)b * Hc + c] = (float)acc;
+        }
+    linear_backward_beta(m->dpool, 0.0f, G + m->arena.t[m->i_ctx].offset, G + m->arena.t[m->i_ctx + 1].offset, m->dg,
+                         pool, W + m->arena.t[m->i_ctx].offset, B, Hc, Hc);
+    conv2d_backward_act(dnext, P(m, G, m->i_blk), P(m, G, m->i_blk + 1), dcur, NULL, CONV_ACT_NONE,
+                        CONV_DINP_SET | CONV_DINP_RELU, h0, P(m, m->arena.params, m->i_blk), B, &m->s_mid, m->work);
+    OMP_FOR_IF(par)
+    for (int b = 0; b < B; b++)
+        for (int c = 0; c < Hc; c++) {
+            float dp = m->dpool[(size_t)b * Hc + c] / (float)HW;
+            const float *y = h0 + (size_t)b * HH + (size_t)c * HW;
+            float *d = dnext + (size_t)b * HH + (size_t)c * HW;
+            for (int k = 0; k < HW; k++)
+                if (y[k] > 0) d[k] += dp;
+        }
 }
 
 void cdyn_backward_step(ConvDyn *m, int t, const float *dhead, const float *dznext, float *dz, int B) {
     check_step(m, t, B);
     CHECK(!((m->cfg.vae || m->cfg.hyp > 1) && dznext),
           "conv dynamics: dznext with a vae or hypotheses head (nn/dynamics.h chooses the delta)");
-    const int Hc = m->cfg.hidden, nb = m->cfg.blocks, HW = m->HW, Z = m->Z;
+    const int Hc = m->cfg.hidden, nb = m->cfg.blocks, HW = m->HW, Z = m->Z, N = m->cfg.history;
     const size_t s = st(m, t), HH = (size_t)Hc * HW, XS = (size_t)m->IN * HW, no = (size_t)B * m->OUT;
     float *G = m->arena.grads;
-    const float *W = m->arena.params;
     const float *x0 = m->x0 + s * XS, *pool = m->pool + s * Hc;
     const float *hs[CDYN_MAX_BLOCKS + 1];
     for (int i = 0; i <= nb; i++) hs[i] = m->hs[i] + s * HH;
-    // z' = z + head: dL/dhead = dhead + dznext; dz gets dznext directly
-    for (size_t k = 0; k < no; k++) m->d_out[k] = (dhead ? dhead[k] : 0.0f) + (dznext ? dznext[k] : 0.0f);
-    if (dz && dznext)
+    const int par = (size_t)B * HH >= CDYN_PAR_MIN;
+    // z' = z + head: dL/dhead = dhead + dznext (one of them as it is when the other is NULL);
+    // dz gets dznext directly
+    const float *dout = dhead ? dhead : dznext;
+    if (dhead && dznext) {
+        OMP_FOR_IF(par)
+        for (size_t k = 0; k < no; k++) m->d_out[k] = dhead[k] + dznext[k];
+        dout = m->d_out;
+    } else if (!dout) {
+        memset(m->d_out, 0, no * sizeof(float));
+        dout = m->d_out;
+    }
+    if (dz && dznext) {
+        OMP_FOR_IF(par)
         for (size_t k = 0; k < (size_t)B * Z; k++) dz[k] += dznext[k];
+    }
     float *dcur = m->d0, *dnext = m->d1;   // dL/d(pre-activation of hs[i])
-    conv2d_backward_act(dcur, P(m, G, m->i_out), P(m, G, m->i_out + 1), m->d_out, NULL, CONV_ACT_NONE,
+    conv2d_backward_act(dcur, P(m, G, m->i_out), P(m, G, m->i_out + 1), dout, NULL, CONV_ACT_NONE,
                         CONV_DINP_SET | CONV_DINP_RELU, hs[nb], P(m, m->arena.params, m->i_out), B, &m->s_out,
                         m->work);
     for (int i = nb - 1; i >= 0; i--) {
-        if (i == 0) {   // the context was added to blocks.0's pre-activation
-            for (int b = 0; b < B; b++)
-                for (int c = 0; c < Hc; c++) {
-                    const float *pl = dcur + (size_t)b * HH + (size_t)c * HW;
-                    double acc = 0;
-                    for (int k = 0; k < HW; k++) acc += pl[k];
-                    m->dg[(size_t)b * Hc + c] = (float)acc;
-                }
-            linear_backward_beta(m->dpool, 0.0f, G + m->arena.t[m->i_ctx].offset, G + m->arena.t[m->i_ctx + 1].offset,
-                                 m->dg, pool, W + m->arena.t[m->i_ctx].offset, B, Hc, Hc);
-        }
-        conv2d_backward_act(dnext, P(m, G, m->i_blk + 2 * i), P(m, G, m->i_blk + 2 * i + 1), dcur, NULL,
-                            CONV_ACT_NONE, CONV_DINP_SET | CONV_DINP_RELU, hs[i],
-                            P(m, m->arena.params, m->i_blk + 2 * i), B, &m->s_mid, m->work);
-        if (i == 0)   // + the pooling's share, through h0's ReLU
-            for (int b = 0; b < B; b++)
-                for (int c = 0; c < Hc; c++) {
-                    float dp = m->dpool[(size_t)b * Hc + c] / (float)HW;
-                    const float *y = hs[0] + (size_t)b * HH + (size_t)c * HW;
-                    float *d = dnext + (size_t)b * HH + (size_t)c * HW;
-                    for (int k = 0; k < HW; k++)
-                        if (y[k] > 0) d[k] += dp;
-                }
+        if (i == 0) block0_backward(m, dnext, dcur, hs[0], pool, B, par);
+        else
+            conv2d_backward_act(dnext, P(m, G, m->i_blk + 2 * i), P(m, G, m->i_blk + 2 * i + 1), dcur, NULL,
+                                CONV_ACT_NONE, CONV_DINP_SET | CONV_DINP_RELU, hs[i],
+                                P(m, m->arena.params, m->i_blk + 2 * i), B, &m->s_mid, m->work);
         float *tmp = dcur;
         dcur = dnext;
         dnext = tmp;
     }
     conv2d_backward_act(dz ? m->dx0 : NULL, P(m, G, m->i_in), P(m, G, m->i_in + 1), dcur, NULL, CONV_ACT_NONE,
                         CONV_DINP_SET, x0, P(m, m->arena.params, m->i_in), B, &m->s_in, m->work);
+    if (!dz) return;
     const size_t ho = (size_t)(m->cfg.channels + m->cfg.n_actions) * HW;
-    if (dz)   // the z planes of x0 and z's share of the difference planes; not the action planes
-        for (int b = 0; b < B; b++) {
-            const float *g = m->dx0 + (size_t)b * XS;
-            for (int k = 0; k < Z; k++) {
-                float acc = g[k];
-                for (int j = 0; j < m->cfg.history; j++) acc += g[ho + (size_t)j * Z + k];
-                dz[(size_t)b * Z + k] += acc;
-            }
+    OMP_FOR_IF(par)   // the z planes of x0 and z's share of the difference planes; not the action planes
+    for (int b = 0; b < B; b++) {
+        const float *g = m->dx0 + (size_t)b * XS;
+        for (int k = 0; k < Z; k++) {
+            float acc = g[k];
+            for (int j = 0; j < N; j++) acc += g[ho + (size_t)j * Z + k];
+            dz[(size_t)b * Z + k] += acc;
         }
+    }
 }
 
 size_t cdyn_bytes(const ConvDyn *m) {
