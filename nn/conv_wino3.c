@@ -34,6 +34,7 @@
 #include "nn/fastmath.h"
 #include "nn/gemm.h"
 #include "nn/simd.h"
+#include "base/err.h"
 #include "base/threads.h"
 #ifdef _OPENMP
 #include <omp.h>
@@ -290,8 +291,10 @@ enum { OUT_FWD, OUT_SET, OUT_ADD };   // forward epilogue (bias, act); dinp set 
 // The adjoint move: positions [p0, p1) of the interleaved plane pl to ns planes at dst (sample
 // l's at dst + l*stride) with the epilogue `mode`: OUT_FWD act(v + bias); OUT_SET / OUT_ADD v
 // masked by mask > 0 when mask (the layer before's ReLU output, same indexing as dst).
+// mask_il instead of mask: the mask in the interleaved layout (position p's 16 samples at
+// mask_il + p*16), applied before the transpose.
 static void deinterleave(float *dst, size_t stride, int ns, int W, int p0, int p1, const float *pl, int Wb, int oy,
-                         int ox, int mode, float bias, int act, const float *mask) {
+                         int ox, int mode, float bias, int act, const float *mask, const float *mask_il) {
     for (int p = p0; p < p1; p += 16) {
         const int n = p1 - p < 16 ? p1 - p : 16;
         v16 r[16];
@@ -299,6 +302,7 @@ static void deinterleave(float *dst, size_t stride, int ns, int W, int p0, int p
         for (int k = 0; k < 16; k++) {
             if (k < n) r[k] = LD(pl + ((size_t)(yy + oy) * Wb + x + ox) * 16);
             else r[k] = (v16){0};
+            if (k < n && mask_il) r[k] = relu_mask(r[k], LD(mask_il + (size_t)(p + k) * 16));
             if (++x == W) x = 0, yy++;
         }
         transpose16(r);
@@ -330,6 +334,7 @@ typedef struct {
     int B, act, dinp_flags, nt;   // nt: the threads that ran (thread 0 sets it)
     float *out, *dinp, *work;
     int want_dw;
+    int in_il, out_il;   // inp / out in the interleaved layout of conv_wino3.h (else NCHW)
     const float *inp, *w, *b, *dout, *y;
 } W3Call;
 
@@ -353,14 +358,35 @@ static void chunk_input(float *U, int ncols, float *xp, const W3Call *c, int b0,
     const int ylo = 4 * r0 - 1 < 0 ? 0 : 4 * r0 - 1, yhi = 4 * r1 + 1 > H ? H : 4 * r1 + 1;
     const size_t es = estride((size_t)C * ncols), rs = (size_t)l->Wp * 16;
     for (int ch = 0; ch < C; ch++) {
-        if (ch + 1 < C) prefetch_planes(c->inp + ((size_t)b0 * C + ch + 1) * HW, (size_t)C * HW, ns, ylo * W, yhi * W, 0);
-        interleave(xp, l->Wp, 1, 1, c->inp + ((size_t)b0 * C + ch) * HW, NULL, 0, (size_t)C * HW, ns, W, ylo * W,
-                   yhi * W, NULL);
+        if (c->in_il) {   // already interleaved: the rows into the padded plane
+            const float *src = c->inp + ((size_t)b0 * C + (size_t)ch * 16) * HW;
+            for (int y = ylo; y < yhi; y++)
+                memcpy(xp + ((size_t)(y + 1) * l->Wp + 1) * 16, src + (size_t)y * W * 16, sizeof(float) * 16 * W);
+        } else {
+            if (ch + 1 < C)
+                prefetch_planes(c->inp + ((size_t)b0 * C + ch + 1) * HW, (size_t)C * HW, ns, ylo * W, yhi * W, 0);
+            interleave(xp, l->Wp, 1, 1, c->inp + ((size_t)b0 * C + ch) * HW, NULL, 0, (size_t)C * HW, ns, W, ylo * W,
+                       yhi * W, NULL);
+        }
         float *u = U + (size_t)ch * ncols;
         for (int ti = r0; ti < r1; ti++)
             for (int tj = 0; tj < l->tw; tj++)
                 input_tile(u + ((ti - r0) * l->tw + tj) * 16, es, xp + (size_t)(4 * ti) * rs + 64 * tj, rs);
     }
+}
+
+// Rows [y0, y1) of an output plane in the interleaved layout (dst: the group's plane of this
+// channel, W x 16 floats a row) from yq (Wq positions a row): act(v + bias) as deinterleave's
+// OUT_FWD (ReLU or none), the lanes past the ns samples zero.
+static void out_rows_il(float *dst, const float *yq, int Wq, int W, int y0, int y1, int ns, float bias, int act) {
+    const vi16 lanes = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    const vi16 live = lanes < ns;
+    for (int y = y0; y < y1; y++)
+        for (int x = 0; x < W; x++) {
+            v16 v = LD(yq + ((size_t)y * Wq + x) * 16) + bias;
+            if (act == CONV_ACT_RELU) v = relu_mask(v, v);
+            ST(dst + ((size_t)y * W + x) * 16, (v16)((vi16)v & live));
+        }
 }
 
 // Thread id's share of the transformed weights V (its output channels; its own area as the
@@ -398,13 +424,19 @@ static void forward_thread(void *arg, int id, int nt) {
             const int yhi = 4 * r1 < H ? 4 * r1 : H;
             for (int oc = 0; oc < OC; oc++) {
                 const float *m = M + (size_t)oc * ncols;
-                if (oc + 1 < OC)
-                    prefetch_planes(c->out + ((size_t)b0 * OC + oc + 1) * HW, (size_t)OC * HW, ns, 4 * r0 * W, yhi * W, 1);
+                if (oc + 1 < OC && !c->out_il)
+                    prefetch_planes(c->out + ((size_t)b0 * OC + oc + 1) * HW, (size_t)OC * HW, ns, 4 * r0 * W, yhi * W,
+                                    1);
                 for (int ti = r0; ti < r1; ti++)
                     for (int tj = 0; tj < l->tw; tj++)
                         output_tile(yq + (size_t)(4 * ti) * rq + 64 * tj, rq, m + ((ti - r0) * l->tw + tj) * 16, es);
-                deinterleave(c->out + ((size_t)b0 * OC + oc) * HW, (size_t)OC * HW, ns, W, 4 * r0 * W, yhi * W, yq,
-                             l->Wq, 0, 0, OUT_FWD, c->b ? c->b[oc] : 0.0f, c->act, NULL);
+                const float bias = c->b ? c->b[oc] : 0.0f;
+                if (c->out_il)
+                    out_rows_il(c->out + ((size_t)b0 * OC + (size_t)oc * 16) * HW, yq, l->Wq, W, 4 * r0, yhi, ns, bias,
+                                c->act);
+                else
+                    deinterleave(c->out + ((size_t)b0 * OC + oc) * HW, (size_t)OC * HW, ns, W, 4 * r0 * W, yhi * W, yq,
+                                 l->Wq, 0, 0, OUT_FWD, bias, c->act, NULL, NULL);
             }
         }
     }
@@ -419,11 +451,18 @@ static void run_threads(W3Call *c, void (*fn)(void *, int, int)) {
     threads_run(nt, fn, c);
 }
 
+void wino3_forward_il(float *out, const float *inp, const float *w, const float *b, int act, int B,
+                      const ConvShape *s, float *work, int in_il, int out_il) {
+    CHECK(!out_il || act == CONV_ACT_NONE || act == CONV_ACT_RELU, "wino3: an interleaved output takes ReLU or none");
+    const W3 l = layout(s, B);
+    W3Call c = {.s = s, .l = &l, .B = B, .act = act, .out = out, .work = work, .in_il = in_il, .out_il = out_il,
+                .inp = inp, .w = w, .b = b};
+    run_threads(&c, forward_thread);
+}
+
 void wino3_forward(float *out, const float *inp, const float *w, const float *b, int act, int B, const ConvShape *s,
                    float *work) {
-    const W3 l = layout(s, B);
-    W3Call c = {.s = s, .l = &l, .B = B, .act = act, .out = out, .work = work, .inp = inp, .w = w, .b = b};
-    run_threads(&c, forward_thread);
+    wino3_forward_il(out, inp, w, b, act, B, s, work, 0, 0);
 }
 
 // Rows of dV (output channels) per weight-gradient GEMM: OpenBLAS (0.3.21, AVX-512) runs this
@@ -443,10 +482,11 @@ static void dinp_plane(const W3Call *c, const float *pl, int b0, int ns, int ch)
     const int set = c->dinp_flags & CONV_DINP_SET, relu = c->dinp_flags & CONV_DINP_RELU;
     if (ch + 1 < C) {
         prefetch_planes(c->dinp + off + HW, (size_t)C * HW, ns, 0, HW, 1);
-        if (relu) prefetch_planes(c->inp + off + HW, (size_t)C * HW, ns, 0, HW, 0);
+        if (relu && !c->in_il) prefetch_planes(c->inp + off + HW, (size_t)C * HW, ns, 0, HW, 0);
     }
+    const float *il = c->inp + ((size_t)b0 * C + (size_t)ch * 16) * HW;   // the input's plane, interleaved layout
     deinterleave(c->dinp + off, (size_t)C * HW, ns, W, 0, HW, pl, c->l->Wp, 1, 1, set ? OUT_SET : OUT_ADD, 0.0f, 0,
-                 relu ? c->inp + off : NULL);
+                 relu && !c->in_il ? c->inp + off : NULL, relu && c->in_il ? il : NULL);
 }
 
 // One chunk's backward: Z from dP (and the db sums), then dV += Z U^T and dU = V^T Z added into
@@ -532,10 +572,17 @@ static void backward_thread(void *arg, int id, int nt) {
 
 void wino3_backward(float *dinp, float *dw, float *db, const float *dout, const float *y, int act, int dinp_flags,
                     const float *inp, const float *w, int B, const ConvShape *s, float *work) {
+    wino3_backward_il(dinp, dw, db, dout, y, act, dinp_flags, inp, w, B, s, work, 0);
+}
+
+void wino3_backward_il(float *dinp, float *dw, float *db, const float *dout, const float *y, int act, int dinp_flags,
+                       const float *inp, const float *w, int B, const ConvShape *s, float *work, int in_il) {
+    CHECK(!in_il || act == CONV_ACT_NONE, "wino3: an interleaved input with the output's activation in the backward");
     const W3 l = layout(s, B);
     const int OC = s->OC, C = s->C;
     W3Call c = {.s = s, .l = &l, .B = B, .act = act, .dinp_flags = dinp_flags, .nt = 1, .dinp = dinp, .work = work,
-                .want_dw = dw != NULL, .inp = inp, .w = w, .dout = dout, .y = act == CONV_ACT_NONE ? NULL : y};
+                .want_dw = dw != NULL, .in_il = in_il, .inp = inp, .w = w, .dout = dout,
+                .y = act == CONV_ACT_NONE ? NULL : y};
     run_threads(&c, backward_thread);
     // the threads' partials in thread order: deterministic for a thread count
     const float *area0 = work + l.thr;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "nn/fastmath.h"
+#include "nn/conv_wino3.h"
 #include "nn/init.h"
 #include "base/err.h"
 #include "base/alloc.h"
@@ -42,6 +43,9 @@ ConvDynConfig cdyn_config_for(const AEConfig *ae, int n_actions, int hidden, int
 }
 
 static float *P(const ConvDyn *m, float *base, int idx) { return base + m->arena.t[idx].offset; }
+
+// Sample rows of a step's slice of hs: max_B rounded up to whole groups of 16.
+static size_t hs_rows(const ConvDyn *m) { return ((size_t)m->max_B + 15) & ~(size_t)15; }
 
 int cdyn_init(ConvDyn *m, const ConvDynConfig *cfg, int max_B, Rng *rng, Err *err) {
     memset(m, 0, sizeof *m);
@@ -92,14 +96,16 @@ int cdyn_init(ConvDyn *m, const ConvDynConfig *cfg, int max_B, Rng *rng, Err *er
         for (size_t i = 0; i < n; i++) wo[i] *= 1e-2f;
     }
 
+    // hs: whole groups of 16 samples a step (the interleaved layout of conv_wino3.h needs them)
     const size_t TB = (size_t)cfg->max_steps * max_B, B = (size_t)max_B, HH = (size_t)Hc * m->HW;
-    m->acts_floats = TB * ((size_t)m->IN * m->HW + (nb + 1) * HH + 2 * (size_t)Hc + m->OUT + m->Z) +
+    const size_t TBh = (size_t)cfg->max_steps * hs_rows(m);
+    m->acts_floats = TB * ((size_t)m->IN * m->HW + 2 * (size_t)Hc + m->OUT + m->Z) + TBh * (nb + 1) * HH +
                      B * (2 * HH + (size_t)m->IN * m->HW + 2 * (size_t)Hc + m->OUT);
     m->acts_mem = xmalloc_floats(m->acts_floats);
     float *p = m->acts_mem;
 #define TAKE(n) (p += (n), p - (n))
     m->x0 = TAKE(TB * m->IN * m->HW);
-    for (int i = 0; i <= nb; i++) m->hs[i] = TAKE(TB * HH);
+    for (int i = 0; i <= nb; i++) m->hs[i] = TAKE(TBh * HH);
     m->pool = TAKE(TB * Hc);
     m->gctx = TAKE(TB * Hc);
     m->head = TAKE(TB * m->OUT);
@@ -159,6 +165,49 @@ static void input_planes(const ConvDyn *m, float *xb, const float *zb, const flo
     }
 }
 
+// Whether a step of B samples keeps hs in the interleaved layout of conv_wino3.h (sample b's
+// channel c at ((b/16 * Hc + c) * HW + k) * 16 + b%16): when conv_plan runs all three conv shapes
+// on Winograd F(4x4, 3x3), which works in that layout; the transposes to and from NCHW between
+// the layers are then skipped. Else (the batch-1 play loop, NEMU_CONV_WINOGRAD=0) NCHW. Bit for
+// bit the same results either way.
+static int hs_interleaved(const ConvDyn *m, int B) {
+    const ConvShape *sh[3] = {&m->s_in, &m->s_mid, &m->s_out};
+    for (int i = 0; i < 3; i++) {
+        const ConvPlan p = conv_plan(sh[i], 0, B, 0);
+        if (!wino3_fits(sh[i]) || p.forward != CONV_WINOGRAD || p.dinp != CONV_WINOGRAD || p.dw != CONV_WINOGRAD ||
+            m->no_interleave)
+            return 0;
+    }
+    return 1;
+}
+
+// Sample b's channel c of an hs slice h: its first element, *step apart (1 NCHW, 16 interleaved).
+static inline float *hs_plane(const ConvDyn *m, float *h, int b, int c, int il, int *step) {
+    const size_t HW = m->HW, Hc = m->cfg.hidden;
+    *step = il ? 16 : 1;
+    return il ? h + (((size_t)(b / 16) * Hc + c) * HW) * 16 + b % 16 : h + ((size_t)b * Hc + c) * HW;
+}
+
+// Layer `wi` (weight index; the bias follows) forward, on hs's layout where asked.
+static void conv_fwd(ConvDyn *m, float *out, const float *inp, int wi, int act, int B, const ConvShape *s, int in_il,
+                     int out_il) {
+    const float *w = P(m, m->arena.params, wi), *b = P(m, m->arena.params, wi + 1);
+    if (in_il || out_il) wino3_forward_il(out, inp, w, b, act, B, s, m->work, in_il, out_il);
+    else conv2d_forward_act(out, inp, w, b, act, B, s, m->work);
+}
+
+// Its backward (act none): dinp (NCHW) set through inp's ReLU when relu, param grads added.
+static void conv_bwd(ConvDyn *m, float *dinp, const float *dout, const float *inp, int wi, int relu, int B,
+                     const ConvShape *s, int in_il) {
+    float *G = m->arena.grads;
+    const float *w = P(m, m->arena.params, wi);
+    const int fl = CONV_DINP_SET | (relu ? CONV_DINP_RELU : 0);
+    if (in_il)
+        wino3_backward_il(dinp, P(m, G, wi), P(m, G, wi + 1), dout, NULL, CONV_ACT_NONE, fl, inp, w, B, s, m->work, 1);
+    else
+        conv2d_backward_act(dinp, P(m, G, wi), P(m, G, wi + 1), dout, NULL, CONV_ACT_NONE, fl, inp, w, B, s, m->work);
+}
+
 void cdyn_forward_step(ConvDyn *m, int t, const float *z, const float *a, int B) {
     check_step(m, t, B);
     const int Hc = m->cfg.hidden, nb = m->cfg.blocks, A = m->cfg.n_actions, HW = m->HW, Z = m->Z, N = m->cfg.history;
@@ -166,44 +215,43 @@ void cdyn_forward_step(ConvDyn *m, int t, const float *z, const float *a, int B)
     const float *W = m->arena.params;
     float *x0 = m->x0 + s * XS, *pool = m->pool + s * Hc, *g = m->gctx + s * Hc;
     float *hs[CDYN_MAX_BLOCKS + 1];
-    for (int i = 0; i <= nb; i++) hs[i] = m->hs[i] + s * HH;
+    for (int i = 0; i <= nb; i++) hs[i] = m->hs[i] + (size_t)t * hs_rows(m) * HH;
     CHECK(!N || m->hist, "conv dynamics: a history of %d steps needs the past latents (hist)", N);
-    const int par = (size_t)B * HH >= CDYN_PAR_MIN;
+    const int par = (size_t)B * HH >= CDYN_PAR_MIN, il = hs_interleaved(m, B);
     OMP_FOR_IF(par)
     for (int b = 0; b < B; b++)
         input_planes(m, x0 + (size_t)b * XS, z + (size_t)b * Z, a + (size_t)b * A,
                      N ? m->hist + (size_t)b * N * Z : NULL);
-    conv2d_forward_act(hs[0], x0, P(m, m->arena.params, m->i_in), P(m, m->arena.params, m->i_in + 1), CONV_ACT_RELU,
-                       B, &m->s_in, m->work);
+    conv_fwd(m, hs[0], x0, m->i_in, CONV_ACT_RELU, B, &m->s_in, 0, il);
     OMP_FOR_IF(par)
     for (int b = 0; b < B; b++)
         for (int c = 0; c < Hc; c++) {
-            const float *pl = hs[0] + (size_t)b * HH + (size_t)c * HW;
+            int e;
+            const float *pl = hs_plane(m, hs[0], b, c, il, &e);
             double acc = 0;
-            for (int k = 0; k < HW; k++) acc += pl[k];
+            for (int k = 0; k < HW; k++) acc += pl[k * e];
             pool[(size_t)b * Hc + c] = (float)(acc / HW);
         }
     linear_forward(g, pool, W + m->arena.t[m->i_ctx].offset, W + m->arena.t[m->i_ctx + 1].offset, B, Hc, Hc);
     for (int i = 0; i < nb; i++) {
-        const float *wi = P(m, m->arena.params, m->i_blk + 2 * i), *bi = P(m, m->arena.params, m->i_blk + 2 * i + 1);
         if (i > 0) {
-            conv2d_forward_act(hs[i + 1], hs[i], wi, bi, CONV_ACT_RELU, B, &m->s_mid, m->work);
+            conv_fwd(m, hs[i + 1], hs[i], m->i_blk + 2 * i, CONV_ACT_RELU, B, &m->s_mid, il, il);
             continue;
         }
-        conv2d_forward_act(hs[1], hs[0], wi, bi, CONV_ACT_NONE, B, &m->s_mid, m->work);
+        conv_fwd(m, hs[1], hs[0], m->i_blk, CONV_ACT_NONE, B, &m->s_mid, il, il);
         OMP_FOR_IF(par)
         for (int b = 0; b < B; b++)   // + the global context, then ReLU
             for (int c = 0; c < Hc; c++) {
-                float gc = g[(size_t)b * Hc + c], *pl = hs[1] + (size_t)b * HH + (size_t)c * HW;
+                int e;
+                float gc = g[(size_t)b * Hc + c], *pl = hs_plane(m, hs[1], b, c, il, &e);
                 for (int k = 0; k < HW; k++) {
-                    float v = pl[k] + gc;
-                    pl[k] = v > 0 ? v : 0;
+                    float v = pl[k * e] + gc;
+                    pl[k * e] = v > 0 ? v : 0;
                 }
             }
     }
     float *head = cdyn_head(m, t);
-    conv2d_forward_act(head, hs[nb], P(m, m->arena.params, m->i_out), P(m, m->arena.params, m->i_out + 1),
-                       CONV_ACT_NONE, B, &m->s_out, m->work);
+    conv_fwd(m, head, hs[nb], m->i_out, CONV_ACT_NONE, B, &m->s_out, il, 0);
     if (m->cfg.vae || m->cfg.hyp > 1) return;
     float *zn = cdyn_znext(m, t);
     OMP_FOR_IF(par)
@@ -214,8 +262,8 @@ void cdyn_forward_step(ConvDyn *m, int t, const float *z, const float *a, int B)
 // blocks.0's backward with the context's share: dg = the grid sums of dcur (dL/d of blocks.0's
 // pre-activation, where the context was added), the ctx Linear's backward to dpool, then dnext
 // (dL/d of h0's pre-activation) gets the pooling's share dpool / HW through h0's ReLU.
-static void block0_backward(ConvDyn *m, float *dnext, const float *dcur, const float *h0, const float *pool, int B,
-                            int par) {
+static void block0_backward(ConvDyn *m, float *dnext, const float *dcur, float *h0, const float *pool, int B, int par,
+                            int il) {
     const int Hc = m->cfg.hidden, HW = m->HW;
     const size_t HH = (size_t)Hc * HW;
     float *G = m->arena.grads;
@@ -230,16 +278,16 @@ static void block0_backward(ConvDyn *m, float *dnext, const float *dcur, const f
         }
     linear_backward_beta(m->dpool, 0.0f, G + m->arena.t[m->i_ctx].offset, G + m->arena.t[m->i_ctx + 1].offset, m->dg,
                          pool, W + m->arena.t[m->i_ctx].offset, B, Hc, Hc);
-    conv2d_backward_act(dnext, P(m, G, m->i_blk), P(m, G, m->i_blk + 1), dcur, NULL, CONV_ACT_NONE,
-                        CONV_DINP_SET | CONV_DINP_RELU, h0, P(m, m->arena.params, m->i_blk), B, &m->s_mid, m->work);
+    conv_bwd(m, dnext, dcur, h0, m->i_blk, 1, B, &m->s_mid, il);
     OMP_FOR_IF(par)
     for (int b = 0; b < B; b++)
         for (int c = 0; c < Hc; c++) {
+            int e;
             float dp = m->dpool[(size_t)b * Hc + c] / (float)HW;
-            const float *y = h0 + (size_t)b * HH + (size_t)c * HW;
+            const float *y = hs_plane(m, h0, b, c, il, &e);
             float *d = dnext + (size_t)b * HH + (size_t)c * HW;
             for (int k = 0; k < HW; k++)
-                if (y[k] > 0) d[k] += dp;
+                if (y[k * e] > 0) d[k] += dp;
         }
 }
 
@@ -251,9 +299,9 @@ void cdyn_backward_step(ConvDyn *m, int t, const float *dhead, const float *dzne
     const size_t s = st(m, t), HH = (size_t)Hc * HW, XS = (size_t)m->IN * HW, no = (size_t)B * m->OUT;
     float *G = m->arena.grads;
     const float *x0 = m->x0 + s * XS, *pool = m->pool + s * Hc;
-    const float *hs[CDYN_MAX_BLOCKS + 1];
-    for (int i = 0; i <= nb; i++) hs[i] = m->hs[i] + s * HH;
-    const int par = (size_t)B * HH >= CDYN_PAR_MIN;
+    float *hs[CDYN_MAX_BLOCKS + 1];
+    for (int i = 0; i <= nb; i++) hs[i] = m->hs[i] + (size_t)t * hs_rows(m) * HH;
+    const int par = (size_t)B * HH >= CDYN_PAR_MIN, il = hs_interleaved(m, B);
     // z' = z + head: dL/dhead = dhead + dznext (one of them as it is when the other is NULL);
     // dz gets dznext directly
     const float *dout = dhead ? dhead : dznext;
@@ -270,15 +318,10 @@ void cdyn_backward_step(ConvDyn *m, int t, const float *dhead, const float *dzne
         for (size_t k = 0; k < (size_t)B * Z; k++) dz[k] += dznext[k];
     }
     float *dcur = m->d0, *dnext = m->d1;   // dL/d(pre-activation of hs[i])
-    conv2d_backward_act(dcur, P(m, G, m->i_out), P(m, G, m->i_out + 1), dout, NULL, CONV_ACT_NONE,
-                        CONV_DINP_SET | CONV_DINP_RELU, hs[nb], P(m, m->arena.params, m->i_out), B, &m->s_out,
-                        m->work);
+    conv_bwd(m, dcur, dout, hs[nb], m->i_out, 1, B, &m->s_out, il);
     for (int i = nb - 1; i >= 0; i--) {
-        if (i == 0) block0_backward(m, dnext, dcur, hs[0], pool, B, par);
-        else
-            conv2d_backward_act(dnext, P(m, G, m->i_blk + 2 * i), P(m, G, m->i_blk + 2 * i + 1), dcur, NULL,
-                                CONV_ACT_NONE, CONV_DINP_SET | CONV_DINP_RELU, hs[i],
-                                P(m, m->arena.params, m->i_blk + 2 * i), B, &m->s_mid, m->work);
+        if (i == 0) block0_backward(m, dnext, dcur, hs[0], pool, B, par, il);
+        else conv_bwd(m, dnext, dcur, hs[i], m->i_blk + 2 * i, 1, B, &m->s_mid, il);
         float *tmp = dcur;
         dcur = dnext;
         dnext = tmp;

@@ -77,12 +77,14 @@ typedef struct {
     ConvDynConfig cfg;
     int max_B, IN, OC, Z, OUT, HW;   // IN = Lc+A+N*Lc planes, OC = head channels, Z = Lc*HW, OUT = OC*HW
     const float *hist;        // history: [B][N][Z] the past latents of the next forward step's z
+    int no_interleave;        // 1: hs in NCHW at every batch (tests: the A/B of the interleaved layout)
     ConvShape s_in, s_mid, s_out;
     ParamArena arena;
     int i_in, i_ctx, i_blk, i_out;   // tensor indices (weight; the bias follows)
     // per-step activations, slice t at t*max_B*(per-sample size):
     float *x0;                // [T][B][IN*HW]
-    float *hs[CDYN_MAX_BLOCKS + 1];   // [T][B][Hc*HW] after ReLU
+    float *hs[CDYN_MAX_BLOCKS + 1];   // [T][B16][Hc*HW] after ReLU (B16: max_B rounded up to 16), NCHW or, at
+                                      // batches on Winograd, conv_wino3.h's interleaved layout (dyn_conv.c)
     float *pool, *gctx;       // [T][B][Hc]
     float *head;              // [T][B][OUT]
     float *znext;             // [T][B][Z] (not written with vae)
