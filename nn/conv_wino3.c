@@ -335,6 +335,7 @@ typedef struct {
     float *out, *dinp, *work;
     int want_dw;
     int in_il, out_il;   // inp / out in the interleaved layout of conv_wino3.h (else NCHW)
+    int dout_il, dinp_il;   // dout / dinp in it
     const float *inp, *w, *b, *dout, *y;
 } W3Call;
 
@@ -480,6 +481,18 @@ static void dinp_plane(const W3Call *c, const float *pl, int b0, int ns, int ch)
     const int C = c->s->C, W = c->s->W, HW = c->s->H * W;
     const size_t off = ((size_t)b0 * C + ch) * HW;
     const int set = c->dinp_flags & CONV_DINP_SET, relu = c->dinp_flags & CONV_DINP_RELU;
+    if (c->dinp_il) {   // set (the mask from the interleaved inp), the lanes past ns zero
+        const vi16 lanes = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, live = lanes < ns;
+        const size_t o = ((size_t)b0 * C + (size_t)ch * 16) * HW;
+        for (int y = 0; y < c->s->H; y++)
+            for (int x = 0; x < W; x++) {
+                const size_t q = ((size_t)y * W + x) * 16;
+                v16 v = LD(pl + ((size_t)(y + 1) * c->l->Wp + x + 1) * 16);
+                if (relu) v = relu_mask(v, LD(c->inp + o + q));
+                ST(c->dinp + o + q, (v16)((vi16)v & live));
+            }
+        return;
+    }
     if (ch + 1 < C) {
         prefetch_planes(c->dinp + off + HW, (size_t)C * HW, ns, 0, HW, 1);
         if (relu && !c->in_il) prefetch_planes(c->inp + off + HW, (size_t)C * HW, ns, 0, HW, 0);
@@ -503,13 +516,20 @@ static void backward_chunk(W3Call *c, float *area, int b0, int ns, int r0, int r
     const int yhi = 4 * r1 < H ? 4 * r1 : H;
     for (int oc = 0; oc < OC; oc++) {
         const size_t off = ((size_t)b0 * OC + oc) * HW;
-        if (oc + 1 < OC) {
+        if (oc + 1 < OC && !c->dout_il) {
             prefetch_planes(c->dout + off + HW, (size_t)OC * HW, ns, 4 * r0 * W, yhi * W, 0);
             if (c->y) prefetch_planes(c->y + off + HW, (size_t)OC * HW, ns, 4 * r0 * W, yhi * W, 0);
         }
         v16 sum = {0};
-        interleave(dq, l->Wq, 0, 0, c->dout + off, c->y ? c->y + off : NULL, c->act, (size_t)OC * HW, ns, W,
-                   4 * r0 * W, yhi * W, &sum);
+        if (c->dout_il) {   // already interleaved: its rows into dq, summed by sample (db)
+            const float *src = c->dout + ((size_t)b0 * OC + (size_t)oc * 16) * HW;
+            for (int y = 4 * r0; y < yhi; y++) {
+                memcpy(dq + (size_t)y * rq, src + (size_t)y * W * 16, sizeof(float) * 16 * W);
+                for (int x = 0; x < W; x++) sum += LD(src + ((size_t)y * W + x) * 16);
+            }
+        } else
+            interleave(dq, l->Wq, 0, 0, c->dout + off, c->y ? c->y + off : NULL, c->act, (size_t)OC * HW, ns, W,
+                       4 * r0 * W, yhi * W, &sum);
         double a = 0;
         for (int k = 0; k < 16; k++) a += sum[k];
         dbp[oc] += a;
@@ -572,16 +592,20 @@ static void backward_thread(void *arg, int id, int nt) {
 
 void wino3_backward(float *dinp, float *dw, float *db, const float *dout, const float *y, int act, int dinp_flags,
                     const float *inp, const float *w, int B, const ConvShape *s, float *work) {
-    wino3_backward_il(dinp, dw, db, dout, y, act, dinp_flags, inp, w, B, s, work, 0);
+    wino3_backward_il(dinp, dw, db, dout, y, act, dinp_flags, inp, w, B, s, work, 0, 0, 0);
 }
 
 void wino3_backward_il(float *dinp, float *dw, float *db, const float *dout, const float *y, int act, int dinp_flags,
-                       const float *inp, const float *w, int B, const ConvShape *s, float *work, int in_il) {
-    CHECK(!in_il || act == CONV_ACT_NONE, "wino3: an interleaved input with the output's activation in the backward");
+                       const float *inp, const float *w, int B, const ConvShape *s, float *work, int in_il, int dout_il,
+                       int dinp_il) {
+    CHECK(!(in_il || dout_il) || act == CONV_ACT_NONE,
+          "wino3: an interleaved input or output gradient with the output's activation in the backward");
+    CHECK(!dinp_il || ((dinp_flags & CONV_DINP_SET) && (in_il || !(dinp_flags & CONV_DINP_RELU))),
+          "wino3: an interleaved input gradient is set, its ReLU mask from an interleaved input");
     const W3 l = layout(s, B);
     const int OC = s->OC, C = s->C;
     W3Call c = {.s = s, .l = &l, .B = B, .act = act, .dinp_flags = dinp_flags, .nt = 1, .dinp = dinp, .work = work,
-                .want_dw = dw != NULL, .in_il = in_il, .inp = inp, .w = w, .dout = dout,
+                .want_dw = dw != NULL, .in_il = in_il, .dout_il = dout_il, .dinp_il = dinp_il, .inp = inp, .w = w, .dout = dout,
                 .y = act == CONV_ACT_NONE ? NULL : y};
     run_threads(&c, backward_thread);
     // the threads' partials in thread order: deterministic for a thread count

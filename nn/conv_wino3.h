@@ -25,17 +25,19 @@ void wino3_forward(float *out, const float *inp, const float *w, const float *b,
 void wino3_backward(float *dinp, float *dw, float *db, const float *dout, const float *y, int act, int dinp_flags,
                     const float *inp, const float *w, int B, const ConvShape *s, float *work);
 
-// The same with inp (in_il) and, forward, out (out_il) in the interleaved layout the kernels
-// work in, which a caller that chains these layers keeps between them (nn/dyn_conv.c): sample
-// b = 16g + l, channel c, grid position p at ((g*C + c)*H*W + p)*16 + l, whole groups of 16
-// (ceil(B/16)*16 samples of room), the lanes past B zero (an interleaved output writes them as
-// zero). It spares the 16x16 transposes, and the reads of 16 samples' planes far apart, on each
-// side of the layer. Forward act: ReLU or none with out_il; backward: act none with in_il
-// (the mask of CONV_DINP_RELU is then read from the interleaved inp). Results are bit for bit
-// those of the NCHW calls.
+// The same with inp (in_il), out (out_il), dout (dout_il) or dinp (dinp_il) in the interleaved
+// layout the kernels work in, which a caller that chains these layers keeps between them
+// (nn/dyn_conv.c): sample b = 16g + l, channel c, grid position p at ((g*C + c)*H*W + p)*16 + l,
+// whole groups of 16 (ceil(B/16)*16 samples of room), the lanes past B zero (an interleaved out
+// or dinp writes them as zero). It spares the 16x16 transposes, and the reads of 16 samples'
+// planes far apart, on each side of the layer. Forward act: ReLU or none with out_il; backward:
+// act none with in_il or dout_il; dinp_il: CONV_DINP_SET, its ReLU mask from an interleaved inp.
+// Results are bit for bit those of the NCHW calls, but for db with dout_il (summed by sample
+// instead of by position: the same numbers in another order).
 void wino3_forward_il(float *out, const float *inp, const float *w, const float *b, int act, int B,
                       const ConvShape *s, float *work, int in_il, int out_il);
 void wino3_backward_il(float *dinp, float *dw, float *db, const float *dout, const float *y, int act, int dinp_flags,
-                       const float *inp, const float *w, int B, const ConvShape *s, float *work, int in_il);
+                       const float *inp, const float *w, int B, const ConvShape *s, float *work, int in_il, int dout_il,
+                       int dinp_il);
 
 #endif

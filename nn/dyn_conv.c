@@ -13,6 +13,7 @@
 #include "nn/fastmath.h"
 #include "nn/conv_wino3.h"
 #include "nn/init.h"
+#include "nn/simd.h"
 #include "base/err.h"
 #include "base/alloc.h"
 #include "base/rng.h"
@@ -100,7 +101,7 @@ int cdyn_init(ConvDyn *m, const ConvDynConfig *cfg, int max_B, Rng *rng, Err *er
     const size_t TB = (size_t)cfg->max_steps * max_B, B = (size_t)max_B, HH = (size_t)Hc * m->HW;
     const size_t TBh = (size_t)cfg->max_steps * hs_rows(m);
     m->acts_floats = TB * ((size_t)m->IN * m->HW + 2 * (size_t)Hc + m->OUT + m->Z) + TBh * (nb + 1) * HH +
-                     B * (2 * HH + (size_t)m->IN * m->HW + 2 * (size_t)Hc + m->OUT);
+                     hs_rows(m) * 2 * HH + B * ((size_t)m->IN * m->HW + 2 * (size_t)Hc + m->OUT);
     m->acts_mem = xmalloc_floats(m->acts_floats);
     float *p = m->acts_mem;
 #define TAKE(n) (p += (n), p - (n))
@@ -110,8 +111,8 @@ int cdyn_init(ConvDyn *m, const ConvDynConfig *cfg, int max_B, Rng *rng, Err *er
     m->gctx = TAKE(TB * Hc);
     m->head = TAKE(TB * m->OUT);
     m->znext = TAKE(TB * m->Z);
-    m->d0 = TAKE(B * HH);
-    m->d1 = TAKE(B * HH);
+    m->d0 = TAKE(hs_rows(m) * HH);
+    m->d1 = TAKE(hs_rows(m) * HH);
     m->dx0 = TAKE(B * m->IN * m->HW);
     m->dpool = TAKE(B * Hc);
     m->dg = TAKE(B * Hc);
@@ -165,7 +166,7 @@ static void input_planes(const ConvDyn *m, float *xb, const float *zb, const flo
     }
 }
 
-// Whether a step of B samples keeps hs in the interleaved layout of conv_wino3.h (sample b's
+// Whether a step of B samples keeps hs (and the gradients d0, d1) in the interleaved layout of conv_wino3.h (sample b's
 // channel c at ((b/16 * Hc + c) * HW + k) * 16 + b%16): when conv_plan runs all three conv shapes
 // on Winograd F(4x4, 3x3), which works in that layout; the transposes to and from NCHW between
 // the layers are then skipped. Else (the batch-1 play loop, NEMU_CONV_WINOGRAD=0) NCHW. Bit for
@@ -181,11 +182,103 @@ static int hs_interleaved(const ConvDyn *m, int B) {
     return 1;
 }
 
-// Sample b's channel c of an hs slice h: its first element, *step apart (1 NCHW, 16 interleaved).
-static inline float *hs_plane(const ConvDyn *m, float *h, int b, int c, int il, int *step) {
-    const size_t HW = m->HW, Hc = m->cfg.hidden;
-    *step = il ? 16 : 1;
-    return il ? h + (((size_t)(b / 16) * Hc + c) * HW) * 16 + b % 16 : h + ((size_t)b * Hc + c) * HW;
+typedef int vi16 __attribute__((vector_size(64)));   // masks of v16 compares
+
+// Sample b's channel c of h [B][Hc][HW] (NCHW): its first element.
+static inline float *plane_nchw(const ConvDyn *m, float *h, int b, int c) {
+    return h + ((size_t)b * m->cfg.hidden + c) * m->HW;
+}
+
+// Group g's channel c of h in the interleaved layout: HW positions of 16 samples.
+static inline float *plane_il(const ConvDyn *m, float *h, int g, int c) {
+    return h + ((size_t)g * m->cfg.hidden + c) * m->HW * 16;
+}
+
+// The per-sample passes on h [B][Hc][HW] below run on either layout with the same arithmetic per
+// element (in the interleaved one 16 samples a vector, each lane its own sample's order): bit
+// for bit the same results.
+
+// out [B][Hc] = the grid sums of h (divided by HW when mean), in double, positions in order.
+static void grid_sums(const ConvDyn *m, float *out, float *h, int B, int mean, int il, int par) {
+    const int Hc = m->cfg.hidden, HW = m->HW;
+    if (!il) {
+        OMP_FOR_IF(par)
+        for (int b = 0; b < B; b++)
+            for (int c = 0; c < Hc; c++) {
+                const float *pl = plane_nchw(m, h, b, c);
+                double acc = 0;
+                for (int k = 0; k < HW; k++) acc += pl[k];
+                out[(size_t)b * Hc + c] = (float)(mean ? acc / HW : acc);
+            }
+        return;
+    }
+    OMP_FOR_IF(par)
+    for (int g = 0; g < (B + 15) / 16; g++)
+        for (int c = 0; c < Hc; c++) {
+            const float *pl = plane_il(m, h, g, c);
+            double acc[16] = {0};
+            for (int k = 0; k < HW; k++)
+                for (int l = 0; l < 16; l++) acc[l] += pl[(size_t)k * 16 + l];
+            for (int l = 0; l < 16 && 16 * g + l < B; l++)
+                out[(size_t)(16 * g + l) * Hc + c] = (float)(mean ? acc[l] / HW : acc[l]);
+        }
+}
+
+// h = ReLU(h + gc[b][c]) (the global context added to blocks.0's pre-activation).
+static void add_relu(const ConvDyn *m, float *h, const float *gc, int B, int il, int par) {
+    const int Hc = m->cfg.hidden, HW = m->HW;
+    if (!il) {
+        OMP_FOR_IF(par)
+        for (int b = 0; b < B; b++)
+            for (int c = 0; c < Hc; c++) {
+                float v0 = gc[(size_t)b * Hc + c], *pl = plane_nchw(m, h, b, c);
+                for (int k = 0; k < HW; k++) {
+                    float v = pl[k] + v0;
+                    pl[k] = v > 0 ? v : 0;
+                }
+            }
+        return;
+    }
+    OMP_FOR_IF(par)
+    for (int g = 0; g < (B + 15) / 16; g++)
+        for (int c = 0; c < Hc; c++) {
+            v16 add = {0};   // the lanes past B stay zero
+            for (int l = 0; l < 16 && 16 * g + l < B; l++) add[l] = gc[(size_t)(16 * g + l) * Hc + c];
+            float *pl = plane_il(m, h, g, c);
+            for (int k = 0; k < HW; k++) {
+                const v16 v = *(v16u *)(pl + (size_t)k * 16) + add;
+                *(v16u *)(pl + (size_t)k * 16) = (v16)((vi16)v & (vi16)(v > 0.0f));
+            }
+        }
+}
+
+// d += dpool[b][c] / HW where y > 0 (the pooling's share of dL/d h0's pre-activation).
+static void pool_share(const ConvDyn *m, float *d, float *y, const float *dpool, int B, int il, int par) {
+    const int Hc = m->cfg.hidden, HW = m->HW;
+    if (!il) {
+        OMP_FOR_IF(par)
+        for (int b = 0; b < B; b++)
+            for (int c = 0; c < Hc; c++) {
+                float dp = dpool[(size_t)b * Hc + c] / (float)HW, *dd = plane_nchw(m, d, b, c);
+                const float *yy = plane_nchw(m, y, b, c);
+                for (int k = 0; k < HW; k++)
+                    if (yy[k] > 0) dd[k] += dp;
+            }
+        return;
+    }
+    OMP_FOR_IF(par)
+    for (int g = 0; g < (B + 15) / 16; g++)
+        for (int c = 0; c < Hc; c++) {
+            v16 dp = {0};
+            for (int l = 0; l < 16 && 16 * g + l < B; l++) dp[l] = dpool[(size_t)(16 * g + l) * Hc + c] / (float)HW;
+            float *dd = plane_il(m, d, g, c);
+            const float *yy = plane_il(m, y, g, c);
+            for (int k = 0; k < HW; k++) {
+                const v16 dv = *(v16u *)(dd + (size_t)k * 16), sum = dv + dp;
+                const vi16 on = (vi16)(*(const v16u *)(yy + (size_t)k * 16) > 0.0f);
+                *(v16u *)(dd + (size_t)k * 16) = (v16)((on & (vi16)sum) | (~on & (vi16)dv));
+            }
+        }
 }
 
 // Layer `wi` (weight index; the bias follows) forward, on hs's layout where asked.
@@ -196,14 +289,16 @@ static void conv_fwd(ConvDyn *m, float *out, const float *inp, int wi, int act, 
     else conv2d_forward_act(out, inp, w, b, act, B, s, m->work);
 }
 
-// Its backward (act none): dinp (NCHW) set through inp's ReLU when relu, param grads added.
+// Its backward (act none): dinp set through inp's ReLU when relu, param grads added; il: bit 0 inp,
+// bit 1 dout, bit 2 dinp interleaved.
 static void conv_bwd(ConvDyn *m, float *dinp, const float *dout, const float *inp, int wi, int relu, int B,
-                     const ConvShape *s, int in_il) {
+                     const ConvShape *s, int il) {
     float *G = m->arena.grads;
     const float *w = P(m, m->arena.params, wi);
     const int fl = CONV_DINP_SET | (relu ? CONV_DINP_RELU : 0);
-    if (in_il)
-        wino3_backward_il(dinp, P(m, G, wi), P(m, G, wi + 1), dout, NULL, CONV_ACT_NONE, fl, inp, w, B, s, m->work, 1);
+    if (il)
+        wino3_backward_il(dinp, P(m, G, wi), P(m, G, wi + 1), dout, NULL, CONV_ACT_NONE, fl, inp, w, B, s, m->work,
+                          il & 1, (il >> 1) & 1, (il >> 2) & 1);
     else
         conv2d_backward_act(dinp, P(m, G, wi), P(m, G, wi + 1), dout, NULL, CONV_ACT_NONE, fl, inp, w, B, s, m->work);
 }
@@ -223,15 +318,7 @@ void cdyn_forward_step(ConvDyn *m, int t, const float *z, const float *a, int B)
         input_planes(m, x0 + (size_t)b * XS, z + (size_t)b * Z, a + (size_t)b * A,
                      N ? m->hist + (size_t)b * N * Z : NULL);
     conv_fwd(m, hs[0], x0, m->i_in, CONV_ACT_RELU, B, &m->s_in, 0, il);
-    OMP_FOR_IF(par)
-    for (int b = 0; b < B; b++)
-        for (int c = 0; c < Hc; c++) {
-            int e;
-            const float *pl = hs_plane(m, hs[0], b, c, il, &e);
-            double acc = 0;
-            for (int k = 0; k < HW; k++) acc += pl[k * e];
-            pool[(size_t)b * Hc + c] = (float)(acc / HW);
-        }
+    grid_sums(m, pool, hs[0], B, 1, il, par);
     linear_forward(g, pool, W + m->arena.t[m->i_ctx].offset, W + m->arena.t[m->i_ctx + 1].offset, B, Hc, Hc);
     for (int i = 0; i < nb; i++) {
         if (i > 0) {
@@ -239,16 +326,7 @@ void cdyn_forward_step(ConvDyn *m, int t, const float *z, const float *a, int B)
             continue;
         }
         conv_fwd(m, hs[1], hs[0], m->i_blk, CONV_ACT_NONE, B, &m->s_mid, il, il);
-        OMP_FOR_IF(par)
-        for (int b = 0; b < B; b++)   // + the global context, then ReLU
-            for (int c = 0; c < Hc; c++) {
-                int e;
-                float gc = g[(size_t)b * Hc + c], *pl = hs_plane(m, hs[1], b, c, il, &e);
-                for (int k = 0; k < HW; k++) {
-                    float v = pl[k * e] + gc;
-                    pl[k * e] = v > 0 ? v : 0;
-                }
-            }
+        add_relu(m, hs[1], g, B, il, par);   // + the global context, then ReLU
     }
     float *head = cdyn_head(m, t);
     conv_fwd(m, head, hs[nb], m->i_out, CONV_ACT_NONE, B, &m->s_out, il, 0);
@@ -262,33 +340,16 @@ void cdyn_forward_step(ConvDyn *m, int t, const float *z, const float *a, int B)
 // blocks.0's backward with the context's share: dg = the grid sums of dcur (dL/d of blocks.0's
 // pre-activation, where the context was added), the ctx Linear's backward to dpool, then dnext
 // (dL/d of h0's pre-activation) gets the pooling's share dpool / HW through h0's ReLU.
-static void block0_backward(ConvDyn *m, float *dnext, const float *dcur, float *h0, const float *pool, int B, int par,
+static void block0_backward(ConvDyn *m, float *dnext, float *dcur, float *h0, const float *pool, int B, int par,
                             int il) {
-    const int Hc = m->cfg.hidden, HW = m->HW;
-    const size_t HH = (size_t)Hc * HW;
+    const int Hc = m->cfg.hidden;
     float *G = m->arena.grads;
     const float *W = m->arena.params;
-    OMP_FOR_IF(par)
-    for (int b = 0; b < B; b++)
-        for (int c = 0; c < Hc; c++) {
-            const float *pl = dcur + (size_t)b * HH + (size_t)c * HW;
-            double acc = 0;
-            for (int k = 0; k < HW; k++) acc += pl[k];
-            m->dg[(size_t)b * Hc + c] = (float)acc;
-        }
+    grid_sums(m, m->dg, dcur, B, 0, il, par);
     linear_backward_beta(m->dpool, 0.0f, G + m->arena.t[m->i_ctx].offset, G + m->arena.t[m->i_ctx + 1].offset, m->dg,
                          pool, W + m->arena.t[m->i_ctx].offset, B, Hc, Hc);
-    conv_bwd(m, dnext, dcur, h0, m->i_blk, 1, B, &m->s_mid, il);
-    OMP_FOR_IF(par)
-    for (int b = 0; b < B; b++)
-        for (int c = 0; c < Hc; c++) {
-            int e;
-            float dp = m->dpool[(size_t)b * Hc + c] / (float)HW;
-            const float *y = hs_plane(m, h0, b, c, il, &e);
-            float *d = dnext + (size_t)b * HH + (size_t)c * HW;
-            for (int k = 0; k < HW; k++)
-                if (y[k * e] > 0) d[k] += dp;
-        }
+    conv_bwd(m, dnext, dcur, h0, m->i_blk, 1, B, &m->s_mid, il ? 7 : 0);
+    pool_share(m, dnext, h0, m->dpool, B, il, par);
 }
 
 void cdyn_backward_step(ConvDyn *m, int t, const float *dhead, const float *dznext, float *dz, int B) {
@@ -297,7 +358,6 @@ void cdyn_backward_step(ConvDyn *m, int t, const float *dhead, const float *dzne
           "conv dynamics: dznext with a vae or hypotheses head (nn/dynamics.h chooses the delta)");
     const int Hc = m->cfg.hidden, nb = m->cfg.blocks, HW = m->HW, Z = m->Z, N = m->cfg.history;
     const size_t s = st(m, t), HH = (size_t)Hc * HW, XS = (size_t)m->IN * HW, no = (size_t)B * m->OUT;
-    float *G = m->arena.grads;
     const float *x0 = m->x0 + s * XS, *pool = m->pool + s * Hc;
     float *hs[CDYN_MAX_BLOCKS + 1];
     for (int i = 0; i <= nb; i++) hs[i] = m->hs[i] + (size_t)t * hs_rows(m) * HH;
@@ -318,16 +378,15 @@ void cdyn_backward_step(ConvDyn *m, int t, const float *dhead, const float *dzne
         for (size_t k = 0; k < (size_t)B * Z; k++) dz[k] += dznext[k];
     }
     float *dcur = m->d0, *dnext = m->d1;   // dL/d(pre-activation of hs[i])
-    conv_bwd(m, dcur, dout, hs[nb], m->i_out, 1, B, &m->s_out, il);
+    conv_bwd(m, dcur, dout, hs[nb], m->i_out, 1, B, &m->s_out, il ? 5 : 0);   // dout: the head's gradient, NCHW
     for (int i = nb - 1; i >= 0; i--) {
         if (i == 0) block0_backward(m, dnext, dcur, hs[0], pool, B, par, il);
-        else conv_bwd(m, dnext, dcur, hs[i], m->i_blk + 2 * i, 1, B, &m->s_mid, il);
+        else conv_bwd(m, dnext, dcur, hs[i], m->i_blk + 2 * i, 1, B, &m->s_mid, il ? 7 : 0);
         float *tmp = dcur;
         dcur = dnext;
         dnext = tmp;
     }
-    conv2d_backward_act(dz ? m->dx0 : NULL, P(m, G, m->i_in), P(m, G, m->i_in + 1), dcur, NULL, CONV_ACT_NONE,
-                        CONV_DINP_SET, x0, P(m, m->arena.params, m->i_in), B, &m->s_in, m->work);
+    conv_bwd(m, dz ? m->dx0 : NULL, dcur, x0, m->i_in, 0, B, &m->s_in, il ? 2 : 0);   // x0 and dx0: NCHW
     if (!dz) return;
     const size_t ho = (size_t)(m->cfg.channels + m->cfg.n_actions) * HW;
     OMP_FOR_IF(par)   // the z planes of x0 and z's share of the difference planes; not the action planes
