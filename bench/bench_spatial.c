@@ -165,7 +165,7 @@ int main(int argc, char **argv) {
     if (want(only, "cdyn80")) {
         Err err;
         const int B = 128;
-        ConvDynConfig c = {16, 10, 10, N_ACTIONS, 64, 2, 1, 0};
+        ConvDynConfig c = {16, 10, 10, N_ACTIONS, 64, 2, 1, 0, 1, 0};
         DynModel dyn;
         ok(dynm_conv_init(&dyn, &c, B, &rng, &err), &err);
         size_t nz = (size_t)B * dyn.Z;
