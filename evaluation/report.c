@@ -36,7 +36,42 @@ RowStats *report_rows(const RolloutResult *r) {
     return rows;
 }
 
+PairedStats *report_paired(const RolloutResult *r) {
+    PairedStats *ps = xmalloc((size_t)r->n_steps * sizeof *ps);
+    double *ds = xmalloc((size_t)2 * r->N * sizeof(double)), *dl = ds + r->N;
+    for (int j = 0; j < r->n_steps; j++) {
+        const Metrics *m = r->model + (size_t)j * r->N, *c = r->copy + (size_t)j * r->N;
+        int above = 0;
+        for (int i = 0; i < r->N; i++) {
+            ds[i] = m[i].ssim - c[i].ssim;
+            dl[i] = c[i].l1 - m[i].l1;
+            above += ds[i] > 0;
+        }
+        ps[j] = (PairedStats){interval95(ds, r->N), interval95(dl, r->N), above};
+    }
+    free(ds);
+    return ps;
+}
+
 // ---------------------------------------------------------------- Markdown
+
+// "## Model against copy": the paired differences per step.
+static void md_paired(StrBuf *b, const EvalReport *rep) {
+    sb_printf(b, "\n## Model against copy, paired\n\n"
+                 "- per start point, the model's rollout minus copy's from the same start (mean ± half-width of the "
+                 "95%% Student-t interval of the differences); > 0: the model is closer to the true frame\n\n"
+                 "| step | SSIM model − copy | L1 copy − model | starts where the model's SSIM is above copy's |\n"
+                 "|---:|---:|---:|---:|\n");
+    for (int j = 0; j < rep->n_steps; j++) {
+        const PairedStats *p = &rep->paired[j];
+        sb_printf(b, "| %d |", rep->steps[j]);
+        if (p->dssim.n > 1)
+            sb_printf(b, " %+.4f ± %.4f | %+.4f ± %.4f |", p->dssim.mean, p->dssim.half, p->dl1.mean, p->dl1.half);
+        else
+            sb_printf(b, " %+.4f | %+.4f |", p->dssim.mean, p->dl1.mean);
+        sb_printf(b, " %d of %d |\n", p->ssim_above, p->dssim.n);
+    }
+}
 
 static void md_cell(StrBuf *b, const Interval *iv, int dec) {
     if (iv->n > 1) sb_printf(b, " %.*f ± %.*f |", dec, iv->mean, dec, iv->half);
@@ -79,6 +114,7 @@ char *report_markdown(const EvalReport *rep) {
             md_cell(&b, &s->psnr, 2);
             sb_printf(&b, "\n");
         }
+    if (rep->paired) md_paired(&b, rep);
     if (rep->emu) {
         char *t = emu_report_markdown(rep->emu);
         sb_printf(&b, "%s", t);
@@ -156,6 +192,18 @@ char *report_json(const EvalReport *rep) {
             sb_printf(&b, "}%s\n", j == rep->n_steps - 1 && k == ROW_KINDS - 1 ? "" : ",");
         }
     sb_printf(&b, "  ]");
+    if (rep->paired) {
+        sb_printf(&b, ",\n  \"paired\": [\n");
+        for (int j = 0; j < rep->n_steps; j++) {
+            const PairedStats *p = &rep->paired[j];
+            sb_printf(&b, "    {\"step\": %d, \"n\": %d, ", rep->steps[j], p->dssim.n);
+            json_interval(&b, "ssim_model_minus_copy", &p->dssim, JSON_IV_SD);
+            sb_printf(&b, ", ");
+            json_interval(&b, "l1_copy_minus_model", &p->dl1, JSON_IV_SD);
+            sb_printf(&b, ", \"ssim_above_copy\": %d}%s\n", p->ssim_above, j == rep->n_steps - 1 ? "" : ",");
+        }
+        sb_printf(&b, "  ]");
+    }
     if (rep->emu) {
         char *t = emu_report_json(rep->emu);
         sb_printf(&b, ",\n  %s", t);

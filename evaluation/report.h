@@ -4,10 +4,12 @@
  *   report_markdown  a short provenance list and the table | step | row | L1 | SSIM | PSNR |,
  *                    three rows (model, copy, recon) per requested step, each cell
  *                    "mean ± half-width of the 95% Student-t interval" over start points
- *                    (printed on stdout and saved as eval.md)
+ *                    (printed on stdout and saved as eval.md); with rep->paired, a second
+ *                    table: model minus copy per step, paired over the start points
  *   report_csv       step,row,n,{l1,ssim,psnr}_{mean,sd,ci95,lo,hi}  one line per table row
  *   report_json      everything machine-readable: run, checkpoints, config hash, data file,
- *                    split, seed, steps, start points, per-row statistics (NaN -> null)
+ *                    split, seed, steps, start points, per-row statistics (NaN -> null),
+ *                    and "paired" (model against copy) with rep->paired
  *   report_plot      SSIM (top) and L1 (bottom) against step for model, copy and recon
  * With rep->emu set, each also carries the emulation measures (emu_report.h): a second
  * Markdown table and the direction test, extra CSV columns per row, an "emulation" object.
@@ -26,6 +28,14 @@ typedef enum { ROW_MODEL, ROW_COPY, ROW_RECON, ROW_KINDS } RowKind;
 const char *row_name(RowKind k);   // "model", "copy", "recon"
 
 typedef struct { Interval l1, ssim, psnr; } RowStats;
+
+// The model against copy, start point by start point (a paired comparison: the two rows share
+// their start points, so the differences' interval is far narrower than the rows' own).
+typedef struct {
+    Interval dssim;    // SSIM(model) - SSIM(copy) over the start points
+    Interval dl1;      // L1(copy) - L1(model): > 0 where the model is closer
+    int ssim_above;    // start points where the model's SSIM is above copy's
+} PairedStats;
 
 typedef struct {
     // provenance (strings are borrowed)
@@ -51,11 +61,14 @@ typedef struct {
     const int *steps;
     int n_steps;
     RowStats *rows;                   // [n_steps][ROW_KINDS]
+    const PairedStats *paired;        // [n_steps] model against copy (NULL: no such section)
     const EmuStats *emu;              // emulation measures (emu_report.h), appended when not NULL
 } EvalReport;
 
 // rows[j * ROW_KINDS + k] from a RolloutResult (malloc'ed; free()).
 RowStats *report_rows(const RolloutResult *r);
+// [n_steps] model against copy, paired over the start points (malloc'ed; free()).
+PairedStats *report_paired(const RolloutResult *r);
 
 char *report_markdown(const EvalReport *rep);
 char *report_csv(const EvalReport *rep);

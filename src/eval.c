@@ -418,7 +418,8 @@ static void eval_game(const Options *o, EvalRun *E, double t_start, EvalGameRow 
         .split_seed = E->R.cfg.run.seed, .eval_ids = eval_ids, .n_eval_eps = E->n_eval, .n_split_eps = E->n_pool,
         .skipped_eps = E->skipped, .seed = E->seed, .starts = E->starts, .sp = E->sp, .sp_ids = sp_ids, .n_starts = E->N,
         .compose = E->compose, .deadband = E->deadband, .reencode = E->reencode,
-        .steps = E->steps, .n_steps = E->n_steps, .rows = report_rows(&rr), .emu = &es};
+        .steps = E->steps, .n_steps = E->n_steps, .rows = report_rows(&rr), .paired = report_paired(&rr),
+        .emu = &es};
     char *md = report_markdown(&rep), *csv = report_csv(&rep), *json = report_json(&rep);
     json = json_add_member(json, look_json);
     free(look_json);
@@ -453,7 +454,7 @@ static void eval_game(const Options *o, EvalRun *E, double t_start, EvalGameRow 
             rows[j].ssim[k] = r->ssim.mean, rows[j].ci[k] = r->ssim.half, rows[j].l1[k] = r->l1.mean;
         }
     }
-    free(md), free(csv), free(json), free(rep.rows), free(smd), free(scsv);
+    free(md), free(csv), free(json), free(rep.rows), free((void *)rep.paired), free(smd), free(scsv);
     free(eval_ids), free(sp_ids), free(E->sp), free(E->eval_eps);
     rollout_result_free(&rr);
     ae_free(&ae);

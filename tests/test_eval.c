@@ -171,25 +171,39 @@ static void test_starts(void) {
 static void check_reports(const RolloutResult *r, const Dataset *d, const StartPoint *sp, int N, const int *steps,
                           int C, int H, int W) {
     RowStats *rows = report_rows(r);
+    PairedStats *paired = report_paired(r);
     int ids[3] = {100, 101, 102}, *spid = xmalloc((size_t)N * sizeof(int));
     for (int i = 0; i < N; i++) spid[i] = d->ep_id[sp[i].e];
     EvalReport rep = {.run_dir = "runs/x", .run_name = "x", .dyn_ckpt = "runs/x/dyn_best.h5",
                       .ae_ckpt = "runs/x/ae_best.h5", .config_hash = 0x1234, .data_path = "d\"q.h5", .C = C,
                       .H = H, .W = W, .split_kind = "test", .split_seed = 42, .eval_ids = ids, .n_eval_eps = 3,
                       .n_split_eps = 3, .seed = 3, .starts = 4, .sp = sp, .sp_ids = spid, .n_starts = N,
-                      .steps = steps, .n_steps = 3, .rows = rows};
+                      .steps = steps, .n_steps = 3, .rows = rows, .paired = paired};
     char *md = report_markdown(&rep), *csv = report_csv(&rep), *js = report_json(&rep);
     int md_rows = 0, csv_lines = 0;
     for (char *p = md; (p = strstr(p, "\n| ")); p++) md_rows++;
     for (char *p = csv; *p; p++) csv_lines += *p == '\n';
-    EXPECT(md_rows == 1 + 9, "Markdown: header + 9 rows (%d)", md_rows);
+    EXPECT(md_rows == 1 + 9 + 1 + 3, "Markdown: header + 9 rows, paired header + 3 rows (%d)", md_rows);
+    EXPECT(strstr(md, "## Model against copy, paired") && strstr(md, "| 4 | "), "Markdown paired section");
     EXPECT(strstr(md, "| 4 | copy |") && strstr(md, " ± "), "Markdown copy row with interval");
     EXPECT(csv_lines == 1 + 9 && !strncmp(csv, "step,row,n,l1_mean", 18), "CSV lines %d", csv_lines);
     EXPECT(strstr(js, "\"config_hash\": \"0000000000001234\"") && strstr(js, "\"data\": \"d\\\"q.h5\"") &&
                !strstr(js, "nan") && !strstr(js, "inf"), "JSON fields and escapes");
     Interval want = interval95_metric(r->copy + N, N, METRIC_SSIM);
     EXPECT(rows[1 * ROW_KINDS + ROW_COPY].ssim.mean == want.mean, "row stats = interval of the copy SSIMs");
-    free(md), free(csv), free(js), free(rows), free(spid);
+    double ds = 0, dl = 0;   // the paired differences by hand, step 4
+    int above = 0;
+    for (int i = 0; i < N; i++) {
+        ds += r->model[N + i].ssim - r->copy[N + i].ssim, dl += r->copy[N + i].l1 - r->model[N + i].l1;
+        above += r->model[N + i].ssim > r->copy[N + i].ssim;
+    }
+    EXPECT(fabs(paired[1].dssim.mean - ds / N) < 1e-12 && fabs(paired[1].dl1.mean - dl / N) < 1e-12 &&
+               paired[1].ssim_above == above && paired[1].dssim.n == N,
+           "paired step 4: SSIM %g (want %g), L1 %g (want %g), above %d (want %d)", paired[1].dssim.mean, ds / N,
+           paired[1].dl1.mean, dl / N, paired[1].ssim_above, above);
+    EXPECT(strstr(js, "\"paired\": [") && strstr(js, "\"ssim_model_minus_copy\": {") &&
+               strstr(js, "\"ssim_above_copy\": "), "JSON paired member");
+    free(md), free(csv), free(js), free(rows), free(paired), free(spid);
 }
 
 static void test_rollouts(void) {

@@ -6,7 +6,7 @@ Tetris dataset with $NEMU_BIN/gen, trains a tiny stage=both run with $NEMU_BIN/t
 RGB, latent 8, base 4 channels, 1 epoch each, 2 test episodes), then checks:
   - ./eval with no options finds the run, prints the Markdown table, writes eval.md (= stdout),
     eval.csv, eval.json (parses; run, config hash, data, split, seed, steps, rows), rollouts.png
-    and eval_plot.png; the [eval] section of the run's config gives the defaults
+    and eval_plot.png; the paired model-against-copy table (its means = the rows' differences); the [eval] section of the run's config gives the defaults
   - the same command twice prints the same table; another --seed other start points
   - --out DIR, --episodes, --starts; --data with another file (all its episodes)
   - bad input: one line on stderr, non-zero exit, nothing on stdout, old results untouched:
@@ -81,6 +81,18 @@ def body(tmp):
     row = js["rows"][1]
     check(row["row"] == "copy" and row["n"] == 6 and row["ssim"]["lo"] <= row["ssim"]["mean"] <= row["ssim"]["hi"],
           f"json row {row}")
+    # model against copy, paired: the mean of the differences is the difference of the rows' means
+    by = {(r["step"], r["row"]): r for r in js["rows"]}
+    check([p["step"] for p in js["paired"]] == [1, 5, 10, 30], "json paired steps")
+    for p in js["paired"]:
+        m, c = by[(p["step"], "model")], by[(p["step"], "copy")]
+        d, l = p["ssim_model_minus_copy"], p["l1_copy_minus_model"]
+        check(p["n"] == 6 and abs(d["mean"] - (m["ssim"]["mean"] - c["ssim"]["mean"])) < 1e-6 and
+              abs(l["mean"] - (c["l1"]["mean"] - m["l1"]["mean"])) < 1e-6 and 0 <= p["ssim_above_copy"] <= 6,
+              f"paired step {p['step']}: {p}")
+    check("## Model against copy, paired" in r1.stdout and
+          sum(1 for l in r1.stdout.splitlines() if l.startswith("| 30 | ") and " of 6 |" in l) == 1,
+          "eval.md: the paired table, 30 steps")
     with open(os.path.join(results, "eval.csv")) as f:
         csv = f.read().splitlines()
     check(len(csv) == 13 and csv[0].startswith("step,row,n,l1_mean"), "csv lines")
