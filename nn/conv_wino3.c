@@ -44,8 +44,6 @@
 #define W3_MAX_GRID 1024    // H*W up to this (30x32 and smaller)
 #define W3_CHUNK_COLS 256   // GEMM columns a chunk of tile rows aims at
 
-typedef int vi16 __attribute__((vector_size(64)));
-
 int wino3_fits(const ConvShape *s) {
     return s->K == 3 && s->S == 1 && s->P == 1 && s->OH == s->H && s->OW == s->W && (long)s->H * s->W <= W3_MAX_GRID;
 }
@@ -241,8 +239,6 @@ static inline void transpose16(v16 r[16]) {
     }
 }
 
-static inline v16 relu_mask(v16 v, v16 m) { return (v16)((vi16)v & (vi16)(m > 0.0f)); }
-
 // Positions [p0, p1) of ns <= 16 planes (sample l's at src + l*stride, W wide) into the
 // interleaved plane pl (Wb positions a row, 16 floats each, the grid at row oy, column ox).
 // With y: src is dL/dy of y = act(pre) and pl gets dL/dpre; *sum += its values (db).
@@ -380,8 +376,7 @@ static void chunk_input(float *U, int ncols, float *xp, const W3Call *c, int b0,
 // channel, W x 16 floats a row) from yq (Wq positions a row): act(v + bias) as deinterleave's
 // OUT_FWD (ReLU or none), the lanes past the ns samples zero.
 static void out_rows_il(float *dst, const float *yq, int Wq, int W, int y0, int y1, int ns, float bias, int act) {
-    const vi16 lanes = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
-    const vi16 live = lanes < ns;
+    const vi16 live = live_lanes(ns);
     for (int y = y0; y < y1; y++)
         for (int x = 0; x < W; x++) {
             v16 v = LD(yq + ((size_t)y * Wq + x) * 16) + bias;
@@ -482,7 +477,7 @@ static void dinp_plane(const W3Call *c, const float *pl, int b0, int ns, int ch)
     const size_t off = ((size_t)b0 * C + ch) * HW;
     const int set = c->dinp_flags & CONV_DINP_SET, relu = c->dinp_flags & CONV_DINP_RELU;
     if (c->dinp_il) {   // set (the mask from the interleaved inp), the lanes past ns zero
-        const vi16 lanes = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, live = lanes < ns;
+        const vi16 live = live_lanes(ns);
         const size_t o = ((size_t)b0 * C + (size_t)ch * 16) * HW;
         for (int y = 0; y < c->s->H; y++)
             for (int x = 0; x < W; x++) {

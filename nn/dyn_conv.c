@@ -182,8 +182,6 @@ static int hs_interleaved(const ConvDyn *m, int B) {
     return 1;
 }
 
-typedef int vi16 __attribute__((vector_size(64)));   // masks of v16 compares
-
 // Sample b's channel c of h [B][Hc][HW] (NCHW): its first element.
 static inline float *plane_nchw(const ConvDyn *m, float *h, int b, int c) {
     return h + ((size_t)b * m->cfg.hidden + c) * m->HW;
@@ -247,7 +245,7 @@ static void add_relu(const ConvDyn *m, float *h, const float *gc, int B, int il,
             float *pl = plane_il(m, h, g, c);
             for (int k = 0; k < HW; k++) {
                 const v16 v = *(v16u *)(pl + (size_t)k * 16) + add;
-                *(v16u *)(pl + (size_t)k * 16) = (v16)((vi16)v & (vi16)(v > 0.0f));
+                *(v16u *)(pl + (size_t)k * 16) = relu_mask(v, v);
             }
         }
 }

@@ -28,7 +28,17 @@ typedef float v16 __attribute__((vector_size(64)));
 typedef float v16u __attribute__((vector_size(64), aligned(4), may_alias));   // unaligned access
 typedef float v8 __attribute__((vector_size(32)));
 typedef float v4 __attribute__((vector_size(16)));
+typedef int vi16 __attribute__((vector_size(64)));   // masks of v16 compares
 #define VL 16
+
+// v where m > 0, else 0 (a ReLU's mask applied to a gradient; relu_mask(v, v) is ReLU itself)
+static inline v16 relu_mask(v16 v, v16 m) { return (v16)((vi16)v & (vi16)(m > 0.0f)); }
+
+// All ones in lanes 0..n-1, zero in the others: `(v16)((vi16)v & live_lanes(n))` keeps n lanes.
+static inline vi16 live_lanes(int n) {
+    const vi16 lanes = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    return lanes < n;
+}
 
 #ifdef __AVX512F__
 static inline v16 load_n(const float *p, int n) {
