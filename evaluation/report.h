@@ -61,7 +61,7 @@ typedef struct {
     const int *steps;
     int n_steps;
     RowStats *rows;                   // [n_steps][ROW_KINDS]
-    const PairedStats *paired;        // [n_steps] model against copy (NULL: no such section)
+    PairedStats *paired;              // [n_steps] model against copy (NULL: no such section)
     const EmuStats *emu;              // emulation measures (emu_report.h), appended when not NULL
 } EvalReport;
 

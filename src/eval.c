@@ -454,7 +454,7 @@ static void eval_game(const Options *o, EvalRun *E, double t_start, EvalGameRow 
             rows[j].ssim[k] = r->ssim.mean, rows[j].ci[k] = r->ssim.half, rows[j].l1[k] = r->l1.mean;
         }
     }
-    free(md), free(csv), free(json), free(rep.rows), free((void *)rep.paired), free(smd), free(scsv);
+    free(md), free(csv), free(json), free(rep.rows), free(rep.paired), free(smd), free(scsv);
     free(eval_ids), free(sp_ids), free(E->sp), free(E->eval_eps);
     rollout_result_free(&rr);
     ae_free(&ae);
