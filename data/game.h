@@ -56,6 +56,10 @@ typedef struct {
     // 0: the object's centroid against the start frame without the object (render_hidden),
     // for an object of any colour on any background.
     int bright_on_black;
+    // The game's other movers, which no button steers (the maze's ghosts): mask [H*W] = 1 on
+    // their boxes grown by half a tile, as object_mask; returns the count, 0 when none is in play.
+    // NULL: the game has none. ./eval's samples report their diversity inside it.
+    int (*enemy_mask)(const void *state, int H, int W, uint8_t *mask);
 } GameEval;
 
 typedef struct GameDef {

@@ -237,11 +237,29 @@ static void m_dir_region(const void *st, int H, int W, uint8_t *mask, double *cw
     *cw = (double)MZ_TILE * W / MZ_W, *ch = (double)MZ_TILE * H / MZ_H;
 }
 
+// The ghosts' boxes, each grown by half a tile (where it is and where it goes next).
+static int m_enemy_mask(const void *st, int H, int W, uint8_t *mask) {
+    const Maze *g = &((const MazeState *)st)->g;
+    int b[MZ_GHOSTS][4], nb = 0, n = 0;
+    for (int k = 0; k < MZ_GHOSTS; k++)
+        if (maze_ghost_box(g, k, &b[nb][0], &b[nb][1], &b[nb][2], &b[nb][3])) nb++;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            const double sx = (x + 0.5) * MZ_W / W, sy = (y + 0.5) * MZ_H / H, m = MZ_TILE / 2;
+            int in = 0;
+            for (int i = 0; i < nb && !in; i++)
+                in = sx >= b[i][0] - m && sx < b[i][2] + 1 + m && sy >= b[i][1] - m && sy < b[i][3] + 1 + m;
+            mask[(size_t)y * W + x] = (uint8_t)in;
+            n += in;
+        }
+    return n;
+}
+
 static const GameEval MAZE_EVAL = {
     .object = "eater", .object_mask = m_object_mask,
     .n_dirs = 2, .dir_frames = 24,
     .dir_buttons = {{0, 0, 0, 0, 0, 0, 1, 0}, {0, 0, 0, 0, 0, 0, 0, 1}},
-    .dir_start = m_dir_start, .dir_region = m_dir_region, .bright_on_black = 0,
+    .dir_start = m_dir_start, .dir_region = m_dir_region, .bright_on_black = 0, .enemy_mask = m_enemy_mask,
 };
 
 static const char *const ATTRS[] = {"maze_game_seed", "maze_bot_seed", "maze_warmup_steps"};

@@ -85,6 +85,9 @@ int maze_eater_box(const Maze *m, int *x0, int *y0, int *x1, int *y1);
 // Ghost g's sprite box on screen; 0 when it is not drawn (not in play).
 int maze_ghost_box(const Maze *m, int g, int *x0, int *y0, int *x1, int *y1);
 
+// The Maze inside a state of the GameDef game_maze (data/game.h); NULL for NULL.
+const Maze *game_maze_state(const void *state);
+
 int maze_edge_case_count(void);
 int maze_edge_case(Maze *m, int which, char *name, size_t cap);
 

@@ -165,6 +165,36 @@ static double pairwise_l1(const float *p, int S, size_t F) {
     return acc / (0.5 * S * (S - 1));
 }
 
+double pairwise_l1_masked(const float *p, int S, int C, int HW, const uint8_t *mask) {
+    size_t n = 0;
+    for (int k = 0; k < HW; k++) n += mask[k] != 0;
+    if (S < 2 || n == 0) return NAN;
+    const size_t F = (size_t)C * HW;
+    double acc = 0;
+    for (int u = 0; u < S; u++)
+        for (int v = u + 1; v < S; v++) {
+            double d = 0;
+            for (int c = 0; c < C; c++)
+                for (int k = 0; k < HW; k++)
+                    if (mask[k]) d += fabsf(p[u * F + (size_t)c * HW + k] - p[v * F + (size_t)c * HW + k]);
+            acc += d / ((double)n * C);
+        }
+    return acc / (0.5 * S * (S - 1));
+}
+
+// The enemies' region of start point sp at step k: the enemy masks of its start state and of
+// frame t+k's state together; returns the pixel count (0: no trace, no mask, none in play).
+static int enemy_region(const GameTrace *g, StartPoint sp, int k, int H, int W, uint8_t *mask, uint8_t *tmp) {
+    if (!g || !g->available || !g->game->eval || !g->game->eval->enemy_mask) return 0;
+    const void *s0 = game_trace_state(g, sp.e, sp.t), *s1 = game_trace_state(g, sp.e, sp.t + k);
+    if (!s0 || !s1) return 0;
+    g->game->eval->enemy_mask(s0, H, W, mask);
+    g->game->eval->enemy_mask(s1, H, W, tmp);
+    int n = 0;
+    for (int i = 0; i < H * W; i++) n += (mask[i] |= tmp[i]) != 0;
+    return n;
+}
+
 void start_past_frames(const Dataset *d, StartPoint sp, int N, float *out) {
     const size_t F = (size_t)d->C * d->H * d->W;
     for (int k = 1; k <= N; k++) dataset_frame(d, sp.e, sp.t >= k ? sp.t - k : 0, out + (size_t)(k - 1) * F);
@@ -199,7 +229,7 @@ static void reencode_samples(AE *ae, float *z, int nS, int S, const float *x0, c
 
 // The S samples of start i are rows i*S .. i*S+S-1 of a batch, run in lockstep.
 void rollout_eval(AE *ae, DynModel *dyn, const Dataset *d, const StartPoint *sp, int N, const int *steps,
-                  int n_steps, int n_pic, int S, const ClosedLoop *loop, RolloutResult *r) {
+                  int n_steps, int n_pic, int S, const ClosedLoop *loop, const GameTrace *g, RolloutResult *r) {
     CHECK(N >= 1 && n_steps >= 1 && n_pic >= 0 && n_pic <= N && S >= 1, "N %d n_steps %d n_pic %d samples %d", N,
           n_steps, n_pic, S);
     CHECK(ae->cfg.C == d->C && ae->cfg.H == d->H && ae->cfg.W == d->W, "autoencoder does not fit the data");
@@ -219,6 +249,7 @@ void rollout_eval(AE *ae, DynModel *dyn, const Dataset *d, const StartPoint *sp,
     r->recon = xmalloc((size_t)n_steps * N * sizeof(Metrics));
     r->samples = xmalloc((size_t)S * n_steps * N * sizeof(Metrics));
     r->diversity = xmalloc((size_t)n_steps * N * sizeof(double));
+    r->div_enemy = xmalloc((size_t)n_steps * N * sizeof(double));
     r->pic_idx = xmalloc((size_t)(n_pic > 0 ? n_pic : 1) * sizeof(int));
     r->pic_truth = xmalloc_floats((size_t)n_pic * n_steps * F);
     r->pic_pred = xmalloc_floats((size_t)n_pic * n_steps * F);
@@ -241,6 +272,7 @@ void rollout_eval(AE *ae, DynModel *dyn, const Dataset *d, const StartPoint *sp,
     float *a = xmalloc_floats((size_t)B * S * A);       // [B*S,A] actions of one step
     float *hist = xmalloc_floats((size_t)(dyn->history > 0 ? dyn->history : 1) * F);   // [N,C,H,W] past frames
     Metrics *met = xmalloc((size_t)B * S * sizeof(Metrics));
+    uint8_t *emask = xmalloc((size_t)2 * H * W);   // [2][H*W] the enemies' region and a scratch mask
 
     for (int base = 0; base < N; base += B) {
         int n = N - base < B ? N - base : B, nS = n * S;
@@ -283,6 +315,9 @@ void rollout_eval(AE *ae, DynModel *dyn, const Dataset *d, const StartPoint *sp,
                 if (S > 1) m.l1 /= S, m.mse /= S, m.psnr /= S, m.ssim /= S;
                 r->model[off + i] = S > 1 ? m : met[i];
                 r->diversity[off + i] = S > 1 ? pairwise_l1(pred + (size_t)i * S * F, S, F) : NAN;
+                r->div_enemy[off + i] = S > 1 && enemy_region(g, sp[base + i], k, H, W, emask, emask + H * W) > 0
+                                            ? pairwise_l1_masked(pred + (size_t)i * S * F, S, C, H * W, emask)
+                                            : NAN;
                 int p = slot[base + i];
                 if (p < 0) continue;
                 size_t o = ((size_t)p * n_steps + j) * F;
@@ -295,12 +330,12 @@ void rollout_eval(AE *ae, DynModel *dyn, const Dataset *d, const StartPoint *sp,
             j++;
         }
     }
-    free(slot), free(met);
+    free(slot), free(met), free(emask);
     free(x0), free(truth), free(pred), free(rec), free(d0), free(z), free(zr), free(a), free(hist);
 }
 
 void rollout_result_free(RolloutResult *r) {
-    free(r->model), free(r->copy), free(r->recon), free(r->samples), free(r->diversity);
+    free(r->model), free(r->copy), free(r->recon), free(r->samples), free(r->diversity), free(r->div_enemy);
     free(r->pic_idx), free(r->pic_truth), free(r->pic_pred), free(r->pic_samples);
     memset(r, 0, sizeof *r);
 }

@@ -6,7 +6,7 @@
  *   StartPoint *sp; int n;
  *   select_starts(d, test, n_test, starts, max_step, seed, &sp, &n, &err);
  *   RolloutResult r;
- *   rollout_eval(&ae, &dyn, d, sp, n, steps, n_steps, n_pic, samples, &loop, &r);
+ *   rollout_eval(&ae, &dyn, d, sp, n, steps, n_steps, n_pic, samples, &loop, NULL, &r);
  *   Interval ssim1 = interval95_of(r.model[0..n), METRIC_SSIM) ...
  *
  * A start point (e, t) is frame t of episode e; a rollout of K steps uses actions t..t+K-1
@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include "data/dataset.h"
 #include "evaluation/closed_loop.h"
+#include "evaluation/game_trace.h"
 #include "evaluation/metrics.h"
 #include "nn/dynamics.h"
 #include "nn/model.h"
@@ -72,6 +73,9 @@ typedef struct {
     Metrics *samples;                // [S][n_steps][N] every sampled rollout's metrics
     double *diversity;               // [n_steps][N] mean pairwise L1 between a start's S
                                      //   decoded frames (NaN when S == 1)
+    double *div_enemy;               // [n_steps][N] the same inside the enemies' region (GameEval
+                                     //   enemy_mask of the start frame's and frame t+k's states);
+                                     //   NaN when S == 1, no trace, no enemy in play
     int n_pic;                       // start points kept for the picture (the first n_pic of
     int *pic_idx;                    //   an even spread over all N): indices into the start list
     float *pic_truth, *pic_pred;     // [n_pic][n_steps][C,H,W]
@@ -86,8 +90,12 @@ typedef struct {
 // rollout steps and draws, as ./play (evaluation/closed_loop.h): compose > 0 draws each
 // predicted frame with emu_compose against its start frame; deadband > 0 applies
 // latent_deadband after each step; reencode N > 0 re-encodes the drawn frame every N steps.
+// g (NULL: none): the game's trace, for div_enemy when S > 1 and its game has an enemy_mask.
 void rollout_eval(AE *ae, DynModel *dyn, const Dataset *d, const StartPoint *sp, int N, const int *steps,
-                  int n_steps, int n_pic, int S, const ClosedLoop *loop, RolloutResult *r);
+                  int n_steps, int n_pic, int S, const ClosedLoop *loop, const GameTrace *g, RolloutResult *r);
+// Mean pairwise L1 between S frames p [S][C][HW] over the pixels where mask [HW] is set (every
+// channel); NaN when S < 2 or the mask is empty.
+double pairwise_l1_masked(const float *p, int S, int C, int HW, const uint8_t *mask);
 void rollout_result_free(RolloutResult *r);
 
 #endif

@@ -20,11 +20,31 @@ static void cell(StrBuf *b, Interval iv, int digits) {
 
 static Interval diversity_at(const RolloutResult *r, int j) { return interval95(r->diversity + (size_t)j * r->N, r->N); }
 
+// The enemies' region diversity at step slot j over the start points that have one (n = 0: none).
+static Interval div_enemy_at(const RolloutResult *r, int j) {
+    double *x = xmalloc((size_t)r->N * sizeof(double));
+    int n = 0;
+    for (int i = 0; i < r->N; i++)
+        if (isfinite(r->div_enemy[(size_t)j * r->N + i])) x[n++] = r->div_enemy[(size_t)j * r->N + i];
+    Interval iv = n > 0 ? interval95(x, n) : (Interval){0, NAN, NAN, NAN, NAN, NAN};
+    free(x);
+    return iv;
+}
+
+static int has_enemies(const RolloutResult *r) {
+    for (size_t i = 0; i < (size_t)r->n_steps * r->N; i++)
+        if (isfinite(r->div_enemy[i])) return 1;
+    return 0;
+}
+
 char *samples_markdown(const RolloutResult *r, const int *steps, double temperature) {
     StrBuf b = {0};
     sb_printf(&b, "\n## Samples: temperature %g, %d per start point\n\n", temperature, r->S);
     sb_printf(&b, "Each sample's rollout against the real frames (mean ± 95%% half-width over %d start points); "
-            "diversity = mean pairwise L1 between a start's %d decoded frames.\n\n", r->N, r->S);
+            "diversity = mean pairwise L1 between a start's %d decoded frames.%s\n\n", r->N, r->S,
+            has_enemies(r) ? " Enemies' region: the same over the pixels of the game's enemies (their boxes, grown by "
+                             "half a tile) in the start frame and in the true frame t+k, over the n start points "
+                             "with an enemy in play." : "");
     sb_printf(&b, "| step | sample | L1 | SSIM | PSNR |\n|---:|---|---|---|---|\n");
     for (int j = 0; j < r->n_steps; j++) {
         for (int s = 0; s < r->S; s++) {
@@ -37,6 +57,11 @@ char *samples_markdown(const RolloutResult *r, const int *steps, double temperat
         }
         sb_printf(&b, "| %d | diversity (L1) |", steps[j]);
         cell(&b, diversity_at(r, j), 5);
+        sb_printf(&b, " | |\n");
+        if (!has_enemies(r)) continue;
+        Interval e = div_enemy_at(r, j);
+        sb_printf(&b, "| %d | diversity, enemies' region (L1; n = %d) |", steps[j], e.n);
+        cell(&b, e, 5);
         sb_printf(&b, " | |\n");
     }
     return b.s;
@@ -56,6 +81,9 @@ char *samples_csv(const RolloutResult *r, const int *steps, double temperature) 
         }
         Interval d = diversity_at(r, j);
         sb_printf(&b, "%d,diversity,%d,%.6g,%.6g,,,,\n", steps[j], r->N, d.mean, d.half);
+        if (!has_enemies(r)) continue;
+        Interval e = div_enemy_at(r, j);
+        sb_printf(&b, "%d,diversity_enemies,%d,%.6g,%.6g,,,,\n", steps[j], e.n, e.mean, e.half);
     }
     return b.s;
 }

@@ -378,14 +378,16 @@ static void eval_game(const Options *o, EvalRun *E, double t_start, EvalGameRow 
     int n_pic = E->N < EVAL_PICS ? E->N : EVAL_PICS;
     RolloutResult rr;
     const ClosedLoop loop = {(float)E->compose, (float)E->deadband, E->reencode};
-    rollout_eval(&ae, &dyn, &E->ds, E->sp, E->N, E->steps, E->n_steps, n_pic, E->samples, &loop, &rr);
-    t_roll = now_seconds() - t_roll;
-
-    // ---- emulation measures (game-aware ones when the game can be re-simulated)
-    double t_emu = now_seconds();
+    double t_emu = now_seconds();   // the game's trace: the emulation measures' and the enemies' region
     GameTrace gt;
     game_trace_build_from(&gt, &E->ds, E->eval_eps, E->n_eval, o->replay_seeds ? o->replay_seeds : E->data_path);
     if (!gt.available) fprintf(stderr, "eval: game-aware measures unavailable: %s\n", gt.reason);
+    t_emu = now_seconds() - t_emu;
+    rollout_eval(&ae, &dyn, &E->ds, E->sp, E->N, E->steps, E->n_steps, n_pic, E->samples, &loop, &gt, &rr);
+    t_roll = now_seconds() - t_roll - t_emu;
+
+    // ---- emulation measures (game-aware ones when the game can be re-simulated)
+    t_emu -= now_seconds();
     Emulator em;
     AeDynEmu emctx;
     emulator_ae_dyn(&em, &emctx, &ae, &dyn);
@@ -405,7 +407,7 @@ static void eval_game(const Options *o, EvalRun *E, double t_start, EvalGameRow 
         look_json = game_look_json(&look, NULL);
         game_look_free(&look);
     } else look_json = game_look_json(NULL, gt.reason);
-    t_emu = now_seconds() - t_emu;
+    t_emu += now_seconds();
 
     int *eval_ids = xmalloc((size_t)E->n_eval * sizeof(int));
     for (int i = 0; i < E->n_eval; i++) eval_ids[i] = E->ds.ep_id[E->eval_eps[i]];

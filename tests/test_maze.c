@@ -245,6 +245,46 @@ static void test_eval_hooks(void) {
     game_check_eval_hooks(&game_maze);
 }
 
+// GameEval.enemy_mask: the ghosts' boxes grown by half a tile, nothing when none is in play.
+static void test_enemy_mask(void) {
+    const GameDef *g = &game_maze;
+    void *st = malloc(g->state_size);
+    uint8_t *mask = malloc((size_t)MZ_H * MZ_W), *small = malloc(80 * 80);
+    g->title(st, 5);
+    EXPECT(g->eval->enemy_mask(st, MZ_H, MZ_W, mask) == 0, "no enemy on the title screen");
+    Rng r;
+    rng_seed(&r, 7);
+    int64_t attrs[3];
+    g->start(st, &r, 4, attrs);
+    uint8_t btn[8];
+    for (int t = 0; t < 30; t++) g->bot_step(st, 4, btn);
+    const Maze *m = game_maze_state(st);
+    int n = g->eval->enemy_mask(st, MZ_H, MZ_W, mask), inside = 1, far_out = 1;
+    for (int k = 0; k < MZ_GHOSTS; k++) {
+        int x0, y0, x1, y1;
+        if (!maze_ghost_box(m, k, &x0, &y0, &x1, &y1)) continue;
+        for (int y = y0 - MZ_TILE / 2; y <= y1 + MZ_TILE / 2; y++)
+            for (int x = x0 - MZ_TILE / 2; x <= x1 + MZ_TILE / 2; x++)
+                if (x >= 0 && x < MZ_W && y >= 0 && y < MZ_H) inside &= mask[y * MZ_W + x];
+    }
+    for (int y = 0; y < MZ_H; y++)   // a masked pixel is within half a tile of some ghost box
+        for (int x = 0; x < MZ_W; x++) {
+            int near = 0;
+            for (int k = 0; k < MZ_GHOSTS && mask[y * MZ_W + x]; k++) {
+                int x0, y0, x1, y1;
+                if (maze_ghost_box(m, k, &x0, &y0, &x1, &y1))
+                    near |= x >= x0 - MZ_TILE / 2 && x <= x1 + MZ_TILE / 2 && y >= y0 - MZ_TILE / 2 && y <= y1 + MZ_TILE / 2;
+            }
+            far_out &= !mask[y * MZ_W + x] || near;
+        }
+    EXPECT(m->mode == MZ_PLAY && n >= 4 * MZ_TILE * MZ_TILE && n <= MZ_GHOSTS * 4 * MZ_TILE * MZ_TILE,
+           "in play: %d pixels (4 ghosts, each 32x32 at most)", n);
+    EXPECT(inside && far_out, "the mask is the ghost boxes grown by half a tile, nothing else");
+    const int ns = g->eval->enemy_mask(st, 80, 80, small);
+    EXPECT(ns > 0 && ns < n, "at 80x80: %d pixels", ns);
+    free(st), free(mask), free(small);
+}
+
 int main(void) {
     test_layout();
     test_eater();
@@ -253,6 +293,7 @@ int main(void) {
     test_edge_cases();
     test_game_interface();
     test_eval_hooks();
+    test_enemy_mask();
     test_bot();
     return test_summary();
 }
