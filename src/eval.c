@@ -373,21 +373,21 @@ static void eval_game(const Options *o, EvalRun *E, double t_start, EvalGameRow 
     dyn.temperature = (float)E->temperature;
     dyn.rng = &eps_rng;
 
-    // ---- rollouts and statistics
-    double t_roll = now_seconds();
-    int n_pic = E->N < EVAL_PICS ? E->N : EVAL_PICS;
-    RolloutResult rr;
-    const ClosedLoop loop = {(float)E->compose, (float)E->deadband, E->reencode};
-    double t_emu = now_seconds();   // the game's trace: the emulation measures' and the enemies' region
+    // ---- the game's trace (the emulation measures' and the enemies' region), then the rollouts
+    double t_emu = now_seconds();
     GameTrace gt;
     game_trace_build_from(&gt, &E->ds, E->eval_eps, E->n_eval, o->replay_seeds ? o->replay_seeds : E->data_path);
     if (!gt.available) fprintf(stderr, "eval: game-aware measures unavailable: %s\n", gt.reason);
     t_emu = now_seconds() - t_emu;
+    double t_roll = now_seconds();
+    int n_pic = E->N < EVAL_PICS ? E->N : EVAL_PICS;
+    RolloutResult rr;
+    const ClosedLoop loop = {(float)E->compose, (float)E->deadband, E->reencode};
     rollout_eval(&ae, &dyn, &E->ds, E->sp, E->N, E->steps, E->n_steps, n_pic, E->samples, &loop, &gt, &rr);
-    t_roll = now_seconds() - t_roll - t_emu;
+    t_roll = now_seconds() - t_roll;
 
     // ---- emulation measures (game-aware ones when the game can be re-simulated)
-    t_emu -= now_seconds();
+    t_emu -= now_seconds();   // the trace's time so far, plus the measures' below
     Emulator em;
     AeDynEmu emctx;
     emulator_ae_dyn(&em, &emctx, &ae, &dyn);
