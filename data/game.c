@@ -34,17 +34,24 @@ const GameDef *game_find(const char *name) {
     return NULL;
 }
 
-int game_box_mask(const GameDef *g, int x0, int y0, int x1, int y1, int H, int W, uint8_t *mask) {
-    memset(mask, 0, (size_t)H * W);
+int game_boxes_mask(const GameDef *g, const int (*box)[4], int n_box, int H, int W, uint8_t *mask) {
     int n = 0;
     for (int y = 0; y < H; y++) {
         const double sy = (y + 0.5) * g->H / H;
         for (int x = 0; x < W; x++) {
             const double sx = (x + 0.5) * g->W / W;
-            if (sx >= x0 && sx < x1 + 1 && sy >= y0 && sy < y1 + 1) mask[(size_t)y * W + x] = 1, n++;
+            int in = 0;
+            for (int i = 0; i < n_box && !in; i++)
+                in = sx >= box[i][0] && sx < box[i][2] + 1 && sy >= box[i][1] && sy < box[i][3] + 1;
+            mask[(size_t)y * W + x] = (uint8_t)in;
+            n += in;
         }
     }
     return n;
+}
+
+int game_box_mask(const GameDef *g, int x0, int y0, int x1, int y1, int H, int W, uint8_t *mask) {
+    return game_boxes_mask(g, (const int[1][4]){{x0, y0, x1, y1}}, 1, H, W, mask);
 }
 
 // Every episode's attributes on /episode_<e> of the finished file `part`, then `part` renamed

@@ -99,6 +99,8 @@ typedef struct GameDef {
 // mask [H*W] = 1 where the centre of a preprocessed pixel lies in the box x0..x1, y0..y1
 // (source pixels of g's frame, inclusive); returns the count.
 int game_box_mask(const GameDef *g, int x0, int y0, int x1, int y1, int H, int W, uint8_t *mask);
+// The same for n_box boxes {x0, y0, x1, y1}: 1 where the centre lies in any of them.
+int game_boxes_mask(const GameDef *g, const int (*box)[4], int n_box, int H, int W, uint8_t *mask);
 
 extern const GameDef game_tetris, game_scroller, game_maze;
 

@@ -240,19 +240,13 @@ static void m_dir_region(const void *st, int H, int W, uint8_t *mask, double *cw
 // The ghosts' boxes, each grown by half a tile (where it is and where it goes next).
 static int m_enemy_mask(const void *st, int H, int W, uint8_t *mask) {
     const Maze *g = &((const MazeState *)st)->g;
-    int b[MZ_GHOSTS][4], nb = 0, n = 0;
+    int b[MZ_GHOSTS][4], nb = 0;
     for (int k = 0; k < MZ_GHOSTS; k++)
-        if (maze_ghost_box(g, k, &b[nb][0], &b[nb][1], &b[nb][2], &b[nb][3])) nb++;
-    for (int y = 0; y < H; y++)
-        for (int x = 0; x < W; x++) {
-            const double sx = (x + 0.5) * MZ_W / W, sy = (y + 0.5) * MZ_H / H, m = MZ_TILE / 2;
-            int in = 0;
-            for (int i = 0; i < nb && !in; i++)
-                in = sx >= b[i][0] - m && sx < b[i][2] + 1 + m && sy >= b[i][1] - m && sy < b[i][3] + 1 + m;
-            mask[(size_t)y * W + x] = (uint8_t)in;
-            n += in;
+        if (maze_ghost_box(g, k, &b[nb][0], &b[nb][1], &b[nb][2], &b[nb][3])) {
+            b[nb][0] -= MZ_TILE / 2, b[nb][1] -= MZ_TILE / 2, b[nb][2] += MZ_TILE / 2, b[nb][3] += MZ_TILE / 2;
+            nb++;
         }
-    return n;
+    return game_boxes_mask(&game_maze, (const int (*)[4])b, nb, H, W, mask);
 }
 
 static const GameEval MAZE_EVAL = {
