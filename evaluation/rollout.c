@@ -154,20 +154,9 @@ Interval interval95_metric(const Metrics *m, int n, MetricKind kind) {
 // ---------------------------------------------------------------- rollouts
 
 // Mean pairwise L1 between the S frames of one start (rows p[s*F ..]), over the S(S-1)/2 pairs.
-static double pairwise_l1(const float *p, int S, size_t F) {
-    double acc = 0;
-    for (int u = 0; u < S; u++)
-        for (int v = u + 1; v < S; v++) {
-            double d = 0;
-            for (size_t k = 0; k < F; k++) d += fabsf(p[(size_t)u * F + k] - p[(size_t)v * F + k]);
-            acc += d / (double)F;
-        }
-    return acc / (0.5 * S * (S - 1));
-}
-
-double pairwise_l1_masked(const float *p, int S, int C, int HW, const uint8_t *mask) {
+double pairwise_l1(const float *p, int S, int C, int HW, const uint8_t *mask) {
     size_t n = 0;
-    for (int k = 0; k < HW; k++) n += mask[k] != 0;
+    for (int k = 0; k < HW; k++) n += !mask || mask[k];
     if (S < 2 || n == 0) return NAN;
     const size_t F = (size_t)C * HW;
     double acc = 0;
@@ -176,7 +165,7 @@ double pairwise_l1_masked(const float *p, int S, int C, int HW, const uint8_t *m
             double d = 0;
             for (int c = 0; c < C; c++)
                 for (int k = 0; k < HW; k++)
-                    if (mask[k]) d += fabsf(p[u * F + (size_t)c * HW + k] - p[v * F + (size_t)c * HW + k]);
+                    if (!mask || mask[k]) d += fabsf(p[u * F + (size_t)c * HW + k] - p[v * F + (size_t)c * HW + k]);
             acc += d / ((double)n * C);
         }
     return acc / (0.5 * S * (S - 1));
@@ -314,9 +303,9 @@ void rollout_eval(AE *ae, DynModel *dyn, const Dataset *d, const StartPoint *sp,
                 }
                 if (S > 1) m.l1 /= S, m.mse /= S, m.psnr /= S, m.ssim /= S;
                 r->model[off + i] = S > 1 ? m : met[i];
-                r->diversity[off + i] = S > 1 ? pairwise_l1(pred + (size_t)i * S * F, S, F) : NAN;
+                r->diversity[off + i] = S > 1 ? pairwise_l1(pred + (size_t)i * S * F, S, C, H * W, NULL) : NAN;
                 r->div_enemy[off + i] = S > 1 && enemy_region(g, sp[base + i], k, H, W, emask, emask + H * W) > 0
-                                            ? pairwise_l1_masked(pred + (size_t)i * S * F, S, C, H * W, emask)
+                                            ? pairwise_l1(pred + (size_t)i * S * F, S, C, H * W, emask)
                                             : NAN;
                 int p = slot[base + i];
                 if (p < 0) continue;

@@ -94,8 +94,8 @@ typedef struct {
 void rollout_eval(AE *ae, DynModel *dyn, const Dataset *d, const StartPoint *sp, int N, const int *steps,
                   int n_steps, int n_pic, int S, const ClosedLoop *loop, const GameTrace *g, RolloutResult *r);
 // Mean pairwise L1 between S frames p [S][C][HW] over the pixels where mask [HW] is set (every
-// channel); NaN when S < 2 or the mask is empty.
-double pairwise_l1_masked(const float *p, int S, int C, int HW, const uint8_t *mask);
+// channel; mask NULL: every pixel); NaN when S < 2 or the mask is empty.
+double pairwise_l1(const float *p, int S, int C, int HW, const uint8_t *mask);
 void rollout_result_free(RolloutResult *r);
 
 #endif

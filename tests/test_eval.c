@@ -325,17 +325,20 @@ static void test_rollouts(void) {
     free_dataset(&d);
 }
 
-// pairwise_l1_masked: the mean pairwise L1 over the masked pixels of every channel.
+// pairwise_l1: the mean pairwise L1 over the masked pixels of every channel (NULL: all pixels).
 static void test_pairwise_masked(void) {
     // S = 3 frames, C = 2, HW = 4; mask on pixels 0 and 2
     const float p[3][2][4] = {{{0, 9, 1, 9}, {2, 9, 0, 9}}, {{1, 0, 1, 0}, {2, 0, 3, 0}}, {{0, 5, 0, 5}, {0, 5, 0, 5}}};
     const uint8_t mask[4] = {1, 0, 1, 0}, none[4] = {0};
     // pairs: (0,1) |0-1|+|1-1|+|2-2|+|0-3| = 4; (0,2) 0+1+2+0 = 3; (1,2) 1+1+2+3 = 7; each / 4 values
     const double want = (4 / 4.0 + 3 / 4.0 + 7 / 4.0) / 3;
-    const double got = pairwise_l1_masked(&p[0][0][0], 3, 2, 4, mask);
+    const double got = pairwise_l1(&p[0][0][0], 3, 2, 4, mask);
     EXPECT(fabs(got - want) < 1e-12, "three frames, two channels: %.15g, want %.15g", got, want);
-    EXPECT(isnan(pairwise_l1_masked(&p[0][0][0], 3, 2, 4, none)), "empty mask: NaN");
-    EXPECT(isnan(pairwise_l1_masked(&p[0][0][0], 1, 2, 4, mask)), "one sample: NaN");
+    // every pixel: (0,1) 1+9+0+9 + 0+9+3+9 = 40; (0,2) 0+4+1+4 + 2+4+0+4 = 19; (1,2) 1+5+1+5 + 2+5+3+5 = 27; / 8
+    const double all = pairwise_l1(&p[0][0][0], 3, 2, 4, NULL), want_all = (40 + 19 + 27) / 8.0 / 3;
+    EXPECT(fabs(all - want_all) < 1e-12, "no mask, every pixel: %.15g, want %.15g", all, want_all);
+    EXPECT(isnan(pairwise_l1(&p[0][0][0], 3, 2, 4, none)), "empty mask: NaN");
+    EXPECT(isnan(pairwise_l1(&p[0][0][0], 1, 2, 4, mask)), "one sample: NaN");
 }
 
 int main(void) {
