@@ -10,6 +10,11 @@
 
 void h5_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 
+// HDF5 closes at exit what is still open; after a close that failed (a full disk: H5Fclose of a
+// checkpoint) that handler crashes (H5F__close_cb), turning die()'s one line into a segfault.
+// Every file here is closed by its owner, so the handler is not needed. Before any HDF5 call.
+__attribute__((constructor)) static void h5_no_atexit(void) { H5dont_atexit(); }
+
 // HDF5's own reason, walked from the innermost error outwards: the system's message when a
 // layer reports one ("errno = 28, error message = 'No space left on device'"), else the
 // innermost description.
