@@ -279,6 +279,19 @@ int sampler_init(Sampler *s, const Dataset *d, const int *episodes, int n_episod
     return 0;
 }
 
+int64_t sampler_repeat(Sampler *s, const uint8_t *flag, int times) {
+    CHECK(times >= 1, "sampler_repeat: times %d", times);
+    int64_t n = 0;
+    for (int64_t i = 0; i < s->n; i++) n += flag[i] ? times : 1;
+    SampleRef *items = xmalloc((size_t)n * sizeof(SampleRef));
+    int64_t k = 0;
+    for (int64_t i = 0; i < s->n; i++)
+        for (int r = 0; r < (flag[i] ? times : 1); r++) items[k++] = s->items[i];
+    free(s->items);
+    s->items = items, s->n = n;
+    return n;
+}
+
 void sampler_free(Sampler *s) {
     free(s->items);
     memset(s, 0, sizeof *s);

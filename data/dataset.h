@@ -117,6 +117,9 @@ typedef struct {
 // when those episodes hold no item (e.g. all shorter than K+1 frames).
 int sampler_init(Sampler *s, const Dataset *d, const int *episodes, int n_episodes, SampleKind kind, int K, Err *err);
 void sampler_free(Sampler *s);
+// Items i with flag[i] (flag [s->n], in item order, before any shuffle) appear `times` times,
+// in place; the others once. Returns the new n.
+int64_t sampler_repeat(Sampler *s, const uint8_t *flag, int times);
 void sampler_shuffle(Sampler *s, Rng *rng);               // new order for the next epoch
 int64_t sampler_batches(const Sampler *s, int B);          // ceil(n / B)
 // Batch i: items [i*B, min((i+1)*B, n)); returns how many were filled. a, y may be NULL.

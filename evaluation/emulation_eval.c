@@ -45,13 +45,14 @@ static void aedyn_draw(void *c, float *out, int n) {
         emu_compose(out + i * F, m->x0 + i * F, m->d0 + i * F, m->ae->cfg.C, m->ae->cfg.H, m->ae->cfg.W,
                     m->loop.compose);
 }
-// The history of the n rollouts: the encoded frames past [n][N][C,H,W] (the layout of dyn->hist).
+// The history of the n rollouts: the encoded frames past [n][depth][C,H,W] (the layout of dyn->past).
 static void aedyn_start_past(void *c, const float *past, int n) {
     AeDynEmu *m = c;
-    const int N = m->dyn->history, Z = m->ae->cfg.latent_dim, B = m->ae->max_B;
+    const int D = m->dyn->depth, Z = m->ae->cfg.latent_dim, B = m->ae->max_B;
     const size_t F = aedyn_frame(m);
-    for (int i = 0; i < n * N; i += B)
-        ae_encode(m->ae, past + (size_t)i * F, n * N - i < B ? n * N - i : B, m->dyn->hist + (size_t)i * Z);
+    for (int i = 0; i < n * D; i += B)
+        ae_encode(m->ae, past + (size_t)i * F, n * D - i < B ? n * D - i : B, m->dyn->past + (size_t)i * Z);
+    dynm_hist_gather(m->dyn, n);
 }
 static void aedyn_recon(void *c, const float *x, float *out, int n) {
     AeDynEmu *m = c;
@@ -68,7 +69,7 @@ void emulator_ae_dyn(Emulator *em, AeDynEmu *ctx, AE *ae, DynModel *dyn) {
     ctx->x0 = xmalloc_floats((size_t)B * aedyn_frame(ctx));
     ctx->d0 = xmalloc_floats((size_t)B * aedyn_frame(ctx));
     ctx->xs = xmalloc_floats((size_t)B * aedyn_frame(ctx));
-    *em = (Emulator){ctx, B, aedyn_start, aedyn_step, aedyn_draw, aedyn_recon, dyn->history, aedyn_start_past};
+    *em = (Emulator){ctx, B, aedyn_start, aedyn_step, aedyn_draw, aedyn_recon, dyn->depth, aedyn_start_past};
 }
 
 void emu_start(const Emulator *em, const Dataset *d, const StartPoint *sp, const float *x0, int n) {

@@ -71,7 +71,8 @@ typedef struct {
 } AeDynEmu;
 // em works on ae and dyn (dyn->max_steps may be 1); emulator_ae_dyn_free frees ctx's buffers.
 // With a history (dyn->history = N): start alone begins with no past (the start frame repeated),
-// start_past encodes the N real frames before each start into the history.
+// start_past encodes the real frames before each start (as far back as the farthest of the
+// history's steps, dyn->depth) into its past.
 void emulator_ae_dyn(Emulator *em, AeDynEmu *ctx, AE *ae, DynModel *dyn);
 void emulator_ae_dyn_free(AeDynEmu *ctx);
 

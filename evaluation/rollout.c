@@ -190,17 +190,18 @@ void start_past_frames(const Dataset *d, StartPoint sp, int N, float *out) {
 }
 
 // The history of the n starts' S samples (rows i*S + s): the encoded real frames before each
-// start (an episode's first frame repeated before it), as training saw them. buf [N][C,H,W].
+// start (an episode's first frame repeated before it), as training saw them. buf [depth][C,H,W].
 static void rollout_past(AE *ae, DynModel *dyn, const Dataset *d, const StartPoint *sp, int n, int S, float *buf) {
-    const int N = dyn->history, Z = dyn->Z;
+    const int D = dyn->depth, Z = dyn->Z;
     const size_t F = (size_t)d->C * d->H * d->W;
     for (int i = 0; i < n; i++) {
-        start_past_frames(d, sp[i], N, buf);
-        float *h0 = dyn->hist + (size_t)i * S * N * Z;
-        for (int k = 0; k < N; k += ae->max_B)
-            ae_encode(ae, buf + k * F, N - k < ae->max_B ? N - k : ae->max_B, h0 + (size_t)k * Z);
-        for (int s = 1; s < S; s++) memcpy(h0 + (size_t)s * N * Z, h0, (size_t)N * Z * sizeof(float));
+        start_past_frames(d, sp[i], D, buf);
+        float *h0 = dyn->past + (size_t)i * S * D * Z;
+        for (int k = 0; k < D; k += ae->max_B)
+            ae_encode(ae, buf + k * F, D - k < ae->max_B ? D - k : ae->max_B, h0 + (size_t)k * Z);
+        for (int s = 1; s < S; s++) memcpy(h0 + (size_t)s * D * Z, h0, (size_t)D * Z * sizeof(float));
     }
+    dynm_hist_gather(dyn, n * S);
 }
 
 // closed_loop_reencode of the nS = n * S <= ae->max_B rows of z (row q starts from x0[q / S]);
@@ -259,7 +260,7 @@ void rollout_eval(AE *ae, DynModel *dyn, const Dataset *d, const StartPoint *sp,
     float *z = xmalloc_floats((size_t)B * S * Z);       // [B*S,Z] rollout state
     float *zr = xmalloc_floats((size_t)B * Z);          // [B,Z] encode(start), encode(truth)
     float *a = xmalloc_floats((size_t)B * S * A);       // [B*S,A] actions of one step
-    float *hist = xmalloc_floats((size_t)(dyn->history > 0 ? dyn->history : 1) * F);   // [N,C,H,W] past frames
+    float *hist = xmalloc_floats((size_t)(dyn->depth > 0 ? dyn->depth : 1) * F);   // [depth,C,H,W] past frames
     Metrics *met = xmalloc((size_t)B * S * sizeof(Metrics));
     uint8_t *emask = xmalloc((size_t)2 * H * W);   // [2][H*W] the enemies' region and a scratch mask
 

@@ -27,6 +27,8 @@ int cdyn_config_check(const ConvDynConfig *c, Err *err) {
                        c->hyp, c->vae ? " with a vae" : "");
     if (c->history < 0 || c->history > CDYN_MAX_HISTORY)
         return err_set(err, "conv dynamics: history must be 0..%d, got %d", CDYN_MAX_HISTORY, c->history);
+    if (!dyn_hist_offsets_dense(c->hist_off, c->history) && dyn_hist_offsets_check(c->hist_off, c->history, err) < 0)
+        return -1;
     if (c->blocks < 1 || c->blocks > CDYN_MAX_BLOCKS)
         return err_set(err, "conv dynamics: blocks must be 1..%d, got %d", CDYN_MAX_BLOCKS, c->blocks);
     if (c->channels > 65536 || c->hidden > 65536 || c->n_actions > 65536 || c->max_steps > 100000 ||
@@ -39,7 +41,7 @@ int cdyn_config_check(const ConvDynConfig *c, Err *err) {
 ConvDynConfig cdyn_config_for(const AEConfig *ae, int n_actions, int hidden, int blocks, int max_steps, int vae,
                               int hyp, int history) {
     ConvDynConfig c = {ae->latent_channels, ae->H >> ae->stages, ae->W >> ae->stages, n_actions, hidden, blocks,
-                       max_steps, vae, hyp, history};
+                       max_steps, vae, hyp, history, {0}};
     return c;
 }
 
@@ -410,6 +412,11 @@ void cdyn_print_table(const ConvDyn *m, FILE *f) {
             c->history * c->channels, Hc, c->blocks,
             c->vae ? "vae (mean, log-variance)" : c->hyp > 1 ? "hypotheses (deltas, logit planes)" : "delta", m->max_B,
             c->max_steps);
+    if (!dyn_hist_offsets_dense(c->hist_off, c->history)) {
+        char buf[DYN_HIST_MAX * 5];
+        dyn_hist_offsets_text(c->hist_off, c->history, buf, sizeof buf);
+        fprintf(f, "  history: the latents %s steps before\n", buf);
+    }
     fprintf(f, "  %-22s %-16s    %-16s %10s %10s\n", "layer", "in", "out", "params", "MFLOP/smp");
     char in[32], out[32], name[32];
     double hw = m->HW, total = 0;
@@ -463,7 +470,7 @@ int dynm_conv_init(DynModel *m, const ConvDynConfig *cfg, int max_B, Rng *rng, E
         return -1;
     }
     return dynm_init(m, &DYN_CONV_OPS, d, d->Z, cfg->n_actions, max_B, cfg->max_steps, cfg->vae,
-                     d->cfg.hyp, d->HW, cfg->history, err);
+                     d->cfg.hyp, d->HW, cfg->history, cfg->hist_off, err);
 }
 
 void ckpt_meta_conv_dyn(CkptMeta *meta, const ConvDynConfig *c) {
@@ -479,6 +486,11 @@ void ckpt_meta_conv_dyn(CkptMeta *meta, const ConvDynConfig *c) {
     if (c->vae) ckpt_set_i64(meta, "vae", 1);
     if (c->hyp > 1) ckpt_set_i64(meta, "hypotheses", c->hyp);
     if (c->history > 0) ckpt_set_i64(meta, "history", c->history);
+    if (!dyn_hist_offsets_dense(c->hist_off, c->history)) {   // checkpoints of 1..N as before
+        char buf[DYN_HIST_MAX * 5];
+        dyn_hist_offsets_text(c->hist_off, c->history, buf, sizeof buf);
+        ckpt_set_str(meta, "history_offsets", buf);
+    }
 }
 
 int ckpt_meta_is_conv_dyn(const CkptMeta *meta) {
@@ -507,6 +519,16 @@ int ckpt_meta_to_conv_dyn_config(const CkptMeta *meta, ConvDynConfig *c, Err *er
     c->hyp = 1;
     if (ckpt_get(meta, "hypotheses") && get_int(meta, "hypotheses", &c->hyp, err) < 0) return -1;
     if (ckpt_get(meta, "history") && get_int(meta, "history", &c->history, err) < 0) return -1;
+    const CkptAttr *ho = ckpt_get(meta, "history_offsets");
+    if (ho) {
+        if (ho->type != CKPT_STR)
+            return err_set(err, "conv dynamics checkpoint: attribute 'history_offsets' should be a string");
+        int n = dyn_hist_offsets_parse(ho->s, c->hist_off, err);
+        if (n < 0) return -1;
+        if (n != c->history)
+            return err_set(err, "conv dynamics checkpoint: history_offsets '%s' lists %d steps, history is %d", ho->s,
+                           n, c->history);
+    }
     c->max_steps = 1;
     return cdyn_config_check(c, err);
 }
@@ -514,12 +536,13 @@ int ckpt_meta_to_conv_dyn_config(const CkptMeta *meta, ConvDynConfig *c, Err *er
 // ---------------------------------------------------------------- either family
 
 int dynm_init_for_ae(DynModel *m, const AEConfig *ae, const DynConfig *dc, int blocks, int hyp, int history,
-                     int max_B, Rng *rng, Err *err) {
+                     const int *hist_off, int max_B, Rng *rng, Err *err) {
     if (!ae->latent_channels && (hyp > 1 || history > 0))
         return err_set(err, "dynamics: %s need the conv dynamics of a spatial latent (model.latent = spatial)",
                        hyp > 1 ? "hypotheses" : "a history");
     if (!ae->latent_channels) return dynm_flat_init(m, dc, max_B, rng, err);
     ConvDynConfig c = cdyn_config_for(ae, dc->n_actions, dc->hidden, blocks, dc->max_steps, dc->vae, hyp, history);
+    for (int k = 0; hist_off && k < history && k < CDYN_MAX_HISTORY; k++) c.hist_off[k] = hist_off[k];
     return dynm_conv_init(m, &c, max_B, rng, err);
 }
 

@@ -22,6 +22,10 @@
  * where and how long ago things moved (a timer such as Tetris' gravity, which one frame cannot
  * show). The history is an input, not a path for gradients: dz gets the z share of every
  * difference plane, the past latents get none (backpropagation through time stops there).
+ * hist_off (dynamics.history as a list, e.g. 1,2,3,4,6,8,12,16,24,32,48) spreads the N planes
+ * over more steps than N: what a frame hides for a while (Tetris' pause screen blanks the well
+ * for up to 43 steps) is still in a far plane when it comes back. The net is the same; only
+ * which past latents fill the planes differs (nn/dynamics.h keeps the deeper past).
  *
  * Why these choices:
  *  - Buttons as input planes, not FiLM: a button changes WHERE things go (a shift of the piece),
@@ -66,6 +70,8 @@ typedef struct {
     int vae;          // 1: head has 2Lc channels (mean, log-variance)
     int hyp;          // M > 1: head has M*Lc + M channels (M candidate deltas, M logit planes); 0, 1: one
     int history;      // N >= 0 past latents as difference planes (0: none)
+    int hist_off[CDYN_MAX_HISTORY];   // how many steps back each of the N is, strictly increasing
+                                      // (all 0: the N steps before, 1..N; dynamics.history's list form)
 } ConvDynConfig;
 
 int cdyn_config_check(const ConvDynConfig *c, Err *err);
@@ -119,9 +125,9 @@ int dynm_conv_init(DynModel *m, const ConvDynConfig *cfg, int max_B, Rng *rng, E
 // The dynamics family that goes with an autoencoder: its spatial grid gets the conv model
 // (hidden channels dc->hidden, `blocks`, dc's n_actions, max_steps, vae, `hyp` hypotheses,
 // `history` past latents), a flat latent the MLP of nn/model.h (dc as given; blocks unused, hyp
-// must be 1, history 0).
+// must be 1, history 0). hist_off: how far back each of the history's latents is (NULL or all 0: 1..N).
 int dynm_init_for_ae(DynModel *m, const AEConfig *ae, const DynConfig *dc, int blocks, int hyp, int history,
-                     int max_B, Rng *rng, Err *err);
+                     const int *hist_off, int max_B, Rng *rng, Err *err);
 // A DynModel shaped as the dynamics checkpoint whose attributes are meta (either family), for
 // max_B and max_steps (weights: checkpoint_load into dynm_arena). latent_dim_out (may be NULL)
 // gets its Z, vae_out (may be NULL) whether it has a VAE head.

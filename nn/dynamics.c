@@ -39,21 +39,63 @@ int dynm_flat_init(DynModel *m, const DynConfig *cfg, int max_B, Rng *rng, Err *
         return -1;
     }
     return dynm_init(m, &DYN_FLAT_OPS, d, cfg->latent_dim, cfg->n_actions, max_B, cfg->max_steps, cfg->vae, 1, 1,
-                     0, err);
+                     0, NULL, err);
 }
 
 // ---------------------------------------------------------------- the wrapper
 
+int dyn_hist_offsets_check(const int *off, int n, Err *err) {
+    if (n < 0 || n > DYN_HIST_MAX) return err_set(err, "history: 0..%d past latents, got %d", DYN_HIST_MAX, n);
+    for (int k = 0; k < n; k++)
+        if (off[k] < 1 || off[k] > DYN_HIST_REACH || (k && off[k] <= off[k - 1]))
+            return err_set(err, "history: steps back must be strictly increasing, each 1..%d (entry %d is %d)",
+                           DYN_HIST_REACH, k + 1, off[k]);
+    return 0;
+}
+
+int dyn_hist_offsets_dense(const int *off, int n) {
+    int zero = 1, dense = 1;
+    for (int k = 0; off && k < n; k++) zero &= off[k] == 0, dense &= off[k] == k + 1;
+    return !off || zero || dense;
+}
+
+void dyn_hist_offsets_text(const int *off, int n, char *buf, size_t cap) {
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < n && len < cap; k++) len += (size_t)snprintf(buf + len, cap - len, "%s%d", k ? "," : "", off[k]);
+}
+
+int dyn_hist_offsets_parse(const char *s, int *off, Err *err) {
+    int n = 0;
+    const char *p = s;
+    while (*p) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || n == DYN_HIST_MAX || v < 1 || v > DYN_HIST_REACH || (*end && *end != ','))
+            return err_set(err, "history offsets '%s': expected a comma-separated list of at most %d steps 1..%d", s,
+                           DYN_HIST_MAX, DYN_HIST_REACH);
+        off[n++] = (int)v;
+        p = *end ? end + 1 : end;
+    }
+    return dyn_hist_offsets_check(off, n, err) < 0 ? -1 : n;
+}
+
 int dynm_init(DynModel *m, const DynOps *ops, void *impl, int Z, int A, int max_B, int max_steps, int vae,
-              int hyp, int P, int history, Err *err) {
+              int hyp, int P, int history, const int *hist_off, Err *err) {
     memset(m, 0, sizeof *m);
     if (Z < 1 || A < 1 || max_B < 1 || max_steps < 1 || hyp < 1 || hyp > DYN_HYP_MAX || P < 1 || (vae && hyp > 1) ||
-        history < 0) {
+        history < 0 || history > DYN_HIST_MAX) {
         ops->free(impl);
         return err_set(err, "dynamics: Z, A, max batch, max steps, logit plane must be >= 1, hypotheses 1..%d "
-                       "(not with a vae), history >= 0, got %d, %d, %d, %d, %d, %d%s, %d", DYN_HYP_MAX, Z, A, max_B,
-                       max_steps, P, hyp, vae ? " with a vae" : "", history);
+                       "(not with a vae), history 0..%d, got %d, %d, %d, %d, %d, %d%s, %d", DYN_HYP_MAX, DYN_HIST_MAX,
+                       Z, A, max_B, max_steps, P, hyp, vae ? " with a vae" : "", history);
     }
+    for (int k = 0; k < history; k++) m->hist_off[k] = dyn_hist_offsets_dense(hist_off, history) ? k + 1 : hist_off[k];
+    if (dyn_hist_offsets_check(m->hist_off, history, err) < 0) {
+        ops->free(impl);
+        return -1;
+    }
+    m->depth = history ? m->hist_off[history - 1] : 0;
     m->ops = ops, m->impl = impl;
     m->Z = Z, m->A = A, m->max_B = max_B, m->max_steps = max_steps, m->vae = !!vae, m->hyp = hyp, m->P = P;
     m->OUT = vae ? 2 * Z : hyp > 1 ? hyp * (Z + P) : Z;
@@ -62,7 +104,8 @@ int dynm_init(DynModel *m, const DynOps *ops, void *impl, int Z, int A, int max_
     size_t TBZ = (size_t)max_steps * max_B * Z, BZ = (size_t)max_B * Z, TB = (size_t)max_steps * max_B;
     m->history = history;
     m->mem_floats = (vae ? TBZ : 0) + (own ? 2 * TBZ + (size_t)max_B * m->OUT : 0) +
-                    (hyp > 1 ? TB * hyp + TBZ : 0) + TBZ + 4 * BZ + (size_t)history * BZ;
+                    (hyp > 1 ? TB * hyp + TBZ : 0) + TBZ + 4 * BZ + (size_t)history * BZ +
+                    (m->depth > history ? (size_t)m->depth * BZ : 0);
     m->mem = xmalloc_floats(m->mem_floats);
     float *p = m->mem;
 #define TAKE(n) (p += (n), p - (n))
@@ -83,6 +126,7 @@ int dynm_init(DynModel *m, const DynOps *ops, void *impl, int Z, int A, int max_
     m->dzin = TAKE(BZ);
     m->tgt = TAKE(BZ);
     if (history) m->hist = TAKE((size_t)history * BZ);
+    m->past = m->depth > history ? TAKE((size_t)m->depth * BZ) : m->hist;
 #undef TAKE
     CHECK(p == m->mem + m->mem_floats, "dynm_init: layout");
     return 0;
@@ -267,22 +311,34 @@ void dynm_forward_step(DynModel *m, int t, const float *z, const float *a, int B
         }
 }
 
-void dynm_hist_reset(DynModel *m, const float *z, int B) {
+void dynm_hist_gather(DynModel *m, int B) {
     CHECK(B >= 0 && B <= m->max_B, "dynamics: history of %d samples, max batch %d", B, m->max_B);
-    const int N = m->history, Z = m->Z;
+    const int N = m->history, D = m->depth, Z = m->Z;
+    if (m->past == m->hist) return;
     for (int b = 0; b < B; b++)
         for (int k = 0; k < N; k++)
-            memcpy(m->hist + ((size_t)b * N + k) * Z, z + (size_t)b * Z, (size_t)Z * sizeof(float));
+            memcpy(m->hist + ((size_t)b * N + k) * Z, m->past + ((size_t)b * D + m->hist_off[k] - 1) * Z,
+                   (size_t)Z * sizeof(float));
+}
+
+void dynm_hist_reset(DynModel *m, const float *z, int B) {
+    CHECK(B >= 0 && B <= m->max_B, "dynamics: history of %d samples, max batch %d", B, m->max_B);
+    const int D = m->depth, Z = m->Z;
+    for (int b = 0; b < B; b++)
+        for (int k = 0; k < D; k++)
+            memcpy(m->past + ((size_t)b * D + k) * Z, z + (size_t)b * Z, (size_t)Z * sizeof(float));
+    dynm_hist_gather(m, B);
 }
 
 void dynm_hist_push(DynModel *m, const float *z, int B) {
     CHECK(B >= 0 && B <= m->max_B, "dynamics: history of %d samples, max batch %d", B, m->max_B);
-    const int N = m->history, Z = m->Z;
-    for (int b = 0; b < B && N; b++) {
-        float *h = m->hist + (size_t)b * N * Z;
-        memmove(h + Z, h, (size_t)(N - 1) * Z * sizeof(float));
+    const int D = m->depth, Z = m->Z;
+    for (int b = 0; b < B && D; b++) {
+        float *h = m->past + (size_t)b * D * Z;
+        memmove(h + Z, h, (size_t)(D - 1) * Z * sizeof(float));
         memcpy(h, z + (size_t)b * Z, (size_t)Z * sizeof(float));
     }
+    dynm_hist_gather(m, B);
 }
 
 void dynm_backward_step(DynModel *m, int t, const float *ddelta, const float *dznext, float *dz, int B) {

@@ -39,11 +39,14 @@
  *   DYN_HYP_CE_WEIGHT * CE(p, c)                    (the probabilities learn how often c wins)
  *   DYN_HYP_RELAX / (M-1) * MSE(delta_m, target)    for every m != c (no hypothesis starves)
  *
- * History (history = N > 0, the conv family only): the model also sees the N latents before z.
- * DynModel keeps them per sample in hist [max_B][N][Z] (slot 0 the step before): a rollout
- * calls dynm_hist_reset(z0) at its start (no past: z0 repeated; or fills dynm_hist() with the
- * real past latents) and dynm_hist_push(z) after each step from z. Rollout training fills the
- * window's real past before dynm_rollout_forward, which pushes each step's input zin_k.
+ * History (history = N > 0, the conv family only): the model also sees N latents before z,
+ * hist_off[k] steps before it (1..N unless dynamics.history lists them). DynModel keeps the
+ * past per sample in past [max_B][depth][Z] (slot j the latent j+1 steps before; depth the
+ * farthest offset) and gathers the N the model reads into hist [max_B][N][Z] (with the offsets
+ * 1..N, past is hist). A rollout calls dynm_hist_reset(z0) at its start (no past: z0 repeated;
+ * or fills past with the real past latents and calls dynm_hist_gather) and dynm_hist_push(z)
+ * after each step from z. Rollout training fills the window's real past the same way before
+ * dynm_rollout_forward, which pushes each step's input zin_k.
  *
  * Rollout training (dynm_rollout_forward / _backward), K <= max_steps windows:
  *   zin_0 = ztrue_0; zin_k = feed[k][b] ? znext_{k-1} : ztrue_k   (scheduled sampling)
@@ -75,6 +78,8 @@ typedef struct {
 } DynOps;
 
 #define DYN_HYP_MAX 16
+#define DYN_HIST_MAX 32      // most past latents a model sees (dynamics.history)
+#define DYN_HIST_REACH 256   // farthest of them, in steps
 #define DYN_HYP_CE_WEIGHT 0.01f   // weight of the hypotheses' cross-entropy beside the MSE
 #define DYN_HYP_RELAX 0.05f       // total weight of the hypotheses that did not win
 
@@ -84,7 +89,10 @@ typedef struct {
     int Z, A, OUT, max_B, max_steps, vae;
     int hyp, P;              // hypotheses M (1: one delta) and their logit planes' size
     int history;             // N >= 0 past latents the model sees (hist)
+    int hist_off[DYN_HIST_MAX];   // steps back of each of the N, strictly increasing
+    int depth;               // hist_off[N-1]: the past kept
     float *hist;             // [max_B][N][Z] the past latents of each sample's next step (history > 0)
+    float *past;             // [max_B][depth][Z] slot j: j+1 steps before (= hist when hist_off is 1..N)
     int oracle;              // hyp: dynm_rollout_forward chooses the hypothesis nearest the target
     float temperature;       // vae: 1 when training (default), the user's T in ./eval
     float beta;              // vae: weight of KL_t in dynm_backward_step (0 default)
@@ -107,9 +115,17 @@ typedef struct {
 typedef struct { double mse, kl, hyp; } DynLoss;
 
 // Wraps impl (taking ownership) with its size contract; vae: OUT = 2Z; hyp > 1: OUT = hyp*(Z+P);
-// history: the past latents impl reads. Returns -1 (Err) on bad sizes (impl is then freed).
+// history: the past latents impl reads, hist_off how far back each is (NULL: 1..history).
+// Returns -1 (Err) on bad sizes (impl is then freed).
 int dynm_init(DynModel *m, const DynOps *ops, void *impl, int Z, int A, int max_B, int max_steps, int vae,
-              int hyp, int P, int history, Err *err);
+              int hyp, int P, int history, const int *hist_off, Err *err);
+// n history offsets: each 1..DYN_HIST_REACH, strictly increasing, n <= DYN_HIST_MAX.
+int dyn_hist_offsets_check(const int *off, int n, Err *err);
+// 1 when off[0..n-1] is 1..n (or off is NULL / all zero): the plain history of the n steps before.
+int dyn_hist_offsets_dense(const int *off, int n);
+// "1,2,4,8" into buf; parse it back (returns the count, -1 on a malformed or invalid list).
+void dyn_hist_offsets_text(const int *off, int n, char *buf, size_t cap);
+int dyn_hist_offsets_parse(const char *s, int *off, Err *err);
 // The flat MLP of nn/model.h (cfg->vae picks the head).
 int dynm_flat_init(DynModel *m, const DynConfig *cfg, int max_B, Rng *rng, Err *err);
 extern const DynOps DYN_FLAT_OPS;
@@ -120,6 +136,8 @@ void dynm_forward_step(DynModel *m, int t, const float *z, const float *a, int B
 // newest past after a step from z (the oldest slot drops). No-ops without history.
 void dynm_hist_reset(DynModel *m, const float *z, int B);
 void dynm_hist_push(DynModel *m, const float *z, int B);
+// hist of samples 0..B-1 from their past (after past was filled by hand; no-op when past is hist).
+void dynm_hist_gather(DynModel *m, int B);
 // ddelta [B,Z] = dLoss/ddelta_t (the sampled delta with vae; NULL: none), dznext [B,Z] (NULL:
 // none); with vae adds beta * dKL_t. ACCUMULATES param grads; dz [B,Z] += dLoss/dz (NULL: skip).
 void dynm_backward_step(DynModel *m, int t, const float *ddelta, const float *dznext, float *dz, int B);

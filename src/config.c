@@ -51,6 +51,9 @@ static const char *no_effect(const Config *c, int k, char *buf, size_t cap) {
             return "has no effect while model.latent = spatial (z has latent_channels x H/2^stages x "
                    "W/2^stages floats)";
         break;
+    case K_DYN_EVENT_SHARE:
+        if (c->dynamics.event_weight == 1) return "has no effect while dynamics.event_weight = 1";
+        break;
     case K_MODEL_LATENT_CHANNELS:
         if (c->model.latent == LATENT_FLAT) return "has no effect while model.latent = flat (set latent_dim)";
         break;

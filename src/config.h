@@ -105,6 +105,7 @@ typedef struct {
         int blocks;             // 2: 3x3 conv blocks of the conv dynamics (spatial latent)
         int hypotheses;         // 1: candidate deltas of the conv dynamics' head (> 1: one is chosen per step)
         int history;            // 0: past latents the conv dynamics sees (difference planes)
+        int history_off[CFG_MAX_STEPS];   // how many steps back each is (all 0: the `history` steps before)
         double compose;         // 0: predicted frames as decoded; > 0: emu_compose's threshold (./eval, ./play)
         double deadband;        // > 0: latent cells a rollout step changes by a smaller RMS keep their value (./eval, ./play)
         int reencode;           // N > 0: every N rollout steps, z = encode(the frame as drawn) (./eval, ./play)
@@ -112,6 +113,8 @@ typedef struct {
         double changed_weight;  // 0: pixel loss weight 1 + this on pixels that change (loss = pixel)
         double beta;            // 0: KL weight (vae only)
         int rollout_steps;      // 1: steps unrolled per training sample
+        int event_weight;       // 1: training windows with a step of the largest latent changes are drawn this often
+        double event_share;     // 0.02: ...the largest changes: this share of the training steps
         double sampling_start;  // 0: scheduled-sampling probability at the first epoch...
         double sampling_end;    // 0: ...annealed linearly to this at the last epoch
         int epochs;             // resolved: train.epochs unless set

@@ -7,6 +7,7 @@
  */
 #include "src/config_keys.h"
 #include "base/err.h"
+#include "nn/dynamics.h"   // DYN_HIST_REACH
 
 #include <errno.h>
 #include <limits.h>
@@ -137,12 +138,14 @@ const KeyDef KEYS[N_KEYS] = {
         "the closest candidate (winner takes all) and the odds, a rollout draws one at eval.temperature "
         "(0 = the most likely), so an uncertain future stays sharp instead of averaged (model.latent = spatial, "
         "type = deterministic)", OFF(dynamics.hypotheses)},
-    [K_DYN_HISTORY] = {"dynamics", "history", KT_INT, "0", NULL, 0, 32, 0, NULL,
+    [K_DYN_HISTORY] = {"dynamics", "history", KT_HISTORY, "0", NULL, 0, 32, 0, NULL,
         "N > 0: the conv dynamics also sees the latents of the N steps before, as N difference planes "
         "z - z_{-k}, so that it can time what one frame cannot show (Tetris' gravity falls every 12 steps "
-        "at level 0); training and ./eval's rollouts take the real frames before their start (an episode's "
-        "first frame repeated before it), then a rollout its own; ./play starts from the start frame repeated "
-        "(model.latent = spatial)", OFF(dynamics.history)},
+        "at level 0); a list (1,2,3,4,6,8,12,16,24,32,48) names how many steps back each of them is, so that "
+        "a few planes reach far: what the screen hides for a while (Tetris' pause blanks the well for up to "
+        "43 steps) is still there when it comes back; training and ./eval's rollouts take the real frames "
+        "before their start (an episode's first frame repeated before it), then a rollout its own; ./play "
+        "starts from the start frame repeated (model.latent = spatial)", OFF(dynamics.history)},
     [K_DYN_COMPOSE] = {"dynamics", "compose", KT_REAL, "0", NULL, 0, 1, 0, NULL,
         "how ./eval and ./play draw a predicted frame: > 0 keeps the real start frame's pixel wherever the "
         "decoded prediction differs from the decoded start frame by no more than this (the model repaints "
@@ -174,6 +177,15 @@ const KeyDef KEYS[N_KEYS] = {
         "K: training windows of K steps, never across an episode end (loss summed over the steps, "
         "back-propagated through all; validation: K-step open loop)",
         OFF(dynamics.rollout_steps)},
+    [K_DYN_EVENT_WEIGHT] = {"dynamics", "event_weight", KT_INT, "1", NULL, 1, 1000, 0, NULL,
+        "W > 1: each epoch draws W times the training windows that hold one of the game's big events (a "
+        "step whose latent change, RMS over the latent, is among the largest event_share of the training "
+        "steps: Tetris' pause and its end, line clears, game over, a new game), once the others; so that "
+        "what happens a few dozen times in a recording is not lost among the steps where a piece falls one "
+        "cell. Validation stays unweighted", OFF(dynamics.event_weight)},
+    [K_DYN_EVENT_SHARE] = {"dynamics", "event_share", KT_REAL, "0.02", NULL, 0, 1, F_LO_OPEN, NULL,
+        "event_weight > 1: the share of the training steps, by the size of their latent change, that count as "
+        "events", OFF(dynamics.event_share)},
     [K_DYN_SAMPLING_START] = {"dynamics", "sampling_start", KT_REAL, "0", NULL, 0, 1, 0, NULL,
         "scheduled sampling: probability of feeding back the prediction at the first epoch "
         "(rollout_steps > 1)", OFF(dynamics.sampling_start)},
@@ -302,6 +314,10 @@ const char *cfg_expect_text(int k, char *buf, size_t cap) {
     case KT_STEPS:
         snprintf(buf, cap, "a comma-separated, strictly increasing list of integers in %ld..%ld "
                  "(at most %d)", (long)d->lo, (long)d->hi, CFG_MAX_STEPS);
+        break;
+    case KT_HISTORY:
+        snprintf(buf, cap, "a number of steps in %ld..%ld, or a comma-separated, strictly increasing list of "
+                 "steps back, each 1..%d (at most %ld)", (long)d->lo, (long)d->hi, DYN_HIST_REACH, (long)d->hi);
         break;
     }
     return buf;
@@ -435,6 +451,15 @@ int cfg_set_value(Config *c, int k, const char *val, const char *where, Err *err
         c->eval.n_steps = n;
         break;
     }
+    case KT_HISTORY: {   // "N": the N steps before (offsets left 0); "a,b,...": those steps back
+        int off[CFG_MAX_STEPS] = {0};
+        const int n = steps_parse(val, 0, DYN_HIST_REACH, off, NULL);
+        if (n < 0 || n > d->hi || (n == 1 && off[0] > d->hi) || (n > 1 && off[0] < 1)) return bad_value(k, val, w, err);
+        c->dynamics.history = n == 1 ? off[0] : n;
+        if (n == 1 || dyn_hist_offsets_dense(off, n)) memset(off, 0, sizeof off);
+        memcpy(c->dynamics.history_off, off, sizeof off);
+        break;
+    }
     }
     if (where) {
         c->src[k].set = 1;
@@ -459,6 +484,11 @@ const char *cfg_value_text(const Config *c, int k, char *buf, size_t cap) {
         } else enum_name(k, *cint_at(c, k), buf, cap);
         break;
     case KT_STR: snprintf(buf, cap, "%s", cstr_at(c, k)); break;
+    case KT_HISTORY:
+        if (dyn_hist_offsets_dense(c->dynamics.history_off, c->dynamics.history))
+            snprintf(buf, cap, "%d", c->dynamics.history);
+        else dyn_hist_offsets_text(c->dynamics.history_off, c->dynamics.history, buf, cap);
+        break;
     case KT_STEPS: {
         size_t n = 0;
         buf[0] = '\0';

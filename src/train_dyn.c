@@ -79,19 +79,65 @@ static float *encode_all(const Dataset *ds, AE *ae, int B) {
     return zs;
 }
 
-// The latents of the N frames before frame f (step t of its episode) into h [N][Z], slot k-1 =
-// frame f-k (the episode's first frame repeated before it): a history's real past.
-static void real_past(float *h, const float *zs, int64_t f, int64_t t, int N, int Z) {
-    for (int k = 1; k <= N; k++)
+// The latents of the frames before frame f (step t of its episode) into sample j's past, slot
+// k-1 = frame f-k (the episode's first frame repeated before it): a history's real past (the
+// caller gathers the model's planes from it, dynm_hist_gather).
+static void real_past(DynModel *dyn, int j, const float *zs, int64_t f, int64_t t) {
+    const int D = dyn->depth, Z = dyn->Z;
+    float *h = dyn->past + (size_t)j * D * Z;
+    for (int k = 1; k <= D; k++)
         memcpy(h + (size_t)(k - 1) * Z, zs + (size_t)(f - (t >= k ? k : t)) * Z, Z * sizeof(float));
+}
+
+static int cmp_float(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+// dynamics.event_weight: the training windows that hold a step whose latent change (RMS over the
+// latent) is among the largest event_share of the training steps are drawn event_weight times.
+static void event_windows(const Trainer *tr, Sampler *ts, const float *zs, int Z) {
+    const Config *c = &tr->cfg;
+    const Dataset *ds = &tr->ds;
+    if (c->dynamics.event_weight <= 1) return;
+    int64_t nf = ds->frame_off[ds->n_episodes - 1] + dataset_ep_frames(ds, ds->n_episodes - 1), ns = 0;
+    float *ch = xmalloc_floats((size_t)nf), *all = xmalloc_floats((size_t)nf);   // per frame f: |z_{f+1} - z_f|
+    for (int i = 0; i < tr->split.n_train; i++) {
+        int e = tr->split.train[i];
+        for (int64_t t = 0; t + 1 < dataset_ep_frames(ds, e); t++) {
+            int64_t f = ds->frame_off[e] + t;
+            double q = 0;
+            for (int j = 0; j < Z; j++) {
+                double d = zs[(size_t)(f + 1) * Z + j] - zs[(size_t)f * Z + j];
+                q += d * d;
+            }
+            ch[f] = all[ns++] = (float)sqrt(q / Z);
+        }
+    }
+    qsort(all, (size_t)ns, sizeof *all, cmp_float);
+    int64_t at = (int64_t)((1.0 - c->dynamics.event_share) * (double)ns);
+    const float thr = all[at < ns ? at : ns - 1];
+    uint8_t *flag = xmalloc((size_t)ts->n);
+    int64_t hits = 0, n0 = ts->n;
+    for (int64_t i = 0; i < ts->n; i++) {
+        int64_t f = ds->frame_off[ts->items[i].e] + ts->items[i].t;
+        flag[i] = 0;
+        for (int k = 0; k < ts->K; k++) flag[i] |= ch[f + k] >= thr;
+        hits += flag[i];
+    }
+    int64_t n = sampler_repeat(ts, flag, c->dynamics.event_weight);
+    printf("events: %lld of %lld training windows hold a step among the largest %g of the latent changes (RMS >= "
+           "%.4f), drawn %d times: %lld windows an epoch\n", (long long)hits, (long long)n0, c->dynamics.event_share,
+           thr, c->dynamics.event_weight, (long long)n);
+    free(ch), free(all), free(flag);
 }
 
 // Batch i of K-step windows: ztrue [K+1][B][Z] the latents of frames t..t+K, a [K][B][A]
 // the actions t..t+K-1 (step-major, the layout of dynm_rollout_forward); with a history, the
-// model's hist [B][N][Z] the latents of frames t-1..t-N (the episode's first frame before it).
+// model's past the latents of frames t-1, t-2, ... (the episode's first frame before it).
 static void dyn_window_batch(const Dataset *ds, const Sampler *s, const float *zs, DynModel *dyn, int64_t i, int B,
                              float *ztrue, float *a, int *n_out) {
-    const int Z = dyn->Z, N = dyn->history;
+    const int Z = dyn->Z;
     int64_t lo = i * B, hi = lo + B < s->n ? lo + B : s->n;
     int n = (int)(hi - lo), K = s->K;
     for (int j = 0; j < n; j++) {
@@ -100,8 +146,9 @@ static void dyn_window_batch(const Dataset *ds, const Sampler *s, const float *z
         for (int k = 0; k <= K; k++)
             memcpy(ztrue + ((size_t)k * n + j) * Z, zs + (size_t)(f + k) * Z, Z * sizeof(float));
         for (int k = 0; k < K; k++) dataset_action(ds, r.e, r.t + k, a + ((size_t)k * n + j) * ds->A);
-        real_past(dyn->hist + (size_t)j * N * Z, zs, f, r.t, N, Z);
+        real_past(dyn, j, zs, f, r.t);
     }
+    dynm_hist_gather(dyn, n);
     *n_out = n;
 }
 
@@ -150,8 +197,8 @@ static void dyn_report(Trainer *tr, AE *ae, DynModel *dyn, const float *zs) {
     int cap = dyn->max_B;
     for (int j0 = 0; j0 < n; j0 += cap) {
         int m = n - j0 < cap ? n - j0 : cap;
-        for (int j = 0; j < m; j++)   // the real past (history)
-            real_past(dyn->hist + (size_t)j * dyn->history * Z, zs, ff[j0 + j], tt[j0 + j], dyn->history, Z);
+        for (int j = 0; j < m; j++) real_past(dyn, j, zs, ff[j0 + j], tt[j0 + j]);   // the real past (history)
+        dynm_hist_gather(dyn, m);
         dynm_forward_step(dyn, 0, z + (size_t)j0 * Z, a + (size_t)j0 * A, m);
         for (int k = 0; k < m * Z; k++) mag_real += fabsf(dynm_delta(dyn, 0)[k]);
         memcpy(zn + (size_t)j0 * Z, dynm_znext(dyn, 0), (size_t)m * Z * sizeof(float));
@@ -383,12 +430,13 @@ void train_dynamics(Trainer *tr) {
     Rng rng;
     rng_seed(&rng, epoch_seed(c->run.seed, ST_DYN, -1));
     DynModel dyn;
-    if (dynm_init_for_ae(&dyn, &ae.cfg, &dc, c->dynamics.blocks, c->dynamics.hypotheses, c->dynamics.history, B, &rng, &err) < 0) die("%s", err.msg);
+    if (dynm_init_for_ae(&dyn, &ae.cfg, &dc, c->dynamics.blocks, c->dynamics.hypotheses, c->dynamics.history, c->dynamics.history_off, B, &rng, &err) < 0) die("%s", err.msg);
     if (c->train.stage == STAGE_DYNAMICS) init_weights(tr, dynm_arena(&dyn), ST_DYN);   // --init
     dyn.beta = (float)c->dynamics.beta;
     Sampler ts, vs;   // windows never cross an episode end (checked before any work in main)
     if (sampler_init(&ts, &tr->ds, tr->split.train, tr->split.n_train, SAMPLE_WINDOWS, K, &err) < 0) die("%s", err.msg);
     if (sampler_init(&vs, &tr->ds, tr->split.val, tr->split.n_val, SAMPLE_WINDOWS, K, &err) < 0) die("%s", err.msg);
+    event_windows(tr, &ts, zs, Z);
     DynStage d = {tr, &dyn, &vs, zs, K, xmalloc_floats((size_t)(K + 1) * B * Z), xmalloc_floats((size_t)K * B * A),
                   xmalloc((size_t)K * B), vae ? xmalloc_floats((size_t)K * B * Z) : NULL, {{0}}, 0, NULL, 0, NULL, NULL,
                   NULL};

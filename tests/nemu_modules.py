@@ -42,9 +42,12 @@ class SpatialAutoencoder(nn.Module):
 
 class ConvDynamics(nn.Module):
     def __init__(self, latent_channels=16, height=10, width=10, n_actions=8, hidden=64, blocks=2,
-                 vae=False, hyp=1, history=0):
+                 vae=False, hyp=1, history=0, history_offsets=None):
         super().__init__()
         self.history = history
+        # how many steps back each of the N latents of hist is (dynamics.history's list form);
+        # the net is the same, the caller fills hist[:, k] with the latent history_offsets[k] back
+        self.history_offsets = list(history_offsets or range(1, history + 1))
         self.conv_in = nn.Conv2d(latent_channels + n_actions + history * latent_channels, hidden, 3, padding=1)
         self.ctx = nn.Linear(hidden, hidden)
         self.blocks = nn.ModuleList([nn.Conv2d(hidden, hidden, 3, padding=1) for _ in range(blocks)])
@@ -92,7 +95,8 @@ def model_from_checkpoint(path):
     elif kind == "dynamics" and a.get("family", "flat") == "conv":
         m = ConvDynamics(int(a["latent_channels"]), int(a["grid_height"]), int(a["grid_width"]),
                          int(a["n_actions"]), int(a["hidden"]), int(a["blocks"]), bool(int(a.get("vae", 0))),
-                         int(a.get("hypotheses", 1)), int(a.get("history", 0)))
+                         int(a.get("hypotheses", 1)), int(a.get("history", 0)),
+                         [int(x) for x in str(a["history_offsets"]).split(",")] if "history_offsets" in a else None)
     elif kind == "dynamics":
         m = DynamicsModel(int(a["latent_dim"]), int(a["n_actions"]), int(a["hidden"]))
     else:

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "src/config.h"
+#include "src/config_keys.h"
 #include "tests/test.h"
 #include "base/err.h"
 
@@ -203,6 +204,27 @@ static void test_value_errors(void) {
     tmp_write(&t, "[train]\nstage = both\n[dynamics]\ndeadband = 0.25\n");
     EXPECT(config_load(&c, t.path, 0, NULL, &err) == 0 && c.dynamics.deadband == 0.25, "dynamics.deadband = 0.25: %s",
            err.msg);
+    // dynamics.history: a count (the N steps before) or the steps back; 1,2,3 is the count 3
+    const char *hv[] = {"12", "1,2,4,8,16,48", "1,2,3", "0"};
+    const int hn[] = {12, 6, 3, 0}, h5[] = {0, 48, 0, 0};
+    for (int i = 0; i < 4; i++) {
+        char kv[64], txt[64];
+        snprintf(kv, sizeof kv, "dynamics.history=%s", hv[i]);
+        char *hs[] = {"model.latent=spatial", kv};
+        int rc = config_load(&c, t.path, 2, hs, &err);
+        EXPECT(rc == 0 && c.dynamics.history == hn[i] && c.dynamics.history_off[5] == h5[i], "%s: history %d: %s", kv,
+               c.dynamics.history, rc ? err.msg : "");
+        cfg_value_text(&c, K_DYN_HISTORY, txt, sizeof txt);
+        EXPECT(strcmp(txt, i == 2 ? "3" : hv[i]) == 0, "%s written as '%s'", kv, txt);
+    }
+    const char *hbad[] = {"33", "0,1", "2,1", "1,257", "1,,2", "-1"};
+    for (int i = 0; i < 6; i++) {
+        char kv[64];
+        snprintf(kv, sizeof kv, "dynamics.history=%s", hbad[i]);
+        char *hs[] = {"model.latent=spatial", kv};
+        EXPECT(config_load(&c, t.path, 2, hs, &err) < 0 && strstr(err.msg, "[dynamics] history: expected"),
+               "%s refused: %s", kv, err.msg);
+    }
     char *set[] = {"dynamics.deadband=0"};
     EXPECT(config_load(&c, t.path, 1, set, &err) == 0 && c.dynamics.deadband == 0, "--set dynamics.deadband=0 "
            "overrides the file: %s", err.msg);
@@ -372,6 +394,8 @@ static void test_roundtrip(void) {
     char *s2[] = {"model.autoencoder=runs/ae/best.h5", "train.stage=dynamics", "dynamics.type=vae",
                   "eval.temperature=0.3", "eval.samples=2", "run.seed=0", "train.lr=0.1"};
     roundtrip("stage dynamics, inherited", FIX "base.ini", 7, s2);
+    char *s3[] = {"model.latent=spatial", "train.stage=both", "dynamics.history=1,2,4,8,16,48"};
+    roundtrip("dynamics.history as steps back", NULL, 3, s3);
 
     Config c;
     Err err;
@@ -418,7 +442,7 @@ static void test_markdown(void) {
     EXPECT(strstr(buf, "| eval | steps | 1,5,10,30,60 |") != NULL, "steps row");
     int rows = 0;
     for (char *p = buf; *p; p++) rows += *p == '\n';
-    EXPECT(rows == 2 + 58, "one row per key: %d", rows - 2);
+    EXPECT(rows == 2 + 60, "one row per key: %d", rows - 2);
     free(buf);
 }
 

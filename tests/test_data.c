@@ -469,6 +469,17 @@ static void test_samplers(void) {
     sampler_shuffle(&s, &rng);
     check_epoch(&s, &d, 7, count, o1, "windows K=4 of episodes 0,2,4");
     sampler_free(&s);
+    // dynamics.event_weight's repeat: flagged items 3 times each, in place, the others once
+    EXPECT(sampler_init(&s, &d, some, 3, SAMPLE_WINDOWS, 4, &err) == 0, "%s", err.msg);
+    uint8_t flag[18] = {0};
+    flag[0] = flag[4] = flag[17] = 1;
+    SampleRef first = s.items[0], fifth = s.items[4], last = s.items[17], second = s.items[1];
+    int64_t rn = sampler_repeat(&s, flag, 3);
+    EXPECT(rn == 18 + 3 * 2 && s.n == rn && s.items[0].t == first.t && s.items[2].e == first.e &&
+               s.items[2].t == first.t && s.items[3].t == second.t && s.items[6].t == fifth.t &&
+               s.items[8].t == fifth.t && s.items[23].e == last.e && s.items[23].t == last.t,
+           "repeat: %lld items, flagged ones 3 times in place", (long long)rn);
+    sampler_free(&s);
     int one[1] = {1};
     EXPECT(sampler_init(&s, &d, one, 1, SAMPLE_WINDOWS, 2, &err) < 0 && strstr(err.msg, "no window"), "short episode: %s", err.msg);
 

@@ -33,7 +33,7 @@
 static ConvDynConfig cfg_of(hid_t f, int max_steps) {
     ConvDynConfig c = {(int)attr_i(f, "channels"), (int)attr_i(f, "height"), (int)attr_i(f, "width"),
                        (int)attr_i(f, "A"), (int)attr_i(f, "hidden"), (int)attr_i(f, "blocks"), max_steps, 0, 1,
-                       (int)attr_i(f, "history")};
+                       (int)attr_i(f, "history"), {0}};
     return c;
 }
 
@@ -107,7 +107,7 @@ static double probe_loss(void *c) {
 
 static void test_fd(void) {
     printf("conv dynamics with a history of 2: central differences, every element (grid 2x3x4, 3 buttons, hidden 5)\n");
-    ConvDynConfig c = {2, 3, 4, 3, 5, 2, 1, 0, 1, 2};
+    ConvDynConfig c = {2, 3, 4, 3, 5, 2, 1, 0, 1, 2, {0}};
     Rng rng;
     rng_seed(&rng, 41);
     ConvDyn m;
@@ -140,7 +140,7 @@ static void test_fd(void) {
 static void test_bookkeeping(void) {
     printf("history bookkeeping: rollout training's history = stepping by hand; history 0 = no history\n");
     const int K = 6, B = 3, A = 4, N = 3;
-    ConvDynConfig c = {3, 4, 5, A, 6, 2, K, 0, 1, N};
+    ConvDynConfig c = {3, 4, 5, A, 6, 2, K, 0, 1, N, {0}};
     Err err;
     Rng rng;
     rng_seed(&rng, 7);
@@ -177,7 +177,7 @@ static void test_bookkeeping(void) {
     dynm_free(&step);
 
     // history 0: the same weights as a model without it give the same step bit for bit
-    ConvDynConfig c0 = {3, 4, 5, A, 6, 2, 1, 0, 1, 0};
+    ConvDynConfig c0 = {3, 4, 5, A, 6, 2, 1, 0, 1, 0, {0}};
     ConvDyn m0, m1;
     rng_seed(&rng, 8);
     CHECK(cdyn_init(&m0, &c0, B, &rng, &err) == 0, "%s", err.msg);
@@ -193,7 +193,7 @@ static void test_bookkeeping(void) {
 static void test_meta(void) {
     printf("checkpoint attributes: history written when > 0 and read back; a flat latent refuses it\n");
     Err err;
-    ConvDynConfig c = {8, 30, 32, 8, 16, 2, 1, 0, 4, 12}, back;
+    ConvDynConfig c = {8, 30, 32, 8, 16, 2, 1, 0, 4, 12, {0}}, back;
     CkptMeta meta;
     memset(&meta, 0, sizeof meta);
     ckpt_meta_conv_dyn(&meta, &c);
@@ -210,8 +210,100 @@ static void test_meta(void) {
     DynModel dm;
     Rng rng;
     rng_seed(&rng, 1);
-    EXPECT(dynm_init_for_ae(&dm, &flat, &dc, 2, 1, 3, 4, &rng, &err) < 0 && strstr(err.msg, "spatial"),
+    EXPECT(dynm_init_for_ae(&dm, &flat, &dc, 2, 1, 3, NULL, 4, &rng, &err) < 0 && strstr(err.msg, "spatial"),
            "a flat latent refuses a history: %s", err.msg);
+}
+
+// dynamics.history as a list: the N planes read the latents hist_off[k] steps back, kept in past.
+static void test_offsets(void) {
+    printf("history steps back (dynamics.history = 1,3,6): past, gather, rollouts, checkpoint attributes\n");
+    const int K = 8, B = 2, A = 3, N = 3;
+    ConvDynConfig c = {2, 3, 4, A, 5, 2, K, 0, 1, N, {1, 3, 6}};
+    Err err;
+    Rng rng;
+    rng_seed(&rng, 11);
+    DynModel dm, step;
+    CHECK(dynm_conv_init(&dm, &c, B, &rng, &err) == 0, "%s", err.msg);
+    c.max_steps = 1;
+    CHECK(dynm_conv_init(&step, &c, B, &rng, &err) == 0, "%s", err.msg);
+    EXPECT(dm.depth == 6 && dm.past != dm.hist && dm.hist_off[1] == 3, "depth 6, a past of its own (depth %d)",
+           dm.depth);
+    ParamArena *ar = dynm_arena(&dm);
+    for (size_t i = 0; i < ar->n; i++) ar->params[i] += 0.1f * rng_normal(&rng);
+    memcpy(dynm_arena(&step)->params, ar->params, ar->n * sizeof(float));
+    const int Z = dm.Z;
+    const size_t nz = (size_t)B * Z;
+    float *zt = xmalloc_floats((K + 1) * nz), *a = xmalloc_floats((size_t)K * B * A), *z = xmalloc_floats(nz);
+    for (size_t i = 0; i < (K + 1) * nz; i++) zt[i] = rng_normal(&rng);
+    for (int i = 0; i < K * B * A; i++) a[i] = (float)rng_below(&rng, 2);
+    // a real past filled by hand (slot j = j+1 steps before), then gathered: plane k = slot off[k]-1
+    for (int b = 0; b < B; b++)
+        for (int j = 0; j < 6; j++)
+            for (int q = 0; q < Z; q++) dm.past[((size_t)b * 6 + j) * Z + q] = (float)(100 * b + 10 * j) + q * 1e-3f;
+    dynm_hist_gather(&dm, B);
+    int ok = 1;
+    for (int b = 0; b < B; b++)
+        for (int k = 0; k < N; k++)
+            ok &= memcmp(dm.hist + ((size_t)b * N + k) * Z, dm.past + ((size_t)b * 6 + c.hist_off[k] - 1) * Z,
+                         (size_t)Z * sizeof(float)) == 0;
+    EXPECT(ok, "gather: plane k of sample b is its past %d, %d, %d steps before", 1, 3, 6);
+    memcpy(step.past, dm.past, (size_t)B * 6 * Z * sizeof(float));
+    dynm_hist_gather(&step, B);
+    dynm_rollout_forward(&dm, zt, a, NULL, K, B);
+    memcpy(z, zt, nz * sizeof(float));
+    double worst = 0;
+    for (int k = 0; k < K; k++) {
+        dynm_forward_step(&step, 0, z, a + (size_t)k * B * A, B);
+        dynm_hist_push(&step, z, B);
+        memcpy(z, dynm_znext(&step, 0), nz * sizeof(float));
+        for (size_t i = 0; i < nz; i++) worst = fmax(worst, fabs(z[i] - dynm_znext(&dm, k)[i]));
+    }
+    EXPECT(worst == 0, "a %d-step open-loop rollout from a real past equals stepping by hand (max diff %g)", K,
+           worst);
+    // after K pushes of inputs zin_0..zin_{K-1} (zin_k = znext_{k-1}), plane k holds zin_{K - off[k]}
+    EXPECT(memcmp(step.hist, dynm_znext(&dm, K - 2), (size_t)Z * sizeof(float)) == 0 &&
+               memcmp(step.hist + (size_t)1 * Z, dynm_znext(&dm, K - 4), (size_t)Z * sizeof(float)) == 0 &&
+               memcmp(step.hist + (size_t)2 * Z, dynm_znext(&dm, K - 7), (size_t)Z * sizeof(float)) == 0,
+           "after %d steps the planes hold the inputs of steps %d, %d, %d", K, K - 1, K - 3, K - 6);
+    // the far plane matters: another latent 6 steps back changes the step
+    dynm_hist_reset(&step, zt, B);
+    dynm_forward_step(&step, 0, zt, a, B);
+    float *d0 = xmalloc_floats(nz);
+    memcpy(d0, dynm_znext(&step, 0), nz * sizeof(float));
+    for (int q = 0; q < Z; q++) step.past[(size_t)5 * Z + q] += 1.0f;
+    dynm_hist_gather(&step, B);
+    dynm_forward_step(&step, 0, zt, a, B);
+    double moved = 0;
+    for (size_t i = 0; i < nz; i++) moved = fmax(moved, fabs(d0[i] - dynm_znext(&step, 0)[i]));
+    EXPECT(moved > 1e-4, "the latent 6 steps back enters the step (max change %g)", moved);
+    dynm_free(&dm);
+    dynm_free(&step);
+
+    // checkpoint attributes: history_offsets only when not 1..N; refused when malformed
+    ConvDynConfig back;
+    CkptMeta meta;
+    memset(&meta, 0, sizeof meta);
+    ckpt_meta_conv_dyn(&meta, &c);
+    const CkptAttr *ho = ckpt_get(&meta, "history_offsets");
+    EXPECT(ho && ho->type == CKPT_STR && strcmp(ho->s, "1,3,6") == 0 &&
+               ckpt_meta_to_conv_dyn_config(&meta, &back, &err) == 0 && back.history == 3 && back.hist_off[2] == 6,
+           "history_offsets '1,3,6' written and read back (%s)", ho ? ho->s : "none");
+    ConvDynConfig d = c;
+    d.hist_off[1] = 2, d.hist_off[2] = 3;   // 1,2,3: the plain history, no attribute
+    memset(&meta, 0, sizeof meta);
+    ckpt_meta_conv_dyn(&meta, &d);
+    EXPECT(!ckpt_get(&meta, "history_offsets"), "offsets 1,2,3 write no attribute (as history = 3)");
+    const char *bad[] = {"1,3", "1,3,x", "3,1,6", "1,3,300"};
+    for (int i = 0; i < 4; i++) {
+        memset(&meta, 0, sizeof meta);
+        ckpt_meta_conv_dyn(&meta, &c);
+        ckpt_set_str(&meta, "history_offsets", bad[i]);
+        EXPECT(ckpt_meta_to_conv_dyn_config(&meta, &back, &err) < 0, "history_offsets '%s' refused: %s", bad[i],
+               err.msg);
+    }
+    d.hist_off[1] = 1;
+    EXPECT(cdyn_config_check(&d, &err) < 0, "offsets 1,1,3 refused: %s", err.msg);
+    free(zt); free(a); free(z); free(d0);
 }
 
 static void test_widen(void) {
@@ -219,7 +311,7 @@ static void test_widen(void) {
     Err err;
     Rng rng;
     rng_seed(&rng, 5);
-    ConvDynConfig c0 = {3, 4, 5, 4, 6, 2, 1, 0, 2, 0}, c2 = c0;
+    ConvDynConfig c0 = {3, 4, 5, 4, 6, 2, 1, 0, 2, 0, {0}}, c2 = c0;
     c2.history = 2;
     ConvDyn m0, m2;
     CHECK(cdyn_init(&m0, &c0, 2, &rng, &err) == 0 && cdyn_init(&m2, &c2, 2, &rng, &err) == 0, "%s", err.msg);
@@ -263,6 +355,7 @@ int main(void) {
     test_fd();
     test_bookkeeping();
     test_meta();
+    test_offsets();
     test_widen();
     return test_summary();
 }

@@ -4,11 +4,15 @@
   1. stage = both with dynamics.history = 3 (and 2 hypotheses, 2-step windows with scheduled
      sampling) trains; the dynamics checkpoint says history = 3 and conv_in takes the latent,
      the buttons and 3 difference planes per latent channel; the loss is finite and falls;
-  2. ./eval and ./play (--policy random, T = 0 twice: the same frames) run on it;
+  2. ./eval and ./play (--policy random, T = 0 twice: the same frames) run on it; the same for
+     a history of steps back (dynamics.history = 1,3,7: history_offsets in the checkpoint,
+     refused by ./eval when config.ini names other steps), trained with dynamics.event_weight
+     (the windows of the biggest latent changes drawn 4 times: the epoch's count adds up);
   3. refused in one line before any file: the history on a flat latent, a history out of range,
      a run whose config.ini disagrees with its checkpoint (./eval), ./export of such a run.
 """
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -61,6 +65,41 @@ def body(tmp):
             frames.append([open(os.path.join(d, f), "rb").read() for f in sorted(os.listdir(d))])
     check(len(frames) == 2 and len(frames[0]) == 13 and frames[0] == frames[1],
           "./play at T = 0 replays the same 13 frames")
+
+    # 2b. the history as steps back (1,3,7): trained with 2-step windows from the real past, then
+    # ./eval (rollouts from the 7 real frames before each start) and ./play; the checkpoint says so
+    # (with dynamics.event_weight = 4: the windows of the largest 10% of latent changes 4 times)
+    r = run("train", [cfg, "--set", "run.name=hs", "--set", "train.epochs=1", "--set", "dynamics.history=1,3,7",
+                      "--set", "dynamics.rollout_steps=2", "--set", "dynamics.event_weight=4",
+                      "--set", "dynamics.event_share=0.1"], tmp)
+    if check(r.returncode == 0, "dynamics.history = 1,3,7 trains: " + r.stderr[-300:]):
+        check("history: the latents 1,3,7 steps before" in r.stdout, "the model table names the steps back")
+        m = re.search(r"events: (\d+) of (\d+) training windows hold a step among the largest 0.1 of the latent "
+                      r"changes \(RMS >= [0-9.]+\), drawn 4 times: (\d+) windows an epoch", r.stdout)
+        check(m and 0 < int(m.group(1)) < int(m.group(2)) and int(m.group(3)) == int(m.group(2)) + 3 * int(m.group(1)),
+              "event_weight 4: the event windows drawn 4 times (%s)" % (m.group(0) if m else "no events line"))
+        hs = os.path.join(tmp, "runs", "hs")
+        if h5py:
+            with h5py.File(os.path.join(hs, "dyn_best.h5"), "r") as f:
+                ho = f.attrs["history_offsets"]
+                ho = ho.decode() if isinstance(ho, bytes) else str(ho)
+                check(f.attrs["history"] == 3 and ho == "1,3,7" and
+                      f["state_dict/conv_in.weight"].shape == (8, 4 + 8 + 12, 3, 3),
+                      "dyn_best.h5: history = 3, history_offsets = %s" % ho)
+        check("\nhistory = 1,3,7\n" in open(os.path.join(hs, "config.ini")).read(), "config.ini: history = 1,3,7")
+        r = run("eval", ["--run", hs, "--episodes", "1", "--starts", "2", "--steps", "1,9", "--out",
+                         os.path.join(tmp, "res_hs")], tmp)
+        check(r.returncode == 0, "./eval of the steps-back run: " + r.stderr[-300:])
+        r = run("play", ["--run", hs, "--policy", "random", "--steps", "10", "--fps", "0", "--png-dir",
+                         os.path.join(tmp, "png_hs")], tmp)
+        check(r.returncode == 0 and len(os.listdir(os.path.join(tmp, "png_hs"))) == 11,
+              "./play of the steps-back run: " + r.stderr[-300:])
+        hb = os.path.join(tmp, "runs", "hsbad")
+        shutil.copytree(hs, hb)
+        ini = open(os.path.join(hb, "config.ini")).read().replace("history = 1,3,7", "history = 1,3,8")
+        open(os.path.join(hb, "config.ini"), "w").write(ini)
+        r = run("eval", ["--run", hb, "--out", os.path.join(tmp, "res_hsbad")], tmp)
+        refused(r, "./eval of a run whose config.ini names other steps back", ["history = 1,3,7", "1,3,8"])
 
     # 3. refusals, one line before any file
     cfg_flat = os.path.join(tmp, "flat.ini")

@@ -34,7 +34,7 @@ static int make_cfg(DynModel *dm, const ConvDynConfig *c, int B, uint64_t seed) 
 }
 
 static int make(DynModel *dm, int M, int K, int B, uint64_t seed, ConvDynConfig *out) {
-    ConvDynConfig c = {2, 3, 4, 3, 6, 2, K, 0, M, 0};
+    ConvDynConfig c = {2, 3, 4, 3, 6, 2, K, 0, M, 0, {0}};
     if (out) *out = c;
     return make_cfg(dm, &c, B, seed);
 }
@@ -203,7 +203,7 @@ static void test_fixture(void) {
     const int B = (int)attr_i(f, "B"), K = (int)attr_i(f, "K");
     ConvDynConfig c = {(int)attr_i(f, "channels"), (int)attr_i(f, "height"), (int)attr_i(f, "width"),
                        (int)attr_i(f, "A"), (int)attr_i(f, "hidden"), (int)attr_i(f, "blocks"), K, 0,
-                       (int)attr_i(f, "M"), 0};
+                       (int)attr_i(f, "M"), 0, {0}};
     DynModel dm;
     CHECK(make_cfg(&dm, &c, B, 2) == 0, "init");
     ParamArena *ar = dynm_arena(&dm);
