@@ -137,36 +137,56 @@ static void test_fd(void) {
     cdyn_free(&m);
 }
 
+// A K-step model (c.max_steps = K) and its 1-step twin with the same perturbed weights; K-step
+// inputs zt [K+1][B][Z] and buttons a [K][B][A] (the caller frees them).
+static void twins(ConvDynConfig c, int B, uint64_t seed, DynModel *dm, DynModel *step, float **zt, float **a) {
+    Err err;
+    Rng rng;
+    rng_seed(&rng, seed);
+    const int K = c.max_steps;
+    CHECK(dynm_conv_init(dm, &c, B, &rng, &err) == 0, "%s", err.msg);
+    c.max_steps = 1;
+    CHECK(dynm_conv_init(step, &c, B, &rng, &err) == 0, "%s", err.msg);
+    ParamArena *ar = dynm_arena(dm);
+    for (size_t i = 0; i < ar->n; i++) ar->params[i] += 0.1f * rng_normal(&rng);
+    memcpy(dynm_arena(step)->params, ar->params, ar->n * sizeof(float));
+    const size_t nz = (size_t)B * dm->Z;
+    *zt = xmalloc_floats((K + 1) * nz), *a = xmalloc_floats((size_t)K * B * c.n_actions);
+    for (size_t i = 0; i < (K + 1) * nz; i++) (*zt)[i] = rng_normal(&rng);
+    for (int i = 0; i < K * B * c.n_actions; i++) (*a)[i] = (float)rng_below(&rng, 2);
+}
+
+// dm's K-step open-loop rollout from zt_0 against stepping its twin by hand (forward, push);
+// step's history must hold the same past as dm's. Returns the largest difference; z [B][Z] ends
+// at the last step.
+static double by_hand(DynModel *dm, DynModel *step, const float *zt, const float *a, int K, int B, float *z) {
+    const size_t nz = (size_t)B * dm->Z;
+    dynm_rollout_forward(dm, zt, a, NULL, K, B);
+    memcpy(z, zt, nz * sizeof(float));
+    double worst = 0;
+    for (int k = 0; k < K; k++) {
+        dynm_forward_step(step, 0, z, a + (size_t)k * B * dm->A, B);
+        dynm_hist_push(step, z, B);
+        memcpy(z, dynm_znext(step, 0), nz * sizeof(float));
+        for (size_t i = 0; i < nz; i++) worst = fmax(worst, fabs(z[i] - dynm_znext(dm, k)[i]));
+    }
+    return worst;
+}
+
 static void test_bookkeeping(void) {
     printf("history bookkeeping: rollout training's history = stepping by hand; history 0 = no history\n");
     const int K = 6, B = 3, A = 4, N = 3;
     ConvDynConfig c = {3, 4, 5, A, 6, 2, K, 0, 1, N, {0}};
     Err err;
     Rng rng;
-    rng_seed(&rng, 7);
     DynModel dm, step;
-    CHECK(dynm_conv_init(&dm, &c, B, &rng, &err) == 0, "%s", err.msg);
-    c.max_steps = 1;
-    CHECK(dynm_conv_init(&step, &c, B, &rng, &err) == 0, "%s", err.msg);
-    ParamArena *ar = dynm_arena(&dm);
-    for (size_t i = 0; i < ar->n; i++) ar->params[i] += 0.1f * rng_normal(&rng);
-    memcpy(dynm_arena(&step)->params, ar->params, ar->n * sizeof(float));
+    float *zt, *a;
+    twins(c, B, 7, &dm, &step, &zt, &a);
     const int Z = dm.Z;
-    const size_t nz = (size_t)B * Z;
-    float *zt = xmalloc_floats((K + 1) * nz), *a = xmalloc_floats((size_t)K * B * A), *z = xmalloc_floats(nz);
-    for (size_t i = 0; i < (K + 1) * nz; i++) zt[i] = rng_normal(&rng);
-    for (int i = 0; i < K * B * A; i++) a[i] = (float)rng_below(&rng, 2);
+    float *z = xmalloc_floats((size_t)B * Z);
     dynm_hist_reset(&dm, zt, B);
-    dynm_rollout_forward(&dm, zt, a, NULL, K, B);
-    memcpy(z, zt, nz * sizeof(float));
-    dynm_hist_reset(&step, z, B);
-    double worst = 0;
-    for (int k = 0; k < K; k++) {
-        dynm_forward_step(&step, 0, z, a + (size_t)k * B * A, B);
-        dynm_hist_push(&step, z, B);
-        memcpy(z, dynm_znext(&step, 0), nz * sizeof(float));
-        for (size_t i = 0; i < nz; i++) worst = fmax(worst, fabs(z[i] - dynm_znext(&dm, k)[i]));
-    }
+    dynm_hist_reset(&step, zt, B);
+    double worst = by_hand(&dm, &step, zt, a, K, B, z);
     EXPECT(worst == 0, "a %d-step open-loop rollout equals %d steps by hand with reset / push (max diff %g)", K, K,
            worst);
     // the newest slot holds the last input, the oldest the input N steps before
@@ -220,22 +240,14 @@ static void test_offsets(void) {
     const int K = 8, B = 2, A = 3, N = 3;
     ConvDynConfig c = {2, 3, 4, A, 5, 2, K, 0, 1, N, {1, 3, 6}};
     Err err;
-    Rng rng;
-    rng_seed(&rng, 11);
     DynModel dm, step;
-    CHECK(dynm_conv_init(&dm, &c, B, &rng, &err) == 0, "%s", err.msg);
-    c.max_steps = 1;
-    CHECK(dynm_conv_init(&step, &c, B, &rng, &err) == 0, "%s", err.msg);
+    float *zt, *a;
+    twins(c, B, 11, &dm, &step, &zt, &a);
     EXPECT(dm.depth == 6 && dm.past != dm.hist && dm.hist_off[1] == 3, "depth 6, a past of its own (depth %d)",
            dm.depth);
-    ParamArena *ar = dynm_arena(&dm);
-    for (size_t i = 0; i < ar->n; i++) ar->params[i] += 0.1f * rng_normal(&rng);
-    memcpy(dynm_arena(&step)->params, ar->params, ar->n * sizeof(float));
     const int Z = dm.Z;
     const size_t nz = (size_t)B * Z;
-    float *zt = xmalloc_floats((K + 1) * nz), *a = xmalloc_floats((size_t)K * B * A), *z = xmalloc_floats(nz);
-    for (size_t i = 0; i < (K + 1) * nz; i++) zt[i] = rng_normal(&rng);
-    for (int i = 0; i < K * B * A; i++) a[i] = (float)rng_below(&rng, 2);
+    float *z = xmalloc_floats(nz);
     // a real past filled by hand (slot j = j+1 steps before), then gathered: plane k = slot off[k]-1
     for (int b = 0; b < B; b++)
         for (int j = 0; j < 6; j++)
@@ -249,15 +261,7 @@ static void test_offsets(void) {
     EXPECT(ok, "gather: plane k of sample b is its past %d, %d, %d steps before", 1, 3, 6);
     memcpy(step.past, dm.past, (size_t)B * 6 * Z * sizeof(float));
     dynm_hist_gather(&step, B);
-    dynm_rollout_forward(&dm, zt, a, NULL, K, B);
-    memcpy(z, zt, nz * sizeof(float));
-    double worst = 0;
-    for (int k = 0; k < K; k++) {
-        dynm_forward_step(&step, 0, z, a + (size_t)k * B * A, B);
-        dynm_hist_push(&step, z, B);
-        memcpy(z, dynm_znext(&step, 0), nz * sizeof(float));
-        for (size_t i = 0; i < nz; i++) worst = fmax(worst, fabs(z[i] - dynm_znext(&dm, k)[i]));
-    }
+    double worst = by_hand(&dm, &step, zt, a, K, B, z);
     EXPECT(worst == 0, "a %d-step open-loop rollout from a real past equals stepping by hand (max diff %g)", K,
            worst);
     // after K pushes of inputs zin_0..zin_{K-1} (zin_k = znext_{k-1}), plane k holds zin_{K - off[k]}
