@@ -144,8 +144,9 @@ const KeyDef KEYS[N_KEYS] = {
         "at level 0); a list (1,2,3,4,6,8,12,16,24,32,48) names how many steps back each of them is, so that "
         "a few planes reach far: what the screen hides for a while (Tetris' pause blanks the well for up to "
         "43 steps) is still there when it comes back; training and ./eval's rollouts take the real frames "
-        "before their start (an episode's first frame repeated before it), then a rollout its own; ./play "
-        "starts from the start frame repeated (model.latent = spatial)", OFF(dynamics.history)},
+        "before their start (an episode's first frame repeated before it), then a rollout its own; so does ./play "
+        "from a recording's frame (--start FILE.h5:EPISODE:STEP), from a PNG the start frame repeated "
+        "(model.latent = spatial)", OFF(dynamics.history)},
     [K_DYN_COMPOSE] = {"dynamics", "compose", KT_REAL, "0", NULL, 0, 1, 0, NULL,
         "how ./eval and ./play draw a predicted frame: > 0 keeps the real start frame's pixel wherever the "
         "decoded prediction differs from the decoded start frame by no more than this (the model repaints "

@@ -19,6 +19,7 @@
 #include "data/episodes.h"
 #include "data/png.h"
 #include "data/preprocess.h"
+#include "nn/dynamics.h"   // dyn_hist_offsets_dense
 
 // Splits comma-separated names into s->names; 0 when they are exactly A names.
 static int set_names(PlaySession *s, const char *list) {
@@ -36,17 +37,24 @@ static int set_names(PlaySession *s, const char *list) {
     return n == s->A ? 0 : -1;
 }
 
-// One frame of an episode file, through the run's preprocessing, into s->start.
+// Frame t of an episode file, through the run's preprocessing, into s->start; with a history,
+// the frames before it into s->past (the episode's first frame repeated before it, as ./eval and
+// training take a start's past).
 static void start_from_file(PlaySession *s, EpisodeFile *f, int e, int64_t t) {
     Err err = {{0}};
-    uint8_t *raw = xmalloc((size_t)f->H * f->W * f->C), *u8 = xmalloc((size_t)s->C * s->H * s->W);
-    if (episode_file_read_frames(f, e, t, 1, raw, &err) < 0) die("--start: %s", err.msg);
+    const size_t F = (size_t)s->C * s->H * s->W;
+    uint8_t *raw = xmalloc((size_t)f->H * f->W * f->C), *u8 = xmalloc(F);
     Preprocessor pp;
     if (preprocessor_init(&pp, f->H, f->W, f->C, &(Preprocess){s->H, s->W, s->C}, &err) < 0)
         die("--start %s: %s", f->path, err.msg);
     uint8_t *scratch = xmalloc(preprocessor_scratch_bytes(&pp) + 1);
-    preprocess_frame(&pp, raw, u8, scratch);
-    for (size_t i = 0; i < (size_t)s->C * s->H * s->W; i++) s->start[i] = u8[i] / 255.0f;
+    for (int k = 0; k <= s->depth; k++) {   // k = 0: the start frame; k >= 1: k steps before it
+        if (episode_file_read_frames(f, e, t >= k ? t - k : 0, 1, raw, &err) < 0) die("--start: %s", err.msg);
+        preprocess_frame(&pp, raw, u8, scratch);
+        float *out = k ? s->past + (size_t)(k - 1) * F : s->start;
+        for (size_t i = 0; i < F; i++) out[i] = u8[i] / 255.0f;
+    }
+    s->has_past = s->depth > 0;
     preprocessor_free(&pp);
     free(scratch), free(raw), free(u8);
 }
@@ -95,6 +103,7 @@ static void load_start(PlaySession *s, const char *spec) {
         preprocessor_free(&pp);
         image_free(&img);
         snprintf(s->start_desc, sizeof s->start_desc, "%s", spec);
+        s->has_past = 0;   // a picture has no past: the start frame repeated
     } else {
         char path[1024];
         long ep = -1, step = 0;
@@ -157,6 +166,10 @@ void play_open(PlaySession *s, const PlayOpen *o) {
     if (s->A == NES_BUTTONS) set_names(s, NES_ACTION_NAMES);   // SPEC.md section 3's, until the data name theirs
     size_t F = (size_t)s->C * s->H * s->W;
     s->start = xmalloc_floats(F), s->frame = xmalloc_floats(F), s->prev = xmalloc_floats(F);
+    const int N = s->R.cfg.dynamics.history;   // the checkpoint's, checked by emu_run_open
+    s->depth = N <= 0 ? 0 : dyn_hist_offsets_dense(s->R.cfg.dynamics.history_off, N) ? N
+                                                                                   : s->R.cfg.dynamics.history_off[N - 1];
+    s->past = xmalloc_floats((size_t)(s->depth > 0 ? s->depth : 1) * F);
     s->a = xmalloc_floats((size_t)(s->A + s->n_games));
     s->start_spec = o->start;
     load_start(s, o->start);
@@ -177,11 +190,12 @@ void play_close(PlaySession *s) {
     emulator_ae_dyn_free(&s->ctx);
     ae_free(&s->ae);
     dynm_free(&s->dyn);
-    free(s->start), free(s->frame), free(s->prev), free(s->a);
+    free(s->start), free(s->past), free(s->frame), free(s->prev), free(s->a);
 }
 
 void play_reset(PlaySession *s) {
     s->em.start(s->em.ctx, s->start, 1);
+    if (s->has_past) s->em.start_past(s->em.ctx, s->past, 1);   // a recording's frame: its real past
     s->em.draw(s->em.ctx, s->frame, 1);
     memcpy(s->prev, s->frame, (size_t)s->C * s->H * s->W * sizeof(float));
     s->step = 0;

@@ -57,6 +57,8 @@ typedef struct {
     const char *start_spec;             // --start (NULL: each game's first test frame)
     char names[PLAY_MAX_BUTTONS][16];   // button names, in action order
     float *start;                       // [C,H,W] the real start frame, in [0,1]
+    float *past;                        // [depth][C,H,W] the recording's frames before it (slot 0 the one
+    int depth, has_past;                // before; a history run's farthest step back), when it came from one
     float *frame, *prev;                // [C,H,W] the frame drawn now, and the one before
     float *a;                           // [A + n_games] the model's input: buttons, then the game's one-hot
     long step;                          // steps since the last reset

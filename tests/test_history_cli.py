@@ -7,13 +7,16 @@
   2. ./eval and ./play (--policy random, T = 0 twice: the same frames) run on it; the same for
      a history of steps back (dynamics.history = 1,3,7: history_offsets in the checkpoint,
      refused by ./eval when config.ini names other steps), trained with dynamics.event_weight
-     (the windows of the biggest latent changes drawn 4 times: the epoch's count adds up);
+     (the windows of the biggest latent changes drawn 4 times: the epoch's count adds up); ./play
+     from a recording's frame takes its real past (other steps than from a PNG of that frame);
   3. refused in one line before any file: the history on a flat latent, a history out of range,
      a run whose config.ini disagrees with its checkpoint (./eval), ./export of such a run.
 """
 import os
 import re
 import shutil
+
+import numpy as np
 import subprocess
 import sys
 
@@ -24,6 +27,10 @@ try:
     import h5py
 except ImportError:
     h5py = None
+try:
+    from PIL import Image
+except ImportError:
+    Image = None
 
 
 def run(prog, args, cwd, timeout=300):
@@ -94,6 +101,36 @@ def body(tmp):
                          os.path.join(tmp, "png_hs")], tmp)
         check(r.returncode == 0 and len(os.listdir(os.path.join(tmp, "png_hs"))) == 11,
               "./play of the steps-back run: " + r.stderr[-300:])
+        # ./play from a recording's frame takes the frames before it as the history (as ./eval); from a
+        # PNG of the same frame, the start frame repeated: the same frame 0, other frames after it
+        # (the history planes' weights of conv_in and conv_out's made large, so that the 1-epoch model's
+        # history shows in the 8-bit frames)
+        if h5py and Image:
+            with h5py.File(data, "r") as f:   # the frame whose 7 frames before differ most from it
+                obs = f["episode_0/observations"][...].astype(np.float32)
+                t0 = max(range(8, len(obs)), key=lambda t: sum(np.abs(obs[t - k] - obs[t]).sum() for k in (1, 3, 7)))
+                Image.fromarray(obs[t0].astype(np.uint8)).save(os.path.join(tmp, "f20.png"))
+            big = os.path.join(tmp, "runs", "hsbig")
+            shutil.copytree(hs, big)
+            with h5py.File(os.path.join(big, "dyn_best.h5"), "r+") as f:
+                w = f["state_dict/conv_in.weight"]
+                v = w[...]
+                v[:, 12:] = 0.5 * np.sign(np.sin(np.arange(v[:, 12:].size))).reshape(v[:, 12:].shape)
+                w[...] = v
+                f["state_dict/conv_out.weight"][...] = 20 * f["state_dict/conv_out.weight"][...]
+            with h5py.File(os.path.join(big, "ae_best.h5"), "r+") as f:   # latents far apart between frames
+                f["state_dict/latent_enc.weight"][...] = 50 * f["state_dict/latent_enc.weight"][...]
+            got = {}
+            for name, start in (("h5", "%s:0:%d" % (data, t0)), ("png", os.path.join(tmp, "f20.png"))):
+                d = os.path.join(tmp, "past_" + name)
+                r = run("play", ["--run", big, "--start", start, "--policy", "idle", "--steps", "4", "--fps", "0",
+                                 "--png-dir", d], tmp)
+                if check(r.returncode == 0, "./play --start %s: %s" % (start, r.stderr[-300:])):
+                    got[name] = [open(os.path.join(d, x), "rb").read() for x in sorted(os.listdir(d))]
+            if len(got) == 2:
+                check(got["h5"][0] == got["png"][0] and got["h5"][1:] != got["png"][1:],
+                      "./play from FILE.h5:0:%d and from a PNG of that frame: the same frame 0, then the real "
+                      "past changes the steps" % t0)
         hb = os.path.join(tmp, "runs", "hsbad")
         shutil.copytree(hs, hb)
         ini = open(os.path.join(hb, "config.ini")).read().replace("history = 1,3,7", "history = 1,3,8")
