@@ -59,9 +59,17 @@ int dyn_hist_offsets_dense(const int *off, int n) {
     return !off || zero || dense;
 }
 
+int dyn_hist_depth(const int *off, int n) {
+    return n <= 0 ? 0 : dyn_hist_offsets_dense(off, n) ? n : off[n - 1];
+}
+
 void dyn_hist_offsets_text(const int *off, int n, char *buf, size_t cap) {
     size_t len = 0;
     buf[0] = '\0';
+    if (dyn_hist_offsets_dense(off, n)) {
+        snprintf(buf, cap, "%d", n);
+        return;
+    }
     for (int k = 0; k < n && len < cap; k++) len += (size_t)snprintf(buf + len, cap - len, "%s%d", k ? "," : "", off[k]);
 }
 
@@ -90,12 +98,13 @@ int dynm_init(DynModel *m, const DynOps *ops, void *impl, int Z, int A, int max_
                        "(not with a vae), history 0..%d, got %d, %d, %d, %d, %d, %d%s, %d", DYN_HYP_MAX, DYN_HIST_MAX,
                        Z, A, max_B, max_steps, P, hyp, vae ? " with a vae" : "", history);
     }
-    for (int k = 0; k < history; k++) m->hist_off[k] = dyn_hist_offsets_dense(hist_off, history) ? k + 1 : hist_off[k];
+    const int dense = dyn_hist_offsets_dense(hist_off, history);
+    for (int k = 0; k < history; k++) m->hist_off[k] = dense ? k + 1 : hist_off[k];
     if (dyn_hist_offsets_check(m->hist_off, history, err) < 0) {
         ops->free(impl);
         return -1;
     }
-    m->depth = history ? m->hist_off[history - 1] : 0;
+    m->depth = dyn_hist_depth(m->hist_off, history);
     m->ops = ops, m->impl = impl;
     m->Z = Z, m->A = A, m->max_B = max_B, m->max_steps = max_steps, m->vae = !!vae, m->hyp = hyp, m->P = P;
     m->OUT = vae ? 2 * Z : hyp > 1 ? hyp * (Z + P) : Z;

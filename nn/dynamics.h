@@ -123,7 +123,10 @@ int dynm_init(DynModel *m, const DynOps *ops, void *impl, int Z, int A, int max_
 int dyn_hist_offsets_check(const int *off, int n, Err *err);
 // 1 when off[0..n-1] is 1..n (or off is NULL / all zero): the plain history of the n steps before.
 int dyn_hist_offsets_dense(const int *off, int n);
-// "1,2,4,8" into buf; parse it back (returns the count, -1 on a malformed or invalid list).
+// The farthest step back (0 without a history): the past a model with these offsets keeps.
+int dyn_hist_depth(const int *off, int n);
+// The history as dynamics.history writes it into buf: "N" for 1..N (dense), else "1,2,4,8";
+// parse a list back (returns the count, -1 on a malformed or invalid list).
 void dyn_hist_offsets_text(const int *off, int n, char *buf, size_t cap);
 int dyn_hist_offsets_parse(const char *s, int *off, Err *err);
 // The flat MLP of nn/model.h (cfg->vae picks the head).

@@ -485,11 +485,7 @@ const char *cfg_value_text(const Config *c, int k, char *buf, size_t cap) {
         } else enum_name(k, *cint_at(c, k), buf, cap);
         break;
     case KT_STR: snprintf(buf, cap, "%s", cstr_at(c, k)); break;
-    case KT_HISTORY:
-        if (dyn_hist_offsets_dense(c->dynamics.history_off, c->dynamics.history))
-            snprintf(buf, cap, "%d", c->dynamics.history);
-        else dyn_hist_offsets_text(c->dynamics.history_off, c->dynamics.history, buf, cap);
-        break;
+    case KT_HISTORY: dyn_hist_offsets_text(c->dynamics.history_off, c->dynamics.history, buf, cap); break;
     case KT_STEPS: {
         size_t n = 0;
         buf[0] = '\0';

@@ -127,12 +127,6 @@ int emu_run_game_index(const EmuRun *R, char names[][64], int n, const char *nam
     die("%s %s: %s has no game of that name (its games: %s)", opt, name, R->run_dir, list);
 }
 
-// A history as dynamics.history writes it: "N" (the N steps before) or the list of steps back.
-static void hist_text(int n, const int *off, char *buf, size_t cap) {
-    if (dyn_hist_offsets_dense(off, n)) snprintf(buf, cap, "%d", n);
-    else dyn_hist_offsets_text(off, n, buf, cap);
-}
-
 void emu_run_open(const char *opt_run, EmuRun *R) {
     memset(R, 0, sizeof *R);
     Err err = {{0}};
@@ -155,13 +149,13 @@ void emu_run_open(const char *opt_run, EmuRun *R) {
         die("%s: a '%s' checkpoint, expected dynamics", R->dyn_path, R->dmeta.model);
     R->dyn_Z = 0, R->dyn_vae = 0, R->dyn_A = 0, R->dyn_hyp = 1, R->dyn_history = 0;
     char dhist[DYN_HIST_MAX * 5] = "0", chist[DYN_HIST_MAX * 5];   // the history as dynamics.history writes it
-    hist_text(R->cfg.dynamics.history, R->cfg.dynamics.history_off, chist, sizeof chist);
+    dyn_hist_offsets_text(R->cfg.dynamics.history_off, R->cfg.dynamics.history, chist, sizeof chist);
     if (ckpt_meta_is_conv_dyn(&R->dmeta)) {
         ConvDynConfig cc;
         if (ckpt_meta_to_conv_dyn_config(&R->dmeta, &cc, &err) < 0) die("%s: %s", R->dyn_path, err.msg);
         R->dyn_Z = cc.channels * cc.height * cc.width, R->dyn_vae = cc.vae, R->dyn_A = cc.n_actions;
         R->dyn_hyp = cc.hyp, R->dyn_history = cc.history;
-        hist_text(cc.history, cc.hist_off, dhist, sizeof dhist);
+        dyn_hist_offsets_text(cc.hist_off, cc.history, dhist, sizeof dhist);
     } else {
         DynConfig dc;
         if (ckpt_meta_to_dyn_config(&R->dmeta, &dc, &err) < 0) die("%s: %s", R->dyn_path, err.msg);

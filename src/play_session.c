@@ -19,7 +19,7 @@
 #include "data/episodes.h"
 #include "data/png.h"
 #include "data/preprocess.h"
-#include "nn/dynamics.h"   // dyn_hist_offsets_dense
+#include "nn/dynamics.h"   // dyn_hist_depth
 
 // Splits comma-separated names into s->names; 0 when they are exactly A names.
 static int set_names(PlaySession *s, const char *list) {
@@ -166,9 +166,8 @@ void play_open(PlaySession *s, const PlayOpen *o) {
     if (s->A == NES_BUTTONS) set_names(s, NES_ACTION_NAMES);   // SPEC.md section 3's, until the data name theirs
     size_t F = (size_t)s->C * s->H * s->W;
     s->start = xmalloc_floats(F), s->frame = xmalloc_floats(F), s->prev = xmalloc_floats(F);
-    const int N = s->R.cfg.dynamics.history;   // the checkpoint's, checked by emu_run_open
-    s->depth = N <= 0 ? 0 : dyn_hist_offsets_dense(s->R.cfg.dynamics.history_off, N) ? N
-                                                                                   : s->R.cfg.dynamics.history_off[N - 1];
+    // the checkpoint's history, checked against the config by emu_run_open
+    s->depth = dyn_hist_depth(s->R.cfg.dynamics.history_off, s->R.cfg.dynamics.history);
     s->past = xmalloc_floats((size_t)(s->depth > 0 ? s->depth : 1) * F);
     s->a = xmalloc_floats((size_t)(s->A + s->n_games));
     s->start_spec = o->start;
