@@ -320,14 +320,20 @@ void dynm_forward_step(DynModel *m, int t, const float *z, const float *a, int B
         }
 }
 
-void dynm_hist_gather(DynModel *m, int B) {
-    CHECK(B >= 0 && B <= m->max_B, "dynamics: history of %d samples, max batch %d", B, m->max_B);
+// hist from the ring past (slot (past_head + j) % depth: j+1 steps before).
+static void hist_from_ring(DynModel *m, int B) {
     const int N = m->history, D = m->depth, Z = m->Z;
     if (m->past == m->hist) return;
     for (int b = 0; b < B; b++)
         for (int k = 0; k < N; k++)
-            memcpy(m->hist + ((size_t)b * N + k) * Z, m->past + ((size_t)b * D + m->hist_off[k] - 1) * Z,
-                   (size_t)Z * sizeof(float));
+            memcpy(m->hist + ((size_t)b * N + k) * Z,
+                   m->past + ((size_t)b * D + (m->past_head + m->hist_off[k] - 1) % D) * Z, (size_t)Z * sizeof(float));
+}
+
+void dynm_hist_gather(DynModel *m, int B) {
+    CHECK(B >= 0 && B <= m->max_B, "dynamics: history of %d samples, max batch %d", B, m->max_B);
+    m->past_head = 0;
+    hist_from_ring(m, B);
 }
 
 void dynm_hist_reset(DynModel *m, const float *z, int B) {
@@ -342,12 +348,19 @@ void dynm_hist_reset(DynModel *m, const float *z, int B) {
 void dynm_hist_push(DynModel *m, const float *z, int B) {
     CHECK(B >= 0 && B <= m->max_B, "dynamics: history of %d samples, max batch %d", B, m->max_B);
     const int D = m->depth, Z = m->Z;
-    for (int b = 0; b < B && D; b++) {
-        float *h = m->past + (size_t)b * D * Z;
-        memmove(h + Z, h, (size_t)(D - 1) * Z * sizeof(float));
-        memcpy(h, z + (size_t)b * Z, (size_t)Z * sizeof(float));
+    if (!D) return;
+    if (m->past == m->hist) {   // the model reads past in order: move it
+        for (int b = 0; b < B; b++) {
+            float *h = m->past + (size_t)b * D * Z;
+            memmove(h + Z, h, (size_t)(D - 1) * Z * sizeof(float));
+            memcpy(h, z + (size_t)b * Z, (size_t)Z * sizeof(float));
+        }
+        return;
     }
-    dynm_hist_gather(m, B);
+    m->past_head = (m->past_head + D - 1) % D;   // the oldest slot becomes the newest
+    for (int b = 0; b < B; b++)
+        memcpy(m->past + ((size_t)b * D + m->past_head) * Z, z + (size_t)b * Z, (size_t)Z * sizeof(float));
+    hist_from_ring(m, B);
 }
 
 void dynm_backward_step(DynModel *m, int t, const float *ddelta, const float *dznext, float *dz, int B) {

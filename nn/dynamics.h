@@ -41,11 +41,12 @@
  *
  * History (history = N > 0, the conv family only): the model also sees N latents before z,
  * hist_off[k] steps before it (1..N unless dynamics.history lists them). DynModel keeps the
- * past per sample in past [max_B][depth][Z] (slot j the latent j+1 steps before; depth the
- * farthest offset) and gathers the N the model reads into hist [max_B][N][Z] (with the offsets
- * 1..N, past is hist). A rollout calls dynm_hist_reset(z0) at its start (no past: z0 repeated;
- * or fills past with the real past latents and calls dynm_hist_gather) and dynm_hist_push(z)
- * after each step from z. Rollout training fills the window's real past the same way before
+ * past per sample in past [max_B][depth][Z] and gathers the N the model reads into hist
+ * [max_B][N][Z] (with the offsets 1..N, past is hist). past is a ring: slot (past_head + j) %
+ * depth holds the latent j+1 steps before, so a step writes one slot instead of moving depth - 1
+ * (48 steps back: 47 latents a sample a step). A rollout calls dynm_hist_reset(z0) at its start
+ * (no past: z0 repeated; or fills past by hand in order, slot j = j+1 steps before, and calls
+ * dynm_hist_gather, which takes that order) and dynm_hist_push(z) after each step from z. Rollout training fills the window's real past the same way before
  * dynm_rollout_forward, which pushes each step's input zin_k.
  *
  * Rollout training (dynm_rollout_forward / _backward), K <= max_steps windows:
@@ -92,7 +93,8 @@ typedef struct {
     int hist_off[DYN_HIST_MAX];   // steps back of each of the N, strictly increasing
     int depth;               // hist_off[N-1]: the past kept
     float *hist;             // [max_B][N][Z] the past latents of each sample's next step (history > 0)
-    float *past;             // [max_B][depth][Z] slot j: j+1 steps before (= hist when hist_off is 1..N)
+    float *past;             // [max_B][depth][Z] a ring (= hist, in order, when hist_off is 1..N)
+    int past_head;           // slot of the latent 1 step before in every sample's ring
     int oracle;              // hyp: dynm_rollout_forward chooses the hypothesis nearest the target
     float temperature;       // vae: 1 when training (default), the user's T in ./eval
     float beta;              // vae: weight of KL_t in dynm_backward_step (0 default)
@@ -139,7 +141,8 @@ void dynm_forward_step(DynModel *m, int t, const float *z, const float *a, int B
 // newest past after a step from z (the oldest slot drops). No-ops without history.
 void dynm_hist_reset(DynModel *m, const float *z, int B);
 void dynm_hist_push(DynModel *m, const float *z, int B);
-// hist of samples 0..B-1 from their past (after past was filled by hand; no-op when past is hist).
+// hist of samples 0..B-1 from their past after it was filled by hand, in order (slot j = j+1
+// steps before; resets the ring's head).
 void dynm_hist_gather(DynModel *m, int B);
 // ddelta [B,Z] = dLoss/ddelta_t (the sampled delta with vae; NULL: none), dznext [B,Z] (NULL:
 // none); with vae adds beta * dKL_t. ACCUMULATES param grads; dz [B,Z] += dLoss/dz (NULL: skip).

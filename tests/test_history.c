@@ -280,6 +280,26 @@ static void test_offsets(void) {
     double moved = 0;
     for (size_t i = 0; i < nz; i++) moved = fmax(moved, fabs(d0[i] - dynm_znext(&step, 0)[i]));
     EXPECT(moved > 1e-4, "the latent 6 steps back enters the step (max change %g)", moved);
+    // the ring over many turns: after pushing latents numbered 1..P (sample b: 1000 b + i), plane
+    // k holds number P + 1 - off[k]; a gather of a past filled by hand starts the ring over
+    int rings = 1;
+    for (int i = 1; i <= 4 * 6 + 1; i++) {
+        for (int b = 0; b < B; b++)
+            for (int q = 0; q < Z; q++) z[(size_t)b * Z + q] = (float)(1000 * b + i);
+        dynm_hist_push(&step, z, B);
+        for (int b = 0; b < B; b++)
+            for (int k = 0; k < N; k++) {
+                float want = i + 1 - c.hist_off[k] >= 1 ? (float)(1000 * b + i + 1 - c.hist_off[k]) : NAN;
+                if (want == want) rings &= step.hist[((size_t)b * N + k) * Z + Z - 1] == want;
+            }
+    }
+    for (int b = 0; b < B; b++)
+        for (int j = 0; j < 6; j++)
+            for (int q = 0; q < Z; q++) step.past[((size_t)b * 6 + j) * Z + q] = (float)(-10 * b - j);
+    dynm_hist_gather(&step, B);
+    rings &= step.hist[2 * Z] == -5.0f && step.hist[(size_t)(N + 1) * Z] == -12.0f;
+    EXPECT(rings, "%d pushes (the ring turned 4 times): every plane holds the latent its steps back; then a "
+                  "past filled by hand in order is read in order", 4 * 6 + 1);
     dynm_free(&dm);
     dynm_free(&step);
 
