@@ -307,7 +307,9 @@ void run_stage(Trainer *tr, Stage *s, CkptMeta *meta) {
         opt.t = meta->step;
         const CkptAttr *b = ckpt_get(meta, "best_val");
         if (b) best = b->f;
-        printf("resuming %s at epoch %d, batch %ld\n", stage_name[s->id], epoch0 + 1, batch0);
+        if (epoch0 >= s->epochs)
+            printf("resuming %s: its %d epochs are done, nothing left to train\n", stage_name[s->id], s->epochs);
+        else printf("resuming %s at epoch %d, batch %ld\n", stage_name[s->id], epoch0 + 1, batch0);
     }
     char last[64], bestf[64];
     snprintf(last, sizeof last, "%s_last.h5", stage_prefix[s->id]);

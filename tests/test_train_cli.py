@@ -87,7 +87,8 @@ def main():
         check(r.returncode == 0 and "memory" in r.stdout and "encoder_conv.0" in r.stdout,
               "start-up prints the model table and memory estimate")
         r2 = run([cfg, "--set", "run.name=a", "--resume"], tmp)
-        check(r2.returncode == 0, "resuming a finished run is a no-op: " + r2.stderr[-300:])
+        check(r2.returncode == 0 and "resuming dynamics: its 6 epochs are done, nothing left to train" in r2.stdout,
+              "resuming a finished run is a no-op, and says so: " + r2.stdout[-300:] + r2.stderr[-300:])
         check(losses(rd) == ls, "log.csv unchanged by a no-op resume")
         if h5py:
             with h5py.File(os.path.join(rd, "ae_best.h5"), "r") as f:
