@@ -4,9 +4,9 @@
 # 4-step rollouts with the game's big events drawn 3 times) from nothing, as it was trained:
 # eleven ./train runs, each starting from the one before (--init). Run it from the repository
 # root after `make` (or from a folder with configs/ in it, NEMU_BIN naming the folder of
-# ./train); about 2 hours on 2 quiet cores (an AE epoch ~1 min, a 1-step dynamics epoch ~5 min,
-# a 4-step one ~6 min, the 8-step one ~15 min). A stopped chain goes on where it stopped: every
-# step is --resume-or-start. Then, as the README measures it:
+# ./train); 70 minutes on 2 cores (2026-12-07: an AE epoch ~1 min, a 1-step dynamics epoch
+# ~50 s, a 4-step one 5-6 min, the 8-step one 10 min). A stopped chain goes on where it
+# stopped: every step is --resume-or-start. Then, as the README measures it:
 #   ./eval --run runs/tetris_cell_events3 --reencode 10 --deadband 0.1
 #   ./play --check --run runs/tetris_cell_events3 --reencode 10 --deadband 0.1
 # Extra arguments (without spaces in them) go to every ./train (e.g. --set run.threads=1).
