@@ -462,13 +462,15 @@ char *config_to_string(const Config *cfg) {
 
 // FNV-1a 64 over "section.key=value\n" of every key whose value is not its default, so that a
 // new key (at its default), a reworded help text or another key order leaves the hash of an
-// unchanged config as it was.
+// unchanged config as it was. The rollout choices (F_ROLLOUT: dynamics.deadband, .reencode)
+// are left out: a run's config.ini may set them after training without its checkpoints
+// counting as trained with another config.
 uint64_t config_hash(const Config *cfg) {
     uint64_t h = 1469598103934665603ULL;
     char v[CFG_STR + 16], line[CFG_STR + 128];
     for (int k = 0; k < N_KEYS; k++) {
         cfg_value_text(cfg, k, v, sizeof v);
-        if (KEYS[k].def && !strcmp(v, KEYS[k].def)) continue;
+        if ((KEYS[k].def && !strcmp(v, KEYS[k].def)) || (KEYS[k].flags & F_ROLLOUT)) continue;
         snprintf(line, sizeof line, "%s.%s=%s\n", KEYS[k].section, KEYS[k].key, v);
         for (const unsigned char *p = (const unsigned char *)line; *p; p++) {
             h ^= *p;

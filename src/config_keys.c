@@ -153,16 +153,18 @@ const KeyDef KEYS[N_KEYS] = {
         "only what it changes; the static board stays sharp); 0 = the decoder draws every pixel. A drawing "
         "choice, not a training one: a trained run can be evaluated both ways (./eval --compose T)",
         OFF(dynamics.compose)},
-    [K_DYN_DEADBAND] = {"dynamics", "deadband", KT_REAL, "0", NULL, 0, 5, 0, NULL,
+    [K_DYN_DEADBAND] = {"dynamics", "deadband", KT_REAL, "0", NULL, 0, 5, F_ROLLOUT, NULL,
         "closed-loop rollouts of ./eval and ./play: after each step, a latent cell (a spatial latent's "
         "channels at one grid position; an element of a flat one) whose change has an RMS below this keeps "
         "its value, so the small deltas of what does not move do not add up into noise; 0 = off. A rollout "
-        "choice, not a training one (./eval --deadband E, ./play --deadband E)", OFF(dynamics.deadband)},
-    [K_DYN_REENCODE] = {"dynamics", "reencode", KT_INT, "0", NULL, 0, 100000, 0, NULL,
+        "choice, not a training one (./eval --deadband E, ./play --deadband E): not in the config hash, so a "
+        "trained run's config.ini may set it", OFF(dynamics.deadband)},
+    [K_DYN_REENCODE] = {"dynamics", "reencode", KT_INT, "0", NULL, 0, 100000, F_ROLLOUT, NULL,
         "closed-loop rollouts of ./eval and ./play: N > 0 replaces the latent, every N steps, by the "
         "encoding of its frame as drawn (with dynamics.compose > 0: the start frame's pixels where nothing "
         "moved), so that small errors cannot carry the latent off the encoder's range; 0 = off. A rollout "
-        "choice, not a training one (./eval --reencode N, ./play --reencode N)", OFF(dynamics.reencode)},
+        "choice, not a training one (./eval --reencode N, ./play --reencode N): not in the config hash, so a "
+        "trained run's config.ini may set it", OFF(dynamics.reencode)},
     [K_DYN_LOSS] = {"dynamics", "loss", KT_ENUM, "latent", NULL, 0, 0, 0, "latent|pixel",
         "latent: MSE of each step's z against the encoded next frame; pixel: L1 of each step's "
         "prediction decoded by the frozen autoencoder against the real next frame", OFF(dynamics.loss)},

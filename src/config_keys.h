@@ -21,6 +21,7 @@ enum {                      // value flags
     F_NAME = 8,             // str: run name (letters, digits, . _ -), not empty
     F_NONEMPTY = 16,        // str: not empty
     F_LIST = 32,            // enum: also a comma-separated list (data.generate: one per file of data.path)
+    F_ROLLOUT = 64,         // how ./eval and ./play draw a rollout, not what is trained: not in config_hash
 };
 
 typedef struct {

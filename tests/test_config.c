@@ -428,6 +428,12 @@ static void test_hash(void) {
     char *s4[] = {"run.threads=0"};   // a key at its default: the hash of a config that never names it
     EXPECT(config_load(&b, FIX "child.ini", 1, s4, &err) == 0, "%s", err.msg);
     EXPECT(config_hash(&a) == config_hash(&b), "a key set to its default leaves the hash (a new key does too)");
+    char *s5[] = {"train.stage=both", "dynamics.deadband=0.1", "dynamics.reencode=10"};   // rollout choices
+    char *s6[] = {"train.stage=both"};
+    EXPECT(config_load(&a, FIX "child.ini", 1, s6, &err) == 0, "%s", err.msg);
+    EXPECT(config_load(&b, FIX "child.ini", 3, s5, &err) == 0, "%s", err.msg);
+    EXPECT(config_hash(&a) == config_hash(&b) && !config_equal(&a, &b),
+           "dynamics.deadband and .reencode leave the hash (a run's checkpoints stay its own) but not the config");
 }
 
 static void test_markdown(void) {
