@@ -20,12 +20,14 @@
  *                frame's SSIM to its nearest real frame by L1 among --check-frames frames spread
  *                evenly over the run's data file. Verdict "no downward trend" when the mean of the
  *                last 10 s is at least the mean of the first 10 s minus CHECK_TREND_TOL; also the
- *                least-squares slope per minute. curve.png: the curve; nearest.csv: every step.
+ *                least-squares slope per minute. The game's engine (a built-in game's recording as
+ *                start) fed the same buttons from the start frame's state is the reference: what
+ *                a perfect emulator would score. curve.png: the curves; nearest.csv: every step.
  *   replay       the same 1,800 buttons again at T = 0: identical frames, bit for bit (max |diff|).
  *                VAE dynamics: twice more at T = 1 with two seeds: how much they differ from T = 0
  *                and from each other (mean L1), and their nearest-real SSIM (coherent: its mean
  *                within CHECK_TREND_TOL of T = 0's).
- * Also random.gif: the 60 s at scale 2.
+ * Also random.gif: the 60 s at scale 2 (engine.gif: the engine's).
  */
 #include <errno.h>
 #include <math.h>
@@ -143,6 +145,7 @@ typedef struct {
     double *ssim0, *l10, *ssim1, *l11;
     double kept;        // share of latent cells the deadband kept along the 60 s
     uint64_t seed;
+    int engine;         // the 60 s of the game's engine were measured (engine.gif)
 } Check;
 
 // The run, its data and test episodes, the game trace, the real frames, the random buttons.
@@ -255,29 +258,91 @@ static double real_change(const Check *c) {
     return n ? sum / n : NAN;
 }
 
-// The 60 s: nearest-real SSIM along the random run, its trend and motion, curve.png, nearest.csv,
-// random.gif.
+// frames [n][C,H,W] as DIR/name, an animated GIF at scale 2.
+static void write_gif(Check *c, const char *name, const float *frames, int n, Err *err) {
+    PlaySession *s = &c->s;
+    const size_t F = (size_t)s->C * s->H * s->W;
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof path, "%s/%s", c->dir, name);
+    GifWriter *g = gif_open(path, s->W * 2, s->H * 2, s->C, 3, err);
+    if (!g) die("%s", err->msg);
+    uint8_t *px = xmalloc(F * 4);
+    for (int i = 0; i < n; i++) {
+        memcpy(s->frame, frames + (size_t)i * F, F * sizeof(float));
+        play_pixels(s, 2, px);
+        if (gif_add(g, px, err) < 0) die("%s", err->msg);
+    }
+    free(px);
+    if (gif_close(g, err) < 0) die("%s", err->msg);
+}
+
+// The built-in engine from the start frame's state, fed the same buttons: frames [n][F] of what
+// a perfect emulator would draw. 0 when there is none (a picture as start frame, another file
+// than the run's, a recording that is not a built-in game's), with why in why.
+static int engine_minute(Check *c, float *frames, int n, char *why, size_t cap) {
+    const PlaySession *s = &c->s;
+    if (s->start_ep < 0 || strcmp(s->start_file, c->data) != 0) {
+        snprintf(why, cap, "the start frame is not from %s", c->data);
+        return 0;
+    }
+    GameTrace gt;
+    int e = s->start_ep;
+    game_trace_build(&gt, &c->ds, &e, 1);
+    const void *st0 = gt.available ? game_trace_state(&gt, e, s->start_t) : NULL;
+    if (!st0) {
+        snprintf(why, cap, "%s", gt.available ? "no game state at the start frame" : gt.reason);
+        game_trace_free(&gt);
+        return 0;
+    }
+    const size_t F = (size_t)s->C * s->H * s->W;
+    uint8_t *st = xmalloc(gt.game->state_size);
+    memcpy(st, st0, gt.game->state_size);
+    for (int i = 0; i < n; i++) {
+        if (i) gt.game->step(st, c->buttons + (size_t)(i - 1) * s->A, gt.K);
+        game_trace_render(&gt, st, 0, frames + (size_t)i * F);
+    }
+    free(st);
+    game_trace_free(&gt);
+    return 1;
+}
+
+static double motion(const float *f, int n, size_t F) {   // mean L1 change per step
+    double change = 0;
+    for (int i = 1; i < n; i++) change += metric_l1(f + (size_t)i * F, f + (size_t)(i - 1) * F, F);
+    return change / (n - 1);
+}
+
+// One row of the minute's table; returns the verdict (no downward trend).
+static int minute_row(StrBuf *b, const char *what, const double *ssim, const double *l1, int n, double move) {
+    double first = mean_of(ssim, 0, 300), last = mean_of(ssim, n - 300, n), lo = 1;
+    for (int i = 0; i < n; i++) lo = fmin(lo, ssim[i]);
+    int ok = last >= first - CHECK_TREND_TOL;
+    sb_printf(b, "| %s | %.4f | %.4f | %+.4f | %.4f | %.4f | %.5f | %s |\n", what, first, last, slope_per_minute(ssim, n),
+              lo, mean_of(l1, 0, n), move, ok ? "yes" : "**no**");
+    return ok;
+}
+
+// The 60 s: nearest-real SSIM along the random run (and along the engine's, fed the same
+// buttons), its trend and motion, curve.png, nearest.csv, random.gif.
 static void check_minute(Check *c, double rate, StrBuf *b, Err *err) {
     PlaySession *s = &c->s;
     const int n = CHECK_STEPS + 1;
+    const size_t F = (size_t)s->C * s->H * s->W;
     nearest_ssim(&c->rf, c->f0, n, s->C, s->H, s->W, c->ssim0, c->l10);
-    double first = mean_of(c->ssim0, 0, 300), last = mean_of(c->ssim0, n - 300, n);
-    double slope = slope_per_minute(c->ssim0, n), lo = 1;
-    for (int i = 0; i < n; i++) lo = fmin(lo, c->ssim0[i]);
-    int ok = last >= first - CHECK_TREND_TOL;
+    char why[1500];
+    int eng = c->engine = engine_minute(c, c->f1, n, why, sizeof why);   // c->f1 is free until check_replay
+    if (eng) nearest_ssim(&c->rf, c->f1, n, s->C, s->H, s->W, c->ssim1, c->l11);
     sb_printf(b, "\n## 60 s of --policy random (%d steps, seed %llu, T = 0; %.0f frames/s at --fps 0)\n\n", CHECK_STEPS,
               (unsigned long long)c->seed, rate);
-    sb_printf(b, "SSIM of each frame to its nearest real frame by L1 among %d frames of %s:\n\n", c->rf.n, c->data);
-    sb_printf(b, "| first 10 s | last 10 s | slope per minute | lowest | mean L1 to nearest | no downward trend |\n"
-                 "|---:|---:|---:|---:|---:|---|\n");
-    sb_printf(b, "| %.4f | %.4f | %+.4f | %.4f | %.4f | %s (last >= first - %.2f) |\n", first, last, slope, lo,
-              mean_of(c->l10, 0, n), ok ? "yes" : "**no**", CHECK_TREND_TOL);
-    const size_t F = (size_t)s->C * s->H * s->W;
-    double change = 0;
-    for (int i = 1; i < n; i++) change += metric_l1(c->f0 + (size_t)i * F, c->f0 + (size_t)(i - 1) * F, F);
-    sb_printf(b, "\nMotion (a frozen emulator would pass the trend): mean L1 change per step %.5f along the 60 s; "
-                 "between consecutive real frames of the %d test episodes %.5f.", change / (n - 1), c->n_test,
-              real_change(c));
+    sb_printf(b, "SSIM of each frame to its nearest real frame by L1 among %d frames of %s; motion: the mean L1 "
+                 "change per step (a frozen emulator would pass the trend, and shows no motion):\n\n", c->rf.n, c->data);
+    sb_printf(b, "| frames | first 10 s | last 10 s | slope per minute | lowest | mean L1 to nearest | motion | "
+                 "no downward trend (last >= first - %.2f) |\n|---|---:|---:|---:|---:|---:|---:|---|\n", CHECK_TREND_TOL);
+    minute_row(b, "the model", c->ssim0, c->l10, n, motion(c->f0, n, F));
+    if (eng) minute_row(b, "the game's engine, same buttons (reference)", c->ssim1, c->l11, n, motion(c->f1, n, F));
+    else sb_printf(b, "| the game's engine (reference) | | | | | | | not measurable: %s |\n", why);
+    sb_printf(b, "\nBetween consecutive real frames of the %d test episodes (the recorder's bot playing): motion %.5f.",
+              c->n_test, real_change(c));
     if (s->ctx.loop.deadband > 0)
         sb_printf(b, " The latent deadband (%g) kept %.1f%% of the latent cells per step.", s->ctx.loop.deadband,
                   100 * c->kept);
@@ -285,29 +350,23 @@ static void check_minute(Check *c, double rate, StrBuf *b, Err *err) {
     char path[PATH_MAX + 32];
     double *x = xmalloc((size_t)n * sizeof(double));
     for (int i = 0; i < n; i++) x[i] = i / 30.0;
-    PlotSeries ser = {"nearest-real SSIM", x, c->ssim0, n};
+    PlotSeries ser[2] = {{"the model", x, c->ssim0, n}, {"the game's engine, same buttons", x, c->ssim1, n}};
     PlotSpec ps = {"./play --check: 60 s of --policy random", "seconds (30 steps/s)", "SSIM to the nearest real frame",
                    0, 0, 0};
     snprintf(path, sizeof path, "%s/curve.png", c->dir);
-    if (plot_lines_png(path, &ps, &ser, 1, err) < 0) die("%s", err->msg);
+    if (plot_lines_png(path, &ps, ser, eng ? 2 : 1, err) < 0) die("%s", err->msg);
     free(x);
     StrBuf csv = {0};
-    sb_printf(&csv, "step,time_s,ssim_nearest,l1_nearest\n");
-    for (int i = 0; i < n; i++) sb_printf(&csv, "%d,%.4f,%.6f,%.6f\n", i, i / 30.0, c->ssim0[i], c->l10[i]);
+    sb_printf(&csv, "step,time_s,ssim_nearest,l1_nearest%s\n", eng ? ",engine_ssim_nearest,engine_l1_nearest" : "");
+    for (int i = 0; i < n; i++) {
+        sb_printf(&csv, "%d,%.4f,%.6f,%.6f", i, i / 30.0, c->ssim0[i], c->l10[i]);
+        sb_printf(&csv, eng ? ",%.6f,%.6f\n" : "\n", c->ssim1[i], c->l11[i]);
+    }
     snprintf(path, sizeof path, "%s/nearest.csv", c->dir);
     if (write_file_atomic(path, csv.s, csv.n, err) < 0) die("%s", err->msg);
     free(csv.s);
-    snprintf(path, sizeof path, "%s/random.gif", c->dir);
-    GifWriter *g = gif_open(path, s->W * 2, s->H * 2, s->C, 3, err);
-    if (!g) die("%s", err->msg);
-    uint8_t *px = xmalloc((size_t)s->C * s->H * s->W * 4);
-    for (int i = 0; i < n; i++) {
-        memcpy(s->frame, c->f0 + (size_t)i * s->C * s->H * s->W, (size_t)s->C * s->H * s->W * sizeof(float));
-        play_pixels(s, 2, px);
-        if (gif_add(g, px, err) < 0) die("%s", err->msg);
-    }
-    free(px);
-    if (gif_close(g, err) < 0) die("%s", err->msg);
+    write_gif(c, "random.gif", c->f0, n, err);
+    if (eng) write_gif(c, "engine.gif", c->f1, n, err);
 }
 
 static double frames_l1(const float *a, const float *b, size_t n, double *maxdiff) {
@@ -394,7 +453,8 @@ int play_check(const PlayOptions *o) {
     check_direction(&c, K, &b);
     check_minute(&c, rate, &b, &err);
     check_replay(&c, &b);
-    sb_printf(&b, "\nFiles in %s/: check.md (this report), curve.png, nearest.csv, random.gif.\n", c.dir);
+    sb_printf(&b, "\nFiles in %s/: check.md (this report), curve.png, nearest.csv, random.gif (the model's 60 s)%s.\n", c.dir,
+              c.engine ? ", engine.gif (the engine's)" : "");
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/check.md", c.dir);
     if (write_file_atomic(path, b.s, b.n, &err) < 0) die("%s", err.msg);

@@ -104,6 +104,7 @@ static void load_start(PlaySession *s, const char *spec) {
         image_free(&img);
         snprintf(s->start_desc, sizeof s->start_desc, "%s", spec);
         s->has_past = 0;   // a picture has no past: the start frame repeated
+        s->start_ep = -1;
     } else {
         char path[1024];
         long ep = -1, step = 0;
@@ -138,6 +139,8 @@ static void load_start(PlaySession *s, const char *spec) {
         if (f.action_names[0] && set_names(s, f.action_names) < 0)
             die("%s: action_names '%s' do not name the model's %d buttons", path, f.action_names, s->A);
         snprintf(s->start_desc, sizeof s->start_desc, "%s:%d:%ld", path, f.ep[e].id, step);
+        snprintf(s->start_file, sizeof s->start_file, "%s", path);
+        s->start_ep = e, s->start_t = step;
         episode_file_close(&f);
     }
 }

@@ -63,6 +63,9 @@ typedef struct {
     float *a;                           // [A + n_games] the model's input: buttons, then the game's one-hot
     long step;                          // steps since the last reset
     char start_desc[1200];              // where the start frame came from
+    char start_file[1024];              // a recording's start frame: the file, the episode's index in it
+    int start_ep;                       // (not its id), the step; start_ep -1: the start frame is a picture
+    long start_t;
 } PlaySession;
 
 void play_open(PlaySession *s, const PlayOpen *o);

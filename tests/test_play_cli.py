@@ -18,7 +18,9 @@ then checks:
     without a terminal, the window without a display or on one that is not there
   - --check on the run: check.md = stdout with the frame rate, direction, 60 s and replay
     sections (T = 0 identical; the VAE at T = 1 varies, its samples differ); curve.png,
-    nearest.csv (1,801 steps), random.gif; --check with a headless option is refused
+    nearest.csv (1,801 steps, the model's and the game engine's columns), random.gif and
+    engine.gif (the engine fed the same buttons from the start frame's state); --check with a
+    headless option is refused
   - --term in a tmux pane (skipped without tmux): the frame in truecolor half blocks and the
     HUD line; space pauses, Backspace resets to step 0, P writes a screenshot, G says a run of one
     game has no game menu (test_play_menu.py: a run of several); Esc, Ctrl-C and
@@ -167,13 +169,19 @@ def check_mode(tmp):
         check(part in md, f"check.md has {part!r}")
     with open(os.path.join(out, "nearest.csv")) as f:
         rows = f.read().splitlines()
-    check(rows[0] == "step,time_s,ssim_nearest,l1_nearest" and len(rows) == 1802, f"nearest.csv {len(rows)} lines")
-    check(all(-1 <= float(x.split(",")[2]) <= 1 for x in rows[1:]), "nearest.csv SSIM in range")
+    check(rows[0] == "step,time_s,ssim_nearest,l1_nearest,engine_ssim_nearest,engine_l1_nearest" and len(rows) == 1802,
+          f"nearest.csv {len(rows)} lines, the engine's columns: {rows[0]}")
+    check(all(-1 <= float(x.split(",")[k]) <= 1 for x in rows[1:] for k in (2, 4)), "nearest.csv SSIM in range")
+    # the engine fed the same buttons from the start frame's state: frame 0 is the start frame itself
+    check("| the game's engine, same buttons (reference) |" in md and float(rows[1].split(",")[4]) > 0.999,
+          f"check.md has the engine's row, its step 0 a real frame: {rows[1]}")
     with open(os.path.join(out, "curve.png"), "rb") as f:
         check(f.read(8) == b"\x89PNG\r\n\x1a\n", "curve.png is a PNG")
     if have("random.gif frames", "PIL"):
         n, size = gif_frames(os.path.join(out, "random.gif"))
         check(n == 1801 and size == (64, 64), f"random.gif: 1801 frames of 64x64: {n} {size}")
+        n, size = gif_frames(os.path.join(out, "engine.gif"))
+        check(n == 1801 and size == (64, 64), f"engine.gif: 1801 frames of 64x64: {n} {size}")
     bad(run("play", "--check", "--policy", "idle", "--steps", 2, cwd=tmp), "--check with --policy", ["--check"])
     bad(run("play", "--out", "x", "--policy", "idle", "--steps", 2, cwd=tmp), "--out without --check", ["--check"])
 

@@ -177,7 +177,7 @@ def deadband(tmp, rundir):
     r = run("play", ["--check", "--run", rundir, "--check-frames", "50", "--deadband", "0.05", "--out", chk], tmp)
     if check(r.returncode == 0, "./play --check --deadband 0.05: " + r.stderr[-300:]):
         md = open(os.path.join(chk, "check.md")).read()
-        check("Latent deadband 0.05" in md and "kept" in md and "Motion" in md, "check.md names the deadband, "
+        check("Latent deadband 0.05" in md and "kept" in md and "| motion |" in md, "check.md names the deadband, "
               "the cells it kept and the motion")
     for prog, val in (("eval", "-1"), ("play", "6"), ("eval", "x")):
         r = run(prog, ["--run", rundir, "--deadband", val], tmp)
