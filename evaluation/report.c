@@ -151,6 +151,19 @@ char *report_csv(const EvalReport *rep) {
     return b.s;
 }
 
+char *report_starts_csv(const EvalReport *rep, const RolloutResult *r) {
+    StrBuf b = {0};
+    sb_printf(&b, "start,episode,t,step,model_ssim,copy_ssim,model_l1,copy_l1\n");
+    for (int i = 0; i < rep->n_starts; i++)
+        for (int j = 0; j < rep->n_steps; j++) {
+            const Metrics *m = r->model + (size_t)j * r->N + i, *c = r->copy + (size_t)j * r->N + i;
+            sb_printf(&b, "%d,%d,%d,%d", i, rep->sp_ids[i], rep->sp[i].t, rep->steps[j]);
+            csv_num(&b, m->ssim), csv_num(&b, c->ssim), csv_num(&b, m->l1), csv_num(&b, c->l1);
+            sb_printf(&b, "\n");
+        }
+    return b.s;
+}
+
 // ---------------------------------------------------------------- JSON
 
 char *report_json(const EvalReport *rep) {

@@ -7,6 +7,8 @@
  *                    (printed on stdout and saved as eval.md); with rep->paired, a second
  *                    table: model minus copy per step, paired over the start points
  *   report_csv       step,row,n,{l1,ssim,psnr}_{mean,sd,ci95,lo,hi}  one line per table row
+ *   report_starts_csv  start,episode,t,step,{model,copy}_{ssim,l1}: one line per start point and
+ *                    step (starts.csv), to find the rollouts that lose to copy
  *   report_json      everything machine-readable: run, checkpoints, config hash, data file,
  *                    split, seed, steps, start points, per-row statistics (NaN -> null),
  *                    and "paired" (model against copy) with rep->paired
@@ -72,6 +74,7 @@ PairedStats *report_paired(const RolloutResult *r);
 
 char *report_markdown(const EvalReport *rep);
 char *report_csv(const EvalReport *rep);
+char *report_starts_csv(const EvalReport *rep, const RolloutResult *r);
 char *report_json(const EvalReport *rep);
 int report_plot(const char *path, const EvalReport *rep, Err *err);
 

@@ -117,7 +117,8 @@ void usage(FILE *f) {
             "Also measures emulation: changed-pixel L1, action sensitivity (dPSNR against another episode's\n"
             "actions and against no buttons), liveliness, and on files of gen tetris (re-simulated and checked\n"
             "frame by frame) the falling piece's L1 and drawn share and the LEFT/RIGHT/down direction test.\n"
-            "Writes eval.md, eval.csv, eval.json, rollouts.png and eval_plot.png (vae: also samples.csv, samples.png).\n"
+            "Writes eval.md, eval.csv, eval.json, rollouts.png, eval_plot.png and starts.csv (each start point at each\n"
+            "step; vae: also samples.csv, samples.png).\n"
             "--recon FILE.h5 reconstructs every frame of FILE (at most %d; e.g. gen tetris --edge-cases)\n"
             "with the autoencoder of --run DIR (default: the runs/*/ with the newest ae_best.h5) after the\n"
             "run's preprocessing; writes a PNG (default results/<run>/recon_<file stem>.png) of each frame\n"
@@ -325,9 +326,10 @@ static void write_results(const Options *o, const EvalRun *E, char *out_dir, siz
                                : snprintf(out_dir, cap, "results/%s", E->R.run_name);
     if (len < 0 || (size_t)len >= cap) die("--out %s: path too long", o->out ? o->out : E->R.run_name);
     if (mkdir_p(out_dir) != 0) die("--out %s: cannot create the folder: %s", out_dir, strerror(errno));
-    enum { F_MD, F_CSV, F_JSON, F_ROLL, F_PLOT, F_SAMPLES, F_SPIC, F_N };
+    enum { F_MD, F_CSV, F_JSON, F_ROLL, F_PLOT, F_STARTS, F_SAMPLES, F_SPIC, F_N };
     static const char *const names[F_N] = {"eval.md", "eval.csv", "eval.json", "rollouts.png", "eval_plot.png",
-                                           "samples.csv", "samples.png"};
+                                           "starts.csv", "samples.csv", "samples.png"};
+    char *starts = report_starts_csv(rep, rr);
     const int n_files = E->R.stochastic && E->samples > 1 ? F_N : E->R.stochastic ? F_N - 1 : F_N - 2;
     char final[F_N][PATH_MAX + 32], part[F_N][PATH_MAX + 48];
     for (int i = 0; i < F_N; i++)
@@ -340,6 +342,7 @@ static void write_results(const Options *o, const EvalRun *E, char *out_dir, siz
              picture_rollouts_marked(part[F_ROLL], er->pic_start, er->pic_pred0, rr->pic_truth, rr->pic_pred, n_pic,
                                      E->n_steps, E->steps, E->ds.C, E->ds.H, E->ds.W, &err) == 0 &&
              report_plot(part[F_PLOT], rep, &err) == 0 &&
+             write_file_atomic(part[F_STARTS], starts, strlen(starts), &err) == 0 &&
              (!E->R.stochastic || write_file_atomic(part[F_SAMPLES], scsv, strlen(scsv), &err) == 0) &&
              (n_files <= F_SPIC || samples_picture(part[F_SPIC], rr, E->steps, E->temperature, &err) == 0);
     for (int i = 0; ok && i < n_files; i++)
@@ -347,6 +350,7 @@ static void write_results(const Options *o, const EvalRun *E, char *out_dir, siz
             err_set(&err, "cannot write %s: %s", final[i], strerror(errno));
             ok = 0;
         }
+    free(starts);
     if (!ok) {
         for (int i = 0; i < F_N; i++) unlink(part[i]);
         die("%s", err.msg);

@@ -6,7 +6,8 @@ Tetris dataset with $NEMU_BIN/gen, trains a tiny stage=both run with $NEMU_BIN/t
 RGB, latent 8, base 4 channels, 1 epoch each, 2 test episodes), then checks:
   - ./eval with no options finds the run, prints the Markdown table, writes eval.md (= stdout),
     eval.csv, eval.json (parses; run, config hash, data, split, seed, steps, rows), rollouts.png
-    and eval_plot.png; the paired model-against-copy table (its means = the rows' differences); the [eval] section of the run's config gives the defaults
+    and eval_plot.png; the paired model-against-copy table (its means = the rows' differences);
+    starts.csv (each start point's model and copy at each step; its means = the table's); the [eval] section of the run's config gives the defaults
   - the same command twice prints the same table; another --seed other start points
   - --out DIR, --episodes, --starts; --data with another file (all its episodes)
   - bad input: one line on stderr, non-zero exit, nothing on stdout, old results untouched:
@@ -58,7 +59,7 @@ def body(tmp):
     t1 = table(r1.stdout)
     check(len(t1) == 2 + 4 * 3, f"table has header + 12 rows: {len(t1)}")
     check(any(l.startswith("| 30 | recon |") for l in t1), "row '| 30 | recon |'")
-    files = ["eval.md", "eval.csv", "eval.json", "rollouts.png", "eval_plot.png"]
+    files = ["eval.md", "eval.csv", "eval.json", "rollouts.png", "eval_plot.png", "starts.csv"]
     for fn in files:
         check(os.path.isfile(os.path.join(results, fn)), f"{fn} written")
     check(not [f for f in os.listdir(results) if f.endswith(".part") or f.endswith(".tmp")], "no temp files left")
@@ -96,6 +97,17 @@ def body(tmp):
     with open(os.path.join(results, "eval.csv")) as f:
         csv = f.read().splitlines()
     check(len(csv) == 13 and csv[0].startswith("step,row,n,l1_mean"), "csv lines")
+    # starts.csv: every start point at every step; its rows' means are the table's
+    with open(os.path.join(results, "starts.csv")) as f:
+        st = f.read().splitlines()
+    check(st[0] == "start,episode,t,step,model_ssim,copy_ssim,model_l1,copy_l1" and len(st) == 1 + 6 * 4,
+          f"starts.csv: header and 24 rows: {st[:2]} {len(st)}")
+    cells = [x.split(",") for x in st[1:]]
+    check([(int(c[1]), int(c[2])) for c in cells[::4]] == [tuple(sp) for sp in js["start_points"]],
+          "starts.csv: the json's start points, in order")
+    for k, (col, row, key) in enumerate(((4, "model", "ssim"), (5, "copy", "ssim"), (6, "model", "l1"), (7, "copy", "l1"))):
+        mean = sum(float(c[col]) for c in cells if c[3] == "30") / 6
+        check(abs(mean - by[(30, row)][key]["mean"]) < 1e-6, f"starts.csv {row} {key} at 30 = the table's: {mean}")
 
     # seeded: same table twice; another seed, other start points
     r2 = run("eval", cwd=tmp)
