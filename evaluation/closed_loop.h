@@ -28,6 +28,8 @@ typedef struct {
     float compose;   // dynamics.compose
     float deadband;  // dynamics.deadband
     int reencode;    // dynamics.reencode: every this many steps (0: never)
+    int hyp_oracle;  // ./eval --hyp-oracle: rollout_eval feeds the candidate nearest the encoded true
+                     // next frame (it needs the truth; the emulator and ./play ignore it)
 } ClosedLoop;
 
 // 1 when step t (1-based, steps since the rollout's start) re-encodes.

@@ -63,7 +63,7 @@ static void aedyn_recon(void *c, const float *x, float *out, int n) {
 void emulator_ae_dyn(Emulator *em, AeDynEmu *ctx, AE *ae, DynModel *dyn) {
     CHECK(dyn->Z == ae->cfg.latent_dim, "dynamics does not fit the autoencoder");
     int B = ae->max_B < dyn->max_B ? ae->max_B : dyn->max_B;
-    ctx->ae = ae, ctx->dyn = dyn, ctx->loop = (ClosedLoop){0, 0, 0}, ctx->kept = ctx->cells = ctx->t = 0;
+    ctx->ae = ae, ctx->dyn = dyn, ctx->loop = (ClosedLoop){0, 0, 0, 0}, ctx->kept = ctx->cells = ctx->t = 0;
     ctx->z = xmalloc_floats((size_t)B * ae->cfg.latent_dim);
     ctx->zr = xmalloc_floats((size_t)B * ae->cfg.latent_dim);
     ctx->x0 = xmalloc_floats((size_t)B * aedyn_frame(ctx));

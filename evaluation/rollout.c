@@ -230,6 +230,7 @@ void rollout_eval(AE *ae, DynModel *dyn, const Dataset *d, const StartPoint *sp,
     const int K = steps[n_steps - 1];
     const int Bm = ae->max_B < dyn->max_B ? ae->max_B : dyn->max_B;
     CHECK(Bm >= S, "rollout_eval: %d samples need a max batch >= %d, have %d", S, S, Bm);
+    CHECK(!loop->hyp_oracle || (S == 1 && dyn->hyp > 1), "rollout_eval: the oracle chooses among hypotheses, one sample");
     const int B = Bm / S;   // start points per batch
 
     memset(r, 0, sizeof *r);
@@ -274,7 +275,13 @@ void rollout_eval(AE *ae, DynModel *dyn, const Dataset *d, const StartPoint *sp,
         int j = 0;   // next requested step
         for (int k = 1; k <= K; k++) {
             for (int q = 0; q < nS; q++) dataset_action(d, sp[base + q / S].e, sp[base + q / S].t + k - 1, a + (size_t)q * A);
-            dynm_forward_step(dyn, 0, z, a, nS);
+            if (loop->hyp_oracle) {   // the candidate nearest encode(frame t+k) (S == 1: nS == n)
+                for (int i = 0; i < n; i++) dataset_frame(d, sp[base + i].e, sp[base + i].t + k, rec + i * F);
+                ae_encode(ae, rec, n, zr);
+                dynm_forward_step_oracle(dyn, 0, z, a, zr, nS);
+            } else {
+                dynm_forward_step(dyn, 0, z, a, nS);
+            }
             dynm_hist_push(dyn, z, nS);
             latent_deadband(z, dynm_znext(dyn, 0), nS, Z, ae->cfg.latent_channels, loop->deadband);
             memcpy(z, dynm_znext(dyn, 0), (size_t)nS * Z * sizeof(float));

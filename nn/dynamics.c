@@ -234,6 +234,11 @@ static void hyp_forward(DynModel *m, int t, const float *z, int B) {
         softmax_t(l, M, 1.0, p);
         for (int c = 0; c < M; c++) m->prob[(s + b) * M + c] = (float)p[c];
         int c = m->choice[s + b] = hyp_choose(m, head, b, l, m->tgt);
+        if (m->oracle) {   // was the most probable candidate the nearest?
+            int am = 0;
+            for (int q = 1; q < M; q++) am = l[q] > l[am] ? q : am;
+            m->oracle_choices++, m->oracle_agree += am == c;
+        }
         const float *d = hyp_cand(m, head, b, c);
         for (int j = 0; j < Z; j++) {
             size_t k = (size_t)b * Z + j;
@@ -290,6 +295,16 @@ double dynm_hyp_loss(DynModel *m, int t, int B) {
 }
 
 // ---------------------------------------------------------------- the step API
+
+void dynm_forward_step_oracle(DynModel *m, int t, const float *z, const float *a, const float *ztrue, int B) {
+    CHECK(m->hyp > 1, "dynm_forward_step_oracle: a model of %d hypotheses has no choice to make", m->hyp);
+    CHECK(B <= m->max_B, "dynm_forward_step_oracle: batch %d > max %d", B, m->max_B);
+    for (size_t i = 0; i < (size_t)B * m->Z; i++) m->tgt[i] = ztrue[i] - z[i];
+    const int was = m->oracle;
+    m->oracle = 1;
+    dynm_forward_step(m, t, z, a, B);
+    m->oracle = was;
+}
 
 void dynm_forward_step(DynModel *m, int t, const float *z, const float *a, int B) {
     check_step(m, t, B);

@@ -96,6 +96,8 @@ typedef struct {
     float *past;             // [max_B][depth][Z] a ring (= hist, in order, when hist_off is 1..N)
     int past_head;           // slot of the latent 1 step before in every sample's ring
     int oracle;              // hyp: dynm_rollout_forward chooses the hypothesis nearest the target
+    long oracle_choices;     // hyp, oracle: the choices made, and in how many the most probable
+    long oracle_agree;       //   candidate was the nearest (./eval --hyp-oracle reports the share)
     float temperature;       // vae: 1 when training (default), the user's T in ./eval
     float beta;              // vae: weight of KL_t in dynm_backward_step (0 default)
     Rng *rng;                // vae, temperature > 0, eps_in NULL: the source of eps
@@ -137,6 +139,10 @@ extern const DynOps DYN_FLAT_OPS;
 void dynm_free(DynModel *m);
 
 void dynm_forward_step(DynModel *m, int t, const float *z, const float *a, int B);
+// hyp: step t as dynm_forward_step, but with the candidate nearest the target ztrue - z (the
+// winner-takes-all choice of training) instead of the most probable: ./eval --hyp-oracle, the
+// rollouts a perfect chooser would give. ztrue [B][Z]: the encoded true next frames.
+void dynm_forward_step_oracle(DynModel *m, int t, const float *z, const float *a, const float *ztrue, int B);
 // History: samples 0..B-1 start with no past (every slot = their z), or get z pushed as the
 // newest past after a step from z (the oldest slot drops). No-ops without history.
 void dynm_hist_reset(DynModel *m, const float *z, int B);

@@ -82,7 +82,7 @@ void usage(FILE *f) {
             "usage: eval [--run DIR] [--steps 1,5,10,30,60] [--episodes N] [--starts N] [--seed S]\n"
             "            [--data FILE] [--out DIR] [--temperature T] [--samples N]\n"
             "            [--compose T] [--deadband E] [--reencode N] [--direction-steps K] [--direction-starts N] [--replay-seeds FILE]\n"
-            "            [--game NAME]\n"
+            "            [--game NAME] [--hyp-oracle]\n"
             "       eval --compare A.png B.png\n"
             "       eval --recon FILE.h5 [--run DIR] [--out PNG]\n"
             "Open-loop rollouts of a trained emulator on the held-out test episodes: from a real\n"
@@ -107,6 +107,9 @@ void usage(FILE *f) {
             "  --reencode N     every N steps, the rollout's latent becomes the encoding of its frame as drawn\n"
             "                   (composed), as ./play --reencode (0 = off; default: the run's dynamics.reencode)\n"
             "  --samples N      vae dynamics at T > 0: N sampled rollouts per start point\n"
+            "  --hyp-oracle     hypotheses: each step takes the candidate nearest the encoded true next frame\n"
+            "                   (training's winner-takes-all choice) instead of the most probable: the rollouts\n"
+            "                   a perfect chooser would give, and how often the most probable was it\n"
             "  --direction-steps K   steps LEFT / RIGHT / no button are held in the direction test\n"
             "                   (default: 48 frames' worth, ceil(48 / frame_skip): one cell of gravity at level 0)\n"
             "  --direction-starts N  start frames of the direction test (default 20)\n"
@@ -168,7 +171,7 @@ static int read_split_test(const char *path, int which, int **ids) {
 typedef struct {
     const char *run, *steps, *data, *out, *replay_seeds, *game;
     long episodes, starts, samples, dir_steps, dir_starts;
-    int has_seed, has_temperature, has_compose, has_deadband, has_reencode;
+    int has_seed, has_temperature, has_compose, has_deadband, has_reencode, hyp_oracle;
     uint64_t seed;
     double temperature, compose, deadband;
     long reencode;
@@ -180,12 +183,14 @@ static void parse_options(int argc, char **argv, Options *o) {
     static const char *const known[] = {"--run", "--steps", "--episodes", "--starts", "--seed", "--data",
                                         "--out", "--temperature", "--samples", "--compose", "--direction-steps",
                                         "--direction-starts", "--replay-seeds", "--game", "--deadband", "--reencode"};
+    static const char *const flags[] = {"--hyp-oracle"};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { usage(stdout); exit(0); }
         char name[40];
         const char *v;
-        cli_option(argc, argv, &i, known, sizeof known / sizeof *known, NULL, 0, "eval", name, sizeof name, &v);
-        if (!strcmp(name, "--run")) o->run = v;
+        cli_option(argc, argv, &i, known, sizeof known / sizeof *known, flags, 1, "eval", name, sizeof name, &v);
+        if (!strcmp(name, "--hyp-oracle")) o->hyp_oracle = 1;
+        else if (!strcmp(name, "--run")) o->run = v;
         else if (!strcmp(name, "--steps")) o->steps = v;
         else if (!strcmp(name, "--data")) o->data = v;
         else if (!strcmp(name, "--out")) o->out = v;
@@ -210,7 +215,7 @@ typedef struct {
     EmuRun R;                    // the run, its config and checkpoints
     const char *data_path, *split_kind;
     uint64_t seed;
-    int steps[CFG_MAX_STEPS], n_steps, starts, episodes, samples, K, reencode;
+    int steps[CFG_MAX_STEPS], n_steps, starts, episodes, samples, K, reencode, hyp_oracle;
     double temperature, compose, deadband;
     int own_data;
     int game, n_files;                       // --game's index among the run's files (0: one file)
@@ -248,6 +253,12 @@ static void eval_settings(const Options *o, EvalRun *E) {
     if (E->R.stochastic && E->samples > 1 && E->temperature == 0)
         die("samples %d at temperature 0: every sample of %s is the mean rollout (give --temperature T > 0)",
             E->samples, E->R.run_dir);
+    if (o->hyp_oracle && E->R.dyn_hyp < 2)
+        die("--hyp-oracle: the dynamics model of %s has no hypotheses to choose among (dynamics.hypotheses = %d)",
+            E->R.run_dir, E->R.dyn_hyp);
+    if (o->hyp_oracle && (E->samples > 1 || E->temperature > 0))
+        die("--hyp-oracle: the oracle's choice is one rollout per start point; drop --samples and --temperature");
+    E->hyp_oracle = o->hyp_oracle;
     E->K = E->steps[E->n_steps - 1];
     threads_use(E->R.cfg.run.threads);
 }
@@ -386,8 +397,9 @@ static void eval_game(const Options *o, EvalRun *E, double t_start, EvalGameRow 
     double t_roll = now_seconds();
     int n_pic = E->N < EVAL_PICS ? E->N : EVAL_PICS;
     RolloutResult rr;
-    const ClosedLoop loop = {(float)E->compose, (float)E->deadband, E->reencode};
+    const ClosedLoop loop = {(float)E->compose, (float)E->deadband, E->reencode, E->hyp_oracle};
     rollout_eval(&ae, &dyn, &E->ds, E->sp, E->N, E->steps, E->n_steps, n_pic, E->samples, &loop, &gt, &rr);
+    const long hyp_choices = dyn.oracle_choices, hyp_agree = dyn.oracle_agree;
     t_roll = now_seconds() - t_roll;
 
     // ---- emulation measures (game-aware ones when the game can be re-simulated)
@@ -423,7 +435,8 @@ static void eval_game(const Options *o, EvalRun *E, double t_start, EvalGameRow 
         .data_path = E->data_path, .C = E->ds.C, .H = E->ds.H, .W = E->ds.W, .split_kind = E->split_kind,
         .split_seed = E->R.cfg.run.seed, .eval_ids = eval_ids, .n_eval_eps = E->n_eval, .n_split_eps = E->n_pool,
         .skipped_eps = E->skipped, .seed = E->seed, .starts = E->starts, .sp = E->sp, .sp_ids = sp_ids, .n_starts = E->N,
-        .compose = E->compose, .deadband = E->deadband, .reencode = E->reencode,
+        .compose = E->compose, .deadband = E->deadband, .reencode = E->reencode, .hyp_oracle = E->hyp_oracle,
+        .hyp_choices = hyp_choices, .hyp_agree = hyp_agree,
         .steps = E->steps, .n_steps = E->n_steps, .rows = report_rows(&rr), .paired = report_paired(&rr),
         .emu = &es};
     char *md = report_markdown(&rep), *csv = report_csv(&rep), *json = report_json(&rep);

@@ -1,6 +1,7 @@
 /*
  * test_hyp.c - the multiple-hypothesis head of nn/dynamics.h on the conv dynamics:
- *   - choice: T = 0 takes the most probable candidate, the oracle the one nearest the target,
+ *   - choice: T = 0 takes the most probable candidate, the oracle the one nearest the target
+ *     (also through dynm_forward_step_oracle, which counts its choices and agreements),
  *     T = 1 draws candidates at softmax(logits) rates (20,000 draws);
  *   - directional derivative (all params along one random direction vs grad . d) of a 3-step
  *     rollout loss with the oracle: the winner's MSE, the others' relaxed MSE and the CE;
@@ -69,6 +70,19 @@ static void test_choice(void) {
     dynm_forward_step(&dm, 0, z, a, 1);
     EXPECT(dm.choice[0] == want, "oracle chose %d, nearest is %d", dm.choice[0], want);
     dm.oracle = 0;
+    // dynm_forward_step_oracle (./eval --hyp-oracle): the target is the true next latent - z;
+    // it counts the choice and whether the most probable was it, and leaves the oracle off
+    float ztrue[24];
+    for (int j = 0; j < Z; j++) ztrue[j] = z[j] + head[(size_t)want * Z + j] - 1e-3f;
+    const long n0 = dm.oracle_choices, a0 = dm.oracle_agree;
+    dynm_forward_step_oracle(&dm, 0, z, a, ztrue, 1);
+    EXPECT(dm.choice[0] == want && !dm.oracle, "step_oracle chose %d, nearest is %d; oracle left %d", dm.choice[0],
+           want, dm.oracle);
+    EXPECT(dm.oracle_choices == n0 + 1 && dm.oracle_agree == a0, "step_oracle counted 1 choice, not the most probable: "
+           "%ld %ld", dm.oracle_choices - n0, dm.oracle_agree - a0);
+    for (int j = 0; j < Z; j++) ztrue[j] = z[j] + head[(size_t)best * Z + j];
+    dynm_forward_step_oracle(&dm, 0, z, a, ztrue, 1);
+    EXPECT(dm.choice[0] == best && dm.oracle_agree == a0 + 1, "step_oracle: the most probable was the nearest");
     // T = 1: rates
     dm.temperature = 1;
     dm.rng = &rng;
