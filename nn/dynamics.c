@@ -128,6 +128,7 @@ int dynm_init(DynModel *m, const DynOps *ops, void *impl, int Z, int A, int max_
         m->prob = TAKE(TB * hyp);
         m->htgt = TAKE(TBZ);
         m->choice = xmalloc(TB * sizeof *m->choice);
+        m->fed = xmalloc(TB * sizeof *m->fed);
     }
     m->zin = TAKE(TBZ);
     m->dcarry[0] = TAKE(BZ);
@@ -145,6 +146,7 @@ void dynm_free(DynModel *m) {
     if (m->ops) m->ops->free(m->impl);
     free(m->mem);
     free(m->choice);
+    free(m->fed);
     memset(m, 0, sizeof *m);
 }
 
@@ -222,6 +224,8 @@ static int hyp_choose(DynModel *m, const float *head, int b, const double *l, co
 }
 
 // The chosen candidate becomes delta_t; with m->oracle the target is m->tgt (the rollout's).
+// znext_t = z + the fed candidate: the chosen one, or with m->feed_most_probable (and the
+// oracle) the most probable.
 static void hyp_forward(DynModel *m, int t, const float *z, int B) {
     const int Z = m->Z, M = m->hyp;
     const size_t s = (size_t)t * m->max_B;
@@ -233,40 +237,43 @@ static void hyp_forward(DynModel *m, int t, const float *z, int B) {
         hyp_logits(m, head, b, l);
         softmax_t(l, M, 1.0, p);
         for (int c = 0; c < M; c++) m->prob[(s + b) * M + c] = (float)p[c];
-        int c = m->choice[s + b] = hyp_choose(m, head, b, l, m->tgt);
+        int c = m->choice[s + b] = hyp_choose(m, head, b, l, m->tgt), f = c;
         if (m->oracle) {   // was the most probable candidate the nearest?
             int am = 0;
             for (int q = 1; q < M; q++) am = l[q] > l[am] ? q : am;
             m->oracle_choices++, m->oracle_agree += am == c;
+            if (m->feed_most_probable) f = am;
         }
-        const float *d = hyp_cand(m, head, b, c);
+        m->fed[s + b] = f;
+        const float *d = hyp_cand(m, head, b, c), *e = hyp_cand(m, head, b, f);
         for (int j = 0; j < Z; j++) {
             size_t k = (size_t)b * Z + j;
             delta[k] = d[j];
-            zn[k] = z[k] + d[j];   // z may alias znext(t-1), never znext(t)
+            zn[k] = z[k] + e[j];   // z may alias znext(t-1), never znext(t)
         }
     }
 }
 
-// dhead of step t: the chosen candidate gets g = ddelta + dznext; with m->oracle the others
-// DYN_HYP_RELAX/(M-1) of their MSE's gradient, the logit planes DYN_HYP_CE_WEIGHT * dCE. The
-// others' target is ztrue - z (a rollout's): their MSE reaches z too, dz (NULL: skip) += it.
+// dhead of step t: the chosen candidate gets ddelta, the fed one dznext (the same candidate
+// unless m->feed_most_probable); with m->oracle the others DYN_HYP_RELAX/(M-1) of their MSE's
+// gradient, the logit planes DYN_HYP_CE_WEIGHT * dCE. The others' target is ztrue - z (a
+// rollout's): their MSE reaches z too, dz (NULL: skip) += it.
 static void hyp_dhead(DynModel *m, int t, const float *ddelta, const float *dznext, float *dz, int B) {
     const int Z = m->Z, M = m->hyp, P = m->P;
     const size_t s = (size_t)t * m->max_B;
     const float *head = m->ops->head(m->impl, t), *tgt = m->htgt + s * Z;
     const float rw = DYN_HYP_RELAX / (float)(M - 1) * 2.0f / ((float)B * Z), cw = DYN_HYP_CE_WEIGHT / (float)B;
     for (int b = 0; b < B; b++) {
-        const int ch = m->choice[s + b];
+        const int ch = m->choice[s + b], fd = m->fed[s + b];
         float *dh = m->dhead + (size_t)b * m->OUT;
         for (int c = 0; c < M; c++) {
             const float *d = hyp_cand(m, head, b, c);
             for (int j = 0; j < Z; j++) {
                 size_t k = (size_t)b * Z + j;
-                float g = c == ch ? (ddelta ? ddelta[k] : 0.0f) + (dznext ? dznext[k] : 0.0f)
-                                  : m->oracle ? rw * (d[j] - tgt[k]) : 0.0f;
-                dh[(size_t)c * Z + j] = g;
+                float g = c == ch ? (ddelta ? ddelta[k] : 0.0f) : m->oracle ? rw * (d[j] - tgt[k]) : 0.0f;
                 if (c != ch && m->oracle && dz) dz[k] += g;
+                if (c == fd && dznext) g += dznext[k];
+                dh[(size_t)c * Z + j] = g;
             }
             float dl = m->oracle ? cw * (m->prob[(s + b) * M + c] - (c == ch)) / (float)P : 0.0f;
             for (int k = 0; k < P; k++) dh[(size_t)M * Z + (size_t)c * P + k] = dl;

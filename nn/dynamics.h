@@ -96,6 +96,8 @@ typedef struct {
     float *past;             // [max_B][depth][Z] a ring (= hist, in order, when hist_off is 1..N)
     int past_head;           // slot of the latent 1 step before in every sample's ring
     int oracle;              // hyp: dynm_rollout_forward chooses the hypothesis nearest the target
+    int feed_most_probable;  // hyp, oracle: znext takes the most probable candidate (the loss still the
+                             //   nearest's): training steps on from what ./play would draw
     long oracle_choices;     // hyp, oracle: the choices made, and in how many the most probable
     long oracle_agree;       //   candidate was the nearest (./eval --hyp-oracle reports the share)
     float temperature;       // vae: 1 when training (default), the user's T in ./eval
@@ -109,7 +111,7 @@ typedef struct {
     // hyp: [T][max_B][M] probabilities (T = 1), [T][max_B] chosen hypothesis, [T][max_B][Z]
     // the targets they were chosen for (oracle)
     float *prob, *htgt;
-    int *choice;
+    int *choice, *fed;       // [T][max_B] the candidate the loss takes, and the one znext took
     float *mem;
     size_t mem_floats;
 } DynModel;

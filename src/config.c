@@ -97,6 +97,14 @@ static const char *no_effect(const Config *c, int k, char *buf, size_t cap) {
         if (c->dynamics.type == DYN_VAE && c->dynamics.hypotheses > 1)
             return "cannot be combined with dynamics.type = vae (two ways to sample a future; choose one)";
         break;
+    case K_DYN_HYP_FEED:
+        if (c->dynamics.hypotheses == 1) return "has no effect while dynamics.hypotheses = 1";
+        if (c->dynamics.rollout_steps == 1)
+            return "has no effect while dynamics.rollout_steps = 1 (no step is taken from the fed candidate)";
+        if (c->dynamics.hyp_feed == HYP_FEED_MOST_PROBABLE && c->dynamics.loss == DYN_LOSS_PIXEL)
+            return "most_probable cannot be combined with dynamics.loss = pixel (the pixel loss fits the frame "
+                   "drawn from the fed candidate, not the nearest)";
+        break;
     case K_DYN_HISTORY:
         if (c->model.latent == LATENT_FLAT && c->dynamics.history > 0)
             return "needs model.latent = spatial (the history enters the conv dynamics as input planes)";

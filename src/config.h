@@ -42,6 +42,7 @@ typedef enum { STAGE_AUTOENCODER, STAGE_DYNAMICS, STAGE_BOTH } CfgStage;
 typedef enum { OPT_ADAM, OPT_ADAMW } CfgOptimizer;
 typedef enum { DYN_DETERMINISTIC, DYN_VAE } CfgDynType;
 typedef enum { DYN_LOSS_LATENT, DYN_LOSS_PIXEL } CfgDynLoss;
+typedef enum { HYP_FEED_NEAREST, HYP_FEED_MOST_PROBABLE } CfgHypFeed;
 typedef enum { LATENT_FLAT, LATENT_SPATIAL } CfgLatent;
 typedef enum { OUTBIAS_DATA_MEAN, OUTBIAS_PYTORCH } CfgOutputBias;
 
@@ -104,6 +105,7 @@ typedef struct {
         int hidden;             // 128 (spatial latent: the conv dynamics' hidden channels)
         int blocks;             // 2: 3x3 conv blocks of the conv dynamics (spatial latent)
         int hypotheses;         // 1: candidate deltas of the conv dynamics' head (> 1: one is chosen per step)
+        CfgHypFeed hyp_feed;    // nearest: a training rollout steps on from the candidate nearest the truth
         int history;            // 0: past latents the conv dynamics sees (difference planes)
         int history_off[CFG_MAX_STEPS];   // how many steps back each is (all 0: the `history` steps before)
         double compose;         // 0: predicted frames as decoded; > 0: emu_compose's threshold (./eval, ./play)

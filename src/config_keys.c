@@ -138,6 +138,11 @@ const KeyDef KEYS[N_KEYS] = {
         "the closest candidate (winner takes all) and the odds, a rollout draws one at eval.temperature "
         "(0 = the most likely), so an uncertain future stays sharp instead of averaged (model.latent = spatial, "
         "type = deterministic)", OFF(dynamics.hypotheses)},
+    [K_DYN_HYP_FEED] = {"dynamics", "hyp_feed", KT_ENUM, "nearest", NULL, 0, 0, 0, "nearest|most_probable",
+        "hypotheses, multi-step training (rollout_steps > 1): the candidate a rollout steps on from. nearest: "
+        "the one nearest the truth, the one the loss fits (winner takes all); most_probable: the one ./eval "
+        "and ./play take at T = 0, so that training sees the states its own choices lead to (the loss still "
+        "fits the nearest; loss = latent)", OFF(dynamics.hyp_feed)},
     [K_DYN_HISTORY] = {"dynamics", "history", KT_HISTORY, "0", NULL, 0, 32, 0, NULL,
         "N > 0: the conv dynamics also sees the latents of the N steps before, as N difference planes "
         "z - z_{-k}, so that it can time what one frame cannot show (Tetris' gravity falls every 12 steps "

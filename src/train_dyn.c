@@ -361,6 +361,7 @@ static float dyn_step(Stage *s, int64_t i, int *n) {
     if (K > 1) feed = d->feed;
     d->dyn->eps_in = d->eps;
     d->dyn->oracle = 1;   // hypotheses: the winner is the candidate nearest the truth
+    d->dyn->feed_most_probable = d->tr->cfg.dynamics.hyp_feed == HYP_FEED_MOST_PROBABLE;
     DynLoss L = dynm_rollout_forward(d->dyn, d->ztrue, d->a, feed, K, *n);
     d->dyn->eps_in = NULL;
     s->part_sum[0] += L.mse * *n;   // the latent MSE is logged with either loss

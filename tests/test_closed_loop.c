@@ -167,7 +167,7 @@ static void test_closed_loop(void) {
     }
     const float eps = (float)sqrt(lo * hi);
     RolloutResult r;
-    rollout_eval(&f.ae, &f.dm, &f.d, sp, B, steps, 3, B, 1, &(ClosedLoop){0, eps, 0}, NULL, &r);
+    rollout_eval(&f.ae, &f.dm, &f.d, sp, B, steps, 3, B, 1, &(ClosedLoop){0, eps, 0, 0}, NULL, &r);
     float *x = xmalloc_floats((size_t)B * F), *act = xmalloc_floats((size_t)B * A), *out = xmalloc_floats((size_t)B * F);
     for (int i = 0; i < B; i++) dataset_frame(&f.d, 0, sp[i].t, x + i * F);
     ctx.loop.deadband = eps;
@@ -186,7 +186,7 @@ static void test_closed_loop(void) {
            ctx.cells);
     EXPECT(same, "rollout_eval and the emulator draw the same frames, bit for bit, under the deadband");
     rollout_result_free(&r);
-    rollout_eval(&f.ae, &f.dm, &f.d, sp, B, steps, 3, B, 1, &(ClosedLoop){0, 0, 0}, NULL, &r);
+    rollout_eval(&f.ae, &f.dm, &f.d, sp, B, steps, 3, B, 1, &(ClosedLoop){0, 0, 0, 0}, NULL, &r);
     int differ = 0;
     for (int i = 0; i < B; i++) differ |= memcmp(out + i * F, r.pic_pred + ((size_t)i * 3 + 2) * F, F * sizeof(float)) != 0;
     EXPECT(differ, "without the deadband the 12-step frames differ (the deadband acted)");
@@ -244,12 +244,12 @@ static void test_reencode(void) {
     Emulator em;
     AeDynEmu ctx;
     emulator_ae_dyn(&em, &ctx, &f.ae, &f.dm);
-    ctx.loop = (ClosedLoop){0.05f, 0, 1};
+    ctx.loop = (ClosedLoop){0.05f, 0, 1, 0};
     em.start(em.ctx, x0, 1);
     for (int k = 0; k < 20; k++) em.step(em.ctx, a, 1);
     EXPECT(!memcmp(ctx.z, z0, (size_t)Z * sizeof(float)), "no change, compose 0.05, re-encoded every step: z stays "
            "encode(start) bit for bit over 20 steps");
-    ctx.loop = (ClosedLoop){0, 0, 1};
+    ctx.loop = (ClosedLoop){0, 0, 1, 0};
     em.start(em.ctx, x0, 1);
     for (int k = 0; k < 20; k++) em.step(em.ctx, a, 1);
     double dev = 0;
@@ -262,11 +262,11 @@ static void test_reencode(void) {
     const int steps[3] = {1, 5, 12};
     StartPoint sp[B];
     for (int i = 0; i < B; i++) sp[i] = (StartPoint){0, 2 * i};
-    const ClosedLoop loop = {0.1f, 0, 3};
+    const ClosedLoop loop = {0.1f, 0, 3, 0};
     RolloutResult r, r2, r0;
     rollout_eval(&f.ae, &f.dm, &f.d, sp, B, steps, 3, B, 1, &loop, NULL, &r);
     rollout_eval(&f.ae, &f.dm, &f.d, sp, B, steps, 3, B, 2, &loop, NULL, &r2);
-    rollout_eval(&f.ae, &f.dm, &f.d, sp, B, steps, 3, B, 1, &(ClosedLoop){0.1f, 0, 0}, NULL, &r0);
+    rollout_eval(&f.ae, &f.dm, &f.d, sp, B, steps, 3, B, 1, &(ClosedLoop){0.1f, 0, 0, 0}, NULL, &r0);
     float *x = xmalloc_floats((size_t)B * F), *act = xmalloc_floats((size_t)B * A), *out = xmalloc_floats((size_t)B * F);
     for (int i = 0; i < B; i++) dataset_frame(&f.d, 0, sp[i].t, x + i * F);
     ctx.loop = loop;

@@ -274,6 +274,13 @@ static void test_cross_key_errors(void) {
         "@:4: [dynamics] hypotheses: needs model.latent = spatial", NULL);
     ERR("[model]\nlatent = spatial\n[train]\nstage = both\n[dynamics]\ntype = vae\nhypotheses = 4\n",
         "@:7: [dynamics] hypotheses: cannot be combined with dynamics.type = vae", NULL);
+    ERR("[model]\nlatent = spatial\n[train]\nstage = both\n[dynamics]\nrollout_steps = 4\nhyp_feed = most_probable\n",
+        "@:7: [dynamics] hyp_feed: has no effect while dynamics.hypotheses = 1", NULL);
+    ERR("[model]\nlatent = spatial\n[train]\nstage = both\n[dynamics]\nhypotheses = 4\nhyp_feed = most_probable\n",
+        "@:7: [dynamics] hyp_feed: has no effect while dynamics.rollout_steps = 1", NULL);
+    ERR("[model]\nlatent = spatial\n[train]\nstage = both\n[dynamics]\nhypotheses = 4\nrollout_steps = 2\n"
+        "loss = pixel\nhyp_feed = most_probable\n",
+        "@:9: [dynamics] hyp_feed: most_probable cannot be combined with dynamics.loss = pixel", NULL);
     ERR("[model]\nlatent = spatial\nlatent_dim = 64\n",
         "@:3: [model] latent_dim: has no effect while model.latent = spatial", NULL);
     ERR("[data]\ngenerate = none\ngen_episodes = 5\n", "@:3: [data] gen_episodes: has no effect while data.generate = none",
@@ -448,7 +455,7 @@ static void test_markdown(void) {
     EXPECT(strstr(buf, "| eval | steps | 1,5,10,30,60 |") != NULL, "steps row");
     int rows = 0;
     for (char *p = buf; *p; p++) rows += *p == '\n';
-    EXPECT(rows == 2 + 60, "one row per key: %d", rows - 2);
+    EXPECT(rows == 2 + 61, "one row per key: %d", rows - 2);
     free(buf);
 }
 

@@ -235,7 +235,7 @@ static void test_rollouts(void) {
 
     // a trained-looking (random) model: the reference rows by hand
     RolloutResult r;
-    rollout_eval(&ae, &dyn, &d, sp, N, steps, 3, 2, 1, &(ClosedLoop){0, 0, 0}, NULL, &r);
+    rollout_eval(&ae, &dyn, &d, sp, N, steps, 3, 2, 1, &(ClosedLoop){0, 0, 0, 0}, NULL, &r);
     double copy_err = 0, recon_err = 0;
     int finite = 1;
     for (int j = 0; j < 3; j++)
@@ -262,7 +262,7 @@ static void test_rollouts(void) {
     // delta = 0: the prediction stays decode(encode(start)) at every step
     memset(flat->w.fc3_w, 0, (size_t)Z * dc.hidden * sizeof(float));
     memset(flat->w.fc3_b, 0, (size_t)Z * sizeof(float));
-    rollout_eval(&ae, &dyn, &d, sp, N, steps, 3, N, 1, &(ClosedLoop){0, 0, 0}, NULL, &r);
+    rollout_eval(&ae, &dyn, &d, sp, N, steps, 3, N, 1, &(ClosedLoop){0, 0, 0, 0}, NULL, &r);
     ae_encode(&ae, x0, N, z);     // same batch as the rollout (N <= max_B)
     ae_decode(&ae, z, N, dec0);
     double pic_err = 0, model_err = 0;
@@ -284,7 +284,7 @@ static void test_rollouts(void) {
     rollout_result_free(&r);
 
     // zero delta, composed: every pixel keeps the start frame, so the model row is the copy row
-    rollout_eval(&ae, &dyn, &d, sp, N, steps, 3, N, 1, &(ClosedLoop){1e-6f, 0, 0}, NULL, &r);
+    rollout_eval(&ae, &dyn, &d, sp, N, steps, 3, N, 1, &(ClosedLoop){1e-6f, 0, 0, 0}, NULL, &r);
     double comp_err = 0;
     for (int i = 0; i < N; i++) {
         dataset_frame(&d, sp[i].e, sp[i].t, xt);
@@ -308,8 +308,8 @@ static void test_rollouts(void) {
     memcpy(dynm_arena(&dyn2)->params, dynm_arena(&dyn)->params, dynm_arena(&dyn)->n * sizeof(float));
     ((Dyn *)dyn2.impl)->w.fc3_b[0] = flat->w.fc3_b[0] = 0.5f;   // a non-trivial dynamics for both
     RolloutResult r1, r2;
-    rollout_eval(&ae, &dyn, &d, sp, N, steps, 3, 1, 1, &(ClosedLoop){0, 0, 0}, NULL, &r1);
-    rollout_eval(&ae2, &dyn2, &d, sp, N, steps, 3, 1, 1, &(ClosedLoop){0, 0, 0}, NULL, &r2);
+    rollout_eval(&ae, &dyn, &d, sp, N, steps, 3, 1, 1, &(ClosedLoop){0, 0, 0, 0}, NULL, &r1);
+    rollout_eval(&ae2, &dyn2, &d, sp, N, steps, 3, 1, 1, &(ClosedLoop){0, 0, 0, 0}, NULL, &r2);
     double bdiff = 0;
     for (int i = 0; i < 3 * N; i++) bdiff = fmax(bdiff, fabs(r1.model[i].l1 - r2.model[i].l1));
     EXPECT(bdiff < 1e-5, "batches of 3 = one batch (max L1 diff %g)", bdiff);

@@ -4,7 +4,8 @@
  *     (also through dynm_forward_step_oracle, which counts its choices and agreements),
  *     T = 1 draws candidates at softmax(logits) rates (20,000 draws);
  *   - directional derivative (all params along one random direction vs grad . d) of a 3-step
- *     rollout loss with the oracle: the winner's MSE, the others' relaxed MSE and the CE;
+ *     rollout loss with the oracle: the winner's MSE, the others' relaxed MSE and the CE; the
+ *     rollout stepping on from the winner, and from the most probable (dynamics.hyp_feed);
  *   - what it is for: a bimodal toy (the same z and button go to z + 1 or z - 1, 50/50). A
  *     single delta learns the average (about 0: the "faded piece"); 2 hypotheses learn both
  *     futures, +1 and -1, each drawn about half the time at T = 1;
@@ -119,11 +120,15 @@ static double roll_loss(void *vc, int backward) {
     return L.mse + L.hyp;
 }
 
-static void test_directional(void) {
-    printf("hypotheses: directional check through a 3-step rollout (3 candidates, oracle, CE, relaxed MSE)\n");
+// most_probable: dynamics.hyp_feed = most_probable, the loss fits the nearest candidate, the
+// rollout steps on from the most probable (the gradient reaches each through its own path).
+static void directional_feed(int most_probable) {
+    printf("hypotheses: directional check through a 3-step rollout (3 candidates, oracle, CE, relaxed MSE; fed: %s)\n",
+           most_probable ? "the most probable" : "the nearest");
     const int K = 3, B = 4, M = 3;
     DynModel dm;
     CHECK(make(&dm, M, K, B, 11, NULL) == 0, "init");
+    dm.feed_most_probable = most_probable;
     ParamArena *ar = dynm_arena(&dm);
     Rng rng;
     rng_seed(&rng, 12);
@@ -134,17 +139,26 @@ static void test_directional(void) {
     for (int i = 0; i < K * B * 3; i++) a[i] = (float)rng_below(&rng, 2);
     Ctx c = {&dm, ztrue, a, K, B};
     double L0 = roll_loss(&c, 0);
-    int choice0[12];
+    int choice0[12], fed0[12], differ = 0;
     memcpy(choice0, dm.choice, sizeof choice0);
+    memcpy(fed0, dm.fed, sizeof fed0);
+    for (int i = 0; i < 12; i++) differ += choice0[i] != fed0[i];
+    EXPECT(most_probable ? differ > 0 : differ == 0, "fed another candidate than the nearest in %d of 12 steps", differ);
     EXPECT(L0 > 0 && isfinite(L0), "loss %g", L0);
     float *scale = param_scale(ar, 1e-2);
     Seg seg = {ar->params, ar->grads, ar->n, scale};
     double fd, an, rel = directional("hypotheses rollout (all params)", &seg, 1, roll_loss, &c, 3e-4, &rng, &fd, &an);
     EXPECT(rel < 5e-3, "hypotheses rollout directional derivative: rel %.2e", rel);
     roll_loss(&c, 0);
-    EXPECT(memcmp(choice0, dm.choice, sizeof choice0) == 0, "no winner changed under the probe");
+    EXPECT(memcmp(choice0, dm.choice, sizeof choice0) == 0 && memcmp(fed0, dm.fed, sizeof fed0) == 0,
+           "no winner and no fed candidate changed under the probe");
     free(scale); free(ztrue); free(a);
     dynm_free(&dm);
+}
+
+static void test_directional(void) {
+    directional_feed(0);
+    directional_feed(1);
 }
 
 // The same (z, button) goes to z + 1 or z - 1 at random. Returns the mean |delta| at T = 0 and
