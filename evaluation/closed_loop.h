@@ -28,8 +28,9 @@ typedef struct {
     float compose;   // dynamics.compose
     float deadband;  // dynamics.deadband
     int reencode;    // dynamics.reencode: every this many steps (0: never)
-    int hyp_oracle;  // ./eval --hyp-oracle: rollout_eval feeds the candidate nearest the encoded true
-                     // next frame (it needs the truth; the emulator and ./play ignore it)
+    int hyp_oracle;  // ./eval --hyp-oracle: 1 (frame) rollout_eval feeds the candidate nearest the
+                     // encoded true next frame, 2 (cell) each grid cell's nearest (it needs the
+                     // truth; the emulator and ./play ignore it)
 } ClosedLoop;
 
 // 1 when step t (1-based, steps since the rollout's start) re-encodes.

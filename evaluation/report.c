@@ -103,10 +103,12 @@ char *report_markdown(const EvalReport *rep) {
         sb_printf(&b, "- re-encoded (dynamics.reencode = %d): every %d steps, a rollout's latent becomes the encoding of "
                       "its frame as drawn\n", rep->reencode, rep->reencode);
     if (rep->hyp_oracle)
-        sb_printf(&b, "- **hypotheses chosen by an oracle** (--hyp-oracle): each step of the model row and the paired "
-                      "table takes the candidate nearest the encoded true next frame, as training does, not the most "
-                      "probable: the rollouts a perfect chooser would give (the emulation measures below step as ./play). "
-                      "The most probable candidate was the nearest in %.1f%% of the %ld choices\n",
+        sb_printf(&b, "- **hypotheses chosen by an oracle** (--hyp-oracle %s): each step of the model row and the paired "
+                      "table takes %s, not the most probable: the rollouts a perfect chooser would give (the emulation "
+                      "measures below step as ./play). The most probable candidate was the nearest to the whole next "
+                      "latent in %.1f%% of the %ld choices\n", rep->hyp_oracle == 2 ? "cell" : "frame",
+                  rep->hyp_oracle == 2 ? "in each grid cell the candidate nearest the encoded true next frame there"
+                                       : "the candidate nearest the encoded true next frame, as training does",
                   rep->hyp_choices ? 100.0 * rep->hyp_agree / rep->hyp_choices : 0.0, rep->hyp_choices);
     sb_printf(&b, "- cells: mean ± half-width of the 95%% Student-t interval over start points; "
                   "copy = start frame repeated, recon = decode(encode(true frame))\n\n");
@@ -194,8 +196,8 @@ char *report_json(const EvalReport *rep) {
     sb_printf(&b, "],\n  \"compose\": %g,\n  \"deadband\": %g,\n  \"reencode\": %d", rep->compose, rep->deadband,
               rep->reencode);
     if (rep->hyp_oracle)
-        sb_printf(&b, ",\n  \"hyp_oracle\": {\"choices\": %ld, \"most_probable_nearest\": %ld}", rep->hyp_choices,
-                  rep->hyp_agree);
+        sb_printf(&b, ",\n  \"hyp_oracle\": {\"kind\": \"%s\", \"choices\": %ld, \"most_probable_nearest\": %ld}",
+                  rep->hyp_oracle == 2 ? "cell" : "frame", rep->hyp_choices, rep->hyp_agree);
     sb_printf(&b, ",\n  \"starts_per_episode\": %d,\n  \"n_starts\": %d,\n  \"start_points\": [", rep->starts,
               rep->n_starts);
     for (int i = 0; i < rep->n_starts; i++)

@@ -223,6 +223,32 @@ static int hyp_choose(DynModel *m, const float *head, int b, const double *l, co
     return best;
 }
 
+// ./eval --hyp-oracle cell, sample b: each of the P cells (Z / P channels at one grid position)
+// takes the candidate nearest the target there; delta and zn [Z] (z: the sample's) follow.
+static void cell_oracle(const DynModel *m, const float *head, int b, float *delta, float *zn, const float *z) {
+    const int P = m->P, L = m->Z / P, M = m->hyp;
+    const float *y = m->tgt + (size_t)b * m->Z;
+    for (int p = 0; p < P; p++) {
+        int best = 0;
+        double bd = INFINITY;
+        for (int c = 0; c < M; c++) {
+            const float *d = hyp_cand(m, head, b, c);
+            double acc = 0;
+            for (int ch = 0; ch < L; ch++) {
+                double e = d[(size_t)ch * P + p] - y[(size_t)ch * P + p];
+                acc += e * e;
+            }
+            if (acc < bd) bd = acc, best = c;
+        }
+        const float *d = hyp_cand(m, head, b, best);
+        for (int ch = 0; ch < L; ch++) {
+            size_t j = (size_t)ch * P + p;
+            delta[j] = d[j];
+            zn[j] = z[j] + d[j];
+        }
+    }
+}
+
 // The chosen candidate becomes delta_t; with m->oracle the target is m->tgt (the rollout's).
 // znext_t = z + the fed candidate: the chosen one, or with m->feed_most_probable (and the
 // oracle) the most probable.
@@ -251,6 +277,7 @@ static void hyp_forward(DynModel *m, int t, const float *z, int B) {
             delta[k] = d[j];
             zn[k] = z[k] + e[j];   // z may alias znext(t-1), never znext(t)
         }
+        if (m->oracle && m->oracle_cell) cell_oracle(m, head, b, delta + (size_t)b * Z, zn + (size_t)b * Z, z + (size_t)b * Z);
     }
 }
 
@@ -259,6 +286,7 @@ static void hyp_forward(DynModel *m, int t, const float *z, int B) {
 // gradient, the logit planes DYN_HYP_CE_WEIGHT * dCE. The others' target is ztrue - z (a
 // rollout's): their MSE reaches z too, dz (NULL: skip) += it.
 static void hyp_dhead(DynModel *m, int t, const float *ddelta, const float *dznext, float *dz, int B) {
+    CHECK(!m->oracle_cell, "dynamics: the per-cell oracle is a forward-only choice (./eval --hyp-oracle cell)");
     const int Z = m->Z, M = m->hyp, P = m->P;
     const size_t s = (size_t)t * m->max_B;
     const float *head = m->ops->head(m->impl, t), *tgt = m->htgt + s * Z;
@@ -303,14 +331,16 @@ double dynm_hyp_loss(DynModel *m, int t, int B) {
 
 // ---------------------------------------------------------------- the step API
 
-void dynm_forward_step_oracle(DynModel *m, int t, const float *z, const float *a, const float *ztrue, int B) {
+void dynm_forward_step_oracle(DynModel *m, int t, const float *z, const float *a, const float *ztrue, int per_cell,
+                              int B) {
     CHECK(m->hyp > 1, "dynm_forward_step_oracle: a model of %d hypotheses has no choice to make", m->hyp);
+    CHECK(!per_cell || m->Z % m->P == 0, "dynm_forward_step_oracle: %d latents are not cells of %d", m->Z, m->P);
     CHECK(B <= m->max_B, "dynm_forward_step_oracle: batch %d > max %d", B, m->max_B);
     for (size_t i = 0; i < (size_t)B * m->Z; i++) m->tgt[i] = ztrue[i] - z[i];
     const int was = m->oracle;
-    m->oracle = 1;
+    m->oracle = 1, m->oracle_cell = per_cell;
     dynm_forward_step(m, t, z, a, B);
-    m->oracle = was;
+    m->oracle = was, m->oracle_cell = 0;
 }
 
 void dynm_forward_step(DynModel *m, int t, const float *z, const float *a, int B) {

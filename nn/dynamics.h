@@ -96,6 +96,8 @@ typedef struct {
     float *past;             // [max_B][depth][Z] a ring (= hist, in order, when hist_off is 1..N)
     int past_head;           // slot of the latent 1 step before in every sample's ring
     int oracle;              // hyp: dynm_rollout_forward chooses the hypothesis nearest the target
+    int oracle_cell;         // hyp, oracle, forward only (./eval --hyp-oracle cell): each of the P cells
+                             //   of the logit planes takes the candidate nearest the target there
     int feed_most_probable;  // hyp, oracle: znext takes the most probable candidate (the loss still the
                              //   nearest's): training steps on from what ./play would draw
     long oracle_choices;     // hyp, oracle: the choices made, and in how many the most probable
@@ -143,8 +145,11 @@ void dynm_free(DynModel *m);
 void dynm_forward_step(DynModel *m, int t, const float *z, const float *a, int B);
 // hyp: step t as dynm_forward_step, but with the candidate nearest the target ztrue - z (the
 // winner-takes-all choice of training) instead of the most probable: ./eval --hyp-oracle, the
-// rollouts a perfect chooser would give. ztrue [B][Z]: the encoded true next frames.
-void dynm_forward_step_oracle(DynModel *m, int t, const float *z, const float *a, const float *ztrue, int B);
+// rollouts a perfect chooser would give; per_cell: each cell of the grid (the P cells of the
+// logit planes, Z / P channels each) its own nearest candidate, a chooser per cell. ztrue
+// [B][Z]: the encoded true next frames. Forward only.
+void dynm_forward_step_oracle(DynModel *m, int t, const float *z, const float *a, const float *ztrue, int per_cell,
+                              int B);
 // History: samples 0..B-1 start with no past (every slot = their z), or get z pushed as the
 // newest past after a step from z (the oldest slot drops). No-ops without history.
 void dynm_hist_reset(DynModel *m, const float *z, int B);

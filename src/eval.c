@@ -82,7 +82,7 @@ void usage(FILE *f) {
             "usage: eval [--run DIR] [--steps 1,5,10,30,60] [--episodes N] [--starts N] [--seed S]\n"
             "            [--data FILE] [--out DIR] [--temperature T] [--samples N]\n"
             "            [--compose T] [--deadband E] [--reencode N] [--direction-steps K] [--direction-starts N] [--replay-seeds FILE]\n"
-            "            [--game NAME] [--hyp-oracle]\n"
+            "            [--game NAME] [--hyp-oracle frame|cell]\n"
             "       eval --compare A.png B.png\n"
             "       eval --recon FILE.h5 [--run DIR] [--out PNG]\n"
             "Open-loop rollouts of a trained emulator on the held-out test episodes: from a real\n"
@@ -107,9 +107,10 @@ void usage(FILE *f) {
             "  --reencode N     every N steps, the rollout's latent becomes the encoding of its frame as drawn\n"
             "                   (composed), as ./play --reencode (0 = off; default: the run's dynamics.reencode)\n"
             "  --samples N      vae dynamics at T > 0: N sampled rollouts per start point\n"
-            "  --hyp-oracle     hypotheses: each step takes the candidate nearest the encoded true next frame\n"
-            "                   (training's winner-takes-all choice) instead of the most probable: the rollouts\n"
-            "                   a perfect chooser would give, and how often the most probable was it\n"
+            "  --hyp-oracle frame|cell  hypotheses: each step takes the candidate nearest the encoded true next\n"
+            "                   frame (frame: training's winner-takes-all choice; cell: each grid cell its own)\n"
+            "                   instead of the most probable: the rollouts a perfect chooser would give, and\n"
+            "                   how often the most probable was the nearest\n"
             "  --direction-steps K   steps LEFT / RIGHT / no button are held in the direction test\n"
             "                   (default: 48 frames' worth, ceil(48 / frame_skip): one cell of gravity at level 0)\n"
             "  --direction-starts N  start frames of the direction test (default 20)\n"
@@ -182,15 +183,17 @@ static void parse_options(int argc, char **argv, Options *o) {
     o->episodes = o->starts = o->samples = o->dir_steps = o->dir_starts = -1;
     static const char *const known[] = {"--run", "--steps", "--episodes", "--starts", "--seed", "--data",
                                         "--out", "--temperature", "--samples", "--compose", "--direction-steps",
-                                        "--direction-starts", "--replay-seeds", "--game", "--deadband", "--reencode"};
-    static const char *const flags[] = {"--hyp-oracle"};
+                                        "--direction-starts", "--replay-seeds", "--game", "--deadband", "--reencode",
+                                        "--hyp-oracle"};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { usage(stdout); exit(0); }
         char name[40];
         const char *v;
-        cli_option(argc, argv, &i, known, sizeof known / sizeof *known, flags, 1, "eval", name, sizeof name, &v);
-        if (!strcmp(name, "--hyp-oracle")) o->hyp_oracle = 1;
-        else if (!strcmp(name, "--run")) o->run = v;
+        cli_option(argc, argv, &i, known, sizeof known / sizeof *known, NULL, 0, "eval", name, sizeof name, &v);
+        if (!strcmp(name, "--hyp-oracle")) {
+            if (strcmp(v, "frame") && strcmp(v, "cell")) die("--hyp-oracle %s: expected frame or cell", v);
+            o->hyp_oracle = strcmp(v, "frame") ? 2 : 1;
+        } else if (!strcmp(name, "--run")) o->run = v;
         else if (!strcmp(name, "--steps")) o->steps = v;
         else if (!strcmp(name, "--data")) o->data = v;
         else if (!strcmp(name, "--out")) o->out = v;

@@ -143,7 +143,7 @@ def body(tmp):
         before = f.read()
     refused(run("eval", "--steps", "1,50", cwd=tmp), "steps longer than every test episode", ["longest", "41 frames"])
     refused(run("eval", "--steps", "1,5,100", cwd=tmp), "steps 100", ["longest"])
-    refused(run("eval", "--hyp-oracle", cwd=tmp), "--hyp-oracle on a model without hypotheses", ["--hyp-oracle", "hypotheses = 1"])
+    refused(run("eval", "--hyp-oracle", "frame", cwd=tmp), "--hyp-oracle on a model without hypotheses", ["--hyp-oracle", "hypotheses = 1"])
     noddyn = os.path.join(tmp, "runs", "aeonly")
     shutil.copytree(os.path.join(tmp, rundir), noddyn)
     for fn in os.listdir(noddyn):

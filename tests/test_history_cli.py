@@ -67,19 +67,28 @@ def body(tmp):
     check(r.returncode == 0 and os.path.exists(os.path.join(out, "eval.csv")), "./eval: " + r.stderr[-300:])
     # --hyp-oracle: the candidate nearest the encoded true next frame at each of 2 starts x 3 steps
     oo = os.path.join(tmp, "res_oracle")
-    r = run("eval", ["--run", rundir, "--episodes", "1", "--starts", "2", "--steps", "1,3", "--hyp-oracle",
+    r = run("eval", ["--run", rundir, "--episodes", "1", "--starts", "2", "--steps", "1,3", "--hyp-oracle", "frame",
                      "--out", oo], tmp)
     if check(r.returncode == 0, "./eval --hyp-oracle: " + r.stderr[-300:]):
         js, js0 = (json.load(open(os.path.join(d, "eval.json"))) for d in (oo, out))
         ho = js.get("hyp_oracle", {})
-        check(ho.get("choices") == 6 and 0 <= ho.get("most_probable_nearest", -1) <= 6 and
+        check(ho.get("kind") == "frame" and ho.get("choices") == 6 and 0 <= ho.get("most_probable_nearest", -1) <= 6 and
               "hypotheses chosen by an oracle" in r.stdout and "hyp_oracle" not in js0,
               "--hyp-oracle: 6 choices, said in eval.md and eval.json: %s" % ho)
         check([x for x in js["rows"] if x["row"] != "model"] == [x for x in js0["rows"] if x["row"] != "model"],
               "--hyp-oracle: the copy and recon rows as without it")
-    r = run("eval", ["--run", rundir, "--hyp-oracle", "--samples", "2", "--temperature", "1"], tmp)
-    check(r.returncode != 0 and r.stderr.count("\n") == 1 and "--hyp-oracle" in r.stderr,
-          "--hyp-oracle with samples refused in one line: " + r.stderr)
+    # --hyp-oracle cell: each grid cell its own nearest candidate
+    oc = os.path.join(tmp, "res_oracle_cell")
+    r = run("eval", ["--run", rundir, "--episodes", "1", "--starts", "2", "--steps", "1,3", "--hyp-oracle", "cell",
+                     "--out", oc], tmp)
+    if check(r.returncode == 0, "./eval --hyp-oracle cell: " + r.stderr[-300:]):
+        js = json.load(open(os.path.join(oc, "eval.json")))
+        check(js.get("hyp_oracle", {}).get("kind") == "cell" and "--hyp-oracle cell" in r.stdout,
+              "--hyp-oracle cell: said in eval.md and eval.json: %s" % js.get("hyp_oracle"))
+    for bad_args in (["--hyp-oracle", "frame", "--samples", "2", "--temperature", "1"], ["--hyp-oracle", "best"]):
+        r = run("eval", ["--run", rundir] + bad_args, tmp)
+        check(r.returncode != 0 and r.stderr.count("\n") == 1 and "--hyp-oracle" in r.stderr,
+              "%s refused in one line: %s" % (bad_args, r.stderr))
     frames = []
     for k in range(2):
         d = os.path.join(tmp, "png%d" % k)

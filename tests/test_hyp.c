@@ -1,7 +1,8 @@
 /*
  * test_hyp.c - the multiple-hypothesis head of nn/dynamics.h on the conv dynamics:
  *   - choice: T = 0 takes the most probable candidate, the oracle the one nearest the target
- *     (also through dynm_forward_step_oracle, which counts its choices and agreements),
+ *     (also through dynm_forward_step_oracle, which counts its choices and agreements, and per
+ *     cell: each grid cell its own nearest candidate),
  *     T = 1 draws candidates at softmax(logits) rates (20,000 draws);
  *   - directional derivative (all params along one random direction vs grad . d) of a 3-step
  *     rollout loss with the oracle: the winner's MSE, the others' relaxed MSE and the CE; the
@@ -76,14 +77,26 @@ static void test_choice(void) {
     float ztrue[24];
     for (int j = 0; j < Z; j++) ztrue[j] = z[j] + head[(size_t)want * Z + j] - 1e-3f;
     const long n0 = dm.oracle_choices, a0 = dm.oracle_agree;
-    dynm_forward_step_oracle(&dm, 0, z, a, ztrue, 1);
+    dynm_forward_step_oracle(&dm, 0, z, a, ztrue, 0, 1);
     EXPECT(dm.choice[0] == want && !dm.oracle, "step_oracle chose %d, nearest is %d; oracle left %d", dm.choice[0],
            want, dm.oracle);
     EXPECT(dm.oracle_choices == n0 + 1 && dm.oracle_agree == a0, "step_oracle counted 1 choice, not the most probable: "
            "%ld %ld", dm.oracle_choices - n0, dm.oracle_agree - a0);
     for (int j = 0; j < Z; j++) ztrue[j] = z[j] + head[(size_t)best * Z + j];
-    dynm_forward_step_oracle(&dm, 0, z, a, ztrue, 1);
+    dynm_forward_step_oracle(&dm, 0, z, a, ztrue, 0, 1);
     EXPECT(dm.choice[0] == best && dm.oracle_agree == a0 + 1, "step_oracle: the most probable was the nearest");
+    // per cell: cell p's target is candidate p % 3 there (+ a little): delta takes each cell's own
+    const int P = dm.P, L = Z / P;
+    for (int p = 0; p < P; p++)
+        for (int ch = 0; ch < L; ch++) ztrue[ch * P + p] = z[ch * P + p] + head[(size_t)(p % 3) * Z + ch * P + p] + 1e-4f;
+    dynm_forward_step_oracle(&dm, 0, z, a, ztrue, 1, 1);
+    ok = !dm.oracle && !dm.oracle_cell && L * P == Z;
+    for (int p = 0; p < P; p++)
+        for (int ch = 0; ch < L; ch++) {
+            const float want_d = head[(size_t)(p % 3) * Z + ch * P + p];
+            ok &= dynm_delta(&dm, 0)[ch * P + p] == want_d && dynm_znext(&dm, 0)[ch * P + p] == z[ch * P + p] + want_d;
+        }
+    EXPECT(ok, "step_oracle per cell: each of the %d cells took its own nearest candidate (%d channels each)", P, L);
     // T = 1: rates
     dm.temperature = 1;
     dm.rng = &rng;
