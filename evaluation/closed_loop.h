@@ -24,13 +24,16 @@
 
 #include "nn/model.h"
 
+// ./eval --hyp-oracle: which choice among a hypotheses model's candidates the truth makes
+typedef enum { HYP_ORACLE_OFF, HYP_ORACLE_FRAME, HYP_ORACLE_CELL } HypOracle;
+
 typedef struct {
     float compose;   // dynamics.compose
     float deadband;  // dynamics.deadband
     int reencode;    // dynamics.reencode: every this many steps (0: never)
-    int hyp_oracle;  // ./eval --hyp-oracle: 1 (frame) rollout_eval feeds the candidate nearest the
-                     // encoded true next frame, 2 (cell) each grid cell's nearest (it needs the
-                     // truth; the emulator and ./play ignore it)
+    HypOracle hyp_oracle;   // ./eval --hyp-oracle: rollout_eval feeds the candidate nearest the
+                            // encoded true next frame (FRAME), or each grid cell's nearest (CELL);
+                            // it needs the truth: the emulator and ./play ignore it
 } ClosedLoop;
 
 // 1 when step t (1-based, steps since the rollout's start) re-encodes.

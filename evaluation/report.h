@@ -60,7 +60,7 @@ typedef struct {
     double compose;                   // dynamics.compose the model row was drawn with (0: decoded frames)
     double deadband;                  // dynamics.deadband of the model's rollouts (0: none)
     int reencode;                     // dynamics.reencode of the model's rollouts (0: none)
-    int hyp_oracle;                   // ./eval --hyp-oracle: 1 frame, 2 cell (the model row fed the nearest)
+    HypOracle hyp_oracle;             // ./eval --hyp-oracle (the model row fed the nearest candidate)
     long hyp_choices, hyp_agree;      //   its choices, and those where the most probable was the nearest
     const int *steps;
     int n_steps;

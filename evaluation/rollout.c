@@ -278,7 +278,7 @@ void rollout_eval(AE *ae, DynModel *dyn, const Dataset *d, const StartPoint *sp,
             if (loop->hyp_oracle) {   // the candidate nearest encode(frame t+k) (S == 1: nS == n)
                 for (int i = 0; i < n; i++) dataset_frame(d, sp[base + i].e, sp[base + i].t + k, rec + i * F);
                 ae_encode(ae, rec, n, zr);
-                dynm_forward_step_oracle(dyn, 0, z, a, zr, loop->hyp_oracle == 2, nS);
+                dynm_forward_step_oracle(dyn, 0, z, a, zr, loop->hyp_oracle == HYP_ORACLE_CELL, nS);
             } else {
                 dynm_forward_step(dyn, 0, z, a, nS);
             }

@@ -172,7 +172,8 @@ static int read_split_test(const char *path, int which, int **ids) {
 typedef struct {
     const char *run, *steps, *data, *out, *replay_seeds, *game;
     long episodes, starts, samples, dir_steps, dir_starts;
-    int has_seed, has_temperature, has_compose, has_deadband, has_reencode, hyp_oracle;
+    int has_seed, has_temperature, has_compose, has_deadband, has_reencode;
+    HypOracle hyp_oracle;
     uint64_t seed;
     double temperature, compose, deadband;
     long reencode;
@@ -192,7 +193,7 @@ static void parse_options(int argc, char **argv, Options *o) {
         cli_option(argc, argv, &i, known, sizeof known / sizeof *known, NULL, 0, "eval", name, sizeof name, &v);
         if (!strcmp(name, "--hyp-oracle")) {
             if (strcmp(v, "frame") && strcmp(v, "cell")) die("--hyp-oracle %s: expected frame or cell", v);
-            o->hyp_oracle = strcmp(v, "frame") ? 2 : 1;
+            o->hyp_oracle = strcmp(v, "frame") ? HYP_ORACLE_CELL : HYP_ORACLE_FRAME;
         } else if (!strcmp(name, "--run")) o->run = v;
         else if (!strcmp(name, "--steps")) o->steps = v;
         else if (!strcmp(name, "--data")) o->data = v;
@@ -218,7 +219,8 @@ typedef struct {
     EmuRun R;                    // the run, its config and checkpoints
     const char *data_path, *split_kind;
     uint64_t seed;
-    int steps[CFG_MAX_STEPS], n_steps, starts, episodes, samples, K, reencode, hyp_oracle;
+    int steps[CFG_MAX_STEPS], n_steps, starts, episodes, samples, K, reencode;
+    HypOracle hyp_oracle;
     double temperature, compose, deadband;
     int own_data;
     int game, n_files;                       // --game's index among the run's files (0: one file)
@@ -402,7 +404,6 @@ static void eval_game(const Options *o, EvalRun *E, double t_start, EvalGameRow 
     RolloutResult rr;
     const ClosedLoop loop = {(float)E->compose, (float)E->deadband, E->reencode, E->hyp_oracle};
     rollout_eval(&ae, &dyn, &E->ds, E->sp, E->N, E->steps, E->n_steps, n_pic, E->samples, &loop, &gt, &rr);
-    const long hyp_choices = dyn.oracle_choices, hyp_agree = dyn.oracle_agree;
     t_roll = now_seconds() - t_roll;
 
     // ---- emulation measures (game-aware ones when the game can be re-simulated)
@@ -439,7 +440,7 @@ static void eval_game(const Options *o, EvalRun *E, double t_start, EvalGameRow 
         .split_seed = E->R.cfg.run.seed, .eval_ids = eval_ids, .n_eval_eps = E->n_eval, .n_split_eps = E->n_pool,
         .skipped_eps = E->skipped, .seed = E->seed, .starts = E->starts, .sp = E->sp, .sp_ids = sp_ids, .n_starts = E->N,
         .compose = E->compose, .deadband = E->deadband, .reencode = E->reencode, .hyp_oracle = E->hyp_oracle,
-        .hyp_choices = hyp_choices, .hyp_agree = hyp_agree,
+        .hyp_choices = dyn.oracle_choices, .hyp_agree = dyn.oracle_agree,
         .steps = E->steps, .n_steps = E->n_steps, .rows = report_rows(&rr), .paired = report_paired(&rr),
         .emu = &es};
     char *md = report_markdown(&rep), *csv = report_csv(&rep), *json = report_json(&rep);

@@ -312,14 +312,13 @@ static double motion(const float *f, int n, size_t F) {   // mean L1 change per 
     return change / (n - 1);
 }
 
-// One row of the minute's table; returns the verdict (no downward trend).
-static int minute_row(StrBuf *b, const char *what, const double *ssim, const double *l1, int n, double move) {
+// One row of the minute's table, its verdict "no downward trend" last.
+static void minute_row(StrBuf *b, const char *what, const double *ssim, const double *l1, int n, double move) {
     double first = mean_of(ssim, 0, 300), last = mean_of(ssim, n - 300, n), lo = 1;
     for (int i = 0; i < n; i++) lo = fmin(lo, ssim[i]);
     int ok = last >= first - CHECK_TREND_TOL;
     sb_printf(b, "| %s | %.4f | %.4f | %+.4f | %.4f | %.4f | %.5f | %s |\n", what, first, last, slope_per_minute(ssim, n),
               lo, mean_of(l1, 0, n), move, ok ? "yes" : "**no**");
-    return ok;
 }
 
 // The 60 s: nearest-real SSIM along the random run (and along the engine's, fed the same
