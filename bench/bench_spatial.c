@@ -95,7 +95,7 @@ static void bench_family(const AEConfig *cfg, int B, const char *train_name, con
     if (do_loop) {
         DynModel dyn;
         DynConfig dc = {Z, N_ACTIONS, 64, 1, 0};
-        ok(dynm_init_for_ae(&dyn, &ae.cfg, &dc, 2, 1, 0, NULL, 1, rng, &err), &err);
+        ok(dynm_init_for_ae(&dyn, &ae.cfg, &dc, 2, 1, 0, 0, NULL, 1, rng, &err), &err);
         ParamArena *ar = dynm_arena(&dyn);
         for (size_t i = 0; i < ar->n; i++) ar->params[i] += 0.01f * rng_normal(rng);   // not the identity
         float a[N_ACTIONS] = {0};

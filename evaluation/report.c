@@ -105,10 +105,12 @@ char *report_markdown(const EvalReport *rep) {
     if (rep->hyp_oracle)
         sb_printf(&b, "- **hypotheses chosen by an oracle** (--hyp-oracle %s): each step of the model row and the paired "
                       "table takes %s, not the most probable: the rollouts a perfect chooser would give (the emulation "
-                      "measures below step as ./play). The most probable candidate was the nearest to the whole next "
-                      "latent in %.1f%% of the %ld choices\n", rep->hyp_oracle == HYP_ORACLE_CELL ? "cell" : "frame",
+                      "measures below step as ./play). The most probable candidate was the nearest %s in %.1f%% of the "
+                      "%ld choices\n", rep->hyp_oracle == HYP_ORACLE_CELL ? "cell" : "frame",
                   rep->hyp_oracle == HYP_ORACLE_CELL ? "in each grid cell the candidate nearest the encoded true next frame there"
                                        : "the candidate nearest the encoded true next frame, as training does",
+                  rep->hyp_cell ? "in its cell (the model chooses per cell; counted: the cells where a candidate is "
+                                  "DYN_HYP_CELL_GAP (0.1 RMS) or more from the truth)" : "to the whole next latent",
                   rep->hyp_choices ? 100.0 * rep->hyp_agree / rep->hyp_choices : 0.0, rep->hyp_choices);
     sb_printf(&b, "- cells: mean ± half-width of the 95%% Student-t interval over start points; "
                   "copy = start frame repeated, recon = decode(encode(true frame))\n\n");
@@ -196,8 +198,9 @@ char *report_json(const EvalReport *rep) {
     sb_printf(&b, "],\n  \"compose\": %g,\n  \"deadband\": %g,\n  \"reencode\": %d", rep->compose, rep->deadband,
               rep->reencode);
     if (rep->hyp_oracle)
-        sb_printf(&b, ",\n  \"hyp_oracle\": {\"kind\": \"%s\", \"choices\": %ld, \"most_probable_nearest\": %ld}",
-                  rep->hyp_oracle == HYP_ORACLE_CELL ? "cell" : "frame", rep->hyp_choices, rep->hyp_agree);
+        sb_printf(&b, ",\n  \"hyp_oracle\": {\"kind\": \"%s\", \"chooser\": \"%s\", \"choices\": %ld, "
+                      "\"most_probable_nearest\": %ld}", rep->hyp_oracle == HYP_ORACLE_CELL ? "cell" : "frame",
+                  rep->hyp_cell ? "cell" : "frame", rep->hyp_choices, rep->hyp_agree);
     sb_printf(&b, ",\n  \"starts_per_episode\": %d,\n  \"n_starts\": %d,\n  \"start_points\": [", rep->starts,
               rep->n_starts);
     for (int i = 0; i < rep->n_starts; i++)

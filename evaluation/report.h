@@ -62,6 +62,7 @@ typedef struct {
     int reencode;                     // dynamics.reencode of the model's rollouts (0: none)
     HypOracle hyp_oracle;             // ./eval --hyp-oracle (the model row fed the nearest candidate)
     long hyp_choices, hyp_agree;      //   its choices, and those where the most probable was the nearest
+    int hyp_cell;                     //   1: the model chooses per cell (its choices are cells that count)
     const int *steps;
     int n_steps;
     RowStats *rows;                   // [n_steps][ROW_KINDS]

@@ -25,6 +25,8 @@ int cdyn_config_check(const ConvDynConfig *c, Err *err) {
     if (c->hyp < 0 || c->hyp > DYN_HYP_MAX || (c->vae && c->hyp > 1))
         return err_set(err, "conv dynamics: hypotheses must be 1..%d and not with a vae head, got %d%s", DYN_HYP_MAX,
                        c->hyp, c->vae ? " with a vae" : "");
+    if (c->hyp_cell && c->hyp < 2)
+        return err_set(err, "conv dynamics: a chooser per cell needs hypotheses > 1, got %d", c->hyp);
     if (c->history < 0 || c->history > CDYN_MAX_HISTORY)
         return err_set(err, "conv dynamics: history must be 0..%d, got %d", CDYN_MAX_HISTORY, c->history);
     if (!dyn_hist_offsets_dense(c->hist_off, c->history) && dyn_hist_offsets_check(c->hist_off, c->history, err) < 0)
@@ -41,7 +43,7 @@ int cdyn_config_check(const ConvDynConfig *c, Err *err) {
 ConvDynConfig cdyn_config_for(const AEConfig *ae, int n_actions, int hidden, int blocks, int max_steps, int vae,
                               int hyp, int history) {
     ConvDynConfig c = {ae->latent_channels, ae->H >> ae->stages, ae->W >> ae->stages, n_actions, hidden, blocks,
-                       max_steps, vae, hyp, history, {0}};
+                       max_steps, vae, hyp, history, {0}, 0};
     return c;
 }
 
@@ -469,8 +471,11 @@ int dynm_conv_init(DynModel *m, const ConvDynConfig *cfg, int max_B, Rng *rng, E
         free(d);
         return -1;
     }
-    return dynm_init(m, &DYN_CONV_OPS, d, d->Z, cfg->n_actions, max_B, cfg->max_steps, cfg->vae,
-                     d->cfg.hyp, d->HW, cfg->history, cfg->hist_off, err);
+    if (dynm_init(m, &DYN_CONV_OPS, d, d->Z, cfg->n_actions, max_B, cfg->max_steps, cfg->vae, d->cfg.hyp, d->HW,
+                  cfg->history, cfg->hist_off, err) < 0)
+        return -1;
+    m->choice_cell = cfg->hyp_cell;
+    return 0;
 }
 
 void ckpt_meta_conv_dyn(CkptMeta *meta, const ConvDynConfig *c) {
@@ -485,6 +490,7 @@ void ckpt_meta_conv_dyn(CkptMeta *meta, const ConvDynConfig *c) {
     ckpt_set_i64(meta, "blocks", c->blocks);
     if (c->vae) ckpt_set_i64(meta, "vae", 1);
     if (c->hyp > 1) ckpt_set_i64(meta, "hypotheses", c->hyp);
+    if (c->hyp_cell) ckpt_set_str(meta, "hyp_choice", "cell");   // absent: frame (checkpoints as before)
     if (c->history > 0) ckpt_set_i64(meta, "history", c->history);
     if (!dyn_hist_offsets_dense(c->hist_off, c->history)) {   // checkpoints of 1..N as before
         char buf[DYN_HIST_MAX * 5];
@@ -519,6 +525,11 @@ int ckpt_meta_to_conv_dyn_config(const CkptMeta *meta, ConvDynConfig *c, Err *er
     c->hyp = 1;
     if (ckpt_get(meta, "hypotheses") && get_int(meta, "hypotheses", &c->hyp, err) < 0) return -1;
     if (ckpt_get(meta, "history") && get_int(meta, "history", &c->history, err) < 0) return -1;
+    const CkptAttr *hc = ckpt_get(meta, "hyp_choice");
+    c->hyp_cell = 0;
+    if (hc && (hc->type != CKPT_STR || (strcmp(hc->s, "frame") && strcmp(hc->s, "cell"))))
+        return err_set(err, "conv dynamics checkpoint: attribute 'hyp_choice' should be 'frame' or 'cell'");
+    if (hc) c->hyp_cell = strcmp(hc->s, "cell") == 0;
     const CkptAttr *ho = ckpt_get(meta, "history_offsets");
     if (ho) {
         if (ho->type != CKPT_STR)
@@ -535,14 +546,15 @@ int ckpt_meta_to_conv_dyn_config(const CkptMeta *meta, ConvDynConfig *c, Err *er
 
 // ---------------------------------------------------------------- either family
 
-int dynm_init_for_ae(DynModel *m, const AEConfig *ae, const DynConfig *dc, int blocks, int hyp, int history,
-                     const int *hist_off, int max_B, Rng *rng, Err *err) {
+int dynm_init_for_ae(DynModel *m, const AEConfig *ae, const DynConfig *dc, int blocks, int hyp, int hyp_cell,
+                     int history, const int *hist_off, int max_B, Rng *rng, Err *err) {
     if (!ae->latent_channels && (hyp > 1 || history > 0))
         return err_set(err, "dynamics: %s need the conv dynamics of a spatial latent (model.latent = spatial)",
                        hyp > 1 ? "hypotheses" : "a history");
     if (!ae->latent_channels) return dynm_flat_init(m, dc, max_B, rng, err);
     ConvDynConfig c = cdyn_config_for(ae, dc->n_actions, dc->hidden, blocks, dc->max_steps, dc->vae, hyp, history);
     for (int k = 0; hist_off && k < history && k < CDYN_MAX_HISTORY; k++) c.hist_off[k] = hist_off[k];
+    c.hyp_cell = hyp_cell;
     return dynm_conv_init(m, &c, max_B, rng, err);
 }
 

@@ -72,6 +72,7 @@ typedef struct {
     int history;      // N >= 0 past latents as difference planes (0: none)
     int hist_off[CDYN_MAX_HISTORY];   // how many steps back each of the N is, strictly increasing
                                       // (all 0: the N steps before, 1..N; dynamics.history's list form)
+    int hyp_cell;     // hyp > 1: each grid cell chooses its own candidate (nn/dynamics.h choice_cell)
 } ConvDynConfig;
 
 int cdyn_config_check(const ConvDynConfig *c, Err *err);
@@ -123,11 +124,11 @@ extern const DynOps DYN_CONV_OPS;
 int dynm_conv_init(DynModel *m, const ConvDynConfig *cfg, int max_B, Rng *rng, Err *err);
 
 // The dynamics family that goes with an autoencoder: its spatial grid gets the conv model
-// (hidden channels dc->hidden, `blocks`, dc's n_actions, max_steps, vae, `hyp` hypotheses,
-// `history` past latents), a flat latent the MLP of nn/model.h (dc as given; blocks unused, hyp
+// (hidden channels dc->hidden, `blocks`, dc's n_actions, max_steps, vae, `hyp` hypotheses chosen
+// per cell when hyp_cell, `history` past latents), a flat latent the MLP of nn/model.h (dc as given; blocks unused, hyp
 // must be 1, history 0). hist_off: how far back each of the history's latents is (NULL or all 0: 1..N).
-int dynm_init_for_ae(DynModel *m, const AEConfig *ae, const DynConfig *dc, int blocks, int hyp, int history,
-                     const int *hist_off, int max_B, Rng *rng, Err *err);
+int dynm_init_for_ae(DynModel *m, const AEConfig *ae, const DynConfig *dc, int blocks, int hyp, int hyp_cell,
+                     int history, const int *hist_off, int max_B, Rng *rng, Err *err);
 // A DynModel shaped as the dynamics checkpoint whose attributes are meta (either family), for
 // max_B and max_steps (weights: checkpoint_load into dynm_arena). latent_dim_out (may be NULL)
 // gets its Z, vae_out (may be NULL) whether it has a VAE head.
@@ -138,7 +139,7 @@ void ckpt_meta_dynm(CkptMeta *meta, const DynModel *m);
 
 // Checkpoint attributes: model "dynamics", family "conv", latent_dim (Z), latent_channels,
 // grid_height, grid_width, n_actions, hidden, blocks, vae (only when 1), hypotheses (only when > 1),
-// history (only when > 0).
+// hyp_choice "cell" (only with a chooser per cell; absent: "frame"), history (only when > 0).
 void ckpt_meta_conv_dyn(CkptMeta *meta, const ConvDynConfig *c);
 int ckpt_meta_is_conv_dyn(const CkptMeta *meta);
 int ckpt_meta_to_conv_dyn_config(const CkptMeta *meta, ConvDynConfig *c, Err *err);   // max_steps = 1

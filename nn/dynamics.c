@@ -129,6 +129,8 @@ int dynm_init(DynModel *m, const DynOps *ops, void *impl, int Z, int A, int max_
         m->htgt = TAKE(TBZ);
         m->choice = xmalloc(TB * sizeof *m->choice);
         m->fed = xmalloc(TB * sizeof *m->fed);
+        m->cfed = xmalloc(TB * P * sizeof *m->cfed);
+        m->cnear = xmalloc(TB * P * sizeof *m->cnear);
     }
     m->zin = TAKE(TBZ);
     m->dcarry[0] = TAKE(BZ);
@@ -147,6 +149,8 @@ void dynm_free(DynModel *m) {
     free(m->mem);
     free(m->choice);
     free(m->fed);
+    free(m->cfed);
+    free(m->cnear);
     memset(m, 0, sizeof *m);
 }
 
@@ -169,7 +173,11 @@ void dynm_print_table(const DynModel *m, FILE *f) {
     m->ops->print_table(m->impl, f);
     if (m->vae)
         fprintf(f, "  vae head: delta = mean + T * exp(logvar/2) * eps, %d + %d outputs per sample\n", m->Z, m->Z);
-    if (m->hyp > 1)
+    if (m->hyp > 1 && m->choice_cell)
+        fprintf(f, "  %d hypotheses, chosen per cell: each of the %d cells takes one of %d candidates (%d channels "
+                   "there), drawn from softmax(its logits / T) (T = 0: the most probable)\n", m->hyp, m->P, m->hyp,
+                m->Z / m->P);
+    else if (m->hyp > 1)
         fprintf(f, "  %d hypotheses: delta = one of %d candidates of %d, drawn from softmax(logits / T) (T = 0: the "
                    "most probable), logits the means of %d planes of %d\n", m->hyp, m->hyp, m->Z, m->hyp, m->P);
 }
@@ -223,27 +231,80 @@ static int hyp_choose(DynModel *m, const float *head, int b, const double *l, co
     return best;
 }
 
-// ./eval --hyp-oracle cell, sample b: each of the P cells (Z / P channels at one grid position)
-// takes the candidate nearest the target there; delta and zn [Z] (z: the sample's) follow.
-static void cell_oracle(const DynModel *m, const float *head, int b, float *delta, float *zn, const float *z) {
-    const int P = m->P, L = m->Z / P, M = m->hyp;
+// Squared distance of candidate c to the target y in cell p of sample b (L = Z / P channels).
+static double cell_dist(const DynModel *m, const float *head, int b, int c, const float *y, int p) {
+    const int P = m->P, L = m->Z / P;
+    const float *d = hyp_cand(m, head, b, c);
+    double acc = 0;
+    for (int ch = 0; ch < L; ch++) {
+        double e = d[(size_t)ch * P + p] - y[(size_t)ch * P + p];
+        acc += e * e;
+    }
+    return acc;
+}
+
+// The candidate nearest y in cell p; *far (may be NULL): whether the farthest candidate is at
+// least DYN_HYP_CELL_GAP (RMS over the cell's channels) from y there, i.e. the choice matters.
+static int cell_nearest(const DynModel *m, const float *head, int b, const float *y, int p, int *far) {
+    int best = 0;
+    double bd = INFINITY, worst = 0;
+    for (int c = 0; c < m->hyp; c++) {
+        double e = cell_dist(m, head, b, c, y, p);
+        if (e < bd) bd = e, best = c;
+        worst = e > worst ? e : worst;
+    }
+    if (far) *far = worst >= (double)DYN_HYP_CELL_GAP * DYN_HYP_CELL_GAP * (m->Z / m->P);
+    return best;
+}
+
+// The chooser of cell p of sample b (choice_cell): the largest logit there, or at T > 0 a draw
+// from softmax(logits / T); greedy forces the largest.
+static int cell_choose(DynModel *m, const float *head, int b, int p, int greedy) {
+    const int M = m->hyp, P = m->P;
+    const float *pl = head + (size_t)b * m->OUT + (size_t)M * m->Z + p;
+    double l[DYN_HYP_MAX];
+    int best = 0;
+    for (int c = 0; c < M; c++) {
+        l[c] = pl[(size_t)c * P];
+        best = l[c] > l[best] ? c : best;
+    }
+    if (greedy || m->temperature == 0.0f) return best;
+    CHECK(m->rng, "dynamics: %d hypotheses at temperature %g need an rng", M, m->temperature);
+    double q[DYN_HYP_MAX], u = rng_uniform(m->rng), acc = 0;
+    softmax_t(l, M, m->temperature, q);
+    for (best = 0; best < M - 1; best++)
+        if (u < (acc += q[best])) break;
+    return best;
+}
+
+// Per cell p of sample b: cfed[p] the candidate znext takes there, and (choice_cell, oracle)
+// cnear[p] the nearest there. delta and zn [Z] (z: the sample's) are rewritten where a cell's
+// candidate differs from the frame's (f, the fed one). Cells choose apart when
+//   ./eval --hyp-oracle cell (oracle_cell): each cell's nearest, the loss's delta too;
+//   choice_cell without the oracle (./eval, ./play): each cell's chooser, delta too;
+//   choice_cell with the oracle and feed_most_probable (training): znext each cell's argmax.
+static void hyp_cells(DynModel *m, const float *head, int b, size_t sb, int f, float *delta, float *zn, const float *z) {
+    const int P = m->P, L = m->Z / P;
     const float *y = m->tgt + (size_t)b * m->Z;
+    int *cf = m->cfed + sb * P, *cn = m->cnear + sb * P;
     for (int p = 0; p < P; p++) {
-        int best = 0;
-        double bd = INFINITY;
-        for (int c = 0; c < M; c++) {
-            const float *d = hyp_cand(m, head, b, c);
-            double acc = 0;
-            for (int ch = 0; ch < L; ch++) {
-                double e = d[(size_t)ch * P + p] - y[(size_t)ch * P + p];
-                acc += e * e;
-            }
-            if (acc < bd) bd = acc, best = c;
+        int c = f, both = 0;   // both: delta takes the cell's candidate as znext does
+        if (m->oracle && m->oracle_cell) c = cell_nearest(m, head, b, y, p, NULL), both = 1;
+        else if (m->choice_cell && !m->oracle) c = cell_choose(m, head, b, p, 0), both = 1;
+        if (m->choice_cell && m->oracle) {
+            const int am = cell_choose(m, head, b, p, 1);
+            int far;
+            const int n = cell_nearest(m, head, b, y, p, &far);
+            cn[p] = far ? n : -1;   // the cells where the choice does not matter learn nothing
+            if (far) m->oracle_choices++, m->oracle_agree += am == n;
+            if (m->feed_most_probable) c = am;
         }
-        const float *d = hyp_cand(m, head, b, best);
+        cf[p] = c;
+        if (c == f && !both) continue;
+        const float *d = hyp_cand(m, head, b, c);
         for (int ch = 0; ch < L; ch++) {
             size_t j = (size_t)ch * P + p;
-            delta[j] = d[j];
+            if (both) delta[j] = d[j];
             zn[j] = z[j] + d[j];
         }
     }
@@ -251,7 +312,7 @@ static void cell_oracle(const DynModel *m, const float *head, int b, float *delt
 
 // The chosen candidate becomes delta_t; with m->oracle the target is m->tgt (the rollout's).
 // znext_t = z + the fed candidate: the chosen one, or with m->feed_most_probable (and the
-// oracle) the most probable.
+// oracle) the most probable; hyp_cells then lets the cells choose apart where they do.
 static void hyp_forward(DynModel *m, int t, const float *z, int B) {
     const int Z = m->Z, M = m->hyp;
     const size_t s = (size_t)t * m->max_B;
@@ -267,8 +328,8 @@ static void hyp_forward(DynModel *m, int t, const float *z, int B) {
         if (m->oracle) {   // was the most probable candidate the nearest?
             int am = 0;
             for (int q = 1; q < M; q++) am = l[q] > l[am] ? q : am;
-            m->oracle_choices++, m->oracle_agree += am == c;
-            if (m->feed_most_probable) f = am;
+            if (!m->choice_cell) m->oracle_choices++, m->oracle_agree += am == c;
+            if (m->feed_most_probable && !m->choice_cell) f = am;
         }
         m->fed[s + b] = f;
         const float *d = hyp_cand(m, head, b, c), *e = hyp_cand(m, head, b, f);
@@ -277,14 +338,29 @@ static void hyp_forward(DynModel *m, int t, const float *z, int B) {
             delta[k] = d[j];
             zn[k] = z[k] + e[j];   // z may alias znext(t-1), never znext(t)
         }
-        if (m->oracle && m->oracle_cell) cell_oracle(m, head, b, delta + (size_t)b * Z, zn + (size_t)b * Z, z + (size_t)b * Z);
+        hyp_cells(m, head, b, s + b, f, delta + (size_t)b * Z, zn + (size_t)b * Z, z + (size_t)b * Z);
     }
 }
 
-// dhead of step t: the chosen candidate gets ddelta, the fed one dznext (the same candidate
-// unless m->feed_most_probable); with m->oracle the others DYN_HYP_RELAX/(M-1) of their MSE's
-// gradient, the logit planes DYN_HYP_CE_WEIGHT * dCE. The others' target is ztrue - z (a
-// rollout's): their MSE reaches z too, dz (NULL: skip) += it.
+// The cells of a sample whose choice matters (cn[p] >= 0): their CE is a mean over them.
+static int cells_counted(const int *cn, int P) {
+    int n = 0;
+    for (int p = 0; p < P; p++) n += cn[p] >= 0;
+    return n;
+}
+
+// softmax over the M logits of cell k of sample b into q
+static void cell_softmax(const DynModel *m, const float *head, int b, int k, double *q) {
+    const float *pl = head + (size_t)b * m->OUT + (size_t)m->hyp * m->Z + k;
+    double l[DYN_HYP_MAX];
+    for (int c = 0; c < m->hyp; c++) l[c] = pl[(size_t)c * m->P];
+    softmax_t(l, m->hyp, 1.0, q);
+}
+
+// dhead of step t: the chosen candidate gets ddelta, the fed one dznext (in each cell the one
+// znext took there); with m->oracle the others DYN_HYP_RELAX/(M-1) of their MSE's gradient, the
+// logit planes DYN_HYP_CE_WEIGHT * dCE (choice_cell: the mean CE of the cells that count). The others' target
+// is ztrue - z (a rollout's): their MSE reaches z too, dz (NULL: skip) += it.
 static void hyp_dhead(DynModel *m, int t, const float *ddelta, const float *dznext, float *dz, int B) {
     CHECK(!m->oracle_cell, "dynamics: the per-cell oracle is a forward-only choice (./eval --hyp-oracle cell)");
     const int Z = m->Z, M = m->hyp, P = m->P;
@@ -292,7 +368,7 @@ static void hyp_dhead(DynModel *m, int t, const float *ddelta, const float *dzne
     const float *head = m->ops->head(m->impl, t), *tgt = m->htgt + s * Z;
     const float rw = DYN_HYP_RELAX / (float)(M - 1) * 2.0f / ((float)B * Z), cw = DYN_HYP_CE_WEIGHT / (float)B;
     for (int b = 0; b < B; b++) {
-        const int ch = m->choice[s + b], fd = m->fed[s + b];
+        const int ch = m->choice[s + b], *cf = m->cfed + (s + b) * P, *cn = m->cnear + (s + b) * P;
         float *dh = m->dhead + (size_t)b * m->OUT;
         for (int c = 0; c < M; c++) {
             const float *d = hyp_cand(m, head, b, c);
@@ -300,24 +376,38 @@ static void hyp_dhead(DynModel *m, int t, const float *ddelta, const float *dzne
                 size_t k = (size_t)b * Z + j;
                 float g = c == ch ? (ddelta ? ddelta[k] : 0.0f) : m->oracle ? rw * (d[j] - tgt[k]) : 0.0f;
                 if (c != ch && m->oracle && dz) dz[k] += g;
-                if (c == fd && dznext) g += dznext[k];
+                if (c == cf[j % P] && dznext) g += dznext[k];
                 dh[(size_t)c * Z + j] = g;
             }
             float dl = m->oracle ? cw * (m->prob[(s + b) * M + c] - (c == ch)) / (float)P : 0.0f;
-            for (int k = 0; k < P; k++) dh[(size_t)M * Z + (size_t)c * P + k] = dl;
+            for (int k = 0; !m->choice_cell && k < P; k++) dh[(size_t)M * Z + (size_t)c * P + k] = dl;
+        }
+        const int n = m->choice_cell && m->oracle ? cells_counted(cn, P) : 0;
+        for (int k = 0; m->choice_cell && k < P; k++) {   // each counted cell's softmax and CE
+            double q[DYN_HYP_MAX];
+            if (n && cn[k] >= 0) cell_softmax(m, head, b, k, q);
+            for (int c = 0; c < M; c++)
+                dh[(size_t)M * Z + (size_t)c * P + k] = n && cn[k] >= 0 ? cw * (float)(q[c] - (c == cn[k])) / (float)n : 0.0f;
         }
     }
 }
 
 double dynm_hyp_loss(DynModel *m, int t, int B) {
     if (m->hyp < 2 || !m->oracle) return 0.0;
-    const int Z = m->Z, M = m->hyp;
+    const int Z = m->Z, M = m->hyp, P = m->P;
     const size_t s = (size_t)t * m->max_B;
     const float *head = m->ops->head(m->impl, t), *tgt = m->htgt + s * Z;
     double ce = 0, relax = 0;
     for (int b = 0; b < B; b++) {
         const int ch = m->choice[s + b];
-        ce -= log(fmax(m->prob[(s + b) * M + ch], 1e-30));
+        if (!m->choice_cell) ce -= log(fmax(m->prob[(s + b) * M + ch], 1e-30));
+        const int *cn = m->cnear + (s + b) * P, n = m->choice_cell ? cells_counted(cn, P) : 0;
+        for (int k = 0; n && k < P; k++) {
+            double q[DYN_HYP_MAX];
+            if (cn[k] < 0) continue;
+            cell_softmax(m, head, b, k, q);
+            ce -= log(fmax(q[cn[k]], 1e-30)) / n;
+        }
         for (int c = 0; c < M; c++) {
             const float *d = hyp_cand(m, head, b, c);
             for (int j = 0; c != ch && j < Z; j++) {

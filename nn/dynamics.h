@@ -38,6 +38,15 @@
  * faded piece in both places) and adds, per step,
  *   DYN_HYP_CE_WEIGHT * CE(p, c)                    (the probabilities learn how often c wins)
  *   DYN_HYP_RELAX / (M-1) * MSE(delta_m, target)    for every m != c (no hypothesis starves)
+ * A chooser per cell (m->choice_cell, dynamics.hyp_choice = cell): the P cells of the grid
+ * (Z / P channels each, at one position of the logit planes) choose apart. Cell p takes
+ * candidate argmax_m plane_m[p] (T > 0: a draw from softmax(plane[p] / T), cell by cell), so
+ * delta is pieced together cell by cell. Training fits the candidates as above (the frame's
+ * nearest wins) and the planes, in place of the frame's CE, by the mean CE of the cells where the
+ * choice matters (some candidate is at least DYN_HYP_CELL_GAP, RMS over the cell's channels,
+ * from the truth there: elsewhere every candidate is as good, and the nearest is noise) towards
+ * each such cell's nearest candidate n_p:
+ *   DYN_HYP_CE_WEIGHT * mean_{p counted} CE(softmax(plane[p]), n_p)   (0 when no cell counts)
  *
  * History (history = N > 0, the conv family only): the model also sees N latents before z,
  * hist_off[k] steps before it (1..N unless dynamics.history lists them). DynModel keeps the
@@ -83,6 +92,7 @@ typedef struct {
 #define DYN_HIST_REACH 256   // farthest of them, in steps
 #define DYN_HYP_CE_WEIGHT 0.01f   // weight of the hypotheses' cross-entropy beside the MSE
 #define DYN_HYP_RELAX 0.05f       // total weight of the hypotheses that did not win
+#define DYN_HYP_CELL_GAP 0.1f     // a chooser per cell learns where a candidate is this far (RMS) from the truth
 
 typedef struct {
     const DynOps *ops;
@@ -100,8 +110,10 @@ typedef struct {
                              //   of the logit planes takes the candidate nearest the target there
     int feed_most_probable;  // hyp, oracle: znext takes the most probable candidate (the loss still the
                              //   nearest's): training steps on from what ./play would draw
+    int choice_cell;         // hyp: each cell chooses its own candidate (dynamics.hyp_choice = cell)
     long oracle_choices;     // hyp, oracle: the choices made, and in how many the most probable
-    long oracle_agree;       //   candidate was the nearest (./eval --hyp-oracle reports the share)
+    long oracle_agree;       //   candidate was the nearest (./eval --hyp-oracle reports the share;
+                             //   choice_cell: the cells that count, the nearest in each)
     float temperature;       // vae: 1 when training (default), the user's T in ./eval
     float beta;              // vae: weight of KL_t in dynm_backward_step (0 default)
     Rng *rng;                // vae, temperature > 0, eps_in NULL: the source of eps
@@ -114,6 +126,8 @@ typedef struct {
     // the targets they were chosen for (oracle)
     float *prob, *htgt;
     int *choice, *fed;       // [T][max_B] the candidate the loss takes, and the one znext took
+    int *cfed, *cnear;       // [T][max_B][P] per cell: the candidate znext took; (choice_cell, oracle)
+                             //   the nearest there, the target of the cell's CE (-1: it does not count)
     float *mem;
     size_t mem_floats;
 } DynModel;

@@ -105,6 +105,9 @@ static const char *no_effect(const Config *c, int k, char *buf, size_t cap) {
             return "most_probable cannot be combined with dynamics.loss = pixel (the pixel loss fits the frame "
                    "drawn from the fed candidate, not the nearest)";
         break;
+    case K_DYN_HYP_CHOICE:
+        if (c->dynamics.hypotheses == 1) return "has no effect while dynamics.hypotheses = 1";
+        break;
     case K_DYN_HISTORY:
         if (c->model.latent == LATENT_FLAT && c->dynamics.history > 0)
             return "needs model.latent = spatial (the history enters the conv dynamics as input planes)";

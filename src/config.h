@@ -43,6 +43,7 @@ typedef enum { OPT_ADAM, OPT_ADAMW } CfgOptimizer;
 typedef enum { DYN_DETERMINISTIC, DYN_VAE } CfgDynType;
 typedef enum { DYN_LOSS_LATENT, DYN_LOSS_PIXEL } CfgDynLoss;
 typedef enum { HYP_FEED_NEAREST, HYP_FEED_MOST_PROBABLE } CfgHypFeed;
+typedef enum { HYP_CHOICE_FRAME, HYP_CHOICE_CELL } CfgHypChoice;
 typedef enum { LATENT_FLAT, LATENT_SPATIAL } CfgLatent;
 typedef enum { OUTBIAS_DATA_MEAN, OUTBIAS_PYTORCH } CfgOutputBias;
 
@@ -106,6 +107,7 @@ typedef struct {
         int blocks;             // 2: 3x3 conv blocks of the conv dynamics (spatial latent)
         int hypotheses;         // 1: candidate deltas of the conv dynamics' head (> 1: one is chosen per step)
         CfgHypFeed hyp_feed;    // nearest: a training rollout steps on from the candidate nearest the truth
+        CfgHypChoice hyp_choice;   // frame: one candidate a step; cell: each grid cell chooses its own
         int history;            // 0: past latents the conv dynamics sees (difference planes)
         int history_off[CFG_MAX_STEPS];   // how many steps back each is (all 0: the `history` steps before)
         double compose;         // 0: predicted frames as decoded; > 0: emu_compose's threshold (./eval, ./play)

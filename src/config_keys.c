@@ -143,6 +143,11 @@ const KeyDef KEYS[N_KEYS] = {
         "the one nearest the truth, the one the loss fits (winner takes all); most_probable: the one ./eval "
         "and ./play take at T = 0, so that training sees the states its own choices lead to (the loss still "
         "fits the nearest; loss = latent)", OFF(dynamics.hyp_feed)},
+    [K_DYN_HYP_CHOICE] = {"dynamics", "hyp_choice", KT_ENUM, "frame", NULL, 0, 0, 0, "frame|cell",
+        "hypotheses: what chooses among the candidates. frame: one candidate for the whole step, by the "
+        "means of the logit planes; cell: each cell of the latent grid takes its own candidate by its own "
+        "logits (trained towards the candidate nearest the truth in that cell), so two things that move "
+        "apart in one step (the falling piece, the score) need not share one guess", OFF(dynamics.hyp_choice)},
     [K_DYN_HISTORY] = {"dynamics", "history", KT_HISTORY, "0", NULL, 0, 32, 0, NULL,
         "N > 0: the conv dynamics also sees the latents of the N steps before, as N difference planes "
         "z - z_{-k}, so that it can time what one frame cannot show (Tetris' gravity falls every 12 steps "

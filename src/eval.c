@@ -440,7 +440,7 @@ static void eval_game(const Options *o, EvalRun *E, double t_start, EvalGameRow 
         .split_seed = E->R.cfg.run.seed, .eval_ids = eval_ids, .n_eval_eps = E->n_eval, .n_split_eps = E->n_pool,
         .skipped_eps = E->skipped, .seed = E->seed, .starts = E->starts, .sp = E->sp, .sp_ids = sp_ids, .n_starts = E->N,
         .compose = E->compose, .deadband = E->deadband, .reencode = E->reencode, .hyp_oracle = E->hyp_oracle,
-        .hyp_choices = dyn.oracle_choices, .hyp_agree = dyn.oracle_agree,
+        .hyp_choices = dyn.oracle_choices, .hyp_agree = dyn.oracle_agree, .hyp_cell = dyn.choice_cell,
         .steps = E->steps, .n_steps = E->n_steps, .rows = report_rows(&rr), .paired = report_paired(&rr),
         .emu = &es};
     char *md = report_markdown(&rep), *csv = report_csv(&rep), *json = report_json(&rep);

@@ -601,7 +601,8 @@ static void estimate_memory(Trainer *tr) {
             int K = c->dynamics.rollout_steps;
             DynConfig dc = {ae.cfg.latent_dim, tr->ds.A, c->dynamics.hidden, K, c->dynamics.type == DYN_VAE};
             DynModel dyn;
-            if (dynm_init_for_ae(&dyn, &ae.cfg, &dc, c->dynamics.blocks, c->dynamics.hypotheses, c->dynamics.history, c->dynamics.history_off, B, &r0, &err) < 0) die("%s", err.msg);
+            if (dynm_init_for_ae(&dyn, &ae.cfg, &dc, c->dynamics.blocks, c->dynamics.hypotheses,
+                         c->dynamics.hyp_choice == HYP_CHOICE_CELL, c->dynamics.history, c->dynamics.history_off, B, &r0, &err) < 0) die("%s", err.msg);
             if (c->train.stage == STAGE_DYNAMICS) init_weights(tr, dynm_arena(&dyn), ST_DYN);
             dynm_print_table(&dyn, stdout);
             size_t win = floats_bytes((size_t)(K + 1) * B * dc.latent_dim) + floats_bytes((size_t)K * B * tr->ds.A);

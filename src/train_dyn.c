@@ -431,7 +431,8 @@ void train_dynamics(Trainer *tr) {
     Rng rng;
     rng_seed(&rng, epoch_seed(c->run.seed, ST_DYN, -1));
     DynModel dyn;
-    if (dynm_init_for_ae(&dyn, &ae.cfg, &dc, c->dynamics.blocks, c->dynamics.hypotheses, c->dynamics.history, c->dynamics.history_off, B, &rng, &err) < 0) die("%s", err.msg);
+    if (dynm_init_for_ae(&dyn, &ae.cfg, &dc, c->dynamics.blocks, c->dynamics.hypotheses,
+                         c->dynamics.hyp_choice == HYP_CHOICE_CELL, c->dynamics.history, c->dynamics.history_off, B, &rng, &err) < 0) die("%s", err.msg);
     if (c->train.stage == STAGE_DYNAMICS) init_weights(tr, dynm_arena(&dyn), ST_DYN);   // --init
     dyn.beta = (float)c->dynamics.beta;
     Sampler ts, vs;   // windows never cross an episode end (checked before any work in main)

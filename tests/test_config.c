@@ -281,6 +281,8 @@ static void test_cross_key_errors(void) {
     ERR("[model]\nlatent = spatial\n[train]\nstage = both\n[dynamics]\nhypotheses = 4\nrollout_steps = 2\n"
         "loss = pixel\nhyp_feed = most_probable\n",
         "@:9: [dynamics] hyp_feed: most_probable cannot be combined with dynamics.loss = pixel", NULL);
+    ERR("[model]\nlatent = spatial\n[train]\nstage = both\n[dynamics]\nhyp_choice = cell\n",
+        "@:6: [dynamics] hyp_choice: has no effect while dynamics.hypotheses = 1", NULL);
     ERR("[model]\nlatent = spatial\nlatent_dim = 64\n",
         "@:3: [model] latent_dim: has no effect while model.latent = spatial", NULL);
     ERR("[data]\ngenerate = none\ngen_episodes = 5\n", "@:3: [data] gen_episodes: has no effect while data.generate = none",
@@ -455,7 +457,7 @@ static void test_markdown(void) {
     EXPECT(strstr(buf, "| eval | steps | 1,5,10,30,60 |") != NULL, "steps row");
     int rows = 0;
     for (char *p = buf; *p; p++) rows += *p == '\n';
-    EXPECT(rows == 2 + 61, "one row per key: %d", rows - 2);
+    EXPECT(rows == 2 + 62, "one row per key: %d", rows - 2);
     free(buf);
 }
 

@@ -34,7 +34,7 @@ static void run(ConvDyn *m, const float *z, const float *a, const float *dh, flo
 
 static void compare(int vae, int history, int B, int nt, int h, int w) {
     Err err;
-    ConvDynConfig c = {4, h, w, 3, 32, 2, 2, vae, 1, history, {0}};
+    ConvDynConfig c = {4, h, w, 3, 32, 2, 2, vae, 1, history, {0}, 0};
     const int T = 2;
     ConvDyn one, two;
     Rng r1, r2, rd;

@@ -33,7 +33,7 @@
 static ConvDynConfig cfg_of(hid_t f, int max_steps) {
     ConvDynConfig c = {(int)attr_i(f, "channels"), (int)attr_i(f, "height"), (int)attr_i(f, "width"),
                        (int)attr_i(f, "A"), (int)attr_i(f, "hidden"), (int)attr_i(f, "blocks"), max_steps, 0, 1,
-                       (int)attr_i(f, "history"), {0}};
+                       (int)attr_i(f, "history"), {0}, 0};
     return c;
 }
 
@@ -107,7 +107,7 @@ static double probe_loss(void *c) {
 
 static void test_fd(void) {
     printf("conv dynamics with a history of 2: central differences, every element (grid 2x3x4, 3 buttons, hidden 5)\n");
-    ConvDynConfig c = {2, 3, 4, 3, 5, 2, 1, 0, 1, 2, {0}};
+    ConvDynConfig c = {2, 3, 4, 3, 5, 2, 1, 0, 1, 2, {0}, 0};
     Rng rng;
     rng_seed(&rng, 41);
     ConvDyn m;
@@ -176,7 +176,7 @@ static double by_hand(DynModel *dm, DynModel *step, const float *zt, const float
 static void test_bookkeeping(void) {
     printf("history bookkeeping: rollout training's history = stepping by hand; history 0 = no history\n");
     const int K = 6, B = 3, A = 4, N = 3;
-    ConvDynConfig c = {3, 4, 5, A, 6, 2, K, 0, 1, N, {0}};
+    ConvDynConfig c = {3, 4, 5, A, 6, 2, K, 0, 1, N, {0}, 0};
     Err err;
     Rng rng;
     DynModel dm, step;
@@ -197,7 +197,7 @@ static void test_bookkeeping(void) {
     dynm_free(&step);
 
     // history 0: the same weights as a model without it give the same step bit for bit
-    ConvDynConfig c0 = {3, 4, 5, A, 6, 2, 1, 0, 1, 0, {0}};
+    ConvDynConfig c0 = {3, 4, 5, A, 6, 2, 1, 0, 1, 0, {0}, 0};
     ConvDyn m0, m1;
     rng_seed(&rng, 8);
     CHECK(cdyn_init(&m0, &c0, B, &rng, &err) == 0, "%s", err.msg);
@@ -213,7 +213,7 @@ static void test_bookkeeping(void) {
 static void test_meta(void) {
     printf("checkpoint attributes: history written when > 0 and read back; a flat latent refuses it\n");
     Err err;
-    ConvDynConfig c = {8, 30, 32, 8, 16, 2, 1, 0, 4, 12, {0}}, back;
+    ConvDynConfig c = {8, 30, 32, 8, 16, 2, 1, 0, 4, 12, {0}, 0}, back;
     CkptMeta meta;
     memset(&meta, 0, sizeof meta);
     ckpt_meta_conv_dyn(&meta, &c);
@@ -230,7 +230,7 @@ static void test_meta(void) {
     DynModel dm;
     Rng rng;
     rng_seed(&rng, 1);
-    EXPECT(dynm_init_for_ae(&dm, &flat, &dc, 2, 1, 3, NULL, 4, &rng, &err) < 0 && strstr(err.msg, "spatial"),
+    EXPECT(dynm_init_for_ae(&dm, &flat, &dc, 2, 1, 0, 3, NULL, 4, &rng, &err) < 0 && strstr(err.msg, "spatial"),
            "a flat latent refuses a history: %s", err.msg);
 }
 
@@ -238,7 +238,7 @@ static void test_meta(void) {
 static void test_offsets(void) {
     printf("history steps back (dynamics.history = 1,3,6): past, gather, rollouts, checkpoint attributes\n");
     const int K = 8, B = 2, A = 3, N = 3;
-    ConvDynConfig c = {2, 3, 4, A, 5, 2, K, 0, 1, N, {1, 3, 6}};
+    ConvDynConfig c = {2, 3, 4, A, 5, 2, K, 0, 1, N, {1, 3, 6}, 0};
     Err err;
     DynModel dm, step;
     float *zt, *a;
@@ -335,7 +335,7 @@ static void test_widen(void) {
     Err err;
     Rng rng;
     rng_seed(&rng, 5);
-    ConvDynConfig c0 = {3, 4, 5, 4, 6, 2, 1, 0, 2, 0, {0}}, c2 = c0;
+    ConvDynConfig c0 = {3, 4, 5, 4, 6, 2, 1, 0, 2, 0, {0}, 0}, c2 = c0;
     c2.history = 2;
     ConvDyn m0, m2;
     CHECK(cdyn_init(&m0, &c0, 2, &rng, &err) == 0 && cdyn_init(&m2, &c2, 2, &rng, &err) == 0, "%s", err.msg);

@@ -9,6 +9,8 @@
      refused by ./eval when config.ini names other steps), trained with dynamics.event_weight
      (the windows of the biggest latent changes drawn 4 times: the epoch's count adds up); ./play
      from a recording's frame takes its real past (other steps than from a PNG of that frame);
+     dynamics.hyp_choice = cell (a chooser per cell) trains, says so in the checkpoint and the
+     model table, and ./eval --hyp-oracle counts its cells; ./play at T = 0 replays it;
   3. refused in one line before any file: the history on a flat latent, a history out of range,
      a run whose config.ini disagrees with its checkpoint (./eval), ./export of such a run.
 """
@@ -97,6 +99,33 @@ def body(tmp):
             frames.append([open(os.path.join(d, f), "rb").read() for f in sorted(os.listdir(d))])
     check(len(frames) == 2 and len(frames[0]) == 13 and frames[0] == frames[1],
           "./play at T = 0 replays the same 13 frames")
+
+    # 2a. a chooser per cell: hyp_choice in the checkpoint; the oracle counts cells that count
+    r = run("train", [cfg, "--set", "run.name=hc", "--set", "train.epochs=1", "--set", "dynamics.hyp_choice=cell"] +
+            HIST, tmp)
+    if check(r.returncode == 0, "dynamics.hyp_choice = cell trains: " + r.stderr[-300:]):
+        mc = re.search(r"2 hypotheses, chosen per cell: each of the (\d+) cells", r.stdout)
+        cells = int(mc.group(1)) if mc else 0
+        check(cells > 1, "the model table says per cell (%d cells)" % cells)
+        hc = os.path.join(tmp, "runs", "hc")
+        if h5py:
+            with h5py.File(os.path.join(hc, "dyn_best.h5"), "r") as f:
+                v = f.attrs.get("hyp_choice", b"")
+                check((v.decode() if isinstance(v, bytes) else str(v)) == "cell", "dyn_best.h5: hyp_choice = cell")
+        oh = os.path.join(tmp, "res_hc")
+        r = run("eval", ["--run", hc, "--episodes", "1", "--starts", "2", "--steps", "1,3", "--hyp-oracle", "frame",
+                         "--out", oh], tmp)
+        if check(r.returncode == 0, "./eval --hyp-oracle on a chooser per cell: " + r.stderr[-300:]):
+            ho = json.load(open(os.path.join(oh, "eval.json"))).get("hyp_oracle", {})
+            check(ho.get("chooser") == "cell" and 0 <= ho.get("most_probable_nearest", -1) <= ho.get("choices", -1) <=
+                  6 * cells and "nearest in its cell" in r.stdout, "the oracle counts cells: %s" % ho)
+        pf = []
+        for k in range(2):
+            d = os.path.join(tmp, "pngc%d" % k)
+            r = run("play", ["--run", hc, "--policy", "random", "--steps", "6", "--fps", "0", "--png-dir", d], tmp)
+            if check(r.returncode == 0, "./play a chooser per cell: " + r.stderr[-300:]):
+                pf.append([open(os.path.join(d, f), "rb").read() for f in sorted(os.listdir(d))])
+        check(len(pf) == 2 and len(pf[0]) == 7 and pf[0] == pf[1], "./play per cell at T = 0 replays the same 7 frames")
 
     # 2b. the history as steps back (1,3,7): trained with 2-step windows from the real past, then
     # ./eval (rollouts from the 7 real frames before each start) and ./play; the checkpoint says so

@@ -4,15 +4,20 @@
  *     (also through dynm_forward_step_oracle, which counts its choices and agreements, and per
  *     cell: each grid cell its own nearest candidate),
  *     T = 1 draws candidates at softmax(logits) rates (20,000 draws);
+ *   - a chooser per cell (dynamics.hyp_choice = cell): T = 0 each cell takes the candidate of its
+ *     largest logit, the oracle counts the cells whose largest was their nearest;
  *   - directional derivative (all params along one random direction vs grad . d) of a 3-step
  *     rollout loss with the oracle: the winner's MSE, the others' relaxed MSE and the CE; the
- *     rollout stepping on from the winner, and from the most probable (dynamics.hyp_feed);
+ *     rollout stepping on from the winner, and from the most probable (dynamics.hyp_feed); the
+ *     same with a chooser per cell (each cell's CE towards its nearest; fed per cell);
  *   - what it is for: a bimodal toy (the same z and button go to z + 1 or z - 1, 50/50). A
  *     single delta learns the average (about 0: the "faded piece"); 2 hypotheses learn both
  *     futures, +1 and -1, each drawn about half the time at T = 1;
- *   - PyTorch parity (tests/make_hyp_fixtures.py -> fixtures/spatial_dyn_hyp.h5): a 4-step
- *     oracle rollout's choices, latents, loss and every parameter gradient;
- *   - checkpoint attributes: hypotheses round-trips; a vae with hypotheses is refused.
+ *   - PyTorch parity (tests/make_hyp_fixtures.py -> fixtures/spatial_dyn_hyp.h5, and
+ *     spatial_dyn_hyp_cell.h5 with a chooser per cell): a 4-step oracle rollout's choices,
+ *     latents, loss and every parameter gradient;
+ *   - checkpoint attributes: hypotheses and hyp_choice round-trip; a vae with hypotheses, and a
+ *     chooser per cell without hypotheses, are refused.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -37,7 +42,7 @@ static int make_cfg(DynModel *dm, const ConvDynConfig *c, int B, uint64_t seed) 
 }
 
 static int make(DynModel *dm, int M, int K, int B, uint64_t seed, ConvDynConfig *out) {
-    ConvDynConfig c = {2, 3, 4, 3, 6, 2, K, 0, M, 0, {0}};
+    ConvDynConfig c = {2, 3, 4, 3, 6, 2, K, 0, M, 0, {0}, 0};
     if (out) *out = c;
     return make_cfg(dm, &c, B, seed);
 }
@@ -117,6 +122,54 @@ static void test_choice(void) {
     dynm_free(&dm);
 }
 
+// A chooser per cell: T = 0 each cell takes the candidate of its largest logit (delta pieced
+// together); the oracle fits the frame's nearest and counts, cell by cell, whether the largest
+// logit was the nearest there.
+static void test_cell_choice(void) {
+    printf("hypotheses chosen per cell: T = 0 each cell its largest logit, the oracle counts cells\n");
+    DynModel dm;
+    ConvDynConfig c = {2, 3, 4, 3, 6, 2, 1, 0, 3, 0, {0}, 1};
+    CHECK(make_cfg(&dm, &c, 1, 7) == 0 && dm.choice_cell, "init");
+    ParamArena *ar = dynm_arena(&dm);
+    Rng rng;
+    rng_seed(&rng, 8);
+    for (size_t i = 0; i < ar->n; i++) ar->params[i] += 0.3f * rng_normal(&rng);
+    const int Z = dm.Z, P = dm.P, L = Z / P, M = 3;
+    float z[24], a[3] = {1, 0, 1}, ztrue[24];
+    for (int j = 0; j < Z; j++) z[j] = rng_normal(&rng);
+    dm.temperature = 0;
+    dynm_forward_step(&dm, 0, z, a, 1);
+    const float *head = dynm_head(&dm, 0), *pl = head + (size_t)M * Z;
+    int ok = 1, kinds = 0, seen[3] = {0};
+    for (int p = 0; p < P; p++) {
+        int best = 0;
+        for (int k = 1; k < M; k++) best = pl[k * P + p] > pl[best * P + p] ? k : best;
+        seen[best] = 1;
+        ok &= dm.cfed[p] == best;
+        for (int ch = 0; ch < L; ch++)
+            ok &= dynm_delta(&dm, 0)[ch * P + p] == head[(size_t)best * Z + ch * P + p] &&
+                  dynm_znext(&dm, 0)[ch * P + p] == z[ch * P + p] + head[(size_t)best * Z + ch * P + p];
+    }
+    for (int k = 0; k < M; k++) kinds += seen[k];
+    EXPECT(ok, "each of the %d cells took the candidate of its largest logit (%d candidates among them)", P, kinds);
+    // the oracle: cell p's truth is candidate p % 3 there; the frame's nearest becomes delta, and
+    // the agreement counts cells
+    for (int p = 0; p < P; p++)
+        for (int ch = 0; ch < L; ch++) ztrue[ch * P + p] = z[ch * P + p] + head[(size_t)(p % 3) * Z + ch * P + p];
+    int agree = 0;
+    for (int p = 0; p < P; p++) agree += dm.cfed[p] == p % 3;
+    const long n0 = dm.oracle_choices, a0 = dm.oracle_agree;
+    dynm_forward_step_oracle(&dm, 0, z, a, ztrue, 0, 1);
+    ok = 1;
+    for (int p = 0; p < P; p++) ok &= dm.cnear[p] == p % 3;
+    EXPECT(ok && dm.oracle_choices - n0 == P && dm.oracle_agree - a0 == agree,
+           "oracle: each cell's nearest found, %ld cells counted, %ld agreed (want %d, %d)", dm.oracle_choices - n0,
+           dm.oracle_agree - a0, P, agree);
+    ok = memcmp(dynm_delta(&dm, 0), head + (size_t)dm.choice[0] * Z, Z * sizeof(float)) == 0;
+    EXPECT(ok, "oracle: delta is the frame's nearest candidate %d whole", dm.choice[0]);
+    dynm_free(&dm);
+}
+
 typedef struct {
     DynModel *m;
     const float *ztrue, *a;
@@ -135,12 +188,13 @@ static double roll_loss(void *vc, int backward) {
 
 // most_probable: dynamics.hyp_feed = most_probable, the loss fits the nearest candidate, the
 // rollout steps on from the most probable (the gradient reaches each through its own path).
-static void directional_feed(int most_probable) {
-    printf("hypotheses: directional check through a 3-step rollout (3 candidates, oracle, CE, relaxed MSE; fed: %s)\n",
-           most_probable ? "the most probable" : "the nearest");
+static void directional_feed(int most_probable, int per_cell) {
+    printf("hypotheses: directional check through a 3-step rollout (3 candidates, oracle, CE, relaxed MSE; fed: %s; "
+           "chosen %s)\n", most_probable ? "the most probable" : "the nearest", per_cell ? "per cell" : "per frame");
     const int K = 3, B = 4, M = 3;
     DynModel dm;
-    CHECK(make(&dm, M, K, B, 11, NULL) == 0, "init");
+    ConvDynConfig cfg = {2, 3, 4, 3, 6, 2, K, 0, M, 0, {0}, per_cell};
+    CHECK(make_cfg(&dm, &cfg, B, 11) == 0, "init");
     dm.feed_most_probable = most_probable;
     ParamArena *ar = dynm_arena(&dm);
     Rng rng;
@@ -152,26 +206,33 @@ static void directional_feed(int most_probable) {
     for (int i = 0; i < K * B * 3; i++) a[i] = (float)rng_below(&rng, 2);
     Ctx c = {&dm, ztrue, a, K, B};
     double L0 = roll_loss(&c, 0);
-    int choice0[12], fed0[12], differ = 0;
+    const int P = dm.P, cells = 12 * P;   // 12 = K * B, the steps of all samples
+    int choice0[12], *fed0 = xmalloc((size_t)cells * sizeof *fed0), *near0 = xmalloc((size_t)cells * sizeof *near0);
+    int differ = 0;
     memcpy(choice0, dm.choice, sizeof choice0);
-    memcpy(fed0, dm.fed, sizeof fed0);
-    for (int i = 0; i < 12; i++) differ += choice0[i] != fed0[i];
-    EXPECT(most_probable ? differ > 0 : differ == 0, "fed another candidate than the nearest in %d of 12 steps", differ);
+    memcpy(fed0, dm.cfed, (size_t)cells * sizeof *fed0);
+    memcpy(near0, dm.cnear, (size_t)cells * sizeof *near0);
+    for (int i = 0; i < cells; i++) differ += choice0[i / P] != fed0[i];
+    EXPECT(most_probable ? differ > 0 : differ == 0, "fed another candidate than the nearest in %d of %d cells", differ,
+           cells);
     EXPECT(L0 > 0 && isfinite(L0), "loss %g", L0);
     float *scale = param_scale(ar, 1e-2);
     Seg seg = {ar->params, ar->grads, ar->n, scale};
     double fd, an, rel = directional("hypotheses rollout (all params)", &seg, 1, roll_loss, &c, 3e-4, &rng, &fd, &an);
     EXPECT(rel < 5e-3, "hypotheses rollout directional derivative: rel %.2e", rel);
     roll_loss(&c, 0);
-    EXPECT(memcmp(choice0, dm.choice, sizeof choice0) == 0 && memcmp(fed0, dm.fed, sizeof fed0) == 0,
-           "no winner and no fed candidate changed under the probe");
-    free(scale); free(ztrue); free(a);
+    EXPECT(memcmp(choice0, dm.choice, sizeof choice0) == 0 && memcmp(fed0, dm.cfed, (size_t)cells * sizeof *fed0) == 0 &&
+           (!per_cell || memcmp(near0, dm.cnear, (size_t)cells * sizeof *near0) == 0),
+           "no winner, no fed candidate and no cell's nearest changed under the probe");
+    free(scale); free(ztrue); free(a); free(fed0); free(near0);
     dynm_free(&dm);
 }
 
 static void test_directional(void) {
-    directional_feed(0);
-    directional_feed(1);
+    directional_feed(0, 0);
+    directional_feed(1, 0);
+    directional_feed(0, 1);
+    directional_feed(1, 1);
 }
 
 // The same (z, button) goes to z + 1 or z - 1 at random. Returns the mean |delta| at T = 0 and
@@ -236,15 +297,16 @@ static void test_bimodal(void) {
     EXPECT(u2 > 0.3 && d2 > 0.3 && u2 + d2 > 0.95, "2 hypotheses: both futures drawn (%.2f up, %.2f down)", u2, d2);
 }
 
-static void test_fixture(void) {
-    printf("spatial_dyn_hyp.h5 (PyTorch): 4-step oracle rollout with 3 hypotheses\n");
+static void fixture_file(const char *name, int per_cell) {
+    printf("%s (PyTorch): 4-step oracle rollout with 3 hypotheses, chosen %s\n", name,
+           per_cell ? "per cell" : "per frame");
     Err err;
-    hid_t f = h5_open(fixture("spatial_dyn_hyp.h5"), 0, &err);
+    hid_t f = h5_open(fixture(name), 0, &err);
     CHECK(f >= 0, "%s", err.msg);
     const int B = (int)attr_i(f, "B"), K = (int)attr_i(f, "K");
     ConvDynConfig c = {(int)attr_i(f, "channels"), (int)attr_i(f, "height"), (int)attr_i(f, "width"),
                        (int)attr_i(f, "A"), (int)attr_i(f, "hidden"), (int)attr_i(f, "blocks"), K, 0,
-                       (int)attr_i(f, "M"), 0, {0}};
+                       (int)attr_i(f, "M"), 0, {0}, per_cell};
     DynModel dm;
     CHECK(make_cfg(&dm, &c, B, 2) == 0, "init");
     ParamArena *ar = dynm_arena(&dm);
@@ -260,13 +322,20 @@ static void test_fixture(void) {
     for (int i = 0; i < K * B; i++) same &= dm.choice[(size_t)(i / B) * dm.max_B + i % B] == (int)want[i];
     EXPECT(same, "the oracle's choices of all %d steps x %d samples", K, B);
     free(want);
+    if (per_cell) {
+        want = read_all(f, "roll_cell_near", &n);
+        same = n == (size_t)K * B * dm.P;
+        for (size_t i = 0; same && i < n; i++) same &= dm.cnear[(i / ((size_t)B * dm.P)) * dm.max_B * dm.P + i % ((size_t)B * dm.P)] == (int)want[i];
+        EXPECT(same, "each cell's nearest candidate, all %d steps x %d samples x %d cells", K, B, dm.P);
+        free(want);
+    }
     float got = (float)L.mse;
     want = read_all(f, "roll_mse", NULL);
     compare("rollout MSE of the chosen (sum over steps)", &got, want, 1);
     free(want);
     got = (float)(L.mse + L.hyp);
     want = read_all(f, "roll_loss", NULL);
-    compare("rollout loss (MSE + CE + relaxed)", &got, want, 1);
+    compare(per_cell ? "rollout loss (MSE + cells' CE + relaxed)" : "rollout loss (MSE + CE + relaxed)", &got, want, 1);
     free(want);
     want = read_all(f, "roll_zhat", &n);
     const size_t nz = (size_t)B * dm.Z;
@@ -280,6 +349,11 @@ static void test_fixture(void) {
     dynm_free(&dm);
 }
 
+static void test_fixture(void) {
+    fixture_file("spatial_dyn_hyp.h5", 0);
+    fixture_file("spatial_dyn_hyp_cell.h5", 1);
+}
+
 static void test_meta(void) {
     printf("hypotheses: checkpoint attributes, refusals\n");
     DynModel dm;
@@ -291,7 +365,19 @@ static void test_meta(void) {
     Err err;
     EXPECT(ckpt_meta_to_conv_dyn_config(&meta, &back, &err) == 0 && back.hyp == 4, "hypotheses = %d", back.hyp);
     EXPECT(dynm_stochastic(&dm), "4 hypotheses: stochastic");
+    EXPECT(!back.hyp_cell && !ckpt_get(&meta, "hyp_choice"), "chosen per frame: no hyp_choice attribute");
     dynm_free(&dm);
+    ConvDynConfig cell = c;
+    cell.hyp_cell = 1;
+    CHECK(make_cfg(&dm, &cell, 2, 3) == 0, "init per cell");
+    ckpt_meta_init(&meta, "dynamics");
+    ckpt_meta_dynm(&meta, &dm);
+    EXPECT(ckpt_meta_to_conv_dyn_config(&meta, &back, &err) == 0 && back.hyp_cell == 1 && back.hyp == 4,
+           "hyp_choice = cell round-trips");
+    dynm_free(&dm);
+    ckpt_set_str(&meta, "hyp_choice", "pixel");
+    EXPECT(ckpt_meta_to_conv_dyn_config(&meta, &back, &err) == -1 && strstr(err.msg, "hyp_choice"),
+           "hyp_choice 'pixel' refused: %s", err.msg);
     ConvDynConfig bad = c;
     bad.vae = 1;
     Rng rng;
@@ -301,10 +387,15 @@ static void test_meta(void) {
     bad = c;
     bad.hyp = DYN_HYP_MAX + 1;
     EXPECT(dynm_conv_init(&dm, &bad, 2, &rng, &err) == -1, "%d hypotheses refused", DYN_HYP_MAX + 1);
+    bad = c;
+    bad.hyp = 1, bad.hyp_cell = 1;
+    EXPECT(dynm_conv_init(&dm, &bad, 2, &rng, &err) == -1 && strstr(err.msg, "per cell"),
+           "a chooser per cell without hypotheses refused: %s", err.msg);
 }
 
 int main(void) {
     test_choice();
+    test_cell_choice();
     test_directional();
     test_bimodal();
     test_fixture();

@@ -224,7 +224,7 @@ static void test_config(void) {
 static ConvDynConfig cdyn_cfg_of(hid_t f, int max_steps) {
     ConvDynConfig c = {(int)attr_i(f, "channels"), (int)attr_i(f, "height"), (int)attr_i(f, "width"),
                        (int)attr_i(f, "A"), (int)attr_i(f, "hidden"), (int)attr_i(f, "blocks"), max_steps,
-                       (int)attr_i(f, "vae"), 1, 0};
+                       (int)attr_i(f, "vae"), 1, 0, {0}, 0};
     return c;
 }
 
@@ -337,7 +337,7 @@ static double probe_loss(void *c) {
 static void test_cdyn_fd(int vae) {
     printf("conv dynamics central differences, every element (grid 2x3x4, 3 buttons, hidden 5, 2 blocks%s)\n",
            vae ? ", vae head" : "");
-    ConvDynConfig c = {2, 3, 4, 3, 5, 2, 1, vae, 1, 0};
+    ConvDynConfig c = {2, 3, 4, 3, 5, 2, 1, vae, 1, 0, {0}, 0};
     Rng rng;
     rng_seed(&rng, 21 + vae);
     ConvDyn m;
@@ -382,7 +382,7 @@ static void test_cdyn_rollout_directional(int vae, int B) {
     printf("conv dynamics directional check through a 5-step rollout (grid 3x5x6, 8 buttons, hidden 8%s, B=%d)\n",
            vae ? ", vae, fed eps, beta 0.5" : "", B);
     const int K = 5, A = 8;
-    ConvDynConfig c = {3, 5, 6, A, 8, 2, K, vae, 1, 0};
+    ConvDynConfig c = {3, 5, 6, A, 8, 2, K, vae, 1, 0, {0}, 0};
     Rng rng;
     rng_seed(&rng, 31 + vae);
     DynModel dm;
@@ -416,7 +416,7 @@ static void test_cdyn_rollout_directional(int vae, int B) {
 
 static void test_cdyn_identity(void) {
     printf("conv dynamics: identity at init, batch of 1 equals batch of 4\n");
-    ConvDynConfig c = {16, 10, 10, 8, 64, 2, 1, 0, 1, 0};
+    ConvDynConfig c = {16, 10, 10, 8, 64, 2, 1, 0, 1, 0, {0}, 0};
     Rng rng;
     rng_seed(&rng, 5);
     ConvDyn m;
