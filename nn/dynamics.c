@@ -128,7 +128,6 @@ int dynm_init(DynModel *m, const DynOps *ops, void *impl, int Z, int A, int max_
         m->prob = TAKE(TB * hyp);
         m->htgt = TAKE(TBZ);
         m->choice = xmalloc(TB * sizeof *m->choice);
-        m->fed = xmalloc(TB * sizeof *m->fed);
         m->cfed = xmalloc(TB * P * sizeof *m->cfed);
         m->cnear = xmalloc(TB * P * sizeof *m->cnear);
     }
@@ -148,7 +147,6 @@ void dynm_free(DynModel *m) {
     if (m->ops) m->ops->free(m->impl);
     free(m->mem);
     free(m->choice);
-    free(m->fed);
     free(m->cfed);
     free(m->cnear);
     memset(m, 0, sizeof *m);
@@ -331,7 +329,6 @@ static void hyp_forward(DynModel *m, int t, const float *z, int B) {
             if (!m->choice_cell) m->oracle_choices++, m->oracle_agree += am == c;
             if (m->feed_most_probable && !m->choice_cell) f = am;
         }
-        m->fed[s + b] = f;
         const float *d = hyp_cand(m, head, b, c), *e = hyp_cand(m, head, b, f);
         for (int j = 0; j < Z; j++) {
             size_t k = (size_t)b * Z + j;

@@ -125,7 +125,7 @@ typedef struct {
     // hyp: [T][max_B][M] probabilities (T = 1), [T][max_B] chosen hypothesis, [T][max_B][Z]
     // the targets they were chosen for (oracle)
     float *prob, *htgt;
-    int *choice, *fed;       // [T][max_B] the candidate the loss takes, and the one znext took
+    int *choice;             // [T][max_B] the candidate the loss takes
     int *cfed, *cnear;       // [T][max_B][P] per cell: the candidate znext took; (choice_cell, oracle)
                              //   the nearest there, the target of the cell's CE (-1: it does not count)
     float *mem;
