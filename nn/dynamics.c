@@ -204,28 +204,30 @@ static void softmax_t(const double *l, int M, double T, double *p) {
     for (int c = 0; c < M; c++) p[c] /= sum;
 }
 
-static int hyp_choose(DynModel *m, const float *head, int b, const double *l, const float *tgt) {
+// Among M logits l: the largest when greedy or at T = 0, else a draw from softmax(l / T) (m->rng).
+static int logits_choose(DynModel *m, const double *l, int greedy) {
     const int M = m->hyp;
     int best = 0;
-    if (m->oracle) {   // the candidate nearest the target: winner takes all
-        double bd = INFINITY;
-        for (int c = 0; c < M; c++) {
-            const float *d = hyp_cand(m, head, b, c), *y = tgt + (size_t)b * m->Z;
-            double acc = 0;
-            for (int j = 0; j < m->Z; j++) acc += (double)(d[j] - y[j]) * (d[j] - y[j]);
-            if (acc < bd) bd = acc, best = c;
-        }
-        return best;
-    }
-    if (m->temperature == 0.0f) {
-        for (int c = 1; c < M; c++) best = l[c] > l[best] ? c : best;
-        return best;
-    }
+    for (int c = 1; c < M; c++) best = l[c] > l[best] ? c : best;
+    if (greedy || m->temperature == 0.0f) return best;
     CHECK(m->rng, "dynamics: %d hypotheses at temperature %g need an rng", M, m->temperature);
     double p[DYN_HYP_MAX], u = rng_uniform(m->rng), acc = 0;
     softmax_t(l, M, m->temperature, p);
     for (best = 0; best < M - 1; best++)
         if (u < (acc += p[best])) break;
+    return best;
+}
+
+static int hyp_choose(DynModel *m, const float *head, int b, const double *l, const float *tgt) {
+    if (!m->oracle) return logits_choose(m, l, 0);
+    int best = 0;   // the candidate nearest the target: winner takes all
+    double bd = INFINITY;
+    for (int c = 0; c < m->hyp; c++) {
+        const float *d = hyp_cand(m, head, b, c), *y = tgt + (size_t)b * m->Z;
+        double acc = 0;
+        for (int j = 0; j < m->Z; j++) acc += (double)(d[j] - y[j]) * (d[j] - y[j]);
+        if (acc < bd) bd = acc, best = c;
+    }
     return best;
 }
 
@@ -255,24 +257,17 @@ static int cell_nearest(const DynModel *m, const float *head, int b, const float
     return best;
 }
 
-// The chooser of cell p of sample b (choice_cell): the largest logit there, or at T > 0 a draw
-// from softmax(logits / T); greedy forces the largest.
+// The M logits of cell p of sample b into l (its value in each logit plane).
+static void cell_logits(const DynModel *m, const float *head, int b, int p, double *l) {
+    const float *pl = head + (size_t)b * m->OUT + (size_t)m->hyp * m->Z + p;
+    for (int c = 0; c < m->hyp; c++) l[c] = pl[(size_t)c * m->P];
+}
+
+// The chooser of cell p of sample b (choice_cell): logits_choose on the cell's logits.
 static int cell_choose(DynModel *m, const float *head, int b, int p, int greedy) {
-    const int M = m->hyp, P = m->P;
-    const float *pl = head + (size_t)b * m->OUT + (size_t)M * m->Z + p;
     double l[DYN_HYP_MAX];
-    int best = 0;
-    for (int c = 0; c < M; c++) {
-        l[c] = pl[(size_t)c * P];
-        best = l[c] > l[best] ? c : best;
-    }
-    if (greedy || m->temperature == 0.0f) return best;
-    CHECK(m->rng, "dynamics: %d hypotheses at temperature %g need an rng", M, m->temperature);
-    double q[DYN_HYP_MAX], u = rng_uniform(m->rng), acc = 0;
-    softmax_t(l, M, m->temperature, q);
-    for (best = 0; best < M - 1; best++)
-        if (u < (acc += q[best])) break;
-    return best;
+    cell_logits(m, head, b, p, l);
+    return logits_choose(m, l, greedy);
 }
 
 // Per cell p of sample b: cfed[p] the candidate znext takes there, and (choice_cell, oracle)
@@ -324,8 +319,7 @@ static void hyp_forward(DynModel *m, int t, const float *z, int B) {
         for (int c = 0; c < M; c++) m->prob[(s + b) * M + c] = (float)p[c];
         int c = m->choice[s + b] = hyp_choose(m, head, b, l, m->tgt), f = c;
         if (m->oracle) {   // was the most probable candidate the nearest?
-            int am = 0;
-            for (int q = 1; q < M; q++) am = l[q] > l[am] ? q : am;
+            const int am = logits_choose(m, l, 1);
             if (!m->choice_cell) m->oracle_choices++, m->oracle_agree += am == c;
             if (m->feed_most_probable && !m->choice_cell) f = am;
         }
@@ -348,9 +342,8 @@ static int cells_counted(const int *cn, int P) {
 
 // softmax over the M logits of cell k of sample b into q
 static void cell_softmax(const DynModel *m, const float *head, int b, int k, double *q) {
-    const float *pl = head + (size_t)b * m->OUT + (size_t)m->hyp * m->Z + k;
     double l[DYN_HYP_MAX];
-    for (int c = 0; c < m->hyp; c++) l[c] = pl[(size_t)c * m->P];
+    cell_logits(m, head, b, k, l);
     softmax_t(l, m->hyp, 1.0, q);
 }
 

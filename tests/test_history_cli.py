@@ -44,6 +44,17 @@ HIST = ["--set", "dynamics.history=3", "--set", "dynamics.hypotheses=2", "--set"
         "--set", "dynamics.sampling_start=0", "--set", "dynamics.sampling_end=0.5"]
 
 
+def play_twice(rundir, steps, tmp, tag, what):
+    """./play --policy random --steps `steps` of rundir twice (T = 0): each run's PNG frames, read."""
+    runs = []
+    for k in range(2):
+        d = os.path.join(tmp, "%s%d" % (tag, k))
+        r = run("play", ["--run", rundir, "--policy", "random", "--steps", str(steps), "--fps", "0", "--png-dir", d], tmp)
+        if check(r.returncode == 0, "%s: %s" % (what, r.stderr[-300:])):
+            runs.append([open(os.path.join(d, f), "rb").read() for f in sorted(os.listdir(d))])
+    return runs
+
+
 def body(tmp):
     data = record(tmp, 6, 40, 3)
     cfg = write_config(tmp, CONFIG, data=data)
@@ -91,12 +102,7 @@ def body(tmp):
         r = run("eval", ["--run", rundir] + bad_args, tmp)
         check(r.returncode != 0 and r.stderr.count("\n") == 1 and "--hyp-oracle" in r.stderr,
               "%s refused in one line: %s" % (bad_args, r.stderr))
-    frames = []
-    for k in range(2):
-        d = os.path.join(tmp, "png%d" % k)
-        r = run("play", ["--run", rundir, "--policy", "random", "--steps", "12", "--fps", "0", "--png-dir", d], tmp)
-        if check(r.returncode == 0, "./play --policy random: " + r.stderr[-300:]):
-            frames.append([open(os.path.join(d, f), "rb").read() for f in sorted(os.listdir(d))])
+    frames = play_twice(rundir, 12, tmp, "png", "./play --policy random")
     check(len(frames) == 2 and len(frames[0]) == 13 and frames[0] == frames[1],
           "./play at T = 0 replays the same 13 frames")
 
@@ -119,12 +125,7 @@ def body(tmp):
             ho = json.load(open(os.path.join(oh, "eval.json"))).get("hyp_oracle", {})
             check(ho.get("chooser") == "cell" and 0 <= ho.get("most_probable_nearest", -1) <= ho.get("choices", -1) <=
                   6 * cells and "nearest in its cell" in r.stdout, "the oracle counts cells: %s" % ho)
-        pf = []
-        for k in range(2):
-            d = os.path.join(tmp, "pngc%d" % k)
-            r = run("play", ["--run", hc, "--policy", "random", "--steps", "6", "--fps", "0", "--png-dir", d], tmp)
-            if check(r.returncode == 0, "./play a chooser per cell: " + r.stderr[-300:]):
-                pf.append([open(os.path.join(d, f), "rb").read() for f in sorted(os.listdir(d))])
+        pf = play_twice(hc, 6, tmp, "pngc", "./play a chooser per cell")
         check(len(pf) == 2 and len(pf[0]) == 7 and pf[0] == pf[1], "./play per cell at T = 0 replays the same 7 frames")
 
     # 2b. the history as steps back (1,3,7): trained with 2-step windows from the real past, then
