@@ -165,6 +165,21 @@ float *dynm_znext(DynModel *m, int t) {
     return m->znext ? m->znext + (size_t)t * m->max_B * m->Z : m->ops->znext(m->impl, t);
 }
 int dynm_stochastic(const DynModel *m) { return m->vae || m->hyp > 1; }
+
+int dynm_hyp_taken(const DynModel *m, int b, double *p) {
+    *p = 0;
+    if (m->hyp <= 1) return -1;
+    if (!m->choice_cell) {
+        const int c = m->choice[b];
+        *p = m->prob[(size_t)b * m->hyp + c];
+        return c;
+    }
+    int n[DYN_HYP_MAX] = {0}, best = 0;
+    for (int q = 0; q < m->P; q++) n[m->cfed[(size_t)b * m->P + q]]++;
+    for (int c = 1; c < m->hyp; c++) best = n[c] > n[best] ? c : best;
+    *p = (double)n[best] / m->P;
+    return best;
+}
 ParamArena *dynm_arena(DynModel *m) { return m->ops->arena(m->impl); }
 size_t dynm_bytes(const DynModel *m) { return m->ops->bytes(m->impl) + floats_bytes(m->mem_floats); }
 void dynm_print_table(const DynModel *m, FILE *f) {

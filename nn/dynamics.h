@@ -180,6 +180,10 @@ float *dynm_head(DynModel *m, int t);    // [B,OUT]
 double dynm_kl(DynModel *m, int t, int B);   // KL_t (0 without vae)
 double dynm_hyp_loss(DynModel *m, int t, int B);   // hyp with oracle: step t's weighted hyp terms (else 0)
 int dynm_stochastic(const DynModel *m);     // vae or hyp > 1: the temperature matters
+// hyp > 1: the candidate sample b's last single step (t = 0) took, and *p: with one choice a frame,
+// its probability softmax(logits) (T = 1); with a chooser per cell, the one most cells took and
+// the share of the cells that took it. -1 (and *p = 0) without hypotheses.
+int dynm_hyp_taken(const DynModel *m, int b, double *p);
 ParamArena *dynm_arena(DynModel *m);
 size_t dynm_bytes(const DynModel *m);
 void dynm_print_table(const DynModel *m, FILE *f);

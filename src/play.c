@@ -72,7 +72,9 @@ static void usage(FILE *f) {
             "  --gif FILE       the frames as an animated GIF (frame 0 = the start frame's reconstruction)\n"
             "  --png-dir DIR    the frames as DIR/frame_000000.png, ...\n"
             "  --csv FILE       one row per frame: step, time_s, fps, buttons (and one 0/1 column each), the\n"
-            "                   frame's mean and standard deviation, and its L1 change from the frame before\n"
+            "                   frame's mean and standard deviation, its L1 change from the frame before, and\n"
+            "                   with dynamics.hypotheses > 1 the candidate that drew it and its probability\n"
+            "                   softmax(logits) (a chooser per cell: the one most cells took, their share)\n"
             "Interactive:\n"
             "  --term           draw in this terminal (truecolor half-blocks); else a window (SDL2)\n"
             "  --shot-dir DIR   where P writes screenshots (default .)\n"
@@ -180,7 +182,7 @@ static void outputs_open(Outputs *w, const PlaySession *s, const PlayOptions *o)
         if (!w->csv) die("--csv %s: cannot create %s: %s", o->csv, w->csv_part, strerror(errno));
         fprintf(w->csv, "step,time_s,fps,buttons");
         for (int i = 0; i < s->A; i++) fprintf(w->csv, ",%s", s->names[i]);
-        fprintf(w->csv, ",mean,sd,l1_prev\n");
+        fprintf(w->csv, ",mean,sd,l1_prev,hypothesis,hyp_p\n");
     }
     if (o->gif) {
         int delay = (int)(100.0 / (o->fps > 0 ? o->fps : 30) + 0.5);
@@ -209,7 +211,12 @@ static void outputs_frame(Outputs *w, const PlaySession *s, const PlayOptions *o
         if (s->step > 0 && t > w->t_prev) fprintf(w->csv, "%.3f", 1.0 / (t - w->t_prev));
         fprintf(w->csv, ",%s", play_buttons_str(s, buttons, b, sizeof b));
         for (int i = 0; i < s->A; i++) fprintf(w->csv, ",%d", buttons[i] ? 1 : 0);
-        fprintf(w->csv, ",%.6f,%.6f,%.6f\n", fs.mean, fs.sd, fs.l1_prev);
+        fprintf(w->csv, ",%.6f,%.6f,%.6f,", fs.mean, fs.sd, fs.l1_prev);
+        double p;
+        int h = s->step > 0 ? dynm_hyp_taken(&s->dyn, 0, &p) : -1;   // the candidate that drew this frame
+        if (h >= 0) fprintf(w->csv, "%d,%.4f", h, p);
+        else fputc(',', w->csv);
+        fputc('\n', w->csv);
     }
     w->t_prev = t;
 }

@@ -14,6 +14,7 @@
   3. refused in one line before any file: the history on a flat latent, a history out of range,
      a run whose config.ini disagrees with its checkpoint (./eval), ./export of such a run.
 """
+import csv
 import json
 import os
 import re
@@ -44,14 +45,25 @@ HIST = ["--set", "dynamics.history=3", "--set", "dynamics.hypotheses=2", "--set"
         "--set", "dynamics.sampling_start=0", "--set", "dynamics.sampling_end=0.5"]
 
 
-def play_twice(rundir, steps, tmp, tag, what):
-    """./play --policy random --steps `steps` of rundir twice (T = 0): each run's PNG frames, read."""
-    runs = []
+def play_twice(rundir, steps, tmp, tag, what, hyps):
+    """./play --policy random --steps `steps` of rundir twice (T = 0): each run's PNG frames, read.
+    Its --csv names the candidate that drew each frame (none at frame 0): at T = 0 the most probable
+    of the `hyps`, so its probability (or with a chooser per cell, the share of the cells that took
+    it) is at least 1 / hyps; the same both times."""
+    runs, picks = [], []
     for k in range(2):
-        d = os.path.join(tmp, "%s%d" % (tag, k))
-        r = run("play", ["--run", rundir, "--policy", "random", "--steps", str(steps), "--fps", "0", "--png-dir", d], tmp)
+        d, csvp = os.path.join(tmp, "%s%d" % (tag, k)), os.path.join(tmp, "%s%d.csv" % (tag, k))
+        r = run("play", ["--run", rundir, "--policy", "random", "--steps", str(steps), "--fps", "0", "--png-dir", d,
+                         "--csv", csvp], tmp)
         if check(r.returncode == 0, "%s: %s" % (what, r.stderr[-300:])):
             runs.append([open(os.path.join(d, f), "rb").read() for f in sorted(os.listdir(d))])
+            rows = list(csv.DictReader(open(csvp)))
+            picks.append([(x["hypothesis"], x["hyp_p"]) for x in rows])
+    if len(picks) == 2:
+        p = picks[0]
+        check(len(p) == steps + 1 and p[0] == ("", "") and
+              all(0 <= int(h) < hyps and 1.0 / hyps - 1e-4 <= float(q) <= 1 for h, q in p[1:]) and picks[1] == p,
+              "%s: --csv names the candidate of each step, probability >= 1/%d, the same twice: %s" % (what, hyps, p[:4]))
     return runs
 
 
@@ -102,7 +114,7 @@ def body(tmp):
         r = run("eval", ["--run", rundir] + bad_args, tmp)
         check(r.returncode != 0 and r.stderr.count("\n") == 1 and "--hyp-oracle" in r.stderr,
               "%s refused in one line: %s" % (bad_args, r.stderr))
-    frames = play_twice(rundir, 12, tmp, "png", "./play --policy random")
+    frames = play_twice(rundir, 12, tmp, "png", "./play --policy random", 2)
     check(len(frames) == 2 and len(frames[0]) == 13 and frames[0] == frames[1],
           "./play at T = 0 replays the same 13 frames")
 
@@ -125,7 +137,7 @@ def body(tmp):
             ho = json.load(open(os.path.join(oh, "eval.json"))).get("hyp_oracle", {})
             check(ho.get("chooser") == "cell" and 0 <= ho.get("most_probable_nearest", -1) <= ho.get("choices", -1) <=
                   6 * cells and "nearest in its cell" in r.stdout, "the oracle counts cells: %s" % ho)
-        pf = play_twice(hc, 6, tmp, "pngc", "./play a chooser per cell")
+        pf = play_twice(hc, 6, tmp, "pngc", "./play a chooser per cell", 2)
         check(len(pf) == 2 and len(pf[0]) == 7 and pf[0] == pf[1], "./play per cell at T = 0 replays the same 7 frames")
 
     # 2b. the history as steps back (1,3,7): trained with 2-step windows from the real past, then

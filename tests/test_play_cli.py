@@ -103,11 +103,12 @@ def headless(tmp, data):
     check(f"d.h5:{first_test}:0" in r.stderr, f"default start = first test episode {first_test}: {r.stderr!r}")
     rows = read_csv(os.path.join(tmp, "a.csv"))
     hdr = rows[0]
-    check(hdr[:4] == ["step", "time_s", "fps", "buttons"] and hdr[-3:] == ["mean", "sd", "l1_prev"]
+    check(hdr[:4] == ["step", "time_s", "fps", "buttons"] and hdr[-5:] == ["mean", "sd", "l1_prev", "hypothesis", "hyp_p"]
           and hdr[4:12] == ["A", "B", "SELECT", "START", "UP", "DOWN", "LEFT", "RIGHT"], f"csv header {hdr}")
     check(len(rows) == N + 2 and [int(x[0]) for x in rows[1:]] == list(range(N + 1)), f"csv rows {len(rows)}")
     ok = all(0 <= float(x[12]) <= 1 and float(x[13]) >= 0 and float(x[14]) >= 0 for x in rows[1:])
     check(ok, "csv statistics in range")
+    check(all(x[15:] == ["", ""] for x in rows[1:]), "csv: no hypothesis column values for one delta a step")
     held = [x[3] for x in rows[1:]]
     check(held[0] == "-" and all(h in ("-", "LEFT", "RIGHT", "DOWN", "A", "B") for h in held),
           f"random policy buttons {held}")
