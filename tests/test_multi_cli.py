@@ -243,7 +243,7 @@ def body(tmp):
             check(f"{g}.h5:" in r.stderr, f"play --game {g} starts from {g}'s file: {r.stderr}")
             with open(os.path.join(tmp, g + ".csv")) as f:
                 head = f.readline()
-            check(head.count(",") == 14 and "RIGHT,mean" in head, f"the CSV has the 8 buttons, not the games: {head}")
+            check(head.count(",") == 16 and "RIGHT,mean" in head, f"the CSV has the 8 buttons, not the games: {head}")
     play_check(tmp)
     export(tmp)
 

@@ -98,7 +98,8 @@ def body(tmp):
                      csv], tmp)
     if check(r.returncode == 0, "./play --compose 1: " + r.stderr[-300:]):
         lines = open(csv).read().splitlines()
-        change = [float(l.split(",")[-1]) for l in lines[1:]]
+        col = lines[0].split(",").index("l1_prev")
+        change = [float(l.split(",")[col]) for l in lines[1:]]
         check(len(change) == 5 and max(change) == 0, "--compose 1: every played frame is the start frame %s" % change)
 
     # 5. the latent deadband: ./eval and ./play keep every latent cell under --deadband 5 (the model
@@ -139,7 +140,9 @@ def play_changes(tmp, rundir, name, extra):
     r = run("play", ["--run", rundir, "--policy", "random", "--steps", "6", "--fps", "0", "--csv", csv] + extra, tmp)
     if not check(r.returncode == 0, "./play %s: %s" % (extra, r.stderr[-300:])):
         return []
-    return [float(l.split(",")[-1]) for l in open(csv).read().splitlines()[1:]]
+    lines = open(csv).read().splitlines()
+    col = lines[0].split(",").index("l1_prev")
+    return [float(l.split(",")[col]) for l in lines[1:]]
 
 
 def deadband(tmp, rundir):
