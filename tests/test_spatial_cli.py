@@ -97,9 +97,7 @@ def body(tmp):
     r = run("play", ["--run", rundir, "--policy", "random", "--steps", "4", "--fps", "0", "--compose", "1", "--csv",
                      csv], tmp)
     if check(r.returncode == 0, "./play --compose 1: " + r.stderr[-300:]):
-        lines = open(csv).read().splitlines()
-        col = lines[0].split(",").index("l1_prev")
-        change = [float(l.split(",")[col]) for l in lines[1:]]
+        change = l1_prev_column(csv)
         check(len(change) == 5 and max(change) == 0, "--compose 1: every played frame is the start frame %s" % change)
 
     # 5. the latent deadband: ./eval and ./play keep every latent cell under --deadband 5 (the model
@@ -140,7 +138,12 @@ def play_changes(tmp, rundir, name, extra):
     r = run("play", ["--run", rundir, "--policy", "random", "--steps", "6", "--fps", "0", "--csv", csv] + extra, tmp)
     if not check(r.returncode == 0, "./play %s: %s" % (extra, r.stderr[-300:])):
         return []
-    lines = open(csv).read().splitlines()
+    return l1_prev_column(csv)
+
+
+def l1_prev_column(path):
+    """./play --csv's l1_prev (each frame's L1 change from the frame before), read by its name."""
+    lines = open(path).read().splitlines()
     col = lines[0].split(",").index("l1_prev")
     return [float(l.split(",")[col]) for l in lines[1:]]
 
