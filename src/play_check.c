@@ -19,7 +19,9 @@
  *   60 s         1,800 steps of --policy random (seed --seed) from the default start frame: each
  *                frame's SSIM to its nearest real frame by L1 among --check-frames frames spread
  *                evenly over the run's data file. Verdict "no downward trend" when the mean of the
- *                last 10 s is at least the mean of the first 10 s minus CHECK_TREND_TOL; also the
+ *                last 10 s is at least the mean of the first 10 s minus CHECK_TREND_TOL, "but frozen"
+ *                when the model's motion (mean L1 change a step) is below CHECK_FROZEN of the
+ *                engine's (a still picture keeps its nearest-real SSIM); also the
  *                least-squares slope per minute. The game's engine (a built-in game's recording as
  *                start) fed the same buttons from the start frame's state is the reference: what
  *                a perfect emulator would score. curve.png: the curves; nearest.csv: every step.
@@ -50,6 +52,7 @@
 #define CHECK_STEPS 1800        // 60 s at 30 steps/s
 #define CHECK_RATE_STEPS 90     // 3 s through the frame clock
 #define CHECK_TREND_TOL 0.02    // SSIM: last 10 s >= first 10 s - this; T = 1 mean >= T = 0 mean - this
+#define CHECK_FROZEN 0.25       // the model's motion below this share of the engine's: a frozen emulator
 #define CHECK_DIR_STARTS 20
 
 // The real frames searched for the nearest one: n frames [n][F] uint8, spread over the file.
@@ -312,13 +315,20 @@ static double motion(const float *f, int n, size_t F) {   // mean L1 change per 
     return change / (n - 1);
 }
 
-// One row of the minute's table, its verdict "no downward trend" last.
-static void minute_row(StrBuf *b, const char *what, const double *ssim, const double *l1, int n, double move) {
+// One row of the minute's table, its verdict "no downward trend" last; ref_move > 0: the
+// engine's motion, against which a row that holds the trend with less than CHECK_FROZEN of it
+// is called frozen.
+static void minute_row(StrBuf *b, const char *what, const double *ssim, const double *l1, int n, double move,
+                       double ref_move) {
     double first = mean_of(ssim, 0, 300), last = mean_of(ssim, n - 300, n), lo = 1;
     for (int i = 0; i < n; i++) lo = fmin(lo, ssim[i]);
     int ok = last >= first - CHECK_TREND_TOL;
+    char verdict[96];
+    if (ok && ref_move > 0 && move < CHECK_FROZEN * ref_move)
+        snprintf(verdict, sizeof verdict, "yes, but **frozen** (motion %.0f%% of the engine's)", 100 * move / ref_move);
+    else snprintf(verdict, sizeof verdict, "%s", ok ? "yes" : "**no**");
     sb_printf(b, "| %s | %.4f | %.4f | %+.4f | %.4f | %.4f | %.5f | %s |\n", what, first, last, slope_per_minute(ssim, n),
-              lo, mean_of(l1, 0, n), move, ok ? "yes" : "**no**");
+              lo, mean_of(l1, 0, n), move, verdict);
 }
 
 // The 60 s: nearest-real SSIM along the random run (and along the engine's, fed the same
@@ -334,11 +344,13 @@ static void check_minute(Check *c, double rate, StrBuf *b, Err *err) {
     sb_printf(b, "\n## 60 s of --policy random (%d steps, seed %llu, T = 0; %.0f frames/s at --fps 0)\n\n", CHECK_STEPS,
               (unsigned long long)c->seed, rate);
     sb_printf(b, "SSIM of each frame to its nearest real frame by L1 among %d frames of %s; motion: the mean L1 "
-                 "change per step (a frozen emulator would pass the trend, and shows no motion):\n\n", c->rf.n, c->data);
+                 "change per step (a frozen emulator would pass the trend: below %.0f%% of the engine's motion the "
+                 "verdict says so):\n\n", c->rf.n, c->data, 100 * CHECK_FROZEN);
     sb_printf(b, "| frames | first 10 s | last 10 s | slope per minute | lowest | mean L1 to nearest | motion | "
                  "no downward trend (last >= first - %.2f) |\n|---|---:|---:|---:|---:|---:|---:|---|\n", CHECK_TREND_TOL);
-    minute_row(b, "the model", c->ssim0, c->l10, n, motion(c->f0, n, F));
-    if (eng) minute_row(b, "the game's engine, same buttons (reference)", c->ssim1, c->l11, n, motion(c->f1, n, F));
+    const double eng_move = eng ? motion(c->f1, n, F) : 0;
+    minute_row(b, "the model", c->ssim0, c->l10, n, motion(c->f0, n, F), eng_move);
+    if (eng) minute_row(b, "the game's engine, same buttons (reference)", c->ssim1, c->l11, n, eng_move, 0);
     else sb_printf(b, "| the game's engine (reference) | | | | | | | not measurable: %s |\n", why);
     sb_printf(b, "\nBetween consecutive real frames of the %d test episodes (the recorder's bot playing): motion %.5f.",
               c->n_test, real_change(c));

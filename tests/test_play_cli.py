@@ -16,7 +16,8 @@ then checks:
     --policy without --steps, a missing or bad script, a bad start, an output folder that does
     not exist, a model with a NaN weight (names the file and the tensor; needs h5py), --term
     without a terminal, the window without a display or on one that is not there
-  - --check on the run: check.md = stdout with the frame rate, direction, 60 s and replay
+  - --check on the run: check.md = stdout with the frame rate, direction, 60 s (its verdict: the
+    trend, "frozen" below a quarter of the engine's motion) and replay
     sections (T = 0 identical; the VAE at T = 1 varies, its samples differ); curve.png,
     nearest.csv (1,801 steps, the model's and the game engine's columns), random.gif and
     engine.gif (the engine fed the same buttons from the start frame's state); --check with a
@@ -176,6 +177,16 @@ def check_mode(tmp):
     # the engine fed the same buttons from the start frame's state: frame 0 is the start frame itself
     check("| the game's engine, same buttons (reference) |" in md and float(rows[1].split(",")[4]) > 0.999,
           f"check.md has the engine's row, its step 0 a real frame: {rows[1]}")
+    # the minute's verdict: the trend (last 10 s >= first 10 s - 0.02), and "frozen" when the model
+    # holds it with less than a quarter of the engine's motion
+    def row(name):
+        cells = next(x for x in md.splitlines() if x.startswith(f"| {name} |")).split("|")[2:-1]
+        return float(cells[0]), float(cells[1]), float(cells[5]), cells[6].strip()
+    (f0, l0, m0, v0), (_, _, me, ve) = row("the model"), row("the game's engine, same buttons (reference)")
+    want = ("**no**" if l0 < f0 - 0.02 else
+            f"yes, but **frozen** (motion {100 * m0 / me:.0f}% of the engine's)" if m0 < 0.25 * me else "yes")
+    check(v0 == want and ve in ("yes", "**no**"), f"the minute's verdict {v0!r} (want {want!r}; motion {m0} against "
+          f"the engine's {me}), the engine's {ve!r}")
     with open(os.path.join(out, "curve.png"), "rb") as f:
         check(f.read(8) == b"\x89PNG\r\n\x1a\n", "curve.png is a PNG")
     if have("random.gif frames", "PIL"):
