@@ -363,6 +363,98 @@ void emu_direction_test(Emulator *em, const Dataset *d, GameTrace *g, const int 
     free(pick), free(x0), free(p0), free(pk), free(a), free(ek), free(bg), free(region), free(o);
 }
 
+// ---------------------------------------------------------------- the spawn test
+
+// 1 when state s has no object in play and the engine, no button held, brings one within k / 2
+// steps that stays in play to step k. o: scratch of state_size bytes, mask [H*W].
+static int spawn_due(const GameTrace *g, const Dataset *d, const void *s, int k, void *o, uint8_t *mask) {
+    const GameEval *ev = g->game->eval;
+    static const uint8_t none[8] = {0};
+    if (ev->object_mask(s, d->H, d->W, mask) > 0) return 0;
+    memcpy(o, s, g->game->state_size);
+    int first = 0;
+    for (int i = 1; i <= k; i++) {
+        g->game->step(o, none, g->K);
+        const int in_play = ev->object_mask(o, d->H, d->W, mask) > 0;
+        if (!first && in_play) first = i;
+        if (first && !in_play) return 0;
+    }
+    return first && first <= k / 2;
+}
+
+int emu_spawn_starts(const Dataset *d, GameTrace *g, const int *episodes, int n_episodes, int k, int n_starts,
+                     StartPoint **picks, int *eligible_out) {
+    *picks = NULL, *eligible_out = 0;
+    if (!g || !g->available || !g->game->eval || !g->game->eval->object_mask || !g->game->render_hidden) return 0;
+    int cap = 64, n = 0;
+    StartPoint *el = xmalloc((size_t)cap * sizeof *el);
+    void *o = xmalloc(g->game->state_size);
+    uint8_t *mask = xmalloc((size_t)d->H * d->W);
+    for (int i = 0; i < n_episodes; i++)
+        for (int64_t t = 0; t + k <= dataset_ep_transitions(d, episodes[i]); t++) {
+            const void *s = game_trace_state(g, episodes[i], t);
+            if (!s || !spawn_due(g, d, s, k, o, mask)) continue;
+            if (n == cap) el = xrealloc(el, (size_t)(cap *= 2) * sizeof *el);
+            el[n++] = (StartPoint){episodes[i], (int)t};
+        }
+    int m = n < n_starts ? n : n_starts;
+    StartPoint *pick = xmalloc((size_t)(m > 0 ? m : 1) * sizeof *pick);
+    for (int i = 0; i < m; i++) pick[i] = el[(int)((int64_t)i * n / m)];
+    free(el), free(o), free(mask);
+    *picks = pick, *eligible_out = n;
+    return m;
+}
+
+void emu_spawn_test(Emulator *em, const Dataset *d, GameTrace *g, const int *episodes, int n_episodes, int k,
+                    int n_starts, EmuResult *r) {
+    CHECK(k >= 2 && n_starts >= 1, "emu_spawn_test: k %d, %d starts", k, n_starts);
+    r->spawn_done = 0, r->spawn_k = k, r->spawn_n = r->spawn_eligible = r->spawn_model = r->spawn_engine = 0;
+    if (!g || !g->available) {
+        snprintf(r->spawn_reason, sizeof r->spawn_reason, "no game knowledge (see the piece measure)");
+        return;
+    }
+    const GameEval *ev = g->game->eval;
+    if (!ev || !ev->object_mask || !g->game->render_hidden) {
+        snprintf(r->spawn_reason, sizeof r->spawn_reason, "%s has no object to spawn", g->game->name);
+        return;
+    }
+    StartPoint *pick;
+    const int m = emu_spawn_starts(d, g, episodes, n_episodes, k, n_starts, &pick, &r->spawn_eligible);
+    if (m == 0) {
+        snprintf(r->spawn_reason, sizeof r->spawn_reason, "no start frame where a new %s is due within %d steps",
+                 ev->object, k / 2);
+        free(pick);
+        return;
+    }
+    const int C = d->C, H = d->H, W = d->W, A = d->A, B = em->max_B;
+    const size_t F = (size_t)C * H * W;
+    static const uint8_t none[8] = {0};
+    float *x0 = xmalloc_floats((size_t)B * F), *pk = xmalloc_floats((size_t)B * F), *a = xmalloc_floats((size_t)B * A);
+    float *ek = xmalloc_floats(F), *hid = xmalloc_floats(F);
+    uint8_t *mask = xmalloc((size_t)H * W), *o = xmalloc(g->game->state_size);
+    for (int base = 0; base < m; base += B) {
+        const int nb = m - base < B ? m - base : B;
+        for (int i = 0; i < nb; i++) {
+            dataset_frame(d, pick[base + i].e, pick[base + i].t, x0 + i * F);
+            dataset_action_none(d, pick[base + i].e, a + (size_t)i * A);   // no button (a multi-game run's game column)
+        }
+        emu_start(em, d, pick + base, x0, nb);
+        for (int s = 0; s < k; s++) em->step(em->ctx, a, nb);
+        em->draw(em->ctx, pk, nb);
+        for (int i = 0; i < nb; i++) {
+            memcpy(o, game_trace_state(g, pick[base + i].e, pick[base + i].t), g->game->state_size);
+            for (int s = 0; s < k; s++) g->game->step(o, none, g->K);
+            ev->object_mask(o, H, W, mask);
+            game_trace_render(g, o, 0, ek);
+            game_trace_render(g, o, 1, hid);
+            r->spawn_model += emu_piece_score(pk + i * F, ek, hid, mask, C, H, W).drawn == 1;
+            r->spawn_engine += emu_piece_score(ek, ek, hid, mask, C, H, W).drawn == 1;
+        }
+    }
+    r->spawn_n = m, r->spawn_done = 1;
+    free(pick), free(x0), free(pk), free(a), free(ek), free(hid), free(mask), free(o);
+}
+
 void emu_result_free(EmuResult *r) {
     for (int w = 0; w < EMU_ROWS; w++) free(r->changed[w]), free(r->live[w]), free(r->piece_l1[w]), free(r->piece_drawn[w]);
     free(r->live_true), free(r->dpsnr_other), free(r->dpsnr_none), free(r->pic_start), free(r->pic_pred0);

@@ -31,6 +31,12 @@
  * (Tetris: emu_change_motion; else the object's centroid against the start frame without it,
  * emu_object_centroid) goes at least half a unit left / right / down (emu_direction_ok). The
  * start frames are spread evenly over all eligible ones, in episode and time order (no seed).
+ * Spawn test (game trace needed; "the game goes on"): from up to n_starts real start frames
+ * where the game's object is not in play (object_mask 0: Tetris' piece has locked, or the game
+ * is about to drop its first) and the engine, no button held, brings a new one within k / 2
+ * steps that stays in play to step k, the model and the engine play k steps with no button; a
+ * rollout passes when its frame at step k draws the engine's object there (the piece measure,
+ * emu_piece_score). Spread over the eligible starts as the direction test's.
  */
 #ifndef NEMU_EMULATION_EVAL_H
 #define NEMU_EMULATION_EVAL_H
@@ -97,6 +103,10 @@ typedef struct {
     int dir_rows;                   // directions tested: 3 (LEFT, RIGHT, none) or 2 (LEFT, RIGHT)
     int dir_bright;                 // the motion measure (GameEval.bright_on_black)
     char dir_object[32];            // the moved object's name ("piece", "runner", ...)
+    // spawn test
+    int spawn_done;                 // run (game trace available and >= 1 eligible start)
+    char spawn_reason[256];         // why not, when !spawn_done
+    int spawn_k, spawn_n, spawn_eligible, spawn_model, spawn_engine;   // steps, starts, eligible, passes
     // picture: for the n_pic start points of pic_idx, the start frame and the model's step-0 frame
     int n_pic;
     float *pic_start, *pic_pred0;   // [n_pic][C,H,W]
@@ -111,6 +121,13 @@ void emu_direction_test(Emulator *em, const Dataset *d, GameTrace *g, const int 
 // game trace) and how many were eligible.
 int emu_direction_starts(const Dataset *d, GameTrace *g, const int *episodes, int n_episodes, int k, int n_starts,
                          StartPoint **picks, int *eligible);
+// k >= 2 steps; runs only when g->available and the game has an object (else records why in
+// r->spawn_reason).
+void emu_spawn_test(Emulator *em, const Dataset *d, GameTrace *g, const int *episodes, int n_episodes, int k,
+                    int n_starts, EmuResult *r);
+// Its start frames (*picks malloc'ed, m of them; returns m) and how many were eligible.
+int emu_spawn_starts(const Dataset *d, GameTrace *g, const int *episodes, int n_episodes, int k, int n_starts,
+                     StartPoint **picks, int *eligible);
 void emu_result_free(EmuResult *r);
 
 #endif

@@ -16,6 +16,9 @@
  *                half a cell left / right / down (gravity). The built-in engine, fed the same
  *                buttons, is the reference. k = 4 and k = ceil(48 / frame_skip) (one cell of
  *                gravity at level 0).
+ *   new piece    ./eval's spawn test (emulation_eval.h) at that k: from up to 20 real frames with
+ *                no piece in play where the engine drops a new one within k / 2 steps, no button
+ *                for k steps: is the engine's piece drawn at step k? (the game goes on)
  *   60 s         1,800 steps of --policy random (seed --seed) from the default start frame: each
  *                frame's SSIM to its nearest real frame by L1 among --check-frames frames spread
  *                evenly over the run's data file. Verdict "no downward trend" when the mean of the
@@ -242,6 +245,20 @@ static void check_direction(Check *c, int frame_skip, StrBuf *b) {
             sb_printf(b, "| %s | %d | %d | %d/%d (%.0f%%) | %d/%d |\n", held[d], ks[i], er.dir_n, er.dir_model[d],
                       er.dir_n, 100.0 * er.dir_model[d] / er.dir_n, er.dir_engine[d], er.dir_n);
     }
+    EmuResult er;
+    memset(&er, 0, sizeof er);
+    emu_spawn_test(&c->s.em, &c->ds, &c->gt, c->test, c->n_test, ks[1], CHECK_DIR_STARTS, &er);
+    sb_printf(b, "\n## A new piece: the game goes on (the built-in engine as reference, T = 0)\n\n");
+    if (!er.spawn_done) {
+        sb_printf(b, "Not measurable: %s\n", er.spawn_reason);
+        return;
+    }
+    sb_printf(b, "From %d real frames with no piece in play where the engine, no button held, drops a new one "
+                 "within %d steps (of %d such frames in the test episodes; a piece has just locked), %d steps with no "
+                 "button: is the engine's piece drawn at step %d (the piece measure)?\n\n| held | k steps | starts | "
+                 "model draws the new piece | engine |\n|---|---:|---:|---:|---:|\n| none | %d | %d | %d/%d (%.0f%%) | "
+                 "%d/%d |\n", er.spawn_n, ks[1] / 2, er.spawn_eligible, ks[1], ks[1], ks[1], er.spawn_n,
+              er.spawn_model, er.spawn_n, 100.0 * er.spawn_model / er.spawn_n, er.spawn_engine, er.spawn_n);
 }
 
 // Mean L1 change per step between consecutive real frames of the test episodes.

@@ -9,8 +9,9 @@
  *     it is unavailable with a reason
  *   - emu_eval with the engine itself as the "model" (an Emulator that plays the Tetris
  *     states): changed-pixel L1 0, the piece drawn in every measurable frame, the direction
- *     test passing exactly as often as the engine reference; with a frozen "model" (draws the
- *     start frame forever): the same numbers as the copy row, ΔPSNR 0, liveliness 0
+ *     test passing exactly as often as the engine reference, the spawn test (a new piece due)
+ *     drawing every new piece; with a frozen "model" (draws the start frame forever): the same
+ *     numbers as the copy row, ΔPSNR 0, liveliness 0, no new piece ever
  *   - the report texts carry the measures, or "unavailable" with the reason
  */
 #include <math.h>
@@ -284,6 +285,8 @@ static void test_unavailable(const char *bad, int *eps, StartPoint *sp, int N, i
         Emulator e2 = {f2, 64, frz_start, frz_step, frz_draw, frz_recon, 0, NULL};
         emu_eval(&e2, &d, &g, sp, N, steps, 3, pic, 2, &r);
         emu_direction_test(&e2, &d, &g, eps, REC_EPS, 12, 20, &r);
+        emu_spawn_test(&e2, &d, &g, eps, REC_EPS, 12, 20, &r);
+        EXPECT(!r.spawn_done && strstr(r.spawn_reason, "no game knowledge"), "no spawn test: %s", r.spawn_reason);
         emu_stats_init(&s, &r, steps);
         md = emu_report_markdown(&s);
         EXPECT(!r.game && !r.dir_done && strstr(md, "unavailable") && strstr(md, cases[k].why),
@@ -349,6 +352,17 @@ static void test_trace_and_eval(void) {
     emu_direction_test(&em, &d, &g, eps, REC_EPS, 12, 20, &r);
     EXPECT(r.dir_done && r.dir_n == m, "direction test ran: %s", r.dir_reason);
     free(picks);
+    m = emu_spawn_starts(&d, &g, eps, REC_EPS, 12, 20, &picks, &eligible);
+    EXPECT(m > 0 && m <= 20 && eligible >= m, "%d spawn starts of %d eligible", m, eligible);
+    int no_piece = 1;
+    for (int i = 0; i < m; i++) no_piece &= !tetris_piece_in_air(game_tetris_state(game_trace_state(&g, picks[i].e, picks[i].t)));
+    EXPECT(no_piece, "no piece in the air at any spawn start");
+    eng.queue = picks;
+    emu_spawn_test(&em, &d, &g, eps, REC_EPS, 12, 20, &r);
+    EXPECT(r.spawn_done && r.spawn_n == m && r.spawn_model == m && r.spawn_engine == m,
+           "spawn test: engine-as-model draws %d, the engine %d of %d new pieces: %s", r.spawn_model, r.spawn_engine, m,
+           r.spawn_reason);
+    free(picks);
     free(eng.st);
     free(engp);
 #undef eng
@@ -392,6 +406,13 @@ static void test_trace_and_eval(void) {
     emu_direction_test(&ef, &d, &g, eps, REC_EPS, 12, 20, &r);
     EXPECT(r.dir_done && r.dir_model[0] == 0 && r.dir_model[1] == 0 && r.dir_model[2] == 0,
            "a frozen model never passes the direction test");
+    emu_spawn_test(&ef, &d, &g, eps, REC_EPS, 12, 20, &r);
+    // at most one start by coincidence: on these 40x40 frames the start frame of episode 2 step 9
+    // already has stack pixels where the new piece is at step 12 (L1 there 0.155 against a
+    // threshold of half the piece's contrast); the other 19 are 0.18-0.50 away
+    EXPECT(r.spawn_done && r.spawn_n == 20 && r.spawn_model <= 1 && r.spawn_engine == r.spawn_n,
+           "a frozen model draws no new piece (%d of %d, one by coincidence; the engine %d)", r.spawn_model, r.spawn_n,
+           r.spawn_engine);
     emu_result_free(&r);
     free(fz);
     game_trace_free(&g);
