@@ -100,6 +100,15 @@ char *emu_report_markdown(const EmuStats *s) {
                 else sb_printf(&b, " – (no piece) |\n");
             }
         }
+    sb_printf(&b, "\n### Spawn test (the game goes on)\n\n");
+    if (!r->spawn_done) sb_printf(&b, "unavailable: %s\n", r->spawn_reason);
+    else
+        sb_printf(&b, "%d real start frames with no %s in play where the engine, no button held, brings a new one "
+                  "within %d steps that stays in play (spread over %d eligible); no button for %d steps; a rollout "
+                  "passes when its step-%d frame draws the engine's new %s (the piece measure). Model %d/%d (%.0f%%), "
+                  "engine (reference) %d/%d.\n", r->spawn_n, r->dir_object[0] ? r->dir_object : "object",
+                  r->spawn_k / 2, r->spawn_eligible, r->spawn_k, r->spawn_k, r->dir_object[0] ? r->dir_object : "object",
+                  r->spawn_model, r->spawn_n, 100.0 * r->spawn_model / r->spawn_n, r->spawn_engine, r->spawn_n);
     sb_printf(&b, "\n### Direction test\n\n");
     if (!r->dir_done) {
         sb_printf(&b, "unavailable: %s\n", r->dir_reason);
@@ -186,7 +195,15 @@ char *emu_report_json(const EmuStats *s) {
             json_num(&b, e->drawn_n ? (double)e->drawn / e->drawn_n : NAN);
             sb_printf(&b, "}%s\n", j == s->n_steps - 1 && w == EMU_ROWS - 1 ? "" : ",");
         }
-    sb_printf(&b, "    ],\n    \"direction_test\": ");
+    sb_printf(&b, "    ],\n    \"spawn_test\": ");
+    if (!r->spawn_done) {
+        sb_printf(&b, "{\"available\": false, \"reason\": ");
+        json_str(&b, r->spawn_reason);
+        sb_printf(&b, "},\n");
+    } else
+        sb_printf(&b, "{\"available\": true, \"steps\": %d, \"starts\": %d, \"eligible\": %d, \"model\": %d, "
+                      "\"engine\": %d},\n", r->spawn_k, r->spawn_n, r->spawn_eligible, r->spawn_model, r->spawn_engine);
+    sb_printf(&b, "    \"direction_test\": ");
     if (!r->dir_done) {
         sb_printf(&b, "{\"available\": false, \"reason\": ");
         json_str(&b, r->dir_reason);

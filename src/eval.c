@@ -417,6 +417,8 @@ static void eval_game(const Options *o, EvalRun *E, double t_start, EvalGameRow 
     const int dir_frames = gt.game && gt.game->eval ? gt.game->eval->dir_frames : 48;   // Tetris: 48
     int dir_k = o->dir_steps > 0 ? (int)o->dir_steps : gt.K > 0 ? (dir_frames + gt.K - 1) / gt.K : 12;
     emu_direction_test(&em, &E->ds, &gt, E->eval_eps, E->n_eval, dir_k, o->dir_starts > 0 ? (int)o->dir_starts : 20, &er);
+    emu_spawn_test(&em, &E->ds, &gt, E->eval_eps, E->n_eval, dir_k < 2 ? 2 : dir_k, o->dir_starts > 0 ? (int)o->dir_starts : 20,
+                   &er);
     EmuStats es;
     emu_stats_init(&es, &er, E->steps);
     GameLook look;

@@ -289,7 +289,8 @@ static void test_unavailable(const char *bad, int *eps, StartPoint *sp, int N, i
         EXPECT(!r.spawn_done && strstr(r.spawn_reason, "no game knowledge"), "no spawn test: %s", r.spawn_reason);
         emu_stats_init(&s, &r, steps);
         md = emu_report_markdown(&s);
-        EXPECT(!r.game && !r.dir_done && strstr(md, "unavailable") && strstr(md, cases[k].why),
+        EXPECT(!r.game && !r.dir_done && strstr(md, "unavailable") && strstr(md, cases[k].why) &&
+               strstr(md, "### Spawn test (the game goes on)\n\nunavailable: no game knowledge"),
                "report says unavailable and why");
         int none = 1;
         for (size_t o = 0; o < (size_t)3 * N; o++) none &= r.piece_drawn[EMU_ROW_MODEL][o] == -1;
@@ -375,6 +376,10 @@ static void test_trace_and_eval(void) {
     char *md = emu_report_markdown(&s), *js = emu_report_json(&s), *cells = emu_report_csv_cells(&s, 1, 0);
     EXPECT(strstr(md, "## Emulation") && strstr(md, "Direction test") && strstr(md, "100% of"), "markdown:\n%s", md);
     EXPECT(strstr(js, "\"game_aware\": true") && strstr(js, "\"direction_test\": {\"available\": true"), "json");
+    char want[160];
+    snprintf(want, sizeof want, "\"spawn_test\": {\"available\": true, \"steps\": 12, \"starts\": %d", r.spawn_n);
+    EXPECT(strstr(md, "### Spawn test") && strstr(md, "engine (reference)") && strstr(js, want), "spawn test reported: %s",
+           want);
     int commas = 0, hcommas = 0;
     for (const char *p = cells; *p; p++) commas += *p == ',';
     for (const char *p = emu_report_csv_header(); *p; p++) hcommas += *p == ',';
