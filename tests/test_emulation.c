@@ -303,6 +303,23 @@ static void test_unavailable(const char *bad, int *eps, StartPoint *sp, int N, i
     }
 }
 
+// The spawn test with the engine as the model (em plays eng's queued start states): its start
+// frames have no piece in the air, and it draws every new piece, as the engine does.
+static void spawn_engine(Emulator *em, EngineEmu *eng, const Dataset *d, GameTrace *g, const int *eps, EmuResult *r) {
+    StartPoint *picks;
+    int eligible, m = emu_spawn_starts(d, g, eps, REC_EPS, 12, 20, &picks, &eligible);
+    EXPECT(m > 0 && m <= 20 && eligible >= m, "%d spawn starts of %d eligible", m, eligible);
+    int no_piece = 1;
+    for (int i = 0; i < m; i++) no_piece &= !tetris_piece_in_air(game_tetris_state(game_trace_state(g, picks[i].e, picks[i].t)));
+    EXPECT(no_piece, "no piece in the air at any spawn start");
+    eng->queue = picks;
+    emu_spawn_test(em, d, g, eps, REC_EPS, 12, 20, r);
+    EXPECT(r->spawn_done && r->spawn_n == m && r->spawn_model == m && r->spawn_engine == m,
+           "spawn test: engine-as-model draws %d, the engine %d of %d new pieces: %s", r->spawn_model, r->spawn_engine, m,
+           r->spawn_reason);
+    free(picks);
+}
+
 static void test_trace_and_eval(void) {
     char path[128], bad[128];
     snprintf(path, sizeof path, "/tmp/nemu_test_emu_%d.h5", (int)getpid());
@@ -353,17 +370,7 @@ static void test_trace_and_eval(void) {
     emu_direction_test(&em, &d, &g, eps, REC_EPS, 12, 20, &r);
     EXPECT(r.dir_done && r.dir_n == m, "direction test ran: %s", r.dir_reason);
     free(picks);
-    m = emu_spawn_starts(&d, &g, eps, REC_EPS, 12, 20, &picks, &eligible);
-    EXPECT(m > 0 && m <= 20 && eligible >= m, "%d spawn starts of %d eligible", m, eligible);
-    int no_piece = 1;
-    for (int i = 0; i < m; i++) no_piece &= !tetris_piece_in_air(game_tetris_state(game_trace_state(&g, picks[i].e, picks[i].t)));
-    EXPECT(no_piece, "no piece in the air at any spawn start");
-    eng.queue = picks;
-    emu_spawn_test(&em, &d, &g, eps, REC_EPS, 12, 20, &r);
-    EXPECT(r.spawn_done && r.spawn_n == m && r.spawn_model == m && r.spawn_engine == m,
-           "spawn test: engine-as-model draws %d, the engine %d of %d new pieces: %s", r.spawn_model, r.spawn_engine, m,
-           r.spawn_reason);
-    free(picks);
+    spawn_engine(&em, engp, &d, &g, eps, &r);
     free(eng.st);
     free(engp);
 #undef eng
