@@ -252,17 +252,48 @@ void emu_eval(Emulator *em, const Dataset *d, GameTrace *g, const StartPoint *sp
 
 // ---------------------------------------------------------------- direction test
 
-// The engine's k-step rollout of state s holding direction dir's buttons into out (the game's
+// The engine's k-step rollout of state s holding buttons (NES order) into out (the game's
 // state_size bytes).
-static void engine_rollout(const GameTrace *g, const void *s, int dir, int k, void *out) {
+static void engine_rollout(const GameTrace *g, const void *s, const uint8_t *buttons, int k, void *out) {
     memcpy(out, s, g->game->state_size);
-    for (int i = 0; i < k; i++) g->game->step(out, g->game->eval->dir_buttons[dir], g->K);
+    for (int i = 0; i < k; i++) g->game->step(out, buttons, g->K);
 }
 
-// scratch: the game's state_size bytes.
-static int eligible(const GameTrace *g, const void *state, int k, void *scratch) {
+static const uint8_t NO_BUTTON[8] = {0};
+
+// Whether state s of dataset d is a fair start of a k-step test; scratch: the game's state_size
+// bytes, mask [H*W].
+typedef int (*StartRule)(const GameTrace *g, const Dataset *d, const void *s, int k, void *scratch, uint8_t *mask);
+
+// The direction test's: the game's dir_start.
+static int direction_due(const GameTrace *g, const Dataset *d, const void *s, int k, void *scratch, uint8_t *mask) {
+    (void)d, (void)mask;
     const GameEval *ev = g->game->eval;
-    return ev && ev->dir_start && ev->dir_start(g->game, state, g->K, k, scratch);
+    return ev && ev->dir_start && ev->dir_start(g->game, s, g->K, k, scratch);
+}
+
+// Up to n_starts of the frames of the listed episodes that `due` calls fair (with k steps left),
+// spread evenly over all of them in episode and time order (*picks malloc'ed, m of them; returns
+// m); *eligible_out: how many there were.
+static int spread_starts(const Dataset *d, GameTrace *g, const int *episodes, int n_episodes, int k, int n_starts,
+                         StartRule due, StartPoint **picks, int *eligible_out) {
+    int cap = 64, n = 0;
+    StartPoint *el = xmalloc((size_t)cap * sizeof *el);
+    void *scratch = xmalloc(g->game->state_size);
+    uint8_t *mask = xmalloc((size_t)d->H * d->W);
+    for (int i = 0; i < n_episodes; i++)
+        for (int64_t t = 0; t + k <= dataset_ep_transitions(d, episodes[i]); t++) {
+            const void *s = game_trace_state(g, episodes[i], t);
+            if (!s || !due(g, d, s, k, scratch, mask)) continue;
+            if (n == cap) el = xrealloc(el, (size_t)(cap *= 2) * sizeof *el);
+            el[n++] = (StartPoint){episodes[i], (int)t};
+        }
+    int m = n < n_starts ? n : n_starts;
+    StartPoint *pick = xmalloc((size_t)(m > 0 ? m : 1) * sizeof *pick);
+    for (int i = 0; i < m; i++) pick[i] = el[(int)((int64_t)i * n / m)];
+    free(el), free(scratch), free(mask);
+    *picks = pick, *eligible_out = n;
+    return m;
 }
 
 // The motion of the object from frame `before` to `after` (bright_on_black: emu_change_motion;
@@ -281,24 +312,7 @@ int emu_direction_starts(const Dataset *d, GameTrace *g, const int *episodes, in
                          StartPoint **picks, int *eligible_out) {
     *picks = NULL, *eligible_out = 0;
     if (!g || !g->available || !g->game->eval || !g->game->eval->dir_start) return 0;
-    int cap = 64, n = 0;
-    StartPoint *el = xmalloc((size_t)cap * sizeof *el);
-    void *scratch = xmalloc(g->game->state_size);
-    for (int i = 0; i < n_episodes; i++) {
-        int e = episodes[i];
-        for (int64_t t = 0; t + k <= dataset_ep_transitions(d, e); t++) {
-            const void *s = game_trace_state(g, e, t);
-            if (!s || !eligible(g, s, k, scratch)) continue;
-            if (n == cap) el = xrealloc(el, (size_t)(cap *= 2) * sizeof *el);
-            el[n++] = (StartPoint){e, (int)t};
-        }
-    }
-    int m = n < n_starts ? n : n_starts;
-    StartPoint *pick = xmalloc((size_t)(m > 0 ? m : 1) * sizeof *pick);
-    for (int i = 0; i < m; i++) pick[i] = el[(int)((int64_t)i * n / m)];
-    free(el), free(scratch);
-    *picks = pick, *eligible_out = n;
-    return m;
+    return spread_starts(d, g, episodes, n_episodes, k, n_starts, direction_due, picks, eligible_out);
 }
 
 void emu_direction_test(Emulator *em, const Dataset *d, GameTrace *g, const int *episodes, int n_episodes, int k,
@@ -352,7 +366,7 @@ void emu_direction_test(Emulator *em, const Dataset *d, GameTrace *g, const int 
                 if (!ev->bright_on_black) game_trace_render(g, s, 1, bg);
                 int nc = motion(ev, pk + i * F, p0 + i * F, bg, region, C, H, W, &dx, &dy);
                 r->dir_model[dir] += emu_direction_ok((EmuDirection)dir, nc, dx, dy, cw, ch);
-                engine_rollout(g, s, dir, k, o);
+                engine_rollout(g, s, ev->dir_buttons[dir], k, o);
                 game_trace_render(g, o, 0, ek);
                 nc = motion(ev, ek, x0 + i * F, bg, region, C, H, W, &dx, &dy);
                 r->dir_engine[dir] += emu_direction_ok((EmuDirection)dir, nc, dx, dy, cw, ch);
@@ -369,12 +383,11 @@ void emu_direction_test(Emulator *em, const Dataset *d, GameTrace *g, const int 
 // steps that stays in play to step k. o: scratch of state_size bytes, mask [H*W].
 static int spawn_due(const GameTrace *g, const Dataset *d, const void *s, int k, void *o, uint8_t *mask) {
     const GameEval *ev = g->game->eval;
-    static const uint8_t none[8] = {0};
     if (ev->object_mask(s, d->H, d->W, mask) > 0) return 0;
     memcpy(o, s, g->game->state_size);
     int first = 0;
     for (int i = 1; i <= k; i++) {
-        g->game->step(o, none, g->K);
+        g->game->step(o, NO_BUTTON, g->K);
         const int in_play = ev->object_mask(o, d->H, d->W, mask) > 0;
         if (!first && in_play) first = i;
         if (first && !in_play) return 0;
@@ -386,23 +399,7 @@ int emu_spawn_starts(const Dataset *d, GameTrace *g, const int *episodes, int n_
                      StartPoint **picks, int *eligible_out) {
     *picks = NULL, *eligible_out = 0;
     if (!g || !g->available || !g->game->eval || !g->game->eval->object_mask || !g->game->render_hidden) return 0;
-    int cap = 64, n = 0;
-    StartPoint *el = xmalloc((size_t)cap * sizeof *el);
-    void *o = xmalloc(g->game->state_size);
-    uint8_t *mask = xmalloc((size_t)d->H * d->W);
-    for (int i = 0; i < n_episodes; i++)
-        for (int64_t t = 0; t + k <= dataset_ep_transitions(d, episodes[i]); t++) {
-            const void *s = game_trace_state(g, episodes[i], t);
-            if (!s || !spawn_due(g, d, s, k, o, mask)) continue;
-            if (n == cap) el = xrealloc(el, (size_t)(cap *= 2) * sizeof *el);
-            el[n++] = (StartPoint){episodes[i], (int)t};
-        }
-    int m = n < n_starts ? n : n_starts;
-    StartPoint *pick = xmalloc((size_t)(m > 0 ? m : 1) * sizeof *pick);
-    for (int i = 0; i < m; i++) pick[i] = el[(int)((int64_t)i * n / m)];
-    free(el), free(o), free(mask);
-    *picks = pick, *eligible_out = n;
-    return m;
+    return spread_starts(d, g, episodes, n_episodes, k, n_starts, spawn_due, picks, eligible_out);
 }
 
 void emu_spawn_test(Emulator *em, const Dataset *d, GameTrace *g, const int *episodes, int n_episodes, int k,
@@ -428,7 +425,6 @@ void emu_spawn_test(Emulator *em, const Dataset *d, GameTrace *g, const int *epi
     }
     const int C = d->C, H = d->H, W = d->W, A = d->A, B = em->max_B;
     const size_t F = (size_t)C * H * W;
-    static const uint8_t none[8] = {0};
     float *x0 = xmalloc_floats((size_t)B * F), *pk = xmalloc_floats((size_t)B * F), *a = xmalloc_floats((size_t)B * A);
     float *ek = xmalloc_floats(F), *hid = xmalloc_floats(F);
     uint8_t *mask = xmalloc((size_t)H * W), *o = xmalloc(g->game->state_size);
@@ -442,8 +438,7 @@ void emu_spawn_test(Emulator *em, const Dataset *d, GameTrace *g, const int *epi
         for (int s = 0; s < k; s++) em->step(em->ctx, a, nb);
         em->draw(em->ctx, pk, nb);
         for (int i = 0; i < nb; i++) {
-            memcpy(o, game_trace_state(g, pick[base + i].e, pick[base + i].t), g->game->state_size);
-            for (int s = 0; s < k; s++) g->game->step(o, none, g->K);
+            engine_rollout(g, game_trace_state(g, pick[base + i].e, pick[base + i].t), NO_BUTTON, k, o);
             ev->object_mask(o, H, W, mask);
             game_trace_render(g, o, 0, ek);
             game_trace_render(g, o, 1, hid);

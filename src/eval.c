@@ -417,9 +417,9 @@ static void eval_game(const Options *o, EvalRun *E, double t_start, EvalGameRow 
     emu_eval(&em, &E->ds, &gt, E->sp, E->N, E->steps, E->n_steps, rr.pic_idx, n_pic, &er);
     const int dir_frames = gt.game && gt.game->eval ? gt.game->eval->dir_frames : 48;   // Tetris: 48
     int dir_k = o->dir_steps > 0 ? (int)o->dir_steps : gt.K > 0 ? (dir_frames + gt.K - 1) / gt.K : 12;
-    emu_direction_test(&em, &E->ds, &gt, E->eval_eps, E->n_eval, dir_k, o->dir_starts > 0 ? (int)o->dir_starts : 20, &er);
-    emu_spawn_test(&em, &E->ds, &gt, E->eval_eps, E->n_eval, dir_k < 2 ? 2 : dir_k, o->dir_starts > 0 ? (int)o->dir_starts : 20,
-                   &er);
+    const int dir_n = o->dir_starts > 0 ? (int)o->dir_starts : 20;
+    emu_direction_test(&em, &E->ds, &gt, E->eval_eps, E->n_eval, dir_k, dir_n, &er);
+    emu_spawn_test(&em, &E->ds, &gt, E->eval_eps, E->n_eval, dir_k < 2 ? 2 : dir_k, dir_n, &er);
     EmuStats es;
     emu_stats_init(&es, &er, E->steps);
     GameLook look;
