@@ -30,7 +30,13 @@ static void aedyn_start(void *c, const float *x0, int n) {
 static void aedyn_step(void *c, const float *a, int n) {
     AeDynEmu *m = c;
     const int Z = m->ae->cfg.latent_dim;
-    dynm_forward_step(m->dyn, 0, m->z, a, n);
+    if (m->loop.hyp_oracle && m->next) {   // the candidate nearest the true next frame
+        ae_encode(m->ae, m->next, n, m->zr);
+        dynm_forward_step_oracle(m->dyn, 0, m->z, a, m->zr, m->loop.hyp_oracle == HYP_ORACLE_CELL, n);
+    } else {
+        dynm_forward_step(m->dyn, 0, m->z, a, n);
+    }
+    m->next = NULL;
     dynm_hist_push(m->dyn, m->z, n);
     m->kept += latent_deadband(m->z, dynm_znext(m->dyn, 0), n, Z, m->ae->cfg.latent_channels, m->loop.deadband);
     m->cells += (long)n * latent_cells(Z, m->ae->cfg.latent_channels);
@@ -54,6 +60,10 @@ static void aedyn_start_past(void *c, const float *past, int n) {
         ae_encode(m->ae, past + (size_t)i * F, n * D - i < B ? n * D - i : B, m->dyn->past + (size_t)i * Z);
     dynm_hist_gather(m->dyn, n);
 }
+static void aedyn_truth(void *c, const float *next, int n) {
+    (void)n;
+    ((AeDynEmu *)c)->next = next;
+}
 static void aedyn_recon(void *c, const float *x, float *out, int n) {
     AeDynEmu *m = c;
     ae_encode(m->ae, x, n, m->zr);
@@ -64,12 +74,18 @@ void emulator_ae_dyn(Emulator *em, AeDynEmu *ctx, AE *ae, DynModel *dyn) {
     CHECK(dyn->Z == ae->cfg.latent_dim, "dynamics does not fit the autoencoder");
     int B = ae->max_B < dyn->max_B ? ae->max_B : dyn->max_B;
     ctx->ae = ae, ctx->dyn = dyn, ctx->loop = (ClosedLoop){0, 0, 0, 0}, ctx->kept = ctx->cells = ctx->t = 0;
+    ctx->next = NULL;
     ctx->z = xmalloc_floats((size_t)B * ae->cfg.latent_dim);
     ctx->zr = xmalloc_floats((size_t)B * ae->cfg.latent_dim);
     ctx->x0 = xmalloc_floats((size_t)B * aedyn_frame(ctx));
     ctx->d0 = xmalloc_floats((size_t)B * aedyn_frame(ctx));
     ctx->xs = xmalloc_floats((size_t)B * aedyn_frame(ctx));
-    *em = (Emulator){ctx, B, aedyn_start, aedyn_step, aedyn_draw, aedyn_recon, dyn->depth, aedyn_start_past};
+    *em = (Emulator){ctx, B, aedyn_start, aedyn_step, aedyn_draw, aedyn_recon, dyn->depth, aedyn_start_past, NULL};
+}
+
+void emulator_ae_dyn_loop(Emulator *em, AeDynEmu *ctx, ClosedLoop loop) {
+    ctx->loop = loop;
+    em->truth = loop.hyp_oracle && ctx->dyn->hyp > 1 ? aedyn_truth : NULL;
 }
 
 void emu_start(const Emulator *em, const Dataset *d, const StartPoint *sp, const float *x0, int n) {
@@ -259,6 +275,30 @@ static void engine_rollout(const GameTrace *g, const void *s, const uint8_t *but
     for (int i = 0; i < k; i++) g->game->step(out, buttons, g->K);
 }
 
+// k steps of the n rollouts of em holding buttons a [n,A]; with em->truth, before each step the
+// engine's frames after it, from the states of starts sp (the engine holding `buttons`): an
+// emulator that chooses by the truth (./eval --hyp-oracle) steps toward the engine's game.
+static void emu_steps(Emulator *em, GameTrace *g, const StartPoint *sp, const uint8_t *buttons, const float *a,
+                      int n, int k, size_t F) {
+    if (!em->truth) {
+        for (int s = 0; s < k; s++) em->step(em->ctx, a, n);
+        return;
+    }
+    const size_t S = g->game->state_size;
+    uint8_t *st = xmalloc((size_t)n * S);
+    float *next = xmalloc_floats((size_t)n * F);
+    for (int i = 0; i < n; i++) memcpy(st + (size_t)i * S, game_trace_state(g, sp[i].e, sp[i].t), S);
+    for (int s = 0; s < k; s++) {
+        for (int i = 0; i < n; i++) {
+            g->game->step(st + (size_t)i * S, buttons, g->K);
+            game_trace_render(g, st + (size_t)i * S, 0, next + i * F);
+        }
+        em->truth(em->ctx, next, n);
+        em->step(em->ctx, a, n);
+    }
+    free(st), free(next);
+}
+
 static const uint8_t NO_BUTTON[8] = {0};
 
 // Whether state s of dataset d is a fair start of a k-step test; scratch: the game's state_size
@@ -357,7 +397,7 @@ void emu_direction_test(Emulator *em, const Dataset *d, GameTrace *g, const int 
                 dataset_action_none(d, pick[base + i].e, a + (size_t)i * A);   // a multi-game run's game column
                 for (int q = 0; q < A - d->n_games && q < 8; q++) a[(size_t)i * A + q] = ev->dir_buttons[dir][q];
             }
-            for (int s = 0; s < k; s++) em->step(em->ctx, a, nb);
+            emu_steps(em, g, pick + base, ev->dir_buttons[dir], a, nb, k, F);
             em->draw(em->ctx, pk, nb);
             for (int i = 0; i < nb; i++) {
                 const void *s = game_trace_state(g, pick[base + i].e, pick[base + i].t);
@@ -435,7 +475,7 @@ void emu_spawn_test(Emulator *em, const Dataset *d, GameTrace *g, const int *epi
             dataset_action_none(d, pick[base + i].e, a + (size_t)i * A);   // no button (a multi-game run's game column)
         }
         emu_start(em, d, pick + base, x0, nb);
-        for (int s = 0; s < k; s++) em->step(em->ctx, a, nb);
+        emu_steps(em, g, pick + base, NO_BUTTON, a, nb, k, F);
         em->draw(em->ctx, pk, nb);
         for (int i = 0; i < nb; i++) {
             engine_rollout(g, game_trace_state(g, pick[base + i].e, pick[base + i].t), NO_BUTTON, k, o);

@@ -58,6 +58,9 @@ typedef struct {
     int past;                                                  // real frames before a start it uses (0: none)
     void (*start_past)(void *ctx, const float *past, int n);   // after start: the frames before each start,
                                                                // [n][past][C,H,W], slot 0 the one before
+    void (*truth)(void *ctx, const float *next, int n);        // NULL, or before a step: the true frames after
+                                                               // it [n,C,H,W] (the engine's), for an emulator
+                                                               // that chooses by them (./eval --hyp-oracle)
 } Emulator;
 
 // Begins n rollouts from the dataset's frames sp[0..n) (x0: those frames, [n,C,H,W]) and, when
@@ -74,6 +77,7 @@ typedef struct {
     float *z, *zr;     // [max_B, Z]
     float *x0, *d0;    // [max_B, C, H, W] the start frames and their decoded latents (compose > 0)
     float *xs;         // [max_B, C, H, W] scratch of the re-encoding
+    const float *next; // loop.hyp_oracle: the true frames after the coming step (em->truth), else NULL
 } AeDynEmu;
 // em works on ae and dyn (dyn->max_steps may be 1); emulator_ae_dyn_free frees ctx's buffers.
 // With a history (dyn->history = N): start alone begins with no past (the start frame repeated),
@@ -81,6 +85,9 @@ typedef struct {
 // history's steps, dyn->depth) into its past.
 void emulator_ae_dyn(Emulator *em, AeDynEmu *ctx, AE *ae, DynModel *dyn);
 void emulator_ae_dyn_free(AeDynEmu *ctx);
+// ctx->loop = loop; with loop.hyp_oracle (a model with hypotheses), em->truth: the direction and
+// spawn tests' steps take the candidate nearest the engine's next frame.
+void emulator_ae_dyn_loop(Emulator *em, AeDynEmu *ctx, ClosedLoop loop);
 
 enum { EMU_ROW_MODEL, EMU_ROW_COPY, EMU_ROW_RECON, EMU_ROWS };
 

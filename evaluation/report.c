@@ -104,9 +104,10 @@ char *report_markdown(const EvalReport *rep) {
                       "its frame as drawn\n", rep->reencode, rep->reencode);
     if (rep->hyp_oracle)
         sb_printf(&b, "- **hypotheses chosen by an oracle** (--hyp-oracle %s): each step of the model row and the paired "
-                      "table takes %s, not the most probable: the rollouts a perfect chooser would give (the emulation "
-                      "measures below step as ./play). The most probable candidate was the nearest %s in %.1f%% of the "
-                      "%ld choices\n", rep->hyp_oracle == HYP_ORACLE_CELL ? "cell" : "frame",
+                      "table takes %s, not the most probable: the rollouts a perfect chooser would give; the direction "
+                      "and spawn tests take the candidate nearest the engine's next frame, the piece measure steps as "
+                      "./play. The most probable candidate was the nearest %s in %.1f%% of the model row's %ld "
+                      "choices\n", rep->hyp_oracle == HYP_ORACLE_CELL ? "cell" : "frame",
                   rep->hyp_oracle == HYP_ORACLE_CELL ? "in each grid cell the candidate nearest the encoded true next frame there"
                                        : "the candidate nearest the encoded true next frame, as training does",
                   rep->hyp_cell ? "in its cell (the model chooses per cell; counted: the cells where a candidate is "

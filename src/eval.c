@@ -406,13 +406,14 @@ static void eval_game(const Options *o, EvalRun *E, double t_start, EvalGameRow 
     const ClosedLoop loop = {(float)E->compose, (float)E->deadband, E->reencode, E->hyp_oracle};
     rollout_eval(&ae, &dyn, &E->ds, E->sp, E->N, E->steps, E->n_steps, n_pic, E->samples, &loop, &gt, &rr);
     t_roll = now_seconds() - t_roll;
+    const long hyp_choices = dyn.oracle_choices, hyp_agree = dyn.oracle_agree;   // the model row's (the tests add theirs)
 
     // ---- emulation measures (game-aware ones when the game can be re-simulated)
     t_emu -= now_seconds();   // the trace's time so far, plus the measures' below
     Emulator em;
     AeDynEmu emctx;
     emulator_ae_dyn(&em, &emctx, &ae, &dyn);
-    emctx.loop = loop;
+    emulator_ae_dyn_loop(&em, &emctx, loop);
     EmuResult er;
     emu_eval(&em, &E->ds, &gt, E->sp, E->N, E->steps, E->n_steps, rr.pic_idx, n_pic, &er);
     const int dir_frames = gt.game && gt.game->eval ? gt.game->eval->dir_frames : 48;   // Tetris: 48
@@ -443,7 +444,7 @@ static void eval_game(const Options *o, EvalRun *E, double t_start, EvalGameRow 
         .split_seed = E->R.cfg.run.seed, .eval_ids = eval_ids, .n_eval_eps = E->n_eval, .n_split_eps = E->n_pool,
         .skipped_eps = E->skipped, .seed = E->seed, .starts = E->starts, .sp = E->sp, .sp_ids = sp_ids, .n_starts = E->N,
         .compose = E->compose, .deadband = E->deadband, .reencode = E->reencode, .hyp_oracle = E->hyp_oracle,
-        .hyp_choices = dyn.oracle_choices, .hyp_agree = dyn.oracle_agree, .hyp_cell = dyn.choice_cell,
+        .hyp_choices = hyp_choices, .hyp_agree = hyp_agree, .hyp_cell = dyn.choice_cell,
         .steps = E->steps, .n_steps = E->n_steps, .rows = report_rows(&rr), .paired = report_paired(&rr),
         .emu = &es};
     char *md = report_markdown(&rep), *csv = report_csv(&rep), *json = report_json(&rep);

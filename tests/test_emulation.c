@@ -245,13 +245,23 @@ static void same_recon(void *c, const float *x, float *out, int n) {
     memcpy(out, x, (size_t)n * m->d->C * m->d->H * m->d->W * sizeof(float));
 }
 
-// A frozen model: draws its start frame forever.
-typedef struct { float buf[64 * 3 * 40 * 40]; size_t F; } FrozenEmu;
+// A frozen model: draws its start frame forever. With frz_truth as its truth hook, a follower:
+// each step draws the true next frames it was given (an oracle that always picks the truth).
+typedef struct { float buf[64 * 3 * 40 * 40]; size_t F; const float *next; } FrozenEmu;
 static void frz_start(void *c, const float *x0, int n) {
     FrozenEmu *m = c;
     memcpy(m->buf, x0, (size_t)n * m->F * sizeof(float));
 }
-static void frz_step(void *c, const float *a, int n) { (void)c, (void)a, (void)n; }
+static void frz_step(void *c, const float *a, int n) {
+    (void)a;
+    FrozenEmu *m = c;
+    if (m->next) memcpy(m->buf, m->next, (size_t)n * m->F * sizeof(float));
+    m->next = NULL;
+}
+static void frz_truth(void *c, const float *next, int n) {
+    (void)n;
+    ((FrozenEmu *)c)->next = next;
+}
 static void frz_draw(void *c, float *out, int n) {
     FrozenEmu *m = c;
     memcpy(out, m->buf, (size_t)n * m->F * sizeof(float));
@@ -281,8 +291,8 @@ static void test_unavailable(const char *bad, int *eps, StartPoint *sp, int N, i
         EXPECT(!g.available && strstr(g.reason, cases[k].why), "case %d unavailable: '%s'", k, g.reason);
         EXPECT(game_trace_state(&g, 0, 0) == NULL, "no states when unavailable");
         FrozenEmu *f2 = xmalloc(sizeof *f2);
-        f2->F = (size_t)3 * 40 * 40;
-        Emulator e2 = {f2, 64, frz_start, frz_step, frz_draw, frz_recon, 0, NULL};
+        f2->F = (size_t)3 * 40 * 40, f2->next = NULL;
+        Emulator e2 = {f2, 64, frz_start, frz_step, frz_draw, frz_recon, 0, NULL, NULL};
         emu_eval(&e2, &d, &g, sp, N, steps, 3, pic, 2, &r);
         emu_direction_test(&e2, &d, &g, eps, REC_EPS, 12, 20, &r);
         emu_spawn_test(&e2, &d, &g, eps, REC_EPS, 12, 20, &r);
@@ -320,6 +330,48 @@ static void spawn_engine(Emulator *em, EngineEmu *eng, const Dataset *d, GameTra
     free(picks);
 }
 
+// A frozen model against the copy row, the direction and spawn tests; then, given the truth
+// hook, the same model following the engine's frames through both tests.
+static void frozen_and_follower(Dataset *d, GameTrace *g, int *eps, StartPoint *sp, int N, int *steps, int *pic) {
+    EmuResult r;
+    // a frozen model: the copy row's numbers, no action sensitivity, no liveliness
+    FrozenEmu *fz = xmalloc(sizeof *fz);
+    fz->F = (size_t)3 * 40 * 40, fz->next = NULL;
+    Emulator ef = {fz, 64, frz_start, frz_step, frz_draw, frz_recon, 0, NULL, NULL};
+    emu_eval(&ef, d, g, sp, N, steps, 3, pic, 2, &r);
+    int same = 1;
+    for (size_t o = 0; o < (size_t)3 * N; o++) {
+        double a = r.changed[EMU_ROW_MODEL][o], b = r.changed[EMU_ROW_COPY][o];
+        same &= (isnan(a) && isnan(b)) || a == b;
+        same &= r.dpsnr_none[o] == 0 && r.dpsnr_other[o] == 0 && r.live[EMU_ROW_MODEL][o] == 0;
+        same &= r.piece_drawn[EMU_ROW_MODEL][o] == r.piece_drawn[EMU_ROW_COPY][o];
+    }
+    EXPECT(same, "frozen model = copy row, dPSNR 0, liveliness 0");
+    emu_direction_test(&ef, d, g, eps, REC_EPS, 12, 20, &r);
+    EXPECT(r.dir_done && r.dir_model[0] == 0 && r.dir_model[1] == 0 && r.dir_model[2] == 0,
+           "a frozen model never passes the direction test");
+    emu_spawn_test(&ef, d, g, eps, REC_EPS, 12, 20, &r);
+    // at most one start by coincidence: on these 40x40 frames the start frame of episode 2 step 9
+    // already has stack pixels where the new piece is at step 12 (L1 there 0.155 against a
+    // threshold of half the piece's contrast); the other 19 are 0.18-0.50 away
+    EXPECT(r.spawn_done && r.spawn_n == 20 && r.spawn_model <= 1 && r.spawn_engine == r.spawn_n,
+           "a frozen model draws no new piece (%d of %d, one by coincidence; the engine %d)", r.spawn_model, r.spawn_n,
+           r.spawn_engine);
+    // the truth hook (./eval --hyp-oracle): the direction and spawn tests hand the engine's next
+    // frames to the model before each step; a model that draws them passes as the engine does
+    ef.truth = frz_truth;
+    emu_direction_test(&ef, d, g, eps, REC_EPS, 12, 20, &r);
+    EXPECT(r.dir_done && r.dir_model[0] == r.dir_engine[0] && r.dir_model[1] == r.dir_engine[1] &&
+               r.dir_model[2] == r.dir_engine[2] && r.dir_engine[0] == 20,
+           "direction test: the truth follower moves as the engine (%d %d %d of 20)", r.dir_model[0], r.dir_model[1],
+           r.dir_model[2]);
+    emu_spawn_test(&ef, d, g, eps, REC_EPS, 12, 20, &r);
+    EXPECT(r.spawn_done && r.spawn_model == r.spawn_engine && r.spawn_engine == r.spawn_n,
+           "spawn test: the truth follower draws every new piece (%d of %d)", r.spawn_model, r.spawn_n);
+    emu_result_free(&r);
+    free(fz);
+}
+
 static void test_trace_and_eval(void) {
     char path[128], bad[128];
     snprintf(path, sizeof path, "/tmp/nemu_test_emu_%d.h5", (int)getpid());
@@ -346,7 +398,7 @@ static void test_trace_and_eval(void) {
 #define eng (*engp)
     eng.g = &g, eng.d = &d, eng.queue = sp, eng.S = g.game->state_size;
     eng.st = xmalloc(64 * eng.S);
-    Emulator em = {&eng, 64, eng_start, eng_step, eng_draw, same_recon, 0, NULL};
+    Emulator em = {&eng, 64, eng_start, eng_step, eng_draw, same_recon, 0, NULL, NULL};
     int pic[2] = {0, N / 2};
     EmuResult r;
     emu_eval(&em, &d, &g, sp, N, steps, 3, pic, 2, &r);
@@ -402,31 +454,7 @@ static void test_trace_and_eval(void) {
     emu_stats_free(&s);
     emu_result_free(&r);
 
-    // a frozen model: the copy row's numbers, no action sensitivity, no liveliness
-    FrozenEmu *fz = xmalloc(sizeof *fz);
-    fz->F = (size_t)3 * 40 * 40;
-    Emulator ef = {fz, 64, frz_start, frz_step, frz_draw, frz_recon, 0, NULL};
-    emu_eval(&ef, &d, &g, sp, N, steps, 3, pic, 2, &r);
-    int same = 1;
-    for (size_t o = 0; o < (size_t)3 * N; o++) {
-        double a = r.changed[EMU_ROW_MODEL][o], b = r.changed[EMU_ROW_COPY][o];
-        same &= (isnan(a) && isnan(b)) || a == b;
-        same &= r.dpsnr_none[o] == 0 && r.dpsnr_other[o] == 0 && r.live[EMU_ROW_MODEL][o] == 0;
-        same &= r.piece_drawn[EMU_ROW_MODEL][o] == r.piece_drawn[EMU_ROW_COPY][o];
-    }
-    EXPECT(same, "frozen model = copy row, dPSNR 0, liveliness 0");
-    emu_direction_test(&ef, &d, &g, eps, REC_EPS, 12, 20, &r);
-    EXPECT(r.dir_done && r.dir_model[0] == 0 && r.dir_model[1] == 0 && r.dir_model[2] == 0,
-           "a frozen model never passes the direction test");
-    emu_spawn_test(&ef, &d, &g, eps, REC_EPS, 12, 20, &r);
-    // at most one start by coincidence: on these 40x40 frames the start frame of episode 2 step 9
-    // already has stack pixels where the new piece is at step 12 (L1 there 0.155 against a
-    // threshold of half the piece's contrast); the other 19 are 0.18-0.50 away
-    EXPECT(r.spawn_done && r.spawn_n == 20 && r.spawn_model <= 1 && r.spawn_engine == r.spawn_n,
-           "a frozen model draws no new piece (%d of %d, one by coincidence; the engine %d)", r.spawn_model, r.spawn_n,
-           r.spawn_engine);
-    emu_result_free(&r);
-    free(fz);
+    frozen_and_follower(&d, &g, eps, sp, N, steps, pic);
     game_trace_free(&g);
     dataset_free(&d);
 

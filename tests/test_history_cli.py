@@ -98,7 +98,8 @@ def body(tmp):
         js, js0 = (json.load(open(os.path.join(d, "eval.json"))) for d in (oo, out))
         ho = js.get("hyp_oracle", {})
         check(ho.get("kind") == "frame" and ho.get("choices") == 6 and 0 <= ho.get("most_probable_nearest", -1) <= 6 and
-              "hypotheses chosen by an oracle" in r.stdout and "hyp_oracle" not in js0,
+              "hypotheses chosen by an oracle" in r.stdout and "hyp_oracle" not in js0 and
+              "spawn tests take the candidate nearest the engine's next frame" in r.stdout,
               "--hyp-oracle: 6 choices, said in eval.md and eval.json: %s" % ho)
         check([x for x in js["rows"] if x["row"] != "model"] == [x for x in js0["rows"] if x["row"] != "model"],
               "--hyp-oracle: the copy and recon rows as without it")
