@@ -106,8 +106,8 @@ char *emu_report_markdown(const EmuStats *s) {
         sb_printf(&b, "%d real start frames with no %s in play where the engine, no button held, brings a new one "
                   "within %d steps that stays in play (spread over %d eligible); no button for %d steps; a rollout "
                   "passes when its step-%d frame draws the engine's new %s (the piece measure). Model %d/%d (%.0f%%), "
-                  "engine (reference) %d/%d.\n", r->spawn_n, r->dir_object[0] ? r->dir_object : "object",
-                  r->spawn_k / 2, r->spawn_eligible, r->spawn_k, r->spawn_k, r->dir_object[0] ? r->dir_object : "object",
+                  "engine (reference) %d/%d.\n", r->spawn_n, r->object, r->spawn_k / 2, r->spawn_eligible,
+                  r->spawn_k, r->spawn_k, r->object,
                   r->spawn_model, r->spawn_n, 100.0 * r->spawn_model / r->spawn_n, r->spawn_engine, r->spawn_n);
     sb_printf(&b, "\n### Direction test\n\n");
     if (!r->dir_done) {
@@ -120,7 +120,7 @@ char *emu_report_markdown(const EmuStats *s) {
                   "steps; in the %s's rows, its position on a frame is the centroid of the pixels that differ from the "
                   "start frame without it (the engine's); a rollout passes when its position moves from the rollout's "
                   "own step-0 frame to its step-%d frame by >= %.1f unit (16 source pixels) left / right.\n\n",
-                  r->dir_n, r->dir_object, r->dir_eligible, r->dir_k, r->dir_k, r->dir_object, r->dir_k, EMU_MOVE_CELLS);
+                  r->dir_n, r->object, r->dir_eligible, r->dir_k, r->dir_k, r->object, r->dir_k, EMU_MOVE_CELLS);
     else
     sb_printf(&b, "%d real start frames with a piece in the air (spread over %d eligible: the piece can move one cell "
            "left, right and down and stays in the air for %d steps under each button in the engine); hold LEFT, "

@@ -370,7 +370,7 @@ void emu_direction_test(Emulator *em, const Dataset *d, GameTrace *g, const int 
         return;
     }
     r->dir_rows = ev->n_dirs, r->dir_bright = ev->bright_on_black;
-    snprintf(r->dir_object, sizeof r->dir_object, "%s", ev->object);
+    snprintf(r->object, sizeof r->object, "%s", ev->object);
     StartPoint *pick;
     int m = emu_direction_starts(d, g, episodes, n_episodes, k, n_starts, &pick, &r->dir_eligible);
     if (m == 0) {
@@ -455,6 +455,7 @@ void emu_spawn_test(Emulator *em, const Dataset *d, GameTrace *g, const int *epi
         snprintf(r->spawn_reason, sizeof r->spawn_reason, "%s has no object to spawn", g->game->name);
         return;
     }
+    snprintf(r->object, sizeof r->object, "%s", ev->object);
     StartPoint *pick;
     const int m = emu_spawn_starts(d, g, episodes, n_episodes, k, n_starts, &pick, &r->spawn_eligible);
     if (m == 0) {

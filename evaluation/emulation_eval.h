@@ -109,7 +109,8 @@ typedef struct {
     int dir_model[EMU_DIRECTIONS], dir_engine[EMU_DIRECTIONS];   // passes
     int dir_rows;                   // directions tested: 3 (LEFT, RIGHT, none) or 2 (LEFT, RIGHT)
     int dir_bright;                 // the motion measure (GameEval.bright_on_black)
-    char dir_object[32];            // the moved object's name ("piece", "runner", ...)
+    char object[32];                // the game's object (GameEval.object: "piece", "runner", ...), set by the
+                                    // direction and spawn tests
     // spawn test
     int spawn_done;                 // run (game trace available and >= 1 eligible start)
     char spawn_reason[256];         // why not, when !spawn_done
